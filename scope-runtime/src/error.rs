@@ -1,0 +1,414 @@
+//! The one error type: every message names the full variable or scope and says what to do.
+
+use crate::dtype::DType;
+use crate::scope::Reuse;
+use crate::shape::Shape;
+use std::panic::Location;
+
+/// Result with scopeflow's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A source location recorded with `#[track_caller]`.
+pub type CallSite = &'static Location<'static>;
+
+/// Everything that can go wrong while building or running a scoped graph.
+///
+/// Messages name the full variable or scope, the reuse mode in force and the
+/// scope it came from, and where a variable was first created.
+/// [`Error::kind`] groups the variants as TensorFlow's errors are grouped.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, ErrorKind, Graph, Reuse};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let _s = variable_scope("foo").reuse(Reuse::True).enter()?;
+/// let err = get_variable("v", [1]).get().unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// assert!(err.to_string().contains("`foo/v` does not exist"));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No graph is the default on this thread.
+    #[error(
+        "no default graph on this thread; make one current with `graph.as_default()` or `graph.with_default(|| …)`"
+    )]
+    NoDefaultGraph,
+
+    /// A scope, tensor or variable of one graph was used with another.
+    #[error(
+        "`{name}` belongs to another graph than the default graph of this thread; make its graph the default first"
+    )]
+    GraphMismatch {
+        /// The scope, tensor or variable.
+        name: String,
+    },
+
+    /// `get_variable` without reuse on a name that exists.
+    #[error(
+        "variable `{name}` already exists, disallowed: reuse is `{reuse}` (set by {origin}) and it was created at {created_at}; \
+         set `reuse = true` or `reuse = auto` on the scope to share it"
+    )]
+    VariableExists {
+        /// Full name of the variable.
+        name: String,
+        /// The reuse mode in force.
+        reuse: Reuse,
+        /// Where that reuse mode came from (`scope \`a\``, or `the root scope`).
+        origin: String,
+        /// Where the existing variable was created.
+        created_at: CallSite,
+    },
+
+    /// `get_variable` under `reuse = true` on a name that does not exist.
+    #[error(
+        "variable `{name}` does not exist, or was not created with get_variable: reuse is `true` (set by {origin}), \
+         which only shares variables created earlier; use `reuse = auto` to create it when missing"
+    )]
+    VariableNotFound {
+        /// Full name of the variable.
+        name: String,
+        /// Where `reuse = true` came from.
+        origin: String,
+    },
+
+    /// A shared variable requested with another shape.
+    #[error(
+        "trying to share variable `{name}`, but the requested shape {requested} differs from its shape {found} \
+         (created at {created_at}); request the same shape, or none"
+    )]
+    ShapeMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// The shape asked for.
+        requested: Shape,
+        /// The variable's shape.
+        found: Shape,
+        /// Where the variable was created.
+        created_at: CallSite,
+    },
+
+    /// A shared variable requested with another dtype (possibly the scope's dtype).
+    #[error(
+        "trying to share variable `{name}`, but the requested dtype {requested} differs from its dtype {found} \
+         (created at {created_at}); request {found}, also where a scope sets a dtype"
+    )]
+    DTypeMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// The dtype asked for.
+        requested: DType,
+        /// The variable's dtype.
+        found: DType,
+        /// Where the variable was created.
+        created_at: CallSite,
+    },
+
+    /// Partitioning asked for disagrees with the stored variable.
+    #[error("{}", partition_message(name, problem))]
+    PartitionMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// What disagrees.
+        problem: PartitionProblem,
+    },
+
+    /// A name that TensorFlow would reject.
+    #[error(
+        "`{name}` is not a valid {kind} name{}: names must match [A-Za-z0-9.][A-Za-z0-9_.\\\\/>-]* \
+         (inside a name scope they may also start with `_`, `-`, `\\` or `/`)",
+        if *nested { "" } else { " at the root" }
+    )]
+    InvalidName {
+        /// The rejected name (for variables, the full name).
+        name: String,
+        /// What was being named.
+        kind: NameKind,
+        /// Whether the name was checked inside a name scope.
+        nested: bool,
+    },
+
+    /// `variable_scope` with neither a name, a captured scope nor a default name.
+    #[error(
+        "variable_scope needs a name, a captured VariableScope or a default_name (inside scope `{current}`)"
+    )]
+    MissingScopeName {
+        /// The variable scope current at the call.
+        current: String,
+    },
+
+    /// `reuse = true | auto` together with a default name.
+    #[error(
+        "`reuse = {reuse}` cannot be used with default name `{default_name}`: every call opens a fresh scope \
+         (`{default_name}`, `{default_name}_1`, …) so nothing would be shared; give the scope a fixed name instead"
+    )]
+    DefaultNameWithReuse {
+        /// The default name.
+        default_name: String,
+        /// The reuse mode that was asked for.
+        reuse: Reuse,
+    },
+
+    /// A new variable without a fully defined shape and without a value initializer.
+    #[error(
+        "the shape of new variable `{name}` must be fully defined, but it is {shape}; pass a shape, or an initializer value"
+    )]
+    MissingShape {
+        /// Full name of the variable.
+        name: String,
+        /// The shape given.
+        shape: Shape,
+    },
+
+    /// A shape given together with a value initializer.
+    #[error(
+        "variable `{name}` is initialized from a value, so its shape comes from the value; do not pass a shape too"
+    )]
+    ShapeWithValue {
+        /// Full name of the variable.
+        name: String,
+    },
+
+    /// An initializer that cannot produce the variable's dtype.
+    #[error(
+        "initializer `{initializer}` cannot initialize variable `{name}` of dtype {dtype}; {hint}"
+    )]
+    InitializerDType {
+        /// Full name of the variable.
+        name: String,
+        /// The initializer.
+        initializer: &'static str,
+        /// The variable's dtype.
+        dtype: DType,
+        /// What would work.
+        hint: &'static str,
+    },
+
+    /// A partitioner that cannot split the requested shape.
+    #[error(
+        "partitioned variable `{name}` needs a fully defined shape of rank 1 or more, but its shape is {shape}; {hint}"
+    )]
+    PartitionShape {
+        /// Full name of the variable.
+        name: String,
+        /// The shape given.
+        shape: Shape,
+        /// What would work.
+        hint: &'static str,
+    },
+
+    /// A scope guard dropped or exited while scopes entered after it were still open.
+    #[error(
+        "scope `{scope}` was exited while `{innermost}`, entered after it, is still open; exit scopes in reverse order"
+    )]
+    ScopeExitOrder {
+        /// The scope exited.
+        scope: String,
+        /// The innermost open scope.
+        innermost: String,
+    },
+
+    /// An op whose inputs' shapes do not fit together.
+    #[error(
+        "op `{op}` ({op_type}) cannot take inputs of shapes {}: {rule}",
+        shape_list(shapes)
+    )]
+    OpShape {
+        /// Full name the op would have had.
+        op: String,
+        /// The op type.
+        op_type: &'static str,
+        /// The input shapes.
+        shapes: Vec<Shape>,
+        /// The rule they break.
+        rule: &'static str,
+    },
+
+    /// An op whose inputs have different or unsupported dtypes.
+    #[error(
+        "op `{op}` ({op_type}) cannot take inputs of dtypes {dtypes:?}; cast them to one dtype first"
+    )]
+    OpDType {
+        /// Full name the op would have had.
+        op: String,
+        /// The op type.
+        op_type: &'static str,
+        /// The input dtypes.
+        dtypes: Vec<DType>,
+    },
+
+    /// A collection filter that is not a valid regular expression.
+    #[error("collection filter `{pattern}` is not a valid regular expression: {source}")]
+    InvalidFilter {
+        /// The filter.
+        pattern: String,
+        /// Why it is invalid.
+        source: regex_lite::Error,
+    },
+
+    /// Data whose length does not match the shape it is given.
+    #[error("{elements} elements cannot fill shape {shape:?}")]
+    ValueShape {
+        /// The shape.
+        shape: Vec<usize>,
+        /// The number of elements given.
+        elements: usize,
+    },
+
+    /// A dimension asked for that is not known statically.
+    #[error("dimension {axis} of `{tensor}` (shape {shape}) is not known; give it a fixed size")]
+    UnknownDim {
+        /// Name of the tensor.
+        tensor: String,
+        /// The axis asked for.
+        axis: usize,
+        /// The tensor's static shape.
+        shape: Shape,
+    },
+
+    /// A value assigned to a variable of another shape or dtype.
+    #[error(
+        "cannot assign a {dtype} value of shape {shape:?} to variable `{name}` of dtype {expected_dtype} and shape {expected_shape:?}"
+    )]
+    AssignMismatch {
+        /// Full name of the variable.
+        name: String,
+        /// The variable's shape.
+        expected_shape: Vec<usize>,
+        /// The variable's dtype.
+        expected_dtype: DType,
+        /// The value's shape.
+        shape: Vec<usize>,
+        /// The value's dtype.
+        dtype: DType,
+    },
+}
+
+/// What a [`Error::PartitionMismatch`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartitionProblem {
+    /// No partitioner given, but the variable is partitioned.
+    ExistsPartitioned,
+    /// A partitioner given, but the variable is not partitioned.
+    ExistsUnpartitioned,
+    /// Different partitions than the stored ones.
+    Partitions {
+        /// Partitions asked for.
+        requested: Vec<usize>,
+        /// Partitions stored.
+        found: Vec<usize>,
+    },
+    /// Shards `name/part_*` exist that do not form the requested partitioning.
+    Shards {
+        /// Number of shards asked for.
+        requested: usize,
+    },
+}
+
+fn partition_message(name: &str, problem: &PartitionProblem) -> String {
+    match problem {
+        PartitionProblem::ExistsPartitioned => format!(
+            "no partitioner was given, but a partitioned version of variable `{name}` exists (`{name}/part_0`, …); \
+             pass the same partitioner, or reuse it with `reuse = true`"
+        ),
+        PartitionProblem::ExistsUnpartitioned => format!(
+            "a partitioner was given, but variable `{name}` exists unpartitioned; drop the partitioner to share it"
+        ),
+        PartitionProblem::Partitions { requested, found } => format!(
+            "trying to reuse partitioned variable `{name}` with partitions {requested:?}, but it has partitions {found:?}; \
+             use the same partitioner"
+        ),
+        PartitionProblem::Shards { requested } => format!(
+            "variable `{name}` already has shards `{name}/part_*` that do not form {requested} partitions; \
+             use the partitioning it was created with"
+        ),
+    }
+}
+
+fn shape_list(shapes: &[Shape]) -> String {
+    shapes
+        .iter()
+        .map(Shape::to_string)
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// What a name was given to, for [`Error::InvalidName`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    /// A variable or name scope.
+    Scope,
+    /// An op or `Variable::new`.
+    Op,
+    /// A variable created by `get_variable` (checked as a full name at the root).
+    Variable,
+}
+
+impl std::fmt::Display for NameKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NameKind::Scope => "scope",
+            NameKind::Op => "op",
+            NameKind::Variable => "variable",
+        })
+    }
+}
+
+/// Coarse classes of [`Error`], matching the kinds of error TensorFlow raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A variable exists and reuse is not on.
+    AlreadyExists,
+    /// A variable does not exist and `reuse = true`.
+    NotFound,
+    /// A shape disagrees.
+    ShapeMismatch,
+    /// A dtype disagrees.
+    DTypeMismatch,
+    /// A name is not valid.
+    InvalidName,
+    /// Partitioning disagrees.
+    PartitionMismatch,
+    /// An argument or combination of arguments is not valid.
+    InvalidArgument,
+    /// Graph, thread or scope-nesting misuse.
+    Usage,
+}
+
+impl Error {
+    /// The class of this error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{Error, ErrorKind};
+    /// assert_eq!(Error::NoDefaultGraph.kind(), ErrorKind::Usage);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::VariableExists { .. } => ErrorKind::AlreadyExists,
+            Error::VariableNotFound { .. } => ErrorKind::NotFound,
+            Error::ShapeMismatch { .. } | Error::OpShape { .. } | Error::AssignMismatch { .. } => {
+                ErrorKind::ShapeMismatch
+            }
+            Error::DTypeMismatch { .. } | Error::OpDType { .. } => ErrorKind::DTypeMismatch,
+            Error::InvalidName { .. } => ErrorKind::InvalidName,
+            Error::PartitionMismatch { .. } => ErrorKind::PartitionMismatch,
+            Error::MissingScopeName { .. }
+            | Error::DefaultNameWithReuse { .. }
+            | Error::MissingShape { .. }
+            | Error::ShapeWithValue { .. }
+            | Error::InitializerDType { .. }
+            | Error::PartitionShape { .. }
+            | Error::InvalidFilter { .. }
+            | Error::ValueShape { .. }
+            | Error::UnknownDim { .. } => ErrorKind::InvalidArgument,
+            Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => {
+                ErrorKind::Usage
+            }
+        }
+    }
+}

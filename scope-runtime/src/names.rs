@@ -1,0 +1,121 @@
+//! TensorFlow's naming rules: valid names, and `unique_name` with `_1` suffixes.
+
+use rustc_hash::FxHashMap;
+
+fn is_body_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'\\' | b'/' | b'>' | b'-')
+}
+
+/// TensorFlow's `_VALID_OP_NAME_REGEX`: `[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*`.
+/// Names at the root (ops, root scopes, full variable names) must match it.
+pub fn is_valid_op_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    matches!(bytes.first(), Some(b) if b.is_ascii_alphanumeric() || *b == b'.')
+        && bytes[1..].iter().all(|&b| is_body_char(b))
+}
+
+/// TensorFlow's `_VALID_SCOPE_NAME_REGEX`: `[A-Za-z0-9_.\\/>-]*`.
+/// Scope names inside a name scope must match it.
+pub fn is_valid_scope_name(name: &str) -> bool {
+    name.bytes().all(is_body_char)
+}
+
+/// `name` without one trailing `/` (TensorFlow's `name_from_scope_name`).
+pub(crate) fn name_from_scope_name(name: &str) -> &str {
+    name.strip_suffix('/').unwrap_or(name)
+}
+
+/// Joins a prefix and a name with `/`, or returns the name at the root.
+pub(crate) fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        let mut s = String::with_capacity(prefix.len() + 1 + name.len());
+        s.push_str(prefix);
+        s.push('/');
+        s.push_str(name);
+        s
+    }
+}
+
+/// The names in use in one graph, compared case-insensitively as TensorFlow does.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct NamesInUse {
+    counts: FxHashMap<Box<str>, u32>,
+}
+
+impl NamesInUse {
+    /// What [`unique`](Self::unique) would return, without marking anything.
+    pub(crate) fn peek(&self, name: &str) -> String {
+        let key = name.to_ascii_lowercase();
+        let mut i = self.counts.get(key.as_str()).copied().unwrap_or(0);
+        if i == 0 {
+            return name.to_owned();
+        }
+        while self.counts.contains_key(format!("{key}_{i}").as_str()) {
+            i += 1;
+        }
+        format!("{name}_{i}")
+    }
+
+    /// TensorFlow's `Graph.unique_name` on an already prefixed `name`: the
+    /// first use keeps the name, later uses get `_1`, `_2`, … skipping names
+    /// taken explicitly; the result is marked used.
+    pub(crate) fn unique(&mut self, name: &str) -> String {
+        let out = self.peek(name);
+        *self
+            .counts
+            .entry(name.to_ascii_lowercase().into_boxed_str())
+            .or_insert(0) += 1;
+        if out.len() != name.len() {
+            self.counts
+                .insert(out.to_ascii_lowercase().into_boxed_str(), 1);
+        }
+        out
+    }
+
+    /// Whether `name` is in use (case-insensitive).
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.counts.contains_key(name.to_ascii_lowercase().as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_name_rules_follow_tensorflow() {
+        assert!(is_valid_op_name("a"));
+        assert!(is_valid_op_name(".hidden"));
+        assert!(is_valid_op_name("1st/_x"));
+        assert!(!is_valid_op_name("_"));
+        assert!(!is_valid_op_name("-a"));
+        assert!(!is_valid_op_name("a b"));
+        assert!(!is_valid_op_name(""));
+        assert!(is_valid_scope_name("_"));
+        assert!(is_valid_scope_name("-x"));
+        assert!(!is_valid_scope_name("a b"));
+    }
+
+    #[test]
+    fn explicit_suffix_after_generated_suffix_gets_another() {
+        let mut names = NamesInUse::default();
+        assert_eq!(names.unique("c"), "c");
+        assert_eq!(names.unique("c"), "c_1");
+        assert_eq!(names.unique("c_1"), "c_1_1");
+        assert_eq!(names.unique("c"), "c_2");
+        assert_eq!(names.unique("c_3"), "c_3");
+        assert_eq!(names.unique("c"), "c_4");
+    }
+
+    #[test]
+    fn uniquification_ignores_case_but_keeps_spelling() {
+        let mut names = NamesInUse::default();
+        assert_eq!(names.unique("W"), "W");
+        assert_eq!(names.unique("w"), "w_1");
+        assert!(names.contains("W_1"));
+        assert_eq!(names.peek("x"), "x");
+        assert!(!names.contains("x"));
+    }
+}

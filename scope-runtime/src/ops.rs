@@ -1,0 +1,377 @@
+//! What each op is: its TensorFlow type, default name, and static shape rule;
+//! and the constructors that name and record op nodes.
+
+use crate::context::{self, with_ctx};
+use crate::dtype::DType;
+use crate::error::{Error, NameKind, Result};
+use crate::graph::{Attr, GraphState, Node};
+use crate::names::{is_valid_op_name, join, name_from_scope_name};
+use crate::shape::{Dim, Shape};
+use crate::tensor::Tensor;
+use crate::value::Value;
+use std::sync::Arc;
+
+/// How an op's output shape follows from its inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeRule {
+    /// No inputs; the shape is given when the node is made.
+    Given,
+    /// One input; the output has its shape.
+    SameAsInput,
+    /// Two inputs broadcast as NumPy does.
+    Broadcast,
+    /// `[m, k] x [k, n] -> [m, n]`.
+    MatMul,
+    /// The output is a scalar.
+    Scalar,
+}
+
+/// The definition of an op type: one row of the op table.
+#[derive(Debug)]
+pub struct OpDef {
+    /// TensorFlow's op type, as it appears in a GraphDef (`AddV2`).
+    pub type_name: &'static str,
+    /// The default op name TensorFlow's Python API gives it (`Add`).
+    pub default_name: &'static str,
+    /// Number of inputs.
+    pub arity: usize,
+    /// How the output shape is inferred.
+    pub shape_rule: ShapeRule,
+    /// Whether the inputs may be of any dtype (otherwise floats and integers only).
+    pub any_dtype: bool,
+}
+
+macro_rules! op_table {
+    ($($kind:ident $type_name:literal $default:literal $arity:literal $rule:ident $any:literal;)*) => {
+        /// Every op type a graph can hold.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum OpKind { $($kind,)* }
+
+        static OP_DEFS: &[OpDef] = &[$(OpDef {
+            type_name: $type_name,
+            default_name: $default,
+            arity: $arity,
+            shape_rule: ShapeRule::$rule,
+            any_dtype: $any,
+        },)*];
+    };
+}
+
+op_table! {
+    Const            "Const"      "Const"    0 Given       true;
+    Variable         "VariableV2" "Variable" 0 Given       true;
+    Add              "AddV2"      "Add"      2 Broadcast   false;
+    Sub              "Sub"        "Sub"      2 Broadcast   false;
+    Mul              "Mul"        "Mul"      2 Broadcast   false;
+    MatMul           "MatMul"     "MatMul"   2 MatMul      false;
+    Relu             "Relu"       "Relu"     1 SameAsInput false;
+    Identity         "Identity"   "Identity" 1 SameAsInput true;
+    L2Loss           "L2Loss"     "L2Loss"   1 Scalar      false;
+    ConcatPartitions "ConcatV2"   "concat"   0 Given       true;
+}
+
+impl OpKind {
+    /// This op's row of the op table.
+    pub fn def(self) -> &'static OpDef {
+        &OP_DEFS[self as usize]
+    }
+}
+
+/// NumPy broadcasting of two static shapes; `None` when they cannot broadcast.
+fn broadcast(a: &Shape, b: &Shape) -> Option<Shape> {
+    let (Some(a), Some(b)) = (a.dims(), b.dims()) else {
+        return Some(Shape::unknown());
+    };
+    let rank = a.len().max(b.len());
+    let at = |d: &[Dim], i: usize| {
+        if i + d.len() >= rank {
+            d[i + d.len() - rank]
+        } else {
+            Some(1)
+        }
+    };
+    let dims: Option<Vec<Dim>> = (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (Some(x), Some(y)) if x == y || y == 1 => Some(Some(x)),
+            (Some(1), y) | (y, Some(1)) => Some(y),
+            (Some(_), Some(_)) => None,
+            (None, Some(y)) | (Some(y), None) => Some(Some(y)),
+            (None, None) => Some(None),
+        })
+        .collect();
+    dims.map(Shape::from_dims)
+}
+
+fn infer_shape(kind: OpKind, inputs: &[&Tensor]) -> std::result::Result<Shape, &'static str> {
+    match kind.def().shape_rule {
+        ShapeRule::Given => Ok(Shape::unknown()),
+        ShapeRule::SameAsInput => Ok(inputs[0].shape.clone()),
+        ShapeRule::Scalar => Ok(Shape::scalar()),
+        ShapeRule::Broadcast => broadcast(&inputs[0].shape, &inputs[1].shape)
+            .ok_or("each dimension must match or be 1 (NumPy broadcasting)"),
+        ShapeRule::MatMul => {
+            let dims = |s: &Shape| match s.dims() {
+                Some(&[m, k]) => Ok((m, k)),
+                Some(_) => Err("both inputs of MatMul must have rank 2"),
+                None => Ok((None, None)),
+            };
+            let ((m, k1), (k2, n)) = (dims(&inputs[0].shape)?, dims(&inputs[1].shape)?);
+            match (k1, k2) {
+                (Some(a), Some(b)) if a != b => {
+                    Err("the inner dimensions must agree: [m, k] x [k, n]")
+                }
+                _ => Ok(Shape::from_dims([m, n])),
+            }
+        }
+    }
+}
+
+/// Records a node under an already unique `name` and returns its output.
+pub(crate) fn push_node(
+    state: &mut GraphState,
+    graph_id: u64,
+    name: String,
+    op: OpKind,
+    inputs: &[&Tensor],
+    shape: Shape,
+    dtype: DType,
+    attr: Attr,
+) -> Tensor {
+    let name: Arc<str> = Arc::from(name);
+    let node = u32::try_from(state.nodes.len()).expect("fewer than 2^32 nodes");
+    state.nodes.push(Node {
+        name: name.clone(),
+        op,
+        inputs: inputs.iter().map(|t| t.node).collect(),
+        shape: shape.clone(),
+        dtype,
+        attr,
+    });
+    Tensor {
+        graph_id,
+        node,
+        name,
+        shape,
+        dtype,
+    }
+}
+
+/// Builds an op in the default graph under the current name scope: names it
+/// (the pending [`named`] name, or the op's default name, made unique),
+/// checks its inputs and infers its output.
+fn build(kind: OpKind, inputs: &[&Tensor], given: Option<(Shape, DType, Attr)>) -> Result<Tensor> {
+    with_ctx(|ctx| {
+        let def = kind.def();
+        let requested = ctx.pending_op_name.take();
+        let base = requested.as_deref().unwrap_or(def.default_name);
+        let absolute = base.ends_with('/');
+        let full = if absolute {
+            name_from_scope_name(base).to_owned()
+        } else {
+            join(&ctx.stack.name_stack, base)
+        };
+        if !is_valid_op_name(&full) {
+            return Err(Error::InvalidName {
+                name: full,
+                kind: NameKind::Op,
+                nested: !ctx.stack.name_stack.is_empty(),
+            });
+        }
+        let graph_id = ctx.graph.id();
+        if let Some(t) = inputs.iter().find(|t| t.graph_id != graph_id) {
+            return Err(Error::GraphMismatch {
+                name: t.name.to_string(),
+            });
+        }
+        let mut state = ctx.graph.write();
+        let would_be = || {
+            if absolute {
+                full.clone()
+            } else {
+                state.names.peek(&full)
+            }
+        };
+        let (shape, dtype, attr) = match given {
+            Some(g) => g,
+            None => {
+                let dtype = inputs[0].dtype;
+                if inputs.iter().any(|t| t.dtype != dtype)
+                    || (!def.any_dtype && dtype == DType::Bool)
+                {
+                    return Err(Error::OpDType {
+                        op: would_be(),
+                        op_type: def.type_name,
+                        dtypes: inputs.iter().map(|t| t.dtype).collect(),
+                    });
+                }
+                let shape = infer_shape(kind, inputs).map_err(|rule| Error::OpShape {
+                    op: would_be(),
+                    op_type: def.type_name,
+                    shapes: inputs.iter().map(|t| t.shape.clone()).collect(),
+                    rule,
+                })?;
+                (shape, dtype, Attr::None)
+            }
+        };
+        let name = if absolute {
+            full
+        } else {
+            state.names.unique(&full)
+        };
+        Ok(push_node(
+            &mut state, graph_id, name, kind, inputs, shape, dtype, attr,
+        ))
+    })
+}
+
+/// Names the first op that `f` builds `name` instead of its default name
+/// (TensorFlow's `name=` argument). The name is made unique under the current
+/// name scope like any other; a name ending in `/` is used as is.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{add, constant, name_scope, named, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let _s = name_scope("loss").enter()?;
+/// let a = constant(1.0f32)?;
+/// let res = named("res", || add(&a, &a))?;
+/// assert_eq!(res.name(), "loss/res");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn named<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    let previous = context::set_pending_op_name(Some(name.to_owned()));
+    let out = f();
+    context::set_pending_op_name(previous);
+    out
+}
+
+/// A constant op holding `value` (TF `tf.constant`; default name `Const`).
+///
+/// # Errors
+///
+/// [`Error::NoDefaultGraph`]; [`Error::InvalidName`] for an invalid [`named`] name.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// assert_eq!(constant(1.0f32)?.name(), "Const");
+/// assert_eq!(constant(vec![1i32, 2])?.name(), "Const_1");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn constant(value: impl Into<Value>) -> Result<Tensor> {
+    let value = value.into();
+    let shape = Shape::from(value.shape());
+    let dtype = value.dtype();
+    build(
+        OpKind::Const,
+        &[],
+        Some((shape, dtype, Attr::Const(Arc::new(value)))),
+    )
+}
+
+macro_rules! op_fns {
+    ($($(#[$doc:meta])* $fn:ident($($arg:ident),*) => $kind:ident;)*) => {$(
+        $(#[$doc])*
+        ///
+        /// # Errors
+        ///
+        /// [`Error::OpShape`] or [`Error::OpDType`] when the inputs do not fit,
+        /// naming the op; [`Error::GraphMismatch`], [`Error::NoDefaultGraph`].
+        pub fn $fn($($arg: &Tensor),*) -> Result<Tensor> {
+            build(OpKind::$kind, &[$($arg),*], None)
+        }
+    )*};
+}
+
+op_fns! {
+    /// `a + b` with broadcasting (TF `tf.add`; default name `Add`).
+    ///
+    /// ```
+    /// use scope_runtime::{add, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let (a, b) = (constant(vec![1.0f32, 2.0])?, constant(1.0f32)?);
+    /// assert_eq!(add(&a, &b)?.shape().to_vec(), Some(vec![2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    add(a, b) => Add;
+    /// `a - b` with broadcasting (TF `tf.subtract`; default name `Sub`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sub, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(1.0f32)?;
+    /// assert_eq!(sub(&a, &a)?.name(), "Sub");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    sub(a, b) => Sub;
+    /// `a * b` elementwise with broadcasting (TF `tf.multiply`; default name `Mul`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, mul, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, 2.0])?;
+    /// let b = constant(vec![1.0f32, 2.0, 3.0])?;
+    /// assert!(mul(&a, &b).is_err());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    mul(a, b) => Mul;
+    /// Matrix product `[m, k] x [k, n] -> [m, n]` (TF `tf.matmul`; default name `MatMul`).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use scope_runtime::{constant, matmul, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(array![[1.0f32, 2.0]])?;
+    /// let b = constant(array![[3.0f32], [4.0]])?;
+    /// assert_eq!(matmul(&a, &b)?.shape().to_vec(), Some(vec![1, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    matmul(a, b) => MatMul;
+    /// `max(x, 0)` (TF `tf.nn.relu`; default name `Relu`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, relu, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(relu(&constant(-1.0f32)?)?.name(), "Relu");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    relu(x) => Relu;
+    /// The input unchanged (TF `tf.identity`; default name `Identity`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, identity, named, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(1.0f32)?;
+    /// assert_eq!(named("out", || identity(&x))?.name(), "out");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    identity(x) => Identity;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let s = |d: &[usize]| Shape::from(d);
+        assert_eq!(broadcast(&s(&[2, 3]), &s(&[3])), Some(s(&[2, 3])));
+        assert_eq!(broadcast(&s(&[2, 1]), &s(&[1, 4])), Some(s(&[2, 4])));
+        assert_eq!(broadcast(&s(&[2, 3]), &s(&[2])), None);
+        assert_eq!(
+            broadcast(&Shape::from_dims([None, Some(3)]), &s(&[3])),
+            Some(Shape::from_dims([None, Some(3)]))
+        );
+    }
+}

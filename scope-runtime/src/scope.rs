@@ -1,0 +1,763 @@
+//! Variable scopes and name scopes: the capturable `VariableScope`, builders and guards.
+
+use crate::context::{
+    self, Ctx, DefaultGraphGuard, Frame, FrameGuard, Restore, VarFrame, with_ctx,
+};
+use crate::dtype::DType;
+use crate::error::{CallSite, Error, NameKind, Result};
+use crate::graph::{Graph, GraphInner};
+use crate::init::Init;
+use crate::names::{is_valid_op_name, is_valid_scope_name, join, name_from_scope_name};
+use crate::store::{Partitioner, Regularizer};
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+/// Whether `get_variable` creates or shares variables in a scope.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Reuse};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let shared = |x| -> scope_runtime::Result<_> {
+///     let _s = variable_scope("encoder").reuse(Reuse::Auto).enter()?;
+///     get_variable("kernel", [x, 4]).get()
+/// };
+/// assert_eq!(shared(3)?, shared(3)?); // one variable, `encoder/kernel`
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Reuse {
+    /// Take the enclosing scope's mode (TF `None`/`False`); at the root, create only.
+    #[default]
+    Inherit,
+    /// Only share existing variables (TF `True`); sticky for every sub-scope.
+    True,
+    /// Share when it exists, create otherwise (TF `AUTO_REUSE`).
+    Auto,
+}
+
+impl Reuse {
+    fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    fn from_u8(x: u8) -> Reuse {
+        match x {
+            1 => Reuse::True,
+            2 => Reuse::Auto,
+            _ => Reuse::Inherit,
+        }
+    }
+
+    /// The spelling used in messages and the macros: `inherit`, `true`, `auto`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reuse::Inherit => "inherit",
+            Reuse::True => "true",
+            Reuse::Auto => "auto",
+        }
+    }
+}
+
+impl std::fmt::Display for Reuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A variable scope: its name, original name scope, reuse mode and the defaults
+/// (initializer, regularizer, partitioner, dtype) its variables inherit.
+///
+/// A `VariableScope` is a value: capture it ([`current_variable_scope`], or the
+/// guard from entering it) and re-enter it later, from anywhere or from
+/// another thread, with `variable_scope(&captured)`. Clones share the reuse
+/// flag, so [`reuse_variables`](VariableScope::reuse_variables) on one is seen
+/// by all, as in TensorFlow.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Reuse};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let tower = variable_scope("tower").enter()?;
+/// let v = get_variable("v", [1]).get()?;
+/// let captured = tower.scope().clone();
+/// tower.exit()?;
+/// let _again = variable_scope(&captured).reuse(Reuse::True).enter()?;
+/// assert_eq!(get_variable("v", [1]).get()?, v);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct VariableScope(pub(crate) Arc<ScopeData>);
+
+pub(crate) struct ScopeData {
+    graph_id: u64,
+    graph: Weak<GraphInner>,
+    pub(crate) name: Arc<str>,
+    name_scope: Arc<str>,
+    reuse: AtomicU8,
+    /// The scope whose setting the reuse mode came from (`None`: nobody set it).
+    reuse_origin: Mutex<Option<Arc<str>>>,
+    pub(crate) initializer: Option<Init>,
+    pub(crate) regularizer: Option<Regularizer>,
+    pub(crate) partitioner: Option<Partitioner>,
+    pub(crate) dtype: Option<DType>,
+}
+
+impl VariableScope {
+    pub(crate) fn root(graph: &Graph) -> VariableScope {
+        VariableScope(Arc::new(ScopeData {
+            graph_id: graph.id(),
+            graph: Arc::downgrade(&graph.inner),
+            name: Arc::from(""),
+            name_scope: Arc::from(""),
+            reuse: AtomicU8::new(Reuse::Inherit.to_u8()),
+            reuse_origin: Mutex::new(None),
+            initializer: None,
+            regularizer: None,
+            partitioner: None,
+            dtype: None,
+        }))
+    }
+
+    /// The full name (`foo/bar`; `""` for the root).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The name scope opened when the scope was first entered (`foo_1/bar/`).
+    pub fn original_name_scope(&self) -> &str {
+        &self.0.name_scope
+    }
+
+    /// The reuse mode.
+    pub fn reuse(&self) -> Reuse {
+        Reuse::from_u8(self.0.reuse.load(Ordering::Relaxed))
+    }
+
+    /// Makes this scope share variables from now on (TF `scope.reuse_variables()`):
+    /// later `get_variable` calls in it, in its sub-scopes, and in re-entries of
+    /// this scope value require existing variables.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{current_variable_scope, get_variable, variable_scope, Graph, Reuse};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let _s = variable_scope("foo").enter()?;
+    /// let v = get_variable("v", [1]).get()?;
+    /// current_variable_scope()?.reuse_variables();
+    /// assert_eq!(get_variable("v", [1]).get()?, v);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn reuse_variables(&self) {
+        self.0.reuse.store(Reuse::True.to_u8(), Ordering::Relaxed);
+        *self
+            .0
+            .reuse_origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(self.0.name.clone());
+    }
+
+    /// The initializer its new variables default to, if set.
+    pub fn initializer(&self) -> Option<&Init> {
+        self.0.initializer.as_ref()
+    }
+
+    /// The regularizer its new variables default to, if set.
+    pub fn regularizer(&self) -> Option<&Regularizer> {
+        self.0.regularizer.as_ref()
+    }
+
+    /// The partitioner its new variables default to, if set.
+    pub fn partitioner(&self) -> Option<&Partitioner> {
+        self.0.partitioner.as_ref()
+    }
+
+    /// The dtype its variables default to (float32 unless set).
+    pub fn dtype(&self) -> DType {
+        self.0.dtype.unwrap_or(DType::F32)
+    }
+
+    /// Where the reuse mode was set, for messages.
+    pub(crate) fn reuse_origin(&self) -> String {
+        match self
+            .0
+            .reuse_origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_deref()
+        {
+            None => "no enclosing scope".to_owned(),
+            Some("") => "the root scope".to_owned(),
+            Some(name) => format!("scope `{name}`"),
+        }
+    }
+
+    fn origin(&self) -> Option<Arc<str>> {
+        self.0
+            .reuse_origin
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether both handles are the same scope object.
+    pub fn ptr_eq(&self, other: &VariableScope) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for VariableScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VariableScope")
+            .field("name", &self.name())
+            .field("original_name_scope", &self.original_name_scope())
+            .field("reuse", &self.reuse())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a variable scope is entered by: a name, a captured scope, or nothing
+/// (then [`VariableScopeBuilder::default_name`] is required).
+#[derive(Clone, Copy, Debug)]
+pub enum ScopeArg<'a> {
+    /// A name, appended to the current variable scope's name.
+    Name(&'a str),
+    /// A captured scope, re-entered as it was.
+    Scope(&'a VariableScope),
+    /// No name: a unique default name is picked.
+    Unnamed,
+}
+
+impl<'a> From<&'a str> for ScopeArg<'a> {
+    fn from(name: &'a str) -> Self {
+        ScopeArg::Name(name)
+    }
+}
+
+impl<'a> From<&'a String> for ScopeArg<'a> {
+    fn from(name: &'a String) -> Self {
+        ScopeArg::Name(name)
+    }
+}
+
+impl<'a> From<&'a VariableScope> for ScopeArg<'a> {
+    fn from(scope: &'a VariableScope) -> Self {
+        ScopeArg::Scope(scope)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for ScopeArg<'a> {
+    fn from(name: Option<&'a str>) -> Self {
+        name.map_or(ScopeArg::Unnamed, ScopeArg::Name)
+    }
+}
+
+/// Opens a variable scope (TF `tf.variable_scope`); finish with
+/// [`enter`](VariableScopeBuilder::enter) or [`with`](VariableScopeBuilder::with).
+///
+/// Variables created inside are named `scope/name`; ops go under a name scope
+/// of the same name, made unique (`foo`, then `foo_1`, …).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, get_variable, variable_scope, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// for _ in 0..2 {
+///     let s = variable_scope(None).default_name("dense").enter()?;
+///     get_variable("kernel", [2, 2]).get()?;
+/// }
+/// let v = variable_scope("foo").with(|_| get_variable("v", [1]).get())?;
+/// let c = variable_scope("foo").with(|_| constant(1.0f32))?;
+/// assert_eq!((v.name(), c.name()), ("foo/v", "foo_1/Const"));
+/// assert!(graph.variable("dense_1/kernel").is_some());
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn variable_scope<'a>(scope: impl Into<ScopeArg<'a>>) -> VariableScopeBuilder<'a> {
+    VariableScopeBuilder {
+        arg: scope.into(),
+        default_name: None,
+        reuse: Reuse::Inherit,
+        initializer: None,
+        regularizer: None,
+        partitioner: None,
+        dtype: None,
+        auxiliary_name_scope: true,
+    }
+}
+
+/// Options of a variable scope being opened; see [`variable_scope`].
+#[must_use = "a scope is opened only by `.enter()` or `.with(…)`"]
+pub struct VariableScopeBuilder<'a> {
+    arg: ScopeArg<'a>,
+    default_name: Option<&'a str>,
+    reuse: Reuse,
+    initializer: Option<Init>,
+    regularizer: Option<Regularizer>,
+    partitioner: Option<Partitioner>,
+    dtype: Option<DType>,
+    auxiliary_name_scope: bool,
+}
+
+impl<'a> VariableScopeBuilder<'a> {
+    /// The base of a unique name (`layer`, `layer_1`, …) used when no name is given.
+    pub fn default_name(mut self, name: &'a str) -> Self {
+        self.default_name = Some(name);
+        self
+    }
+
+    /// The reuse mode (default: inherit the enclosing scope's).
+    pub fn reuse(mut self, reuse: Reuse) -> Self {
+        self.reuse = reuse;
+        self
+    }
+
+    /// The default initializer for new variables inside.
+    pub fn initializer(mut self, init: Init) -> Self {
+        self.initializer = Some(init);
+        self
+    }
+
+    /// The default regularizer for new variables inside.
+    pub fn regularizer(mut self, regularizer: Regularizer) -> Self {
+        self.regularizer = Some(regularizer);
+        self
+    }
+
+    /// The default partitioner for new variables inside.
+    pub fn partitioner(mut self, partitioner: Partitioner) -> Self {
+        self.partitioner = Some(partitioner);
+        self
+    }
+
+    /// The default dtype of variables inside (also checked on reuse).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Whether to open a name scope for ops too (default `true`). With
+    /// `false`, ops stay in the current name scope, which also becomes the
+    /// scope's `original_name_scope` (a re-entered scope keeps its own).
+    pub fn auxiliary_name_scope(mut self, open: bool) -> Self {
+        self.auxiliary_name_scope = open;
+        self
+    }
+
+    /// Enters the scope until the returned guard is dropped or exited.
+    ///
+    /// A captured scope may be entered on a thread whose default graph is not
+    /// set: its graph becomes the default for the guard's life.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::MissingScopeName`],
+    /// [`Error::DefaultNameWithReuse`], [`Error::NoDefaultGraph`],
+    /// [`Error::GraphMismatch`]. On error nothing is entered.
+    #[track_caller]
+    pub fn enter(self) -> Result<VariableScopeGuard> {
+        let caller = Location::caller();
+        let default_guard = match self.arg {
+            ScopeArg::Scope(s) => graph_for_captured(s)?,
+            _ => None,
+        };
+        let (scope, graph_id, token) =
+            with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
+        Ok(VariableScopeGuard {
+            scope,
+            frame: FrameGuard {
+                graph_id,
+                token,
+                _default: default_guard,
+                _not_send: PhantomData,
+            },
+        })
+    }
+
+    /// Runs `f` inside the scope, leaving it afterwards (also on error or panic).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`enter`](Self::enter), and whatever `f` returns.
+    #[track_caller]
+    pub fn with<T, E: From<Error>>(
+        self,
+        f: impl FnOnce(&VariableScope) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let guard = self.enter()?;
+        f(guard.scope())
+    }
+}
+
+/// Makes a captured scope's graph the default when the thread has none, and
+/// rejects a scope of another graph than the default.
+fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>> {
+    match context::default_graph() {
+        Some(g) if g.id() == scope.0.graph_id => Ok(None),
+        Some(_) => Err(Error::GraphMismatch {
+            name: format!("variable scope {}", scope.name()),
+        }),
+        None => match scope.0.graph.upgrade() {
+            Some(inner) => Ok(Some(Graph { inner }.as_default())),
+            None => Err(Error::GraphMismatch {
+                name: format!("variable scope {}", scope.name()),
+            }),
+        },
+    }
+}
+
+/// Checks a name scope name as TensorFlow does: at the root it must be a valid
+/// op name, inside a name scope a valid scope name.
+fn check_scope_name(name: &str, nested: bool) -> Result<()> {
+    let ok = name.is_empty()
+        || if nested {
+            is_valid_scope_name(name)
+        } else {
+            is_valid_op_name(name)
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidName {
+            name: name.to_owned(),
+            kind: NameKind::Scope,
+            nested,
+        })
+    }
+}
+
+/// TF `Graph.name_scope(name)`: the new name stack and the scope string it yields.
+/// Marks the name used. `name` must have been checked.
+fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> (Arc<str>, Arc<str>) {
+    if name.is_empty() {
+        (Arc::from(""), Arc::from(""))
+    } else if name.ends_with('/') {
+        (Arc::from(name_from_scope_name(name)), Arc::from(name))
+    } else {
+        let unique = ctx
+            .graph
+            .write()
+            .names
+            .unique(&join(&ctx.stack.name_stack, name));
+        let returned = format!("{unique}/");
+        (Arc::from(unique), Arc::from(returned))
+    }
+}
+
+/// TensorFlow's `variable_scope.__enter__` followed by `_pure_variable_scope.__enter__`.
+fn enter_variable_scope(
+    ctx: &mut Ctx<'_>,
+    b: &VariableScopeBuilder<'_>,
+    caller: CallSite,
+) -> Result<(VariableScope, u64, u64)> {
+    let nested = !ctx.stack.name_stack.is_empty();
+    // With auxiliary_name_scope = false the current name scope is re-entered as is.
+    let reentered = (!b.auxiliary_name_scope).then(|| {
+        if nested {
+            format!("{}/", ctx.stack.name_stack)
+        } else {
+            String::new()
+        }
+    });
+    let parent = ctx.stack.current.clone();
+
+    // Everything that can fail is checked before anything changes.
+    let (scope_name, name_scope_name): (Option<&str>, Option<&str>) = match b.arg {
+        ScopeArg::Name(s) => (Some(s), Some(s)),
+        ScopeArg::Scope(s) => (None, Some(s.name().rsplit('/').next().unwrap_or(""))),
+        ScopeArg::Unnamed => {
+            let Some(default) = b.default_name else {
+                return Err(Error::MissingScopeName {
+                    current: parent.name().to_owned(),
+                });
+            };
+            if b.reuse != Reuse::Inherit {
+                return Err(Error::DefaultNameWithReuse {
+                    default_name: default.to_owned(),
+                    reuse: b.reuse,
+                });
+            }
+            (None, Some(default))
+        }
+    };
+    let ns_to_open: Option<&str> = match (&reentered, name_scope_name) {
+        (Some(r), _) => Some(r.as_str()),
+        (None, Some(n)) if !n.is_empty() => Some(n),
+        _ => None,
+    };
+    if let Some(n) = ns_to_open {
+        check_scope_name(n, nested)?;
+    }
+
+    let prev_name_stack = ctx.stack.name_stack.clone();
+    let opened = ns_to_open.map(|n| {
+        let (stack, returned) = open_name_scope(ctx, n);
+        ctx.stack.name_stack = stack;
+        returned
+    });
+
+    let new = match b.arg {
+        ScopeArg::Scope(captured) => {
+            let (reuse, origin) = if b.reuse == Reuse::Inherit {
+                (captured.reuse(), captured.origin())
+            } else {
+                (b.reuse, Some(captured.0.name.clone()))
+            };
+            let scope = derive(
+                captured,
+                captured.0.name.clone(),
+                captured.0.name_scope.clone(),
+                reuse,
+                origin,
+                b,
+                ctx.graph,
+            );
+            ctx.stack.counts.open(captured.name());
+            let mark = ctx.stack.counts.mark();
+            (scope, Restore::Undo(mark))
+        }
+        ScopeArg::Name(_) | ScopeArg::Unnamed => {
+            let relative = match scope_name {
+                Some(s) => s.to_owned(),
+                None => {
+                    let default = b.default_name.expect("checked above");
+                    if parent.reuse() == Reuse::Auto {
+                        ctx.graph.write().warnings.push(format!(
+                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`: every call \
+                             opens a fresh scope, so its variables are never shared; give it a fixed name",
+                            parent.name()
+                        ));
+                    }
+                    ctx.stack.counts.unique(parent.name(), default)
+                }
+            };
+            let full: Arc<str> = Arc::from(join(parent.name(), &relative));
+            let (reuse, origin) = if b.reuse == Reuse::Inherit || scope_name.is_none() {
+                (parent.reuse(), parent.origin())
+            } else {
+                (b.reuse, Some(full.clone()))
+            };
+            let name_scope = match &opened {
+                Some(returned) => returned.clone(),
+                None => Arc::from(relative.as_str()),
+            };
+            let scope = derive(
+                &parent,
+                full.clone(),
+                name_scope,
+                reuse,
+                origin,
+                b,
+                ctx.graph,
+            );
+            ctx.stack.counts.open(&full);
+            (scope, Restore::CloseSubscopes(full))
+        }
+    };
+    let (scope, restore) = new;
+    ctx.stack.current = scope.clone();
+    let token = ctx.token();
+    ctx.stack.push_frame(Frame {
+        token,
+        label: scope.0.name.clone(),
+        closed: false,
+        prev_name_stack: opened.map(|_| prev_name_stack),
+        var: Some(VarFrame {
+            prev: parent,
+            restore,
+        }),
+    });
+    Ok((scope, ctx.graph.id(), token))
+}
+
+/// A new scope object taking defaults from `base` (the parent, or the captured
+/// scope) and overrides from the builder.
+fn derive(
+    base: &VariableScope,
+    name: Arc<str>,
+    name_scope: Arc<str>,
+    reuse: Reuse,
+    origin: Option<Arc<str>>,
+    b: &VariableScopeBuilder<'_>,
+    graph: &Graph,
+) -> VariableScope {
+    VariableScope(Arc::new(ScopeData {
+        graph_id: graph.id(),
+        graph: Arc::downgrade(&graph.inner),
+        name,
+        name_scope,
+        reuse: AtomicU8::new(reuse.to_u8()),
+        reuse_origin: Mutex::new(origin),
+        initializer: b.initializer.clone().or_else(|| base.0.initializer.clone()),
+        regularizer: b.regularizer.clone().or_else(|| base.0.regularizer.clone()),
+        partitioner: b.partitioner.clone().or_else(|| base.0.partitioner.clone()),
+        dtype: b.dtype.or(base.0.dtype),
+    }))
+}
+
+/// Keeps a variable scope entered until dropped or [`exit`](Self::exit)ed.
+#[must_use = "the scope is left when the guard is dropped"]
+pub struct VariableScopeGuard {
+    scope: VariableScope,
+    frame: FrameGuard,
+}
+
+impl VariableScopeGuard {
+    /// The scope entered (capture it by cloning).
+    pub fn scope(&self) -> &VariableScope {
+        &self.scope
+    }
+
+    /// Leaves the scope now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ScopeExitOrder`] when a scope entered after this one is still
+    /// open; this scope is then left as soon as those are.
+    pub fn exit(self) -> Result<()> {
+        self.frame.exit()
+    }
+}
+
+impl std::ops::Deref for VariableScopeGuard {
+    type Target = VariableScope;
+    fn deref(&self) -> &VariableScope {
+        &self.scope
+    }
+}
+
+/// The current variable scope of this thread (TF `tf.get_variable_scope()`).
+///
+/// # Errors
+///
+/// [`Error::NoDefaultGraph`].
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{current_variable_scope, variable_scope, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// assert_eq!(current_variable_scope()?.name(), "");
+/// let _s = variable_scope("a").enter()?;
+/// assert_eq!(current_variable_scope()?.name(), "a");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn current_variable_scope() -> Result<VariableScope> {
+    with_ctx(|ctx| Ok(ctx.stack.current.clone()))
+}
+
+/// The current name scope of this thread, without a trailing `/` (TF `get_name_scope()`).
+///
+/// # Errors
+///
+/// [`Error::NoDefaultGraph`].
+pub fn current_name_scope() -> Result<String> {
+    with_ctx(|ctx| Ok(ctx.stack.name_stack.to_string()))
+}
+
+/// Opens a name scope for ops and `Variable::new` (TF `tf.name_scope`); it
+/// does not change `get_variable` names. `""` or `None` resets to the root; a
+/// name ending in `/` (such as a scope string captured earlier) is entered as is.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, name_scope, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let first = name_scope("s1").enter()?;
+/// assert_eq!(first.name(), "s1/");
+/// let captured = first.name().to_owned();
+/// first.exit()?;
+/// assert_eq!(name_scope("s1").enter()?.name(), "s1_1/");
+/// let _again = name_scope(captured.as_str()).enter()?;
+/// assert_eq!(constant(1.0f32)?.name(), "s1/Const");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn name_scope<'a>(name: impl Into<Option<&'a str>>) -> NameScopeBuilder<'a> {
+    NameScopeBuilder { name: name.into() }
+}
+
+/// A name scope being opened; see [`name_scope`].
+#[must_use = "a scope is opened only by `.enter()` or `.with(…)`"]
+pub struct NameScopeBuilder<'a> {
+    name: Option<&'a str>,
+}
+
+impl NameScopeBuilder<'_> {
+    /// Enters the name scope until the guard is dropped or exited.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::NoDefaultGraph`]. On error nothing is entered.
+    pub fn enter(self) -> Result<NameScopeGuard> {
+        let name = self.name.unwrap_or("");
+        let (returned, graph_id, token) = with_ctx(|mut ctx| {
+            check_scope_name(name, !ctx.stack.name_stack.is_empty())?;
+            let prev = ctx.stack.name_stack.clone();
+            let (stack, returned) = open_name_scope(&mut ctx, name);
+            ctx.stack.name_stack = stack;
+            let token = ctx.token();
+            ctx.stack.push_frame(Frame {
+                token,
+                label: returned.clone(),
+                closed: false,
+                prev_name_stack: Some(prev),
+                var: None,
+            });
+            Ok((returned, ctx.graph.id(), token))
+        })?;
+        Ok(NameScopeGuard {
+            name: returned,
+            frame: FrameGuard {
+                graph_id,
+                token,
+                _default: None,
+                _not_send: PhantomData,
+            },
+        })
+    }
+
+    /// Runs `f` inside the name scope (given its scope string), leaving it afterwards.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`enter`](Self::enter), and whatever `f` returns.
+    pub fn with<T, E: From<Error>>(self, f: impl FnOnce(&str) -> Result<T, E>) -> Result<T, E> {
+        let guard = self.enter()?;
+        f(guard.name())
+    }
+}
+
+/// Keeps a name scope entered until dropped or [`exit`](Self::exit)ed.
+#[must_use = "the scope is left when the guard is dropped"]
+pub struct NameScopeGuard {
+    name: Arc<str>,
+    frame: FrameGuard,
+}
+
+impl NameScopeGuard {
+    /// The scope string TensorFlow yields: `outer/inner_1/`, or `""` at the root.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Leaves the scope now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ScopeExitOrder`] when a scope entered after this one is still open.
+    pub fn exit(self) -> Result<()> {
+        self.frame.exit()
+    }
+}

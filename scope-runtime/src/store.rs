@@ -1,0 +1,694 @@
+//! The variable store: `get_variable` with TensorFlow's reuse rules, sharing
+//! checks, partitions and regularizers.
+
+use crate::context::with_ctx;
+use crate::dtype::DType;
+use crate::error::{CallSite, Error, NameKind, PartitionProblem, Result};
+use crate::graph::{Attr, CollectionItem, GraphState, REGULARIZATION_LOSSES};
+use crate::init::{Init, stable_hash};
+use crate::names::is_valid_op_name;
+use crate::ops::{OpKind, push_node};
+use crate::scope::Reuse;
+use crate::shape::Shape;
+use crate::value::Value;
+use crate::variable::{Storage, Variable, commit_variable};
+use rustc_hash::FxHashMap;
+use std::panic::Location;
+use std::sync::{Arc, RwLock};
+
+/// A penalty added to `regularization_losses` when a variable is created.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Regularizer};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let _s = variable_scope("s").regularizer(Regularizer::L2(0.1)).enter()?;
+/// get_variable("w", [2]).get()?;
+/// get_variable("b", [2]).regularizer(Regularizer::None).get()?;
+/// let losses: Vec<String> = graph.regularization_losses(None)?.iter().map(|t| t.name().to_owned()).collect();
+/// assert_eq!(losses, ["s/w/Regularizer/l2_regularizer"]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Regularizer {
+    /// TF `l2_regularizer(scale)`: `scale * sum(w²) / 2`.
+    L2(f64),
+    /// TF `no_regularizer`: no loss, overriding a scope's regularizer.
+    None,
+}
+
+/// Splits a new variable into shards along one axis (TF partitioners).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, Graph, Partitioner};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let v = get_variable("emb", [5, 2]).partitioner(Partitioner::fixed(2)).get()?;
+/// let shards: Vec<_> = v.shards().iter().map(|s| (s.name().to_owned(), s.shape().to_vec())).collect();
+/// assert_eq!(shards, [("emb/part_0".to_owned(), vec![3, 2]), ("emb/part_1".to_owned(), vec![2, 2])]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub enum Partitioner {
+    /// TF `fixed_size_partitioner(shards, axis)`: that many shards, never more than the axis has rows.
+    Fixed {
+        /// Number of shards.
+        shards: usize,
+        /// The axis to split.
+        axis: usize,
+    },
+    /// Any function from the full shape and dtype to the number of shards per axis.
+    /// It must not build graph ops.
+    Custom(Arc<dyn Fn(&[usize], DType) -> Vec<usize> + Send + Sync>),
+}
+
+impl Partitioner {
+    /// `shards` shards along axis 0.
+    pub fn fixed(shards: usize) -> Partitioner {
+        Partitioner::Fixed { shards, axis: 0 }
+    }
+
+    fn partitions(&self, shape: &[usize], dtype: DType) -> Vec<usize> {
+        match self {
+            Partitioner::Fixed { shards, axis } => {
+                let mut p = vec![1; shape.len()];
+                if let Some(slot) = p.get_mut(*axis) {
+                    *slot = (*shards).min(shape[*axis]).max(1);
+                }
+                p
+            }
+            Partitioner::Custom(f) => f(shape, dtype),
+        }
+    }
+}
+
+impl std::fmt::Debug for Partitioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Partitioner::Fixed { shards, axis } => {
+                write!(f, "Fixed {{ shards: {shards}, axis: {axis} }}")
+            }
+            Partitioner::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+/// Variables by the name `get_variable` stores them under.
+#[derive(Default)]
+pub(crate) struct Store {
+    vars: FxHashMap<Box<str>, Variable>,
+    partitioned: FxHashMap<Box<str>, Variable>,
+}
+
+impl Store {
+    pub(crate) fn lookup(&self, name: &str) -> Option<&Variable> {
+        self.partitioned.get(name).or_else(|| self.vars.get(name))
+    }
+
+    /// Every variable `get_variable` created or stored (shards, not their partitioned whole).
+    pub(crate) fn variables(&self) -> impl Iterator<Item = &Variable> {
+        self.vars.values()
+    }
+}
+
+/// Gets or creates a variable in the current variable scope (TF `tf.get_variable`);
+/// finish with [`get`](GetVariable::get).
+///
+/// The full name is the variable scope's name and `name`; the current name
+/// scope does not apply. Whether an existing variable is shared depends on the
+/// scope's [`Reuse`](crate::Reuse) mode; options not given come from the scope.
+/// Pass [`Shape::unknown()`] to share a variable without restating its shape.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Init, Reuse, Shape};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let m = variable_scope("text_embedding").with(|_| get_variable("matrix", [100, 8]).get())?;
+/// let again = variable_scope("text_embedding")
+///     .reuse(Reuse::True)
+///     .with(|_| get_variable("matrix", Shape::unknown()).get())?;
+/// assert_eq!(m, again);
+/// assert_eq!(again.name(), "text_embedding/matrix");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn get_variable(name: &str, shape: impl Into<Shape>) -> GetVariable<'_> {
+    GetVariable {
+        name,
+        shape: shape.into(),
+        dtype: None,
+        initializer: None,
+        regularizer: None,
+        partitioner: None,
+        trainable: true,
+        reuse: Reuse::Inherit,
+    }
+}
+
+/// Options of a `get_variable` call; see [`get_variable`].
+#[must_use = "the variable is fetched or created by `.get()`"]
+pub struct GetVariable<'a> {
+    name: &'a str,
+    shape: Shape,
+    dtype: Option<DType>,
+    initializer: Option<Init>,
+    regularizer: Option<Regularizer>,
+    partitioner: Option<Partitioner>,
+    trainable: bool,
+    reuse: Reuse,
+}
+
+impl GetVariable<'_> {
+    /// The dtype (default: the scope's, float32 unless set).
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// The initializer of a new variable (default: the scope's, else glorot_uniform for floats, zeros otherwise).
+    pub fn initializer(mut self, init: Init) -> Self {
+        self.initializer = Some(init);
+        self
+    }
+
+    /// The regularizer of a new variable (default: the scope's).
+    pub fn regularizer(mut self, regularizer: Regularizer) -> Self {
+        self.regularizer = Some(regularizer);
+        self
+    }
+
+    /// The partitioner of a new variable (default: the scope's).
+    pub fn partitioner(mut self, partitioner: Partitioner) -> Self {
+        self.partitioner = Some(partitioner);
+        self
+    }
+
+    /// Whether a new variable joins `trainable_variables` (default `true`).
+    pub fn trainable(mut self, trainable: bool) -> Self {
+        self.trainable = trainable;
+        self
+    }
+
+    /// Overrides the scope's reuse mode for this call.
+    pub fn reuse(mut self, reuse: Reuse) -> Self {
+        self.reuse = reuse;
+        self
+    }
+
+    /// Shares the existing variable or creates a new one, as the reuse mode says.
+    ///
+    /// Sharing an existing variable takes a read lock, one hash lookup of the
+    /// full name built in a reused buffer, and no allocation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::VariableExists`], [`Error::VariableNotFound`],
+    /// [`Error::ShapeMismatch`], [`Error::DTypeMismatch`],
+    /// [`Error::PartitionMismatch`], [`Error::InvalidName`],
+    /// [`Error::MissingShape`], [`Error::ShapeWithValue`],
+    /// [`Error::InitializerDType`], [`Error::PartitionShape`],
+    /// [`Error::NoDefaultGraph`]. A failed call changes nothing.
+    #[track_caller]
+    pub fn get(self) -> Result<Variable> {
+        let caller = Location::caller();
+        with_ctx(|ctx| {
+            let scope = &ctx.stack.current;
+            let reuse = if self.reuse == Reuse::Inherit {
+                scope.reuse()
+            } else {
+                self.reuse
+            };
+            let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
+            let buf = &mut ctx.stack.buf;
+            buf.clear();
+            if !scope.name().is_empty() {
+                buf.push_str(scope.name());
+                buf.push('/');
+            }
+            buf.push_str(self.name);
+
+            let plain = self.partitioner.is_none()
+                && scope.0.partitioner.is_none()
+                && !matches!(self.initializer, Some(Init::Value(_)));
+            if reuse != Reuse::Inherit && plain {
+                let state = ctx.graph.read();
+                if let Some(var) = state.store.vars.get(buf.as_str())
+                    && var.dtype() == dtype
+                    && self.shape.accepts(var.shape())
+                {
+                    var.note_reuse(caller);
+                    return Ok(var.clone());
+                }
+            }
+
+            if let (Some(d), Some(Init::Value(v))) = (self.dtype, &self.initializer)
+                && v.dtype() != d
+            {
+                return Err(Error::InitializerDType {
+                    name: buf.clone(),
+                    initializer: "value",
+                    dtype: d,
+                    hint: "give a value of that dtype, or no dtype",
+                });
+            }
+            let request = Request {
+                name: buf.clone(),
+                shape: self.shape,
+                dtype,
+                initializer: self.initializer.or_else(|| scope.0.initializer.clone()),
+                regularizer: self.regularizer.or_else(|| scope.0.regularizer.clone()),
+                partitioner: self.partitioner.or_else(|| scope.0.partitioner.clone()),
+                reuse,
+                origin: if self.reuse == Reuse::Inherit {
+                    scope.reuse_origin()
+                } else {
+                    "this get_variable call".to_owned()
+                },
+                trainable: self.trainable,
+                caller,
+                graph_id: ctx.graph.id(),
+                seed: ctx.graph.seed(),
+            };
+            ctx.graph.write().get_variable(&request)
+        })
+    }
+}
+
+/// A `get_variable` call with the scope's defaults applied.
+struct Request {
+    name: String,
+    shape: Shape,
+    dtype: DType,
+    initializer: Option<Init>,
+    regularizer: Option<Regularizer>,
+    partitioner: Option<Partitioner>,
+    reuse: Reuse,
+    origin: String,
+    trainable: bool,
+    caller: CallSite,
+    graph_id: u64,
+    seed: u64,
+}
+
+/// What a single (unpartitioned) `get_variable` will do, decided before anything changes.
+enum Single {
+    Existing(Variable),
+    New(Plan),
+}
+
+struct Plan {
+    name: String,
+    shape: Vec<usize>,
+    dtype: DType,
+    init: Init,
+    full_shape: Option<Vec<usize>>,
+}
+
+impl GraphState {
+    /// TF `_VariableStore.get_variable`: picks the partitioned or single path.
+    fn get_variable(&mut self, req: &Request) -> Result<Variable> {
+        let is_scalar = req.shape.rank() == Some(0);
+        if let Some(p) = req.partitioner.as_ref().filter(|_| !is_scalar) {
+            return self.get_partitioned(req, Some(p));
+        }
+        if req.reuse == Reuse::True && self.store.partitioned.contains_key(req.name.as_str()) {
+            return self.get_partitioned(req, None);
+        }
+        if self
+            .store
+            .vars
+            .contains_key(format!("{}/part_0", req.name).as_str())
+        {
+            return Err(Error::PartitionMismatch {
+                name: req.name.clone(),
+                problem: PartitionProblem::ExistsPartitioned,
+            });
+        }
+        match self.plan_single(req, &req.name, &req.shape, req.initializer.clone(), None)? {
+            Single::Existing(v) => {
+                v.note_reuse(req.caller);
+                Ok(v)
+            }
+            Single::New(plan) => Ok(self.commit_single(req, plan)),
+        }
+    }
+
+    /// TF `_get_single_variable` up to the point of creating anything.
+    fn plan_single(
+        &self,
+        req: &Request,
+        name: &str,
+        shape: &Shape,
+        init: Option<Init>,
+        full_shape: Option<Vec<usize>>,
+    ) -> Result<Single> {
+        let from_value = match &init {
+            Some(Init::Value(v)) => Some(v.clone()),
+            _ => None,
+        };
+        if from_value.is_some() && shape.rank().is_some() {
+            return Err(Error::ShapeWithValue {
+                name: name.to_owned(),
+            });
+        }
+        if let Some(var) = self.store.vars.get(name) {
+            if req.reuse == Reuse::Inherit {
+                return Err(Error::VariableExists {
+                    name: name.to_owned(),
+                    reuse: req.reuse,
+                    origin: req.origin.clone(),
+                    created_at: var.created_at(),
+                });
+            }
+            if !shape.accepts(var.shape()) {
+                return Err(Error::ShapeMismatch {
+                    name: name.to_owned(),
+                    requested: shape.clone(),
+                    found: Shape::from(var.shape()),
+                    created_at: var.created_at(),
+                });
+            }
+            if req.dtype != var.dtype() {
+                return Err(Error::DTypeMismatch {
+                    name: name.to_owned(),
+                    requested: req.dtype,
+                    found: var.dtype(),
+                    created_at: var.created_at(),
+                });
+            }
+            return Ok(Single::Existing(var.clone()));
+        }
+        if req.reuse == Reuse::True {
+            return Err(Error::VariableNotFound {
+                name: name.to_owned(),
+                origin: req.origin.clone(),
+            });
+        }
+        let (shape, dtype, init) = match from_value {
+            Some(v) => (v.shape().to_vec(), v.dtype(), Init::Value(v)),
+            None => {
+                let dims = shape.to_vec().ok_or_else(|| Error::MissingShape {
+                    name: name.to_owned(),
+                    shape: shape.clone(),
+                })?;
+                let init = init.unwrap_or_else(|| Init::default_for(req.dtype));
+                init.check(name, req.dtype)?;
+                (dims, req.dtype, init)
+            }
+        };
+        if !is_valid_op_name(name) {
+            return Err(Error::InvalidName {
+                name: name.to_owned(),
+                kind: NameKind::Variable,
+                nested: false,
+            });
+        }
+        Ok(Single::New(Plan {
+            name: name.to_owned(),
+            shape,
+            dtype,
+            init,
+            full_shape,
+        }))
+    }
+
+    /// Creates a planned variable: its node (named uniquely at the root), its
+    /// store entry, collections and regularization loss.
+    fn commit_single(&mut self, req: &Request, plan: Plan) -> Variable {
+        let op_name = self.names.unique(&plan.name);
+        let key: Arc<str> = Arc::from(plan.name.as_str());
+        let seed = req.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(plan.name.as_bytes());
+        let storage = Storage::Single {
+            full_shape: plan.full_shape.unwrap_or_else(|| plan.shape.clone()),
+            init: plan.init,
+            seed,
+            value: RwLock::new(None),
+        };
+        let var = commit_variable(
+            self,
+            req.graph_id,
+            op_name,
+            key,
+            plan.shape,
+            plan.dtype,
+            storage,
+            req.trainable,
+            req.caller,
+        );
+        self.store
+            .vars
+            .insert(plan.name.as_str().into(), var.clone());
+        if let Some(Regularizer::L2(scale)) = req.regularizer {
+            self.add_l2_loss(req.graph_id, &plan.name, &var, scale);
+        }
+        var
+    }
+
+    /// TF `l2_regularizer(scale)(v)` under name scope `<name>/Regularizer/`:
+    /// `<name>/Regularizer/l2_regularizer = scale * L2Loss(v)`.
+    fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) {
+        let loss_name = self
+            .names
+            .unique(&format!("{name}/Regularizer/l2_regularizer"));
+        let scale_name = self.names.unique(&format!("{loss_name}/scale"));
+        let scale_value = Value::filled(var.dtype(), &[], scale);
+        let scale = push_node(
+            self,
+            graph_id,
+            scale_name,
+            OpKind::Const,
+            &[],
+            Shape::scalar(),
+            var.dtype(),
+            Attr::Const(Arc::new(scale_value)),
+        );
+        let l2_name = self.names.unique(&format!("{loss_name}/L2Loss"));
+        let l2 = push_node(
+            self,
+            graph_id,
+            l2_name,
+            OpKind::L2Loss,
+            &[var],
+            Shape::scalar(),
+            var.dtype(),
+            Attr::None,
+        );
+        let loss = push_node(
+            self,
+            graph_id,
+            loss_name,
+            OpKind::Mul,
+            &[&scale, &l2],
+            Shape::scalar(),
+            var.dtype(),
+            Attr::None,
+        );
+        self.add_to_collection(REGULARIZATION_LOSSES, CollectionItem::Tensor(loss));
+    }
+
+    /// TF `_get_partitioned_variable`.
+    fn get_partitioned(
+        &mut self,
+        req: &Request,
+        partitioner: Option<&Partitioner>,
+    ) -> Result<Variable> {
+        let name = req.name.as_str();
+        if self.store.vars.contains_key(name) {
+            return Err(Error::PartitionMismatch {
+                name: name.to_owned(),
+                problem: PartitionProblem::ExistsUnpartitioned,
+            });
+        }
+        let value = match &req.initializer {
+            Some(Init::Value(v)) => Some(v.clone()),
+            _ => None,
+        };
+        let shape = match &value {
+            Some(v) if req.shape.rank().is_none() => Shape::from(v.shape()),
+            _ => req.shape.clone(),
+        };
+        let partitions = partitioner
+            .map(|p| call_partitioner(p, name, &shape, req.dtype))
+            .transpose()?;
+
+        if let Some(existing) = self.store.partitioned.get(name) {
+            if req.reuse == Reuse::Inherit {
+                return Err(Error::VariableExists {
+                    name: name.to_owned(),
+                    reuse: req.reuse,
+                    origin: req.origin.clone(),
+                    created_at: existing.created_at(),
+                });
+            }
+            if !shape.accepts(existing.shape()) {
+                return Err(Error::ShapeMismatch {
+                    name: name.to_owned(),
+                    requested: shape,
+                    found: Shape::from(existing.shape()),
+                    created_at: existing.created_at(),
+                });
+            }
+            if req.dtype != existing.dtype() {
+                return Err(Error::DTypeMismatch {
+                    name: name.to_owned(),
+                    requested: req.dtype,
+                    found: existing.dtype(),
+                    created_at: existing.created_at(),
+                });
+            }
+            if let Some(p) = partitions
+                && Some(p.as_slice()) != existing.partitions()
+            {
+                return Err(Error::PartitionMismatch {
+                    name: name.to_owned(),
+                    problem: PartitionProblem::Partitions {
+                        requested: p,
+                        found: existing.partitions().unwrap_or_default().to_vec(),
+                    },
+                });
+            }
+            let existing = existing.clone();
+            existing.note_reuse(req.caller);
+            return Ok(existing);
+        }
+        if req.reuse == Reuse::True {
+            return Err(Error::VariableNotFound {
+                name: name.to_owned(),
+                origin: req.origin.clone(),
+            });
+        }
+        let partitions = partitions.expect("a partitioner is given whenever reuse is not true");
+        let (axis, count) = partitions
+            .iter()
+            .enumerate()
+            .find(|(_, n)| **n > 1)
+            .map_or((0, 1), |(a, n)| (a, *n));
+        let has = |i: usize| {
+            self.store
+                .vars
+                .contains_key(format!("{name}/part_{i}").as_str())
+        };
+        if has(0) && (!has(count - 1) || has(count)) {
+            return Err(Error::PartitionMismatch {
+                name: name.to_owned(),
+                problem: PartitionProblem::Shards { requested: count },
+            });
+        }
+        if !is_valid_op_name(name) {
+            return Err(Error::InvalidName {
+                name: name.to_owned(),
+                kind: NameKind::Variable,
+                nested: false,
+            });
+        }
+        let full_shape = shape.to_vec().expect("the partitioner checked the shape");
+        let init = req
+            .initializer
+            .clone()
+            .unwrap_or_else(|| Init::default_for(req.dtype));
+        if value.is_none() {
+            init.check(name, req.dtype)?;
+        }
+        let dtype = value.as_ref().map_or(req.dtype, |v| v.dtype());
+
+        // Plan every shard before creating any, so that a failure changes nothing.
+        let mut plans = Vec::with_capacity(count);
+        let mut offset = vec![0; full_shape.len()];
+        let (base_len, extra) = (full_shape[axis] / count, full_shape[axis] % count);
+        for i in 0..count {
+            let mut shard_shape = full_shape.clone();
+            shard_shape[axis] = base_len + usize::from(i < extra);
+            let (shard_init, requested_shape) = match &value {
+                Some(v) => (
+                    Init::Value(Arc::new(v.slice(&offset, &shard_shape))),
+                    Shape::unknown(),
+                ),
+                None => (init.clone(), Shape::from(&shard_shape)),
+            };
+            let shard_name = format!("{name}/part_{i}");
+            plans.push(self.plan_single(
+                req,
+                &shard_name,
+                &requested_shape,
+                Some(shard_init),
+                Some(full_shape.clone()),
+            )?);
+            offset[axis] += shard_shape[axis];
+        }
+
+        let mut shards = Vec::with_capacity(count);
+        for (i, plan) in plans.into_iter().enumerate() {
+            self.names
+                .unique(&format!("{name}/part_{i}/PartitionedInitializer"));
+            shards.push(match plan {
+                Single::Existing(v) => v,
+                Single::New(plan) => self.commit_single(req, plan),
+            });
+        }
+        let concat_name = self
+            .names
+            .unique(&format!("{name}/ConcatPartitions/concat"));
+        let inputs: Vec<_> = shards.iter().map(|s| s.tensor()).collect();
+        let tensor = push_node(
+            self,
+            req.graph_id,
+            concat_name,
+            OpKind::ConcatPartitions,
+            &inputs,
+            Shape::from(&full_shape),
+            dtype,
+            Attr::Axis(axis),
+        );
+        let storage = Storage::Partitioned {
+            shards,
+            partitions,
+            axis,
+        };
+        let var = Variable::from_parts(
+            Arc::from(name),
+            tensor,
+            full_shape,
+            req.trainable,
+            storage,
+            req.caller,
+        );
+        self.store.partitioned.insert(name.into(), var.clone());
+        Ok(var)
+    }
+}
+
+/// TF `_call_partitioner`: the partitions of a fully defined shape of rank ≥ 1.
+fn call_partitioner(
+    p: &Partitioner,
+    name: &str,
+    shape: &Shape,
+    dtype: DType,
+) -> Result<Vec<usize>> {
+    let err = |hint| Error::PartitionShape {
+        name: name.to_owned(),
+        shape: shape.clone(),
+        hint,
+    };
+    let dims = shape
+        .to_vec()
+        .ok_or_else(|| err("pass the full shape, also when reusing under a partitioner"))?;
+    if dims.is_empty() {
+        return Err(err("scalars cannot be partitioned"));
+    }
+    let partitions = p.partitions(&dims, dtype);
+    if partitions.len() != dims.len()
+        || partitions.contains(&0)
+        || partitions.iter().filter(|&&n| n > 1).count() > 1
+        || partitions.iter().zip(&dims).any(|(n, d)| n > d && *n > 1)
+    {
+        return Err(err(
+            "the partitioner must give one count per axis, at most one of them above 1",
+        ));
+    }
+    Ok(partitions)
+}

@@ -1,0 +1,450 @@
+//! `Variable`: a named, shared value whose contents materialize on first read.
+
+use crate::context::with_ctx;
+use crate::dtype::DType;
+use crate::error::{CallSite, Error, NameKind, Result};
+use crate::graph::{Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, TRAINABLE_VARIABLES};
+use crate::init::Init;
+use crate::names::{is_valid_op_name, is_valid_scope_name, join, name_from_scope_name};
+use crate::ops::{OpKind, push_node};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::value::Value;
+use std::panic::Location;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// A variable: a named value in the graph, shared by every `get_variable`
+/// that finds it, and usable as a [`Tensor`] (it dereferences to its output).
+///
+/// Equality is identity: two handles are equal when they are the same variable.
+/// The value is computed from the initializer no later than the first read.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Init, Reuse};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let w = variable_scope("layer").with(|_| get_variable("w", [2]).initializer(Init::Ones).get())?;
+/// assert_eq!((w.name(), w.shape(), w.trainable()), ("layer/w", &[2][..], true));
+/// assert_eq!(w.value()?.to_f64_vec(), vec![1.0, 1.0]);
+/// w.assign(vec![3.0f32, 4.0])?;
+/// assert_eq!(w.value()?.to_f64_vec(), vec![3.0, 4.0]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Variable(pub(crate) Arc<VarInner>);
+
+pub(crate) struct VarInner {
+    /// The name `get_variable` stores it under (its base name when partitioned).
+    pub(crate) key: Arc<str>,
+    pub(crate) tensor: Tensor,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) dtype: DType,
+    pub(crate) trainable: bool,
+    pub(crate) storage: Storage,
+    pub(crate) created_at: CallSite,
+    reuse_sites: Mutex<Vec<CallSite>>,
+    last_reuse: AtomicPtr<Location<'static>>,
+}
+
+pub(crate) enum Storage {
+    Single {
+        init: Init,
+        /// Shape of the whole variable when this is a shard (initializers' fans use it).
+        full_shape: Vec<usize>,
+        seed: u64,
+        value: RwLock<Option<Value>>,
+    },
+    Partitioned {
+        shards: Vec<Variable>,
+        partitions: Vec<usize>,
+        axis: usize,
+    },
+}
+
+impl Variable {
+    pub(crate) fn from_parts(
+        key: Arc<str>,
+        tensor: Tensor,
+        shape: Vec<usize>,
+        trainable: bool,
+        storage: Storage,
+        created_at: CallSite,
+    ) -> Variable {
+        Variable(Arc::new(VarInner {
+            key,
+            dtype: tensor.dtype,
+            tensor,
+            shape,
+            trainable,
+            storage,
+            created_at,
+            reuse_sites: Mutex::new(Vec::new()),
+            last_reuse: AtomicPtr::new(std::ptr::null_mut()),
+        }))
+    }
+
+    /// Creates a variable from an initial value (TF `tf.Variable`): always a new
+    /// variable, named under the current *name* scope and made unique
+    /// (`Variable`, `Variable_1`, …). It is not in `get_variable`'s store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{name_scope, Graph, Variable};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let _s = name_scope("s1").enter()?;
+    /// let w = Variable::new(vec![1i32, 2, 3]).name("w").build()?;
+    /// assert_eq!(w.name(), "s1/w");
+    /// assert_eq!(Variable::new(0.1f32).build()?.name(), "s1/Variable");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn new<'a>(value: impl Into<Value>) -> NewVariable<'a> {
+        NewVariable {
+            value: value.into(),
+            name: None,
+            dtype: None,
+            trainable: true,
+        }
+    }
+
+    /// The name of the variable's op (`foo/v`), which TensorFlow also uses in
+    /// collections and checkpoints; for a partitioned variable, its base name.
+    pub fn name(&self) -> &str {
+        match self.0.storage {
+            Storage::Single { .. } => self.0.tensor.name(),
+            Storage::Partitioned { .. } => &self.0.key,
+        }
+    }
+
+    /// The name `get_variable` looks it up by. It differs from [`name`](Self::name)
+    /// only when another op already had that name (TF: `w` stored, op `w_1`).
+    pub fn store_name(&self) -> &str {
+        &self.0.key
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+
+    /// The dtype.
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// Whether it is in the `trainable_variables` collection.
+    pub fn trainable(&self) -> bool {
+        self.0.trainable
+    }
+
+    /// The shards of a partitioned variable (`v/part_0`, …); empty otherwise.
+    pub fn shards(&self) -> &[Variable] {
+        match &self.0.storage {
+            Storage::Partitioned { shards, .. } => shards,
+            Storage::Single { .. } => &[],
+        }
+    }
+
+    /// The number of shards along each axis, for a partitioned variable.
+    pub fn partitions(&self) -> Option<&[usize]> {
+        match &self.0.storage {
+            Storage::Partitioned { partitions, .. } => Some(partitions),
+            Storage::Single { .. } => None,
+        }
+    }
+
+    /// The tensor that reads the variable in the graph.
+    pub fn tensor(&self) -> &Tensor {
+        &self.0.tensor
+    }
+
+    /// Where the variable was created.
+    pub fn created_at(&self) -> CallSite {
+        self.0.created_at
+    }
+
+    /// The call sites that shared it after creation, in first-seen order.
+    pub fn reused_at(&self) -> Vec<CallSite> {
+        self.0
+            .reuse_sites
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Remembers a call site that shared the variable. The common case, the
+    /// same site as last time, costs one atomic load.
+    pub(crate) fn note_reuse(&self, site: CallSite) {
+        let ptr = site as *const Location<'static> as *mut Location<'static>;
+        if self.0.last_reuse.load(Ordering::Relaxed) == ptr {
+            return;
+        }
+        let mut sites = self.0.reuse_sites.lock().unwrap_or_else(|e| e.into_inner());
+        if !sites.iter().any(|s| std::ptr::eq(*s, site)) {
+            sites.push(site);
+        }
+        self.0.last_reuse.store(ptr, Ordering::Relaxed);
+    }
+
+    /// The current value, computed from the initializer on first read.
+    ///
+    /// # Errors
+    ///
+    /// None today for variables built by this crate; the `Result` leaves room
+    /// for values that live elsewhere.
+    pub fn value(&self) -> Result<Value> {
+        self.read(Value::clone)
+    }
+
+    /// Runs `f` on the current value without copying it (for a partitioned
+    /// variable, on the concatenation of its shards).
+    ///
+    /// # Errors
+    ///
+    /// As for [`value`](Self::value).
+    pub fn read<R>(&self, f: impl FnOnce(&Value) -> R) -> Result<R> {
+        match &self.0.storage {
+            Storage::Single {
+                init,
+                full_shape,
+                seed,
+                value,
+            } => {
+                {
+                    let guard = value.read().unwrap_or_else(|e| e.into_inner());
+                    if let Some(v) = guard.as_ref() {
+                        return Ok(f(v));
+                    }
+                }
+                let mut guard = value.write().unwrap_or_else(|e| e.into_inner());
+                let v = guard.get_or_insert_with(|| {
+                    init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)
+                });
+                Ok(f(v))
+            }
+            Storage::Partitioned { shards, axis, .. } => {
+                let parts = shards
+                    .iter()
+                    .map(Variable::value)
+                    .collect::<Result<Vec<_>>>()?;
+                let whole =
+                    Value::concat(*axis, &parts).expect("shards of one dtype and fitting shapes");
+                Ok(f(&whole))
+            }
+        }
+    }
+
+    /// Whether the value has been computed or assigned yet.
+    pub fn is_materialized(&self) -> bool {
+        match &self.0.storage {
+            Storage::Single { value, .. } => {
+                value.read().unwrap_or_else(|e| e.into_inner()).is_some()
+            }
+            Storage::Partitioned { shards, .. } => shards.iter().all(Variable::is_materialized),
+        }
+    }
+
+    /// Replaces the value. Nothing changes unless shape and dtype match.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AssignMismatch`] when the value's shape or dtype differ from the variable's.
+    pub fn assign(&self, value: impl Into<Value>) -> Result<()> {
+        let value = value.into();
+        if value.shape() != self.shape() || value.dtype() != self.dtype() {
+            return Err(Error::AssignMismatch {
+                name: self.name().to_owned(),
+                expected_shape: self.shape().to_vec(),
+                expected_dtype: self.dtype(),
+                shape: value.shape().to_vec(),
+                dtype: value.dtype(),
+            });
+        }
+        match &self.0.storage {
+            Storage::Single { value: slot, .. } => {
+                *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
+            }
+            Storage::Partitioned { shards, axis, .. } => {
+                let mut offset = vec![0; self.shape().len()];
+                for shard in shards {
+                    shard.assign(value.slice(&offset, shard.shape()))?;
+                    offset[*axis] += shard.shape()[*axis];
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the value so that the next read runs the initializer again
+    /// (with the same seed, so a seeded graph gets the same value back).
+    /// A variable made from a value gets that value back.
+    pub fn reinitialize(&self) {
+        match &self.0.storage {
+            Storage::Single {
+                init: Init::Value(v),
+                value,
+                ..
+            } => {
+                *value.write().unwrap_or_else(|e| e.into_inner()) = Some(v.cast(self.dtype()));
+            }
+            Storage::Single { value, .. } => {
+                *value.write().unwrap_or_else(|e| e.into_inner()) = None
+            }
+            Storage::Partitioned { shards, .. } => shards.iter().for_each(Variable::reinitialize),
+        }
+    }
+}
+
+impl std::ops::Deref for Variable {
+    type Target = Tensor;
+    fn deref(&self) -> &Tensor {
+        &self.0.tensor
+    }
+}
+
+impl AsRef<Tensor> for Variable {
+    fn as_ref(&self) -> &Tensor {
+        &self.0.tensor
+    }
+}
+
+impl PartialEq for Variable {
+    fn eq(&self, other: &Variable) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Variable {}
+
+impl std::fmt::Debug for Variable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Variable({:?}, shape={}, dtype={})",
+            self.name(),
+            Shape::from(self.shape()),
+            self.dtype()
+        )
+    }
+}
+
+/// A `tf.Variable` being created; see [`Variable::new`].
+#[must_use = "the variable is created by `.build()`"]
+pub struct NewVariable<'a> {
+    value: Value,
+    name: Option<&'a str>,
+    dtype: Option<DType>,
+    trainable: bool,
+}
+
+impl<'a> NewVariable<'a> {
+    /// The name (default `Variable`), made unique under the current name scope.
+    pub fn name(mut self, name: &'a str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Converts the initial value to this dtype.
+    pub fn dtype(mut self, dtype: DType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Whether it joins `trainable_variables` (default `true`).
+    pub fn trainable(mut self, trainable: bool) -> Self {
+        self.trainable = trainable;
+        self
+    }
+
+    /// Creates the variable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::NoDefaultGraph`].
+    #[track_caller]
+    pub fn build(self) -> Result<Variable> {
+        let caller = Location::caller();
+        with_ctx(|ctx| {
+            let name = self.name.filter(|n| !n.is_empty()).unwrap_or("Variable");
+            let nested = !ctx.stack.name_stack.is_empty();
+            let valid = if nested {
+                is_valid_scope_name(name)
+            } else {
+                is_valid_op_name(name)
+            };
+            if !valid {
+                return Err(Error::InvalidName {
+                    name: name.to_owned(),
+                    kind: NameKind::Op,
+                    nested,
+                });
+            }
+            let value = match self.dtype {
+                Some(d) => self.value.cast(d),
+                None => self.value,
+            };
+            let mut state = ctx.graph.write();
+            let op_name = if name.ends_with('/') {
+                name_from_scope_name(name).to_owned()
+            } else {
+                state.names.unique(&join(&ctx.stack.name_stack, name))
+            };
+            let key: Arc<str> = Arc::from(op_name.as_str());
+            let (shape, dtype) = (value.shape().to_vec(), value.dtype());
+            let init = Init::Value(Arc::new(value.clone()));
+            let storage = Storage::Single {
+                init,
+                full_shape: shape.clone(),
+                seed: 0,
+                value: RwLock::new(Some(value)),
+            };
+            Ok(commit_variable(
+                &mut state,
+                ctx.graph.id(),
+                op_name,
+                key,
+                shape,
+                dtype,
+                storage,
+                self.trainable,
+                caller,
+            ))
+        })
+    }
+}
+
+/// Records a new variable's node and adds it to the variable collections.
+#[allow(clippy::too_many_arguments)] // the parts of a variable, all needed once here
+pub(crate) fn commit_variable(
+    state: &mut GraphState,
+    graph_id: u64,
+    op_name: String,
+    key: Arc<str>,
+    shape: Vec<usize>,
+    dtype: DType,
+    storage: Storage,
+    trainable: bool,
+    caller: CallSite,
+) -> Variable {
+    let tensor = push_node(
+        state,
+        graph_id,
+        op_name,
+        OpKind::Variable,
+        &[],
+        Shape::from(&shape),
+        dtype,
+        Attr::None,
+    );
+    let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
+    state.nodes[var.0.tensor.node as usize].attr = Attr::Variable(var.clone());
+    state.add_to_collection(GLOBAL_VARIABLES, CollectionItem::Variable(var.clone()));
+    if trainable {
+        state.add_to_collection(TRAINABLE_VARIABLES, CollectionItem::Variable(var.clone()));
+    }
+    var
+}

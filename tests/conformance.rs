@@ -1,0 +1,702 @@
+//! Replays the TensorFlow conformance cases through scopeflow's public API.
+//!
+//! Cases come from `../shared/conformance/public/` and from every folder in
+//! `SCOPE_CONFORMANCE_DIR` (colon-separated). Each case runs in a fresh graph;
+//! a step kind, field or value this runner does not understand fails the case.
+//! Prints `conformance: N passed, M failed` and, per failure, the case, the
+//! step and expected vs actual; exits non-zero when any case fails.
+
+use scopeflow::{
+    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Shape, Tensor,
+    Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable,
+    name_scope, named, variable_scope,
+};
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+enum Bound {
+    VarScope(VariableScope),
+    NameScope(String),
+    Variable(Variable),
+    Tensor(Tensor),
+}
+
+type Labels = Arc<Mutex<HashMap<String, Bound>>>;
+
+enum Guard {
+    Var(VariableScopeGuard),
+    Name(NameScopeGuard),
+}
+
+type Failure = String;
+
+fn main() {
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/public")];
+    if let Ok(extra) = std::env::var("SCOPE_CONFORMANCE_DIR") {
+        dirs.extend(
+            extra
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        );
+    }
+    let mut files = Vec::new();
+    for dir in &dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("cannot read conformance folder {}: {e}", dir.display());
+                std::process::exit(1);
+            }
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    let (mut passed, mut failed) = (0, 0);
+    let mut report = Vec::new();
+    for file in &files {
+        match run_case(file) {
+            Ok(()) => passed += 1,
+            Err(why) => {
+                failed += 1;
+                report.push(format!("FAIL {}: {why}", file.display()));
+            }
+        }
+    }
+    for line in &report {
+        println!("{line}");
+    }
+    println!("conformance: {passed} passed, {failed} failed");
+    if failed > 0 || files.is_empty() {
+        std::process::exit(1);
+    }
+}
+
+fn run_case(file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    let case: Json = serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = case.as_object().ok_or("a case is an object")?;
+    for key in obj.keys() {
+        if !["name", "source", "steps"].contains(&key.as_str()) {
+            return Err(format!("unknown case field `{key}`"));
+        }
+    }
+    let steps = obj
+        .get("steps")
+        .and_then(Json::as_array)
+        .ok_or("a case has `steps`")?
+        .clone();
+    let graph = Graph::new();
+    let labels: Labels = Arc::default();
+    let _g = graph.as_default();
+    let mut guards = Vec::new();
+    let result = run_steps(&graph, &steps, &labels, &mut guards, "");
+    while let Some(g) = guards.pop() {
+        drop(g);
+    }
+    result
+}
+
+fn run_steps(
+    graph: &Graph,
+    steps: &[Json],
+    labels: &Labels,
+    guards: &mut Vec<Guard>,
+    path: &str,
+) -> Result<(), Failure> {
+    for (i, step) in steps.iter().enumerate() {
+        let at = format!("{path}step {i}");
+        run_step(graph, step, labels, guards, &at).map_err(|why| format!("{at} {step}: {why}"))?;
+    }
+    Ok(())
+}
+
+fn run_step(
+    graph: &Graph,
+    step: &Json,
+    labels: &Labels,
+    guards: &mut Vec<Guard>,
+    at: &str,
+) -> Result<(), Failure> {
+    let step = step.as_object().ok_or("a step is an object")?;
+    let kind = step
+        .get("do")
+        .and_then(Json::as_str)
+        .ok_or("a step needs `do`")?;
+    let allowed: &[&str] = match kind {
+        "variable_scope" => &[
+            "name",
+            "scope",
+            "default_name",
+            "reuse",
+            "initializer",
+            "dtype",
+            "auxiliary_name_scope",
+            "regularizer",
+            "partitioner",
+            "bind",
+        ],
+        "name_scope" => &["name", "scope", "bind"],
+        "exit" | "reuse_variables" => &[],
+        "get_variable" => &[
+            "name",
+            "shape",
+            "dtype",
+            "initializer",
+            "trainable",
+            "regularizer",
+            "partitioner",
+            "bind",
+        ],
+        "variable" => &["name", "value", "dtype", "trainable", "bind"],
+        "constant" => &["value", "name", "dtype", "bind"],
+        "op" => &["type", "inputs", "name", "bind"],
+        "current_scope" => &["bind"],
+        "collection" => &["key", "scope"],
+        "thread" => &["steps"],
+        other => return Err(format!("unknown step kind `{other}`")),
+    };
+    for key in step.keys() {
+        if !["do", "expect", "expect_error", "expect_message"].contains(&key.as_str())
+            && !allowed.contains(&key.as_str())
+        {
+            return Err(format!("unknown field `{key}` for `{kind}`"));
+        }
+    }
+    let expect_error = step
+        .get("expect_error")
+        .map(|e| e.as_str().ok_or("expect_error is a string"))
+        .transpose()?;
+    let expect = step
+        .get("expect")
+        .map(|e| e.as_object().ok_or("expect is an object"))
+        .transpose()?;
+
+    let outcome: Result<Option<Bound>, scopeflow::Error> = match kind {
+        "variable_scope" => enter_variable_scope(step, labels)?.map(|g| {
+            let scope = g.scope().clone();
+            guards.push(Guard::Var(g));
+            Some(Bound::VarScope(scope))
+        }),
+        "name_scope" => {
+            let name: Option<String> = match (step.get("name"), step.get("scope")) {
+                (Some(n), None) => opt_str(n)?.map(str::to_owned),
+                (None, Some(s)) => match lookup(labels, s)? {
+                    Bound::NameScope(s) => Some(s),
+                    Bound::VarScope(v) => Some(v.original_name_scope().to_owned()),
+                    _ => return Err("name_scope `scope` must name a scope".into()),
+                },
+                _ => return Err("name_scope needs exactly one of `name` and `scope`".into()),
+            };
+            name_scope(name.as_deref()).enter().map(|g| {
+                let s = g.name().to_owned();
+                guards.push(Guard::Name(g));
+                Some(Bound::NameScope(s))
+            })
+        }
+        "exit" => {
+            let g = guards
+                .pop()
+                .ok_or("exit with no scope entered on this thread")?;
+            match g {
+                Guard::Var(g) => g.exit(),
+                Guard::Name(g) => g.exit(),
+            }
+            .map_err(|e| format!("exit failed: {e}"))?;
+            Ok(None)
+        }
+        "reuse_variables" => current_variable_scope().map(|s| {
+            s.reuse_variables();
+            None
+        }),
+        "current_scope" => current_variable_scope().map(|s| Some(Bound::VarScope(s))),
+        "get_variable" => {
+            let name = req_str(step, "name")?;
+            let shape = match step.get("shape") {
+                None | Some(Json::Null) => Shape::unknown(),
+                Some(s) => Shape::from(usize_list(s)?),
+            };
+            let mut b = get_variable(name, shape);
+            if let Some(d) = step.get("dtype") {
+                b = b.dtype(parse_dtype(d)?);
+            }
+            if let Some(i) = step.get("initializer") {
+                b = b.initializer(parse_init(i)?);
+            }
+            if let Some(t) = step.get("trainable") {
+                b = b.trainable(t.as_bool().ok_or("trainable is a bool")?);
+            }
+            if let Some(r) = step.get("regularizer") {
+                b = b.regularizer(parse_regularizer(r)?);
+            }
+            if let Some(p) = step.get("partitioner") {
+                b = b.partitioner(parse_partitioner(p)?);
+            }
+            b.get().map(|v| Some(Bound::Variable(v)))
+        }
+        "variable" => {
+            let dtype = step.get("dtype").map(parse_dtype).transpose()?;
+            let value = parse_value(step.get("value").ok_or("variable needs `value`")?, dtype)?;
+            let mut b = Variable::new(value);
+            if let Some(n) = step.get("name") {
+                b = b.name(n.as_str().ok_or("name is a string")?);
+            }
+            if let Some(t) = step.get("trainable") {
+                b = b.trainable(t.as_bool().ok_or("trainable is a bool")?);
+            }
+            b.build().map(|v| Some(Bound::Variable(v)))
+        }
+        "constant" => {
+            let dtype = step.get("dtype").map(parse_dtype).transpose()?;
+            let value = parse_value(step.get("value").ok_or("constant needs `value`")?, dtype)?;
+            let build = || scopeflow::constant(value);
+            match step.get("name") {
+                Some(n) => named(n.as_str().ok_or("name is a string")?, build),
+                None => build(),
+            }
+            .map(|t| Some(Bound::Tensor(t)))
+        }
+        "op" => {
+            let ty = req_str(step, "type")?;
+            let inputs: Vec<Tensor> = step
+                .get("inputs")
+                .and_then(Json::as_array)
+                .ok_or("op needs `inputs`")?
+                .iter()
+                .map(|l| match lookup(labels, l)? {
+                    Bound::Tensor(t) => Ok(t),
+                    Bound::Variable(v) => Ok(v.tensor().clone()),
+                    _ => Err(format!("input {l} is not a tensor")),
+                })
+                .collect::<Result<_, Failure>>()?;
+            let arity = if matches!(ty, "Relu" | "Identity") {
+                1
+            } else {
+                2
+            };
+            if inputs.len() != arity {
+                return Err(format!("{ty} takes {arity} inputs"));
+            }
+            let build = || match ty {
+                "Add" => Ok(scopeflow::add(&inputs[0], &inputs[1])),
+                "Sub" => Ok(scopeflow::sub(&inputs[0], &inputs[1])),
+                "Mul" => Ok(scopeflow::mul(&inputs[0], &inputs[1])),
+                "MatMul" => Ok(scopeflow::matmul(&inputs[0], &inputs[1])),
+                "Relu" => Ok(scopeflow::relu(&inputs[0])),
+                "Identity" => Ok(scopeflow::identity(&inputs[0])),
+                other => Err(format!("unknown op type `{other}`")),
+            };
+            match step.get("name") {
+                Some(n) => named(n.as_str().ok_or("name is a string")?, build),
+                None => build(),
+            }?
+            .map(|t| Some(Bound::Tensor(t)))
+        }
+        "collection" => {
+            let key = req_str(step, "key")?;
+            let scope = step
+                .get("scope")
+                .map(|s| s.as_str().ok_or("scope is a string"))
+                .transpose()?;
+            let key = match key {
+                "global_variables" => scopeflow::GLOBAL_VARIABLES,
+                "trainable_variables" => scopeflow::TRAINABLE_VARIABLES,
+                "regularization_losses" => scopeflow::REGULARIZATION_LOSSES,
+                other => return Err(format!("unknown collection `{other}`")),
+            };
+            let items = graph
+                .get_collection(key, scope)
+                .map_err(|e| format!("collection failed: {e}"))?;
+            let names: Vec<&str> = items.iter().map(|i| i.name()).collect();
+            let want = expect
+                .and_then(|e| e.get("names"))
+                .ok_or("collection needs expect.names")?;
+            let want: Vec<&str> = want
+                .as_array()
+                .ok_or("names is a list")?
+                .iter()
+                .filter_map(Json::as_str)
+                .collect();
+            if let Some(e) = expect {
+                unknown_keys(e, &["names"])?;
+            }
+            return if names == want {
+                Ok(())
+            } else {
+                Err(format!("expected {want:?}, got {names:?}"))
+            };
+        }
+        "thread" => {
+            let steps = step
+                .get("steps")
+                .and_then(Json::as_array)
+                .ok_or("thread needs `steps`")?
+                .clone();
+            let (graph, labels, at) = (graph.clone(), labels.clone(), format!("{at} thread "));
+            return std::thread::spawn(move || {
+                let _g = graph.as_default();
+                let mut guards = Vec::new();
+                let r = run_steps(&graph, &steps, &labels, &mut guards, &at);
+                while let Some(g) = guards.pop() {
+                    drop(g);
+                }
+                r
+            })
+            .join()
+            .map_err(|_| "thread panicked".to_owned())?;
+        }
+        _ => unreachable!("checked above"),
+    };
+
+    match (outcome, expect_error) {
+        (Ok(_), Some(kind)) => Err(format!("expected error `{kind}`, but the step succeeded")),
+        (Err(e), None) => Err(format!("unexpected error: {e}")),
+        (Err(e), Some(want)) => {
+            let got = match e.kind() {
+                ErrorKind::AlreadyExists => "already_exists",
+                ErrorKind::NotFound => "not_found",
+                ErrorKind::ShapeMismatch => "shape_mismatch",
+                ErrorKind::DTypeMismatch => "dtype_mismatch",
+                ErrorKind::InvalidName => "invalid_name",
+                ErrorKind::PartitionMismatch => "partition_mismatch",
+                ErrorKind::InvalidArgument => "invalid_argument",
+                _ => "other",
+            };
+            if got != want {
+                return Err(format!("expected error `{want}`, got `{got}`: {e}"));
+            }
+            if let Some(m) = step.get("expect_message") {
+                let m = m.as_str().ok_or("expect_message is a string")?;
+                if !e.to_string().contains(m) {
+                    return Err(format!("error message does not contain {m:?}: {e}"));
+                }
+            }
+            Ok(())
+        }
+        (Ok(bound), None) => {
+            if let (Some(bound), Some(label)) = (&bound, step.get("bind")) {
+                let label = label.as_str().ok_or("bind is a string")?;
+                labels
+                    .lock()
+                    .unwrap()
+                    .insert(label.to_owned(), bound.clone());
+            }
+            match (bound, expect) {
+                (_, None) => Ok(()),
+                (Some(Bound::VarScope(s)), Some(e)) => check_scope(&s, e),
+                (Some(Bound::NameScope(s)), Some(e)) => {
+                    unknown_keys(e, &["name"])?;
+                    check_eq("name", e.get("name"), &s)
+                }
+                (Some(Bound::Variable(v)), Some(e)) => check_variable(&v, e, labels),
+                (Some(Bound::Tensor(t)), Some(e)) => {
+                    unknown_keys(e, &["name"])?;
+                    check_eq("name", e.get("name"), t.name())
+                }
+                (None, Some(_)) => Err("this step has nothing to check".into()),
+            }
+        }
+    }
+}
+
+fn enter_variable_scope(
+    step: &Map<String, Json>,
+    labels: &Labels,
+) -> Result<Result<VariableScopeGuard, scopeflow::Error>, Failure> {
+    let captured = match step.get("scope") {
+        Some(l) => match lookup(labels, l)? {
+            Bound::VarScope(s) => Some(s),
+            _ => return Err("variable_scope `scope` must name a variable scope".into()),
+        },
+        None => None,
+    };
+    let name = match step.get("name") {
+        Some(n) => opt_str(n)?,
+        None => None,
+    };
+    let mut b = match (&captured, name) {
+        (Some(s), None) => variable_scope(s),
+        (None, name) => variable_scope(name),
+        (Some(_), Some(_)) => return Err("both `name` and `scope`".into()),
+    };
+    if let Some(d) = step.get("default_name") {
+        b = b.default_name(d.as_str().ok_or("default_name is a string")?);
+    }
+    if let Some(r) = step.get("reuse") {
+        b = b.reuse(match r.as_str() {
+            Some("inherit") => Reuse::Inherit,
+            Some("true") => Reuse::True,
+            Some("auto") => Reuse::Auto,
+            _ => return Err(format!("unknown reuse {r}")),
+        });
+    }
+    if let Some(i) = step.get("initializer") {
+        b = b.initializer(parse_init(i)?);
+    }
+    if let Some(d) = step.get("dtype") {
+        b = b.dtype(parse_dtype(d)?);
+    }
+    if let Some(a) = step.get("auxiliary_name_scope") {
+        b = b.auxiliary_name_scope(a.as_bool().ok_or("auxiliary_name_scope is a bool")?);
+    }
+    if let Some(r) = step.get("regularizer") {
+        b = b.regularizer(parse_regularizer(r)?);
+    }
+    if let Some(p) = step.get("partitioner") {
+        b = b.partitioner(parse_partitioner(p)?);
+    }
+    Ok(b.enter())
+}
+
+fn check_scope(s: &VariableScope, e: &Map<String, Json>) -> Result<(), Failure> {
+    unknown_keys(e, &["name", "original_name_scope", "reuse"])?;
+    check_eq("name", e.get("name"), s.name())?;
+    check_eq(
+        "original_name_scope",
+        e.get("original_name_scope"),
+        s.original_name_scope(),
+    )?;
+    check_eq("reuse", e.get("reuse"), s.reuse().as_str())
+}
+
+fn check_variable(v: &Variable, e: &Map<String, Json>, labels: &Labels) -> Result<(), Failure> {
+    unknown_keys(
+        e,
+        &["name", "shape", "dtype", "same_as", "not_same_as", "value"],
+    )?;
+    check_eq("name", e.get("name"), v.name())?;
+    check_eq("dtype", e.get("dtype"), v.dtype().name())?;
+    if let Some(s) = e.get("shape") {
+        let want = usize_list(s)?;
+        if want != v.shape() {
+            return Err(format!("shape: expected {want:?}, got {:?}", v.shape()));
+        }
+    }
+    for (key, same) in [("same_as", true), ("not_same_as", false)] {
+        if let Some(l) = e.get(key) {
+            let Bound::Variable(other) = lookup(labels, l)? else {
+                return Err(format!("{key} must name a variable"));
+            };
+            if (other == *v) != same {
+                return Err(format!("{key} {l} does not hold"));
+            }
+        }
+    }
+    if let Some(want) = e.get("value") {
+        let want = want.as_array().ok_or("value is a flat list")?;
+        let got = v
+            .value()
+            .map_err(|e| format!("reading the value failed: {e}"))?;
+        let got_f = got.to_f64_vec();
+        if want.len() != got_f.len() {
+            return Err(format!(
+                "value: expected {} elements, got {}",
+                want.len(),
+                got_f.len()
+            ));
+        }
+        for (w, g) in want.iter().zip(&got_f) {
+            let w = match w {
+                Json::Bool(b) => f64::from(u8::from(*b)),
+                Json::Number(n) => n.as_f64().ok_or("a number")?,
+                _ => return Err(format!("value element {w} is not a number or bool")),
+            };
+            let equal = match got.dtype() {
+                DType::F32 => (w as f32) == (*g as f32),
+                _ => w == *g,
+            };
+            if !equal {
+                return Err(format!("value: expected {want:?}, got {got_f:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_eq(field: &str, want: Option<&Json>, got: &str) -> Result<(), Failure> {
+    match want {
+        None => Ok(()),
+        Some(w) if w.as_str() == Some(got) => Ok(()),
+        Some(w) => Err(format!("{field}: expected {w}, got {got:?}")),
+    }
+}
+
+fn unknown_keys(e: &Map<String, Json>, known: &[&str]) -> Result<(), Failure> {
+    match e.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(format!("unknown expect field `{k}`")),
+        None => Ok(()),
+    }
+}
+
+fn lookup(labels: &Labels, label: &Json) -> Result<Bound, Failure> {
+    let l = label
+        .as_str()
+        .and_then(|s| s.strip_prefix('$'))
+        .ok_or(format!("bad label {label}"))?;
+    labels
+        .lock()
+        .unwrap()
+        .get(l)
+        .cloned()
+        .ok_or(format!("unbound label {label}"))
+}
+
+fn opt_str(v: &Json) -> Result<Option<&str>, Failure> {
+    match v {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(s)),
+        _ => Err(format!("expected a string or null, got {v}")),
+    }
+}
+
+fn req_str<'a>(step: &'a Map<String, Json>, key: &str) -> Result<&'a str, Failure> {
+    step.get(key)
+        .and_then(Json::as_str)
+        .ok_or(format!("`{key}` must be a string"))
+}
+
+fn usize_list(v: &Json) -> Result<Vec<usize>, Failure> {
+    v.as_array()
+        .ok_or(format!("expected a list, got {v}"))?
+        .iter()
+        .map(|d| {
+            d.as_u64()
+                .map(|d| d as usize)
+                .ok_or(format!("bad dimension {d}"))
+        })
+        .collect()
+}
+
+fn parse_dtype(v: &Json) -> Result<DType, Failure> {
+    v.as_str()
+        .and_then(DType::from_name)
+        .ok_or(format!("unknown dtype {v}"))
+}
+
+fn num(m: &Map<String, Json>, key: &str) -> Result<f64, Failure> {
+    m.get(key)
+        .and_then(Json::as_f64)
+        .ok_or(format!("initializer needs `{key}`"))
+}
+
+fn parse_init(v: &Json) -> Result<Init, Failure> {
+    let m = v
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .ok_or(format!("bad initializer {v}"))?;
+    let (name, args) = m.iter().next().expect("one entry");
+    let empty = || args.as_object().is_some_and(Map::is_empty);
+    let params = |keys: &[&str]| -> Result<&Map<String, Json>, Failure> {
+        let m = args.as_object().ok_or(format!("bad initializer {v}"))?;
+        unknown_keys(m, keys).map(|()| m)
+    };
+    Ok(match name.as_str() {
+        "zeros" if empty() => Init::Zeros,
+        "ones" if empty() => Init::Ones,
+        "constant" => Init::Constant(args.as_f64().ok_or(format!("bad constant {args}"))?),
+        "random_normal" => {
+            let p = params(&["mean", "stddev"])?;
+            Init::RandomNormal {
+                mean: num(p, "mean")?,
+                stddev: num(p, "stddev")?,
+            }
+        }
+        "truncated_normal" => {
+            let p = params(&["mean", "stddev"])?;
+            Init::TruncatedNormal {
+                mean: num(p, "mean")?,
+                stddev: num(p, "stddev")?,
+            }
+        }
+        "random_uniform" => {
+            let p = params(&["minval", "maxval"])?;
+            Init::RandomUniform {
+                minval: num(p, "minval")?,
+                maxval: num(p, "maxval")?,
+            }
+        }
+        "glorot_uniform" if empty() => Init::GlorotUniform,
+        "glorot_normal" if empty() => Init::GlorotNormal,
+        "he_normal" if empty() => Init::HeNormal,
+        "he_uniform" if empty() => Init::HeUniform,
+        _ => return Err(format!("unknown initializer {v}")),
+    })
+}
+
+fn parse_regularizer(v: &Json) -> Result<Regularizer, Failure> {
+    let m = v
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .ok_or(format!("bad regularizer {v}"))?;
+    match m.iter().next().expect("one entry") {
+        (k, s) if k == "l2" => Ok(Regularizer::L2(
+            s.as_f64().ok_or(format!("bad l2 scale {s}"))?,
+        )),
+        (k, a) if k == "none" && a.as_object().is_some_and(Map::is_empty) => Ok(Regularizer::None),
+        _ => Err(format!("unknown regularizer {v}")),
+    }
+}
+
+fn parse_partitioner(v: &Json) -> Result<Partitioner, Failure> {
+    let m = v
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .ok_or(format!("bad partitioner {v}"))?;
+    match m.iter().next().expect("one entry") {
+        (k, n) if k == "fixed" => Ok(Partitioner::fixed(
+            n.as_u64().ok_or(format!("bad shard count {n}"))? as usize,
+        )),
+        _ => Err(format!("unknown partitioner {v}")),
+    }
+}
+
+/// A scalar or nested list as a value: bools are `bool`, any float makes it
+/// `float32`, otherwise `int32` (TensorFlow's inference), unless `dtype` is given.
+fn parse_value(v: &Json, dtype: Option<DType>) -> Result<Value, Failure> {
+    fn walk(
+        v: &Json,
+        depth: usize,
+        shape: &mut Vec<usize>,
+        flat: &mut Vec<f64>,
+        kinds: &mut [bool; 3],
+    ) -> Result<(), Failure> {
+        match v {
+            Json::Array(items) => {
+                if shape.len() == depth {
+                    shape.push(items.len());
+                } else if shape[depth] != items.len() {
+                    return Err("ragged value".into());
+                }
+                items
+                    .iter()
+                    .try_for_each(|i| walk(i, depth + 1, shape, flat, kinds))
+            }
+            Json::Bool(b) => {
+                kinds[0] = true;
+                flat.push(f64::from(u8::from(*b)));
+                Ok(())
+            }
+            Json::Number(n) => {
+                kinds[if n.is_f64() { 1 } else { 2 }] = true;
+                flat.push(n.as_f64().ok_or("a number")?);
+                Ok(())
+            }
+            _ => Err(format!("bad value element {v}")),
+        }
+    }
+    let (mut shape, mut flat, mut kinds) = (Vec::new(), Vec::new(), [false; 3]);
+    walk(v, 0, &mut shape, &mut flat, &mut kinds)?;
+    let inferred = match kinds {
+        [true, false, false] => DType::Bool,
+        [false, _, true] if !kinds[1] => DType::I32,
+        _ => DType::F32,
+    };
+    Value::from_f64_data(dtype.unwrap_or(inferred), &shape, flat).map_err(|e| e.to_string())
+}
