@@ -23,12 +23,17 @@
 
 pub use scope_runtime::*;
 
+/// The README's example, compiled and run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The names most programs need: `use scopeflow::prelude::*;`.
 pub mod prelude {
     pub use scope_runtime::{
-        DType, Error, Graph, Init, Partitioner, Regularizer, Result, Reuse, Shape, Tensor, Value,
-        Variable, VariableScope, add, constant, current_variable_scope, get_variable, identity,
-        matmul, mul, name_scope, named, relu, sub, variable_scope,
+        DType, Error, Graph, Init, Partitioner, Regularizer, Result, Reuse, Shape, Tensor, Value, Variable,
+        VariableScope, add, constant, current_variable_scope, get_variable, identity, matmul, mul, name_scope, named,
+        relu, sub, variable_scope,
     };
 }
 

@@ -7,9 +7,8 @@
 //! step and expected vs actual; exits non-zero when any case fails.
 
 use scopeflow::{
-    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Shape, Tensor,
-    Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable,
-    name_scope, named, variable_scope,
+    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Shape, Tensor, Value, Variable,
+    VariableScope, VariableScopeGuard, current_variable_scope, get_variable, name_scope, named, variable_scope,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -36,12 +35,7 @@ type Failure = String;
 fn main() {
     let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/public")];
     if let Ok(extra) = std::env::var("SCOPE_CONFORMANCE_DIR") {
-        dirs.extend(
-            extra
-                .split(':')
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from),
-        );
+        dirs.extend(extra.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
     }
     let mut files = Vec::new();
     for dir in &dirs {
@@ -88,11 +82,7 @@ fn run_case(file: &Path) -> Result<(), Failure> {
             return Err(format!("unknown case field `{key}`"));
         }
     }
-    let steps = obj
-        .get("steps")
-        .and_then(Json::as_array)
-        .ok_or("a case has `steps`")?
-        .clone();
+    let steps = obj.get("steps").and_then(Json::as_array).ok_or("a case has `steps`")?.clone();
     let graph = Graph::new();
     let labels: Labels = Arc::default();
     let _g = graph.as_default();
@@ -118,18 +108,9 @@ fn run_steps(
     Ok(())
 }
 
-fn run_step(
-    graph: &Graph,
-    step: &Json,
-    labels: &Labels,
-    guards: &mut Vec<Guard>,
-    at: &str,
-) -> Result<(), Failure> {
+fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>, at: &str) -> Result<(), Failure> {
     let step = step.as_object().ok_or("a step is an object")?;
-    let kind = step
-        .get("do")
-        .and_then(Json::as_str)
-        .ok_or("a step needs `do`")?;
+    let kind = step.get("do").and_then(Json::as_str).ok_or("a step needs `do`")?;
     let allowed: &[&str] = match kind {
         "variable_scope" => &[
             "name",
@@ -145,16 +126,7 @@ fn run_step(
         ],
         "name_scope" => &["name", "scope", "bind"],
         "exit" | "reuse_variables" => &[],
-        "get_variable" => &[
-            "name",
-            "shape",
-            "dtype",
-            "initializer",
-            "trainable",
-            "regularizer",
-            "partitioner",
-            "bind",
-        ],
+        "get_variable" => &["name", "shape", "dtype", "initializer", "trainable", "regularizer", "partitioner", "bind"],
         "variable" => &["name", "value", "dtype", "trainable", "bind"],
         "constant" => &["value", "name", "dtype", "bind"],
         "op" => &["type", "inputs", "name", "bind"],
@@ -170,14 +142,8 @@ fn run_step(
             return Err(format!("unknown field `{key}` for `{kind}`"));
         }
     }
-    let expect_error = step
-        .get("expect_error")
-        .map(|e| e.as_str().ok_or("expect_error is a string"))
-        .transpose()?;
-    let expect = step
-        .get("expect")
-        .map(|e| e.as_object().ok_or("expect is an object"))
-        .transpose()?;
+    let expect_error = step.get("expect_error").map(|e| e.as_str().ok_or("expect_error is a string")).transpose()?;
+    let expect = step.get("expect").map(|e| e.as_object().ok_or("expect is an object")).transpose()?;
 
     let outcome: Result<Option<Bound>, scopeflow::Error> = match kind {
         "variable_scope" => enter_variable_scope(step, labels)?.map(|g| {
@@ -202,9 +168,7 @@ fn run_step(
             })
         }
         "exit" => {
-            let g = guards
-                .pop()
-                .ok_or("exit with no scope entered on this thread")?;
+            let g = guards.pop().ok_or("exit with no scope entered on this thread")?;
             match g {
                 Guard::Var(g) => g.exit(),
                 Guard::Name(g) => g.exit(),
@@ -256,10 +220,9 @@ fn run_step(
         "constant" => {
             let dtype = step.get("dtype").map(parse_dtype).transpose()?;
             let value = parse_value(step.get("value").ok_or("constant needs `value`")?, dtype)?;
-            let build = || scopeflow::constant(value);
             match step.get("name") {
-                Some(n) => named(n.as_str().ok_or("name is a string")?, build),
-                None => build(),
+                Some(n) => named(n.as_str().ok_or("name is a string")?).constant(value),
+                None => scopeflow::constant(value),
             }
             .map(|t| Some(Bound::Tensor(t)))
         }
@@ -276,69 +239,49 @@ fn run_step(
                     _ => Err(format!("input {l} is not a tensor")),
                 })
                 .collect::<Result<_, Failure>>()?;
-            let arity = if matches!(ty, "Relu" | "Identity") {
-                1
-            } else {
-                2
-            };
+            let arity = if matches!(ty, "Relu" | "Identity") { 1 } else { 2 };
             if inputs.len() != arity {
                 return Err(format!("{ty} takes {arity} inputs"));
             }
-            let build = || match ty {
-                "Add" => Ok(scopeflow::add(&inputs[0], &inputs[1])),
-                "Sub" => Ok(scopeflow::sub(&inputs[0], &inputs[1])),
-                "Mul" => Ok(scopeflow::mul(&inputs[0], &inputs[1])),
-                "MatMul" => Ok(scopeflow::matmul(&inputs[0], &inputs[1])),
-                "Relu" => Ok(scopeflow::relu(&inputs[0])),
-                "Identity" => Ok(scopeflow::identity(&inputs[0])),
-                other => Err(format!("unknown op type `{other}`")),
-            };
-            match step.get("name") {
-                Some(n) => named(n.as_str().ok_or("name is a string")?, build),
-                None => build(),
-            }?
+            let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
+            let (a, b) = (&inputs[0], inputs.last().expect("arity checked"));
+            match (ty, name) {
+                ("Add", None) => scopeflow::add(a, b),
+                ("Add", Some(n)) => named(n).add(a, b),
+                ("Sub", None) => scopeflow::sub(a, b),
+                ("Sub", Some(n)) => named(n).sub(a, b),
+                ("Mul", None) => scopeflow::mul(a, b),
+                ("Mul", Some(n)) => named(n).mul(a, b),
+                ("MatMul", None) => scopeflow::matmul(a, b),
+                ("MatMul", Some(n)) => named(n).matmul(a, b),
+                ("Relu", None) => scopeflow::relu(a),
+                ("Relu", Some(n)) => named(n).relu(a),
+                ("Identity", None) => scopeflow::identity(a),
+                ("Identity", Some(n)) => named(n).identity(a),
+                (other, _) => return Err(format!("unknown op type `{other}`")),
+            }
             .map(|t| Some(Bound::Tensor(t)))
         }
         "collection" => {
             let key = req_str(step, "key")?;
-            let scope = step
-                .get("scope")
-                .map(|s| s.as_str().ok_or("scope is a string"))
-                .transpose()?;
+            let scope = step.get("scope").map(|s| s.as_str().ok_or("scope is a string")).transpose()?;
             let key = match key {
                 "global_variables" => scopeflow::GLOBAL_VARIABLES,
                 "trainable_variables" => scopeflow::TRAINABLE_VARIABLES,
                 "regularization_losses" => scopeflow::REGULARIZATION_LOSSES,
                 other => return Err(format!("unknown collection `{other}`")),
             };
-            let items = graph
-                .get_collection(key, scope)
-                .map_err(|e| format!("collection failed: {e}"))?;
+            let items = graph.get_collection(key, scope).map_err(|e| format!("collection failed: {e}"))?;
             let names: Vec<&str> = items.iter().map(|i| i.name()).collect();
-            let want = expect
-                .and_then(|e| e.get("names"))
-                .ok_or("collection needs expect.names")?;
-            let want: Vec<&str> = want
-                .as_array()
-                .ok_or("names is a list")?
-                .iter()
-                .filter_map(Json::as_str)
-                .collect();
+            let want = expect.and_then(|e| e.get("names")).ok_or("collection needs expect.names")?;
+            let want: Vec<&str> = want.as_array().ok_or("names is a list")?.iter().filter_map(Json::as_str).collect();
             if let Some(e) = expect {
                 unknown_keys(e, &["names"])?;
             }
-            return if names == want {
-                Ok(())
-            } else {
-                Err(format!("expected {want:?}, got {names:?}"))
-            };
+            return if names == want { Ok(()) } else { Err(format!("expected {want:?}, got {names:?}")) };
         }
         "thread" => {
-            let steps = step
-                .get("steps")
-                .and_then(Json::as_array)
-                .ok_or("thread needs `steps`")?
-                .clone();
+            let steps = step.get("steps").and_then(Json::as_array).ok_or("thread needs `steps`")?.clone();
             let (graph, labels, at) = (graph.clone(), labels.clone(), format!("{at} thread "));
             return std::thread::spawn(move || {
                 let _g = graph.as_default();
@@ -383,10 +326,7 @@ fn run_step(
         (Ok(bound), None) => {
             if let (Some(bound), Some(label)) = (&bound, step.get("bind")) {
                 let label = label.as_str().ok_or("bind is a string")?;
-                labels
-                    .lock()
-                    .unwrap()
-                    .insert(label.to_owned(), bound.clone());
+                labels.lock().unwrap().insert(label.to_owned(), bound.clone());
             }
             match (bound, expect) {
                 (_, None) => Ok(()),
@@ -458,19 +398,12 @@ fn enter_variable_scope(
 fn check_scope(s: &VariableScope, e: &Map<String, Json>) -> Result<(), Failure> {
     unknown_keys(e, &["name", "original_name_scope", "reuse"])?;
     check_eq("name", e.get("name"), s.name())?;
-    check_eq(
-        "original_name_scope",
-        e.get("original_name_scope"),
-        s.original_name_scope(),
-    )?;
+    check_eq("original_name_scope", e.get("original_name_scope"), s.original_name_scope())?;
     check_eq("reuse", e.get("reuse"), s.reuse().as_str())
 }
 
 fn check_variable(v: &Variable, e: &Map<String, Json>, labels: &Labels) -> Result<(), Failure> {
-    unknown_keys(
-        e,
-        &["name", "shape", "dtype", "same_as", "not_same_as", "value"],
-    )?;
+    unknown_keys(e, &["name", "shape", "dtype", "same_as", "not_same_as", "value"])?;
     check_eq("name", e.get("name"), v.name())?;
     check_eq("dtype", e.get("dtype"), v.dtype().name())?;
     if let Some(s) = e.get("shape") {
@@ -491,16 +424,10 @@ fn check_variable(v: &Variable, e: &Map<String, Json>, labels: &Labels) -> Resul
     }
     if let Some(want) = e.get("value") {
         let want = want.as_array().ok_or("value is a flat list")?;
-        let got = v
-            .value()
-            .map_err(|e| format!("reading the value failed: {e}"))?;
+        let got = v.value().map_err(|e| format!("reading the value failed: {e}"))?;
         let got_f = got.to_f64_vec();
         if want.len() != got_f.len() {
-            return Err(format!(
-                "value: expected {} elements, got {}",
-                want.len(),
-                got_f.len()
-            ));
+            return Err(format!("value: expected {} elements, got {}", want.len(), got_f.len()));
         }
         for (w, g) in want.iter().zip(&got_f) {
             let w = match w {
@@ -536,16 +463,8 @@ fn unknown_keys(e: &Map<String, Json>, known: &[&str]) -> Result<(), Failure> {
 }
 
 fn lookup(labels: &Labels, label: &Json) -> Result<Bound, Failure> {
-    let l = label
-        .as_str()
-        .and_then(|s| s.strip_prefix('$'))
-        .ok_or(format!("bad label {label}"))?;
-    labels
-        .lock()
-        .unwrap()
-        .get(l)
-        .cloned()
-        .ok_or(format!("unbound label {label}"))
+    let l = label.as_str().and_then(|s| s.strip_prefix('$')).ok_or(format!("bad label {label}"))?;
+    labels.lock().unwrap().get(l).cloned().ok_or(format!("unbound label {label}"))
 }
 
 fn opt_str(v: &Json) -> Result<Option<&str>, Failure> {
@@ -557,40 +476,27 @@ fn opt_str(v: &Json) -> Result<Option<&str>, Failure> {
 }
 
 fn req_str<'a>(step: &'a Map<String, Json>, key: &str) -> Result<&'a str, Failure> {
-    step.get(key)
-        .and_then(Json::as_str)
-        .ok_or(format!("`{key}` must be a string"))
+    step.get(key).and_then(Json::as_str).ok_or(format!("`{key}` must be a string"))
 }
 
 fn usize_list(v: &Json) -> Result<Vec<usize>, Failure> {
     v.as_array()
         .ok_or(format!("expected a list, got {v}"))?
         .iter()
-        .map(|d| {
-            d.as_u64()
-                .map(|d| d as usize)
-                .ok_or(format!("bad dimension {d}"))
-        })
+        .map(|d| d.as_u64().map(|d| d as usize).ok_or(format!("bad dimension {d}")))
         .collect()
 }
 
 fn parse_dtype(v: &Json) -> Result<DType, Failure> {
-    v.as_str()
-        .and_then(DType::from_name)
-        .ok_or(format!("unknown dtype {v}"))
+    v.as_str().and_then(DType::from_name).ok_or(format!("unknown dtype {v}"))
 }
 
 fn num(m: &Map<String, Json>, key: &str) -> Result<f64, Failure> {
-    m.get(key)
-        .and_then(Json::as_f64)
-        .ok_or(format!("initializer needs `{key}`"))
+    m.get(key).and_then(Json::as_f64).ok_or(format!("initializer needs `{key}`"))
 }
 
 fn parse_init(v: &Json) -> Result<Init, Failure> {
-    let m = v
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .ok_or(format!("bad initializer {v}"))?;
+    let m = v.as_object().filter(|m| m.len() == 1).ok_or(format!("bad initializer {v}"))?;
     let (name, args) = m.iter().next().expect("one entry");
     let empty = || args.as_object().is_some_and(Map::is_empty);
     let params = |keys: &[&str]| -> Result<&Map<String, Json>, Failure> {
@@ -603,24 +509,15 @@ fn parse_init(v: &Json) -> Result<Init, Failure> {
         "constant" => Init::Constant(args.as_f64().ok_or(format!("bad constant {args}"))?),
         "random_normal" => {
             let p = params(&["mean", "stddev"])?;
-            Init::RandomNormal {
-                mean: num(p, "mean")?,
-                stddev: num(p, "stddev")?,
-            }
+            Init::RandomNormal { mean: num(p, "mean")?, stddev: num(p, "stddev")? }
         }
         "truncated_normal" => {
             let p = params(&["mean", "stddev"])?;
-            Init::TruncatedNormal {
-                mean: num(p, "mean")?,
-                stddev: num(p, "stddev")?,
-            }
+            Init::TruncatedNormal { mean: num(p, "mean")?, stddev: num(p, "stddev")? }
         }
         "random_uniform" => {
             let p = params(&["minval", "maxval"])?;
-            Init::RandomUniform {
-                minval: num(p, "minval")?,
-                maxval: num(p, "maxval")?,
-            }
+            Init::RandomUniform { minval: num(p, "minval")?, maxval: num(p, "maxval")? }
         }
         "glorot_uniform" if empty() => Init::GlorotUniform,
         "glorot_normal" if empty() => Init::GlorotNormal,
@@ -631,28 +528,18 @@ fn parse_init(v: &Json) -> Result<Init, Failure> {
 }
 
 fn parse_regularizer(v: &Json) -> Result<Regularizer, Failure> {
-    let m = v
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .ok_or(format!("bad regularizer {v}"))?;
+    let m = v.as_object().filter(|m| m.len() == 1).ok_or(format!("bad regularizer {v}"))?;
     match m.iter().next().expect("one entry") {
-        (k, s) if k == "l2" => Ok(Regularizer::L2(
-            s.as_f64().ok_or(format!("bad l2 scale {s}"))?,
-        )),
+        (k, s) if k == "l2" => Ok(Regularizer::L2(s.as_f64().ok_or(format!("bad l2 scale {s}"))?)),
         (k, a) if k == "none" && a.as_object().is_some_and(Map::is_empty) => Ok(Regularizer::None),
         _ => Err(format!("unknown regularizer {v}")),
     }
 }
 
 fn parse_partitioner(v: &Json) -> Result<Partitioner, Failure> {
-    let m = v
-        .as_object()
-        .filter(|m| m.len() == 1)
-        .ok_or(format!("bad partitioner {v}"))?;
+    let m = v.as_object().filter(|m| m.len() == 1).ok_or(format!("bad partitioner {v}"))?;
     match m.iter().next().expect("one entry") {
-        (k, n) if k == "fixed" => Ok(Partitioner::fixed(
-            n.as_u64().ok_or(format!("bad shard count {n}"))? as usize,
-        )),
+        (k, n) if k == "fixed" => Ok(Partitioner::fixed(n.as_u64().ok_or(format!("bad shard count {n}"))? as usize)),
         _ => Err(format!("unknown partitioner {v}")),
     }
 }
@@ -674,9 +561,7 @@ fn parse_value(v: &Json, dtype: Option<DType>) -> Result<Value, Failure> {
                 } else if shape[depth] != items.len() {
                     return Err("ragged value".into());
                 }
-                items
-                    .iter()
-                    .try_for_each(|i| walk(i, depth + 1, shape, flat, kinds))
+                items.iter().try_for_each(|i| walk(i, depth + 1, shape, flat, kinds))
             }
             Json::Bool(b) => {
                 kinds[0] = true;

@@ -16,7 +16,6 @@ thread_local! {
 struct ThreadState {
     defaults: Vec<(u64, Graph)>,
     stacks: Vec<ScopeStack>,
-    pending_op_name: Option<String>,
     next_token: u64,
 }
 
@@ -25,7 +24,6 @@ struct ThreadState {
 pub(crate) struct Ctx<'a> {
     pub(crate) graph: &'a Graph,
     pub(crate) stack: &'a mut ScopeStack,
-    pub(crate) pending_op_name: &'a mut Option<String>,
     next_token: &'a mut u64,
 }
 
@@ -47,18 +45,12 @@ pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
         let index = match t.stacks.iter().position(|s| s.graph_id == graph.id()) {
             Some(i) => i,
             None => {
-                t.stacks
-                    .retain(|s| s.graph.strong_count() > 0 || !s.frames.is_empty());
+                t.stacks.retain(|s| s.graph.strong_count() > 0 || !s.frames.is_empty());
                 t.stacks.push(ScopeStack::new(graph));
                 t.stacks.len() - 1
             }
         };
-        f(Ctx {
-            graph,
-            stack: &mut t.stacks[index],
-            pending_op_name: &mut t.pending_op_name,
-            next_token: &mut t.next_token,
-        })
+        f(Ctx { graph, stack: &mut t.stacks[index], next_token: &mut t.next_token })
     })
 }
 
@@ -73,15 +65,8 @@ pub(crate) fn push_default(graph: &Graph) -> DefaultGraphGuard {
         t.next_token += 1;
         let token = t.next_token;
         t.defaults.push((token, graph.clone()));
-        DefaultGraphGuard {
-            token,
-            _not_send: PhantomData,
-        }
+        DefaultGraphGuard { token, _not_send: PhantomData }
     })
-}
-
-pub(crate) fn set_pending_op_name(name: Option<String>) -> Option<String> {
-    THREAD.with(|t| std::mem::replace(&mut t.borrow_mut().pending_op_name, name))
 }
 
 /// Keeps a graph the default of this thread until dropped
@@ -92,13 +77,19 @@ pub struct DefaultGraphGuard {
     _not_send: PhantomData<*const ()>,
 }
 
+impl std::fmt::Debug for DefaultGraphGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultGraphGuard").finish_non_exhaustive()
+    }
+}
+
 impl Drop for DefaultGraphGuard {
     fn drop(&mut self) {
         let _ = THREAD.try_with(|t| {
-            if let Ok(mut t) = t.try_borrow_mut() {
-                if let Some(i) = t.defaults.iter().rposition(|(tok, _)| *tok == self.token) {
-                    t.defaults.remove(i);
-                }
+            if let Ok(mut t) = t.try_borrow_mut()
+                && let Some(i) = t.defaults.iter().rposition(|(tok, _)| *tok == self.token)
+            {
+                t.defaults.remove(i);
             }
         });
     }
@@ -193,11 +184,7 @@ pub(crate) fn exit(graph_id: u64, token: u64, strict: bool) -> Result<()> {
                 if strict {
                     return Err(Error::ScopeExitOrder {
                         scope: stack.frames[pos].label.to_string(),
-                        innermost: stack
-                            .frames
-                            .last()
-                            .map(|f| f.label.to_string())
-                            .unwrap_or_default(),
+                        innermost: stack.frames.last().map(|f| f.label.to_string()).unwrap_or_default(),
                     });
                 }
                 return Ok(());
@@ -276,17 +263,8 @@ impl ScopeCounts {
 
     /// `open_variable_scope`: counts one more opening of `name`.
     pub(crate) fn open(&mut self, name: &str) {
-        let c = self.map.get(name).copied().unwrap_or(Count {
-            opened: 0,
-            next_free: 1,
-        });
-        self.set(
-            name,
-            Some(Count {
-                opened: c.opened + 1,
-                ..c
-            }),
-        );
+        let c = self.map.get(name).copied().unwrap_or(Count { opened: 0, next_free: 1 });
+        self.set(name, Some(Count { opened: c.opened + 1, ..c }));
     }
 
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
@@ -294,10 +272,7 @@ impl ScopeCounts {
         let prefix = format!("{name}/");
         let below: Vec<Box<str>> = self
             .map
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix.as_str()),
-                std::ops::Bound::Unbounded,
-            ))
+            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(k, _)| k.clone())
             .collect();
@@ -310,12 +285,7 @@ impl ScopeCounts {
     /// N whose full name was not opened, below the variable scope `parent`.
     pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
         let base = crate::names::join(parent, prefix);
-        let Some(c) = self
-            .map
-            .get(base.as_str())
-            .copied()
-            .filter(|c| c.opened > 0)
-        else {
+        let Some(c) = self.map.get(base.as_str()).copied().filter(|c| c.opened > 0) else {
             return prefix.to_owned();
         };
         let mut i = c.next_free.max(1);

@@ -83,10 +83,10 @@ pub enum Error {
     ShapeMismatch {
         /// Full name of the variable.
         name: String,
-        /// The shape asked for.
-        requested: Shape,
+        /// The shape asked for (boxed to keep `Error` small).
+        requested: Box<Shape>,
         /// The variable's shape.
-        found: Shape,
+        found: Box<Shape>,
         /// Where the variable was created.
         created_at: CallSite,
     },
@@ -132,9 +132,7 @@ pub enum Error {
     },
 
     /// `variable_scope` with neither a name, a captured scope nor a default name.
-    #[error(
-        "variable_scope needs a name, a captured VariableScope or a default_name (inside scope `{current}`)"
-    )]
+    #[error("variable_scope needs a name, a captured VariableScope or a default_name (inside scope `{current}`)")]
     MissingScopeName {
         /// The variable scope current at the call.
         current: String,
@@ -173,9 +171,7 @@ pub enum Error {
     },
 
     /// An initializer that cannot produce the variable's dtype.
-    #[error(
-        "initializer `{initializer}` cannot initialize variable `{name}` of dtype {dtype}; {hint}"
-    )]
+    #[error("initializer `{initializer}` cannot initialize variable `{name}` of dtype {dtype}; {hint}")]
     InitializerDType {
         /// Full name of the variable.
         name: String,
@@ -212,10 +208,7 @@ pub enum Error {
     },
 
     /// An op whose inputs' shapes do not fit together.
-    #[error(
-        "op `{op}` ({op_type}) cannot take inputs of shapes {}: {rule}",
-        shape_list(shapes)
-    )]
+    #[error("op `{op}` ({op_type}) cannot take inputs of shapes {}: {rule}", shape_list(shapes))]
     OpShape {
         /// Full name the op would have had.
         op: String,
@@ -228,9 +221,7 @@ pub enum Error {
     },
 
     /// An op whose inputs have different or unsupported dtypes.
-    #[error(
-        "op `{op}` ({op_type}) cannot take inputs of dtypes {dtypes:?}; cast them to one dtype first"
-    )]
+    #[error("op `{op}` ({op_type}) cannot take inputs of dtypes {dtypes:?}; cast them to one dtype first")]
     OpDType {
         /// Full name the op would have had.
         op: String,
@@ -329,11 +320,7 @@ fn partition_message(name: &str, problem: &PartitionProblem) -> String {
 }
 
 fn shape_list(shapes: &[Shape]) -> String {
-    shapes
-        .iter()
-        .map(Shape::to_string)
-        .collect::<Vec<_>>()
-        .join(" and ")
+    shapes.iter().map(Shape::to_string).collect::<Vec<_>>().join(" and ")
 }
 
 /// What a name was given to, for [`Error::InvalidName`].
@@ -406,9 +393,7 @@ impl Error {
             | Error::InvalidFilter { .. }
             | Error::ValueShape { .. }
             | Error::UnknownDim { .. } => ErrorKind::InvalidArgument,
-            Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => {
-                ErrorKind::Usage
-            }
+            Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }
 }

@@ -226,11 +226,7 @@ impl Graph {
             .map(|n| NodeInfo {
                 name: n.name.to_string(),
                 op_type: n.op.def().type_name,
-                inputs: n
-                    .inputs
-                    .iter()
-                    .map(|&i| state.nodes[i as usize].name.to_string())
-                    .collect(),
+                inputs: n.inputs.iter().map(|&i| state.nodes[i as usize].name.to_string()).collect(),
                 shape: n.shape.clone(),
                 dtype: n.dtype,
                 constant: match &n.attr {
@@ -279,39 +275,23 @@ impl Graph {
     pub fn get_collection(&self, key: &str, scope: Option<&str>) -> Result<Vec<CollectionItem>> {
         let filter = match scope {
             Some(s) if !s.is_empty() => Some(
-                regex_lite::Regex::new(&format!("^(?:{s})")).map_err(|source| {
-                    Error::InvalidFilter {
-                        pattern: s.to_owned(),
-                        source,
-                    }
-                })?,
+                regex_lite::Regex::new(&format!("^(?:{s})"))
+                    .map_err(|source| Error::InvalidFilter { pattern: s.to_owned(), source })?,
             ),
             _ => None,
         };
         let state = self.read();
-        let items = state
-            .collections
-            .get(key)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let items = state.collections.get(key).map(Vec::as_slice).unwrap_or_default();
         Ok(items
             .iter()
-            .filter(|item| {
-                filter
-                    .as_ref()
-                    .is_none_or(|re| re.is_match(&format!("{}:0", item.name())))
-            })
+            .filter(|item| filter.as_ref().is_none_or(|re| re.is_match(&format!("{}:0", item.name()))))
             .cloned()
             .collect())
     }
 
     /// Adds an item to a collection (user keys are allowed).
     pub fn add_to_collection(&self, key: &str, item: CollectionItem) {
-        self.write()
-            .collections
-            .entry(key.to_owned())
-            .or_default()
-            .push(item);
+        self.write().collections.entry(key.to_owned()).or_default().push(item);
     }
 
     fn variables_in(&self, key: &str, scope: Option<&str>) -> Result<Vec<Variable>> {
@@ -378,9 +358,7 @@ impl GraphState {
 
 impl std::fmt::Debug for Graph {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Graph")
-            .field("id", &self.inner.id)
-            .finish_non_exhaustive()
+        f.debug_struct("Graph").field("id", &self.inner.id).finish_non_exhaustive()
     }
 }
 

@@ -91,29 +91,17 @@ pub enum Distribution {
 #[allow(non_upper_case_globals)] // TensorFlow's spellings, for readers porting TF1 code.
 impl Init {
     /// TensorFlow's default for float variables: `glorot_uniform`.
-    pub const GlorotUniform: Init = Init::VarianceScaling {
-        scale: 1.0,
-        mode: FanMode::FanAvg,
-        distribution: Distribution::Uniform,
-    };
+    pub const GlorotUniform: Init =
+        Init::VarianceScaling { scale: 1.0, mode: FanMode::FanAvg, distribution: Distribution::Uniform };
     /// `glorot_normal`.
-    pub const GlorotNormal: Init = Init::VarianceScaling {
-        scale: 1.0,
-        mode: FanMode::FanAvg,
-        distribution: Distribution::TruncatedNormal,
-    };
+    pub const GlorotNormal: Init =
+        Init::VarianceScaling { scale: 1.0, mode: FanMode::FanAvg, distribution: Distribution::TruncatedNormal };
     /// `he_normal`.
-    pub const HeNormal: Init = Init::VarianceScaling {
-        scale: 2.0,
-        mode: FanMode::FanIn,
-        distribution: Distribution::TruncatedNormal,
-    };
+    pub const HeNormal: Init =
+        Init::VarianceScaling { scale: 2.0, mode: FanMode::FanIn, distribution: Distribution::TruncatedNormal };
     /// `he_uniform`.
-    pub const HeUniform: Init = Init::VarianceScaling {
-        scale: 2.0,
-        mode: FanMode::FanIn,
-        distribution: Distribution::Uniform,
-    };
+    pub const HeUniform: Init =
+        Init::VarianceScaling { scale: 2.0, mode: FanMode::FanIn, distribution: Distribution::Uniform };
 
     /// An initializer that is a value (TF: `initializer=tf.constant(…)`).
     ///
@@ -140,11 +128,7 @@ impl Init {
             Init::RandomNormal { .. } => "random_normal",
             Init::TruncatedNormal { .. } => "truncated_normal",
             Init::RandomUniform { .. } => "random_uniform",
-            Init::VarianceScaling {
-                scale,
-                mode,
-                distribution,
-            } => match (*scale == 1.0, mode, distribution) {
+            Init::VarianceScaling { scale, mode, distribution } => match (*scale == 1.0, mode, distribution) {
                 (true, FanMode::FanAvg, Distribution::Uniform) => "glorot_uniform",
                 (true, FanMode::FanAvg, Distribution::TruncatedNormal) => "glorot_normal",
                 _ if *scale == 2.0 && *mode == FanMode::FanIn => match distribution {
@@ -159,34 +143,19 @@ impl Init {
 
     /// TensorFlow's default initializer for a dtype: glorot_uniform for floats, zeros otherwise.
     pub fn default_for(dtype: DType) -> Init {
-        if dtype.is_floating() {
-            Init::GlorotUniform
-        } else {
-            Init::Zeros
-        }
+        if dtype.is_floating() { Init::GlorotUniform } else { Init::Zeros }
     }
 
     /// Checks that this initializer can produce `dtype`, naming the variable otherwise.
     pub(crate) fn check(&self, name: &str, dtype: DType) -> Result<()> {
-        let err = |hint| Error::InitializerDType {
-            name: name.to_owned(),
-            initializer: self.name(),
-            dtype,
-            hint,
-        };
+        let err = |hint| Error::InitializerDType { name: name.to_owned(), initializer: self.name(), dtype, hint };
         match self {
-            Init::RandomNormal { .. }
-            | Init::TruncatedNormal { .. }
-            | Init::VarianceScaling { .. }
+            Init::RandomNormal { .. } | Init::TruncatedNormal { .. } | Init::VarianceScaling { .. }
                 if !dtype.is_floating() =>
             {
-                Err(err(
-                    "use a float dtype, or zeros, ones, constant or random_uniform",
-                ))
+                Err(err("use a float dtype, or zeros, ones, constant or random_uniform"))
             }
-            Init::RandomUniform { .. } if dtype == DType::Bool => {
-                Err(err("use zeros, ones or constant for bool"))
-            }
+            Init::RandomUniform { .. } if dtype == DType::Bool => Err(err("use zeros, ones or constant for bool")),
             _ => Ok(()),
         }
     }
@@ -195,13 +164,7 @@ impl Init {
     ///
     /// `full_shape` is the shape of the whole variable when this is a shard:
     /// fans are computed from it, as TensorFlow does with `partition_info`.
-    pub(crate) fn materialize(
-        &self,
-        shape: &[usize],
-        full_shape: &[usize],
-        dtype: DType,
-        seed: u64,
-    ) -> Value {
+    pub(crate) fn materialize(&self, shape: &[usize], full_shape: &[usize], dtype: DType, seed: u64) -> Value {
         let mut rng = Rng::new(seed);
         let n: usize = shape.iter().product();
         let fill = |f: &mut dyn FnMut() -> f64| -> Value {
@@ -214,9 +177,7 @@ impl Init {
             Init::Constant(c) => Value::filled(dtype, shape, *c),
             Init::Value(v) => v.cast(dtype),
             Init::RandomNormal { mean, stddev } => fill(&mut || mean + stddev * rng.normal()),
-            Init::TruncatedNormal { mean, stddev } => {
-                fill(&mut || mean + stddev * rng.truncated_normal())
-            }
+            Init::TruncatedNormal { mean, stddev } => fill(&mut || mean + stddev * rng.truncated_normal()),
             Init::RandomUniform { minval, maxval } => {
                 if dtype.is_floating() {
                     fill(&mut || minval + (maxval - minval) * rng.uniform())
@@ -224,11 +185,7 @@ impl Init {
                     fill(&mut || (minval + ((maxval - minval) * rng.uniform())).floor())
                 }
             }
-            Init::VarianceScaling {
-                scale,
-                mode,
-                distribution,
-            } => {
+            Init::VarianceScaling { scale, mode, distribution } => {
                 let (fan_in, fan_out) = fans(full_shape);
                 let n = match mode {
                     FanMode::FanIn => fan_in,
@@ -277,9 +234,7 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
 
 /// A stable 64-bit hash (FNV-1a) used to derive per-variable seeds from names.
 pub(crate) fn stable_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// xoshiro256++ seeded through SplitMix64: small, fast, and its stream never
@@ -299,10 +254,7 @@ impl Rng {
             z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
             z ^ (z >> 31)
         };
-        Rng {
-            s: [next(), next(), next(), next()],
-            spare: None,
-        }
+        Rng { s: [next(), next(), next(), next()], spare: None }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -394,21 +346,13 @@ mod tests {
 
     #[test]
     fn truncated_normal_never_beyond_two_stddev() {
-        let v = Init::TruncatedNormal {
-            mean: 1.0,
-            stddev: 0.5,
-        }
-        .materialize(&[10_000], &[10_000], DType::F64, 5);
+        let v = Init::TruncatedNormal { mean: 1.0, stddev: 0.5 }.materialize(&[10_000], &[10_000], DType::F64, 5);
         assert!(v.to_f64_vec().iter().all(|x| (x - 1.0).abs() <= 1.0));
     }
 
     #[test]
     fn integer_uniform_stays_in_range() {
-        let v = Init::RandomUniform {
-            minval: 0.0,
-            maxval: 10.0,
-        }
-        .materialize(&[1000], &[1000], DType::I32, 9);
+        let v = Init::RandomUniform { minval: 0.0, maxval: 10.0 }.materialize(&[1000], &[1000], DType::I32, 9);
         assert!(v.to_f64_vec().iter().all(|x| (0.0..10.0).contains(x)));
     }
 }

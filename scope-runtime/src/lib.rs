@@ -36,15 +36,14 @@ pub use context::DefaultGraphGuard;
 pub use dtype::DType;
 pub use error::{CallSite, Error, ErrorKind, NameKind, PartitionProblem, Result};
 pub use graph::{
-    CollectionItem, GLOBAL_VARIABLES, Graph, NodeInfo, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES,
-    get_default_graph,
+    CollectionItem, GLOBAL_VARIABLES, Graph, NodeInfo, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, get_default_graph,
 };
 pub use init::{Distribution, FanMode, Init};
 pub use manifest::Manifest;
 pub use ops::{OpDef, OpKind, add, constant, identity, matmul, mul, named, relu, sub};
 pub use scope::{
-    NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder,
-    VariableScopeGuard, current_name_scope, current_variable_scope, name_scope, variable_scope,
+    NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder, VariableScopeGuard,
+    current_name_scope, current_variable_scope, name_scope, variable_scope,
 };
 pub use shape::{Dim, Shape};
 pub use store::{GetVariable, Partitioner, Regularizer, get_variable};

@@ -58,11 +58,7 @@ impl Graph {
         let state = self.read();
         let mut keys: Vec<&String> = state.collections.keys().collect();
         keys.sort();
-        let variables = state
-            .collections
-            .get(crate::graph::GLOBAL_VARIABLES)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let variables = state.collections.get(crate::graph::GLOBAL_VARIABLES).map(Vec::as_slice).unwrap_or_default();
         let mut entries: Vec<ManifestEntry> = variables
             .iter()
             .filter_map(|item| match item {
@@ -72,10 +68,7 @@ impl Graph {
             .map(|v| {
                 let mut reused: Vec<_> = v.reused_at().iter().map(ToString::to_string).collect();
                 // Shards are shared through their partitioned variable.
-                if let Some(whole) = state
-                    .store
-                    .lookup(v.store_name().rsplit_once("/part_").map_or("", |(b, _)| b))
-                {
+                if let Some(whole) = state.store.lookup(v.store_name().rsplit_once("/part_").map_or("", |(b, _)| b)) {
                     reused.extend(whole.reused_at().iter().map(ToString::to_string));
                 }
                 ManifestEntry {
@@ -98,10 +91,7 @@ impl Graph {
             .collect();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         let _ = state.store.variables().count();
-        Manifest {
-            entries,
-            warnings: state.warnings.clone(),
-        }
+        Manifest { entries, warnings: state.warnings.clone() }
     }
 }
 
@@ -110,15 +100,7 @@ impl Manifest {
     pub fn summary(&self) -> String {
         self.entries
             .iter()
-            .map(|e| {
-                format!(
-                    "{} {} {} {}\n",
-                    e.name,
-                    e.shape,
-                    e.dtype,
-                    e.collections.join(",")
-                )
-            })
+            .map(|e| format!("{} {} {} {}\n", e.name, e.shape, e.dtype, e.collections.join(",")))
             .collect()
     }
 }
@@ -126,14 +108,7 @@ impl Manifest {
 impl fmt::Display for Manifest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for e in &self.entries {
-            writeln!(
-                f,
-                "{} {} {} {}",
-                e.name,
-                e.shape,
-                e.dtype,
-                e.collections.join(",")
-            )?;
+            writeln!(f, "{} {} {} {}", e.name, e.shape, e.dtype, e.collections.join(","))?;
             writeln!(f, "    created at {}", e.created_at)?;
             for site in &e.reused_at {
                 writeln!(f, "    reused at {site}")?;

@@ -63,13 +63,9 @@ impl NamesInUse {
     /// taken explicitly; the result is marked used.
     pub(crate) fn unique(&mut self, name: &str) -> String {
         let out = self.peek(name);
-        *self
-            .counts
-            .entry(name.to_ascii_lowercase().into_boxed_str())
-            .or_insert(0) += 1;
+        *self.counts.entry(name.to_ascii_lowercase().into_boxed_str()).or_insert(0) += 1;
         if out.len() != name.len() {
-            self.counts
-                .insert(out.to_ascii_lowercase().into_boxed_str(), 1);
+            self.counts.insert(out.to_ascii_lowercase().into_boxed_str(), 1);
         }
         out
     }

@@ -1,7 +1,7 @@
 //! What each op is: its TensorFlow type, default name, and static shape rule;
 //! and the constructors that name and record op nodes.
 
-use crate::context::{self, with_ctx};
+use crate::context::with_ctx;
 use crate::dtype::DType;
 use crate::error::{Error, NameKind, Result};
 use crate::graph::{Attr, GraphState, Node};
@@ -84,11 +84,7 @@ fn broadcast(a: &Shape, b: &Shape) -> Option<Shape> {
     };
     let rank = a.len().max(b.len());
     let at = |d: &[Dim], i: usize| {
-        if i + d.len() >= rank {
-            d[i + d.len() - rank]
-        } else {
-            Some(1)
-        }
+        if i + d.len() >= rank { d[i + d.len() - rank] } else { Some(1) }
     };
     let dims: Option<Vec<Dim>> = (0..rank)
         .map(|i| match (at(a, i), at(b, i)) {
@@ -117,59 +113,49 @@ fn infer_shape(kind: OpKind, inputs: &[&Tensor]) -> std::result::Result<Shape, &
             };
             let ((m, k1), (k2, n)) = (dims(&inputs[0].shape)?, dims(&inputs[1].shape)?);
             match (k1, k2) {
-                (Some(a), Some(b)) if a != b => {
-                    Err("the inner dimensions must agree: [m, k] x [k, n]")
-                }
+                (Some(a), Some(b)) if a != b => Err("the inner dimensions must agree: [m, k] x [k, n]"),
                 _ => Ok(Shape::from_dims([m, n])),
             }
         }
     }
 }
 
-/// Records a node under an already unique `name` and returns its output.
-pub(crate) fn push_node(
-    state: &mut GraphState,
-    graph_id: u64,
-    name: String,
-    op: OpKind,
-    inputs: &[&Tensor],
-    shape: Shape,
-    dtype: DType,
-    attr: Attr,
-) -> Tensor {
-    let name: Arc<str> = Arc::from(name);
-    let node = u32::try_from(state.nodes.len()).expect("fewer than 2^32 nodes");
-    state.nodes.push(Node {
-        name: name.clone(),
-        op,
-        inputs: inputs.iter().map(|t| t.node).collect(),
-        shape: shape.clone(),
-        dtype,
-        attr,
-    });
-    Tensor {
-        graph_id,
-        node,
-        name,
-        shape,
-        dtype,
+/// A node about to be recorded, under an already unique name.
+pub(crate) struct NewNode<'a> {
+    pub(crate) name: String,
+    pub(crate) op: OpKind,
+    pub(crate) inputs: &'a [&'a Tensor],
+    pub(crate) shape: Shape,
+    pub(crate) dtype: DType,
+    pub(crate) attr: Attr,
+}
+
+impl GraphState {
+    /// Records a node and returns its output.
+    pub(crate) fn push_node(&mut self, graph_id: u64, new: NewNode<'_>) -> Tensor {
+        let name: Arc<str> = Arc::from(new.name);
+        let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
+        self.nodes.push(Node {
+            name: name.clone(),
+            op: new.op,
+            inputs: new.inputs.iter().map(|t| t.node).collect(),
+            shape: new.shape.clone(),
+            dtype: new.dtype,
+            attr: new.attr,
+        });
+        Tensor { graph_id, node, name, shape: new.shape, dtype: new.dtype }
     }
 }
 
 /// Builds an op in the default graph under the current name scope: names it
-/// (the pending [`named`] name, or the op's default name, made unique),
-/// checks its inputs and infers its output.
-fn build(kind: OpKind, inputs: &[&Tensor], given: Option<(Shape, DType, Attr)>) -> Result<Tensor> {
+/// (`name`, or the op's default name, made unique), checks its inputs and
+/// infers its output.
+fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], given: Option<(Shape, DType, Attr)>) -> Result<Tensor> {
     with_ctx(|ctx| {
         let def = kind.def();
-        let requested = ctx.pending_op_name.take();
-        let base = requested.as_deref().unwrap_or(def.default_name);
+        let base = name.unwrap_or(def.default_name);
         let absolute = base.ends_with('/');
-        let full = if absolute {
-            name_from_scope_name(base).to_owned()
-        } else {
-            join(&ctx.stack.name_stack, base)
-        };
+        let full = if absolute { name_from_scope_name(base).to_owned() } else { join(&ctx.stack.name_stack, base) };
         if !is_valid_op_name(&full) {
             return Err(Error::InvalidName {
                 name: full,
@@ -179,25 +165,17 @@ fn build(kind: OpKind, inputs: &[&Tensor], given: Option<(Shape, DType, Attr)>) 
         }
         let graph_id = ctx.graph.id();
         if let Some(t) = inputs.iter().find(|t| t.graph_id != graph_id) {
-            return Err(Error::GraphMismatch {
-                name: t.name.to_string(),
-            });
+            return Err(Error::GraphMismatch { name: t.name.to_string() });
         }
         let mut state = ctx.graph.write();
         let would_be = || {
-            if absolute {
-                full.clone()
-            } else {
-                state.names.peek(&full)
-            }
+            if absolute { full.clone() } else { state.names.peek(&full) }
         };
         let (shape, dtype, attr) = match given {
             Some(g) => g,
             None => {
                 let dtype = inputs[0].dtype;
-                if inputs.iter().any(|t| t.dtype != dtype)
-                    || (!def.any_dtype && dtype == DType::Bool)
-                {
+                if inputs.iter().any(|t| t.dtype != dtype) || (!def.any_dtype && dtype == DType::Bool) {
                     return Err(Error::OpDType {
                         op: would_be(),
                         op_type: def.type_name,
@@ -213,38 +191,53 @@ fn build(kind: OpKind, inputs: &[&Tensor], given: Option<(Shape, DType, Attr)>) 
                 (shape, dtype, Attr::None)
             }
         };
-        let name = if absolute {
-            full
-        } else {
-            state.names.unique(&full)
-        };
-        Ok(push_node(
-            &mut state, graph_id, name, kind, inputs, shape, dtype, attr,
-        ))
+        let name = if absolute { full } else { state.names.unique(&full) };
+        Ok(state.push_node(graph_id, NewNode { name, op: kind, inputs, shape, dtype, attr }))
     })
 }
 
-/// Names the first op that `f` builds `name` instead of its default name
-/// (TensorFlow's `name=` argument). The name is made unique under the current
-/// name scope like any other; a name ending in `/` is used as is.
+/// Gives the op built next a name instead of its default name (TensorFlow's
+/// `name=` argument): `named("res").add(&a, &b)`. The name is made unique
+/// under the current name scope like any other; a name ending in `/` is used
+/// as is.
 ///
 /// # Examples
 ///
 /// ```
-/// use scope_runtime::{add, constant, name_scope, named, Graph};
+/// use scope_runtime::{add, constant, mul, name_scope, named, Graph};
 /// let graph = Graph::new();
 /// let _g = graph.as_default();
 /// let _s = name_scope("loss").enter()?;
 /// let a = constant(1.0f32)?;
-/// let res = named("res", || add(&a, &a))?;
+/// let res = named("res").add(&mul(&a, &a)?, &a)?;
 /// assert_eq!(res.name(), "loss/res");
+/// assert_eq!(named("c").constant(2.0f32)?.name(), "loss/c");
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
-pub fn named<R>(name: &str, f: impl FnOnce() -> R) -> R {
-    let previous = context::set_pending_op_name(Some(name.to_owned()));
-    let out = f();
-    context::set_pending_op_name(previous);
-    out
+pub fn named(name: &str) -> Named<'_> {
+    Named(name)
+}
+
+/// An op name waiting for its op; see [`named`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "the name applies to an op built with one of its methods"]
+pub struct Named<'a>(&'a str);
+
+impl Named<'_> {
+    /// Like [`constant`], named.
+    ///
+    /// # Errors
+    ///
+    /// As for [`constant`].
+    pub fn constant(self, value: impl Into<Value>) -> Result<Tensor> {
+        constant_op(Some(self.0), value.into())
+    }
+}
+
+fn constant_op(name: Option<&str>, value: Value) -> Result<Tensor> {
+    let shape = Shape::from(value.shape());
+    let dtype = value.dtype();
+    build(OpKind::Const, name, &[], Some((shape, dtype, Attr::Const(Arc::new(value)))))
 }
 
 /// A constant op holding `value` (TF `tf.constant`; default name `Const`).
@@ -264,14 +257,7 @@ pub fn named<R>(name: &str, f: impl FnOnce() -> R) -> R {
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
 pub fn constant(value: impl Into<Value>) -> Result<Tensor> {
-    let value = value.into();
-    let shape = Shape::from(value.shape());
-    let dtype = value.dtype();
-    build(
-        OpKind::Const,
-        &[],
-        Some((shape, dtype, Attr::Const(Arc::new(value)))),
-    )
+    constant_op(None, value.into())
 }
 
 macro_rules! op_fns {
@@ -283,7 +269,18 @@ macro_rules! op_fns {
         /// [`Error::OpShape`] or [`Error::OpDType`] when the inputs do not fit,
         /// naming the op; [`Error::GraphMismatch`], [`Error::NoDefaultGraph`].
         pub fn $fn($($arg: &Tensor),*) -> Result<Tensor> {
-            build(OpKind::$kind, &[$($arg),*], None)
+            build(OpKind::$kind, None, &[$($arg),*], None)
+        }
+
+        impl Named<'_> {
+            #[doc = concat!("Like [`", stringify!($fn), "`], named.")]
+            ///
+            /// # Errors
+            ///
+            #[doc = concat!("As for [`", stringify!($fn), "`].")]
+            pub fn $fn(self, $($arg: &Tensor),*) -> Result<Tensor> {
+                build(OpKind::$kind, Some(self.0), &[$($arg),*], None)
+            }
         }
     )*};
 }
@@ -353,7 +350,7 @@ op_fns! {
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let x = constant(1.0f32)?;
-    /// assert_eq!(named("out", || identity(&x))?.name(), "out");
+    /// assert_eq!(named("out").identity(&x)?.name(), "out");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     identity(x) => Identity;
@@ -369,9 +366,6 @@ mod tests {
         assert_eq!(broadcast(&s(&[2, 3]), &s(&[3])), Some(s(&[2, 3])));
         assert_eq!(broadcast(&s(&[2, 1]), &s(&[1, 4])), Some(s(&[2, 4])));
         assert_eq!(broadcast(&s(&[2, 3]), &s(&[2])), None);
-        assert_eq!(
-            broadcast(&Shape::from_dims([None, Some(3)]), &s(&[3])),
-            Some(Shape::from_dims([None, Some(3)]))
-        );
+        assert_eq!(broadcast(&Shape::from_dims([None, Some(3)]), &s(&[3])), Some(Shape::from_dims([None, Some(3)])));
     }
 }

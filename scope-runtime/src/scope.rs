@@ -1,8 +1,6 @@
 //! Variable scopes and name scopes: the capturable `VariableScope`, builders and guards.
 
-use crate::context::{
-    self, Ctx, DefaultGraphGuard, Frame, FrameGuard, Restore, VarFrame, with_ctx,
-};
+use crate::context::{self, Ctx, DefaultGraphGuard, Frame, FrameGuard, Restore, VarFrame, with_ctx};
 use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, Result};
 use crate::graph::{Graph, GraphInner};
@@ -158,11 +156,7 @@ impl VariableScope {
     /// ```
     pub fn reuse_variables(&self) {
         self.0.reuse.store(Reuse::True.to_u8(), Ordering::Relaxed);
-        *self
-            .0
-            .reuse_origin
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(self.0.name.clone());
+        *self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.0.name.clone());
     }
 
     /// The initializer its new variables default to, if set.
@@ -187,13 +181,7 @@ impl VariableScope {
 
     /// Where the reuse mode was set, for messages.
     pub(crate) fn reuse_origin(&self) -> String {
-        match self
-            .0
-            .reuse_origin
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_deref()
-        {
+        match self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()).as_deref() {
             None => "no enclosing scope".to_owned(),
             Some("") => "the root scope".to_owned(),
             Some(name) => format!("scope `{name}`"),
@@ -201,11 +189,7 @@ impl VariableScope {
     }
 
     fn origin(&self) -> Option<Arc<str>> {
-        self.0
-            .reuse_origin
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Whether both handles are the same scope object.
@@ -370,16 +354,10 @@ impl<'a> VariableScopeBuilder<'a> {
             ScopeArg::Scope(s) => graph_for_captured(s)?,
             _ => None,
         };
-        let (scope, graph_id, token) =
-            with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
+        let (scope, graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
         Ok(VariableScopeGuard {
             scope,
-            frame: FrameGuard {
-                graph_id,
-                token,
-                _default: default_guard,
-                _not_send: PhantomData,
-            },
+            frame: FrameGuard { graph_id, token, _default: default_guard, _not_send: PhantomData },
         })
     }
 
@@ -389,10 +367,7 @@ impl<'a> VariableScopeBuilder<'a> {
     ///
     /// Those of [`enter`](Self::enter), and whatever `f` returns.
     #[track_caller]
-    pub fn with<T, E: From<Error>>(
-        self,
-        f: impl FnOnce(&VariableScope) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn with<T, E: From<Error>>(self, f: impl FnOnce(&VariableScope) -> Result<T, E>) -> Result<T, E> {
         let guard = self.enter()?;
         f(guard.scope())
     }
@@ -403,14 +378,10 @@ impl<'a> VariableScopeBuilder<'a> {
 fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>> {
     match context::default_graph() {
         Some(g) if g.id() == scope.0.graph_id => Ok(None),
-        Some(_) => Err(Error::GraphMismatch {
-            name: format!("variable scope {}", scope.name()),
-        }),
+        Some(_) => Err(Error::GraphMismatch { name: format!("variable scope {}", scope.name()) }),
         None => match scope.0.graph.upgrade() {
             Some(inner) => Ok(Some(Graph { inner }.as_default())),
-            None => Err(Error::GraphMismatch {
-                name: format!("variable scope {}", scope.name()),
-            }),
+            None => Err(Error::GraphMismatch { name: format!("variable scope {}", scope.name()) }),
         },
     }
 }
@@ -418,21 +389,8 @@ fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>
 /// Checks a name scope name as TensorFlow does: at the root it must be a valid
 /// op name, inside a name scope a valid scope name.
 fn check_scope_name(name: &str, nested: bool) -> Result<()> {
-    let ok = name.is_empty()
-        || if nested {
-            is_valid_scope_name(name)
-        } else {
-            is_valid_op_name(name)
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidName {
-            name: name.to_owned(),
-            kind: NameKind::Scope,
-            nested,
-        })
-    }
+    let ok = name.is_empty() || if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
+    if ok { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }) }
 }
 
 /// TF `Graph.name_scope(name)`: the new name stack and the scope string it yields.
@@ -443,11 +401,7 @@ fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> (Arc<str>, Arc<str>) {
     } else if name.ends_with('/') {
         (Arc::from(name_from_scope_name(name)), Arc::from(name))
     } else {
-        let unique = ctx
-            .graph
-            .write()
-            .names
-            .unique(&join(&ctx.stack.name_stack, name));
+        let unique = ctx.graph.write().names.unique(&join(&ctx.stack.name_stack, name));
         let returned = format!("{unique}/");
         (Arc::from(unique), Arc::from(returned))
     }
@@ -461,13 +415,8 @@ fn enter_variable_scope(
 ) -> Result<(VariableScope, u64, u64)> {
     let nested = !ctx.stack.name_stack.is_empty();
     // With auxiliary_name_scope = false the current name scope is re-entered as is.
-    let reentered = (!b.auxiliary_name_scope).then(|| {
-        if nested {
-            format!("{}/", ctx.stack.name_stack)
-        } else {
-            String::new()
-        }
-    });
+    let reentered =
+        (!b.auxiliary_name_scope).then(|| if nested { format!("{}/", ctx.stack.name_stack) } else { String::new() });
     let parent = ctx.stack.current.clone();
 
     // Everything that can fail is checked before anything changes.
@@ -476,15 +425,10 @@ fn enter_variable_scope(
         ScopeArg::Scope(s) => (None, Some(s.name().rsplit('/').next().unwrap_or(""))),
         ScopeArg::Unnamed => {
             let Some(default) = b.default_name else {
-                return Err(Error::MissingScopeName {
-                    current: parent.name().to_owned(),
-                });
+                return Err(Error::MissingScopeName { current: parent.name().to_owned() });
             };
             if b.reuse != Reuse::Inherit {
-                return Err(Error::DefaultNameWithReuse {
-                    default_name: default.to_owned(),
-                    reuse: b.reuse,
-                });
+                return Err(Error::DefaultNameWithReuse { default_name: default.to_owned(), reuse: b.reuse });
             }
             (None, Some(default))
         }
@@ -512,15 +456,8 @@ fn enter_variable_scope(
             } else {
                 (b.reuse, Some(captured.0.name.clone()))
             };
-            let scope = derive(
-                captured,
-                captured.0.name.clone(),
-                captured.0.name_scope.clone(),
-                reuse,
-                origin,
-                b,
-                ctx.graph,
-            );
+            let scope =
+                derive(captured, captured.0.name.clone(), captured.0.name_scope.clone(), reuse, origin, b, ctx.graph);
             ctx.stack.counts.open(captured.name());
             let mark = ctx.stack.counts.mark();
             (scope, Restore::Undo(mark))
@@ -530,14 +467,16 @@ fn enter_variable_scope(
                 Some(s) => s.to_owned(),
                 None => {
                     let default = b.default_name.expect("checked above");
-                    if parent.reuse() == Reuse::Auto {
+                    let unique = ctx.stack.counts.unique(parent.name(), default);
+                    if parent.reuse() == Reuse::Auto && unique != default {
                         ctx.graph.write().warnings.push(format!(
-                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`: every call \
-                             opens a fresh scope, so its variables are never shared; give it a fixed name",
-                            parent.name()
+                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{parent}` became \
+                             `{parent}/{unique}`, so its variables are not shared with `{parent}/{default}`; \
+                             give the scope a fixed name to share them",
+                            parent = parent.name()
                         ));
                     }
-                    ctx.stack.counts.unique(parent.name(), default)
+                    unique
                 }
             };
             let full: Arc<str> = Arc::from(join(parent.name(), &relative));
@@ -550,15 +489,7 @@ fn enter_variable_scope(
                 Some(returned) => returned.clone(),
                 None => Arc::from(relative.as_str()),
             };
-            let scope = derive(
-                &parent,
-                full.clone(),
-                name_scope,
-                reuse,
-                origin,
-                b,
-                ctx.graph,
-            );
+            let scope = derive(&parent, full.clone(), name_scope, reuse, origin, b, ctx.graph);
             ctx.stack.counts.open(&full);
             (scope, Restore::CloseSubscopes(full))
         }
@@ -571,10 +502,7 @@ fn enter_variable_scope(
         label: scope.0.name.clone(),
         closed: false,
         prev_name_stack: opened.map(|_| prev_name_stack),
-        var: Some(VarFrame {
-            prev: parent,
-            restore,
-        }),
+        var: Some(VarFrame { prev: parent, restore }),
     });
     Ok((scope, ctx.graph.id(), token))
 }
@@ -625,6 +553,18 @@ impl VariableScopeGuard {
     /// open; this scope is then left as soon as those are.
     pub fn exit(self) -> Result<()> {
         self.frame.exit()
+    }
+}
+
+impl std::fmt::Debug for VariableScopeGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("VariableScopeGuard").field(&self.scope).finish()
+    }
+}
+
+impl std::fmt::Debug for NameScopeGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("NameScopeGuard").field(&self.name).finish()
     }
 }
 
@@ -719,12 +659,7 @@ impl NameScopeBuilder<'_> {
         })?;
         Ok(NameScopeGuard {
             name: returned,
-            frame: FrameGuard {
-                graph_id,
-                token,
-                _default: None,
-                _not_send: PhantomData,
-            },
+            frame: FrameGuard { graph_id, token, _default: None, _not_send: PhantomData },
         })
     }
 

@@ -67,9 +67,7 @@ impl Shape {
 
     /// Whether the rank and every dimension are known.
     pub fn is_fully_defined(&self) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|d| d.iter().all(Option::is_some))
+        self.0.as_ref().is_some_and(|d| d.iter().all(Option::is_some))
     }
 
     /// The dimensions as sizes when the shape is fully defined.
@@ -87,10 +85,7 @@ impl Shape {
 
     /// The number of elements when fully defined.
     pub fn num_elements(&self) -> Option<usize> {
-        self.0
-            .as_ref()?
-            .iter()
-            .try_fold(1usize, |n, d| Some(n * (*d)?))
+        self.0.as_ref()?.iter().try_fold(1usize, |n, d| Some(n * (*d)?))
     }
 
     /// TensorFlow's `is_compatible_with`: unknown rank or dimensions match anything.
@@ -109,16 +104,14 @@ impl Shape {
 
     /// Whether the fully known `sizes` fit this shape (unknown dimensions match anything).
     pub fn accepts(&self, sizes: &[usize]) -> bool {
-        self.0.as_ref().is_none_or(|d| {
-            d.len() == sizes.len() && d.iter().zip(sizes).all(|(a, b)| a.is_none_or(|a| a == *b))
-        })
+        self.0
+            .as_ref()
+            .is_none_or(|d| d.len() == sizes.len() && d.iter().zip(sizes).all(|(a, b)| a.is_none_or(|a| a == *b)))
     }
 
     /// Whether this shape equals the fully known `dims`.
     pub fn is(&self, dims: &[usize]) -> bool {
-        self.0.as_ref().is_some_and(|d| {
-            d.len() == dims.len() && d.iter().zip(dims).all(|(a, b)| *a == Some(*b))
-        })
+        self.0.as_ref().is_some_and(|d| d.len() == dims.len() && d.iter().zip(dims).all(|(a, b)| *a == Some(*b)))
     }
 }
 

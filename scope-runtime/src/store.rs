@@ -7,7 +7,7 @@ use crate::error::{CallSite, Error, NameKind, PartitionProblem, Result};
 use crate::graph::{Attr, CollectionItem, GraphState, REGULARIZATION_LOSSES};
 use crate::init::{Init, stable_hash};
 use crate::names::is_valid_op_name;
-use crate::ops::{OpKind, push_node};
+use crate::ops::{NewNode, OpKind};
 use crate::scope::Reuse;
 use crate::shape::Shape;
 use crate::value::Value;
@@ -63,7 +63,7 @@ pub enum Partitioner {
     },
     /// Any function from the full shape and dtype to the number of shards per axis.
     /// It must not build graph ops.
-    Custom(Arc<dyn Fn(&[usize], DType) -> Vec<usize> + Send + Sync>),
+    Custom(Arc<PartitionFn>),
 }
 
 impl Partitioner {
@@ -97,6 +97,9 @@ impl std::fmt::Debug for Partitioner {
     }
 }
 
+/// A custom partitioner: the number of shards per axis for a full shape and dtype.
+pub type PartitionFn = dyn Fn(&[usize], DType) -> Vec<usize> + Send + Sync;
+
 /// Variables by the name `get_variable` stores them under.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -120,7 +123,7 @@ impl Store {
 ///
 /// The full name is the variable scope's name and `name`; the current name
 /// scope does not apply. Whether an existing variable is shared depends on the
-/// scope's [`Reuse`](crate::Reuse) mode; options not given come from the scope.
+/// scope's [`Reuse`] mode; options not given come from the scope.
 /// Pass [`Shape::unknown()`] to share a variable without restating its shape.
 ///
 /// # Examples
@@ -218,11 +221,7 @@ impl GetVariable<'_> {
         let caller = Location::caller();
         with_ctx(|ctx| {
             let scope = &ctx.stack.current;
-            let reuse = if self.reuse == Reuse::Inherit {
-                scope.reuse()
-            } else {
-                self.reuse
-            };
+            let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
             let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
             let buf = &mut ctx.stack.buf;
             buf.clear();
@@ -319,11 +318,7 @@ impl GraphState {
         if req.reuse == Reuse::True && self.store.partitioned.contains_key(req.name.as_str()) {
             return self.get_partitioned(req, None);
         }
-        if self
-            .store
-            .vars
-            .contains_key(format!("{}/part_0", req.name).as_str())
-        {
+        if self.store.vars.contains_key(format!("{}/part_0", req.name).as_str()) {
             return Err(Error::PartitionMismatch {
                 name: req.name.clone(),
                 problem: PartitionProblem::ExistsPartitioned,
@@ -352,9 +347,7 @@ impl GraphState {
             _ => None,
         };
         if from_value.is_some() && shape.rank().is_some() {
-            return Err(Error::ShapeWithValue {
-                name: name.to_owned(),
-            });
+            return Err(Error::ShapeWithValue { name: name.to_owned() });
         }
         if let Some(var) = self.store.vars.get(name) {
             if req.reuse == Reuse::Inherit {
@@ -368,8 +361,8 @@ impl GraphState {
             if !shape.accepts(var.shape()) {
                 return Err(Error::ShapeMismatch {
                     name: name.to_owned(),
-                    requested: shape.clone(),
-                    found: Shape::from(var.shape()),
+                    requested: Box::new(shape.clone()),
+                    found: Box::new(Shape::from(var.shape())),
                     created_at: var.created_at(),
                 });
             }
@@ -384,37 +377,23 @@ impl GraphState {
             return Ok(Single::Existing(var.clone()));
         }
         if req.reuse == Reuse::True {
-            return Err(Error::VariableNotFound {
-                name: name.to_owned(),
-                origin: req.origin.clone(),
-            });
+            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.clone() });
         }
         let (shape, dtype, init) = match from_value {
             Some(v) => (v.shape().to_vec(), v.dtype(), Init::Value(v)),
             None => {
-                let dims = shape.to_vec().ok_or_else(|| Error::MissingShape {
-                    name: name.to_owned(),
-                    shape: shape.clone(),
-                })?;
+                let dims = shape
+                    .to_vec()
+                    .ok_or_else(|| Error::MissingShape { name: name.to_owned(), shape: shape.clone() })?;
                 let init = init.unwrap_or_else(|| Init::default_for(req.dtype));
                 init.check(name, req.dtype)?;
                 (dims, req.dtype, init)
             }
         };
         if !is_valid_op_name(name) {
-            return Err(Error::InvalidName {
-                name: name.to_owned(),
-                kind: NameKind::Variable,
-                nested: false,
-            });
+            return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Variable, nested: false });
         }
-        Ok(Single::New(Plan {
-            name: name.to_owned(),
-            shape,
-            dtype,
-            init,
-            full_shape,
-        }))
+        Ok(Single::New(Plan { name: name.to_owned(), shape, dtype, init, full_shape }))
     }
 
     /// Creates a planned variable: its node (named uniquely at the root), its
@@ -440,9 +419,7 @@ impl GraphState {
             req.trainable,
             req.caller,
         );
-        self.store
-            .vars
-            .insert(plan.name.as_str().into(), var.clone());
+        self.store.vars.insert(plan.name.as_str().into(), var.clone());
         if let Some(Regularizer::L2(scale)) = req.regularizer {
             self.add_l2_loss(req.graph_id, &plan.name, &var, scale);
         }
@@ -452,51 +429,49 @@ impl GraphState {
     /// TF `l2_regularizer(scale)(v)` under name scope `<name>/Regularizer/`:
     /// `<name>/Regularizer/l2_regularizer = scale * L2Loss(v)`.
     fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) {
-        let loss_name = self
-            .names
-            .unique(&format!("{name}/Regularizer/l2_regularizer"));
+        let loss_name = self.names.unique(&format!("{name}/Regularizer/l2_regularizer"));
         let scale_name = self.names.unique(&format!("{loss_name}/scale"));
         let scale_value = Value::filled(var.dtype(), &[], scale);
-        let scale = push_node(
-            self,
+        let dtype = var.dtype();
+        let scale = self.push_node(
             graph_id,
-            scale_name,
-            OpKind::Const,
-            &[],
-            Shape::scalar(),
-            var.dtype(),
-            Attr::Const(Arc::new(scale_value)),
+            NewNode {
+                name: scale_name,
+                op: OpKind::Const,
+                inputs: &[],
+                shape: Shape::scalar(),
+                dtype,
+                attr: Attr::Const(Arc::new(scale_value)),
+            },
         );
         let l2_name = self.names.unique(&format!("{loss_name}/L2Loss"));
-        let l2 = push_node(
-            self,
+        let l2 = self.push_node(
             graph_id,
-            l2_name,
-            OpKind::L2Loss,
-            &[var],
-            Shape::scalar(),
-            var.dtype(),
-            Attr::None,
+            NewNode {
+                name: l2_name,
+                op: OpKind::L2Loss,
+                inputs: &[var],
+                shape: Shape::scalar(),
+                dtype,
+                attr: Attr::None,
+            },
         );
-        let loss = push_node(
-            self,
+        let loss = self.push_node(
             graph_id,
-            loss_name,
-            OpKind::Mul,
-            &[&scale, &l2],
-            Shape::scalar(),
-            var.dtype(),
-            Attr::None,
+            NewNode {
+                name: loss_name,
+                op: OpKind::Mul,
+                inputs: &[&scale, &l2],
+                shape: Shape::scalar(),
+                dtype,
+                attr: Attr::None,
+            },
         );
         self.add_to_collection(REGULARIZATION_LOSSES, CollectionItem::Tensor(loss));
     }
 
     /// TF `_get_partitioned_variable`.
-    fn get_partitioned(
-        &mut self,
-        req: &Request,
-        partitioner: Option<&Partitioner>,
-    ) -> Result<Variable> {
+    fn get_partitioned(&mut self, req: &Request, partitioner: Option<&Partitioner>) -> Result<Variable> {
         let name = req.name.as_str();
         if self.store.vars.contains_key(name) {
             return Err(Error::PartitionMismatch {
@@ -512,9 +487,7 @@ impl GraphState {
             Some(v) if req.shape.rank().is_none() => Shape::from(v.shape()),
             _ => req.shape.clone(),
         };
-        let partitions = partitioner
-            .map(|p| call_partitioner(p, name, &shape, req.dtype))
-            .transpose()?;
+        let partitions = partitioner.map(|p| call_partitioner(p, name, &shape, req.dtype)).transpose()?;
 
         if let Some(existing) = self.store.partitioned.get(name) {
             if req.reuse == Reuse::Inherit {
@@ -528,8 +501,8 @@ impl GraphState {
             if !shape.accepts(existing.shape()) {
                 return Err(Error::ShapeMismatch {
                     name: name.to_owned(),
-                    requested: shape,
-                    found: Shape::from(existing.shape()),
+                    requested: Box::new(shape),
+                    found: Box::new(Shape::from(existing.shape())),
                     created_at: existing.created_at(),
                 });
             }
@@ -557,22 +530,11 @@ impl GraphState {
             return Ok(existing);
         }
         if req.reuse == Reuse::True {
-            return Err(Error::VariableNotFound {
-                name: name.to_owned(),
-                origin: req.origin.clone(),
-            });
+            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.clone() });
         }
         let partitions = partitions.expect("a partitioner is given whenever reuse is not true");
-        let (axis, count) = partitions
-            .iter()
-            .enumerate()
-            .find(|(_, n)| **n > 1)
-            .map_or((0, 1), |(a, n)| (a, *n));
-        let has = |i: usize| {
-            self.store
-                .vars
-                .contains_key(format!("{name}/part_{i}").as_str())
-        };
+        let (axis, count) = partitions.iter().enumerate().find(|(_, n)| **n > 1).map_or((0, 1), |(a, n)| (a, *n));
+        let has = |i: usize| self.store.vars.contains_key(format!("{name}/part_{i}").as_str());
         if has(0) && (!has(count - 1) || has(count)) {
             return Err(Error::PartitionMismatch {
                 name: name.to_owned(),
@@ -580,17 +542,10 @@ impl GraphState {
             });
         }
         if !is_valid_op_name(name) {
-            return Err(Error::InvalidName {
-                name: name.to_owned(),
-                kind: NameKind::Variable,
-                nested: false,
-            });
+            return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Variable, nested: false });
         }
         let full_shape = shape.to_vec().expect("the partitioner checked the shape");
-        let init = req
-            .initializer
-            .clone()
-            .unwrap_or_else(|| Init::default_for(req.dtype));
+        let init = req.initializer.clone().unwrap_or_else(|| Init::default_for(req.dtype));
         if value.is_none() {
             init.check(name, req.dtype)?;
         }
@@ -604,10 +559,7 @@ impl GraphState {
             let mut shard_shape = full_shape.clone();
             shard_shape[axis] = base_len + usize::from(i < extra);
             let (shard_init, requested_shape) = match &value {
-                Some(v) => (
-                    Init::Value(Arc::new(v.slice(&offset, &shard_shape))),
-                    Shape::unknown(),
-                ),
+                Some(v) => (Init::Value(Arc::new(v.slice(&offset, &shard_shape))), Shape::unknown()),
                 None => (init.clone(), Shape::from(&shard_shape)),
             };
             let shard_name = format!("{name}/part_{i}");
@@ -623,60 +575,36 @@ impl GraphState {
 
         let mut shards = Vec::with_capacity(count);
         for (i, plan) in plans.into_iter().enumerate() {
-            self.names
-                .unique(&format!("{name}/part_{i}/PartitionedInitializer"));
+            self.names.unique(&format!("{name}/part_{i}/PartitionedInitializer"));
             shards.push(match plan {
                 Single::Existing(v) => v,
                 Single::New(plan) => self.commit_single(req, plan),
             });
         }
-        let concat_name = self
-            .names
-            .unique(&format!("{name}/ConcatPartitions/concat"));
+        let concat_name = self.names.unique(&format!("{name}/ConcatPartitions/concat"));
         let inputs: Vec<_> = shards.iter().map(|s| s.tensor()).collect();
-        let tensor = push_node(
-            self,
+        let tensor = self.push_node(
             req.graph_id,
-            concat_name,
-            OpKind::ConcatPartitions,
-            &inputs,
-            Shape::from(&full_shape),
-            dtype,
-            Attr::Axis(axis),
+            NewNode {
+                name: concat_name,
+                op: OpKind::ConcatPartitions,
+                inputs: &inputs,
+                shape: Shape::from(&full_shape),
+                dtype,
+                attr: Attr::Axis(axis),
+            },
         );
-        let storage = Storage::Partitioned {
-            shards,
-            partitions,
-            axis,
-        };
-        let var = Variable::from_parts(
-            Arc::from(name),
-            tensor,
-            full_shape,
-            req.trainable,
-            storage,
-            req.caller,
-        );
+        let storage = Storage::Partitioned { shards, partitions, axis };
+        let var = Variable::from_parts(Arc::from(name), tensor, full_shape, req.trainable, storage, req.caller);
         self.store.partitioned.insert(name.into(), var.clone());
         Ok(var)
     }
 }
 
 /// TF `_call_partitioner`: the partitions of a fully defined shape of rank ≥ 1.
-fn call_partitioner(
-    p: &Partitioner,
-    name: &str,
-    shape: &Shape,
-    dtype: DType,
-) -> Result<Vec<usize>> {
-    let err = |hint| Error::PartitionShape {
-        name: name.to_owned(),
-        shape: shape.clone(),
-        hint,
-    };
-    let dims = shape
-        .to_vec()
-        .ok_or_else(|| err("pass the full shape, also when reusing under a partitioner"))?;
+fn call_partitioner(p: &Partitioner, name: &str, shape: &Shape, dtype: DType) -> Result<Vec<usize>> {
+    let err = |hint| Error::PartitionShape { name: name.to_owned(), shape: shape.clone(), hint };
+    let dims = shape.to_vec().ok_or_else(|| err("pass the full shape, also when reusing under a partitioner"))?;
     if dims.is_empty() {
         return Err(err("scalars cannot be partitioned"));
     }
@@ -686,9 +614,7 @@ fn call_partitioner(
         || partitions.iter().filter(|&&n| n > 1).count() > 1
         || partitions.iter().zip(&dims).any(|(n, d)| n > d && *n > 1)
     {
-        return Err(err(
-            "the partitioner must give one count per axis, at most one of them above 1",
-        ));
+        return Err(err("the partitioner must give one count per axis, at most one of them above 1"));
     }
     Ok(partitions)
 }

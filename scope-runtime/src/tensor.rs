@@ -59,14 +59,11 @@ impl Tensor {
     ///
     /// [`Error::UnknownDim`] when the rank or that dimension is unknown.
     pub fn dim(&self, axis: usize) -> Result<usize> {
-        self.shape
-            .dims()
-            .and_then(|d| d.get(axis).copied().flatten())
-            .ok_or_else(|| Error::UnknownDim {
-                tensor: self.name.to_string(),
-                axis,
-                shape: self.shape.clone(),
-            })
+        self.shape.dims().and_then(|d| d.get(axis).copied().flatten()).ok_or_else(|| Error::UnknownDim {
+            tensor: self.name.to_string(),
+            axis,
+            shape: self.shape.clone(),
+        })
     }
 
     /// Whether both handles are the same output of the same node.
@@ -77,12 +74,6 @@ impl Tensor {
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Tensor({:?}, shape={}, dtype={})",
-            self.tensor_name(),
-            self.shape,
-            self.dtype
-        )
+        write!(f, "Tensor({:?}, shape={}, dtype={})", self.tensor_name(), self.shape, self.dtype)
     }
 }

@@ -171,10 +171,7 @@ impl Value {
     pub fn from_f64_data(dtype: DType, shape: &[usize], data: Vec<f64>) -> Result<Value> {
         let expected: usize = shape.iter().product();
         if data.len() != expected {
-            return Err(Error::ValueShape {
-                shape: shape.to_vec(),
-                elements: data.len(),
-            });
+            return Err(Error::ValueShape { shape: shape.to_vec(), elements: data.len() });
         }
         Ok(
             by_dtype!(dtype, T => ArrayD::from_shape_vec(IxDyn(shape), data.into_iter().map(<T as Element>::from_f64).collect())
@@ -213,10 +210,7 @@ impl Value {
         if self.dtype() == dtype {
             return self.clone();
         }
-        each_array!(
-            self,
-            |a| by_dtype!(dtype, T => a.mapv(|x| <T as Element>::from_f64(Element::to_f64(x))))
-        )
+        each_array!(self, |a| by_dtype!(dtype, T => a.mapv(|x| <T as Element>::from_f64(Element::to_f64(x)))))
     }
 
     /// The elements in row-major order, as `f64`.
@@ -251,10 +245,7 @@ impl Value {
     /// Concatenates values of one dtype along `axis`.
     pub(crate) fn concat(axis: usize, parts: &[Value]) -> Option<Value> {
         fn cat<T: Element>(axis: usize, parts: &[Value]) -> Option<Value> {
-            let views: Option<Vec<_>> = parts
-                .iter()
-                .map(|p| p.as_array::<T>().map(|a| a.view()))
-                .collect();
+            let views: Option<Vec<_>> = parts.iter().map(|p| p.as_array::<T>().map(|a| a.view())).collect();
             ndarray::concatenate(Axis(axis), &views?).ok().map(T::wrap)
         }
         match parts.first()?.dtype() {

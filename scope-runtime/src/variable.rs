@@ -6,7 +6,7 @@ use crate::error::{CallSite, Error, NameKind, Result};
 use crate::graph::{Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, TRAINABLE_VARIABLES};
 use crate::init::Init;
 use crate::names::{is_valid_op_name, is_valid_scope_name, join, name_from_scope_name};
-use crate::ops::{OpKind, push_node};
+use crate::ops::{NewNode, OpKind};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::value::Value;
@@ -102,13 +102,10 @@ impl Variable {
     /// assert_eq!(Variable::new(0.1f32).build()?.name(), "s1/Variable");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
+    #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
+    #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
     pub fn new<'a>(value: impl Into<Value>) -> NewVariable<'a> {
-        NewVariable {
-            value: value.into(),
-            name: None,
-            dtype: None,
-            trainable: true,
-        }
+        NewVariable { value: value.into(), name: None, dtype: None, trainable: true }
     }
 
     /// The name of the variable's op (`foo/v`), which TensorFlow also uses in
@@ -169,11 +166,7 @@ impl Variable {
 
     /// The call sites that shared it after creation, in first-seen order.
     pub fn reused_at(&self) -> Vec<CallSite> {
-        self.0
-            .reuse_sites
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.0.reuse_sites.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Remembers a call site that shared the variable. The common case, the
@@ -208,12 +201,7 @@ impl Variable {
     /// As for [`value`](Self::value).
     pub fn read<R>(&self, f: impl FnOnce(&Value) -> R) -> Result<R> {
         match &self.0.storage {
-            Storage::Single {
-                init,
-                full_shape,
-                seed,
-                value,
-            } => {
+            Storage::Single { init, full_shape, seed, value } => {
                 {
                     let guard = value.read().unwrap_or_else(|e| e.into_inner());
                     if let Some(v) = guard.as_ref() {
@@ -221,18 +209,12 @@ impl Variable {
                     }
                 }
                 let mut guard = value.write().unwrap_or_else(|e| e.into_inner());
-                let v = guard.get_or_insert_with(|| {
-                    init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)
-                });
+                let v = guard.get_or_insert_with(|| init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed));
                 Ok(f(v))
             }
             Storage::Partitioned { shards, axis, .. } => {
-                let parts = shards
-                    .iter()
-                    .map(Variable::value)
-                    .collect::<Result<Vec<_>>>()?;
-                let whole =
-                    Value::concat(*axis, &parts).expect("shards of one dtype and fitting shapes");
+                let parts = shards.iter().map(Variable::value).collect::<Result<Vec<_>>>()?;
+                let whole = Value::concat(*axis, &parts).expect("shards of one dtype and fitting shapes");
                 Ok(f(&whole))
             }
         }
@@ -241,9 +223,7 @@ impl Variable {
     /// Whether the value has been computed or assigned yet.
     pub fn is_materialized(&self) -> bool {
         match &self.0.storage {
-            Storage::Single { value, .. } => {
-                value.read().unwrap_or_else(|e| e.into_inner()).is_some()
-            }
+            Storage::Single { value, .. } => value.read().unwrap_or_else(|e| e.into_inner()).is_some(),
             Storage::Partitioned { shards, .. } => shards.iter().all(Variable::is_materialized),
         }
     }
@@ -284,16 +264,10 @@ impl Variable {
     /// A variable made from a value gets that value back.
     pub fn reinitialize(&self) {
         match &self.0.storage {
-            Storage::Single {
-                init: Init::Value(v),
-                value,
-                ..
-            } => {
+            Storage::Single { init: Init::Value(v), value, .. } => {
                 *value.write().unwrap_or_else(|e| e.into_inner()) = Some(v.cast(self.dtype()));
             }
-            Storage::Single { value, .. } => {
-                *value.write().unwrap_or_else(|e| e.into_inner()) = None
-            }
+            Storage::Single { value, .. } => *value.write().unwrap_or_else(|e| e.into_inner()) = None,
             Storage::Partitioned { shards, .. } => shards.iter().for_each(Variable::reinitialize),
         }
     }
@@ -322,13 +296,7 @@ impl Eq for Variable {}
 
 impl std::fmt::Debug for Variable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Variable({:?}, shape={}, dtype={})",
-            self.name(),
-            Shape::from(self.shape()),
-            self.dtype()
-        )
+        write!(f, "Variable({:?}, shape={}, dtype={})", self.name(), Shape::from(self.shape()), self.dtype())
     }
 }
 
@@ -371,17 +339,9 @@ impl<'a> NewVariable<'a> {
         with_ctx(|ctx| {
             let name = self.name.filter(|n| !n.is_empty()).unwrap_or("Variable");
             let nested = !ctx.stack.name_stack.is_empty();
-            let valid = if nested {
-                is_valid_scope_name(name)
-            } else {
-                is_valid_op_name(name)
-            };
+            let valid = if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
             if !valid {
-                return Err(Error::InvalidName {
-                    name: name.to_owned(),
-                    kind: NameKind::Op,
-                    nested,
-                });
+                return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Op, nested });
             }
             let value = match self.dtype {
                 Some(d) => self.value.cast(d),
@@ -396,23 +356,8 @@ impl<'a> NewVariable<'a> {
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
-            let storage = Storage::Single {
-                init,
-                full_shape: shape.clone(),
-                seed: 0,
-                value: RwLock::new(Some(value)),
-            };
-            Ok(commit_variable(
-                &mut state,
-                ctx.graph.id(),
-                op_name,
-                key,
-                shape,
-                dtype,
-                storage,
-                self.trainable,
-                caller,
-            ))
+            let storage = Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(value)) };
+            Ok(commit_variable(&mut state, ctx.graph.id(), op_name, key, shape, dtype, storage, self.trainable, caller))
         })
     }
 }
@@ -430,16 +375,15 @@ pub(crate) fn commit_variable(
     trainable: bool,
     caller: CallSite,
 ) -> Variable {
-    let tensor = push_node(
-        state,
-        graph_id,
-        op_name,
-        OpKind::Variable,
-        &[],
-        Shape::from(&shape),
+    let new = NewNode {
+        name: op_name,
+        op: OpKind::Variable,
+        inputs: &[],
+        shape: Shape::from(&shape),
         dtype,
-        Attr::None,
-    );
+        attr: Attr::None,
+    };
+    let tensor = state.push_node(graph_id, new);
     let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
     state.nodes[var.0.tensor.node as usize].attr = Attr::Variable(var.clone());
     state.add_to_collection(GLOBAL_VARIABLES, CollectionItem::Variable(var.clone()));

@@ -1,0 +1,106 @@
+//! Scope guards, nesting, unwinding and the default graph.
+
+use scopeflow::prelude::*;
+use scopeflow::{ErrorKind, current_name_scope};
+
+#[test]
+fn guards_restore_the_scope_stack_when_dropped() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    {
+        let _a = variable_scope("a").enter()?;
+        let _b = name_scope("b").enter()?;
+        assert_eq!(current_name_scope()?, "a/b");
+        assert_eq!(current_variable_scope()?.name(), "a");
+    }
+    assert_eq!(current_name_scope()?, "");
+    assert_eq!(current_variable_scope()?.name(), "");
+    Ok(())
+}
+
+#[test]
+fn a_panic_inside_a_scope_leaves_the_stack_as_it_was() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let caught = std::panic::catch_unwind(|| {
+        variable_scope("outer").with(|_| -> Result<()> {
+            let _inner = name_scope("inner").enter()?;
+            panic!("layer failed");
+        })
+    });
+    assert!(caught.is_err());
+    assert_eq!(current_variable_scope()?.name(), "");
+    assert_eq!(current_name_scope()?, "");
+    assert_eq!(constant(1.0f32)?.name(), "Const");
+    Ok(())
+}
+
+#[test]
+fn early_return_with_question_mark_leaves_the_scope() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let layer = || -> Result<()> {
+        let _s = variable_scope("layer").reuse(Reuse::True).enter()?;
+        get_variable("missing", [1]).get()?;
+        Ok(())
+    };
+    assert!(layer().is_err());
+    assert_eq!(current_variable_scope()?.name(), "");
+    Ok(())
+}
+
+#[test]
+fn exiting_an_outer_scope_first_is_reported_and_repaired() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let outer = variable_scope("outer").enter()?;
+    let inner = variable_scope("inner").enter()?;
+    let err = outer.exit().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Usage);
+    assert!(err.to_string().contains("scope `outer` was exited while `outer/inner`"), "{err}");
+    assert_eq!(current_variable_scope()?.name(), "outer/inner");
+    inner.exit()?;
+    // Leaving `inner` also leaves `outer`, which was waiting for it.
+    assert_eq!(current_variable_scope()?.name(), "");
+    Ok(())
+}
+
+#[test]
+fn no_default_graph_is_an_error_not_a_panic() {
+    let err = get_variable("v", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("no default graph"), "{err}");
+    assert!(variable_scope("a").enter().is_err());
+}
+
+#[test]
+fn graphs_keep_separate_names_and_scopes() -> Result<()> {
+    let (g1, g2) = (Graph::new(), Graph::new());
+    let _a = g1.as_default();
+    let _s = variable_scope("a").enter()?;
+    let v2 = g2.with_default(|| get_variable("v", [1]).get())?;
+    assert_eq!(v2.name(), "v");
+    assert_eq!(get_variable("v", [1]).get()?.name(), "a/v");
+    Ok(())
+}
+
+#[test]
+fn a_captured_scope_of_another_graph_is_rejected() -> Result<()> {
+    let (g1, g2) = (Graph::new(), Graph::new());
+    let captured = g1.with_default(|| variable_scope("a").with(|s| Ok::<_, Error>(s.clone())))?;
+    let _g = g2.as_default();
+    let err = variable_scope(&captured).enter().unwrap_err();
+    assert!(err.to_string().contains("variable scope a"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn default_name_counts_survive_thousands_of_scopes() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    for i in 0..3000 {
+        let s = variable_scope(None).default_name("dense").enter()?;
+        let want = if i == 0 { "dense".to_owned() } else { format!("dense_{i}") };
+        assert_eq!(s.name(), want);
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Variables: sharing, errors that name what went wrong, atomic failures,
+//! lazy values, partitions and the manifest.
+
+use scopeflow::ErrorKind;
+use scopeflow::prelude::*;
+
+#[test]
+fn already_exists_names_the_variable_the_reuse_mode_and_the_first_call_site() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _s = variable_scope("foo").enter()?;
+    let v = get_variable("v", [1]).get()?;
+    let err = get_variable("v", [1]).get().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    let msg = err.to_string();
+    assert!(msg.contains("variable `foo/v` already exists"), "{msg}");
+    assert!(msg.contains("reuse is `inherit`"), "{msg}");
+    assert!(msg.contains(&v.created_at().to_string()), "{msg}");
+    assert!(msg.contains("tests/variables.rs"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn not_found_says_which_scope_set_reuse_true() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _a = variable_scope("a").reuse(Reuse::True).enter()?;
+    let _b = variable_scope("b").enter()?;
+    let msg = get_variable("w", [1]).get().unwrap_err().to_string();
+    assert!(msg.contains("`a/b/w` does not exist"), "{msg}");
+    assert!(msg.contains("set by scope `a`"), "{msg}");
+    assert!(msg.contains("reuse = auto"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn shape_mismatch_names_both_shapes() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    get_variable("w", [2, 3]).get()?;
+    let msg = get_variable("w", [3, 2]).reuse(Reuse::True).get().unwrap_err().to_string();
+    assert!(msg.contains("`w`") && msg.contains("(3, 2)") && msg.contains("(2, 3)"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn a_failed_get_variable_changes_nothing() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let before = graph.nodes().len();
+    assert!(get_variable("_bad", [1]).get().is_err());
+    assert!(get_variable("no_shape", Shape::unknown()).get().is_err());
+    assert!(get_variable("i", [2]).dtype(DType::I32).initializer(Init::HeNormal).get().is_err());
+    assert_eq!(graph.nodes().len(), before);
+    assert!(graph.global_variables(None)?.is_empty());
+    assert!(!graph.is_name_used("no_shape"));
+    assert_eq!(get_variable("no_shape", [1]).get()?.name(), "no_shape");
+    Ok(())
+}
+
+#[test]
+fn values_materialize_on_first_read_and_assign_checks_shape() -> Result<()> {
+    let graph = Graph::with_seed(1);
+    let _g = graph.as_default();
+    let w = get_variable("w", [1000, 1000]).get()?;
+    assert!(!w.is_materialized());
+    w.assign(ndarray::Array2::<f32>::ones((1000, 1000)))?;
+    assert!(w.is_materialized());
+    let err = w.assign(vec![1.0f32]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ShapeMismatch);
+    assert_eq!(w.value()?.to_f64_vec()[0], 1.0, "a rejected assign keeps the stored value");
+    w.reinitialize();
+    assert!(w.value()?.to_f64_vec()[0] != 1.0);
+    Ok(())
+}
+
+#[test]
+fn seeded_graphs_give_the_same_values_whatever_the_creation_order() -> Result<()> {
+    let build = |order: &[&str]| -> Result<Vec<Vec<f64>>> {
+        let graph = Graph::with_seed(5);
+        let _g = graph.as_default();
+        for name in order {
+            get_variable(name, [3]).get()?;
+        }
+        ["a", "b"].iter().map(|n| graph.variable(n).expect("created").value().map(|v| v.to_f64_vec())).collect()
+    };
+    assert_eq!(build(&["a", "b"])?, build(&["b", "a"])?);
+    Ok(())
+}
+
+#[test]
+fn partitioned_values_assign_and_read_across_shards() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let v = get_variable("p", [5, 2]).partitioner(Partitioner::fixed(2)).initializer(Init::Zeros).get()?;
+    let data: Vec<f32> = (0..10).map(|x| x as f32).collect();
+    v.assign(ndarray::Array2::from_shape_vec((5, 2), data).expect("5x2"))?;
+    assert_eq!(v.shards()[1].value()?.to_f64_vec(), vec![6.0, 7.0, 8.0, 9.0]);
+    assert_eq!(v.value()?.to_f64_vec(), (0..10).map(f64::from).collect::<Vec<_>>());
+    Ok(())
+}
+
+#[test]
+fn variables_are_tensors_in_ops() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(ndarray::Array2::<f32>::zeros((4, 3)))?;
+    let y = variable_scope("dense").with(|_| {
+        let w = get_variable("kernel", [3, 2]).get()?;
+        let b = get_variable("bias", [2]).initializer(Init::Zeros).get()?;
+        relu(&add(&matmul(&x, &w)?, &b)?)
+    })?;
+    assert_eq!((y.name(), y.shape().to_vec()), ("dense/Relu", Some(vec![4, 2])));
+    let err = variable_scope("bad").with(|_| matmul(&x, &x)).unwrap_err();
+    assert!(err.to_string().contains("op `bad/MatMul`") && err.to_string().contains("(4, 3) and (4, 3)"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn manifest_lists_names_sites_and_warns_about_default_names_under_auto() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let dense = || variable_scope(None).default_name("dense").with(|_| get_variable("w", [1]).get());
+    for _ in 0..2 {
+        // Leaving `tower` resets its default names: both calls share `tower/dense/w`.
+        variable_scope("tower").reuse(Reuse::Auto).with(|_| {
+            get_variable("shared", [1]).get()?;
+            dense()
+        })?;
+    }
+    // Twice in one entry: the second is `tower/dense_1`, not shared. The trap.
+    variable_scope("tower").reuse(Reuse::Auto).with(|_| {
+        dense()?;
+        dense()
+    })?;
+    let manifest = graph.manifest();
+    assert_eq!(
+        manifest.summary(),
+        "tower/dense/w (1,) float32 global_variables,trainable_variables\n\
+         tower/dense_1/w (1,) float32 global_variables,trainable_variables\n\
+         tower/shared (1,) float32 global_variables,trainable_variables\n"
+    );
+    let shared = manifest.entries.iter().find(|e| e.name == "tower/shared").expect("listed");
+    assert!(shared.created_at.contains("tests/variables.rs"));
+    assert_eq!(shared.reused_at.len(), 1);
+    assert_eq!(manifest.warnings.len(), 1);
+    assert!(
+        manifest.warnings[0].contains("`dense` inside `reuse = auto` scope `tower` became `tower/dense_1`"),
+        "{}",
+        manifest.warnings[0]
+    );
+    assert!(manifest.to_string().contains("warning: "));
+    Ok(())
+}
+
+#[test]
+fn an_invalid_collection_filter_is_an_error() {
+    let graph = Graph::new();
+    assert!(graph.global_variables(Some("(")).is_err());
+}
