@@ -3,6 +3,8 @@
 use crate::error::{Error, Result};
 use crate::graph::{Graph, GraphInner};
 use crate::scope::VariableScope;
+use crate::variable::Variable;
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -54,6 +56,19 @@ pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
     })
 }
 
+/// Like [`with_ctx`] for a fast path that may give up: `None` when there is
+/// no default graph or `f` gives up.
+#[inline]
+pub(crate) fn try_with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Option<R>) -> Option<R> {
+    THREAD.with(|t| {
+        let mut t = t.borrow_mut();
+        let t = &mut *t;
+        let graph = &t.defaults.last()?.1;
+        let stack = t.stacks.iter_mut().find(|s| s.graph_id == graph.id())?;
+        f(Ctx { graph, stack, next_token: &mut t.next_token })
+    })
+}
+
 /// The thread's default graph, if any.
 pub(crate) fn default_graph() -> Option<Graph> {
     THREAD.with(|t| t.borrow().defaults.last().map(|(_, g)| g.clone()))
@@ -101,8 +116,11 @@ pub(crate) struct ScopeStack {
     graph: Weak<GraphInner>,
     /// The current variable scope.
     pub(crate) current: VariableScope,
-    /// The current name scope, without a trailing `/` (`""` at the root).
-    pub(crate) name_stack: Arc<str>,
+    /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
+    pub(crate) name_scope: Arc<str>,
+    /// Variables this thread already found in the store. The store never
+    /// forgets a variable, so an entry never goes stale; hits skip the lock.
+    pub(crate) found: FxHashMap<Box<str>, Variable>,
     pub(crate) counts: ScopeCounts,
     frames: Vec<Frame>,
     /// Scratch space for full names on the lookup path.
@@ -115,11 +133,17 @@ impl ScopeStack {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
             current: VariableScope::root(graph),
-            name_stack: Arc::from(""),
+            name_scope: Arc::from(""),
+            found: FxHashMap::default(),
             counts: ScopeCounts::default(),
             frames: Vec::new(),
             buf: String::new(),
         }
+    }
+
+    /// The current name scope without its trailing `/`: the prefix of op names.
+    pub(crate) fn name_stack(&self) -> &str {
+        crate::names::name_from_scope_name(&self.name_scope)
     }
 
     /// Records an entered scope; its guard exits it by `token`.
@@ -135,8 +159,8 @@ impl ScopeStack {
             }
             self.current = var.prev;
         }
-        if let Some(ns) = frame.prev_name_stack {
-            self.name_stack = ns;
+        if let Some(ns) = frame.prev_name_scope {
+            self.name_scope = ns;
         }
     }
 }
@@ -146,8 +170,8 @@ pub(crate) struct Frame {
     pub(crate) token: u64,
     pub(crate) label: Arc<str>,
     pub(crate) closed: bool,
-    /// The name stack to restore, when this scope changed it.
-    pub(crate) prev_name_stack: Option<Arc<str>>,
+    /// The name scope to restore, when this scope changed it.
+    pub(crate) prev_name_scope: Option<Arc<str>>,
     pub(crate) var: Option<VarFrame>,
 }
 

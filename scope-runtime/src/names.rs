@@ -27,53 +27,99 @@ pub(crate) fn name_from_scope_name(name: &str) -> &str {
 
 /// Joins a prefix and a name with `/`, or returns the name at the root.
 pub(crate) fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        let mut s = String::with_capacity(prefix.len() + 1 + name.len());
-        s.push_str(prefix);
-        s.push('/');
-        s.push_str(name);
-        s
+    let mut s = String::with_capacity(prefix.len() + 1 + name.len());
+    join_into(&mut s, prefix, name);
+    s
+}
+
+/// [`join`] into a reused buffer, replacing its contents.
+pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
+    buf.clear();
+    if !prefix.is_empty() {
+        buf.push_str(prefix);
+        buf.push('/');
     }
+    buf.push_str(name);
 }
 
 /// The names in use in one graph, compared case-insensitively as TensorFlow does.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct NamesInUse {
     counts: FxHashMap<Box<str>, u32>,
+    /// Scratch space for lowercased keys, so lookups do not allocate.
+    key: String,
 }
 
 impl NamesInUse {
-    /// What [`unique`](Self::unique) would return, without marking anything.
-    pub(crate) fn peek(&self, name: &str) -> String {
-        let key = name.to_ascii_lowercase();
-        let mut i = self.counts.get(key.as_str()).copied().unwrap_or(0);
+    fn count_of(&self, lowercase: &str) -> u32 {
+        self.counts.get(lowercase).copied().unwrap_or(0)
+    }
+
+    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
+    /// leaving the lowercased result in `key`.
+    fn suffix(&self, name: &str, key: &mut String) -> Option<u32> {
+        key.clear();
+        key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+        let mut i = self.count_of(key);
         if i == 0 {
-            return name.to_owned();
+            return None;
         }
-        while self.counts.contains_key(format!("{key}_{i}").as_str()) {
+        let base = key.len();
+        loop {
+            key.truncate(base);
+            write_suffix(key, i);
+            if self.count_of(key) == 0 {
+                return Some(i);
+            }
             i += 1;
         }
-        format!("{name}_{i}")
+    }
+
+    /// What [`unique`](Self::unique) would return, without marking anything.
+    pub(crate) fn peek(&self, name: &str) -> String {
+        let mut out = name.to_owned();
+        if let Some(i) = self.suffix(name, &mut String::new()) {
+            write_suffix(&mut out, i);
+        }
+        out
     }
 
     /// TensorFlow's `Graph.unique_name` on an already prefixed `name`: the
     /// first use keeps the name, later uses get `_1`, `_2`, … skipping names
     /// taken explicitly; the result is marked used.
     pub(crate) fn unique(&mut self, name: &str) -> String {
-        let out = self.peek(name);
-        *self.counts.entry(name.to_ascii_lowercase().into_boxed_str()).or_insert(0) += 1;
-        if out.len() != name.len() {
-            self.counts.insert(out.to_ascii_lowercase().into_boxed_str(), 1);
-        }
+        let mut out = name.to_owned();
+        self.unique_into(&mut out);
         out
+    }
+
+    /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
+    pub(crate) fn unique_into(&mut self, name: &mut String) {
+        let mut key = std::mem::take(&mut self.key);
+        let suffix = self.suffix(name, &mut key);
+        let base = name.len();
+        match self.counts.get_mut(&key[..base]) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(key[..base].into(), 1);
+            }
+        }
+        if let Some(i) = suffix {
+            self.counts.insert(key.as_str().into(), 1);
+            write_suffix(name, i);
+        }
+        self.key = key;
     }
 
     /// Whether `name` is in use (case-insensitive).
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.counts.contains_key(name.to_ascii_lowercase().as_str())
     }
+}
+
+fn write_suffix(s: &mut String, i: u32) {
+    use std::fmt::Write;
+    write!(s, "_{i}").expect("writing to a String cannot fail");
 }
 
 #[cfg(test)]

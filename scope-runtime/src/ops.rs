@@ -155,12 +155,12 @@ fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], given: Option<(Sh
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
         let absolute = base.ends_with('/');
-        let full = if absolute { name_from_scope_name(base).to_owned() } else { join(&ctx.stack.name_stack, base) };
+        let full = if absolute { name_from_scope_name(base).to_owned() } else { join(ctx.stack.name_stack(), base) };
         if !is_valid_op_name(&full) {
             return Err(Error::InvalidName {
                 name: full,
                 kind: NameKind::Op,
-                nested: !ctx.stack.name_stack.is_empty(),
+                nested: !ctx.stack.name_scope.is_empty(),
             });
         }
         let graph_id = ctx.graph.id();

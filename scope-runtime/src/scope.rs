@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, Result};
 use crate::graph::{Graph, GraphInner};
 use crate::init::Init;
-use crate::names::{is_valid_op_name, is_valid_scope_name, join, name_from_scope_name};
+use crate::names::{is_valid_op_name, is_valid_scope_name, join};
 use crate::store::{Partitioner, Regularizer};
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -393,17 +393,21 @@ fn check_scope_name(name: &str, nested: bool) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }) }
 }
 
-/// TF `Graph.name_scope(name)`: the new name stack and the scope string it yields.
-/// Marks the name used. `name` must have been checked.
-fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> (Arc<str>, Arc<str>) {
-    if name.is_empty() {
-        (Arc::from(""), Arc::from(""))
-    } else if name.ends_with('/') {
-        (Arc::from(name_from_scope_name(name)), Arc::from(name))
+/// TF `Graph.name_scope(name)`: the scope string it yields (`foo_1/`, or `""`),
+/// which becomes the current name scope. Marks the name used. `name` must
+/// have been checked.
+fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Arc<str> {
+    if name.is_empty() || name.ends_with('/') {
+        Arc::from(name)
     } else {
-        let unique = ctx.graph.write().names.unique(&join(&ctx.stack.name_stack, name));
-        let returned = format!("{unique}/");
-        (Arc::from(unique), Arc::from(returned))
+        let mut state = ctx.graph.write();
+        let buf = &mut ctx.stack.buf;
+        buf.clear();
+        buf.push_str(&ctx.stack.name_scope);
+        buf.push_str(name);
+        state.names.unique_into(buf);
+        buf.push('/');
+        Arc::from(buf.as_str())
     }
 }
 
@@ -413,10 +417,9 @@ fn enter_variable_scope(
     b: &VariableScopeBuilder<'_>,
     caller: CallSite,
 ) -> Result<(VariableScope, u64, u64)> {
-    let nested = !ctx.stack.name_stack.is_empty();
+    let nested = !ctx.stack.name_scope.is_empty();
     // With auxiliary_name_scope = false the current name scope is re-entered as is.
-    let reentered =
-        (!b.auxiliary_name_scope).then(|| if nested { format!("{}/", ctx.stack.name_stack) } else { String::new() });
+    let reentered = (!b.auxiliary_name_scope).then(|| ctx.stack.name_scope.clone());
     let parent = ctx.stack.current.clone();
 
     // Everything that can fail is checked before anything changes.
@@ -434,7 +437,7 @@ fn enter_variable_scope(
         }
     };
     let ns_to_open: Option<&str> = match (&reentered, name_scope_name) {
-        (Some(r), _) => Some(r.as_str()),
+        (Some(r), _) => Some(r),
         (None, Some(n)) if !n.is_empty() => Some(n),
         _ => None,
     };
@@ -442,10 +445,10 @@ fn enter_variable_scope(
         check_scope_name(n, nested)?;
     }
 
-    let prev_name_stack = ctx.stack.name_stack.clone();
+    let prev_name_scope = ctx.stack.name_scope.clone();
     let opened = ns_to_open.map(|n| {
-        let (stack, returned) = open_name_scope(ctx, n);
-        ctx.stack.name_stack = stack;
+        let returned = open_name_scope(ctx, n);
+        ctx.stack.name_scope = returned.clone();
         returned
     });
 
@@ -501,7 +504,7 @@ fn enter_variable_scope(
         token,
         label: scope.0.name.clone(),
         closed: false,
-        prev_name_stack: opened.map(|_| prev_name_stack),
+        prev_name_scope: opened.map(|_| prev_name_scope),
         var: Some(VarFrame { prev: parent, restore }),
     });
     Ok((scope, ctx.graph.id(), token))
@@ -602,7 +605,7 @@ pub fn current_variable_scope() -> Result<VariableScope> {
 ///
 /// [`Error::NoDefaultGraph`].
 pub fn current_name_scope() -> Result<String> {
-    with_ctx(|ctx| Ok(ctx.stack.name_stack.to_string()))
+    with_ctx(|ctx| Ok(ctx.stack.name_stack().to_owned()))
 }
 
 /// Opens a name scope for ops and `Variable::new` (TF `tf.name_scope`); it
@@ -643,16 +646,16 @@ impl NameScopeBuilder<'_> {
     pub fn enter(self) -> Result<NameScopeGuard> {
         let name = self.name.unwrap_or("");
         let (returned, graph_id, token) = with_ctx(|mut ctx| {
-            check_scope_name(name, !ctx.stack.name_stack.is_empty())?;
-            let prev = ctx.stack.name_stack.clone();
-            let (stack, returned) = open_name_scope(&mut ctx, name);
-            ctx.stack.name_stack = stack;
+            check_scope_name(name, !ctx.stack.name_scope.is_empty())?;
+            let prev = ctx.stack.name_scope.clone();
+            let returned = open_name_scope(&mut ctx, name);
+            ctx.stack.name_scope = returned.clone();
             let token = ctx.token();
             ctx.stack.push_frame(Frame {
                 token,
                 label: returned.clone(),
                 closed: false,
-                prev_name_stack: Some(prev),
+                prev_name_scope: Some(prev),
                 var: None,
             });
             Ok((returned, ctx.graph.id(), token))

@@ -1,12 +1,12 @@
 //! The variable store: `get_variable` with TensorFlow's reuse rules, sharing
 //! checks, partitions and regularizers.
 
-use crate::context::with_ctx;
+use crate::context::{try_with_ctx, with_ctx};
 use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, PartitionProblem, Result};
 use crate::graph::{Attr, CollectionItem, GraphState, REGULARIZATION_LOSSES};
 use crate::init::{Init, stable_hash};
-use crate::names::is_valid_op_name;
+use crate::names::{is_valid_op_name, join, join_into};
 use crate::ops::{NewNode, OpKind};
 use crate::scope::Reuse;
 use crate::shape::Shape;
@@ -217,46 +217,69 @@ impl GetVariable<'_> {
     /// [`Error::InitializerDType`], [`Error::PartitionShape`],
     /// [`Error::NoDefaultGraph`]. A failed call changes nothing.
     #[track_caller]
+    #[inline]
     pub fn get(self) -> Result<Variable> {
         let caller = Location::caller();
+        match self.shared(caller) {
+            Some(var) => Ok(var),
+            None => self.get_or_create(caller),
+        }
+    }
+
+    /// The fast path: an existing variable that the reuse mode shares and that
+    /// fits the request, found without allocating (and, once this thread has
+    /// seen it, without locking). Small in and out, so nothing large is moved.
+    fn shared(&self, caller: CallSite) -> Option<Variable> {
+        let plain = self.partitioner.is_none() && !matches!(self.initializer, Some(Init::Value(_)));
+        if !plain {
+            return None;
+        }
+        try_with_ctx(|ctx| {
+            let scope = &ctx.stack.current;
+            let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
+            if reuse == Reuse::Inherit || scope.0.partitioner.is_some() {
+                return None;
+            }
+            let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
+            let buf = &mut ctx.stack.buf;
+            join_into(buf, scope.name(), self.name);
+            // Variables this thread found before need no lock: the store never drops one.
+            let found = &mut ctx.stack.found;
+            let var = match found.get(buf.as_str()) {
+                Some(var) => var.clone(),
+                None => {
+                    let var = ctx.graph.read().store.vars.get(buf.as_str())?.clone();
+                    found.insert(buf.as_str().into(), var.clone());
+                    var
+                }
+            };
+            if var.dtype() != dtype || !self.shape.accepts(var.shape()) {
+                return None;
+            }
+            var.note_reuse(caller);
+            Some(var)
+        })
+    }
+
+    /// The general path: TF's `get_variable` with every check and the creation.
+    fn get_or_create(self, caller: CallSite) -> Result<Variable> {
         with_ctx(|ctx| {
             let scope = &ctx.stack.current;
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
             let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
-            let buf = &mut ctx.stack.buf;
-            buf.clear();
-            if !scope.name().is_empty() {
-                buf.push_str(scope.name());
-                buf.push('/');
-            }
-            buf.push_str(self.name);
-
-            let plain = self.partitioner.is_none()
-                && scope.0.partitioner.is_none()
-                && !matches!(self.initializer, Some(Init::Value(_)));
-            if reuse != Reuse::Inherit && plain {
-                let state = ctx.graph.read();
-                if let Some(var) = state.store.vars.get(buf.as_str())
-                    && var.dtype() == dtype
-                    && self.shape.accepts(var.shape())
-                {
-                    var.note_reuse(caller);
-                    return Ok(var.clone());
-                }
-            }
-
+            let name = join(scope.name(), self.name);
             if let (Some(d), Some(Init::Value(v))) = (self.dtype, &self.initializer)
                 && v.dtype() != d
             {
                 return Err(Error::InitializerDType {
-                    name: buf.clone(),
+                    name: name.clone(),
                     initializer: "value",
                     dtype: d,
                     hint: "give a value of that dtype, or no dtype",
                 });
             }
             let request = Request {
-                name: buf.clone(),
+                name,
                 shape: self.shape,
                 dtype,
                 initializer: self.initializer.or_else(|| scope.0.initializer.clone()),

@@ -338,7 +338,7 @@ impl<'a> NewVariable<'a> {
         let caller = Location::caller();
         with_ctx(|ctx| {
             let name = self.name.filter(|n| !n.is_empty()).unwrap_or("Variable");
-            let nested = !ctx.stack.name_stack.is_empty();
+            let nested = !ctx.stack.name_scope.is_empty();
             let valid = if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
             if !valid {
                 return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Op, nested });
@@ -351,7 +351,7 @@ impl<'a> NewVariable<'a> {
             let op_name = if name.ends_with('/') {
                 name_from_scope_name(name).to_owned()
             } else {
-                state.names.unique(&join(&ctx.stack.name_stack, name))
+                state.names.unique(&join(ctx.stack.name_stack(), name))
             };
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
