@@ -258,6 +258,8 @@ pub(crate) struct ScopeCounts {
     map: BTreeMap<Box<str>, Count>,
     log: Vec<(Box<str>, Option<Count>)>,
     logging: usize,
+    /// Scratch space for candidate names.
+    scratch: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -293,33 +295,50 @@ impl ScopeCounts {
 
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
     pub(crate) fn close_subscopes(&mut self, name: &str) {
-        let prefix = format!("{name}/");
-        let below: Vec<Box<str>> = self
-            .map
-            .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in below {
-            self.set(&k, None);
+        let below = |k: &str| k.len() > name.len() && k.starts_with(name) && k.as_bytes()[name.len()] == b'/';
+        // Keys below `name/` sort together, right after the keys `name/` is a prefix of.
+        loop {
+            let first = self
+                .map
+                .range::<str, _>((std::ops::Bound::Excluded(name), std::ops::Bound::Unbounded))
+                .map(|(k, _)| k)
+                .skip_while(|k| k.starts_with(name) && !below(k))
+                .take_while(|k| k.starts_with(name))
+                .find(|k| below(k))
+                .cloned();
+            match first {
+                Some(k) => self.set(&k, None),
+                None => break,
+            }
         }
     }
 
     /// `_get_unique_variable_scope`: `prefix`, or `prefix_N` with the lowest
     /// N whose full name was not opened, below the variable scope `parent`.
     pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
-        let base = crate::names::join(parent, prefix);
-        let Some(c) = self.map.get(base.as_str()).copied().filter(|c| c.opened > 0) else {
-            return prefix.to_owned();
-        };
-        let mut i = c.next_free.max(1);
-        while self.count(&format!("{base}_{i}")) > 0 {
-            i += 1;
+        let mut key = std::mem::take(&mut self.scratch);
+        crate::names::join_into(&mut key, parent, prefix);
+        let found = self.map.get(key.as_str()).copied().filter(|c| c.opened > 0);
+        let mut out = prefix.to_owned();
+        if let Some(c) = found {
+            let base = key.len();
+            let mut i = c.next_free.max(1);
+            loop {
+                key.truncate(base);
+                crate::names::write_suffix(&mut key, i);
+                if self.count(&key) == 0 {
+                    break;
+                }
+                i += 1;
+            }
+            key.truncate(base);
+            if i != c.next_free {
+                self.set(&key, Some(Count { next_free: i, ..c }));
+            }
+            crate::names::write_suffix(&mut out, i);
         }
-        if i != c.next_free {
-            self.set(&base, Some(Count { next_free: i, ..c }));
-        }
-        format!("{prefix}_{i}")
+        self.scratch = key;
+        out
     }
 
     /// Starts recording changes, to be undone by [`undo_to`](Self::undo_to).

@@ -117,9 +117,21 @@ impl NamesInUse {
     }
 }
 
-fn write_suffix(s: &mut String, i: u32) {
-    use std::fmt::Write;
-    write!(s, "_{i}").expect("writing to a String cannot fail");
+/// Appends `_i` (without the formatting machinery: this runs for every new name).
+pub(crate) fn write_suffix(s: &mut String, i: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.push('_');
+    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, Result};
 use crate::graph::{Graph, GraphInner};
 use crate::init::Init;
-use crate::names::{is_valid_op_name, is_valid_scope_name, join};
+use crate::names::{is_valid_op_name, is_valid_scope_name, join_into};
 use crate::store::{Partitioner, Regularizer};
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -466,8 +466,8 @@ fn enter_variable_scope(
             (scope, Restore::Undo(mark))
         }
         ScopeArg::Name(_) | ScopeArg::Unnamed => {
-            let relative = match scope_name {
-                Some(s) => s.to_owned(),
+            let relative: std::borrow::Cow<'_, str> = match scope_name {
+                Some(s) => s.into(),
                 None => {
                     let default = b.default_name.expect("checked above");
                     let unique = ctx.stack.counts.unique(parent.name(), default);
@@ -479,10 +479,11 @@ fn enter_variable_scope(
                             parent = parent.name()
                         ));
                     }
-                    unique
+                    unique.into()
                 }
             };
-            let full: Arc<str> = Arc::from(join(parent.name(), &relative));
+            join_into(&mut ctx.stack.buf, parent.name(), &relative);
+            let full: Arc<str> = Arc::from(ctx.stack.buf.as_str());
             let (reuse, origin) = if b.reuse == Reuse::Inherit || scope_name.is_none() {
                 (parent.reuse(), parent.origin())
             } else {
@@ -490,7 +491,7 @@ fn enter_variable_scope(
             };
             let name_scope = match &opened {
                 Some(returned) => returned.clone(),
-                None => Arc::from(relative.as_str()),
+                None => Arc::from(&*relative),
             };
             let scope = derive(&parent, full.clone(), name_scope, reuse, origin, b, ctx.graph);
             ctx.stack.counts.open(&full);
