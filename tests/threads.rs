@@ -49,3 +49,13 @@ fn concurrent_get_or_create_makes_one_variable() -> Result<()> {
     assert_eq!(graph.global_variables(None)?.len(), 1);
     Ok(())
 }
+
+#[test]
+fn shared_handles_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Graph>();
+    assert_send_sync::<VariableScope>();
+    assert_send_sync::<Variable>();
+    assert_send_sync::<Tensor>();
+    assert_send_sync::<Error>();
+}
