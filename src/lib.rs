@@ -21,6 +21,7 @@
 //! # Ok::<(), scopeflow::Error>(())
 //! ```
 
+pub use scope_macros::{model, scoped};
 pub use scope_runtime::*;
 
 /// The README's example, compiled and run as a doc test.
@@ -30,6 +31,7 @@ pub struct ReadmeDoctests;
 
 /// The names most programs need: `use scopeflow::prelude::*;`.
 pub mod prelude {
+    pub use scope_macros::{model, scoped};
     pub use scope_runtime::{
         DType, Error, Graph, Init, Partitioner, Regularizer, Result, Reuse, Shape, Tensor, Value, Variable,
         VariableScope, add, constant, current_variable_scope, get_variable, identity, matmul, mul, name_scope, named,
@@ -41,5 +43,23 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use ::core::result::Result::{self, Err, Ok};
-    pub use scope_runtime::scope::{Reuse, VariableScopeGuard, variable_scope};
+    pub use scope_runtime::{
+        AsScopeArg, DType, Init, Result as ScopeResult, Reuse, ScopeArg, Variable, get_variable, name_scope,
+        variable_scope,
+    };
+
+    /// The scope argument a `#[scoped(scope = param)]` parameter names.
+    pub fn scope_arg<T: AsScopeArg + ?Sized>(value: &T) -> ScopeArg<'_> {
+        value.as_scope_arg()
+    }
+
+    /// Enters a scope for a `#[scoped]` function that cannot return the
+    /// error: it panics with the error's message instead.
+    #[track_caller]
+    pub fn enter_or_panic<G>(entered: scope_runtime::Result<G>) -> G {
+        match entered {
+            Ok(guard) => guard,
+            Err(e) => panic!("#[scoped] could not enter its scope: {e}"),
+        }
+    }
 }

@@ -17,6 +17,8 @@
 //! # Ok::<(), scope_runtime::Error>(())
 //! ```
 
+pub use ndarray;
+
 pub mod context;
 pub mod dtype;
 pub mod error;
@@ -42,8 +44,8 @@ pub use init::{Distribution, FanMode, Init};
 pub use manifest::Manifest;
 pub use ops::{OpDef, OpKind, add, constant, identity, matmul, mul, named, relu, sub};
 pub use scope::{
-    NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder, VariableScopeGuard,
-    current_name_scope, current_variable_scope, name_scope, variable_scope,
+    AsScopeArg, NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder,
+    VariableScopeGuard, current_name_scope, current_variable_scope, name_scope, variable_scope,
 };
 pub use shape::{Dim, Shape};
 pub use store::{GetVariable, Partitioner, Regularizer, get_variable};

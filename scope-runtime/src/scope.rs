@@ -244,6 +244,53 @@ impl<'a> From<Option<&'a str>> for ScopeArg<'a> {
     }
 }
 
+/// Anything a scope can be named by, borrowed: `&str`, `String`, a captured
+/// [`VariableScope`], or an `Option` of one (`None`: use the default name).
+/// `#[scoped(scope = param)]` accepts a parameter of any of these types.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{AsScopeArg, ScopeArg};
+/// assert!(matches!("enc".as_scope_arg(), ScopeArg::Name("enc")));
+/// assert!(matches!(None::<&str>.as_scope_arg(), ScopeArg::Unnamed));
+/// assert!(matches!(Some(String::from("a")).as_scope_arg(), ScopeArg::Name("a")));
+/// ```
+pub trait AsScopeArg {
+    /// The scope argument this value names.
+    fn as_scope_arg(&self) -> ScopeArg<'_>;
+}
+
+impl AsScopeArg for str {
+    fn as_scope_arg(&self) -> ScopeArg<'_> {
+        ScopeArg::Name(self)
+    }
+}
+
+impl AsScopeArg for String {
+    fn as_scope_arg(&self) -> ScopeArg<'_> {
+        ScopeArg::Name(self)
+    }
+}
+
+impl AsScopeArg for VariableScope {
+    fn as_scope_arg(&self) -> ScopeArg<'_> {
+        ScopeArg::Scope(self)
+    }
+}
+
+impl<T: AsScopeArg + ?Sized> AsScopeArg for &T {
+    fn as_scope_arg(&self) -> ScopeArg<'_> {
+        (**self).as_scope_arg()
+    }
+}
+
+impl<T: AsScopeArg> AsScopeArg for Option<T> {
+    fn as_scope_arg(&self) -> ScopeArg<'_> {
+        self.as_ref().map_or(ScopeArg::Unnamed, AsScopeArg::as_scope_arg)
+    }
+}
+
 /// Opens a variable scope (TF `tf.variable_scope`); finish with
 /// [`enter`](VariableScopeBuilder::enter) or [`with`](VariableScopeBuilder::with).
 ///

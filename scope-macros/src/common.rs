@@ -1,0 +1,342 @@
+//! What both macros share: the error collector, keywords, and the grammar of
+//! scope options (`reuse = …`, `initializer = …`, `dtype = …`) and names.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use std::cell::RefCell;
+use std::fmt::Display;
+use syn::parse::ParseStream;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Lit, Token};
+
+/// Errors collected across a whole macro input, reported together.
+#[derive(Default)]
+pub(crate) struct Errors(RefCell<Vec<syn::Error>>);
+
+impl Errors {
+    /// Records an error spanning `tokens`.
+    pub(crate) fn at(&self, tokens: impl ToTokens, msg: impl Display) {
+        self.0.borrow_mut().push(syn::Error::new_spanned(tokens, msg));
+    }
+
+    /// Records an error at `span`.
+    pub(crate) fn at_span(&self, span: Span, msg: impl Display) {
+        self.0.borrow_mut().push(syn::Error::new(span, msg));
+    }
+
+    /// Records a parse error.
+    pub(crate) fn push(&self, err: syn::Error) {
+        self.0.borrow_mut().push(err);
+    }
+
+    /// Whether nothing was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// All errors combined into one, or `Ok` when there were none.
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        let mut all = self.0.into_inner().into_iter();
+        let Some(mut first) = all.next() else { return Ok(()) };
+        all.for_each(|next| first.combine(next));
+        Err(first)
+    }
+}
+
+pub(crate) mod kw {
+    syn::custom_keyword!(reuse);
+    syn::custom_keyword!(initializer);
+    syn::custom_keyword!(dtype);
+    syn::custom_keyword!(scope);
+    syn::custom_keyword!(name_scope);
+    syn::custom_keyword!(trainable);
+    syn::custom_keyword!(auto);
+    syn::custom_keyword!(inherit);
+}
+
+/// A reuse mode as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReuseMode {
+    Inherit,
+    True,
+    Auto,
+}
+
+#[derive(Clone)]
+pub(crate) struct Reuse {
+    pub(crate) mode: ReuseMode,
+    pub(crate) span: Span,
+}
+
+impl Reuse {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let variant = match self.mode {
+            ReuseMode::Inherit => quote!(Inherit),
+            ReuseMode::True => quote!(True),
+            ReuseMode::Auto => quote!(Auto),
+        };
+        quote_spanned!(self.span=> ::scopeflow::__private::Reuse::#variant)
+    }
+}
+
+/// Parses the value after `reuse =`: `true`, `false`, `auto` or `inherit`.
+pub(crate) fn parse_reuse(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Reuse>> {
+    let value: Expr = input.parse()?;
+    let mode = match &value {
+        Expr::Lit(l) => match &l.lit {
+            Lit::Bool(b) if b.value => Some(ReuseMode::True),
+            Lit::Bool(_) => Some(ReuseMode::Inherit),
+            _ => None,
+        },
+        Expr::Path(p) if p.path.is_ident("auto") => Some(ReuseMode::Auto),
+        Expr::Path(p) if p.path.is_ident("inherit") => Some(ReuseMode::Inherit),
+        _ => None,
+    };
+    match mode {
+        Some(mode) => Ok(Some(Reuse { mode, span: value.span() })),
+        None => {
+            let shown = value.to_token_stream().to_string();
+            errors.at(&value, format!("unknown reuse mode `{shown}`; expected `true`, `false` or `auto`"));
+            Ok(None)
+        }
+    }
+}
+
+/// An initializer as written: a TensorFlow name, a call with arguments, or any `Init` expression.
+#[derive(Clone)]
+pub(crate) enum InitSpec {
+    Named(Ident),
+    Call(Ident, Vec<Expr>),
+    Expr(Box<Expr>),
+}
+
+const INITIALIZERS: &[(&str, usize, &str)] = &[
+    ("zeros", 0, "Zeros"),
+    ("ones", 0, "Ones"),
+    ("glorot_uniform", 0, "GlorotUniform"),
+    ("glorot_normal", 0, "GlorotNormal"),
+    ("he_normal", 0, "HeNormal"),
+    ("he_uniform", 0, "HeUniform"),
+    ("constant", 1, "Constant"),
+    ("random_normal", 2, "RandomNormal"),
+    ("truncated_normal", 2, "TruncatedNormal"),
+    ("random_uniform", 2, "RandomUniform"),
+];
+
+const INIT_HELP: &str = "expected one of zeros, ones, glorot_uniform, glorot_normal, he_normal, he_uniform, \
+     constant(value), random_normal(mean, stddev), truncated_normal(mean, stddev), random_uniform(minval, maxval), \
+     or an `Init` expression such as `Init::Constant(0.5)`";
+
+/// Parses the value after `initializer =` (or `=` after a variable's shape).
+pub(crate) fn parse_init(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<InitSpec>> {
+    let value: Expr = input.parse()?;
+    let known = |ident: &Ident| INITIALIZERS.iter().find(|(n, _, _)| ident == n);
+    let spec = match &value {
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            let ident = p.path.get_ident().expect("checked");
+            match known(ident) {
+                Some((_, 0, _)) => Some(InitSpec::Named(ident.clone())),
+                Some((name, n, _)) => {
+                    errors.at(ident, format!("initializer `{name}` takes {n} argument(s): {INIT_HELP}"));
+                    None
+                }
+                None => {
+                    errors.at(ident, format!("unknown initializer `{ident}`; {INIT_HELP}"));
+                    None
+                }
+            }
+        }
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                let ident = p.path.get_ident().expect("checked");
+                match known(ident) {
+                    Some((_, n, _)) if *n == call.args.len() => {
+                        Some(InitSpec::Call(ident.clone(), call.args.iter().cloned().collect()))
+                    }
+                    Some((name, n, _)) => {
+                        errors.at(&call.args, format!("initializer `{name}` takes {n} argument(s): {INIT_HELP}"));
+                        None
+                    }
+                    None => {
+                        errors.at(ident, format!("unknown initializer `{ident}`; {INIT_HELP}"));
+                        None
+                    }
+                }
+            }
+            _ => Some(InitSpec::Expr(Box::new(value.clone()))),
+        },
+        _ => Some(InitSpec::Expr(Box::new(value.clone()))),
+    };
+    Ok(spec)
+}
+
+impl InitSpec {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let variant = |ident: &Ident| {
+            let v = INITIALIZERS.iter().find(|(n, _, _)| ident == n).map(|(_, _, v)| *v).unwrap_or("Zeros");
+            Ident::new(v, ident.span())
+        };
+        match self {
+            InitSpec::Named(ident) => {
+                let v = variant(ident);
+                quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v)
+            }
+            InitSpec::Call(ident, args) => {
+                let v = variant(ident);
+                let a: Vec<TokenStream> =
+                    args.iter().map(|a| quote_spanned!(a.span()=> ::core::convert::Into::<f64>::into(#a))).collect();
+                match ident.to_string().as_str() {
+                    "constant" => quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v(#(#a)*)),
+                    "random_uniform" => {
+                        let (lo, hi) = (&a[0], &a[1]);
+                        quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v { minval: #lo, maxval: #hi })
+                    }
+                    _ => {
+                        let (mean, stddev) = (&a[0], &a[1]);
+                        quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v { mean: #mean, stddev: #stddev })
+                    }
+                }
+            }
+            InitSpec::Expr(e) => quote_spanned!(e.span()=> (#e)),
+        }
+    }
+}
+
+/// A dtype as written (`f32`, or TensorFlow's `float32`).
+#[derive(Clone)]
+pub(crate) struct DTypeSpec {
+    pub(crate) variant: &'static str,
+    pub(crate) span: Span,
+}
+
+const DTYPES: &[(&str, &str)] = &[
+    ("f32", "F32"),
+    ("float32", "F32"),
+    ("f64", "F64"),
+    ("float64", "F64"),
+    ("i32", "I32"),
+    ("int32", "I32"),
+    ("i64", "I64"),
+    ("int64", "I64"),
+    ("bool", "Bool"),
+];
+
+/// Parses the value after `dtype =`.
+pub(crate) fn parse_dtype(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<DTypeSpec>> {
+    let ident: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+    match DTYPES.iter().find(|(n, _)| ident == n) {
+        Some((_, v)) => Ok(Some(DTypeSpec { variant: v, span: ident.span() })),
+        None => {
+            errors.at(
+                &ident,
+                format!(
+                    "unknown dtype `{ident}`; expected one of f32, f64, i32, i64, bool \
+                     (or TensorFlow's float32, float64, int32, int64)"
+                ),
+            );
+            Ok(None)
+        }
+    }
+}
+
+impl DTypeSpec {
+    pub(crate) fn tokens(&self) -> TokenStream {
+        let v = Ident::new(self.variant, self.span);
+        quote_spanned!(self.span=> ::scopeflow::__private::DType::#v)
+    }
+}
+
+/// Why `name` is not a valid scope name, if it is not (TensorFlow's rule
+/// for scope names: `[A-Za-z0-9_.\\/>-]*`, and not empty here).
+pub(crate) fn invalid_scope_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a scope name cannot be empty; give it a name such as \"encoder\"".to_owned());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.\\/>-".contains(*c))) {
+        return Some(format!(
+            "`{name}` is not a valid scope name: `{c}` is not allowed; TensorFlow names use letters, digits and `_ . \\ / > -`"
+        ));
+    }
+    None
+}
+
+/// `MyModel` → `my_model`, TensorFlow's default scope name for a model.
+pub(crate) fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `layer_1` → `Layer1`, for the names of generated block structs.
+pub(crate) fn camel_case(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Skips to the next top-level `,` (or the end), for recovery after a bad option.
+pub(crate) fn skip_to_comma(input: ParseStream<'_>) {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if input.parse::<proc_macro2::TokenTree>().is_err() {
+            break;
+        }
+    }
+}
+
+/// The candidate closest to `target` by edit distance, when close enough to suggest.
+pub(crate) fn did_you_mean<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (target.len() / 3).max(2);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(target, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(did_you_mean("MLP/layer1/bais", ["MLP/layer1/bias", "MLP/layer2/kernel"]), Some("MLP/layer1/bias"));
+        assert_eq!(did_you_mean("emb", ["MLP/layer1/bias"]), None);
+    }
+
+    #[test]
+    fn scope_names_follow_tensorflow() {
+        assert!(invalid_scope_name("encoder").is_none());
+        assert!(invalid_scope_name("a/b.c-d>e").is_none());
+        assert!(invalid_scope_name("").is_some());
+        assert!(invalid_scope_name("a b").is_some());
+    }
+}

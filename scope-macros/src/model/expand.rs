@@ -1,0 +1,206 @@
+//! `model!` → one struct of variable handles per block, and `build` / `build_in`
+//! that create or share every variable through the runtime.
+
+use super::parse::{Block, Dim, Item, Model, Options, Var};
+use crate::common::{camel_case, snake_case};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Ident, LitStr};
+
+pub(crate) fn models(models: &[Model], ok: bool) -> TokenStream {
+    models.iter().map(|m| model(m, models, ok)).collect()
+}
+
+fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
+    let (attrs, vis, name) = (&m.attrs, &m.vis, &m.name);
+    let mut nested = TokenStream::new();
+    let fields = fields(&m.block, &name.to_string(), m, &mut nested);
+    let mut out = quote! {
+        #(#attrs)*
+        #vis struct #name { #fields }
+        #nested
+    };
+    if !ok {
+        return out;
+    }
+    let params = &m.params;
+    let snake = snake_case(&name.to_string());
+    let scope_expr = match &m.scope {
+        Some(lit) => quote!(#lit),
+        None => quote!(::core::option::Option::None::<&str>),
+    };
+    let scope_param = Ident::new("scope", Span::mixed_site());
+    let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
+    let opts = options(&m.options);
+    let body = build_block(&m.block, name);
+    let relative = variable_names(m, all, 0);
+    let names: Vec<String> = match &m.scope {
+        Some(s) => relative.iter().map(|n| format!("{}/{n}", s.value())).collect(),
+        None => relative,
+    };
+    let scope_doc = match &m.scope {
+        Some(s) => format!(
+            "Creates or shares every variable of [`{name}`] in variable scope `{}`, inside the current scope.",
+            s.value()
+        ),
+        None => format!(
+            "Creates every variable of [`{name}`] in a fresh default-named scope (`{snake}`, `{snake}_1`, …) inside the current scope."
+        ),
+    };
+    out.extend(quote! {
+        impl #name {
+            /// The variables `build` creates or shares, named relative to the scope it runs in
+            /// (for a model without `in "…"`, relative to its own scope).
+            pub const VARIABLES: &'static [&'static str] = &[#(#names),*];
+
+            #[doc = #scope_doc]
+            ///
+            /// # Errors
+            ///
+            /// Those of `get_variable` and `variable_scope`, such as a variable that
+            /// exists without `reuse`, or does not exist under `reuse = true`.
+            #[track_caller]
+            pub fn build(#(#params: usize),*) -> ::scopeflow::__private::ScopeResult<Self> {
+                Self::build_in(&#scope_expr #(, #params)*)
+            }
+
+            /// Like `build`, in the given scope instead of the declared one (a name,
+            /// a captured `VariableScope`, or `None` for a fresh default-named scope).
+            ///
+            /// # Errors
+            ///
+            /// As for `build`.
+            #[track_caller]
+            pub fn build_in<S>(#scope_param: &S #(, #params: usize)*) -> ::scopeflow::__private::ScopeResult<Self>
+            where
+                S: ::scopeflow::__private::AsScopeArg + ?::core::marker::Sized,
+            {
+                let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
+                    .default_name(#snake)
+                    #opts
+                    .enter()?;
+                ::core::result::Result::Ok(#body)
+            }
+        }
+    });
+    out
+}
+
+/// The fields of a block's struct; nested blocks' structs go to `nested`.
+fn fields(block: &Block, struct_name: &str, m: &Model, nested: &mut TokenStream) -> TokenStream {
+    let vis = &m.vis;
+    block
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Var(v) => {
+                let (name, doc) = (&v.name, format!("Variable `{}`.", v.name));
+                quote! { #[doc = #doc] #vis #name: ::scopeflow::__private::Variable, }
+            }
+            Item::Scope { name, block, .. } => {
+                let child = format_ident!("{}{}", struct_name, camel_case(&name.to_string()));
+                let child_fields = fields(block, &child.to_string(), m, nested);
+                let doc = format!("The variables of scope block `{name}` of [`{}`].", m.name);
+                nested.extend(quote! { #[doc = #doc] #vis struct #child { #child_fields } });
+                let field_doc = format!("Scope block `{name}`.");
+                quote! { #[doc = #field_doc] #vis #name: #child, }
+            }
+            Item::Model { name, path, .. } => {
+                let doc = format!("Model built in scope `{name}`.");
+                quote! { #[doc = #doc] #vis #name: #path, }
+            }
+        })
+        .collect()
+}
+
+fn options(o: &Options) -> TokenStream {
+    let mut out = TokenStream::new();
+    if let Some(r) = &o.reuse {
+        let r = r.tokens();
+        out.extend(quote!(.reuse(#r)));
+    }
+    if let Some(i) = &o.initializer {
+        let i = i.tokens();
+        out.extend(quote!(.initializer(#i)));
+    }
+    if let Some(d) = &o.dtype {
+        let d = d.tokens();
+        out.extend(quote!(.dtype(#d)));
+    }
+    out
+}
+
+fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
+    let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
+    let inits = block.items.iter().map(|item| match item {
+        Item::Var(v) => {
+            let name = &v.name;
+            let value = get_variable(v);
+            quote!(#name: #value)
+        }
+        Item::Scope { name, options: o, block } => {
+            let child = format_ident!("{}{}", struct_name, camel_case(&name.to_string()));
+            let lit = LitStr::new(&name.to_string(), name.span());
+            let opts = options(o);
+            let body = build_block(block, &child);
+            quote! {
+                #name: {
+                    let #guard = ::scopeflow::__private::variable_scope(#lit) #opts .enter()?;
+                    #body
+                }
+            }
+        }
+        Item::Model { name, path, args } => {
+            let lit = LitStr::new(&name.to_string(), name.span());
+            quote_spanned!(path.segments.last().map_or(name.span(), |s| s.ident.span())=>
+                #name: #path::build_in(&#lit #(, #args)*)?)
+        }
+    });
+    quote!(#struct_name { #(#inits,)* })
+}
+
+fn get_variable(v: &Var) -> TokenStream {
+    let lit = LitStr::new(&v.name.to_string(), v.name.span());
+    let dims = v.shape.iter().map(|d| match d {
+        Dim::Lit(l) => quote!(#l),
+        Dim::Param(p) => quote!(#p),
+    });
+    let shape = quote_spanned!(v.shape_span=> [#(#dims),*]);
+    let mut call = quote!(::scopeflow::__private::get_variable(#lit, #shape));
+    if let Some(i) = &v.initializer {
+        let i = i.tokens();
+        call.extend(quote!(.initializer(#i)));
+    }
+    if let Some(d) = &v.dtype {
+        let d = d.tokens();
+        call.extend(quote!(.dtype(#d)));
+    }
+    if let Some(t) = &v.trainable {
+        call.extend(quote!(.trainable(#t)));
+    }
+    quote!(#call.get()?)
+}
+
+/// Variable names relative to the model's own scope, including those of
+/// sub-models declared in the same input (others cannot be known here).
+fn variable_names(m: &Model, all: &[Model], depth: usize) -> Vec<String> {
+    fn walk(block: &Block, prefix: &str, all: &[Model], depth: usize, out: &mut Vec<String>) {
+        for item in &block.items {
+            let here = if prefix.is_empty() { item.name().to_string() } else { format!("{prefix}/{}", item.name()) };
+            match item {
+                Item::Var(_) => out.push(here),
+                Item::Scope { block, .. } => walk(block, &here, all, depth, out),
+                Item::Model { path, .. } => {
+                    if depth < 8
+                        && let Some(sub) = path.get_ident().and_then(|id| all.iter().find(|x| x.name == *id))
+                    {
+                        out.extend(variable_names(sub, all, depth + 1).into_iter().map(|n| format!("{here}/{n}")));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&m.block, "", all, depth, &mut out);
+    out
+}
