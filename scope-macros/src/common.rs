@@ -197,7 +197,7 @@ impl InitSpec {
                     }
                 }
             }
-            InitSpec::Expr(e) => quote_spanned!(e.span()=> (#e)),
+            InitSpec::Expr(e) => quote!(#e),
         }
     }
 }

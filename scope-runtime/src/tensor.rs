@@ -72,6 +72,12 @@ impl Tensor {
     }
 }
 
+impl AsRef<Tensor> for Tensor {
+    fn as_ref(&self) -> &Tensor {
+        self
+    }
+}
+
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Tensor({:?}, shape={}, dtype={})", self.tensor_name(), self.shape, self.dtype)

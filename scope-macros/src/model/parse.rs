@@ -107,7 +107,8 @@ fn model(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Model> {
     input.parse::<Token![struct]>()?;
     let name: Ident = input.parse()?;
     let mut params = Vec::new();
-    if input.peek(syn::token::Paren) {
+    // `(inputs, units)` declares parameters; `(reuse = auto)` right after the name is options.
+    if input.peek(syn::token::Paren) && !starts_options(input) {
         let content;
         parenthesized!(content in input);
         params = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?.into_iter().collect();
@@ -121,6 +122,16 @@ fn model(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Model> {
     let options = if input.peek(syn::token::Paren) { options(input, errors)? } else { Options::default() };
     let block = block(input, errors)?;
     Ok(Model { attrs, vis, name, params, scope, options, block })
+}
+
+/// Whether the parenthesized group ahead holds `key = value` options.
+fn starts_options(input: ParseStream<'_>) -> bool {
+    let peek = |fork: ParseStream<'_>| -> syn::Result<bool> {
+        let content;
+        parenthesized!(content in fork);
+        Ok(content.peek(Ident) && content.peek2(Token![=]))
+    };
+    peek(&input.fork()).unwrap_or(false)
 }
 
 fn options(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Options> {

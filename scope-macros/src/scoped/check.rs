@@ -65,7 +65,11 @@ fn check_scope_param(errors: &Errors, args: &Args, func: &ItemFn) {
 /// default-named scope, so nothing is shared (TensorFlow rejects it at run time).
 fn check_reuse_on_default_name(errors: &Errors, args: &Args, func: &ItemFn) {
     let Some(reuse) = &args.reuse else { return };
-    if reuse.mode == ReuseMode::Inherit || args.name.is_some() || args.scope_param.is_some() {
+    if reuse.mode == ReuseMode::Inherit
+        || args.name.is_some()
+        || args.scope_param.is_some()
+        || args.name_scope.is_some()
+    {
         return;
     }
     let mode = if reuse.mode == ReuseMode::Auto { "auto" } else { "true" };

@@ -1,0 +1,10 @@
+use scopeflow::prelude::*;
+
+model! {
+    pub struct Mlp in "MLP" {
+        layer1 { kernel: [784, 64] }
+        layer1: [3],
+    }
+}
+
+fn main() {}

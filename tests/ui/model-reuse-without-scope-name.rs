@@ -1,0 +1,9 @@
+use scopeflow::prelude::*;
+
+model! {
+    pub struct Tower (reuse = auto) {
+        w: [2]
+    }
+}
+
+fn main() {}

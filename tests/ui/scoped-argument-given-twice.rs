@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("a", reuse = auto, reuse = true)]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

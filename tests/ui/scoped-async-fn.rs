@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("encoder")]
+async fn encode() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

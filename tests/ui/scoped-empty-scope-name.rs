@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("")]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

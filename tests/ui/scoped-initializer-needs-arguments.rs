@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("dense", initializer = constant)]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("my layer")]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped]
+struct Layer {
+    units: usize,
+}
+
+fn main() {}

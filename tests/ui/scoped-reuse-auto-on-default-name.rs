@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped(reuse = auto)]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped(scope = nme)]
+fn dense_layer(units: usize, name: &str) -> Result<usize> {
+    Ok(units + name.len())
+}
+
+fn main() {}

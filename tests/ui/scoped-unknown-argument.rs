@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped(units = 4)]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

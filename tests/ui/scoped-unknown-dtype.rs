@@ -1,0 +1,8 @@
+use scopeflow::prelude::*;
+
+#[scoped("dense", dtype = f16)]
+fn dense() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}
