@@ -206,9 +206,11 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             b.get().map(|v| Some(Bound::Variable(v)))
         }
         "variable" => {
-            let dtype = step.get("dtype").map(parse_dtype).transpose()?;
-            let value = parse_value(step.get("value").ok_or("variable needs `value`")?, dtype)?;
-            let mut b = Variable::new(value);
+            let (natural, inferred) = parse_value(step.get("value").ok_or("variable needs `value`")?)?;
+            let mut b = match step.get("dtype").map(parse_dtype).transpose()? {
+                Some(d) => Variable::new(natural).dtype(d),
+                None => Variable::new(natural.cast(inferred)),
+            };
             if let Some(n) = step.get("name") {
                 b = b.name(n.as_str().ok_or("name is a string")?);
             }
@@ -218,13 +220,16 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             b.build().map(|v| Some(Bound::Variable(v)))
         }
         "constant" => {
-            let dtype = step.get("dtype").map(parse_dtype).transpose()?;
-            let value = parse_value(step.get("value").ok_or("constant needs `value`")?, dtype)?;
-            match step.get("name") {
-                Some(n) => named(n.as_str().ok_or("name is a string")?).constant(value),
-                None => scopeflow::constant(value),
-            }
-            .map(|t| Some(Bound::Tensor(t)))
+            let (natural, inferred) = parse_value(step.get("value").ok_or("constant needs `value`")?)?;
+            let dtype = step.get("dtype").map(parse_dtype).transpose()?.unwrap_or(inferred);
+            let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
+            natural
+                .convert(dtype)
+                .and_then(|value| match name {
+                    Some(n) => named(n).constant(value),
+                    None => scopeflow::constant(value),
+                })
+                .map(|t| Some(Bound::Tensor(t)))
         }
         "op" => {
             let ty = req_str(step, "type")?;
@@ -544,9 +549,10 @@ fn parse_partitioner(v: &Json) -> Result<Partitioner, Failure> {
     }
 }
 
-/// A scalar or nested list as a value: bools are `bool`, any float makes it
-/// `float32`, otherwise `int32` (TensorFlow's inference), unless `dtype` is given.
-fn parse_value(v: &Json, dtype: Option<DType>) -> Result<Value, Failure> {
+/// A scalar or nested list as a value of its natural dtype (bool, int64 or
+/// float64, as Python would hold it) and the dtype TensorFlow infers for it
+/// (bool, int32 or float32).
+fn parse_value(v: &Json) -> Result<(Value, DType), Failure> {
     fn walk(
         v: &Json,
         depth: usize,
@@ -578,10 +584,10 @@ fn parse_value(v: &Json, dtype: Option<DType>) -> Result<Value, Failure> {
     }
     let (mut shape, mut flat, mut kinds) = (Vec::new(), Vec::new(), [false; 3]);
     walk(v, 0, &mut shape, &mut flat, &mut kinds)?;
-    let inferred = match kinds {
-        [true, false, false] => DType::Bool,
-        [false, _, true] if !kinds[1] => DType::I32,
-        _ => DType::F32,
+    let (natural, inferred) = match kinds {
+        [true, false, false] => (DType::Bool, DType::Bool),
+        [_, false, true] => (DType::I64, DType::I32),
+        _ => (DType::F64, DType::F32),
     };
-    Value::from_f64_data(dtype.unwrap_or(inferred), &shape, flat).map_err(|e| e.to_string())
+    Ok((Value::from_f64_data(natural, &shape, flat).map_err(|e| e.to_string())?, inferred))
 }

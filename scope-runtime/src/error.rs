@@ -249,6 +249,29 @@ pub enum Error {
         elements: usize,
     },
 
+    /// A node name that another node already has (a name ending in `/` is not made unique).
+    #[error(
+        "a node named `{name}` already exists in the graph; names ending in `/` are used as is, so give this one another name"
+    )]
+    DuplicateNode {
+        /// The node name.
+        name: String,
+    },
+
+    /// A value that TensorFlow would not convert to the requested dtype.
+    #[error(
+        "cannot convert a {from} value to {to}{}; convert it explicitly (`Value::cast`) if that is meant",
+        for_name(name)
+    )]
+    ValueConversion {
+        /// The variable or op the value was for, if known.
+        name: Option<String>,
+        /// The value's dtype.
+        from: DType,
+        /// The requested dtype.
+        to: DType,
+    },
+
     /// A dimension asked for that is not known statically.
     #[error("dimension {axis} of `{tensor}` (shape {shape}) is not known; give it a fixed size")]
     UnknownDim {
@@ -319,6 +342,10 @@ fn partition_message(name: &str, problem: &PartitionProblem) -> String {
     }
 }
 
+fn for_name(name: &Option<String>) -> String {
+    name.as_ref().map(|n| format!(" for `{n}`")).unwrap_or_default()
+}
+
 fn shape_list(shapes: &[Shape]) -> String {
     shapes.iter().map(Shape::to_string).collect::<Vec<_>>().join(" and ")
 }
@@ -381,7 +408,7 @@ impl Error {
             Error::ShapeMismatch { .. } | Error::OpShape { .. } | Error::AssignMismatch { .. } => {
                 ErrorKind::ShapeMismatch
             }
-            Error::DTypeMismatch { .. } | Error::OpDType { .. } => ErrorKind::DTypeMismatch,
+            Error::DTypeMismatch { .. } => ErrorKind::DTypeMismatch,
             Error::InvalidName { .. } => ErrorKind::InvalidName,
             Error::PartitionMismatch { .. } => ErrorKind::PartitionMismatch,
             Error::MissingScopeName { .. }
@@ -392,7 +419,11 @@ impl Error {
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }
             | Error::ValueShape { .. }
-            | Error::UnknownDim { .. } => ErrorKind::InvalidArgument,
+            | Error::UnknownDim { .. }
+            | Error::DuplicateNode { .. }
+            // TensorFlow raises a TypeError for op input dtypes, as for other bad arguments.
+            | Error::OpDType { .. }
+            | Error::ValueConversion { .. } => ErrorKind::InvalidArgument,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }

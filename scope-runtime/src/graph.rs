@@ -57,6 +57,8 @@ pub(crate) struct GraphInner {
 pub(crate) struct GraphState {
     pub(crate) names: NamesInUse,
     pub(crate) nodes: Vec<Node>,
+    /// Node names, exactly as spelled (TensorFlow rejects a second node of one name).
+    pub(crate) node_names: rustc_hash::FxHashSet<Arc<str>>,
     pub(crate) store: Store,
     pub(crate) collections: FxHashMap<String, Vec<CollectionItem>>,
     pub(crate) warnings: Vec<String>,

@@ -141,6 +141,23 @@ impl Init {
         }
     }
 
+    /// The op TensorFlow's initializer builds under `<variable>/Initializer/`
+    /// (`None` for a value, which builds nothing there).
+    pub(crate) fn op_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Init::Zeros => "zeros",
+            Init::Ones => "ones",
+            Init::Constant(_) => "Const",
+            Init::RandomNormal { .. } => "random_normal",
+            Init::TruncatedNormal { .. }
+            | Init::VarianceScaling { distribution: Distribution::TruncatedNormal, .. } => "truncated_normal",
+            Init::RandomUniform { .. } | Init::VarianceScaling { distribution: Distribution::Uniform, .. } => {
+                "random_uniform"
+            }
+            Init::Value(_) => return None,
+        })
+    }
+
     /// TensorFlow's default initializer for a dtype: glorot_uniform for floats, zeros otherwise.
     pub fn default_for(dtype: DType) -> Init {
         if dtype.is_floating() { Init::GlorotUniform } else { Init::Zeros }
@@ -155,7 +172,13 @@ impl Init {
             {
                 Err(err("use a float dtype, or zeros, ones, constant or random_uniform"))
             }
-            Init::RandomUniform { .. } if dtype == DType::Bool => Err(err("use zeros, ones or constant for bool")),
+            Init::RandomUniform { .. } if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
+            // TensorFlow converts the constant like a Python value: no number becomes a bool,
+            // and no fraction an integer.
+            Init::Constant(_) if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
+            Init::Constant(c) if !dtype.is_floating() && c.fract() != 0.0 => {
+                Err(err("give an integral constant for an integer dtype"))
+            }
             _ => Ok(()),
         }
     }

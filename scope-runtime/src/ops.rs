@@ -134,6 +134,7 @@ impl GraphState {
     /// Records a node and returns its output.
     pub(crate) fn push_node(&mut self, graph_id: u64, new: NewNode<'_>) -> Tensor {
         let name: Arc<str> = Arc::from(new.name);
+        self.node_names.insert(name.clone());
         let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
         self.nodes.push(Node {
             name: name.clone(),
@@ -145,6 +146,21 @@ impl GraphState {
         });
         Tensor { graph_id, node, name, shape: new.shape, dtype: new.dtype }
     }
+
+    /// TensorFlow's naming of a new node from a full name: made unique and
+    /// marked used, or, ending in `/`, used as is without marking. As in
+    /// TensorFlow, a name that is already a node's is an error, and the
+    /// name it was made from stays used.
+    pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
+        let name = match full.strip_suffix('/') {
+            Some(as_is) => as_is.to_owned(),
+            None => self.names.unique(full),
+        };
+        if self.node_names.contains(name.as_str()) {
+            return Err(Error::DuplicateNode { name });
+        }
+        Ok(name)
+    }
 }
 
 /// Builds an op in the default graph under the current name scope: names it
@@ -155,10 +171,10 @@ fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], given: Option<(Sh
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
         let absolute = base.ends_with('/');
-        let full = if absolute { name_from_scope_name(base).to_owned() } else { join(ctx.stack.name_stack(), base) };
-        if !is_valid_op_name(&full) {
+        let full = if absolute { base.to_owned() } else { join(ctx.stack.name_stack(), base) };
+        if !is_valid_op_name(name_from_scope_name(&full)) {
             return Err(Error::InvalidName {
-                name: full,
+                name: name_from_scope_name(&full).to_owned(),
                 kind: NameKind::Op,
                 nested: !ctx.stack.name_scope.is_empty(),
             });
@@ -168,9 +184,9 @@ fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], given: Option<(Sh
             return Err(Error::GraphMismatch { name: t.name.to_string() });
         }
         let mut state = ctx.graph.write();
-        let would_be = || {
-            if absolute { full.clone() } else { state.names.peek(&full) }
-        };
+        // TensorFlow names an op before checking its inputs: a failed op still uses its name.
+        let name = state.claim_node_name(&full)?;
+        let would_be = || name.clone();
         let (shape, dtype, attr) = match given {
             Some(g) => g,
             None => {
@@ -191,7 +207,6 @@ fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], given: Option<(Sh
                 (shape, dtype, Attr::None)
             }
         };
-        let name = if absolute { full } else { state.names.unique(&full) };
         Ok(state.push_node(graph_id, NewNode { name, op: kind, inputs, shape, dtype, attr }))
     })
 }

@@ -6,12 +6,12 @@ use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, PartitionProblem, Result};
 use crate::graph::{Attr, CollectionItem, GraphState, REGULARIZATION_LOSSES};
 use crate::init::{Init, stable_hash};
-use crate::names::{is_valid_op_name, join, join_into};
+use crate::names::{is_valid_op_name, join, join_into, name_from_scope_name};
 use crate::ops::{NewNode, OpKind};
 use crate::scope::Reuse;
 use crate::shape::Shape;
 use crate::value::Value;
-use crate::variable::{Storage, Variable, commit_variable};
+use crate::variable::{Helper, Storage, Variable, commit_variable, mark_helper_names};
 use rustc_hash::FxHashMap;
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
@@ -77,7 +77,7 @@ impl Partitioner {
             Partitioner::Fixed { shards, axis } => {
                 let mut p = vec![1; shape.len()];
                 if let Some(slot) = p.get_mut(*axis) {
-                    *slot = (*shards).min(shape[*axis]).max(1);
+                    *slot = (*shards).min(shape[*axis]);
                 }
                 p
             }
@@ -352,8 +352,28 @@ impl GraphState {
                 v.note_reuse(req.caller);
                 Ok(v)
             }
-            Single::New(plan) => Ok(self.commit_single(req, plan)),
+            Single::New(plan) => {
+                self.check_named(&plan)?;
+                Ok(self.commit_single(req, plan))
+            }
         }
+    }
+
+    /// The checks TensorFlow makes after it has named the variable's op (the
+    /// initializer's dtype, a clash with an existing node): as there, a
+    /// failure still uses the name.
+    fn check_named(&mut self, plan: &Plan) -> Result<()> {
+        let result = plan.init.check(&plan.name, plan.dtype).and_then(|()| {
+            let op = match plan.name.strip_suffix('/') {
+                Some(as_is) => as_is.to_owned(),
+                None => self.names.peek(op_base(&plan.name)),
+            };
+            if self.node_names.contains(op.as_str()) { Err(Error::DuplicateNode { name: op }) } else { Ok(()) }
+        });
+        if result.is_err() && !plan.name.ends_with('/') {
+            self.names.unique(op_base(&plan.name));
+        }
+        result
     }
 
     /// TF `_get_single_variable` up to the point of creating anything.
@@ -409,11 +429,10 @@ impl GraphState {
                     .to_vec()
                     .ok_or_else(|| Error::MissingShape { name: name.to_owned(), shape: shape.clone() })?;
                 let init = init.unwrap_or_else(|| Init::default_for(req.dtype));
-                init.check(name, req.dtype)?;
                 (dims, req.dtype, init)
             }
         };
-        if !is_valid_op_name(name) {
+        if !name.is_empty() && !is_valid_op_name(name_from_scope_name(name)) {
             return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Variable, nested: false });
         }
         Ok(Single::New(Plan { name: name.to_owned(), shape, dtype, init, full_shape }))
@@ -422,7 +441,8 @@ impl GraphState {
     /// Creates a planned variable: its node (named uniquely at the root), its
     /// store entry, collections and regularization loss.
     fn commit_single(&mut self, req: &Request, plan: Plan) -> Variable {
-        let op_name = self.names.unique(&plan.name);
+        let op_name = self.claim_node_name(op_base(&plan.name)).expect("check_named found no clash");
+        mark_helper_names(&mut self.names, &op_name, plan.init.op_name().map(Helper::Initializer));
         let key: Arc<str> = Arc::from(plan.name.as_str());
         let seed = req.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(plan.name.as_bytes());
         let storage = Storage::Single {
@@ -452,6 +472,11 @@ impl GraphState {
     /// TF `l2_regularizer(scale)(v)` under name scope `<name>/Regularizer/`:
     /// `<name>/Regularizer/l2_regularizer = scale * L2Loss(v)`.
     fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) {
+        // TensorFlow first calls the regularizer once at the root, only to see
+        // whether it returns a loss: that call's names are used too.
+        let probe = self.names.unique("l2_regularizer");
+        self.names.unique(&format!("{probe}/scale"));
+        self.names.unique(&format!("{probe}/L2Loss"));
         let loss_name = self.names.unique(&format!("{name}/Regularizer/l2_regularizer"));
         let scale_name = self.names.unique(&format!("{loss_name}/scale"));
         let scale_value = Value::filled(var.dtype(), &[], scale);
@@ -569,8 +594,11 @@ impl GraphState {
         }
         let full_shape = shape.to_vec().expect("the partitioner checked the shape");
         let init = req.initializer.clone().unwrap_or_else(|| Init::default_for(req.dtype));
-        if value.is_none() {
-            init.check(name, req.dtype)?;
+        if value.is_none()
+            && let Err(e) = init.check(name, req.dtype)
+        {
+            self.names.unique(&format!("{name}/part_0"));
+            return Err(e);
         }
         let dtype = value.as_ref().map_or(req.dtype, |v| v.dtype());
 
@@ -586,13 +614,12 @@ impl GraphState {
                 None => (init.clone(), Shape::from(&shard_shape)),
             };
             let shard_name = format!("{name}/part_{i}");
-            plans.push(self.plan_single(
-                req,
-                &shard_name,
-                &requested_shape,
-                Some(shard_init),
-                Some(full_shape.clone()),
-            )?);
+            let plan =
+                self.plan_single(req, &shard_name, &requested_shape, Some(shard_init), Some(full_shape.clone()))?;
+            if let Single::New(p) = &plan {
+                self.check_named(p)?;
+            }
+            plans.push(plan);
             offset[axis] += shard_shape[axis];
         }
 
@@ -604,7 +631,9 @@ impl GraphState {
                 Single::New(plan) => self.commit_single(req, plan),
             });
         }
-        let concat_name = self.names.unique(&format!("{name}/ConcatPartitions/concat"));
+        // TensorFlow builds the concatenation only when the variable is first
+        // read as a tensor, so its name is neither marked used nor a known node here.
+        let concat_name = self.names.peek(&format!("{name}/ConcatPartitions/concat"));
         let inputs: Vec<_> = shards.iter().map(|s| s.tensor()).collect();
         let tensor = self.push_node(
             req.graph_id,
@@ -617,11 +646,18 @@ impl GraphState {
                 attr: Attr::Axis(axis),
             },
         );
+        self.node_names.remove(tensor.name());
         let storage = Storage::Partitioned { shards, partitions, axis };
         let var = Variable::from_parts(Arc::from(name), tensor, full_shape, req.trainable, storage, req.caller);
         self.store.partitioned.insert(name.into(), var.clone());
         Ok(var)
     }
+}
+
+/// What a variable's op name is made from: its full name, or for the empty
+/// name (possible at the root) the op type, as TensorFlow names it.
+fn op_base(name: &str) -> &str {
+    if name.is_empty() { "VariableV2" } else { name }
 }
 
 /// TF `_call_partitioner`: the partitions of a fully defined shape of rank ≥ 1.

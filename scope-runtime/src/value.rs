@@ -213,6 +213,34 @@ impl Value {
         each_array!(self, |a| by_dtype!(dtype, T => a.mapv(|x| <T as Element>::from_f64(Element::to_f64(x)))))
     }
 
+    /// Converts to `dtype` as TensorFlow converts a Python value: integers and
+    /// booleans widen to any number type, but a float never silently becomes
+    /// an integer and nothing but a bool becomes a bool.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ValueConversion`] for a float to an integer dtype, or a number to bool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{DType, Value};
+    /// assert_eq!(Value::from(vec![1i32, 2]).convert(DType::F64)?.dtype(), DType::F64);
+    /// assert!(Value::from(1.5f32).convert(DType::I32).is_err());
+    /// assert!(Value::from(1i32).convert(DType::Bool).is_err());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn convert(&self, dtype: DType) -> Result<Value> {
+        let from = self.dtype();
+        let allowed = from == dtype
+            || match dtype {
+                DType::Bool => false,
+                DType::I32 | DType::I64 => !from.is_floating(),
+                DType::F32 | DType::F64 => true,
+            };
+        if allowed { Ok(self.cast(dtype)) } else { Err(Error::ValueConversion { name: None, from, to: dtype }) }
+    }
+
     /// The elements in row-major order, as `f64`.
     pub fn to_f64_vec(&self) -> Vec<f64> {
         each_array!(self, |a| a.iter().map(|x| Element::to_f64(*x)).collect())

@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::error::{CallSite, Error, NameKind, Result};
 use crate::graph::{Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, TRAINABLE_VARIABLES};
 use crate::init::Init;
-use crate::names::{is_valid_op_name, is_valid_scope_name, join, name_from_scope_name};
+use crate::names::{is_valid_op_name, is_valid_scope_name, join};
 use crate::ops::{NewNode, OpKind};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -337,22 +337,29 @@ impl<'a> NewVariable<'a> {
     pub fn build(self) -> Result<Variable> {
         let caller = Location::caller();
         with_ctx(|ctx| {
-            let name = self.name.filter(|n| !n.is_empty()).unwrap_or("Variable");
+            let name = self.name.unwrap_or("Variable");
             let nested = !ctx.stack.name_scope.is_empty();
-            let valid = if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
+            let valid = name.is_empty() || if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
             if !valid {
                 return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Op, nested });
             }
+            // TensorFlow's `name_scope(name, "Variable")`: `""` resets to the root,
+            // where the op takes its type name; a name ending in `/` is used as is.
+            let full = if name.is_empty() { "VariableV2".to_owned() } else { join(ctx.stack.name_stack(), name) };
+            let full = if name.ends_with('/') { name.to_owned() } else { full };
+            let mut state = ctx.graph.write();
+            // The name is used from here on, also if the value does not convert.
+            let op_name = state.claim_node_name(&full)?;
             let value = match self.dtype {
-                Some(d) => self.value.cast(d),
+                Some(d) => self.value.convert(d).map_err(|e| match e {
+                    Error::ValueConversion { from, to, .. } => {
+                        Error::ValueConversion { name: Some(op_name.clone()), from, to }
+                    }
+                    other => other,
+                })?,
                 None => self.value,
             };
-            let mut state = ctx.graph.write();
-            let op_name = if name.ends_with('/') {
-                name_from_scope_name(name).to_owned()
-            } else {
-                state.names.unique(&join(ctx.stack.name_stack(), name))
-            };
+            mark_helper_names(&mut state.names, &op_name, Some(Helper::InitialValue));
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
@@ -360,6 +367,31 @@ impl<'a> NewVariable<'a> {
             Ok(commit_variable(&mut state, ctx.graph.id(), op_name, key, shape, dtype, storage, self.trainable, caller))
         })
     }
+}
+
+/// The first helper op TensorFlow builds under a new variable's name.
+pub(crate) enum Helper {
+    /// `get_variable`: `v/Initializer/<op>` (`zeros`, `random_uniform`, …).
+    Initializer(&'static str),
+    /// `tf.Variable`: `v/initial_value`.
+    InitialValue,
+}
+
+/// Marks the names of the helper ops TensorFlow 1.x builds with a variable
+/// (its initializer, `Assign` and `read`), so later names avoid them as there.
+pub(crate) fn mark_helper_names(names: &mut crate::names::NamesInUse, op: &str, first: Option<Helper>) {
+    match first {
+        Some(Helper::Initializer(init_op)) => {
+            let scope = names.unique(&format!("{op}/Initializer"));
+            names.unique(&format!("{scope}/{init_op}"));
+        }
+        Some(Helper::InitialValue) => {
+            names.unique(&format!("{op}/initial_value"));
+        }
+        None => {}
+    }
+    names.unique(&format!("{op}/Assign"));
+    names.unique(&format!("{op}/read"));
 }
 
 /// Records a new variable's node and adds it to the variable collections.
