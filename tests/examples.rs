@@ -1,11 +1,23 @@
 //! Each example runs as a test that checks the names it prints.
 
 #[allow(dead_code)]
+#[path = "../examples/mlp.rs"]
+mod mlp;
+#[allow(dead_code)]
+#[path = "../examples/rnn.rs"]
+mod rnn;
+#[allow(dead_code)]
 #[path = "../examples/scope_names.rs"]
 mod scope_names;
 #[allow(dead_code)]
 #[path = "../examples/shared_embedding.rs"]
 mod shared_embedding;
+#[allow(dead_code)]
+#[path = "../examples/siamese.rs"]
+mod siamese;
+#[allow(dead_code)]
+#[path = "../examples/threads.rs"]
+mod threads;
 
 fn output(run: impl FnOnce(&mut Vec<u8>) -> scopeflow::Result<()>) -> Result<String, scopeflow::Error> {
     let mut out = Vec::new();
@@ -60,5 +72,62 @@ fn shared_embedding_shares_one_matrix() -> Result<(), scopeflow::Error> {
     assert!(out.contains("reuse = true finds text_embedding/matrix (same: true)"), "{out}");
     assert!(out.contains("`text_embedding/typo` does not exist"), "{out}");
     assert!(out.ends_with("text_embedding/matrix (50, 8) float32 global_variables,trainable_variables\n"), "{out}");
+    Ok(())
+}
+
+#[test]
+fn mlp_names_layers_by_argument_and_default_name() -> Result<(), scopeflow::Error> {
+    let out = output(mlp::run)?;
+    let expected = "variable MLP/layer1/kernel [784, 64]
+variable MLP/layer1/bias [64]
+variable MLP/dense_layer/kernel [64, 32]
+variable MLP/dense_layer/bias [32]
+variable MLP/layer2/kernel [32, 10]
+variable MLP/layer2/bias [10]
+output MLP/layer2/Relu (32, 10)
+eval shares MLP/layer1/kernel: true
+compile-time names [\"MLP/layer1/kernel\", \"MLP/layer1/bias\", \"MLP/layer2/kernel\", \"MLP/layer2/bias\"]
+";
+    assert_eq!(out, expected);
+    Ok(())
+}
+
+#[test]
+fn siamese_towers_share_weights_but_not_op_scopes() -> Result<(), scopeflow::Error> {
+    let out = output(siamese::run)?;
+    assert_eq!(
+        out,
+        "left tower output tower/MatMul_1
+right tower output tower_1/MatMul_1
+distance distance/Mul
+shared variables [\"tower/fc1/kernel\", \"tower/fc2/kernel\"]
+"
+    );
+    Ok(())
+}
+
+#[test]
+fn rnn_cell_is_shared_over_steps_and_missing_from_another_scope() -> Result<(), scopeflow::Error> {
+    let out = output(rnn::run)?;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        &lines[..4],
+        ["step 0: rnn/cell/Relu", "step 1: rnn/cell_1/Relu", "step 2: rnn/cell_2/Relu", "step 3: rnn/cell_3/Relu"]
+    );
+    assert_eq!(lines[4], "variables [\"rnn/cell/W\", \"rnn/cell/U\", \"rnn/cell/b\"]");
+    assert_eq!(lines[5], "shared from rnn: rnn/cell_4/Relu");
+    assert!(lines[6].starts_with("from decoder: variable `decoder/cell/W` does not exist"), "{}", lines[6]);
+    Ok(())
+}
+
+#[test]
+fn threads_reenter_the_captured_scope_and_share_one_embedding() -> Result<(), scopeflow::Error> {
+    let out = output(threads::run)?;
+    for i in 0..3 {
+        assert!(out.contains(&format!("thread {i}: scope main (captured ops scope main/)")), "{out}");
+        assert!(out.contains(&format!("thread {i}: shares main/embedding")), "{out}");
+    }
+    assert!(out.contains("head ops [\"main_1/head/MatMul\", \"main_2/head/MatMul\", \"main_3/head/MatMul\"]"), "{out}");
+    assert!(out.contains("one embedding: true"), "{out}");
     Ok(())
 }

@@ -111,7 +111,7 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 /// literals or parameters. Without `in "…"`, `build` opens a fresh
 /// default-named scope (`dense`, `dense_1`, …).
 ///
-/// Each model gets `build(params)`, `build_in(scope, params)` and `VARIABLES`,
+/// Generated structs derive `Clone` and `Debug`. Each model gets `build(params)`, `build_in(scope, params)` and `VARIABLES`,
 /// the variable names known at compile time; each scope block gets a struct
 /// named after the model and the block (`MlpLayer1`).
 ///
@@ -124,3 +124,6 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 pub fn model(input: TokenStream) -> TokenStream {
     model::expand(input.into()).into()
 }
+
+#[cfg(test)]
+mod fuzz_tests;

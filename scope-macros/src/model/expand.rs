@@ -17,6 +17,7 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let fields = fields(&m.block, &name.to_string(), m, &mut nested);
     let mut out = quote! {
         #(#attrs)*
+        #[derive(Clone, Debug)]
         #vis struct #name { #fields }
         #nested
     };
@@ -89,9 +90,13 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
 /// The fields of a block's struct; nested blocks' structs go to `nested`.
 fn fields(block: &Block, struct_name: &str, m: &Model, nested: &mut TokenStream) -> TokenStream {
     let vis = &m.vis;
+    // A name declared twice is reported by `check`; leaving the repeat out
+    // keeps rustc from adding its own errors about it.
+    let mut seen = std::collections::HashSet::new();
     block
         .items
         .iter()
+        .filter(|item| seen.insert(item.name().to_string()))
         .map(|item| match item {
             Item::Var(v) => {
                 let (name, doc) = (&v.name, format!("Variable `{}`.", v.name));
@@ -101,7 +106,7 @@ fn fields(block: &Block, struct_name: &str, m: &Model, nested: &mut TokenStream)
                 let child = format_ident!("{}{}", struct_name, camel_case(&name.to_string()));
                 let child_fields = fields(block, &child.to_string(), m, nested);
                 let doc = format!("The variables of scope block `{name}` of [`{}`].", m.name);
-                nested.extend(quote! { #[doc = #doc] #vis struct #child { #child_fields } });
+                nested.extend(quote! { #[doc = #doc] #[derive(Clone, Debug)] #vis struct #child { #child_fields } });
                 let field_doc = format!("Scope block `{name}`.");
                 quote! { #[doc = #field_doc] #vis #name: #child, }
             }

@@ -1,0 +1,56 @@
+//! The TF1 `dense_layer` idiom: layers that take their scope as an argument,
+//! called inside an `MLP` scope; then the same weights declared with `model!`
+//! and shared for evaluation with `reuse = true`.
+//!
+//! Run: `cargo run --example mlp`
+
+use scopeflow::prelude::*;
+use std::io::Write;
+
+/// `def dense_layer(x, units, scope=None): with tf.variable_scope(scope, default_name="dense_layer"): …`
+#[scoped(scope = scope)]
+fn dense_layer(x: &Tensor, units: usize, scope: Option<&str>) -> Result<Tensor> {
+    let w = get_variable("kernel", [x.dim(1)?, units]).get()?;
+    let b = get_variable("bias", [units]).initializer(Init::Zeros).get()?;
+    relu(&add(&matmul(x, &w)?, &b)?)
+}
+
+#[scoped("MLP", initializer = he_normal)]
+fn mlp(x: &Tensor) -> Result<Tensor> {
+    let h = dense_layer(x, 64, Some("layer1"))?;
+    let h = dense_layer(&h, 32, None)?;
+    dense_layer(&h, 10, Some("layer2"))
+}
+
+model! {
+    /// The evaluation graph's view of the weights `mlp` created.
+    pub struct Eval in "MLP" (reuse = true) {
+        layer1 { kernel: [784, 64], bias: [64] }
+        layer2 { kernel: [32, 10], bias: [10] }
+    }
+}
+
+fn main() -> Result<()> {
+    run(&mut std::io::stdout().lock())
+}
+
+/// Builds the MLP, prints its variables and ops, then shares them.
+pub fn run(out: &mut impl Write) -> Result<()> {
+    let graph = Graph::with_seed(1);
+    let _g = graph.as_default();
+    let x = named("x").constant(ndarray::Array2::<f32>::zeros((32, 784)))?;
+    let y = mlp(&x)?;
+    let mut w = |line: String| writeln!(out, "{line}").expect("stdout is writable");
+    for v in graph.trainable_variables(None)? {
+        w(format!("variable {} {:?}", v.name(), v.shape()));
+    }
+    w(format!("output {} {}", y.name(), y.shape()));
+    let eval = Eval::build()?;
+    w(format!(
+        "eval shares {}: {}",
+        eval.layer1.kernel.name(),
+        Some(&eval.layer1.kernel) == graph.variable("MLP/layer1/kernel").as_ref()
+    ));
+    w(format!("compile-time names {:?}", Eval::VARIABLES));
+    Ok(())
+}

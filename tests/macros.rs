@@ -1,0 +1,80 @@
+//! Both macros in one crate under `#![deny(warnings)]`, so that clippy and
+//! rustc check the code they generate; and their run-time behaviour.
+#![deny(warnings)]
+
+use scopeflow::prelude::*;
+
+#[scoped]
+fn dense(x: &Tensor, units: usize) -> Result<Tensor> {
+    let w = get_variable("kernel", [x.dim(1)?, units]).get()?;
+    matmul(x, &w)
+}
+
+#[scoped("strict", reuse = true)]
+fn strict() -> Result<Variable> {
+    get_variable("missing", [1]).get()
+}
+
+#[scoped("boom")]
+fn boom() -> Result<()> {
+    panic!("layer failed")
+}
+
+#[scoped("plain")]
+fn plain_scope_name() -> String {
+    scopeflow::current_variable_scope().map(|s| s.name().to_owned()).unwrap_or_default()
+}
+
+model! {
+    /// Weights of a tiny classifier.
+    pub struct Classifier(features, classes) in "classifier" (initializer = glorot_uniform) {
+        hidden { kernel: [features, 8], bias: [8] = zeros }
+        logits { kernel: [8, classes], bias: [classes] = zeros }
+    }
+}
+
+fn x() -> Result<Tensor> {
+    constant(scopeflow::ndarray::Array2::<f32>::zeros((2, 3)))
+}
+
+#[test]
+fn scoped_leaves_its_scope_after_an_error_with_question_mark() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let err = strict().unwrap_err();
+    assert!(err.to_string().contains("`strict/missing` does not exist"), "{err}");
+    assert_eq!(scopeflow::current_variable_scope()?.name(), "");
+    Ok(())
+}
+
+#[test]
+fn scoped_leaves_its_scope_after_a_panic() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    assert!(std::panic::catch_unwind(boom).is_err());
+    assert_eq!(scopeflow::current_variable_scope()?.name(), "");
+    assert_eq!(dense(&x()?, 2)?.name(), "dense/MatMul");
+    Ok(())
+}
+
+#[test]
+fn scoped_without_result_panics_with_the_error_when_it_cannot_enter() {
+    let caught = std::panic::catch_unwind(plain_scope_name).unwrap_err();
+    let msg = caught.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("no default graph"), "{msg}");
+    let graph = Graph::new();
+    assert_eq!(graph.with_default(plain_scope_name), "plain");
+}
+
+#[test]
+fn model_builds_with_parameters_and_records_names_at_compile_time() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let c = Classifier::build(3, 4)?;
+    assert_eq!(c.logits.kernel.shape(), &[8, 4]);
+    let names: Vec<String> = graph.trainable_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
+    assert_eq!(names, Classifier::VARIABLES);
+    let again = Classifier::build(3, 4).unwrap_err();
+    assert!(again.to_string().contains("`classifier/hidden/kernel` already exists"), "{again}");
+    Ok(())
+}
