@@ -13,14 +13,12 @@ fn main() -> Result<()> {
 
 /// The embedding of one input: every call shares `text_embedding/matrix`,
 /// while its ops get a fresh name scope (`text_embedding`, `text_embedding_1`).
+#[scoped("text_embedding", reuse = auto, initializer = random_uniform(-1.0, 1.0))]
 fn embed(ids: &Tensor) -> Result<(Variable, Tensor)> {
-    variable_scope("text_embedding").reuse(Reuse::Auto).with(|_| {
-        let matrix =
-            get_variable("matrix", [50, 8]).initializer(Init::RandomUniform { minval: -1.0, maxval: 1.0 }).get()?;
-        // A stand-in for embedding_lookup until the op table grows gather.
-        let rows = matmul(ids, &matrix)?;
-        Ok((matrix, rows))
-    })
+    let matrix = get_variable("matrix", [50, 8]).get()?;
+    // A stand-in for embedding_lookup until the op table grows gather.
+    let rows = matmul(ids, &matrix)?;
+    Ok((matrix, rows))
 }
 
 /// Prints the shared variable, both lookups' op names and the manifest.
