@@ -272,6 +272,41 @@ pub enum Error {
         to: DType,
     },
 
+    /// A fetch needs a placeholder that was not fed.
+    #[error("placeholder `{placeholder}` must be fed: the fetches depend on it; pass it in `feeds`")]
+    FeedMissing {
+        /// The placeholder's name.
+        placeholder: String,
+    },
+
+    /// A fed value of the wrong dtype or shape.
+    #[error(
+        "cannot feed a {dtype} value of shape {shape:?} to `{tensor}`, which takes {expected_dtype} values of shape {expected_shape}"
+    )]
+    FeedMismatch {
+        /// The fed tensor.
+        tensor: String,
+        /// Its static shape (boxed to keep `Error` small).
+        expected_shape: Box<Shape>,
+        /// Its dtype.
+        expected_dtype: DType,
+        /// The value's shape.
+        shape: Vec<usize>,
+        /// The value's dtype.
+        dtype: DType,
+    },
+
+    /// An op whose inputs, known only at run time, do not fit.
+    #[error("op `{op}` ({op_type}) failed at run time: {reason}")]
+    Kernel {
+        /// The op's name.
+        op: String,
+        /// Its type.
+        op_type: &'static str,
+        /// What did not fit.
+        reason: &'static str,
+    },
+
     /// A dimension asked for that is not known statically.
     #[error("dimension {axis} of `{tensor}` (shape {shape}) is not known; give it a fixed size")]
     UnknownDim {
@@ -423,7 +458,10 @@ impl Error {
             | Error::DuplicateNode { .. }
             // TensorFlow raises a TypeError for op input dtypes, as for other bad arguments.
             | Error::OpDType { .. }
-            | Error::ValueConversion { .. } => ErrorKind::InvalidArgument,
+            | Error::ValueConversion { .. }
+            | Error::FeedMissing { .. }
+            | Error::FeedMismatch { .. }
+            | Error::Kernel { .. } => ErrorKind::InvalidArgument,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }

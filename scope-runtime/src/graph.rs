@@ -75,11 +75,28 @@ pub(crate) struct Node {
 }
 
 /// Data an op carries besides its inputs.
+#[derive(Clone, Debug)]
 pub(crate) enum Attr {
     None,
     Const(Arc<Value>),
     Variable(Variable),
+    /// Concatenation or stacking axis.
     Axis(usize),
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
+    /// Reduction axes (`None`: all) and whether reduced axes stay as size 1.
+    Reduce {
+        axes: Option<Vec<usize>>,
+        keep_dims: bool,
+    },
+    /// A reshape target; `-1` stands for the one dimension inferred from the element count.
+    Reshape(Vec<i64>),
+    Perm(Vec<usize>),
+    Cast(DType),
+    Conv(crate::ops::Conv),
+    Pool(crate::ops::Pool),
 }
 
 /// A graph node as seen from outside: its name, op type, inputs and output.

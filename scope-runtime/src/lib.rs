@@ -24,10 +24,12 @@ pub mod dtype;
 pub mod error;
 pub mod graph;
 pub mod init;
+pub mod kernels;
 pub mod manifest;
 pub mod names;
 pub mod ops;
 pub mod scope;
+pub mod session;
 pub mod shape;
 pub mod store;
 pub mod tensor;
@@ -42,11 +44,12 @@ pub use graph::{
 };
 pub use init::{Distribution, FanMode, Init};
 pub use manifest::Manifest;
-pub use ops::{OpDef, OpKind, add, constant, identity, matmul, mul, named, relu, sub};
+pub use ops::*;
 pub use scope::{
     AsScopeArg, NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder,
     VariableScopeGuard, current_name_scope, current_variable_scope, name_scope, variable_scope,
 };
+pub use session::Session;
 pub use shape::{Dim, Shape};
 pub use store::{GetVariable, Partitioner, Regularizer, get_variable};
 pub use tensor::Tensor;

@@ -270,6 +270,24 @@ impl Value {
         })
     }
 
+    /// Concatenates (or, with `stack`, stacks) values of one dtype along `axis`.
+    pub(crate) fn join(parts: &[&Value], axis: usize, stack: bool) -> Option<Value> {
+        fn cat<T: Element>(parts: &[&Value], axis: usize, stack: bool) -> Option<Value> {
+            let views: Option<Vec<_>> = parts.iter().map(|p| p.as_array::<T>().map(|a| a.view())).collect();
+            let views = views?;
+            let joined =
+                if stack { ndarray::stack(Axis(axis), &views) } else { ndarray::concatenate(Axis(axis), &views) };
+            joined.ok().map(T::wrap)
+        }
+        match parts.first()?.dtype() {
+            DType::F32 => cat::<f32>(parts, axis, stack),
+            DType::F64 => cat::<f64>(parts, axis, stack),
+            DType::I32 => cat::<i32>(parts, axis, stack),
+            DType::I64 => cat::<i64>(parts, axis, stack),
+            DType::Bool => cat::<bool>(parts, axis, stack),
+        }
+    }
+
     /// Concatenates values of one dtype along `axis`.
     pub(crate) fn concat(axis: usize, parts: &[Value]) -> Option<Value> {
         fn cat<T: Element>(axis: usize, parts: &[Value]) -> Option<Value> {

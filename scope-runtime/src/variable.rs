@@ -55,7 +55,8 @@ pub(crate) enum Storage {
         /// Shape of the whole variable when this is a shard (initializers' fans use it).
         full_shape: Vec<usize>,
         seed: u64,
-        value: RwLock<Option<Value>>,
+        /// Shared, so that a session reads it without copying.
+        value: RwLock<Option<Arc<Value>>>,
     },
     Partitioned {
         shards: Vec<Variable>,
@@ -200,22 +201,29 @@ impl Variable {
     ///
     /// As for [`value`](Self::value).
     pub fn read<R>(&self, f: impl FnOnce(&Value) -> R) -> Result<R> {
+        Ok(f(&*self.snapshot()?))
+    }
+
+    /// The current value, shared rather than copied: later assignments
+    /// replace the variable's value and leave this one as it was.
+    ///
+    /// # Errors
+    ///
+    /// As for [`value`](Self::value).
+    pub fn snapshot(&self) -> Result<Arc<Value>> {
         match &self.0.storage {
             Storage::Single { init, full_shape, seed, value } => {
-                {
-                    let guard = value.read().unwrap_or_else(|e| e.into_inner());
-                    if let Some(v) = guard.as_ref() {
-                        return Ok(f(v));
-                    }
+                if let Some(v) = value.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    return Ok(v.clone());
                 }
                 let mut guard = value.write().unwrap_or_else(|e| e.into_inner());
-                let v = guard.get_or_insert_with(|| init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed));
-                Ok(f(v))
+                let v = guard
+                    .get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
+                Ok(v.clone())
             }
             Storage::Partitioned { shards, axis, .. } => {
                 let parts = shards.iter().map(Variable::value).collect::<Result<Vec<_>>>()?;
-                let whole = Value::concat(*axis, &parts).expect("shards of one dtype and fitting shapes");
-                Ok(f(&whole))
+                Ok(Arc::new(Value::concat(*axis, &parts).expect("shards of one dtype and fitting shapes")))
             }
         }
     }
@@ -246,7 +254,7 @@ impl Variable {
         }
         match &self.0.storage {
             Storage::Single { value: slot, .. } => {
-                *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(value);
+                *slot.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(value));
             }
             Storage::Partitioned { shards, axis, .. } => {
                 let mut offset = vec![0; self.shape().len()];
@@ -265,7 +273,7 @@ impl Variable {
     pub fn reinitialize(&self) {
         match &self.0.storage {
             Storage::Single { init: Init::Value(v), value, .. } => {
-                *value.write().unwrap_or_else(|e| e.into_inner()) = Some(v.cast(self.dtype()));
+                *value.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(v.cast(self.dtype())));
             }
             Storage::Single { value, .. } => *value.write().unwrap_or_else(|e| e.into_inner()) = None,
             Storage::Partitioned { shards, .. } => shards.iter().for_each(Variable::reinitialize),
@@ -363,7 +371,8 @@ impl<'a> NewVariable<'a> {
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
-            let storage = Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(value)) };
+            let storage =
+                Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(Arc::new(value))) };
             Ok(commit_variable(&mut state, ctx.graph.id(), op_name, key, shape, dtype, storage, self.trainable, caller))
         })
     }

@@ -1,0 +1,563 @@
+//! The op constructors users call: `add(&a, &b)`, `named("res").add(&a, &b)`,
+//! `&a + &b`. Each names and records one node through [`build`].
+
+use super::{Conv, OpKind, Padding, Pool, build};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::graph::Attr;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::value::Value;
+use crate::variable::Variable;
+use std::sync::Arc;
+
+/// Gives the op built next a name instead of its default name (TensorFlow's
+/// `name=` argument): `named("res").add(&a, &b)`. The name is made unique
+/// under the current name scope like any other; a name ending in `/` is used
+/// as is.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{add, constant, mul, name_scope, named, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let _s = name_scope("loss").enter()?;
+/// let a = constant(1.0f32)?;
+/// let res = named("res").add(&mul(&a, &a)?, &a)?;
+/// assert_eq!(res.name(), "loss/res");
+/// assert_eq!(named("c").constant(2.0f32)?.name(), "loss/c");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn named(name: &str) -> Named<'_> {
+    Named(name)
+}
+
+/// An op name waiting for its op; see [`named`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "the name applies to an op built with one of its methods"]
+pub struct Named<'a>(&'a str);
+
+fn unary(kind: OpKind, name: Option<&str>, x: &Tensor) -> Result<Tensor> {
+    build(kind, name, &[x], Attr::None, None)
+}
+
+fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    build(kind, name, &[a, b], Attr::None, None)
+}
+
+fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Result<Tensor> {
+    build(kind, name, &[x], Attr::Reduce { axes: axes.map(<[usize]>::to_vec), keep_dims }, None)
+}
+
+macro_rules! api {
+    ($($(#[$doc:meta])* fn $fn:ident($($arg:ident: $ty:ty),*) |$name:ident| $body:expr;)*) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// # Errors
+            ///
+            /// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
+            /// naming the op when the inputs do not fit; [`Error::InvalidName`](crate::Error::InvalidName),
+            /// [`Error::GraphMismatch`](crate::Error::GraphMismatch), [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
+            pub fn $fn($($arg: $ty),*) -> Result<Tensor> {
+                let $name: Option<&str> = None;
+                $body
+            }
+        )*
+        impl Named<'_> {
+            $(
+                #[doc = concat!("Like [`", stringify!($fn), "`], named.")]
+                ///
+                /// # Errors
+                ///
+                #[doc = concat!("As for [`", stringify!($fn), "`].")]
+                pub fn $fn(self, $($arg: $ty),*) -> Result<Tensor> {
+                    let $name: Option<&str> = Some(self.0);
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+api! {
+    /// A constant op holding `value` (TF `tf.constant`; default name `Const`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(constant(1.0f32)?.name(), "Const");
+    /// assert_eq!(constant(vec![1i32, 2])?.name(), "Const_1");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn constant(value: impl Into<Value>) |name| {
+        let value = value.into();
+        let given = (Shape::from(value.shape()), value.dtype());
+        build(OpKind::Const, name, &[], Attr::Const(Arc::new(value)), Some(given))
+    };
+    /// A value fed to each [`Session::run`](crate::Session::run) (TF `tf.placeholder`);
+    /// dimensions may be unknown (`Shape::from_dims([None, Some(784)])`).
+    ///
+    /// ```
+    /// use scope_runtime::{placeholder, DType, Graph, Shape};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(784)]))?;
+    /// assert_eq!((x.name(), x.shape().to_string()), ("Placeholder", "(None, 784)".to_owned()));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn placeholder(dtype: DType, shape: impl Into<Shape>) |name| {
+        build(OpKind::Placeholder, name, &[], Attr::None, Some((shape.into(), dtype)))
+    };
+    /// `a + b` with broadcasting (TF `tf.add`; default name `Add`).
+    ///
+    /// ```
+    /// use scope_runtime::{add, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let (a, b) = (constant(vec![1.0f32, 2.0])?, constant(1.0f32)?);
+    /// assert_eq!(add(&a, &b)?.shape().to_vec(), Some(vec![2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn add(a: &Tensor, b: &Tensor) |name| binary(OpKind::Add, name, a, b);
+    /// `a - b` with broadcasting (TF `tf.subtract`; default name `Sub`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sub, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(1.0f32)?;
+    /// assert_eq!(sub(&a, &a)?.name(), "Sub");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sub(a: &Tensor, b: &Tensor) |name| binary(OpKind::Sub, name, a, b);
+    /// `a * b` elementwise with broadcasting (TF `tf.multiply`; default name `Mul`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, mul, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, 2.0])?;
+    /// let b = constant(vec![1.0f32, 2.0, 3.0])?;
+    /// assert!(mul(&a, &b).is_err());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn mul(a: &Tensor, b: &Tensor) |name| binary(OpKind::Mul, name, a, b);
+    /// `a / b` on floats with broadcasting (TF `tf.divide`; default name `truediv`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, div, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(1.0f32)?;
+    /// assert_eq!(div(&a, &a)?.name(), "truediv");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn div(a: &Tensor, b: &Tensor) |name| binary(OpKind::Div, name, a, b);
+    /// `max(a, b)` elementwise with broadcasting (TF `tf.maximum`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, maximum, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, -2.0])?;
+    /// assert_eq!(maximum(&a, &constant(0.0f32)?)?.name(), "Maximum");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn maximum(a: &Tensor, b: &Tensor) |name| binary(OpKind::Maximum, name, a, b);
+    /// Matrix product `[m, k] x [k, n] -> [m, n]` (TF `tf.matmul`; default name `MatMul`).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use scope_runtime::{constant, matmul, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(array![[1.0f32, 2.0]])?;
+    /// let b = constant(array![[3.0f32], [4.0]])?;
+    /// assert_eq!(matmul(&a, &b)?.shape().to_vec(), Some(vec![1, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn matmul(a: &Tensor, b: &Tensor) |name| {
+        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a: false, transpose_b: false }, None)
+    };
+    /// Matrix product with either input transposed first (TF `tf.matmul(a, b, transpose_a, transpose_b)`).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use scope_runtime::{constant, matmul_transposed, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(array![[1.0f32, 2.0]])?;
+    /// assert_eq!(matmul_transposed(&a, &a, true, false)?.shape().to_vec(), Some(vec![2, 2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn matmul_transposed(a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) |name| {
+        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a, transpose_b }, None)
+    };
+    /// `x + bias` along the last axis (TF `tf.nn.bias_add`).
+    ///
+    /// ```
+    /// use scope_runtime::{bias_add, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert!(bias_add(&x, &constant(vec![1.0f32, 2.0])?).is_err());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn bias_add(x: &Tensor, bias: &Tensor) |name| binary(OpKind::BiasAdd, name, x, bias);
+    /// `max(x, 0)` (TF `tf.nn.relu`; default name `Relu`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, relu, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(relu(&constant(-1.0f32)?)?.name(), "Relu");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn relu(x: &Tensor) |name| unary(OpKind::Relu, name, x);
+    /// `min(max(x, 0), 6)` (TF `tf.nn.relu6`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, relu6, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(relu6(&constant(9.0f32)?)?.name(), "Relu6");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn relu6(x: &Tensor) |name| unary(OpKind::Relu6, name, x);
+    /// The logistic function (TF `tf.sigmoid`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sigmoid, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert!(sigmoid(&constant(1i32)?).is_err()); // floats only
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sigmoid(x: &Tensor) |name| unary(OpKind::Sigmoid, name, x);
+    /// Hyperbolic tangent (TF `tf.tanh`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, tanh, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(tanh(&constant(0.5f64)?)?.name(), "Tanh");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn tanh(x: &Tensor) |name| unary(OpKind::Tanh, name, x);
+    /// Softmax over the last axis (TF `tf.nn.softmax`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, softmax, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(softmax(&constant(vec![1.0f32, 2.0])?)?.name(), "Softmax");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn softmax(logits: &Tensor) |name| unary(OpKind::Softmax, name, logits);
+    /// Log-softmax over the last axis (TF `tf.nn.log_softmax`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, log_softmax, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(log_softmax(&constant(vec![1.0f32, 2.0])?)?.name(), "LogSoftmax");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn log_softmax(logits: &Tensor) |name| unary(OpKind::LogSoftmax, name, logits);
+    /// `x²` (TF `tf.square`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, square, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(square(&constant(3i64)?)?.name(), "Square");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn square(x: &Tensor) |name| unary(OpKind::Square, name, x);
+    /// `√x` (TF `tf.sqrt`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sqrt, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(sqrt(&constant(4.0f32)?)?.name(), "Sqrt");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sqrt(x: &Tensor) |name| unary(OpKind::Sqrt, name, x);
+    /// `eˣ` (TF `tf.exp`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, exp, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(exp(&constant(0.0f32)?)?.name(), "Exp");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn exp(x: &Tensor) |name| unary(OpKind::Exp, name, x);
+    /// `ln x` (TF `tf.math.log`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, log, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(log(&constant(1.0f32)?)?.name(), "Log");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn log(x: &Tensor) |name| unary(OpKind::Log, name, x);
+    /// The input unchanged (TF `tf.identity`; default name `Identity`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, identity, named, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(1.0f32)?;
+    /// assert_eq!(named("out").identity(&x)?.name(), "out");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn identity(x: &Tensor) |name| unary(OpKind::Identity, name, x);
+    /// Sum over `axes` (`None`: all), keeping them as size 1 when `keep_dims` (TF `tf.reduce_sum`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_sum, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert_eq!(reduce_sum(&x, Some(&[1]), false)?.shape().to_vec(), Some(vec![2]));
+    /// assert_eq!(reduce_sum(&x, None, true)?.shape().to_vec(), Some(vec![1, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_sum(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Sum, name, x, axes, keep_dims);
+    /// Mean over `axes` (TF `tf.reduce_mean`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_mean, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, 2.0])?;
+    /// assert_eq!(reduce_mean(&x, None, false)?.name(), "Mean");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_mean(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Mean, name, x, axes, keep_dims);
+    /// Maximum over `axes` (TF `tf.reduce_max`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_max, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, 2.0])?;
+    /// assert!(reduce_max(&x, Some(&[1]), false).is_err()); // no axis 1
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_max(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Max, name, x, axes, keep_dims);
+    /// The same elements in a new shape; one size may be `-1` (TF `tf.reshape`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reshape, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 6)))?;
+    /// assert_eq!(reshape(&x, &[-1, 3])?.shape().to_vec(), Some(vec![4, 3]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reshape(x: &Tensor, shape: &[i64]) |name| build(OpKind::Reshape, name, &[x], Attr::Reshape(shape.to_vec()), None);
+    /// The axes permuted (`None`: reversed) (TF `tf.transpose`; default name `transpose`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, transpose, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array3::<f32>::zeros((2, 3, 4)))?;
+    /// assert_eq!(transpose(&x, Some(&[0, 2, 1]))?.shape().to_vec(), Some(vec![2, 4, 3]));
+    /// assert_eq!(transpose(&x, None)?.shape().to_vec(), Some(vec![4, 3, 2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn transpose(x: &Tensor, perm: Option<&[usize]>) |name| {
+        let perm = match perm {
+            Some(p) => p.to_vec(),
+            None => (0..x.shape.rank().unwrap_or(0)).rev().collect(),
+        };
+        build(OpKind::Transpose, name, &[x], Attr::Perm(perm), None)
+    };
+    /// Concatenation along `axis` (TF `tf.concat`; default name `concat`).
+    ///
+    /// ```
+    /// use scope_runtime::{concat, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let (a, b) = (constant(vec![1.0f32])?, constant(vec![2.0f32, 3.0])?);
+    /// assert_eq!(concat(&[&a, &b], 0)?.shape().to_vec(), Some(vec![3]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn concat(values: &[&Tensor], axis: usize) |name| build(OpKind::Concat, name, values, Attr::Axis(axis), None);
+    /// Stacking along a new `axis` (TF `tf.stack`; default name `stack`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, stack, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, 2.0])?;
+    /// assert_eq!(stack(&[&a, &a, &a], 1)?.shape().to_vec(), Some(vec![2, 3]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn stack(values: &[&Tensor], axis: usize) |name| build(OpKind::Stack, name, values, Attr::Axis(axis), None);
+    /// Rows of `params` picked by integer `indices` (TF `tf.gather` on axis 0).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, gather, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let table = constant(ndarray::Array2::<f32>::zeros((10, 4)))?;
+    /// let ids = constant(vec![3i32, 1, 3])?;
+    /// assert_eq!(gather(&table, &ids)?.shape().to_vec(), Some(vec![3, 4]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn gather(params: &Tensor, indices: &Tensor) |name| binary(OpKind::Gather, name, params, indices);
+    /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather named `embedding_lookup`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, embedding_lookup, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let table = constant(ndarray::Array2::<f32>::zeros((10, 4)))?;
+    /// let rows = embedding_lookup(&table, &constant(vec![0i64, 9])?)?;
+    /// assert_eq!(rows.name(), "embedding_lookup");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn embedding_lookup(params: &Tensor, ids: &Tensor) |name| {
+        binary(OpKind::Gather, Some(name.unwrap_or("embedding_lookup")), params, ids)
+    };
+    /// The values converted to `dtype` (TF `tf.cast`).
+    ///
+    /// ```
+    /// use scope_runtime::{cast, constant, DType, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(cast(&constant(1i32)?, DType::F32)?.dtype(), DType::F32);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn cast(x: &Tensor, dtype: DType) |name| build(OpKind::Cast, name, &[x], Attr::Cast(dtype), None);
+    /// 2-D convolution of an NHWC input with a `[height, width, in, out]` filter (TF `tf.nn.conv2d`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, conv2d, Graph, Padding};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::zeros((8, 28, 28, 1)))?;
+    /// let f = constant(ndarray::Array4::<f32>::zeros((3, 3, 1, 32)))?;
+    /// assert_eq!(conv2d(&x, &f, [1, 1], Padding::Same)?.shape().to_vec(), Some(vec![8, 28, 28, 32]));
+    /// assert_eq!(conv2d(&x, &f, [2, 2], Padding::Valid)?.shape().to_vec(), Some(vec![8, 13, 13, 32]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn conv2d(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding) |name| {
+        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations: [1, 1], padding }), None)
+    };
+    /// 2-D convolution with dilations (TF `tf.nn.conv2d(..., dilations=…)`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, conv2d_dilated, Graph, Padding};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::zeros((1, 9, 9, 1)))?;
+    /// let f = constant(ndarray::Array4::<f32>::zeros((3, 3, 1, 2)))?;
+    /// assert_eq!(conv2d_dilated(&x, &f, [1, 1], Padding::Valid, [2, 2])?.shape().to_vec(), Some(vec![1, 5, 5, 2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn conv2d_dilated(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding, dilations: [usize; 2]) |name| {
+        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations, padding }), None)
+    };
+    /// Max pooling of an NHWC input (TF `tf.nn.max_pool2d`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, max_pool, Graph, Padding};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::zeros((1, 28, 28, 4)))?;
+    /// assert_eq!(max_pool(&x, [2, 2], [2, 2], Padding::Valid)?.shape().to_vec(), Some(vec![1, 14, 14, 4]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn max_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) |name| {
+        build(OpKind::MaxPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }), None)
+    };
+    /// Average pooling of an NHWC input; `SAME` windows average only real elements (TF `tf.nn.avg_pool2d`).
+    ///
+    /// ```
+    /// use scope_runtime::{avg_pool, constant, Graph, Padding};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::zeros((1, 5, 5, 1)))?;
+    /// assert_eq!(avg_pool(&x, [2, 2], [2, 2], Padding::Same)?.shape().to_vec(), Some(vec![1, 3, 3, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn avg_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) |name| {
+        build(OpKind::AvgPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }), None)
+    };
+}
+
+/// Operators on tensors and variables build ops: `&a + &b`, `&x * &w`, each
+/// returning `Result<Tensor>`.
+///
+/// ```
+/// use scope_runtime::{constant, get_variable, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = constant(vec![1.0f32, 2.0])?;
+/// let b = get_variable("b", [2]).get()?;
+/// let y = (&(&x * &x)? + &b)?;
+/// assert_eq!(y.name(), "Add");
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+macro_rules! operators {
+    ($($trait:ident $method:ident $f:ident;)*) => {$(
+        impl<R: AsRef<Tensor>> std::ops::$trait<R> for &Tensor {
+            type Output = Result<Tensor>;
+            fn $method(self, rhs: R) -> Result<Tensor> {
+                $f(self, rhs.as_ref())
+            }
+        }
+        impl<R: AsRef<Tensor>> std::ops::$trait<R> for Tensor {
+            type Output = Result<Tensor>;
+            fn $method(self, rhs: R) -> Result<Tensor> {
+                $f(&self, rhs.as_ref())
+            }
+        }
+        impl<R: AsRef<Tensor>> std::ops::$trait<R> for &Variable {
+            type Output = Result<Tensor>;
+            fn $method(self, rhs: R) -> Result<Tensor> {
+                $f(self.tensor(), rhs.as_ref())
+            }
+        }
+    )*};
+}
+
+operators! {
+    Add add add;
+    Sub sub sub;
+    Mul mul mul;
+    Div div div;
+}
+
+impl Tensor {
+    /// `self x rhs` (TF `tf.matmul`), for chaining: `x.matmul(&w)?`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`matmul`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// let w = constant(ndarray::Array2::<f32>::zeros((3, 4)))?;
+    /// assert_eq!(x.matmul(&w)?.shape().to_vec(), Some(vec![2, 4]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn matmul(&self, rhs: impl AsRef<Tensor>) -> Result<Tensor> {
+        matmul(self, rhs.as_ref())
+    }
+}
