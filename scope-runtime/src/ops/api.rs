@@ -67,11 +67,11 @@ macro_rules! api {
         )*
         impl Named<'_> {
             $(
-                #[doc = concat!("Like [`", stringify!($fn), "`], named.")]
+                #[doc = concat!("Like [`", stringify!($fn), "`](fn@", stringify!($fn), "), named.")]
                 ///
                 /// # Errors
                 ///
-                #[doc = concat!("As for [`", stringify!($fn), "`].")]
+                #[doc = concat!("As for [`", stringify!($fn), "`](fn@", stringify!($fn), ").")]
                 pub fn $fn(self, $($arg: $ty),*) -> Result<Tensor> {
                     let $name: Option<&str> = Some(self.0);
                     $body
