@@ -38,7 +38,7 @@ fn main() -> Result<()> {
 pub fn run(out: &mut impl Write) -> Result<()> {
     let graph = Graph::with_seed(1);
     let _g = graph.as_default();
-    let x = named("x").constant(ndarray::Array2::<f32>::zeros((32, 784)))?;
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(784)]))?;
     let y = mlp(&x)?;
     let mut w = |line: String| writeln!(out, "{line}").expect("stdout is writable");
     for v in graph.trainable_variables(None)? {
@@ -52,5 +52,14 @@ pub fn run(out: &mut impl Write) -> Result<()> {
         Some(&eval.layer1.kernel) == graph.variable("MLP/layer1/kernel").as_ref()
     ));
     w(format!("compile-time names {:?}", Eval::VARIABLES));
+    let batch = Value::from(ndarray::Array2::from_shape_fn((32, 784), |(i, j)| ((i * 7 + j) % 11) as f32 / 11.0));
+    let out = scopeflow::Session::new(&graph).run(&[&y], &[(&x, &batch)])?.remove(0);
+    let values = out.to_f64_vec();
+    w(format!(
+        "output values for a batch of 32: shape {:?}, all >= 0: {}",
+        out.shape(),
+        values.iter().all(|v| *v >= 0.0)
+    ));
+    w(format!("first row: {:.4?}", &values[..10]));
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Each example runs as a test that checks the names it prints.
 
 #[allow(dead_code)]
+#[path = "../examples/conv.rs"]
+mod conv;
+#[allow(dead_code)]
 #[path = "../examples/mlp.rs"]
 mod mlp;
 #[allow(dead_code)]
@@ -66,8 +69,10 @@ fn scope_names_prints_tensorflows_names() -> Result<(), scopeflow::Error> {
 #[test]
 fn shared_embedding_shares_one_matrix() -> Result<(), scopeflow::Error> {
     let out = output(shared_embedding::run)?;
-    assert!(out.contains("lookup a uses text_embedding/matrix and makes text_embedding/MatMul"), "{out}");
-    assert!(out.contains("lookup b uses text_embedding/matrix and makes text_embedding_1/MatMul"), "{out}");
+    assert!(out.contains("lookup a uses text_embedding/matrix and makes text_embedding/embedding_lookup"), "{out}");
+    assert!(out.contains("lookup b uses text_embedding/matrix and makes text_embedding_1/embedding_lookup"), "{out}");
+    assert!(out.contains("lookup shapes [3, 8] and [1, 8]"), "{out}");
+    assert!(out.contains("row 7 equal in both lookups: true"), "{out}");
     assert!(out.contains("one matrix shared: true"), "{out}");
     assert!(out.contains("reuse = true finds text_embedding/matrix (same: true)"), "{out}");
     assert!(out.contains("`text_embedding/typo` does not exist"), "{out}");
@@ -84,11 +89,13 @@ variable MLP/dense_layer/kernel [64, 32]
 variable MLP/dense_layer/bias [32]
 variable MLP/layer2/kernel [32, 10]
 variable MLP/layer2/bias [10]
-output MLP/layer2/Relu (32, 10)
+output MLP/layer2/Relu (None, 10)
 eval shares MLP/layer1/kernel: true
 compile-time names [\"MLP/layer1/kernel\", \"MLP/layer1/bias\", \"MLP/layer2/kernel\", \"MLP/layer2/bias\"]
 ";
-    assert_eq!(out, expected);
+    let (names, result) = out.split_at(expected.len());
+    assert_eq!(names, expected);
+    assert!(result.starts_with("output values for a batch of 32: shape [32, 10], all >= 0: true"), "{result}");
     Ok(())
 }
 
@@ -129,5 +136,21 @@ fn threads_reenter_the_captured_scope_and_share_one_embedding() -> Result<(), sc
     }
     assert!(out.contains("head ops [\"main_1/head/MatMul\", \"main_2/head/MatMul\", \"main_3/head/MatMul\"]"), "{out}");
     assert!(out.contains("one embedding: true"), "{out}");
+    Ok(())
+}
+
+#[test]
+fn conv_layers_get_default_names_and_the_network_runs() -> Result<(), scopeflow::Error> {
+    let out = output(conv::run)?;
+    let expected = "variable cnn/conv/kernel [3, 3, 1, 8]
+variable cnn/conv/bias [8]
+variable cnn/conv_1/kernel [3, 3, 8, 16]
+variable cnn/conv_1/bias [16]
+variable cnn/classifier/kernel [784, 10]
+variable cnn/classifier/bias [10]
+output cnn/classifier/Softmax (None, 10)
+probabilities [4, 10], each row sums to 1: true
+";
+    assert_eq!(out, expected);
     Ok(())
 }
