@@ -56,7 +56,10 @@ fn main() {
     let (mut passed, mut failed) = (0, 0);
     let mut report = Vec::new();
     for file in &files {
-        match run_case(file) {
+        // A panic is a failure of that case, never the end of the run.
+        let outcome = std::panic::catch_unwind(|| run_case(file))
+            .unwrap_or_else(|p| Err(format!("panicked: {}", p.downcast_ref::<String>().cloned().unwrap_or_default())));
+        match outcome {
             Ok(()) => passed += 1,
             Err(why) => {
                 failed += 1;

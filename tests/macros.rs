@@ -78,3 +78,45 @@ fn model_builds_with_parameters_and_records_names_at_compile_time() -> Result<()
     assert!(again.to_string().contains("`classifier/hidden/kernel` already exists"), "{again}");
     Ok(())
 }
+
+model! {
+    /// Raw identifiers name what they stand for.
+    pub struct Raw in "raw" {
+        r#type: [2],
+        r#loop { w: [1] }
+    }
+    /// Acronyms get Keras's default scope names.
+    pub struct MLP {
+        w: [1],
+    }
+}
+
+#[scoped]
+fn r#match() -> Result<String> {
+    Ok(scopeflow::current_variable_scope()?.name().to_owned())
+}
+
+type MyResult<T> = std::result::Result<T, scopeflow::Error>;
+
+#[scoped("aliased")]
+fn aliased() -> MyResult<()> {
+    Ok(())
+}
+
+#[test]
+fn raw_identifiers_and_acronyms_name_scopes_as_tensorflow_would() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let raw = Raw::build()?;
+    assert_eq!((raw.r#type.name(), raw.r#loop.w.name()), ("raw/type", "raw/loop/w"));
+    assert_eq!(Raw::VARIABLES, ["raw/type", "raw/loop/w"]);
+    assert_eq!(r#match()?, "match");
+    assert_eq!(MLP::build()?.w.name(), "mlp/w");
+    Ok(())
+}
+
+#[test]
+fn a_result_alias_returns_the_error_instead_of_panicking() {
+    let err = aliased().unwrap_err();
+    assert!(err.to_string().contains("no default graph"), "{err}");
+}

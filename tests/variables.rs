@@ -158,3 +158,62 @@ fn an_invalid_collection_filter_is_an_error() {
     let graph = Graph::new();
     assert!(graph.global_variables(Some("(")).is_err());
 }
+
+#[test]
+fn a_custom_partitioner_may_use_the_graph_without_deadlock() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let probe = seen.clone();
+    let p = Partitioner::Custom(std::sync::Arc::new(move |shape: &[usize], _| {
+        *probe.lock().unwrap() = Some(scopeflow::get_default_graph().is_ok());
+        vec![shape[0].min(3), 1]
+    }));
+    let v = get_variable("emb", [6, 2]).partitioner(p).get()?;
+    assert_eq!(v.shards().len(), 3);
+    assert_eq!(*seen.lock().unwrap(), Some(true));
+    Ok(())
+}
+
+#[test]
+fn an_impossibly_large_variable_is_an_error_not_a_panic() {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    assert!(get_variable("huge", [usize::MAX / 2, 4]).get().is_err());
+    assert!(graph.global_variables(None).map(|v| v.is_empty()).unwrap_or(false));
+}
+
+#[test]
+fn a_fixed_partitioner_on_a_missing_axis_is_an_error() {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let p = Partitioner::Fixed { shards: 2, axis: 3 };
+    assert!(get_variable("v", [4, 2]).partitioner(p).get().is_err());
+}
+
+#[test]
+fn sharing_without_a_partitioner_is_refused_the_same_way_on_every_path() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    get_variable("v", [2]).get()?;
+    get_variable("v/part_0", [2]).get()?;
+    // TF: "No partitioner was provided, but a partitioned version of the variable was found".
+    for _ in 0..2 {
+        let err = get_variable("v", [2]).reuse(Reuse::Auto).get().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PartitionMismatch);
+    }
+    Ok(())
+}
+
+#[test]
+fn manifest_lends_no_reuse_sites_between_variables() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    get_variable("", [1]).get()?;
+    get_variable("", [1]).reuse(Reuse::True).get()?;
+    get_variable("w", [1]).get()?;
+    let m = graph.manifest();
+    let w = m.entries.iter().find(|e| e.name == "w").expect("listed");
+    assert!(w.reused_at.is_empty(), "{:?}", w.reused_at);
+    Ok(())
+}

@@ -260,18 +260,25 @@ pub(crate) fn invalid_scope_name(name: &str) -> Option<String> {
     None
 }
 
-/// `MyModel` → `my_model`, TensorFlow's default scope name for a model.
+/// The name an identifier stands for: `r#type` names `type`.
+pub(crate) fn name_of(ident: &syn::Ident) -> String {
+    syn::ext::IdentExt::unraw(ident).to_string()
+}
+
+/// Keras's `to_snake_case`, the default scope name of a model: `MyModel` →
+/// `my_model`, `MLP` → `mlp`, `Conv2D` → `conv2d`, `HTTPServer` → `http_server`.
 pub(crate) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
+    for (i, &c) in chars.iter().enumerate() {
+        let starts_word = i > 0
+            && c.is_ascii_uppercase()
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase() || n.is_ascii_digit());
+        let after_lower = i > 0 && c.is_ascii_uppercase() && chars[i - 1].is_ascii_lowercase();
+        if (starts_word || after_lower) && !out.ends_with('_') {
+            out.push('_');
         }
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
@@ -330,6 +337,15 @@ mod tests {
     fn suggests_close_names_only() {
         assert_eq!(did_you_mean("MLP/layer1/bais", ["MLP/layer1/bias", "MLP/layer2/kernel"]), Some("MLP/layer1/bias"));
         assert_eq!(did_you_mean("emb", ["MLP/layer1/bias"]), None);
+    }
+
+    #[test]
+    fn default_model_names_follow_keras() {
+        assert_eq!(snake_case("MyModel"), "my_model");
+        assert_eq!(snake_case("MLP"), "mlp");
+        assert_eq!(snake_case("Conv2D"), "conv2d");
+        assert_eq!(snake_case("HTTPServer"), "http_server");
+        assert_eq!(snake_case("Dense"), "dense");
     }
 
     #[test]

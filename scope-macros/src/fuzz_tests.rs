@@ -60,7 +60,8 @@ const LITERALS: &[&str] = &["\"MLP\"", "\"\"", "\"a b\"", "\"_x\"", "1", "784", 
 
 fn tree(g: &mut Gen, depth: usize) -> TokenTree {
     match g.below(if depth < 3 { 10 } else { 8 }) {
-        0..=3 => TokenTree::Ident(Ident::new(IDENTS[g.below(IDENTS.len())], Span::call_site())),
+        0..=2 => TokenTree::Ident(Ident::new(IDENTS[g.below(IDENTS.len())], Span::call_site())),
+        3 => TokenTree::Ident(Ident::new_raw(["type", "loop", "match", "layer1"][g.below(4)], Span::call_site())),
         4 | 5 => {
             let spacing = if g.below(4) == 0 { Spacing::Joint } else { Spacing::Alone };
             TokenTree::Punct(Punct::new(PUNCTS[g.below(PUNCTS.len())], spacing))

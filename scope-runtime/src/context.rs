@@ -295,22 +295,24 @@ impl ScopeCounts {
 
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
     pub(crate) fn close_subscopes(&mut self, name: &str) {
-        let below = |k: &str| k.len() > name.len() && k.starts_with(name) && k.as_bytes()[name.len()] == b'/';
-        // Keys below `name/` sort together, right after the keys `name/` is a prefix of.
-        loop {
-            let first = self
-                .map
-                .range::<str, _>((std::ops::Bound::Excluded(name), std::ops::Bound::Unbounded))
-                .map(|(k, _)| k)
-                .skip_while(|k| k.starts_with(name) && !below(k))
-                .take_while(|k| k.starts_with(name))
-                .find(|k| below(k))
-                .cloned();
-            match first {
-                Some(k) => self.set(&k, None),
-                None => break,
-            }
+        use std::ops::Bound;
+        // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
+        let mut low = std::mem::take(&mut self.scratch);
+        low.clear();
+        low.push_str(name);
+        low.push('/');
+        let mut high = low.clone();
+        high.pop();
+        high.push('0');
+        while let Some(k) = self
+            .map
+            .range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str())))
+            .next()
+            .map(|(k, _)| k.clone())
+        {
+            self.set(&k, None);
         }
+        self.scratch = low;
     }
 
     /// `_get_unique_variable_scope`: `prefix`, or `prefix_N` with the lowest

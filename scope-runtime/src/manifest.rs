@@ -68,7 +68,9 @@ impl Graph {
             .map(|v| {
                 let mut reused: Vec<_> = v.reused_at().iter().map(ToString::to_string).collect();
                 // Shards are shared through their partitioned variable.
-                if let Some(whole) = state.store.lookup(v.store_name().rsplit_once("/part_").map_or("", |(b, _)| b)) {
+                if let Some((base, _)) = v.store_name().rsplit_once("/part_")
+                    && let Some(whole) = state.store.partitioned(base)
+                {
                     reused.extend(whole.reused_at().iter().map(ToString::to_string));
                 }
                 ManifestEntry {
@@ -90,7 +92,6 @@ impl Graph {
             })
             .collect();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
-        let _ = state.store.variables().count();
         Manifest { entries, warnings: state.warnings.clone() }
     }
 }

@@ -75,10 +75,11 @@ impl Partitioner {
     fn partitions(&self, shape: &[usize], dtype: DType) -> Vec<usize> {
         match self {
             Partitioner::Fixed { shards, axis } => {
-                let mut p = vec![1; shape.len()];
-                if let Some(slot) = p.get_mut(*axis) {
-                    *slot = (*shards).min(shape[*axis]);
+                if *axis >= shape.len() {
+                    return Vec::new(); // rejected by call_partitioner: no axis to split
                 }
+                let mut p = vec![1; shape.len()];
+                p[*axis] = (*shards).min(shape[*axis]);
                 p
             }
             Partitioner::Custom(f) => f(shape, dtype),
@@ -112,9 +113,9 @@ impl Store {
         self.partitioned.get(name).or_else(|| self.vars.get(name))
     }
 
-    /// Every variable `get_variable` created or stored (shards, not their partitioned whole).
-    pub(crate) fn variables(&self) -> impl Iterator<Item = &Variable> {
-        self.vars.values()
+    /// The partitioned variable stored under `name`.
+    pub(crate) fn partitioned(&self, name: &str) -> Option<&Variable> {
+        self.partitioned.get(name)
     }
 }
 
@@ -248,7 +249,16 @@ impl GetVariable<'_> {
             let var = match found.get(buf.as_str()) {
                 Some(var) => var.clone(),
                 None => {
-                    let var = ctx.graph.read().store.vars.get(buf.as_str())?.clone();
+                    let state = ctx.graph.read();
+                    let var = state.store.vars.get(buf.as_str())?.clone();
+                    // TF refuses `v` without a partitioner when `v/part_0` exists: the slow path says so.
+                    let len = buf.len();
+                    buf.push_str("/part_0");
+                    let partitioned = state.store.vars.contains_key(buf.as_str());
+                    buf.truncate(len);
+                    if partitioned {
+                        return None;
+                    }
                     found.insert(buf.as_str().into(), var.clone());
                     var
                 }
@@ -263,7 +273,7 @@ impl GetVariable<'_> {
 
     /// The general path: TF's `get_variable` with every check and the creation.
     fn get_or_create(self, caller: CallSite) -> Result<Variable> {
-        with_ctx(|ctx| {
+        let (mut request, graph) = with_ctx(|ctx| {
             let scope = &ctx.stack.current;
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
             let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
@@ -295,9 +305,21 @@ impl GetVariable<'_> {
                 caller,
                 graph_id: ctx.graph.id(),
                 seed: ctx.graph.seed(),
+                partitions: None,
             };
-            ctx.graph.write().get_variable(&request)
-        })
+            Ok((request, ctx.graph.clone()))
+        })?;
+        // A custom partitioner is user code: run it holding no lock and no thread state.
+        if let Some(Partitioner::Custom(f)) = &request.partitioner {
+            let shape = match &request.initializer {
+                Some(Init::Value(v)) if request.shape.rank().is_none() => v.shape().to_vec(),
+                _ => request.shape.to_vec().unwrap_or_default(),
+            };
+            if !shape.is_empty() {
+                request.partitions = Some(f(&shape, request.dtype));
+            }
+        }
+        graph.write().get_variable(&request)
     }
 }
 
@@ -315,6 +337,8 @@ struct Request {
     caller: CallSite,
     graph_id: u64,
     seed: u64,
+    /// What a custom partitioner returned, computed before the graph was locked.
+    partitions: Option<Vec<usize>>,
 }
 
 /// What a single (unpartitioned) `get_variable` will do, decided before anything changes.
@@ -432,6 +456,10 @@ impl GraphState {
                 (dims, req.dtype, init)
             }
         };
+        if shape.iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d)).is_none_or(|bytes| bytes > isize::MAX as usize)
+        {
+            return Err(Error::MissingShape { name: name.to_owned(), shape: Shape::from(shape.as_slice()) });
+        }
         if !name.is_empty() && !is_valid_op_name(name_from_scope_name(name)) {
             return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Variable, nested: false });
         }
@@ -535,7 +563,8 @@ impl GraphState {
             Some(v) if req.shape.rank().is_none() => Shape::from(v.shape()),
             _ => req.shape.clone(),
         };
-        let partitions = partitioner.map(|p| call_partitioner(p, name, &shape, req.dtype)).transpose()?;
+        let partitions =
+            partitioner.map(|p| call_partitioner(p, name, &shape, req.dtype, req.partitions.as_deref())).transpose()?;
 
         if let Some(existing) = self.store.partitioned.get(name) {
             if req.reuse == Reuse::Inherit {
@@ -661,13 +690,22 @@ fn op_base(name: &str) -> &str {
 }
 
 /// TF `_call_partitioner`: the partitions of a fully defined shape of rank ≥ 1.
-fn call_partitioner(p: &Partitioner, name: &str, shape: &Shape, dtype: DType) -> Result<Vec<usize>> {
+fn call_partitioner(
+    p: &Partitioner,
+    name: &str,
+    shape: &Shape,
+    dtype: DType,
+    precomputed: Option<&[usize]>,
+) -> Result<Vec<usize>> {
     let err = |hint| Error::PartitionShape { name: name.to_owned(), shape: shape.clone(), hint };
     let dims = shape.to_vec().ok_or_else(|| err("pass the full shape, also when reusing under a partitioner"))?;
     if dims.is_empty() {
         return Err(err("scalars cannot be partitioned"));
     }
-    let partitions = p.partitions(&dims, dtype);
+    let partitions = match (p, precomputed) {
+        (Partitioner::Custom(_), Some(done)) => done.to_vec(),
+        _ => p.partitions(&dims, dtype),
+    };
     if partitions.len() != dims.len()
         || partitions.contains(&0)
         || partitions.iter().filter(|&&n| n > 1).count() > 1

@@ -2,7 +2,7 @@
 //! that TensorFlow would only report at run time.
 
 use super::parse::{Block, Dim, Item, Model, Options, Var};
-use crate::common::{Errors, ReuseMode, did_you_mean, invalid_scope_name};
+use crate::common::{Errors, ReuseMode, camel_case, did_you_mean, invalid_scope_name, name_of};
 use std::collections::{HashMap, HashSet};
 
 pub(crate) fn all(errors: &Errors, models: &[Model]) {
@@ -11,12 +11,13 @@ pub(crate) fn all(errors: &Errors, models: &[Model]) {
         check_reuse_needs_a_name(errors, m);
         check_params(errors, m);
         check_block(errors, m, &m.block, &full_prefix(m));
+        check_struct_names(errors, m, &m.block, &name_of(&m.name), &mut HashMap::new());
     }
     check_sharing(errors, models);
 }
 
 fn full_prefix(m: &Model) -> String {
-    m.scope.as_ref().map_or_else(|| crate::common::snake_case(&m.name.to_string()), |s| s.value())
+    m.scope.as_ref().map_or_else(|| crate::common::snake_case(&name_of(&m.name)), |s| s.value())
 }
 
 /// `struct Mlp in "a b"`, `in ""`: names TensorFlow would reject.
@@ -36,7 +37,7 @@ fn check_reuse_needs_a_name(errors: &Errors, m: &Model) {
     }
     if let Some(r) = m.options.reuse.as_ref().filter(|r| r.mode != ReuseMode::Inherit) {
         let mode = if r.mode == ReuseMode::Auto { "auto" } else { "true" };
-        let snake = crate::common::snake_case(&m.name.to_string());
+        let snake = crate::common::snake_case(&name_of(&m.name));
         errors.at_span(
             r.span,
             format!(
@@ -88,8 +89,11 @@ fn visit_vars<'a>(block: &'a Block, f: &mut impl FnMut(&'a Var)) {
 fn check_block(errors: &Errors, m: &Model, block: &Block, prefix: &str) {
     let mut seen: HashMap<String, &Item> = HashMap::new();
     for item in &block.items {
-        let name = item.name().to_string();
+        let name = name_of(item.name());
         let full = format!("{prefix}/{name}");
+        if let Some(why) = invalid_scope_name(&name) {
+            errors.at(item.name(), why);
+        }
         if let Some(first) = seen.get(&name) {
             match (first, item) {
                 (Item::Var(_), Item::Var(_)) => {
@@ -108,6 +112,26 @@ fn check_block(errors: &Errors, m: &Model, block: &Block, prefix: &str) {
         }
         if let Item::Scope { block, .. } = item {
             check_block(errors, m, block, &full);
+        }
+    }
+}
+
+/// `layer_1 { … }` and `layer1 { … }` in one model: both would be struct `MlpLayer1`.
+fn check_struct_names(errors: &Errors, m: &Model, block: &Block, parent: &str, seen: &mut HashMap<String, String>) {
+    for item in &block.items {
+        if let Item::Scope { name, block, .. } = item {
+            let child = format!("{parent}{}", camel_case(&name_of(name)));
+            if let Some(first) = seen.insert(child.clone(), name_of(name)) {
+                errors.at(
+                    name,
+                    format!(
+                        "scope blocks `{first}` and `{}` of `{}` would both be struct `{child}`; rename one",
+                        name_of(name),
+                        m.name
+                    ),
+                );
+            }
+            check_struct_names(errors, m, block, &child, seen);
         }
     }
 }
@@ -221,10 +245,10 @@ fn collect<'a>(
         match item {
             Item::Var(v) => {
                 let d = v.dtype.as_ref().map_or(dtype, |d| d.variant);
-                out.push((format!("{prefix}/{}", v.name), Decl { var: v, reuse, dtype: d }));
+                out.push((format!("{prefix}/{}", name_of(&v.name)), Decl { var: v, reuse, dtype: d }));
             }
             Item::Scope { name, options, block } => {
-                collect(block, &format!("{prefix}/{name}"), reuse, dtype, options, out)
+                collect(block, &format!("{prefix}/{}", name_of(name)), reuse, dtype, options, out)
             }
             Item::Model { .. } => {}
         }

@@ -2,7 +2,7 @@
 //! that create or share every variable through the runtime.
 
 use super::parse::{Block, Dim, Item, Model, Options, Var};
-use crate::common::{camel_case, snake_case};
+use crate::common::{camel_case, name_of, snake_case};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Ident, LitStr};
@@ -14,7 +14,7 @@ pub(crate) fn models(models: &[Model], ok: bool) -> TokenStream {
 fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let (attrs, vis, name) = (&m.attrs, &m.vis, &m.name);
     let mut nested = TokenStream::new();
-    let fields = fields(&m.block, &name.to_string(), m, &mut nested);
+    let fields = fields(&m.block, &name_of(name), m, &mut nested, &mut std::collections::HashSet::new());
     let mut out = quote! {
         #(#attrs)*
         #[derive(Clone, Debug)]
@@ -25,12 +25,13 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
         return out;
     }
     let params = &m.params;
-    let snake = snake_case(&name.to_string());
+    let snake = snake_case(&name_of(name));
     let scope_expr = match &m.scope {
         Some(lit) => quote!(#lit),
         None => quote!(::core::option::Option::None::<&str>),
     };
     let scope_param = Ident::new("scope", Span::mixed_site());
+    let scope_type = Ident::new("S", Span::mixed_site());
     let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
     let opts = options(&m.options);
     let body = build_block(&m.block, name);
@@ -61,6 +62,7 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             /// Those of `get_variable` and `variable_scope`, such as a variable that
             /// exists without `reuse`, or does not exist under `reuse = true`.
             #[track_caller]
+            #[allow(clippy::too_many_arguments)] // one per model parameter
             pub fn build(#(#params: usize),*) -> ::scopeflow::__private::ScopeResult<Self> {
                 Self::build_in(&#scope_expr #(, #params)*)
             }
@@ -72,9 +74,10 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             ///
             /// As for `build`.
             #[track_caller]
-            pub fn build_in<S>(#scope_param: &S #(, #params: usize)*) -> ::scopeflow::__private::ScopeResult<Self>
+            #[allow(clippy::too_many_arguments)] // one per model parameter, and the scope
+            pub fn build_in<#scope_type>(#scope_param: &#scope_type #(, #params: usize)*) -> ::scopeflow::__private::ScopeResult<Self>
             where
-                S: ::scopeflow::__private::AsScopeArg + ?::core::marker::Sized,
+                #scope_type: ::scopeflow::__private::AsScopeArg + ?::core::marker::Sized,
             {
                 let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
                     .default_name(#snake)
@@ -88,23 +91,36 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
 }
 
 /// The fields of a block's struct; nested blocks' structs go to `nested`.
-fn fields(block: &Block, struct_name: &str, m: &Model, nested: &mut TokenStream) -> TokenStream {
+fn fields(
+    block: &Block,
+    struct_name: &str,
+    m: &Model,
+    nested: &mut TokenStream,
+    structs: &mut std::collections::HashSet<String>,
+) -> TokenStream {
     let vis = &m.vis;
     // A name declared twice is reported by `check`; leaving the repeat out
     // keeps rustc from adding its own errors about it.
     let mut seen = std::collections::HashSet::new();
-    block
+    let kept: Vec<&Item> = block
         .items
         .iter()
-        .filter(|item| seen.insert(item.name().to_string()))
+        .filter(|item| seen.insert(name_of(item.name())))
+        // A block whose struct name is taken is reported by `check`; skipping it avoids a cascade.
+        .filter(|item| match item {
+            Item::Scope { name, .. } => structs.insert(format!("{struct_name}{}", camel_case(&name_of(name)))),
+            _ => true,
+        })
+        .collect();
+    kept.into_iter()
         .map(|item| match item {
             Item::Var(v) => {
                 let (name, doc) = (&v.name, format!("Variable `{}`.", v.name));
                 quote! { #[doc = #doc] #vis #name: ::scopeflow::__private::Variable, }
             }
             Item::Scope { name, block, .. } => {
-                let child = format_ident!("{}{}", struct_name, camel_case(&name.to_string()));
-                let child_fields = fields(block, &child.to_string(), m, nested);
+                let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
+                let child_fields = fields(block, &child.to_string(), m, nested, structs);
                 let doc = format!("The variables of scope block `{name}` of [`{}`].", m.name);
                 nested.extend(quote! { #[doc = #doc] #[derive(Clone, Debug)] #vis struct #child { #child_fields } });
                 let field_doc = format!("Scope block `{name}`.");
@@ -144,8 +160,8 @@ fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
             quote!(#name: #value)
         }
         Item::Scope { name, options: o, block } => {
-            let child = format_ident!("{}{}", struct_name, camel_case(&name.to_string()));
-            let lit = LitStr::new(&name.to_string(), name.span());
+            let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
+            let lit = LitStr::new(&name_of(name), name.span());
             let opts = options(o);
             let body = build_block(block, &child);
             quote! {
@@ -156,7 +172,7 @@ fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
             }
         }
         Item::Model { name, path, args } => {
-            let lit = LitStr::new(&name.to_string(), name.span());
+            let lit = LitStr::new(&name_of(name), name.span());
             quote_spanned!(path.segments.last().map_or(name.span(), |s| s.ident.span())=>
                 #name: #path::build_in(&#lit #(, #args)*)?)
         }
@@ -165,7 +181,7 @@ fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
 }
 
 fn get_variable(v: &Var) -> TokenStream {
-    let lit = LitStr::new(&v.name.to_string(), v.name.span());
+    let lit = LitStr::new(&name_of(&v.name), v.name.span());
     let dims = v.shape.iter().map(|d| match d {
         Dim::Lit(l) => quote!(#l),
         Dim::Param(p) => quote!(#p),
@@ -191,7 +207,8 @@ fn get_variable(v: &Var) -> TokenStream {
 fn variable_names(m: &Model, all: &[Model], depth: usize) -> Vec<String> {
     fn walk(block: &Block, prefix: &str, all: &[Model], depth: usize, out: &mut Vec<String>) {
         for item in &block.items {
-            let here = if prefix.is_empty() { item.name().to_string() } else { format!("{prefix}/{}", item.name()) };
+            let here =
+                if prefix.is_empty() { name_of(item.name()) } else { format!("{prefix}/{}", name_of(item.name())) };
             match item {
                 Item::Var(_) => out.push(here),
                 Item::Scope { block, .. } => walk(block, &here, all, depth, out),

@@ -9,7 +9,8 @@ use syn::{Ident, ItemFn, ReturnType, Type};
 fn returns_result(func: &ItemFn) -> bool {
     match &func.sig.output {
         ReturnType::Type(_, ty) => match &**ty {
-            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+            // `Result`, `io::Result`, or an alias such as `MyResult`.
+            Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident.to_string().ends_with("Result")),
             _ => false,
         },
         ReturnType::Default => false,
@@ -17,7 +18,7 @@ fn returns_result(func: &ItemFn) -> bool {
 }
 
 pub(crate) fn function(args: &Args, mut func: ItemFn) -> ItemFn {
-    let fn_name = func.sig.ident.to_string();
+    let fn_name = crate::common::name_of(&func.sig.ident);
     let span = Span::call_site();
     let builder = match &args.name_scope {
         Some((kw_span, name)) => {
