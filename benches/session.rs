@@ -1,0 +1,452 @@
+//! Hand-rolled benchmark of `Session::run` against the same computation
+//! written by hand with ndarray (no harness crate).
+//!
+//! Run with:
+//!
+//! ```text
+//! cargo bench --bench session
+//! ```
+//!
+//! What it measures (median per-iteration time over 41 samples; each sample
+//! times a batch sized to last ~15 ms; every subject's samples alternate with
+//! those of its hand-written floor, so both see the same machine noise):
+//!
+//! 1. `mlp`: a 784-256-256-10 ReLU MLP built with scopes
+//!    (`MLP/layer{1,2,3}/{kernel,bias}`, MatMul, BiasAdd, Relu on the hidden
+//!    layers only), its input fed through a `[None, 784]` placeholder, at
+//!    batch 1, 32 and 256, against `x.dot(&w1) + &b1` then `mapv_into(relu)`
+//!    … on the same weights, read once with `Variable::value()` before timing.
+//!    At batch 1 a third, informational routine runs the one-row product as a
+//!    sum of scaled rows (the algorithm the MatMul kernel picks for one row),
+//!    to separate the kernel's choice from the session's overhead.
+//! 2. `conv`: `conv2d` of a `[32, 28, 28, 1]` feed with a `[3, 3, 1, 32]`
+//!    variable filter, SAME, stride 1, against a hand-written im2col and one
+//!    matrix product.
+//! 3. `overhead`: one `run` of `x + 1` on a one-element f32 feed, the fixed
+//!    cost of a run (plan lookup, slots, one kernel call, the output `Vec`),
+//!    shown beside ndarray's `&x + 1.0` on the same one-element array.
+//!
+//! Before timing, each subject's output is checked against its hand-written
+//! twin (largest absolute difference at most 1e-4).
+//!
+//! The last lines printed are one-line summaries meant for scripts.
+
+use scopeflow::ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
+use scopeflow::prelude::*;
+use scopeflow::{Padding, Session, bias_add, conv2d, placeholder};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Samples per measurement (odd, so the median is one sample).
+const SAMPLES: usize = 41;
+/// How long one sample should take.
+const TARGET: Duration = Duration::from_millis(15);
+/// The graph seed (initial values then depend only on it and the names).
+const SEED: u64 = 7;
+/// Largest absolute difference allowed between scopeflow and by hand.
+const TOLERANCE: f64 = 1e-4;
+/// Layer widths of the MLP.
+const WIDTHS: [usize; 4] = [784, 256, 256, 10];
+/// Batch sizes of the MLP measurement.
+const BATCHES: [usize; 3] = [1, 32, 256];
+/// Convolution: batch, height, width, input channels, filter size, output channels.
+const CONV: (usize, usize, usize, usize, usize, usize) = (32, 28, 28, 1, 3, 32);
+
+/// Runs `n` iterations of the measured code and returns the time they took,
+/// setup and teardown excluded.
+type Routine<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
+
+/// Per-iteration times of one measurement, in nanoseconds, sorted.
+struct Stats {
+    label: String,
+    iters: u64,
+    /// In the order measured (sample `i` of interleaved routines ran together).
+    ns: Vec<f64>,
+    sorted_ns: Vec<f64>,
+}
+
+impl Stats {
+    fn new(label: String, iters: u64, ns: Vec<f64>) -> Stats {
+        let mut sorted_ns = ns.clone();
+        sorted_ns.sort_by(f64::total_cmp);
+        Stats { label, iters, ns, sorted_ns }
+    }
+
+    fn quantile(&self, q: f64) -> f64 {
+        let last = self.sorted_ns.len() - 1;
+        self.sorted_ns[((last as f64) * q).round() as usize]
+    }
+
+    fn median(&self) -> f64 {
+        self.quantile(0.5)
+    }
+
+    fn us(&self) -> f64 {
+        self.median() / 1e3
+    }
+
+    fn print(&self) {
+        println!(
+            "  {:<44} median {:>12}   p25..p75 {:>10} .. {:<10}  min {:>10}   ({} samples x {} iters)",
+            self.label,
+            fmt_ns(self.median()),
+            fmt_ns(self.quantile(0.25)),
+            fmt_ns(self.quantile(0.75)),
+            fmt_ns(self.sorted_ns[0]),
+            self.sorted_ns.len(),
+            self.iters,
+        );
+    }
+}
+
+/// The median over samples of `a[i] / b[i]`: a ratio robust to noise that
+/// hits both routines of an interleaved pair alike.
+fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
+    let ratios: Vec<f64> = a.ns.iter().zip(&b.ns).map(|(x, y)| x / y).collect();
+    Stats::new("ratio".to_owned(), 1, ratios).median()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.3} us", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// The number of iterations that makes one sample last about [`TARGET`]
+/// (the doubling runs double as warm-up).
+fn calibrate(routine: &mut Routine<'_>) -> u64 {
+    let mut n = 1u64;
+    loop {
+        let t = routine(n);
+        if t >= TARGET / 4 || n >= 1 << 30 {
+            let scaled = n as f64 * TARGET.as_secs_f64() / t.as_secs_f64().max(1e-9);
+            return (scaled.round() as u64).max(1);
+        }
+        n *= 2;
+    }
+}
+
+/// Measures several routines with their samples interleaved (the starting
+/// routine rotates from sample to sample), so that they see the same noise.
+fn interleaved(mut routines: Vec<(String, Routine<'_>)>) -> Vec<Stats> {
+    let iters: Vec<u64> = routines.iter_mut().map(|(_, r)| calibrate(r)).collect();
+    let mut ns: Vec<Vec<f64>> = vec![Vec::with_capacity(SAMPLES); routines.len()];
+    for s in 0..SAMPLES {
+        for j in 0..routines.len() {
+            let k = (s + j) % routines.len();
+            let t = (routines[k].1)(iters[k]);
+            ns[k].push(t.as_nanos() as f64 / iters[k] as f64);
+        }
+    }
+    routines.into_iter().zip(iters).zip(ns).map(|(((label, _), iters), ns)| Stats::new(label, iters, ns)).collect()
+}
+
+/// A routine calling `f` `n` times, each result passed to `black_box`.
+fn routine<'a, R>(mut f: impl FnMut() -> R + 'a) -> Routine<'a> {
+    Box::new(move |n| {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(f());
+        }
+        start.elapsed()
+    })
+}
+
+/// Deterministic inputs in `[0, 1)` (a hash of the flat index).
+fn input_value(i: usize) -> f32 {
+    let h = (i as u64 ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    ((h >> 40) as f32) / ((1u64 << 24) as f32)
+}
+
+/// The largest absolute difference between two values' elements; panics when
+/// their shapes differ.
+fn max_abs_diff(got: &Value, want: &[f32], want_shape: &[usize]) -> f64 {
+    assert_eq!(got.shape(), want_shape, "output shapes differ");
+    got.to_f64_vec().iter().zip(want).map(|(g, &w)| (g - f64::from(w)).abs()).fold(0.0, f64::max)
+}
+
+fn check(what: &str, diff: f64) {
+    assert!(diff <= TOLERANCE, "{what}: scopeflow and by hand differ by {diff:e} (> {TOLERANCE:e})");
+    println!("  check {what}: outputs agree (max |diff| = {diff:.2e})");
+}
+
+fn relu_f32(x: f32) -> f32 {
+    x.max(0.0)
+}
+
+/// A variable's value as a 2-D array, read once.
+fn matrix(v: &Variable) -> Array2<f32> {
+    let value = v.value().expect("variable value");
+    let a = value.as_array::<f32>().expect("f32 variable").clone();
+    a.into_dimensionality::<Ix2>().expect("rank 2")
+}
+
+/// A variable's value as a 1-D array, read once.
+fn vector(v: &Variable) -> Array1<f32> {
+    let value = v.value().expect("variable value");
+    let a = value.as_array::<f32>().expect("f32 variable").clone();
+    a.into_dimensionality().expect("rank 1")
+}
+
+// --------------------------------------------------------------------- 1. MLP
+
+/// The scoped MLP: its graph, input placeholder, output and variables.
+struct Mlp {
+    graph: Graph,
+    x: Tensor,
+    y: Tensor,
+    /// `(kernel, bias)` of each layer.
+    layers: Vec<(Variable, Variable)>,
+}
+
+fn build_mlp() -> Result<Mlp> {
+    let graph = Graph::with_seed(SEED);
+    let (x, y, layers) = graph.with_default(|| -> Result<_> {
+        let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(WIDTHS[0])]))?;
+        let _s = variable_scope("MLP").enter()?;
+        let mut h = x.clone();
+        let mut layers = Vec::new();
+        for (i, w) in WIDTHS.windows(2).enumerate() {
+            let _l = variable_scope(format!("layer{}", i + 1).as_str()).enter()?;
+            let kernel = get_variable("kernel", [w[0], w[1]]).get()?;
+            let init = Init::RandomNormal { mean: 0.0, stddev: 0.1 };
+            let bias = get_variable("bias", [w[1]]).initializer(init).get()?;
+            h = bias_add(&h.matmul(&kernel)?, &bias)?;
+            if i + 2 < WIDTHS.len() {
+                h = relu(&h)?;
+            }
+            layers.push((kernel, bias));
+        }
+        Ok((x, h, layers))
+    })?;
+    assert_eq!(y.name(), "MLP/layer3/BiasAdd");
+    let names: Vec<String> = layers.iter().flat_map(|(k, b)| [k.name().to_owned(), b.name().to_owned()]).collect();
+    let expected: Vec<String> =
+        (1..WIDTHS.len()).flat_map(|i| [format!("MLP/layer{i}/kernel"), format!("MLP/layer{i}/bias")]).collect();
+    assert_eq!(names, expected);
+    Ok(Mlp { graph, x, y, layers })
+}
+
+/// The MLP's weights as plain ndarray arrays.
+struct HandMlp {
+    w: [Array2<f32>; 3],
+    b: [Array1<f32>; 3],
+}
+
+impl HandMlp {
+    fn read(mlp: &Mlp) -> HandMlp {
+        let l = &mlp.layers;
+        HandMlp {
+            w: [matrix(&l[0].0), matrix(&l[1].0), matrix(&l[2].0)],
+            b: [vector(&l[0].1), vector(&l[1].1), vector(&l[2].1)],
+        }
+    }
+
+    /// The forward pass as one would write it with ndarray.
+    fn forward(&self, x: &Array2<f32>) -> Array2<f32> {
+        let h = (x.dot(&self.w[0]) + &self.b[0]).mapv_into(relu_f32);
+        let h = (h.dot(&self.w[1]) + &self.b[1]).mapv_into(relu_f32);
+        h.dot(&self.w[2]) + &self.b[2]
+    }
+
+    /// One row times a matrix as a sum of scaled rows (what the MatMul kernel
+    /// does for one row), plus bias and ReLU, on 1-D arrays.
+    fn forward_one_row(&self, x: &Array1<f32>) -> Array1<f32> {
+        fn layer(x: &Array1<f32>, w: &Array2<f32>, b: &Array1<f32>) -> Array1<f32> {
+            let mut y = b.clone();
+            for (&xi, row) in x.iter().zip(w.rows()) {
+                y.scaled_add(xi, &row);
+            }
+            y
+        }
+        let h = layer(x, &self.w[0], &self.b[0]).mapv_into(relu_f32);
+        let h = layer(&h, &self.w[1], &self.b[1]).mapv_into(relu_f32);
+        layer(&h, &self.w[2], &self.b[2])
+    }
+}
+
+fn bench_mlp(mlp: &Mlp, hand: &HandMlp, batch: usize) -> Vec<Stats> {
+    let x = Array2::from_shape_fn((batch, WIDTHS[0]), |(r, c)| input_value(r * WIDTHS[0] + c));
+    let feed = Value::from(x.clone());
+    let session = Session::new(&mlp.graph);
+    let (mx, my) = (&mlp.x, &mlp.y);
+
+    let got = session.run(&[my], &[(mx, &feed)]).expect("Session::run").remove(0);
+    let want = hand.forward(&x);
+    let want_slice = want.as_slice().expect("standard layout");
+    check(&format!("mlp batch={batch}"), max_abs_diff(&got, want_slice, want.shape()));
+
+    let mut routines: Vec<(String, Routine<'_>)> = vec![
+        (
+            format!("scopeflow Session::run (batch {batch})"),
+            routine(|| session.run(black_box(&[my]), black_box(&[(mx, &feed)])).expect("Session::run")),
+        ),
+        (format!("ndarray by hand (batch {batch})"), routine(|| hand.forward(black_box(&x)))),
+    ];
+    if batch == 1 {
+        let row = x.row(0).to_owned();
+        let one_row = hand.forward_one_row(&row);
+        let diff = max_abs_diff(&got, one_row.as_slice().expect("contiguous"), &[1, WIDTHS[3]]);
+        check("mlp batch=1 one-row by hand", diff);
+        routines.push((
+            "ndarray by hand, one-row axpy (info)".to_owned(),
+            routine(move || hand.forward_one_row(black_box(&row))),
+        ));
+    }
+    interleaved(routines)
+}
+
+// -------------------------------------------------------------------- 2. conv
+
+/// NHWC SAME convolution with stride 1 as im2col and one matrix product.
+fn conv_by_hand(x: &Array4<f32>, f: &Array2<f32>, k: usize) -> Array4<f32> {
+    let (n, h, w, cin) = x.dim();
+    let pad = (k - 1) / 2;
+    let xs = x.as_slice().expect("standard layout");
+    let patch = k * k * cin;
+    let mut cols = Array2::<f32>::zeros((n * h * w, patch));
+    let cs = cols.as_slice_mut().expect("standard layout");
+    for b in 0..n {
+        for oy in 0..h {
+            for ox in 0..w {
+                let row = ((b * h + oy) * w + ox) * patch;
+                for ky in 0..k {
+                    let iy = oy + ky;
+                    if iy < pad || iy - pad >= h {
+                        continue;
+                    }
+                    for kx in 0..k {
+                        let ix = ox + kx;
+                        if ix < pad || ix - pad >= w {
+                            continue;
+                        }
+                        let src = ((b * h + iy - pad) * w + ix - pad) * cin;
+                        let dst = row + (ky * k + kx) * cin;
+                        cs[dst..dst + cin].copy_from_slice(&xs[src..src + cin]);
+                    }
+                }
+            }
+        }
+    }
+    let y = cols.dot(f);
+    let cout = f.ncols();
+    y.into_shape_with_order((n, h, w, cout)).expect("output shape")
+}
+
+fn bench_conv() -> Result<Vec<Stats>> {
+    let (n, h, w, cin, k, cout) = CONV;
+    let graph = Graph::with_seed(SEED);
+    let (x, y, filter) = graph.with_default(|| -> Result<_> {
+        let x = named("images").placeholder(DType::F32, Shape::from_dims([None, Some(h), Some(w), Some(cin)]))?;
+        let _s = variable_scope("conv").enter()?;
+        let filter = get_variable("kernel", [k, k, cin, cout]).initializer(Init::HeNormal).get()?;
+        let y = conv2d(&x, &filter, [1, 1], Padding::Same)?;
+        Ok((x, y, filter))
+    })?;
+    assert_eq!((y.name(), filter.name()), ("conv/Conv2D", "conv/kernel"));
+    let images = Array4::from_shape_fn((n, h, w, cin), |(b, r, c, ch)| input_value(((b * h + r) * w + c) * cin + ch));
+    let feed = Value::from(images.clone());
+    let f: Array2<f32> = {
+        let v = filter.value()?;
+        let a: ArrayD<f32> = v.as_array::<f32>().expect("f32 filter").clone();
+        let a = a.into_dimensionality::<Ix4>().expect("rank 4");
+        a.into_shape_with_order((k * k * cin, cout)).expect("filter as a matrix")
+    };
+    let session = Session::new(&graph);
+
+    let got = session.run(&[&y], &[(&x, &feed)])?.remove(0);
+    let want = conv_by_hand(&images, &f, k);
+    check(&format!("conv batch={n}"), max_abs_diff(&got, want.as_slice().expect("standard layout"), want.shape()));
+
+    Ok(interleaved(vec![
+        (
+            format!("scopeflow Session::run conv2d (batch {n})"),
+            routine(|| session.run(black_box(&[&y]), black_box(&[(&x, &feed)])).expect("Session::run")),
+        ),
+        (format!("ndarray im2col + dot by hand (batch {n})"), routine(|| conv_by_hand(black_box(&images), &f, k))),
+    ]))
+}
+
+// ---------------------------------------------------------------- 3. overhead
+
+fn bench_overhead() -> Result<Vec<Stats>> {
+    let graph = Graph::new();
+    let (x, y) = graph.with_default(|| -> Result<_> {
+        let x = placeholder(DType::F32, Shape::from_dims([None]))?;
+        let y = (&x + &constant(1.0f32)?)?;
+        Ok((x, y))
+    })?;
+    let feed = Value::from(vec![2.0f32]);
+    let array = feed.as_array::<f32>().expect("f32").clone();
+    let session = Session::new(&graph);
+    let got = session.run(&[&y], &[(&x, &feed)])?.remove(0);
+    assert_eq!(got.to_f64_vec(), [3.0]);
+    check("overhead x + 1", max_abs_diff(&got, &[3.0], &[1]));
+
+    Ok(interleaved(vec![
+        (
+            "scopeflow Session::run x + 1 (1 element)".to_owned(),
+            routine(|| session.run(black_box(&[&y]), black_box(&[(&x, &feed)])).expect("Session::run")),
+        ),
+        ("ndarray &x + 1.0 (1 element, info)".to_owned(), routine(|| black_box(&array) + 1.0)),
+    ]))
+}
+
+fn report(title: &str, stats: &[Stats]) {
+    println!("{title}:");
+    for s in stats {
+        s.print();
+    }
+    let (subject, hand) = (&stats[0], &stats[1]);
+    println!(
+        "  -> scopeflow / hand = {:.3}x (ratio of medians; median of per-sample ratios {:.3}x)",
+        subject.median() / hand.median(),
+        paired_ratio(subject, hand)
+    );
+    if let Some(third) = stats.get(2) {
+        println!(
+            "  -> scopeflow / {} = {:.3}x (median of per-sample ratios {:.3}x)",
+            third.label,
+            subject.median() / third.median(),
+            paired_ratio(subject, third)
+        );
+    }
+    println!();
+}
+
+fn main() -> Result<()> {
+    let started = Instant::now();
+    println!("scopeflow session benchmarks: median of {SAMPLES} samples, ~{TARGET:?} per sample,");
+    println!("each Session::run interleaved with the same computation written by hand with ndarray");
+    println!();
+
+    let mlp = build_mlp()?;
+    let hand = HandMlp::read(&mlp);
+    let mut mlp_stats = Vec::new();
+    for batch in BATCHES {
+        let stats = bench_mlp(&mlp, &hand, batch);
+        report(&format!("MLP 784-256-256-10 forward, batch {batch}"), &stats);
+        mlp_stats.push((batch, stats));
+    }
+
+    let conv = bench_conv()?;
+    report("conv2d 3x3x1x32 SAME stride 1 on [32, 28, 28, 1]", &conv);
+
+    let overhead = bench_overhead()?;
+    report("fixed cost of one run (x + 1 on a one-element feed)", &overhead);
+
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+    println!();
+    for (batch, stats) in &mlp_stats {
+        let (s, h) = (stats[0].us(), stats[1].us());
+        println!("mlp batch={batch} scopeflow_us={s:.3} ndarray_us={h:.3} ratio={:.3}", s / h);
+    }
+    let (s, h) = (conv[0].us(), conv[1].us());
+    println!("conv batch={} scopeflow_us={s:.3} ndarray_us={h:.3} ratio={:.3}", CONV.0, s / h);
+    println!("overhead run_us={:.3}", overhead[0].us());
+    Ok(())
+}
