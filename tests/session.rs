@@ -585,3 +585,24 @@ fn concurrent_runs_on_one_session_agree() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn reused_buffers_never_leak_between_runs() -> Result<()> {
+    let graph = Graph::with_seed(9);
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    let h = relu(&(&x.matmul(&get_variable("w1", [3, 4]).get()?)? + &get_variable("b1", [4]).get()?)?)?;
+    let y = h.matmul(&get_variable("w2", [4, 4]).get()?)?;
+    let inputs: Vec<Value> =
+        (0..3).map(|k| Value::from(Array2::from_shape_fn((2, 3), |(i, j)| (k * 5 + i * 3 + j) as f32 - 4.0))).collect();
+    let fresh: Vec<Value> =
+        inputs.iter().map(|v| Ok(Session::new(&graph).run(&[&y], &[(&x, v)])?.remove(0))).collect::<Result<_>>()?;
+    let session = Session::new(&graph);
+    for round in 0..4 {
+        for (input, want) in inputs.iter().zip(&fresh) {
+            let got = session.run(&[&y, &h], &[(&x, input)])?;
+            assert_eq!(&got[0], want, "round {round}");
+        }
+    }
+    Ok(())
+}

@@ -151,7 +151,9 @@ fn zip<T: Copy + Element, F: Fn(T, T) -> T>(a: Typed<'_, T>, b: &Value, f: F) ->
 
 /// Computes `op` on `args`. Source ops (constants, variables, placeholders)
 /// are the session's business, not a kernel's.
-pub(crate) fn compute(op: OpKind, attr: &Attr, mut args: Vec<Arg<'_>>) -> KernelResult {
+/// `spares` holds buffers left from earlier runs; ops that would allocate an
+/// output (matrix products) take one of the right shape instead.
+pub(crate) fn compute(op: OpKind, attr: &Attr, mut args: Vec<Arg<'_>>, spares: &mut Vec<Value>) -> KernelResult {
     use OpKind as K;
     if args.is_empty() {
         return Err("source ops are not computed by kernels");
@@ -175,7 +177,7 @@ pub(crate) fn compute(op: OpKind, attr: &Attr, mut args: Vec<Arg<'_>>) -> Kernel
         K::Log => typed!(first, [F32, F64], |a| map(a, ln)),
         K::Softmax => typed!(first, [F32, F64], |a| softmax(a, false)),
         K::LogSoftmax => typed!(first, [F32, F64], |a| softmax(a, true)),
-        K::MatMul => typed!(first, [F32, F64, I32, I64], |a| matmul(a.view(), second()?, attr)),
+        K::MatMul => typed!(first, [F32, F64, I32, I64], |a| matmul(a.view(), second()?, attr, spares)),
         K::Sum | K::Mean | K::Max => typed!(first, [F32, F64, I32, I64], |a| reduce(op, a.view(), attr)),
         K::L2Loss => typed!(first, [F32, F64], |a| l2_loss(a.view())),
         K::Identity => Ok(match first {
@@ -224,7 +226,12 @@ fn softmax<T: NdFloat + Element>(a: Typed<'_, T>, log: bool) -> Result<ArrayD<T>
 /// Matrix product on 2-D inputs, with TensorFlow's transpose flags. One row
 /// times a matrix is a sum of scaled rows: contiguous, and several times
 /// faster than a one-row GEMM.
-fn matmul<T: Num>(a: ndarray::ArrayViewD<'_, T>, b: &Value, attr: &Attr) -> Result<ArrayD<T>, &'static str> {
+fn matmul<T: Num>(
+    a: ndarray::ArrayViewD<'_, T>,
+    b: &Value,
+    attr: &Attr,
+    spares: &mut Vec<Value>,
+) -> Result<ArrayD<T>, &'static str> {
     let (ta, tb) = match attr {
         Attr::MatMul { transpose_a, transpose_b } => (*transpose_a, *transpose_b),
         _ => (false, false),
@@ -239,15 +246,21 @@ fn matmul<T: Num>(a: ndarray::ArrayViewD<'_, T>, b: &Value, attr: &Attr) -> Resu
     if a.ncols() != b.nrows() {
         return Err("the inner dimensions must agree: [m, k] x [k, n]");
     }
-    let out: Array2<T> = if a.nrows() == 1 && b.is_standard_layout() {
-        let mut y = ndarray::Array1::<T>::zeros(b.ncols());
+    let (m, n) = (a.nrows(), b.ncols());
+    let spare = spares.iter().position(|v| v.shape() == [m, n] && v.dtype() == T::DTYPE).map(|i| spares.swap_remove(i));
+    let mut out: Array2<T> = match spare.and_then(T::into_array).and_then(|b| b.into_dimensionality().ok()) {
+        Some(buffer) => buffer,
+        None => Array2::zeros((m, n)),
+    };
+    if m == 1 && b.is_standard_layout() {
+        let mut y = out.row_mut(0);
+        y.fill(T::zero());
         for (&x, row) in a.row(0).iter().zip(b.rows()) {
             y.scaled_add(x, &row);
         }
-        y.insert_axis(Axis(0))
     } else {
-        a.dot(&b)
-    };
+        ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
+    }
     Ok(out.into_dyn())
 }
 

@@ -48,7 +48,12 @@ struct Plan {
     /// Slot, static shape, dtype and name of each feed.
     feeds: Vec<(usize, Shape, DType, Arc<str>)>,
     slots: usize,
+    /// Buffers left over from earlier runs, for the next run's outputs.
+    spares: Mutex<Vec<Value>>,
 }
+
+/// At most this many buffers are kept between runs of one plan.
+const MAX_SPARES: usize = 32;
 
 struct Step {
     source: Source,
@@ -94,6 +99,8 @@ impl Session {
     /// [`Error::Kernel`] when shapes known only now do not fit an op.
     pub fn run(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)]) -> Result<Vec<Value>> {
         let plan = self.plan(fetches, feeds)?;
+        // Runs at the same time each get what is spare; the last to finish refills.
+        let mut spares = std::mem::take(&mut *plan.spares.lock().unwrap_or_else(|e| e.into_inner()));
         let mut slots: Vec<Slot<'_>> = (0..plan.slots).map(|_| Slot::Empty).collect();
         for ((slot, shape, dtype, name), (_, value)) in plan.feeds.iter().zip(feeds) {
             if value.dtype() != *dtype || !shape.accepts(value.shape()) {
@@ -133,7 +140,7 @@ impl Session {
                             None => Arg::Shared(slots[i].value()),
                         })
                         .collect();
-                    let value = kernels::compute(*op, attr, args).map_err(|reason| Error::Kernel {
+                    let value = kernels::compute(*op, attr, args, &mut spares).map_err(|reason| Error::Kernel {
                         op: step.name.to_string(),
                         op_type: op.def().type_name,
                         reason,
@@ -157,6 +164,17 @@ impl Session {
             };
             out.push(value);
         }
+        // What was computed and not fetched is next run's spare memory.
+        spares.extend(slots.into_iter().filter_map(|s| match s {
+            Slot::Owned(v) => Some(v),
+            _ => None,
+        }));
+        spares.truncate(MAX_SPARES);
+        let mut kept = plan.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < spares.len() {
+            *kept = spares;
+        }
+        drop(kept);
         Ok(out)
     }
 
@@ -231,16 +249,19 @@ impl Session {
         }
         for step in steps.iter_mut().rev() {
             let slots_read: SmallVec<[usize; 2]> = step.inputs.iter().map(|i| i.0).collect();
+            // A matrix product never works in place: its inputs stay in their
+            // slots and become spare buffers for the next run's products.
+            let moves = !matches!(step.source, Source::Op(OpKind::MatMul, _));
             for input in step.inputs.iter_mut() {
                 // A value read twice by one step is never moved: the other read needs it.
                 let once = slots_read.iter().filter(|&&s| s == input.0).count() == 1;
-                input.1 = once && !seen[input.0];
+                input.1 = moves && once && !seen[input.0];
             }
             for s in slots_read {
                 seen[s] = true;
             }
         }
-        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots: slot_of.len() })
+        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots: slot_of.len(), spares: Mutex::default() })
     }
 }
 

@@ -40,6 +40,8 @@ pub trait Element: Copy + Send + Sync + 'static + private::Sealed {
     fn wrap(array: ArrayD<Self>) -> Value;
     /// Borrows the array when the value has this element type.
     fn unwrap_ref(value: &Value) -> Option<&ArrayD<Self>>;
+    /// Takes the array out when the value has this element type.
+    fn into_array(value: Value) -> Option<ArrayD<Self>>;
     /// Converts from `f64` as TensorFlow's cast does (truncation for integers, `!= 0` for bool).
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64`.
@@ -59,6 +61,12 @@ macro_rules! elements {
                 Value::$variant(array)
             }
             fn unwrap_ref(value: &Value) -> Option<&ArrayD<Self>> {
+                match value {
+                    Value::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn into_array(value: Value) -> Option<ArrayD<Self>> {
                 match value {
                     Value::$variant(a) => Some(a),
                     _ => None,
