@@ -389,18 +389,25 @@ pub(crate) enum Helper {
 /// Marks the names of the helper ops TensorFlow 1.x builds with a variable
 /// (its initializer, `Assign` and `read`), so later names avoid them as there.
 pub(crate) fn mark_helper_names(names: &mut crate::names::NamesInUse, op: &str, first: Option<Helper>) {
+    let mut buf = String::with_capacity(op.len() + 32);
+    let mut mark = |suffix: &str, then: Option<&str>| {
+        buf.clear();
+        buf.push_str(op);
+        buf.push_str(suffix);
+        names.unique_into(&mut buf);
+        if let Some(inner) = then {
+            buf.push('/');
+            buf.push_str(inner);
+            names.unique_into(&mut buf);
+        }
+    };
     match first {
-        Some(Helper::Initializer(init_op)) => {
-            let scope = names.unique(&format!("{op}/Initializer"));
-            names.unique(&format!("{scope}/{init_op}"));
-        }
-        Some(Helper::InitialValue) => {
-            names.unique(&format!("{op}/initial_value"));
-        }
+        Some(Helper::Initializer(init_op)) => mark("/Initializer", Some(init_op)),
+        Some(Helper::InitialValue) => mark("/initial_value", None),
         None => {}
     }
-    names.unique(&format!("{op}/Assign"));
-    names.unique(&format!("{op}/read"));
+    mark("/Assign", None);
+    mark("/read", None);
 }
 
 /// Records a new variable's node and adds it to the variable collections.
