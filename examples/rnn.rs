@@ -44,6 +44,8 @@ pub fn run(out: &mut impl Write) -> Result<()> {
     }
     let names: Vec<String> = graph.trainable_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
     w(format!("variables {names:?}"));
+    let state = scopeflow::Session::new(&graph).run(&[&h], &[])?.remove(0);
+    w(format!("final state {:?}, non-negative: {}", state.shape(), state.to_f64_vec().iter().all(|v| *v >= 0.0)));
     // The inference cell finds rnn/cell/W inside `rnn`, but not from `decoder`.
     w(format!("shared from rnn: {}", shared_cell(&x, &h).map(|t| t.name().to_owned())?));
     drop(_rnn);

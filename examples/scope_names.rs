@@ -49,7 +49,10 @@ pub fn run(out: &mut impl Write) -> Result<()> {
             let _res = variable_scope("res").enter()?;
             let ab = mul(&a, &b)?;
             show("variable_scope res, a * b", ab.name());
-            show("variable_scope res, add named res", named("res").add(&ab, &c)?.name());
+            let res = named("res").add(&ab, &c)?;
+            show("variable_scope res, add named res", res.name());
+            let value = scopeflow::Session::new(&graph).run(&[&res], &[])?.remove(0);
+            show("  value of a * b + c", &value.to_f64_vec()[0].to_string());
         }
         {
             let _ns = name_scope("scope_name").enter()?;

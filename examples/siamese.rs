@@ -39,5 +39,9 @@ pub fn run(out: &mut impl Write) -> Result<()> {
     w(format!("distance {}", d.name()));
     let names: Vec<String> = graph.trainable_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
     w(format!("shared variables {names:?}"));
+    // Same weights, same input: the distance between a tower and itself is zero.
+    let same = distance(&tower(&left)?, &a)?;
+    let out = scopeflow::Session::new(&graph).run(&[&d, &same], &[])?;
+    w(format!("distance {:?}, to itself all zero: {}", out[0].shape(), out[1].to_f64_vec().iter().all(|v| *v == 0.0)));
     Ok(())
 }

@@ -33,7 +33,9 @@ pub fn run(out: &mut impl Write) -> Result<()> {
                 let emb = get_variable("embedding", [10, 4]).get()?;
                 let x = named(&format!("x{i}")).constant(ndarray::Array2::<f32>::zeros((1, 4)))?;
                 let y = head(&x)?;
+                let value = scopeflow::Session::new(&captured.graph()?).run(&[&y], &[])?.remove(0);
                 let lines = vec![
+                    format!("thread {i}: head output {:?}", value.shape()),
                     format!("thread {i}: scope {} (captured ops scope {})", s.name(), s.original_name_scope()),
                     format!("thread {i}: shares {}", emb.name()),
                 ];

@@ -43,6 +43,7 @@ fn scope_names_prints_tensorflows_names() -> Result<(), scopeflow::Error> {
             "scope_vars/c",
             "scope_vars/res/Mul",
             "scope_vars/res/res",
+            "5",
             "scope_name/a",
             "b",
             "scope_name/c",
@@ -108,6 +109,7 @@ fn siamese_towers_share_weights_but_not_op_scopes() -> Result<(), scopeflow::Err
 right tower output tower_1/MatMul_1
 distance distance/Mul
 shared variables [\"tower/fc1/kernel\", \"tower/fc2/kernel\"]
+distance [2, 4], to itself all zero: true
 "
     );
     Ok(())
@@ -122,8 +124,9 @@ fn rnn_cell_is_shared_over_steps_and_missing_from_another_scope() -> Result<(), 
         ["step 0: rnn/cell/Relu", "step 1: rnn/cell_1/Relu", "step 2: rnn/cell_2/Relu", "step 3: rnn/cell_3/Relu"]
     );
     assert_eq!(lines[4], "variables [\"rnn/cell/W\", \"rnn/cell/U\", \"rnn/cell/b\"]");
-    assert_eq!(lines[5], "shared from rnn: rnn/cell_4/Relu");
-    assert!(lines[6].starts_with("from decoder: variable `decoder/cell/W` does not exist"), "{}", lines[6]);
+    assert_eq!(lines[5], "final state [1, 4], non-negative: true");
+    assert_eq!(lines[6], "shared from rnn: rnn/cell_4/Relu");
+    assert!(lines[7].starts_with("from decoder: variable `decoder/cell/W` does not exist"), "{}", lines[7]);
     Ok(())
 }
 
@@ -133,6 +136,7 @@ fn threads_reenter_the_captured_scope_and_share_one_embedding() -> Result<(), sc
     for i in 0..3 {
         assert!(out.contains(&format!("thread {i}: scope main (captured ops scope main/)")), "{out}");
         assert!(out.contains(&format!("thread {i}: shares main/embedding")), "{out}");
+        assert!(out.contains(&format!("thread {i}: head output [1, 2]")), "{out}");
     }
     assert!(out.contains("head ops [\"main_1/head/MatMul\", \"main_2/head/MatMul\", \"main_3/head/MatMul\"]"), "{out}");
     assert!(out.contains("one embedding: true"), "{out}");

@@ -444,6 +444,7 @@ fn unary_ops_compute_their_functions() -> Result<()> {
     close(&run1(&graph, &scopeflow::sqrt(&p)?)?, &[1.0, 2.0]);
     close(&run1(&graph, &scopeflow::log(&scopeflow::exp(&p)?)?)?, &[1.0, 4.0]);
     close(&run1(&graph, &scopeflow::cast(&p, DType::I32)?)?, &[1.0, 4.0]);
+    close(&run1(&graph, &identity(&p)?)?, &[1.0, 4.0]);
     Ok(())
 }
 

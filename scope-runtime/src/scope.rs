@@ -192,6 +192,30 @@ impl VariableScope {
         self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The graph this scope belongs to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::GraphMismatch`] when that graph has been dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{variable_scope, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let s = variable_scope("a").enter()?;
+    /// assert!(s.graph()?.ptr_eq(&graph));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn graph(&self) -> Result<Graph> {
+        self.0
+            .graph
+            .upgrade()
+            .map(|inner| Graph { inner })
+            .ok_or_else(|| Error::GraphMismatch { name: format!("variable scope {}", self.name()) })
+    }
+
     /// Whether both handles are the same scope object.
     pub fn ptr_eq(&self, other: &VariableScope) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
