@@ -294,6 +294,36 @@ pub(crate) fn camel_case(name: &str) -> String {
         .collect()
 }
 
+/// Parses `item, item, …` with `one` per item; a mistake is recorded and
+/// parsing goes on at the next comma, so that all mistakes are reported.
+pub(crate) fn comma_list(
+    input: ParseStream<'_>,
+    errors: &Errors,
+    what: &str,
+    mut one: impl FnMut(ParseStream<'_>) -> syn::Result<()>,
+) {
+    while !input.is_empty() {
+        if let Err(e) = one(input) {
+            errors.push(e);
+            skip_to_comma(input);
+        }
+        if !input.is_empty() && input.parse::<Token![,]>().is_err() {
+            errors.at_span(input.span(), format!("expected `,` between {what}"));
+            skip_to_comma(input);
+            let _ = input.parse::<Token![,]>();
+        }
+    }
+}
+
+/// Stores an option given once; a repeat is a mistake.
+pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, what: &str, errors: &Errors) {
+    if slot.is_some() {
+        errors.at_span(span, format!("`{what}` is given twice; keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}
+
 /// Skips to the next top-level `,` (or the end), for recovery after a bad option.
 pub(crate) fn skip_to_comma(input: ParseStream<'_>) {
     while !input.is_empty() && !input.peek(Token![,]) {

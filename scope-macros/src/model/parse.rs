@@ -12,7 +12,9 @@
 //! var_options := '(' (initializer = … | dtype = … | trainable = bool),* ')'
 //! ```
 
-use crate::common::{DTypeSpec, Errors, InitSpec, Reuse, kw, parse_dtype, parse_init, parse_reuse, skip_to_comma};
+use crate::common::{
+    DTypeSpec, Errors, InitSpec, Reuse, comma_list, kw, parse_dtype, parse_init, parse_reuse, set_once, skip_to_comma,
+};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -138,55 +140,36 @@ fn options(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Options> {
     let content;
     parenthesized!(content in input);
     let mut o = Options::default();
-    while !content.is_empty() {
-        let step = (|| -> syn::Result<()> {
-            if content.peek(kw::reuse) {
-                let key: kw::reuse = content.parse()?;
-                content.parse::<Token![=]>()?;
-                if let Some(r) = parse_reuse(&content, errors)? {
-                    once(&mut o.reuse, r, key.span, "reuse", errors);
-                }
-            } else if content.peek(kw::initializer) {
-                let key: kw::initializer = content.parse()?;
-                content.parse::<Token![=]>()?;
-                if let Some(i) = parse_init(&content, errors)? {
-                    once(&mut o.initializer, i, key.span, "initializer", errors);
-                }
-            } else if content.peek(kw::dtype) {
-                let key: kw::dtype = content.parse()?;
-                content.parse::<Token![=]>()?;
-                if let Some(d) = parse_dtype(&content, errors)? {
-                    once(&mut o.dtype, d, key.span, "dtype", errors);
-                }
-            } else {
-                let unknown: proc_macro2::TokenTree = content.parse()?;
-                errors.at(
-                    &unknown,
-                    format!("unknown scope option `{unknown}`; expected `reuse = …`, `initializer = …` or `dtype = …`"),
-                );
-                skip_to_comma(&content);
+    comma_list(&content, errors, "options", |content| {
+        if content.peek(kw::reuse) {
+            let key: kw::reuse = content.parse()?;
+            content.parse::<Token![=]>()?;
+            if let Some(r) = parse_reuse(content, errors)? {
+                set_once(&mut o.reuse, r, key.span, "reuse", errors);
             }
-            Ok(())
-        })();
-        if let Err(e) = step {
-            errors.push(e);
-            skip_to_comma(&content);
+        } else if content.peek(kw::initializer) {
+            let key: kw::initializer = content.parse()?;
+            content.parse::<Token![=]>()?;
+            if let Some(i) = parse_init(content, errors)? {
+                set_once(&mut o.initializer, i, key.span, "initializer", errors);
+            }
+        } else if content.peek(kw::dtype) {
+            let key: kw::dtype = content.parse()?;
+            content.parse::<Token![=]>()?;
+            if let Some(d) = parse_dtype(content, errors)? {
+                set_once(&mut o.dtype, d, key.span, "dtype", errors);
+            }
+        } else {
+            let unknown: proc_macro2::TokenTree = content.parse()?;
+            errors.at(
+                &unknown,
+                format!("unknown scope option `{unknown}`; expected `reuse = …`, `initializer = …` or `dtype = …`"),
+            );
+            skip_to_comma(content);
         }
-        if !content.is_empty() && content.parse::<Token![,]>().is_err() {
-            errors.at_span(content.span(), "expected `,` between options");
-            skip_to_comma(&content);
-            let _ = content.parse::<Token![,]>();
-        }
-    }
+        Ok(())
+    });
     Ok(o)
-}
-
-fn once<T>(slot: &mut Option<T>, value: T, span: Span, what: &str, errors: &Errors) {
-    if slot.is_some() {
-        errors.at_span(span, format!("`{what}` is given twice; keep one"));
-    } else {
-        *slot = Some(value);
-    }
 }
 
 fn block(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Block> {
@@ -262,47 +245,34 @@ fn var(input: ParseStream<'_>, name: Ident, errors: &Errors) -> syn::Result<Var>
     if input.peek(syn::token::Paren) {
         let content;
         parenthesized!(content in input);
-        while !content.is_empty() {
-            let step = (|| -> syn::Result<()> {
-                if content.peek(kw::initializer) {
-                    let key: kw::initializer = content.parse()?;
-                    content.parse::<Token![=]>()?;
-                    if let Some(i) = parse_init(&content, errors)? {
-                        once(&mut v.initializer, i, key.span, "initializer", errors);
-                    }
-                } else if content.peek(kw::dtype) {
-                    let key: kw::dtype = content.parse()?;
-                    content.parse::<Token![=]>()?;
-                    if let Some(d) = parse_dtype(&content, errors)? {
-                        once(&mut v.dtype, d, key.span, "dtype", errors);
-                    }
-                } else if content.peek(kw::trainable) {
-                    let key: kw::trainable = content.parse()?;
-                    content.parse::<Token![=]>()?;
-                    let b: LitBool = content.parse()?;
-                    once(&mut v.trainable, b, key.span, "trainable", errors);
-                } else {
-                    let unknown: proc_macro2::TokenTree = content.parse()?;
-                    errors.at(
-                        &unknown,
-                        format!(
-                            "unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …` or `trainable = false`"
-                        ),
-                    );
-                    skip_to_comma(&content);
+        comma_list(&content, errors, "options", |content| {
+            if content.peek(kw::initializer) {
+                let key: kw::initializer = content.parse()?;
+                content.parse::<Token![=]>()?;
+                if let Some(i) = parse_init(content, errors)? {
+                    set_once(&mut v.initializer, i, key.span, "initializer", errors);
                 }
-                Ok(())
-            })();
-            if let Err(e) = step {
-                errors.push(e);
-                skip_to_comma(&content);
+            } else if content.peek(kw::dtype) {
+                let key: kw::dtype = content.parse()?;
+                content.parse::<Token![=]>()?;
+                if let Some(d) = parse_dtype(content, errors)? {
+                    set_once(&mut v.dtype, d, key.span, "dtype", errors);
+                }
+            } else if content.peek(kw::trainable) {
+                let key: kw::trainable = content.parse()?;
+                content.parse::<Token![=]>()?;
+                let b: LitBool = content.parse()?;
+                set_once(&mut v.trainable, b, key.span, "trainable", errors);
+            } else {
+                let unknown: proc_macro2::TokenTree = content.parse()?;
+                errors.at(
+                    &unknown,
+                    format!("unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …` or `trainable = false`"),
+                );
+                skip_to_comma(content);
             }
-            if !content.is_empty() && content.parse::<Token![,]>().is_err() {
-                errors.at_span(content.span(), "expected `,` between options");
-                skip_to_comma(&content);
-                let _ = content.parse::<Token![,]>();
-            }
-        }
+            Ok(())
+        });
     }
     Ok(v)
 }

@@ -1,6 +1,8 @@
 //! `#[scoped(...)]` arguments and the item they apply to, as written.
 
-use crate::common::{DTypeSpec, Errors, InitSpec, Reuse, kw, parse_dtype, parse_init, parse_reuse, skip_to_comma};
+use crate::common::{
+    DTypeSpec, Errors, InitSpec, Reuse, comma_list, kw, parse_dtype, parse_init, parse_reuse, set_once, skip_to_comma,
+};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
@@ -27,31 +29,13 @@ const ARGS_HELP: &str = "expected a scope name (\"encoder\"), `scope = param`, `
 pub(crate) fn args(tokens: TokenStream, errors: &Errors) -> Args {
     let mut args = Args::default();
     let parser = |input: ParseStream<'_>| {
-        while !input.is_empty() {
-            if let Err(e) = one_arg(input, &mut args, errors) {
-                errors.push(e);
-                skip_to_comma(input);
-            }
-            if !input.is_empty() && input.parse::<Token![,]>().is_err() {
-                errors.at_span(input.span(), "expected `,` between arguments");
-                skip_to_comma(input);
-                let _ = input.parse::<Token![,]>();
-            }
-        }
+        comma_list(input, errors, "arguments", |input| one_arg(input, &mut args, errors));
         Ok(())
     };
     if let Err(e) = parser.parse2(tokens) {
         errors.push(e);
     }
     args
-}
-
-fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, what: &str, errors: &Errors) {
-    if slot.is_some() {
-        errors.at_span(span, format!("`{what}` is given twice; keep one"));
-    } else {
-        *slot = Some(value);
-    }
 }
 
 fn one_arg(input: ParseStream<'_>, args: &mut Args, errors: &Errors) -> syn::Result<()> {
