@@ -62,7 +62,7 @@ macro_rules! typed {
                     Ok(Value::$v($body?))
                 }
             )*
-            #[allow(unreachable_patterns)]
+            #[allow(unreachable_patterns)] // unreachable when every dtype is listed
             _ => Err("this op has no kernel for this dtype"),
         }
     };

@@ -104,7 +104,6 @@ impl Variable {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
-    #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
     pub fn new<'a>(value: impl Into<Value>) -> NewVariable<'a> {
         NewVariable { value: value.into(), name: None, dtype: None, trainable: true }
     }
