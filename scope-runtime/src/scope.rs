@@ -543,12 +543,19 @@ fn enter_variable_scope(
                     let default = b.default_name.expect("checked above");
                     let unique = ctx.stack.counts.unique(parent.name(), default);
                     if parent.reuse() == Reuse::Auto && unique != default {
-                        ctx.graph.write().warnings.push(format!(
-                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{parent}` became \
-                             `{parent}/{unique}`, so its variables are not shared with `{parent}/{default}`; \
-                             give the scope a fixed name to share them",
-                            parent = parent.name()
-                        ));
+                        // One warning per call site and scope, however often a loop repeats it.
+                        let head = format!(
+                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`",
+                            parent.name()
+                        );
+                        let mut state = ctx.graph.write();
+                        if !state.warnings.iter().any(|w| w.starts_with(&head)) {
+                            state.warnings.push(format!(
+                                "{head} became `{parent}/{unique}`, so its variables are not shared with \
+                                 `{parent}/{default}`; give the scope a fixed name to share them",
+                                parent = parent.name()
+                            ));
+                        }
                     }
                     unique.into()
                 }
