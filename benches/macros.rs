@@ -30,111 +30,25 @@
 //!
 //! The last lines printed are one-line summaries meant for scripts.
 
+mod harness;
+
+use harness::{Config, Routine, Stats, paired_ratio};
 use scopeflow::prelude::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// Samples per measurement (odd, so the median is one sample).
-const SAMPLES: usize = 101;
-/// How long one sample should take.
-const TARGET: Duration = Duration::from_millis(8);
+/// 101 samples of ~8 ms; subject and baseline both run the baseline's
+/// calibrated iteration count.
+const CONFIG: Config = Config { samples: 101, target: Duration::from_millis(8), shared_iters: true };
 /// The graph seed of the equivalence checks (random initial values then
 /// depend only on it and the variable's name).
 const SEED: u64 = 7;
 
-/// Runs `n` iterations of the measured code and returns the time they took,
-/// setup and teardown excluded.
-type Routine<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
-
-/// Per-iteration times of one measurement, in nanoseconds, sorted.
-struct Stats {
-    label: &'static str,
-    iters: u64,
-    /// In the order measured (sample `i` of interleaved routines ran together).
-    ns: Vec<f64>,
-    sorted_ns: Vec<f64>,
-}
-
-impl Stats {
-    fn new(label: &'static str, iters: u64, ns: Vec<f64>) -> Stats {
-        let mut sorted_ns = ns.clone();
-        sorted_ns.sort_by(f64::total_cmp);
-        Stats { label, iters, ns, sorted_ns }
-    }
-
-    fn quantile(&self, q: f64) -> f64 {
-        let last = self.sorted_ns.len() - 1;
-        self.sorted_ns[((last as f64) * q).round() as usize]
-    }
-
-    fn median(&self) -> f64 {
-        self.quantile(0.5)
-    }
-
-    fn print(&self) {
-        println!(
-            "  {:<44} median {:>12}   p25..p75 {:>10} .. {:<10}  min {:>10}   ({} samples x {} iters)",
-            self.label,
-            fmt_ns(self.median()),
-            fmt_ns(self.quantile(0.25)),
-            fmt_ns(self.quantile(0.75)),
-            fmt_ns(self.sorted_ns[0]),
-            self.sorted_ns.len(),
-            self.iters,
-        );
-    }
-}
-
-/// The median over samples of `a[i] / b[i]`: a ratio robust to noise that
-/// hits both routines of an interleaved pair alike.
-fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
-    let ratios: Vec<f64> = a.ns.iter().zip(&b.ns).map(|(x, y)| x / y).collect();
-    Stats::new("ratio", 1, ratios).median()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.3} us", ns / 1e3)
-    } else {
-        format!("{ns:.1} ns")
-    }
-}
-
-/// The number of iterations that makes one sample last about [`TARGET`]
-/// (the doubling runs double as warm-up).
-fn calibrate(routine: &mut Routine<'_>) -> u64 {
-    let mut n = 1u64;
-    loop {
-        let t = routine(n);
-        if t >= TARGET / 4 || n >= 1 << 30 {
-            let scaled = n as f64 * TARGET.as_secs_f64() / t.as_secs_f64().max(1e-9);
-            return (scaled.round() as u64).max(1);
-        }
-        n *= 2;
-    }
-}
-
-/// Measures a subject and its baseline with their samples interleaved (the
-/// starting routine alternates from sample to sample), so that they see the
-/// same noise. Both run the same number of iterations per sample (the
-/// baseline's calibration), so that per-sample setup such as graph size is
-/// alike too.
+/// Measures a subject and its baseline with their samples interleaved (see
+/// [`Config::shared_iters`] for the iteration counts).
 fn interleaved_pair(subject: (&'static str, Routine<'_>), baseline: (&'static str, Routine<'_>)) -> (Stats, Stats) {
-    let mut routines = [subject, baseline];
-    calibrate(&mut routines[0].1); // warm-up only
-    let iters = calibrate(&mut routines[1].1);
-    let mut ns: [Vec<f64>; 2] = [Vec::with_capacity(SAMPLES), Vec::with_capacity(SAMPLES)];
-    for s in 0..SAMPLES {
-        for j in 0..2 {
-            let k = (s + j) % 2;
-            let t = (routines[k].1)(iters);
-            ns[k].push(t.as_nanos() as f64 / iters as f64);
-        }
-    }
-    let [subject_ns, baseline_ns] = ns;
-    (Stats::new(routines[0].0, iters, subject_ns), Stats::new(routines[1].0, iters, baseline_ns))
+    let mut stats = CONFIG.interleaved(vec![subject, baseline]).into_iter();
+    (stats.next().expect("subject stats"), stats.next().expect("baseline stats"))
 }
 
 /// What a graph holds, for comparing two builds: every node, and every
@@ -370,7 +284,7 @@ fn bench_model_reuse() -> (Stats, Stats) {
 
 fn main() {
     let started = Instant::now();
-    println!("scopeflow macro benchmarks: median of {SAMPLES} samples, ~{TARGET:?} per sample,");
+    println!("scopeflow macro benchmarks: median of {} samples, ~{:?} per sample,", CONFIG.samples, CONFIG.target);
     println!("each subject interleaved with the same runtime calls written by hand");
     println!();
 

@@ -26,6 +26,9 @@
 //!
 //! The last lines printed are one-line summaries meant for scripts.
 
+mod harness;
+
+use harness::{Config, Routine, Stats, paired_ratio};
 use scopeflow::{
     Graph, Reuse, Tensor, Variable, add, constant, get_variable, matmul, name_scope, relu, variable_scope,
 };
@@ -34,105 +37,14 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Samples per measurement (odd, so the median is one sample).
-const SAMPLES: usize = 31;
-/// How long one sample should take.
-const TARGET: Duration = Duration::from_millis(3);
+/// 31 samples of ~3 ms, each routine calibrated on its own.
+const CONFIG: Config = Config { samples: 31, target: Duration::from_millis(3), shared_iters: false };
 /// Layers of the MLP built by the `build` measurement.
 const LAYERS: usize = 500;
 /// Entries per timed batch of the `default_name` measurement.
 const DEFAULT_NAME_BATCH: usize = 1000;
 /// Entries before the late batch of the `default_name` measurement.
 const DEFAULT_NAME_BEFORE: usize = 10_000;
-
-/// Runs `n` iterations of the measured code and returns the time they took,
-/// setup and teardown excluded.
-type Routine<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
-
-/// Per-iteration times of one measurement, in nanoseconds, sorted.
-struct Stats {
-    label: &'static str,
-    iters: u64,
-    /// In the order measured (sample `i` of interleaved routines ran together).
-    ns: Vec<f64>,
-    sorted_ns: Vec<f64>,
-}
-
-impl Stats {
-    fn new(label: &'static str, iters: u64, ns: Vec<f64>) -> Stats {
-        let mut sorted_ns = ns.clone();
-        sorted_ns.sort_by(f64::total_cmp);
-        Stats { label, iters, ns, sorted_ns }
-    }
-
-    fn quantile(&self, q: f64) -> f64 {
-        let last = self.sorted_ns.len() - 1;
-        self.sorted_ns[((last as f64) * q).round() as usize]
-    }
-
-    fn median(&self) -> f64 {
-        self.quantile(0.5)
-    }
-
-    fn print(&self) {
-        println!(
-            "  {:<44} median {:>12}   p25..p75 {:>10} .. {:<10}  min {:>10}   ({} samples x {} iters)",
-            self.label,
-            fmt_ns(self.median()),
-            fmt_ns(self.quantile(0.25)),
-            fmt_ns(self.quantile(0.75)),
-            fmt_ns(self.sorted_ns[0]),
-            self.sorted_ns.len(),
-            self.iters,
-        );
-    }
-}
-
-/// The median over samples of `a[i] / b[i]`: a ratio robust to noise that
-/// hits both routines of an interleaved pair alike.
-fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
-    let ratios: Vec<f64> = a.ns.iter().zip(&b.ns).map(|(x, y)| x / y).collect();
-    Stats::new("ratio", 1, ratios).median()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.3} us", ns / 1e3)
-    } else {
-        format!("{ns:.1} ns")
-    }
-}
-
-/// The number of iterations that makes one sample last about [`TARGET`]
-/// (the doubling runs double as warm-up).
-fn calibrate(routine: &mut Routine<'_>) -> u64 {
-    let mut n = 1u64;
-    loop {
-        let t = routine(n);
-        if t >= TARGET / 4 || n >= 1 << 30 {
-            let scaled = n as f64 * TARGET.as_secs_f64() / t.as_secs_f64().max(1e-9);
-            return (scaled.round() as u64).max(1);
-        }
-        n *= 2;
-    }
-}
-
-/// Measures several routines with their samples interleaved (the starting
-/// routine rotates from sample to sample), so that they see the same noise.
-fn interleaved(mut routines: Vec<(&'static str, Routine<'_>)>) -> Vec<Stats> {
-    let iters: Vec<u64> = routines.iter_mut().map(|(_, r)| calibrate(r)).collect();
-    let mut ns: Vec<Vec<f64>> = vec![Vec::with_capacity(SAMPLES); routines.len()];
-    for s in 0..SAMPLES {
-        for j in 0..routines.len() {
-            let k = (s + j) % routines.len();
-            let t = (routines[k].1)(iters[k]);
-            ns[k].push(t.as_nanos() as f64 / iters[k] as f64);
-        }
-    }
-    routines.iter().zip(iters).zip(ns).map(|(((label, _), iters), ns)| Stats::new(label, iters, ns)).collect()
-}
 
 /// 1. `get_variable` on an existing variable vs. a raw `HashMap` lookup.
 fn bench_lookup() -> (Stats, Stats) {
@@ -173,11 +85,12 @@ fn bench_lookup() -> (Stats, Stats) {
         }
         start.elapsed()
     });
-    let mut stats = interleaved(vec![
-        ("get_variable (3 nested reuse=auto scopes)", subject),
-        ("HashMap<String, Arc<_>> + join key", baseline),
-    ])
-    .into_iter();
+    let mut stats = CONFIG
+        .interleaved(vec![
+            ("get_variable (3 nested reuse=auto scopes)", subject),
+            ("HashMap<String, Arc<_>> + join key", baseline),
+        ])
+        .into_iter();
     let subject = stats.next().expect("subject stats");
     let baseline = stats.next().expect("baseline stats");
     (subject, baseline)
@@ -220,9 +133,9 @@ fn bench_enter_exit() -> (Stats, Stats) {
         }
         start.elapsed()
     });
-    let mut stats =
-        interleaved(vec![("variable_scope(\"layer\") enter+exit", variable), ("name_scope(\"n\") enter+exit", name)])
-            .into_iter();
+    let mut stats = CONFIG
+        .interleaved(vec![("variable_scope(\"layer\") enter+exit", variable), ("name_scope(\"n\") enter+exit", name)])
+        .into_iter();
     let variable = stats.next().expect("variable stats");
     let name = stats.next().expect("name stats");
     (variable, name)
@@ -242,9 +155,9 @@ fn default_name_batch(count: usize) -> Duration {
 ///    batches of a sample come from the same graph, back to back.
 fn bench_default_name() -> (Stats, Stats) {
     let per_entry = |t: Duration| t.as_nanos() as f64 / DEFAULT_NAME_BATCH as f64;
-    let mut first = Vec::with_capacity(SAMPLES);
-    let mut late = Vec::with_capacity(SAMPLES);
-    for s in 0..=SAMPLES {
+    let mut first = Vec::with_capacity(CONFIG.samples);
+    let mut late = Vec::with_capacity(CONFIG.samples);
+    for s in 0..=CONFIG.samples {
         let graph = Graph::new();
         let _default = graph.as_default();
         let t_first = default_name_batch(DEFAULT_NAME_BATCH);
@@ -300,12 +213,12 @@ fn bench_build() -> Stats {
         drop(graphs);
         t
     });
-    interleaved(vec![("build 500-layer MLP (per graph)", build)]).pop().expect("build stats")
+    CONFIG.interleaved(vec![("build 500-layer MLP (per graph)", build)]).pop().expect("build stats")
 }
 
 fn main() {
     let started = Instant::now();
-    println!("scopeflow scope benchmarks: median of {SAMPLES} samples, ~{TARGET:?} per sample");
+    println!("scopeflow scope benchmarks: median of {} samples, ~{:?} per sample", CONFIG.samples, CONFIG.target);
     println!();
 
     println!("lookup of an existing variable (subject and baseline interleaved):");

@@ -31,16 +31,17 @@
 //!
 //! The last lines printed are one-line summaries meant for scripts.
 
+mod harness;
+
+use harness::{Config, Routine, Stats, paired_ratio};
 use scopeflow::ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
 use scopeflow::prelude::*;
 use scopeflow::{Padding, Session, bias_add, conv2d, placeholder};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-/// Samples per measurement (odd, so the median is one sample).
-const SAMPLES: usize = 41;
-/// How long one sample should take.
-const TARGET: Duration = Duration::from_millis(15);
+/// 41 samples of ~15 ms, each routine calibrated on its own.
+const CONFIG: Config = Config { samples: 41, target: Duration::from_millis(15), shared_iters: false };
 /// The graph seed (initial values then depend only on it and the names).
 const SEED: u64 = 7;
 /// Largest absolute difference allowed between scopeflow and by hand.
@@ -51,99 +52,6 @@ const WIDTHS: [usize; 4] = [784, 256, 256, 10];
 const BATCHES: [usize; 3] = [1, 32, 256];
 /// Convolution: batch, height, width, input channels, filter size, output channels.
 const CONV: (usize, usize, usize, usize, usize, usize) = (32, 28, 28, 1, 3, 32);
-
-/// Runs `n` iterations of the measured code and returns the time they took,
-/// setup and teardown excluded.
-type Routine<'a> = Box<dyn FnMut(u64) -> Duration + 'a>;
-
-/// Per-iteration times of one measurement, in nanoseconds, sorted.
-struct Stats {
-    label: String,
-    iters: u64,
-    /// In the order measured (sample `i` of interleaved routines ran together).
-    ns: Vec<f64>,
-    sorted_ns: Vec<f64>,
-}
-
-impl Stats {
-    fn new(label: String, iters: u64, ns: Vec<f64>) -> Stats {
-        let mut sorted_ns = ns.clone();
-        sorted_ns.sort_by(f64::total_cmp);
-        Stats { label, iters, ns, sorted_ns }
-    }
-
-    fn quantile(&self, q: f64) -> f64 {
-        let last = self.sorted_ns.len() - 1;
-        self.sorted_ns[((last as f64) * q).round() as usize]
-    }
-
-    fn median(&self) -> f64 {
-        self.quantile(0.5)
-    }
-
-    fn us(&self) -> f64 {
-        self.median() / 1e3
-    }
-
-    fn print(&self) {
-        println!(
-            "  {:<44} median {:>12}   p25..p75 {:>10} .. {:<10}  min {:>10}   ({} samples x {} iters)",
-            self.label,
-            fmt_ns(self.median()),
-            fmt_ns(self.quantile(0.25)),
-            fmt_ns(self.quantile(0.75)),
-            fmt_ns(self.sorted_ns[0]),
-            self.sorted_ns.len(),
-            self.iters,
-        );
-    }
-}
-
-/// The median over samples of `a[i] / b[i]`: a ratio robust to noise that
-/// hits both routines of an interleaved pair alike.
-fn paired_ratio(a: &Stats, b: &Stats) -> f64 {
-    let ratios: Vec<f64> = a.ns.iter().zip(&b.ns).map(|(x, y)| x / y).collect();
-    Stats::new("ratio".to_owned(), 1, ratios).median()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.3} us", ns / 1e3)
-    } else {
-        format!("{ns:.1} ns")
-    }
-}
-
-/// The number of iterations that makes one sample last about [`TARGET`]
-/// (the doubling runs double as warm-up).
-fn calibrate(routine: &mut Routine<'_>) -> u64 {
-    let mut n = 1u64;
-    loop {
-        let t = routine(n);
-        if t >= TARGET / 4 || n >= 1 << 30 {
-            let scaled = n as f64 * TARGET.as_secs_f64() / t.as_secs_f64().max(1e-9);
-            return (scaled.round() as u64).max(1);
-        }
-        n *= 2;
-    }
-}
-
-/// Measures several routines with their samples interleaved (the starting
-/// routine rotates from sample to sample), so that they see the same noise.
-fn interleaved(mut routines: Vec<(String, Routine<'_>)>) -> Vec<Stats> {
-    let iters: Vec<u64> = routines.iter_mut().map(|(_, r)| calibrate(r)).collect();
-    let mut ns: Vec<Vec<f64>> = vec![Vec::with_capacity(SAMPLES); routines.len()];
-    for s in 0..SAMPLES {
-        for j in 0..routines.len() {
-            let k = (s + j) % routines.len();
-            let t = (routines[k].1)(iters[k]);
-            ns[k].push(t.as_nanos() as f64 / iters[k] as f64);
-        }
-    }
-    routines.into_iter().zip(iters).zip(ns).map(|(((label, _), iters), ns)| Stats::new(label, iters, ns)).collect()
-}
 
 /// A routine calling `f` `n` times, each result passed to `black_box`.
 fn routine<'a, R>(mut f: impl FnMut() -> R + 'a) -> Routine<'a> {
@@ -297,7 +205,7 @@ fn bench_mlp(mlp: &Mlp, hand: &HandMlp, batch: usize) -> Vec<Stats> {
             routine(move || hand.forward_one_row(black_box(&row))),
         ));
     }
-    interleaved(routines)
+    CONFIG.interleaved(routines)
 }
 
 // -------------------------------------------------------------------- 2. conv
@@ -362,7 +270,7 @@ fn bench_conv() -> Result<Vec<Stats>> {
     let want = conv_by_hand(&images, &f, k);
     check(&format!("conv batch={n}"), max_abs_diff(&got, want.as_slice().expect("standard layout"), want.shape()));
 
-    Ok(interleaved(vec![
+    Ok(CONFIG.interleaved(vec![
         (
             format!("scopeflow Session::run conv2d (batch {n})"),
             routine(|| session.run(black_box(&[&y]), black_box(&[(&x, &feed)])).expect("Session::run")),
@@ -387,13 +295,18 @@ fn bench_overhead() -> Result<Vec<Stats>> {
     assert_eq!(got.to_f64_vec(), [3.0]);
     check("overhead x + 1", max_abs_diff(&got, &[3.0], &[1]));
 
-    Ok(interleaved(vec![
+    Ok(CONFIG.interleaved(vec![
         (
             "scopeflow Session::run x + 1 (1 element)".to_owned(),
             routine(|| session.run(black_box(&[&y]), black_box(&[(&x, &feed)])).expect("Session::run")),
         ),
         ("ndarray &x + 1.0 (1 element, info)".to_owned(), routine(|| black_box(&array) + 1.0)),
     ]))
+}
+
+/// A measurement's median in microseconds.
+fn us(stats: &Stats) -> f64 {
+    stats.median() / 1e3
 }
 
 fn report(title: &str, stats: &[Stats]) {
@@ -420,7 +333,7 @@ fn report(title: &str, stats: &[Stats]) {
 
 fn main() -> Result<()> {
     let started = Instant::now();
-    println!("scopeflow session benchmarks: median of {SAMPLES} samples, ~{TARGET:?} per sample,");
+    println!("scopeflow session benchmarks: median of {} samples, ~{:?} per sample,", CONFIG.samples, CONFIG.target);
     println!("each Session::run interleaved with the same computation written by hand with ndarray");
     println!();
 
@@ -442,11 +355,11 @@ fn main() -> Result<()> {
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
     println!();
     for (batch, stats) in &mlp_stats {
-        let (s, h) = (stats[0].us(), stats[1].us());
+        let (s, h) = (us(&stats[0]), us(&stats[1]));
         println!("mlp batch={batch} scopeflow_us={s:.3} ndarray_us={h:.3} ratio={:.3}", s / h);
     }
-    let (s, h) = (conv[0].us(), conv[1].us());
+    let (s, h) = (us(&conv[0]), us(&conv[1]));
     println!("conv batch={} scopeflow_us={s:.3} ndarray_us={h:.3} ratio={:.3}", CONV.0, s / h);
-    println!("overhead run_us={:.3}", overhead[0].us());
+    println!("overhead run_us={:.3}", us(&overhead[0]));
     Ok(())
 }
