@@ -307,6 +307,53 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A checkpoint file that cannot be read or written.
+    #[error("checkpoint `{path}`: {source}")]
+    CheckpointIo {
+        /// The file.
+        path: String,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+
+    /// A checkpoint file that is not a valid safetensors file.
+    #[error("checkpoint `{path}` is not a valid safetensors file: {reason}; nothing was restored")]
+    CheckpointFormat {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A saved value whose shape or dtype differs from the variable's.
+    #[error(
+        "checkpoint value `{checkpoint_name}` is {found} but variable `{name}` is {expected}; nothing was restored \
+         (rename with RestoreOptions::remap, or build the variable with the saved shape)"
+    )]
+    CheckpointMismatch {
+        /// The variable.
+        name: String,
+        /// The checkpoint's name for it.
+        checkpoint_name: String,
+        /// The variable's dtype and shape.
+        expected: String,
+        /// The saved dtype and shape.
+        found: String,
+    },
+
+    /// A strict restore with missing or unexpected names.
+    #[error(
+        "strict restore from `{path}` failed, nothing was restored: missing {:?}, unexpected {:?}",
+        report.missing.iter().map(|(m, hint)| match hint { Some(h) => format!("{m} (did you mean {h}?)"), None => m.clone() }).collect::<Vec<_>>(),
+        report.unexpected
+    )]
+    CheckpointIncomplete {
+        /// The file.
+        path: String,
+        /// What matched and what did not.
+        report: Box<crate::checkpoint::RestoreReport>,
+    },
+
     /// A dimension asked for that is not known statically.
     #[error("dimension {axis} of `{tensor}` (shape {shape}) is not known; give it a fixed size")]
     UnknownDim {
@@ -461,7 +508,11 @@ impl Error {
             | Error::ValueConversion { .. }
             | Error::FeedMissing { .. }
             | Error::FeedMismatch { .. }
-            | Error::Kernel { .. } => ErrorKind::InvalidArgument,
+            | Error::Kernel { .. }
+            | Error::CheckpointIo { .. }
+            | Error::CheckpointFormat { .. }
+            | Error::CheckpointIncomplete { .. } => ErrorKind::InvalidArgument,
+            Error::CheckpointMismatch { .. } => ErrorKind::ShapeMismatch,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }

@@ -19,6 +19,7 @@
 
 pub use ndarray;
 
+pub mod checkpoint;
 pub mod context;
 pub mod dtype;
 pub mod error;
@@ -36,6 +37,7 @@ pub mod tensor;
 pub mod value;
 pub mod variable;
 
+pub use checkpoint::{RestoreOptions, RestoreReport, Saver};
 pub use context::DefaultGraphGuard;
 pub use dtype::DType;
 pub use error::{CallSite, Error, ErrorKind, NameKind, PartitionProblem, Result};

@@ -1,0 +1,274 @@
+//! Saving and restoring variables by their scoped names, in safetensors files.
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::value::Value;
+use crate::variable::Variable;
+use safetensors::{Dtype as StDtype, SafeTensors, tensor::TensorView};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Saves and restores a graph's variables by name (TF `tf.train.Saver`),
+/// in safetensors files that Python's `safetensors` package reads and writes.
+///
+/// A partitioned variable is saved whole under its base name, as TensorFlow
+/// saves it. Writes go to a temporary file that is renamed over the target,
+/// so a crash never leaves half a checkpoint in place of a good one.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph, Init, Saver};
+/// let dir = std::env::temp_dir().join(format!("saver-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("model.safetensors");
+///
+/// let graph = Graph::with_seed(1);
+/// let w = graph.with_default(|| variable_scope("dense").with(|_| get_variable("kernel", [2, 2]).get()))?;
+/// Saver::new(&graph).save(&path)?;
+///
+/// let other = Graph::new();
+/// let w2 = other.with_default(|| variable_scope("dense").with(|_| get_variable("kernel", [2, 2]).get()))?;
+/// let report = Saver::new(&other).restore(&path)?;
+/// assert_eq!(report.applied, ["dense/kernel"]);
+/// assert_eq!(w2.value()?, w.value()?);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub struct Saver {
+    graph: Graph,
+    scope: Option<String>,
+}
+
+/// How a restore matches checkpoint names to variables.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreOptions {
+    /// Prefix renames applied to checkpoint names before matching, like
+    /// `tf.train.init_from_checkpoint`'s assignment map: `("old/", "new/")`
+    /// restores checkpoint `old/w` into variable `new/w`.
+    pub remap: Vec<(String, String)>,
+    /// Fail, changing nothing, when a variable has no value in the
+    /// checkpoint or the checkpoint has values no variable takes.
+    pub strict: bool,
+}
+
+/// What a restore did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RestoreReport {
+    /// Variables that got a value, sorted.
+    pub applied: Vec<String>,
+    /// Variables the checkpoint has no value for, each with the closest unused checkpoint name.
+    pub missing: Vec<(String, Option<String>)>,
+    /// Checkpoint names no variable took.
+    pub unexpected: Vec<String>,
+}
+
+impl Saver {
+    /// A saver of every variable of `graph`.
+    pub fn new(graph: &Graph) -> Saver {
+        Saver { graph: graph.clone(), scope: None }
+    }
+
+    /// A saver of the variables whose names start with `scope` (a regular
+    /// expression matched at the start, as collections are filtered).
+    pub fn scope(graph: &Graph, scope: &str) -> Saver {
+        Saver { graph: graph.clone(), scope: Some(scope.to_owned()) }
+    }
+
+    /// The variables saved and restored, by checkpoint name: partitioned
+    /// variables whole, under their base names.
+    fn variables(&self) -> Result<BTreeMap<String, Variable>> {
+        let mut out = BTreeMap::new();
+        for v in self.graph.global_variables(self.scope.as_deref())? {
+            let whole = v
+                .store_name()
+                .rsplit_once("/part_")
+                .and_then(|(base, _)| self.graph.variable(base))
+                .filter(|p| p.shards().contains(&v));
+            let v = whole.unwrap_or(v);
+            out.insert(v.name().to_owned(), v);
+        }
+        Ok(out)
+    }
+
+    /// Writes every selected variable's value to `path`, atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CheckpointIo`] when the file cannot be written; the previous file, if any, stays.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let variables = self.variables()?;
+        let values: Vec<(String, Value)> =
+            variables.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
+        let bytes: Vec<(String, Encoded)> =
+            values.iter().map(|(n, v)| (n.clone(), (st_dtype(v.dtype()), v.shape().to_vec(), to_bytes(v)))).collect();
+        let views = bytes
+            .iter()
+            .map(|(n, (d, s, b))| TensorView::new(*d, s.clone(), b).map(|t| (n.as_str(), t)))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::CheckpointFormat { path: path.display().to_string(), reason: e.to_string() })?;
+        let data = safetensors::serialize(views, None)
+            .map_err(|e| Error::CheckpointFormat { path: path.display().to_string(), reason: e.to_string() })?;
+        let io = |source| Error::CheckpointIo { path: path.display().to_string(), source };
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp-{}",
+            path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+            std::process::id()
+        ));
+        std::fs::write(&tmp, &data).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// Restores the selected variables from `path` by name; see [`restore_with`](Self::restore_with).
+    ///
+    /// # Errors
+    ///
+    /// As for [`restore_with`](Self::restore_with).
+    pub fn restore(&self, path: impl AsRef<Path>) -> Result<RestoreReport> {
+        self.restore_with(path, &RestoreOptions::default())
+    }
+
+    /// Restores the selected variables from `path`, after applying the
+    /// options' renames to checkpoint names. Nothing changes unless the whole
+    /// restore succeeds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CheckpointIo`] or [`Error::CheckpointFormat`] for an unreadable,
+    /// truncated or corrupt file; [`Error::CheckpointMismatch`] naming the
+    /// variable whose saved shape or dtype differs; [`Error::CheckpointIncomplete`]
+    /// in strict mode when names are missing or unexpected.
+    pub fn restore_with(&self, path: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
+        let path = path.as_ref();
+        let shown = || path.display().to_string();
+        let data = std::fs::read(path).map_err(|source| Error::CheckpointIo { path: shown(), source })?;
+        let file = SafeTensors::deserialize(&data)
+            .map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
+        let variables = self.variables()?;
+        let renamed = |name: &str| -> String {
+            for (old, new) in &options.remap {
+                if let Some(rest) = name.strip_prefix(old.as_str()) {
+                    return format!("{new}{rest}");
+                }
+            }
+            name.to_owned()
+        };
+        // Plan every assignment before making any.
+        let mut staged: Vec<(&Variable, Value)> = Vec::new();
+        let mut used = std::collections::BTreeSet::new();
+        let mut report = RestoreReport::default();
+        let by_target: BTreeMap<String, String> =
+            file.names().into_iter().map(|n| (renamed(n), n.to_owned())).collect();
+        for (name, var) in &variables {
+            let Some(source) = by_target.get(name) else {
+                report.missing.push((name.clone(), None));
+                continue;
+            };
+            used.insert(source.clone());
+            let view =
+                file.tensor(source).map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
+            let dtype = from_st_dtype(view.dtype());
+            if dtype != Some(var.dtype()) || view.shape() != var.shape() {
+                return Err(Error::CheckpointMismatch {
+                    name: name.clone(),
+                    checkpoint_name: source.clone(),
+                    expected: format!("{} {:?}", var.dtype(), var.shape()),
+                    found: format!("{:?} {:?}", view.dtype(), view.shape()),
+                });
+            }
+            let value = from_bytes(var.dtype(), view.shape(), view.data()).ok_or_else(|| Error::CheckpointFormat {
+                path: shown(),
+                reason: format!("`{source}` has malformed data"),
+            })?;
+            staged.push((var, value));
+            report.applied.push(name.clone());
+        }
+        report.unexpected = file.names().into_iter().filter(|n| !used.contains(*n)).map(str::to_owned).collect();
+        report.unexpected.sort();
+        for (name, hint) in &mut report.missing {
+            *hint = closest(name, report.unexpected.iter().map(|u| renamed(u)));
+        }
+        if options.strict && (!report.missing.is_empty() || !report.unexpected.is_empty()) {
+            return Err(Error::CheckpointIncomplete { path: shown(), report: Box::new(report) });
+        }
+        for (var, value) in staged {
+            var.assign(value)?;
+        }
+        Ok(report)
+    }
+}
+
+/// A tensor as safetensors stores it: dtype, shape, little-endian bytes.
+type Encoded = (StDtype, Vec<usize>, Vec<u8>);
+
+fn st_dtype(d: DType) -> StDtype {
+    match d {
+        DType::F32 => StDtype::F32,
+        DType::F64 => StDtype::F64,
+        DType::I32 => StDtype::I32,
+        DType::I64 => StDtype::I64,
+        DType::Bool => StDtype::BOOL,
+    }
+}
+
+fn from_st_dtype(d: StDtype) -> Option<DType> {
+    Some(match d {
+        StDtype::F32 => DType::F32,
+        StDtype::F64 => DType::F64,
+        StDtype::I32 => DType::I32,
+        StDtype::I64 => DType::I64,
+        StDtype::BOOL => DType::Bool,
+        _ => return None,
+    })
+}
+
+/// Little-endian bytes, row-major (safetensors' layout).
+fn to_bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::F32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Value::F64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Value::I32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Value::I64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        Value::Bool(a) => a.iter().map(|&x| u8::from(x)).collect(),
+    }
+}
+
+fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Option<Value> {
+    fn read<T: crate::value::Element, const N: usize>(shape: &[usize], b: &[u8], f: fn([u8; N]) -> T) -> Option<Value> {
+        let data: Vec<T> = b.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N"))).collect();
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), data).ok().map(T::wrap)
+    }
+    match dtype {
+        DType::F32 => read(shape, b, f32::from_le_bytes),
+        DType::F64 => read(shape, b, f64::from_le_bytes),
+        DType::I32 => read(shape, b, i32::from_le_bytes),
+        DType::I64 => read(shape, b, i64::from_le_bytes),
+        DType::Bool => read(shape, b, |[x]: [u8; 1]| x != 0),
+    }
+}
+
+/// The candidate nearest to `name` by edit distance, when close.
+fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
+    let limit = (name.len() / 3).max(2);
+    candidates.map(|c| (edit_distance(name, &c), c)).filter(|(d, _)| *d <= limit).min().map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
