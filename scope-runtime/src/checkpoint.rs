@@ -1,5 +1,6 @@
 //! Saving and restoring variables by their scoped names, in safetensors files.
 
+use crate::bundle::{Stored, decode, read_tf1_checkpoint};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::graph::Graph;
@@ -149,6 +150,40 @@ impl Saver {
         let data = std::fs::read(path).map_err(|source| Error::CheckpointIo { path: shown(), source })?;
         let file = SafeTensors::deserialize(&data)
             .map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
+        let mut tensors = BTreeMap::new();
+        for (name, view) in file.tensors() {
+            let stored = match from_st_dtype(view.dtype()) {
+                Some(dtype) => Stored::Value(decode(dtype, view.shape(), view.data()).ok_or_else(|| {
+                    Error::CheckpointFormat { path: shown(), reason: format!("`{name}` has malformed data") }
+                })?),
+                None => Stored::Unsupported { dtype: format!("{:?}", view.dtype()), shape: view.shape().to_vec() },
+            };
+            tensors.insert(name, stored);
+        }
+        self.restore_tensors(&shown(), tensors, options)
+    }
+
+    /// Restores the selected variables from a TensorFlow 1 checkpoint written
+    /// by `tf.train.Saver` (`prefix.index` and `prefix.data-*`), by name, as
+    /// [`restore_with`](Self::restore_with) does.
+    ///
+    /// # Errors
+    ///
+    /// As for [`restore_with`](Self::restore_with), and those of
+    /// [`read_tf1_checkpoint`].
+    pub fn restore_tf1(&self, prefix: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
+        let prefix = prefix.as_ref();
+        let tensors = read_tf1_checkpoint(prefix)?;
+        self.restore_tensors(&prefix.display().to_string(), tensors, options)
+    }
+
+    /// Matches checkpoint tensors to variables, then assigns all or nothing.
+    fn restore_tensors(
+        &self,
+        path: &str,
+        tensors: BTreeMap<String, Stored>,
+        options: &RestoreOptions,
+    ) -> Result<RestoreReport> {
         let variables = self.variables()?;
         let renamed = |name: &str| -> String {
             for (old, new) in &options.remap {
@@ -158,46 +193,48 @@ impl Saver {
             }
             name.to_owned()
         };
+        let by_target: BTreeMap<String, &String> = tensors.keys().map(|n| (renamed(n), n)).collect();
         // Plan every assignment before making any.
-        let mut staged: Vec<(&Variable, Value)> = Vec::new();
+        let mut staged: Vec<(&Variable, &Value)> = Vec::new();
         let mut used = std::collections::BTreeSet::new();
         let mut report = RestoreReport::default();
-        let by_target: BTreeMap<String, String> =
-            file.names().into_iter().map(|n| (renamed(n), n.to_owned())).collect();
         for (name, var) in &variables {
-            let Some(source) = by_target.get(name) else {
+            let Some(&source) = by_target.get(name) else {
                 report.missing.push((name.clone(), None));
                 continue;
             };
-            used.insert(source.clone());
-            let view =
-                file.tensor(source).map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
-            let dtype = from_st_dtype(view.dtype());
-            if dtype != Some(var.dtype()) || view.shape() != var.shape() {
-                return Err(Error::CheckpointMismatch {
-                    name: name.clone(),
-                    checkpoint_name: source.clone(),
-                    expected: format!("{} {:?}", var.dtype(), var.shape()),
-                    found: format!("{:?} {:?}", view.dtype(), view.shape()),
-                });
+            used.insert(source.as_str());
+            let expected = || format!("{} {:?}", var.dtype(), var.shape());
+            match &tensors[source] {
+                Stored::Value(v) if v.dtype() == var.dtype() && v.shape() == var.shape() => staged.push((var, v)),
+                Stored::Value(v) => {
+                    return Err(Error::CheckpointMismatch {
+                        name: name.clone(),
+                        checkpoint_name: source.clone(),
+                        expected: expected(),
+                        found: format!("{} {:?}", v.dtype(), v.shape()),
+                    });
+                }
+                Stored::Unsupported { dtype, shape } => {
+                    return Err(Error::CheckpointMismatch {
+                        name: name.clone(),
+                        checkpoint_name: source.clone(),
+                        expected: expected(),
+                        found: format!("{dtype} {shape:?}"),
+                    });
+                }
             }
-            let value = from_bytes(var.dtype(), view.shape(), view.data()).ok_or_else(|| Error::CheckpointFormat {
-                path: shown(),
-                reason: format!("`{source}` has malformed data"),
-            })?;
-            staged.push((var, value));
             report.applied.push(name.clone());
         }
-        report.unexpected = file.names().into_iter().filter(|n| !used.contains(*n)).map(str::to_owned).collect();
-        report.unexpected.sort();
+        report.unexpected = tensors.keys().filter(|n| !used.contains(n.as_str())).cloned().collect();
         for (name, hint) in &mut report.missing {
             *hint = closest(name, report.unexpected.iter().map(|u| renamed(u)));
         }
         if options.strict && (!report.missing.is_empty() || !report.unexpected.is_empty()) {
-            return Err(Error::CheckpointIncomplete { path: shown(), report: Box::new(report) });
+            return Err(Error::CheckpointIncomplete { path: path.to_owned(), report: Box::new(report) });
         }
         for (var, value) in staged {
-            var.assign(value)?;
+            var.assign(value.clone())?;
         }
         Ok(report)
     }
@@ -235,20 +272,6 @@ fn to_bytes(v: &Value) -> Vec<u8> {
         Value::I32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Value::I64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Value::Bool(a) => a.iter().map(|&x| u8::from(x)).collect(),
-    }
-}
-
-fn from_bytes(dtype: DType, shape: &[usize], b: &[u8]) -> Option<Value> {
-    fn read<T: crate::value::Element, const N: usize>(shape: &[usize], b: &[u8], f: fn([u8; N]) -> T) -> Option<Value> {
-        let data: Vec<T> = b.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N"))).collect();
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), data).ok().map(T::wrap)
-    }
-    match dtype {
-        DType::F32 => read(shape, b, f32::from_le_bytes),
-        DType::F64 => read(shape, b, f64::from_le_bytes),
-        DType::I32 => read(shape, b, i32::from_le_bytes),
-        DType::I64 => read(shape, b, i64::from_le_bytes),
-        DType::Bool => read(shape, b, |[x]: [u8; 1]| x != 0),
     }
 }
 

@@ -19,6 +19,7 @@
 
 pub use ndarray;
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod context;
 pub mod dtype;
