@@ -146,21 +146,7 @@ impl Saver {
     /// in strict mode when names are missing or unexpected.
     pub fn restore_with(&self, path: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
         let path = path.as_ref();
-        let shown = || path.display().to_string();
-        let data = std::fs::read(path).map_err(|source| Error::CheckpointIo { path: shown(), source })?;
-        let file = SafeTensors::deserialize(&data)
-            .map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
-        let mut tensors = BTreeMap::new();
-        for (name, view) in file.tensors() {
-            let stored = match from_st_dtype(view.dtype()) {
-                Some(dtype) => Stored::Value(decode(dtype, view.shape(), view.data()).ok_or_else(|| {
-                    Error::CheckpointFormat { path: shown(), reason: format!("`{name}` has malformed data") }
-                })?),
-                None => Stored::Unsupported { dtype: format!("{:?}", view.dtype()), shape: view.shape().to_vec() },
-            };
-            tensors.insert(name, stored);
-        }
-        self.restore_tensors(&shown(), tensors, options)
+        self.restore_tensors(&path.display().to_string(), read_safetensors(path)?, options)
     }
 
     /// Restores the selected variables from a TensorFlow 1 checkpoint written
@@ -238,6 +224,56 @@ impl Saver {
         }
         Ok(report)
     }
+}
+
+/// Every tensor of a safetensors file.
+///
+/// # Errors
+///
+/// [`Error::CheckpointIo`], [`Error::CheckpointFormat`].
+pub fn read_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Stored>> {
+    let path = path.as_ref();
+    let shown = || path.display().to_string();
+    let data = std::fs::read(path).map_err(|source| Error::CheckpointIo { path: shown(), source })?;
+    let file = SafeTensors::deserialize(&data)
+        .map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
+    let mut tensors = BTreeMap::new();
+    for (name, view) in file.tensors() {
+        let stored = match from_st_dtype(view.dtype()) {
+            Some(dtype) => Stored::Value(decode(dtype, view.shape(), view.data()).ok_or_else(|| {
+                Error::CheckpointFormat { path: shown(), reason: format!("`{name}` has malformed data") }
+            })?),
+            None => Stored::Unsupported { dtype: format!("{:?}", view.dtype()), shape: view.shape().to_vec() },
+        };
+        tensors.insert(name, stored);
+    }
+    Ok(tensors)
+}
+
+/// Every tensor of a checkpoint: a safetensors file, or a TF1 checkpoint
+/// given by its prefix (`model.ckpt`) or its `.index` file.
+///
+/// # Errors
+///
+/// As for [`read_safetensors`] and [`read_tf1_checkpoint`].
+///
+/// # Examples
+///
+/// ```no_run
+/// for (name, tensor) in scope_runtime::checkpoint::read_checkpoint("model.ckpt")? {
+///     println!("{name} {tensor:?}");
+/// }
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn read_checkpoint(path: impl AsRef<Path>) -> Result<BTreeMap<String, Stored>> {
+    let path = path.as_ref();
+    let text = path.to_string_lossy();
+    if let Some(prefix) = text.strip_suffix(".index") {
+        return read_tf1_checkpoint(prefix);
+    }
+    let mut index = path.as_os_str().to_owned();
+    index.push(".index");
+    if Path::new(&index).exists() { read_tf1_checkpoint(path) } else { read_safetensors(path) }
 }
 
 /// A tensor as safetensors stores it: dtype, shape, little-endian bytes.

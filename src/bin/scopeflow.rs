@@ -1,0 +1,151 @@
+//! `scopeflow`: look inside checkpoints by scoped name.
+//!
+//! ```text
+//! scopeflow inspect [--json] PATH     list a checkpoint's tensors as a scope tree
+//! scopeflow diff PATH MANIFEST        compare a checkpoint with a model's manifest
+//! ```
+//!
+//! PATH is a safetensors file, or a TF1 checkpoint prefix (`model.ckpt`) or
+//! its `.index` file. MANIFEST is a file holding `graph.manifest().summary()`.
+//! `diff` exits with 1 when anything differs.
+
+use scopeflow::bundle::Stored;
+use scopeflow::checkpoint::read_checkpoint;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["inspect", "--json", path] => inspect(path, true),
+        ["inspect", path] => inspect(path, false),
+        ["diff", path, manifest] => diff(path, manifest),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("scopeflow: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Name, dtype and shape of each tensor, sorted by name.
+fn summary(path: &str) -> scopeflow::Result<BTreeMap<String, (String, Vec<usize>)>> {
+    Ok(read_checkpoint(path)?
+        .into_iter()
+        .map(|(name, t)| {
+            let info = match t {
+                Stored::Value(v) => (v.dtype().name().to_owned(), v.shape().to_vec()),
+                Stored::Unsupported { dtype, shape } => (dtype, shape),
+            };
+            (name, info)
+        })
+        .collect())
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn inspect(path: &str, json: bool) -> scopeflow::Result<ExitCode> {
+    let tensors = summary(path)?;
+    if json {
+        let items: Vec<String> = tensors
+            .iter()
+            .map(|(name, (dtype, shape))| {
+                format!(
+                    "{{\"name\": {}, \"dtype\": {}, \"shape\": {:?}}}",
+                    json_string(name),
+                    json_string(dtype),
+                    shape
+                )
+            })
+            .collect();
+        println!("[{}]", items.join(", "));
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A scope tree: each scope once, its variables indented under it.
+    let mut open: Vec<&str> = Vec::new();
+    for (name, (dtype, shape)) in &tensors {
+        let parts: Vec<&str> = name.split('/').collect();
+        let (scopes, leaf) = parts.split_at(parts.len() - 1);
+        let common = open.iter().zip(scopes).take_while(|(a, b)| a == b).count();
+        open.truncate(common);
+        for scope in &scopes[common..] {
+            println!("{}{scope}/", "  ".repeat(open.len()));
+            open.push(scope);
+        }
+        println!("{}{} {shape:?} {dtype}", "  ".repeat(open.len()), leaf[0]);
+    }
+    println!("{} tensors", tensors.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `name (d0, d1) dtype collections` lines, as `Manifest::summary` writes them.
+fn read_manifest(path: &str) -> scopeflow::Result<BTreeMap<String, (String, Vec<usize>)>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| scopeflow::Error::CheckpointIo { path: path.to_owned(), source })?;
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed = (|| {
+            let (name, rest) = line.split_once(" (")?;
+            let (dims, rest) = rest.split_once(") ")?;
+            let dtype = rest.split_whitespace().next()?;
+            let shape: Option<Vec<usize>> =
+                dims.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();
+            Some((name.to_owned(), (dtype.to_owned(), shape?)))
+        })();
+        let (name, info) = parsed.ok_or_else(|| scopeflow::Error::CheckpointFormat {
+            path: path.to_owned(),
+            reason: format!("not a manifest line (`name (shape) dtype collections`): {line:?}"),
+        })?;
+        out.insert(name, info);
+    }
+    Ok(out)
+}
+
+fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
+    let saved = summary(path)?;
+    let model = read_manifest(manifest)?;
+    let mut differences = 0;
+    for (name, (dtype, shape)) in &model {
+        match saved.get(name) {
+            None => {
+                differences += 1;
+                println!("missing     {name} {shape:?} {dtype}: the model has it, the checkpoint does not");
+            }
+            Some(found) if found != &(dtype.clone(), shape.clone()) => {
+                differences += 1;
+                println!(
+                    "mismatched  {name}: the model has {shape:?} {dtype}, the checkpoint {:?} {}",
+                    found.1, found.0
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, (dtype, shape)) in saved.iter().filter(|(n, _)| !model.contains_key(*n)) {
+        differences += 1;
+        println!("unexpected  {name} {shape:?} {dtype}: the checkpoint has it, the model does not");
+    }
+    println!("{} in both, {differences} differences", model.keys().filter(|n| saved.contains_key(*n)).count());
+    Ok(if differences == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

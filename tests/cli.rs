@@ -1,0 +1,91 @@
+//! The `scopeflow` command: inspect checkpoints, diff them against a model.
+
+#[allow(dead_code)]
+#[path = "../examples/tf1_checkpoint.rs"]
+mod tf1;
+
+use scopeflow::prelude::*;
+use std::process::Command;
+
+fn scopeflow(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scopeflow")).args(args).output().expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).expect("utf-8"))
+}
+
+#[test]
+fn inspect_json_lists_every_tensor_sorted_with_dtype_and_shape() {
+    let prefix = tf1::fixture();
+    let (code, out) = scopeflow(&["inspect", "--json", prefix.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(prefix.with_file_name("expected.json")).expect("fixture"))
+            .expect("json");
+    let want: Vec<(String, String, serde_json::Value)> = expected["variables"]
+        .as_array()
+        .expect("variables")
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v["dtype"].as_str().unwrap().to_owned(), v["shape"].clone()))
+        .collect();
+    let got: Vec<(String, String, serde_json::Value)> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v["dtype"].as_str().unwrap().to_owned(), v["shape"].clone()))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn inspect_prints_a_scope_tree_of_safetensors_files_too() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("scopeflow-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("m.safetensors");
+    let graph = Graph::new();
+    graph.with_default(|| variable_scope("enc").with(|_| get_variable("w", [2, 3]).dtype(DType::F64).get()))?;
+    scopeflow::Saver::new(&graph).save(&path)?;
+    let (code, out) = scopeflow(&["inspect", path.to_str().expect("utf-8")]);
+    assert_eq!((code, out.as_str()), (0, "enc/\n  w [2, 3] float64\n1 tensors\n"));
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+#[test]
+fn diff_compares_a_checkpoint_with_a_model_manifest() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("scopeflow-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let graph = Graph::new();
+    graph.with_default(|| -> Result<()> {
+        tf1::Mlp::build()?;
+        tf1::TextEmbedding::build()?;
+        Ok(())
+    })?;
+    let manifest = dir.join("manifest.txt");
+    std::fs::write(&manifest, graph.manifest().summary()).expect("write");
+    let prefix = tf1::fixture();
+    let prefix = prefix.to_str().expect("utf-8");
+    let (code, out) = scopeflow(&["diff", prefix, manifest.to_str().expect("utf-8")]);
+    assert_eq!((code, out.as_str()), (0, "5 in both, 0 differences\n"));
+
+    let other = Graph::new();
+    other.with_default(|| -> Result<()> {
+        variable_scope("MLP/layer1").with(|_| get_variable("kernel", [784, 64]).get())?;
+        get_variable("extra", [1]).get()?;
+        Ok(())
+    })?;
+    std::fs::write(&manifest, other.manifest().summary()).expect("write");
+    let (code, out) = scopeflow(&["diff", prefix, manifest.to_str().expect("utf-8")]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "mismatched  MLP/layer1/kernel: the model has [784, 64] float32, the checkpoint [784, 32] float32"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("missing     extra [1] float32"), "{out}");
+    assert!(out.contains("unexpected  text_embedding/matrix [50, 8] float32"), "{out}");
+    assert!(out.ends_with("1 in both, 6 differences\n"), "{out}");
+    assert_eq!(scopeflow(&["frobnicate"]).0, 2);
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
