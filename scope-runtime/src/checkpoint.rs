@@ -300,8 +300,8 @@ fn from_st_dtype(d: StDtype) -> Option<DType> {
     })
 }
 
-/// Little-endian bytes, row-major (safetensors' layout).
-fn to_bytes(v: &Value) -> Vec<u8> {
+/// Little-endian bytes, row-major (the layout of safetensors and TensorFlow's `tensor_content`).
+pub(crate) fn to_bytes(v: &Value) -> Vec<u8> {
     match v {
         Value::F32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Value::F64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),

@@ -316,6 +316,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An events file that cannot be written.
+    #[error("TensorBoard events file `{path}`: {source}")]
+    EventsIo {
+        /// The file or directory.
+        path: String,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+
     /// A checkpoint file that is not a valid safetensors file.
     #[error("checkpoint `{path}` is not a valid safetensors file: {reason}; nothing was restored")]
     CheckpointFormat {
@@ -510,6 +519,7 @@ impl Error {
             | Error::FeedMismatch { .. }
             | Error::Kernel { .. }
             | Error::CheckpointIo { .. }
+            | Error::EventsIo { .. }
             | Error::CheckpointFormat { .. }
             | Error::CheckpointIncomplete { .. } => ErrorKind::InvalidArgument,
             Error::CheckpointMismatch { .. } => ErrorKind::ShapeMismatch,

@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod context;
 pub mod dtype;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod graph;
 pub mod init;
