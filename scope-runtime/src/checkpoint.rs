@@ -99,30 +99,9 @@ impl Saver {
     ///
     /// [`Error::CheckpointIo`] when the file cannot be written; the previous file, if any, stays.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let variables = self.variables()?;
-        let values: Vec<(String, Value)> =
-            variables.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
-        let bytes: Vec<(String, Encoded)> =
-            values.iter().map(|(n, v)| (n.clone(), (st_dtype(v.dtype()), v.shape().to_vec(), to_bytes(v)))).collect();
-        let views = bytes
-            .iter()
-            .map(|(n, (d, s, b))| TensorView::new(*d, s.clone(), b).map(|t| (n.as_str(), t)))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::CheckpointFormat { path: path.display().to_string(), reason: e.to_string() })?;
-        let data = safetensors::serialize(views, None)
-            .map_err(|e| Error::CheckpointFormat { path: path.display().to_string(), reason: e.to_string() })?;
-        let io = |source| Error::CheckpointIo { path: path.display().to_string(), source };
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp-{}",
-            path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, &data).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        let values: BTreeMap<String, Value> =
+            self.variables()?.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
+        write_safetensors(path, &values)
     }
 
     /// Restores the selected variables from `path` by name; see [`restore_with`](Self::restore_with).
@@ -224,6 +203,51 @@ impl Saver {
         }
         Ok(report)
     }
+}
+
+/// Writes named values to a safetensors file, atomically: to a temporary
+/// file beside it, renamed over `path` once complete.
+///
+/// # Errors
+///
+/// [`Error::CheckpointIo`] when the file cannot be written; the previous file, if any, stays.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// let path = std::env::temp_dir().join(format!("write-doc-{}.safetensors", std::process::id()));
+/// let values = BTreeMap::from([("w".to_owned(), scope_runtime::Value::from(vec![1.0f32, 2.0]))]);
+/// scope_runtime::checkpoint::write_safetensors(&path, &values)?;
+/// assert_eq!(scope_runtime::checkpoint::read_safetensors(&path)?.len(), 1);
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn write_safetensors(path: impl AsRef<Path>, values: &BTreeMap<String, Value>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes: Vec<(&str, Encoded)> =
+        values.iter().map(|(n, v)| (n.as_str(), (st_dtype(v.dtype()), v.shape().to_vec(), to_bytes(v)))).collect();
+    let format = |e: safetensors::SafeTensorError| Error::CheckpointFormat {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let views = bytes
+        .iter()
+        .map(|(n, (d, s, b))| TensorView::new(*d, s.clone(), b).map(|t| (*n, t)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(format)?;
+    let data = safetensors::serialize(views, None).map_err(format)?;
+    let io = |source| Error::CheckpointIo { path: path.display().to_string(), source };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &data).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }
 
 /// Every tensor of a safetensors file.

@@ -3,6 +3,7 @@
 //! ```text
 //! scopeflow inspect [--json] PATH     list a checkpoint's tensors as a scope tree
 //! scopeflow diff PATH MANIFEST        compare a checkpoint with a model's manifest
+//! scopeflow convert PATH OUT          write a checkpoint's tensors to a safetensors file
 //! ```
 //!
 //! PATH is a safetensors file, or a TF1 checkpoint prefix (`model.ckpt`) or
@@ -14,7 +15,8 @@ use scopeflow::checkpoint::read_checkpoint;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST";
+const USAGE: &str =
+    "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST | scopeflow convert PATH OUT.safetensors";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         ["inspect", "--json", path] => inspect(path, true),
         ["inspect", path] => inspect(path, false),
         ["diff", path, manifest] => diff(path, manifest),
+        ["convert", path, out] => convert(path, out),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -148,4 +151,19 @@ fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
     }
     println!("{} in both, {differences} differences", model.keys().filter(|n| saved.contains_key(*n)).count());
     Ok(if differences == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn convert(path: &str, out: &str) -> scopeflow::Result<ExitCode> {
+    let mut values = BTreeMap::new();
+    for (name, tensor) in read_checkpoint(path)? {
+        match tensor {
+            Stored::Value(v) => {
+                values.insert(name, v);
+            }
+            Stored::Unsupported { dtype, .. } => eprintln!("skipped {name}: dtype {dtype} is not supported"),
+        }
+    }
+    scopeflow::checkpoint::write_safetensors(out, &values)?;
+    println!("wrote {} tensors to {out}", values.len());
+    Ok(ExitCode::SUCCESS)
 }
