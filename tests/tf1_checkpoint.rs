@@ -95,3 +95,37 @@ fn a_damaged_checkpoint_is_an_error_that_names_the_problem() {
     assert!(read_tf1_checkpoint(dir.join("absent")).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// tests/data/tf1_many, written by TensorFlow (tools/make_tf1_checkpoint.py):
+/// 321 variables of every dtype, scalars and a 300x300 matrix, with an index
+/// of several table blocks.
+#[test]
+fn any_tf1_checkpoint_reads_every_dtype_and_a_multi_block_index() -> scopeflow::Result<()> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tf1_many");
+    let expected: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("json")).expect("json");
+    let tensors = read_tf1_checkpoint(dir.join("model.ckpt"))?;
+    let wanted = expected.as_array().expect("a list");
+    assert_eq!(tensors.len(), wanted.len());
+    assert_eq!(
+        tensors.keys().collect::<Vec<_>>(),
+        wanted.iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>().iter().collect::<Vec<_>>()
+    );
+    for var in wanted {
+        let name = var["name"].as_str().expect("name");
+        let Stored::Value(value) = &tensors[name] else { panic!("{name} unsupported") };
+        assert_eq!(value.dtype().name(), var["dtype"].as_str().expect("dtype"), "{name}");
+        let shape: Vec<usize> =
+            var["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        assert_eq!(value.shape(), shape.as_slice(), "{name}");
+        let data = value.to_f64_vec();
+        let as_dtype = |x: f64| if value.dtype() == scopeflow::DType::F32 { (x as f32) as f64 } else { x };
+        for (got, want) in data.iter().zip(floats(&var["first5"])) {
+            assert_eq!(*got, as_dtype(want), "{name}");
+        }
+        let sum: f64 = data.iter().sum();
+        let want = var["sum"].as_f64().expect("sum");
+        assert!((sum - want).abs() <= 1e-9 * want.abs().max(1.0), "{name}: {sum} vs {want}");
+    }
+    Ok(())
+}
