@@ -4,8 +4,8 @@
 //!
 //! Run: `cargo run --example tensorboard -- LOGDIR`, then `tensorboard --logdir LOGDIR`.
 
+use scopeflow::EventWriter;
 use scopeflow::Session;
-use scopeflow::events::EventWriter;
 use scopeflow::prelude::*;
 
 fn main() -> Result<()> {

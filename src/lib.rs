@@ -22,20 +22,35 @@
 //! ```
 
 pub use scope_macros::{model, scoped};
-pub use scope_runtime::*;
+pub use scope_runtime::{
+    AsScopeArg, CallSite, CollectionItem, DType, DefaultGraphGuard, Dim, Distribution, Element, Error, ErrorKind,
+    EventWriter, FanMode, FileKind, GLOBAL_VARIABLES, GetVariable, Graph, Init, Manifest, ManifestEntry, NameKind,
+    NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo, Operation, Padding, PartitionFn, PartitionProblem,
+    Partitioner, REGULARIZATION_LOSSES, Regularizer, RestoreOptions, RestoreReport, Result, Reuse, Saver, ScopeArg,
+    Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableScope,
+    VariableScopeBuilder, VariableScopeGuard, abs, add, argmax, assign, assign_add, assign_sub, avg_pool, bias_add,
+    cast, concat, constant, conv2d, conv2d_dilated, current_name_scope, current_variable_scope, div, embedding_lookup,
+    equal, exp, fans, fill, gather, get_default_graph, get_variable, greater, group, identity, is_valid_op_name,
+    is_valid_scope_name, leaky_relu, less, log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul,
+    name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with, ones_like, pad, placeholder, read_checkpoint,
+    read_manifest, read_safetensors, read_tf1_checkpoint, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape,
+    select, shape, sigmoid, slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice, sub,
+    tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies, write_safetensors, zeros_like,
+};
 
 /// The README's example, compiled and run as a doc test.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
-/// The names most programs need: `use scopeflow::prelude::*;`.
+/// The names a program that builds and runs a model needs: `use scopeflow::prelude::*;`.
 pub mod prelude {
     pub use scope_macros::{model, scoped};
     pub use scope_runtime::{
-        DType, Error, Graph, Init, Partitioner, Regularizer, Result, Reuse, Shape, Tensor, Value, Variable,
-        VariableScope, add, constant, current_variable_scope, get_variable, identity, matmul, mul, name_scope, named,
-        relu, sub, variable_scope,
+        DType, Error, Graph, Init, Operation, Partitioner, Regularizer, Result, Reuse, Saver, Session, Shape, Tensor,
+        Value, Variable, VariableScope, add, bias_add, concat, constant, current_variable_scope, get_variable,
+        identity, matmul, mul, name_scope, named, placeholder, reduce_mean, reduce_sum, relu, reshape, sigmoid,
+        softmax, sub, tanh, variable_scope,
     };
 }
 

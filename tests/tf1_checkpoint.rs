@@ -5,7 +5,7 @@
 #[path = "../examples/tf1_checkpoint.rs"]
 mod tf1;
 
-use scopeflow::bundle::{Stored, read_tf1_checkpoint};
+use scopeflow::{Stored, read_tf1_checkpoint};
 use serde_json::Value as Json;
 
 fn json(name: &str) -> Json {

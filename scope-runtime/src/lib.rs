@@ -19,44 +19,41 @@
 
 pub use ndarray;
 
-pub mod bundle;
-pub mod checkpoint;
-pub mod context;
-pub mod dtype;
-pub mod error;
-pub mod events;
-pub mod export;
-pub mod graph;
-pub mod init;
-pub mod kernels;
-pub mod manifest;
-pub mod names;
-pub mod ops;
-pub mod scope;
-pub mod session;
-pub mod shape;
-pub mod store;
-pub mod tensor;
-pub mod value;
-pub mod variable;
+// The layers, lowest first. A layer imports only from the layers before it
+// (tests/layers.rs checks every `use crate::` line against this order).
+mod base;
+mod graph;
+mod io;
+mod kernels;
+mod ops;
+mod run;
+mod scope;
+mod store;
+mod variable;
 
-pub use checkpoint::{RestoreOptions, RestoreReport, Saver};
-pub use context::DefaultGraphGuard;
-pub use dtype::DType;
-pub use error::{CallSite, Error, ErrorKind, NameKind, PartitionProblem, Result};
+pub use base::error::{CallSite, Error, ErrorKind, FileKind, NameKind, PartitionProblem, Result};
+pub use base::names::{is_valid_op_name, is_valid_scope_name};
+pub use base::{DType, Dim, Element, Operation, Reuse, Shape, Tensor, Value};
 pub use graph::{
-    CollectionItem, GLOBAL_VARIABLES, Graph, NodeInfo, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, get_default_graph,
+    CollectionItem, DefaultGraphGuard, GLOBAL_VARIABLES, Graph, NodeInfo, Padding, REGULARIZATION_LOSSES, StridedSlice,
+    TRAINABLE_VARIABLES, get_default_graph,
 };
-pub use init::{Distribution, FanMode, Init};
-pub use manifest::Manifest;
-pub use ops::*;
+pub use io::bundle::{Stored, read_tf1_checkpoint};
+pub use io::events::EventWriter;
+pub use io::manifest::{Manifest, ManifestEntry, read_manifest};
+pub use io::saver::{RestoreOptions, RestoreReport, Saver, read_checkpoint, read_safetensors, write_safetensors};
+pub use ops::{
+    Named, abs, add, argmax, assign, assign_add, assign_sub, avg_pool, bias_add, cast, concat, constant, conv2d,
+    conv2d_dilated, div, embedding_lookup, equal, exp, fill, gather, greater, group, identity, leaky_relu, less, log,
+    log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, named, neg, no_op, one_hot, one_hot_with,
+    ones_like, pad, placeholder, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape, select, shape, sigmoid,
+    slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice, sub, tanh, tile, transpose,
+    unstack, where_v2, with_dependencies, zeros_like,
+};
+pub use run::Session;
 pub use scope::{
-    AsScopeArg, NameScopeBuilder, NameScopeGuard, Reuse, ScopeArg, VariableScope, VariableScopeBuilder,
-    VariableScopeGuard, current_name_scope, current_variable_scope, name_scope, variable_scope,
+    AsScopeArg, NameScopeBuilder, NameScopeGuard, ScopeArg, VariableScope, VariableScopeBuilder, VariableScopeGuard,
+    current_name_scope, current_variable_scope, name_scope, variable_scope,
 };
-pub use session::Session;
-pub use shape::{Dim, Shape};
-pub use store::{GetVariable, Partitioner, Regularizer, get_variable};
-pub use tensor::Tensor;
-pub use value::{Element, Value};
-pub use variable::{NewVariable, Variable};
+pub use store::{GetVariable, NewVariable, get_variable};
+pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};

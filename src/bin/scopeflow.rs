@@ -10,8 +10,7 @@
 //! its `.index` file. MANIFEST is a file holding `graph.manifest().summary()`.
 //! `diff` exits with 1 when anything differs.
 
-use scopeflow::bundle::Stored;
-use scopeflow::checkpoint::read_checkpoint;
+use scopeflow::{Stored, read_checkpoint};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -102,32 +101,9 @@ fn inspect(path: &str, json: bool) -> scopeflow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads `name (d0, d1) dtype collections` lines, as `Manifest::summary` writes them.
-fn read_manifest(path: &str) -> scopeflow::Result<BTreeMap<String, (String, Vec<usize>)>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| scopeflow::Error::CheckpointIo { path: path.to_owned(), source })?;
-    let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let parsed = (|| {
-            let (name, rest) = line.split_once(" (")?;
-            let (dims, rest) = rest.split_once(") ")?;
-            let dtype = rest.split_whitespace().next()?;
-            let shape: Option<Vec<usize>> =
-                dims.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();
-            Some((name.to_owned(), (dtype.to_owned(), shape?)))
-        })();
-        let (name, info) = parsed.ok_or_else(|| scopeflow::Error::CheckpointFormat {
-            path: path.to_owned(),
-            reason: format!("not a manifest line (`name (shape) dtype collections`): {line:?}"),
-        })?;
-        out.insert(name, info);
-    }
-    Ok(out)
-}
-
 fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
     let saved = summary(path)?;
-    let model = read_manifest(manifest)?;
+    let model = scopeflow::read_manifest(manifest)?;
     let mut differences = 0;
     for (name, (dtype, shape)) in &model {
         match saved.get(name) {
@@ -163,7 +139,7 @@ fn convert(path: &str, out: &str) -> scopeflow::Result<ExitCode> {
             Stored::Unsupported { dtype, .. } => eprintln!("skipped {name}: dtype {dtype} is not supported"),
         }
     }
-    scopeflow::checkpoint::write_safetensors(out, &values)?;
+    scopeflow::write_safetensors(out, &values)?;
     println!("wrote {} tensors to {out}", values.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,10 @@
-//! The op constructors users call: `add(&a, &b)`, `named("res").add(&a, &b)`,
-//! `&a + &b`. Each names and records one node through [`build`].
+//! The math and neural-network op constructors users call: `add(&a, &b)`,
+//! `named("res").add(&a, &b)`, `&a + &b`. Each names and records one node
+//! through [`build`].
 
-use super::{Conv, OpKind, Padding, Pool, build};
-use crate::dtype::DType;
-use crate::error::Result;
-use crate::graph::Attr;
-use crate::shape::Shape;
-use crate::tensor::Tensor;
-use crate::value::Value;
+use super::{OpKind, build};
+use crate::base::{DType, Result, Shape, Tensor, Value};
+use crate::graph::{Attr, Conv, Padding, Pool};
 use crate::variable::Variable;
 use std::sync::Arc;
 
@@ -36,49 +33,18 @@ pub fn named(name: &str) -> Named<'_> {
 /// An op name waiting for its op; see [`named`].
 #[derive(Clone, Copy, Debug)]
 #[must_use = "the name applies to an op built with one of its methods"]
-pub struct Named<'a>(&'a str);
+pub struct Named<'a>(pub(crate) &'a str);
 
 fn unary(kind: OpKind, name: Option<&str>, x: &Tensor) -> Result<Tensor> {
-    build(kind, name, &[x], Attr::None, None)
+    build(kind, name, &[x], Attr::None)
 }
 
 fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    build(kind, name, &[a, b], Attr::None, None)
+    build(kind, name, &[a, b], Attr::None)
 }
 
 fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Result<Tensor> {
-    build(kind, name, &[x], Attr::Reduce { axes: axes.map(<[usize]>::to_vec), keep_dims }, None)
-}
-
-macro_rules! api {
-    ($($(#[$doc:meta])* fn $fn:ident($($arg:ident: $ty:ty),*) |$name:ident| $body:expr;)*) => {
-        $(
-            $(#[$doc])*
-            ///
-            /// # Errors
-            ///
-            /// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
-            /// naming the op when the inputs do not fit; [`Error::InvalidName`](crate::Error::InvalidName),
-            /// [`Error::GraphMismatch`](crate::Error::GraphMismatch), [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
-            pub fn $fn($($arg: $ty),*) -> Result<Tensor> {
-                let $name: Option<&str> = None;
-                $body
-            }
-        )*
-        impl Named<'_> {
-            $(
-                #[doc = concat!("Like [`", stringify!($fn), "`](fn@", stringify!($fn), "), named.")]
-                ///
-                /// # Errors
-                ///
-                #[doc = concat!("As for [`", stringify!($fn), "`](fn@", stringify!($fn), ").")]
-                pub fn $fn(self, $($arg: $ty),*) -> Result<Tensor> {
-                    let $name: Option<&str> = Some(self.0);
-                    $body
-                }
-            )*
-        }
-    };
+    build(kind, name, &[x], Attr::Reduce { axes: axes.map(<[usize]>::to_vec), keep_dims })
 }
 
 api! {
@@ -92,10 +58,8 @@ api! {
     /// assert_eq!(constant(vec![1i32, 2])?.name(), "Const_1");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn constant(value: impl Into<Value>) |name| {
-        let value = value.into();
-        let given = (Shape::from(value.shape()), value.dtype());
-        build(OpKind::Const, name, &[], Attr::Const(Arc::new(value)), Some(given))
+    fn constant(value: impl Into<Value>) -> Tensor |name| {
+        build(OpKind::Const, name, &[], Attr::Const(Arc::new(value.into())))
     };
     /// A value fed to each [`Session::run`](crate::Session::run) (TF `tf.placeholder`);
     /// dimensions may be unknown (`Shape::from_dims([None, Some(784)])`).
@@ -108,8 +72,8 @@ api! {
     /// assert_eq!((x.name(), x.shape().to_string()), ("Placeholder", "(None, 784)".to_owned()));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn placeholder(dtype: DType, shape: impl Into<Shape>) |name| {
-        build(OpKind::Placeholder, name, &[], Attr::None, Some((shape.into(), dtype)))
+    fn placeholder(dtype: DType, shape: impl Into<Shape>) -> Tensor |name| {
+        build(OpKind::Placeholder, name, &[], Attr::Placeholder(shape.into(), dtype))
     };
     /// `a + b` with broadcasting (TF `tf.add`; default name `Add`).
     ///
@@ -121,7 +85,7 @@ api! {
     /// assert_eq!(add(&a, &b)?.shape().to_vec(), Some(vec![2]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn add(a: &Tensor, b: &Tensor) |name| binary(OpKind::Add, name, a, b);
+    fn add(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Add, name, a, b);
     /// `a - b` with broadcasting (TF `tf.subtract`; default name `Sub`).
     ///
     /// ```
@@ -132,7 +96,7 @@ api! {
     /// assert_eq!(sub(&a, &a)?.name(), "Sub");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn sub(a: &Tensor, b: &Tensor) |name| binary(OpKind::Sub, name, a, b);
+    fn sub(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Sub, name, a, b);
     /// `a * b` elementwise with broadcasting (TF `tf.multiply`; default name `Mul`).
     ///
     /// ```
@@ -144,7 +108,7 @@ api! {
     /// assert!(mul(&a, &b).is_err());
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn mul(a: &Tensor, b: &Tensor) |name| binary(OpKind::Mul, name, a, b);
+    fn mul(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Mul, name, a, b);
     /// `a / b` on floats with broadcasting (TF `tf.divide`; default name `truediv`).
     ///
     /// ```
@@ -155,7 +119,7 @@ api! {
     /// assert_eq!(div(&a, &a)?.name(), "truediv");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn div(a: &Tensor, b: &Tensor) |name| binary(OpKind::Div, name, a, b);
+    fn div(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Div, name, a, b);
     /// `max(a, b)` elementwise with broadcasting (TF `tf.maximum`).
     ///
     /// ```
@@ -166,7 +130,7 @@ api! {
     /// assert_eq!(maximum(&a, &constant(0.0f32)?)?.name(), "Maximum");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn maximum(a: &Tensor, b: &Tensor) |name| binary(OpKind::Maximum, name, a, b);
+    fn maximum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Maximum, name, a, b);
     /// Matrix product `[m, k] x [k, n] -> [m, n]` (TF `tf.matmul`; default name `MatMul`).
     ///
     /// ```
@@ -179,8 +143,8 @@ api! {
     /// assert_eq!(matmul(&a, &b)?.shape().to_vec(), Some(vec![1, 1]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn matmul(a: &Tensor, b: &Tensor) |name| {
-        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a: false, transpose_b: false }, None)
+    fn matmul(a: &Tensor, b: &Tensor) -> Tensor |name| {
+        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a: false, transpose_b: false })
     };
     /// Matrix product with either input transposed first (TF `tf.matmul(a, b, transpose_a, transpose_b)`).
     ///
@@ -193,8 +157,8 @@ api! {
     /// assert_eq!(matmul_transposed(&a, &a, true, false)?.shape().to_vec(), Some(vec![2, 2]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn matmul_transposed(a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) |name| {
-        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a, transpose_b }, None)
+    fn matmul_transposed(a: &Tensor, b: &Tensor, transpose_a: bool, transpose_b: bool) -> Tensor |name| {
+        build(OpKind::MatMul, name, &[a, b], Attr::MatMul { transpose_a, transpose_b })
     };
     /// `x + bias` along the last axis (TF `tf.nn.bias_add`).
     ///
@@ -206,7 +170,7 @@ api! {
     /// assert!(bias_add(&x, &constant(vec![1.0f32, 2.0])?).is_err());
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn bias_add(x: &Tensor, bias: &Tensor) |name| binary(OpKind::BiasAdd, name, x, bias);
+    fn bias_add(x: &Tensor, bias: &Tensor) -> Tensor |name| binary(OpKind::BiasAdd, name, x, bias);
     /// `max(x, 0)` (TF `tf.nn.relu`; default name `Relu`).
     ///
     /// ```
@@ -216,7 +180,7 @@ api! {
     /// assert_eq!(relu(&constant(-1.0f32)?)?.name(), "Relu");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn relu(x: &Tensor) |name| unary(OpKind::Relu, name, x);
+    fn relu(x: &Tensor) -> Tensor |name| unary(OpKind::Relu, name, x);
     /// `min(max(x, 0), 6)` (TF `tf.nn.relu6`).
     ///
     /// ```
@@ -226,7 +190,7 @@ api! {
     /// assert_eq!(relu6(&constant(9.0f32)?)?.name(), "Relu6");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn relu6(x: &Tensor) |name| unary(OpKind::Relu6, name, x);
+    fn relu6(x: &Tensor) -> Tensor |name| unary(OpKind::Relu6, name, x);
     /// The logistic function (TF `tf.sigmoid`).
     ///
     /// ```
@@ -236,7 +200,7 @@ api! {
     /// assert!(sigmoid(&constant(1i32)?).is_err()); // floats only
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn sigmoid(x: &Tensor) |name| unary(OpKind::Sigmoid, name, x);
+    fn sigmoid(x: &Tensor) -> Tensor |name| unary(OpKind::Sigmoid, name, x);
     /// Hyperbolic tangent (TF `tf.tanh`).
     ///
     /// ```
@@ -246,7 +210,7 @@ api! {
     /// assert_eq!(tanh(&constant(0.5f64)?)?.name(), "Tanh");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn tanh(x: &Tensor) |name| unary(OpKind::Tanh, name, x);
+    fn tanh(x: &Tensor) -> Tensor |name| unary(OpKind::Tanh, name, x);
     /// Softmax over the last axis (TF `tf.nn.softmax`).
     ///
     /// ```
@@ -256,7 +220,7 @@ api! {
     /// assert_eq!(softmax(&constant(vec![1.0f32, 2.0])?)?.name(), "Softmax");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn softmax(logits: &Tensor) |name| unary(OpKind::Softmax, name, logits);
+    fn softmax(logits: &Tensor) -> Tensor |name| unary(OpKind::Softmax, name, logits);
     /// Log-softmax over the last axis (TF `tf.nn.log_softmax`).
     ///
     /// ```
@@ -266,7 +230,7 @@ api! {
     /// assert_eq!(log_softmax(&constant(vec![1.0f32, 2.0])?)?.name(), "LogSoftmax");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn log_softmax(logits: &Tensor) |name| unary(OpKind::LogSoftmax, name, logits);
+    fn log_softmax(logits: &Tensor) -> Tensor |name| unary(OpKind::LogSoftmax, name, logits);
     /// `x²` (TF `tf.square`).
     ///
     /// ```
@@ -276,7 +240,7 @@ api! {
     /// assert_eq!(square(&constant(3i64)?)?.name(), "Square");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn square(x: &Tensor) |name| unary(OpKind::Square, name, x);
+    fn square(x: &Tensor) -> Tensor |name| unary(OpKind::Square, name, x);
     /// `√x` (TF `tf.sqrt`).
     ///
     /// ```
@@ -286,7 +250,7 @@ api! {
     /// assert_eq!(sqrt(&constant(4.0f32)?)?.name(), "Sqrt");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn sqrt(x: &Tensor) |name| unary(OpKind::Sqrt, name, x);
+    fn sqrt(x: &Tensor) -> Tensor |name| unary(OpKind::Sqrt, name, x);
     /// `eˣ` (TF `tf.exp`).
     ///
     /// ```
@@ -296,7 +260,7 @@ api! {
     /// assert_eq!(exp(&constant(0.0f32)?)?.name(), "Exp");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn exp(x: &Tensor) |name| unary(OpKind::Exp, name, x);
+    fn exp(x: &Tensor) -> Tensor |name| unary(OpKind::Exp, name, x);
     /// `ln x` (TF `tf.math.log`).
     ///
     /// ```
@@ -306,7 +270,7 @@ api! {
     /// assert_eq!(log(&constant(1.0f32)?)?.name(), "Log");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn log(x: &Tensor) |name| unary(OpKind::Log, name, x);
+    fn log(x: &Tensor) -> Tensor |name| unary(OpKind::Log, name, x);
     /// The input unchanged (TF `tf.identity`; default name `Identity`).
     ///
     /// ```
@@ -317,7 +281,119 @@ api! {
     /// assert_eq!(named("out").identity(&x)?.name(), "out");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn identity(x: &Tensor) |name| unary(OpKind::Identity, name, x);
+    fn identity(x: &Tensor) -> Tensor |name| unary(OpKind::Identity, name, x);
+    /// `-x` (TF `tf.negative`; default name `Neg`, also the name of unary `-x`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, neg, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, -2.0])?;
+    /// assert_eq!(neg(&x)?.name(), "Neg");
+    /// assert_eq!((-&x)?.name(), "Neg_1");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn neg(x: &Tensor) -> Tensor |name| unary(OpKind::Neg, name, x);
+    /// `|x|` (TF `tf.abs`).
+    ///
+    /// ```
+    /// use scope_runtime::{abs, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(abs(&constant(-2i32)?)?.name(), "Abs");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn abs(x: &Tensor) -> Tensor |name| unary(OpKind::Abs, name, x);
+    /// `ln(1 + eˣ)`, computed stably (TF `tf.nn.softplus`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, softplus, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(softplus(&constant(0.0f32)?)?.name(), "Softplus");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn softplus(x: &Tensor) -> Tensor |name| unary(OpKind::Softplus, name, x);
+    /// `max(x, alpha * x)` (TF `tf.nn.leaky_relu`, whose default `alpha` is 0.2).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, leaky_relu, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(leaky_relu(&constant(-1.0f32)?, 0.2)?.name(), "LeakyRelu");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn leaky_relu(x: &Tensor, alpha: f64) -> Tensor |name| build(OpKind::LeakyRelu, name, &[x], Attr::Alpha(alpha));
+    /// `a == b` elementwise with broadcasting, as bools (TF `tf.equal`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, equal, DType, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1i32, 2])?;
+    /// assert_eq!(equal(&a, &a)?.dtype(), DType::Bool);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn equal(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Equal, name, a, b);
+    /// `a < b` elementwise with broadcasting (TF `tf.less`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, less, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, 2.0])?;
+    /// assert_eq!(less(&a, &constant(1.5f32)?)?.name(), "Less");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn less(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Less, name, a, b);
+    /// `a > b` elementwise with broadcasting (TF `tf.greater`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, greater, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, 2.0])?;
+    /// assert_eq!(greater(&a, &a)?.shape().to_vec(), Some(vec![2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn greater(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Greater, name, a, b);
+    /// `cond ? x : y` elementwise (TF 1.x `tf.where(cond, x, y)`, op `Select`): `cond`
+    /// has the shape of `x` and `y`, or is a vector picking whole rows.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, select, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let c = constant(vec![true, false])?;
+    /// let (x, y) = (constant(vec![1.0f32, 2.0])?, constant(vec![3.0f32, 4.0])?);
+    /// assert_eq!(select(&c, &x, &y)?.name(), "Select");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn select(cond: &Tensor, x: &Tensor, y: &Tensor) -> Tensor |name| build(OpKind::Select, name, &[cond, x, y], Attr::None);
+    /// `cond ? x : y` with all three broadcast (TF `tf.where` in 2.x, `tf.where_v2`; op `SelectV2`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, where_v2, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let c = constant(vec![true, false])?;
+    /// let out = where_v2(&c, &constant(1.0f32)?, &constant(vec![3.0f32, 4.0])?)?;
+    /// assert_eq!((out.name(), out.shape().to_vec()), ("SelectV2", Some(vec![2])));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn where_v2(cond: &Tensor, x: &Tensor, y: &Tensor) -> Tensor |name| build(OpKind::SelectV2, name, &[cond, x, y], Attr::None);
+    /// The index of the largest element along `axis`, as int64 (TF `tf.argmax`).
+    ///
+    /// ```
+    /// use scope_runtime::{argmax, constant, DType, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((4, 10)))?;
+    /// let best = argmax(&x, 1)?;
+    /// assert_eq!((best.shape().to_vec(), best.dtype()), (Some(vec![4]), DType::I64));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn argmax(x: &Tensor, axis: usize) -> Tensor |name| build(OpKind::ArgMax, name, &[x], Attr::ArgMax { axis, dtype: DType::I64 });
     /// Sum over `axes` (`None`: all), keeping them as size 1 when `keep_dims` (TF `tf.reduce_sum`).
     ///
     /// ```
@@ -329,7 +405,7 @@ api! {
     /// assert_eq!(reduce_sum(&x, None, true)?.shape().to_vec(), Some(vec![1, 1]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn reduce_sum(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Sum, name, x, axes, keep_dims);
+    fn reduce_sum(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Sum, name, x, axes, keep_dims);
     /// Mean over `axes` (TF `tf.reduce_mean`).
     ///
     /// ```
@@ -340,7 +416,7 @@ api! {
     /// assert_eq!(reduce_mean(&x, None, false)?.name(), "Mean");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn reduce_mean(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Mean, name, x, axes, keep_dims);
+    fn reduce_mean(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Mean, name, x, axes, keep_dims);
     /// Maximum over `axes` (TF `tf.reduce_max`).
     ///
     /// ```
@@ -351,7 +427,7 @@ api! {
     /// assert!(reduce_max(&x, Some(&[1]), false).is_err()); // no axis 1
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn reduce_max(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) |name| reduction(OpKind::Max, name, x, axes, keep_dims);
+    fn reduce_max(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Max, name, x, axes, keep_dims);
     /// The same elements in a new shape; one size may be `-1` (TF `tf.reshape`).
     ///
     /// ```
@@ -362,7 +438,7 @@ api! {
     /// assert_eq!(reshape(&x, &[-1, 3])?.shape().to_vec(), Some(vec![4, 3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn reshape(x: &Tensor, shape: &[i64]) |name| build(OpKind::Reshape, name, &[x], Attr::Reshape(shape.to_vec()), None);
+    fn reshape(x: &Tensor, shape: &[i64]) -> Tensor |name| build(OpKind::Reshape, name, &[x], Attr::Reshape(shape.to_vec()));
     /// The axes permuted (`None`: reversed) (TF `tf.transpose`; default name `transpose`).
     ///
     /// ```
@@ -374,12 +450,12 @@ api! {
     /// assert_eq!(transpose(&x, None)?.shape().to_vec(), Some(vec![4, 3, 2]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn transpose(x: &Tensor, perm: Option<&[usize]>) |name| {
+    fn transpose(x: &Tensor, perm: Option<&[usize]>) -> Tensor |name| {
         let perm = match perm {
             Some(p) => p.to_vec(),
             None => (0..x.shape.rank().unwrap_or(0)).rev().collect(),
         };
-        build(OpKind::Transpose, name, &[x], Attr::Perm(perm), None)
+        build(OpKind::Transpose, name, &[x], Attr::Perm(perm))
     };
     /// Concatenation along `axis` (TF `tf.concat`; default name `concat`).
     ///
@@ -391,7 +467,7 @@ api! {
     /// assert_eq!(concat(&[&a, &b], 0)?.shape().to_vec(), Some(vec![3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn concat(values: &[&Tensor], axis: usize) |name| build(OpKind::Concat, name, values, Attr::Axis(axis), None);
+    fn concat(values: &[&Tensor], axis: usize) -> Tensor |name| build(OpKind::Concat, name, values, Attr::Axis(axis));
     /// Stacking along a new `axis` (TF `tf.stack`; default name `stack`).
     ///
     /// ```
@@ -402,7 +478,7 @@ api! {
     /// assert_eq!(stack(&[&a, &a, &a], 1)?.shape().to_vec(), Some(vec![2, 3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn stack(values: &[&Tensor], axis: usize) |name| build(OpKind::Stack, name, values, Attr::Axis(axis), None);
+    fn stack(values: &[&Tensor], axis: usize) -> Tensor |name| build(OpKind::Stack, name, values, Attr::Axis(axis));
     /// Rows of `params` picked by integer `indices` (TF `tf.gather` on axis 0).
     ///
     /// ```
@@ -414,7 +490,7 @@ api! {
     /// assert_eq!(gather(&table, &ids)?.shape().to_vec(), Some(vec![3, 4]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn gather(params: &Tensor, indices: &Tensor) |name| binary(OpKind::Gather, name, params, indices);
+    fn gather(params: &Tensor, indices: &Tensor) -> Tensor |name| binary(OpKind::Gather, name, params, indices);
     /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather named `embedding_lookup`).
     ///
     /// ```
@@ -426,7 +502,7 @@ api! {
     /// assert_eq!(rows.name(), "embedding_lookup");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn embedding_lookup(params: &Tensor, ids: &Tensor) |name| {
+    fn embedding_lookup(params: &Tensor, ids: &Tensor) -> Tensor |name| {
         binary(OpKind::Gather, Some(name.unwrap_or("embedding_lookup")), params, ids)
     };
     /// The values converted to `dtype` (TF `tf.cast`).
@@ -435,10 +511,18 @@ api! {
     /// use scope_runtime::{cast, constant, DType, Graph};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
-    /// assert_eq!(cast(&constant(1i32)?, DType::F32)?.dtype(), DType::F32);
+    /// let x = constant(1i32)?;
+    /// assert_eq!(cast(&x, DType::F32)?.dtype(), DType::F32);
+    /// assert_eq!(cast(&x, DType::I32)?.name(), "Const"); // no op for the same dtype
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn cast(x: &Tensor, dtype: DType) |name| build(OpKind::Cast, name, &[x], Attr::Cast(dtype), None);
+    fn cast(x: &Tensor, dtype: DType) -> Tensor |name| {
+        // TensorFlow returns the input itself when it already has the dtype.
+        if x.dtype == dtype {
+            return Ok(x.clone());
+        }
+        build(OpKind::Cast, name, &[x], Attr::DType(dtype))
+    };
     /// 2-D convolution of an NHWC input with a `[height, width, in, out]` filter (TF `tf.nn.conv2d`).
     ///
     /// ```
@@ -451,8 +535,8 @@ api! {
     /// assert_eq!(conv2d(&x, &f, [2, 2], Padding::Valid)?.shape().to_vec(), Some(vec![8, 13, 13, 32]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn conv2d(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding) |name| {
-        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations: [1, 1], padding }), None)
+    fn conv2d(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding) -> Tensor |name| {
+        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations: [1, 1], padding }))
     };
     /// 2-D convolution with dilations (TF `tf.nn.conv2d(..., dilations=…)`).
     ///
@@ -465,8 +549,8 @@ api! {
     /// assert_eq!(conv2d_dilated(&x, &f, [1, 1], Padding::Valid, [2, 2])?.shape().to_vec(), Some(vec![1, 5, 5, 2]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn conv2d_dilated(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding, dilations: [usize; 2]) |name| {
-        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations, padding }), None)
+    fn conv2d_dilated(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding, dilations: [usize; 2]) -> Tensor |name| {
+        build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations, padding }))
     };
     /// Max pooling of an NHWC input (TF `tf.nn.max_pool2d`).
     ///
@@ -478,8 +562,8 @@ api! {
     /// assert_eq!(max_pool(&x, [2, 2], [2, 2], Padding::Valid)?.shape().to_vec(), Some(vec![1, 14, 14, 4]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn max_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) |name| {
-        build(OpKind::MaxPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }), None)
+    fn max_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) -> Tensor |name| {
+        build(OpKind::MaxPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }))
     };
     /// Average pooling of an NHWC input; `SAME` windows average only real elements (TF `tf.nn.avg_pool2d`).
     ///
@@ -491,52 +575,75 @@ api! {
     /// assert_eq!(avg_pool(&x, [2, 2], [2, 2], Padding::Same)?.shape().to_vec(), Some(vec![1, 3, 3, 1]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn avg_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) |name| {
-        build(OpKind::AvgPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }), None)
+    fn avg_pool(input: &Tensor, ksize: [usize; 2], strides: [usize; 2], padding: Padding) -> Tensor |name| {
+        build(OpKind::AvgPool, name, &[input], Attr::Pool(Pool { ksize, strides, padding }))
     };
 }
 
-/// Operators on tensors and variables build ops: `&a + &b`, `&x * &w`, each
-/// returning `Result<Tensor>`.
+/// Operators on tensors and variables build ops named as Python's operators
+/// name them in TF 1.x: `&a + &b` is `add`, `-` is `sub`, `*` is `mul`, `/`
+/// is `truediv` and `-&a` is `Neg`. Each returns `Result<Tensor>`.
 ///
 /// ```
-/// use scope_runtime::{constant, get_variable, Graph};
+/// use scope_runtime::{add, constant, get_variable, Graph};
 /// let graph = Graph::new();
 /// let _g = graph.as_default();
 /// let x = constant(vec![1.0f32, 2.0])?;
 /// let b = get_variable("b", [2]).get()?;
 /// let y = (&(&x * &x)? + &b)?;
-/// assert_eq!(y.name(), "Add");
+/// assert_eq!(y.name(), "add");
+/// assert_eq!(add(&x, &x)?.name(), "Add_1"); // names are unique regardless of case
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
 macro_rules! operators {
-    ($($trait:ident $method:ident $f:ident;)*) => {$(
+    ($($trait:ident $method:ident $kind:ident $name:literal;)*) => {$(
         impl<R: AsRef<Tensor>> std::ops::$trait<R> for &Tensor {
             type Output = Result<Tensor>;
             fn $method(self, rhs: R) -> Result<Tensor> {
-                $f(self, rhs.as_ref())
+                binary(OpKind::$kind, Some($name), self, rhs.as_ref())
             }
         }
         impl<R: AsRef<Tensor>> std::ops::$trait<R> for Tensor {
             type Output = Result<Tensor>;
             fn $method(self, rhs: R) -> Result<Tensor> {
-                $f(&self, rhs.as_ref())
+                binary(OpKind::$kind, Some($name), &self, rhs.as_ref())
             }
         }
         impl<R: AsRef<Tensor>> std::ops::$trait<R> for &Variable {
             type Output = Result<Tensor>;
             fn $method(self, rhs: R) -> Result<Tensor> {
-                $f(self.tensor(), rhs.as_ref())
+                binary(OpKind::$kind, Some($name), self.tensor(), rhs.as_ref())
             }
         }
     )*};
 }
 
 operators! {
-    Add add add;
-    Sub sub sub;
-    Mul mul mul;
-    Div div div;
+    Add add Add "add";
+    Sub sub Sub "sub";
+    Mul mul Mul "mul";
+    Div div Div "truediv";
+}
+
+impl std::ops::Neg for &Tensor {
+    type Output = Result<Tensor>;
+    fn neg(self) -> Result<Tensor> {
+        unary(OpKind::Neg, None, self)
+    }
+}
+
+impl std::ops::Neg for Tensor {
+    type Output = Result<Tensor>;
+    fn neg(self) -> Result<Tensor> {
+        unary(OpKind::Neg, None, &self)
+    }
+}
+
+impl std::ops::Neg for &Variable {
+    type Output = Result<Tensor>;
+    fn neg(self) -> Result<Tensor> {
+        unary(OpKind::Neg, None, self.tensor())
+    }
 }
 
 impl Tensor {

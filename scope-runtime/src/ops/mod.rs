@@ -1,264 +1,233 @@
-//! What each op is: one row of the op table (TensorFlow type, default name,
-//! arity, shape rule, dtypes), and how an op node is named and recorded.
-//! How an op computes lives in [`kernels`](crate::kernels).
+//! The op table: one row per op type (TensorFlow type and default name,
+//! arity, dtypes, shape function, kernel, in-place policy, gradient), and
+//! the builder that names an op under the current name scope and records it.
+//! The constructors users call are in `api`, `array` and `state`.
+
+#[macro_use]
+mod macros {
+    /// Declares op constructors once for both spellings: `add(&a, &b)` with the
+    /// default name, and `named("res").add(&a, &b)`.
+    macro_rules! api {
+        ($($(#[$doc:meta])* fn $fn:ident($($arg:ident: $ty:ty),*) -> $ret:ty |$name:ident| $body:expr;)*) => {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Errors
+                ///
+                /// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
+                /// naming the op when the inputs do not fit; [`Error::InvalidName`](crate::Error::InvalidName),
+                /// [`Error::GraphMismatch`](crate::Error::GraphMismatch), [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
+                pub fn $fn($($arg: $ty),*) -> Result<$ret> {
+                    let $name: Option<&str> = None;
+                    $body
+                }
+            )*
+            impl $crate::ops::Named<'_> {
+                $(
+                    #[doc = concat!("Like [`", stringify!($fn), "`](fn@", stringify!($fn), "), named.")]
+                    ///
+                    /// # Errors
+                    ///
+                    #[doc = concat!("As for [`", stringify!($fn), "`](fn@", stringify!($fn), ").")]
+                    pub fn $fn(self, $($arg: $ty),*) -> Result<$ret> {
+                        let $name: Option<&str> = Some(self.0);
+                        $body
+                    }
+                )*
+            }
+        };
+    }
+}
 
 mod api;
-mod shapes;
+mod array;
+mod infer;
+mod state;
 
 pub use api::*;
-pub(crate) use shapes::{broadcast_sizes, reshape_target, window};
+pub use array::*;
+pub use state::*;
 
-use crate::context::with_ctx;
-use crate::dtype::DType;
-use crate::error::{Error, NameKind, Result};
-use crate::graph::{Attr, GraphState, Node};
-use crate::names::{is_valid_op_name, join, name_from_scope_name};
-use crate::shape::Shape;
-use crate::tensor::Tensor;
-use std::sync::Arc;
-
-/// How an op's output shape follows from its inputs and attributes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShapeRule {
-    /// No inputs; the shape is given when the node is made.
-    Given,
-    /// The output has the first input's shape.
-    SameAsInput,
-    /// Two inputs broadcast as NumPy does.
-    Broadcast,
-    /// `[m, k] x [k, n] -> [m, n]`, after optional transposes.
-    MatMul,
-    /// `[…, n] + [n]`.
-    BiasAdd,
-    /// The output is a scalar.
-    Scalar,
-    /// Reduction over some axes.
-    Reduce,
-    /// A reshape to the target in the attributes.
-    Reshape,
-    /// A permutation of the axes.
-    Transpose,
-    /// Concatenation along an axis.
-    Concat,
-    /// Stacking along a new axis.
-    Stack,
-    /// `params[indices]` along axis 0.
-    Gather,
-    /// 2-D convolution, NHWC.
-    Conv2D,
-    /// 2-D pooling, NHWC.
-    Pool,
-}
-
-/// Which dtypes an op's inputs may have (all inputs the same, but for `Gather`'s indices).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DTypes {
-    /// Any dtype.
-    Any,
-    /// Numbers: not bool.
-    Numeric,
-    /// Floats only.
-    Float,
-}
-
-/// The definition of an op type: one row of the op table. Gradients will
-/// join this row when training arrives.
-#[derive(Debug)]
-pub struct OpDef {
-    /// TensorFlow's op type, as it appears in a GraphDef (`AddV2`).
-    pub type_name: &'static str,
-    /// The default op name TensorFlow's Python API gives it (`Add`).
-    pub default_name: &'static str,
-    /// Number of inputs (`None`: any number, for concat and stack).
-    pub arity: Option<usize>,
-    /// How the output shape is inferred.
-    pub shape_rule: ShapeRule,
-    /// Which input dtypes it accepts.
-    pub dtypes: DTypes,
-}
+use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
+use crate::base::{Error, NameKind, Operation, Result, Tensor};
+use crate::graph::{Arity, Attr, DTypes, Kernel, NewNode, OpDef};
+use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
+use crate::scope::with_ctx;
+use smallvec::SmallVec;
 
 macro_rules! op_table {
-    ($($(#[$doc:meta])* $kind:ident $type_name:literal $default:literal $arity:tt $rule:ident $dtypes:ident;)*) => {
+    ($($(#[$doc:meta])* $kind:ident $type_name:literal $default:literal $arity:tt $dtypes:ident
+        $infer:ident $kernel:expr, $in_place:literal;)*) => {
         /// Every op type a graph can hold.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum OpKind { $($(#[$doc])* $kind,)* }
+        pub(crate) enum OpKind { $($(#[$doc])* $kind,)* }
 
         static OP_DEFS: &[OpDef] = &[$(OpDef {
             type_name: $type_name,
             default_name: $default,
             arity: op_table!(@arity $arity),
-            shape_rule: ShapeRule::$rule,
             dtypes: DTypes::$dtypes,
+            infer: infer::$infer,
+            kernel: $kernel,
+            in_place: $in_place,
+            grad: None,
         },)*];
     };
-    (@arity n) => { None };
-    (@arity $n:literal) => { Some($n) };
+    (@arity n) => { Arity::Many };
+    (@arity $n:literal) => { Arity::Exactly($n) };
 }
 
+use Kernel::{Many, One};
+
 op_table! {
+    //                TF type        default name     arity dtypes  shape function   kernel, may work in place
     /// A constant value.
-    Const            "Const"       "Const"       0 Given       Any;
+    Const            "Const"         "Const"          0 Any     constant        Kernel::Const, false;
     /// A value fed at run time.
-    Placeholder      "Placeholder" "Placeholder" 0 Given       Any;
+    Placeholder      "Placeholder"   "Placeholder"    0 Any     placeholder     Kernel::Placeholder, false;
     /// A variable's value.
-    Variable         "VariableV2"  "Variable"    0 Given       Any;
+    Variable         "VariableV2"    "Variable"       0 Any     variable        Kernel::Variable, false;
+    /// Nothing; runs its control inputs.
+    NoOp             "NoOp"          "NoOp"           0 Any     nothing         Kernel::NoOp, false;
     /// `a + b`.
-    Add              "AddV2"       "Add"         2 Broadcast   Numeric;
+    Add              "AddV2"         "Add"            2 Numeric broadcast       One(km::add_kernel), true;
     /// `a - b`.
-    Sub              "Sub"         "Sub"         2 Broadcast   Numeric;
+    Sub              "Sub"           "Sub"            2 Numeric broadcast       One(km::sub_kernel), true;
     /// `a * b`.
-    Mul              "Mul"         "Mul"         2 Broadcast   Numeric;
+    Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true;
     /// `a / b` on floats.
-    Div              "RealDiv"     "truediv"     2 Broadcast   Float;
+    Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true;
     /// `max(a, b)`.
-    Maximum          "Maximum"     "Maximum"     2 Broadcast   Numeric;
+    Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true;
+    /// `a == b`.
+    Equal            "Equal"         "Equal"          2 Any     compare         One(km::equal_kernel), false;
+    /// `a < b`.
+    Less             "Less"          "Less"           2 Numeric compare         One(km::less_kernel), false;
+    /// `a > b`.
+    Greater          "Greater"       "Greater"        2 Numeric compare         One(km::greater_kernel), false;
+    /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
+    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false;
+    /// `cond ? x : y` with broadcasting.
+    SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false;
     /// Matrix product.
-    MatMul           "MatMul"      "MatMul"      2 MatMul      Numeric;
+    MatMul           "MatMul"        "MatMul"         2 Numeric matmul          One(km::matmul_kernel), false;
     /// `x + bias` along the last axis.
-    BiasAdd          "BiasAdd"     "BiasAdd"     2 BiasAdd     Numeric;
+    BiasAdd          "BiasAdd"       "BiasAdd"        2 Numeric bias_add        One(km::bias_add_kernel), true;
     /// `max(x, 0)`.
-    Relu             "Relu"        "Relu"        1 SameAsInput Numeric;
+    Relu             "Relu"          "Relu"           1 Numeric same            One(km::relu_kernel), true;
     /// `min(max(x, 0), 6)`.
-    Relu6            "Relu6"       "Relu6"       1 SameAsInput Numeric;
-    /// `1 / (1 + exp(-x))`.
-    Sigmoid          "Sigmoid"     "Sigmoid"     1 SameAsInput Float;
+    Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true;
+    /// `max(x, alpha x)`.
+    LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true;
+    /// `ln(1 + eˣ)`.
+    Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true;
+    /// `1 / (1 + e⁻ˣ)`.
+    Sigmoid          "Sigmoid"       "Sigmoid"        1 Float   same            One(km::sigmoid_kernel), true;
     /// `tanh(x)`.
-    Tanh             "Tanh"        "Tanh"        1 SameAsInput Float;
-    /// Softmax over the last axis.
-    Softmax          "Softmax"     "Softmax"     1 SameAsInput Float;
-    /// Log-softmax over the last axis.
-    LogSoftmax       "LogSoftmax"  "LogSoftmax"  1 SameAsInput Float;
+    Tanh             "Tanh"          "Tanh"           1 Float   same            One(km::tanh_kernel), true;
+    /// `-x`.
+    Neg              "Neg"           "Neg"            1 Numeric same            One(km::neg_kernel), true;
+    /// `|x|`.
+    Abs              "Abs"           "Abs"            1 Numeric same            One(km::abs_kernel), true;
     /// `x²`.
-    Square           "Square"      "Square"      1 SameAsInput Numeric;
+    Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true;
     /// `√x`.
-    Sqrt             "Sqrt"        "Sqrt"        1 SameAsInput Float;
+    Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true;
     /// `eˣ`.
-    Exp              "Exp"         "Exp"         1 SameAsInput Float;
+    Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true;
     /// `ln x`.
-    Log              "Log"         "Log"         1 SameAsInput Float;
+    Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true;
     /// The input unchanged.
-    Identity         "Identity"    "Identity"    1 SameAsInput Any;
-    /// Sum over axes.
-    Sum              "Sum"         "Sum"         1 Reduce      Numeric;
-    /// Mean over axes.
-    Mean             "Mean"        "Mean"        1 Reduce      Numeric;
-    /// Maximum over axes.
-    Max              "Max"         "Max"         1 Reduce      Numeric;
-    /// A new shape, same elements.
-    Reshape          "Reshape"     "Reshape"     1 Reshape     Any;
-    /// Permuted axes.
-    Transpose        "Transpose"   "transpose"   1 Transpose   Any;
-    /// Concatenation along an axis.
-    Concat           "ConcatV2"    "concat"      n Concat      Any;
-    /// Stacking along a new axis.
-    Stack            "Pack"        "stack"       n Stack       Any;
-    /// Rows of `params` picked by integer `indices`.
-    Gather           "GatherV2"    "GatherV2"    2 Gather      Any;
+    Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true;
     /// A dtype conversion.
-    Cast             "Cast"        "Cast"        1 SameAsInput Any;
-    /// 2-D convolution, NHWC.
-    Conv2D           "Conv2D"      "Conv2D"      2 Conv2D      Float;
-    /// Max pooling, NHWC.
-    MaxPool          "MaxPool"     "MaxPool"     1 Pool        Float;
-    /// Average pooling, NHWC.
-    AvgPool          "AvgPool"     "AvgPool"     1 Pool        Float;
+    Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true;
+    /// Softmax over the last axis.
+    Softmax          "Softmax"       "Softmax"        1 Float   same            One(kn::softmax_kernel), true;
+    /// Log-softmax over the last axis.
+    LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true;
     /// `sum(x²) / 2`.
-    L2Loss           "L2Loss"      "L2Loss"      1 Scalar      Float;
+    L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false;
+    /// 2-D convolution, NHWC.
+    Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false;
+    /// Max pooling, NHWC.
+    MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false;
+    /// Average pooling, NHWC.
+    AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false;
+    /// Sum over axes.
+    Sum              "Sum"           "Sum"            1 Numeric reduce          One(kr::sum_kernel), false;
+    /// Mean over axes.
+    Mean             "Mean"          "Mean"           1 Numeric reduce          One(kr::mean_kernel), false;
+    /// Maximum over axes.
+    Max              "Max"           "Max"            1 Numeric reduce          One(kr::max_kernel), false;
+    /// Index of the maximum along an axis.
+    ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false;
+    /// A new shape, same elements.
+    Reshape          "Reshape"       "Reshape"        1 Any     reshape         One(ka::reshape_kernel), true;
+    /// Permuted axes.
+    Transpose        "Transpose"     "transpose"      1 Any     transpose       One(ka::transpose_kernel), false;
+    /// Concatenation along an axis.
+    Concat           "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false;
     /// A partitioned variable's shards, concatenated.
-    ConcatPartitions "ConcatV2"    "concat"      n Given       Any;
+    ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false;
+    /// Stacking along a new axis.
+    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false;
+    /// Slices along an axis, that axis removed.
+    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false;
+    /// Equal parts along an axis.
+    Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false;
+    /// Parts of given sizes along an axis.
+    SplitV           "SplitV"        "split"          1 Any     split_v         Many(ka::split_v_kernel), false;
+    /// A block of given begin and size.
+    Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false;
+    /// Python-style slicing with strides and masks.
+    StridedSlice     "StridedSlice"  "strided_slice"  1 Any     strided_slice   One(ka::strided_slice_kernel), false;
+    /// Rows of `params` picked by integer `indices`.
+    Gather           "GatherV2"      "GatherV2"       2 Mixed   gather          One(ka::gather_kernel), false;
+    /// The input's shape.
+    Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false;
+    /// A scalar repeated into a shape.
+    Fill             "Fill"          "Fill"           1 Any     fill            One(ka::fill_kernel), false;
+    /// Zeros of the input's shape.
+    ZerosLike        "ZerosLike"     "zeros_like"     1 Any     same            One(ka::zeros_like_kernel), false;
+    /// Ones of the input's shape.
+    OnesLike         "OnesLike"      "ones_like"      1 Any     same            One(ka::ones_like_kernel), false;
+    /// One-hot vectors of integer indices.
+    OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false;
+    /// Zeros around the input.
+    Pad              "Pad"           "Pad"            1 Any     pad             One(ka::pad_kernel), false;
+    /// The input repeated along each axis.
+    Tile             "Tile"          "Tile"           1 Any     tile            One(ka::tile_kernel), false;
+    /// Stores a value in a variable.
+    Assign           "Assign"        "Assign"         2 Any     assign          One(ks::assign_kernel), false;
+    /// Adds to a variable.
+    AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          One(ks::assign_add_kernel), false;
+    /// Subtracts from a variable.
+    AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          One(ks::assign_sub_kernel), false;
 }
 
 impl OpKind {
     /// This op's row of the op table.
-    pub fn def(self) -> &'static OpDef {
+    pub(crate) fn def(self) -> &'static OpDef {
         &OP_DEFS[self as usize]
     }
 }
 
-/// Padding of a convolution or pooling window (TensorFlow's `SAME` / `VALID`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Padding {
-    /// Pad so that the output has `ceil(input / stride)` positions.
-    Same,
-    /// No padding: only windows that fit.
-    Valid,
-}
-
-/// Attributes of a 2-D convolution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Conv {
-    /// Strides along height and width.
-    pub strides: [usize; 2],
-    /// Dilations along height and width.
-    pub dilations: [usize; 2],
-    /// Padding.
-    pub padding: Padding,
-}
-
-/// Attributes of a 2-D pooling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Pool {
-    /// Window height and width.
-    pub ksize: [usize; 2],
-    /// Strides along height and width.
-    pub strides: [usize; 2],
-    /// Padding.
-    pub padding: Padding,
-}
-
-/// A node about to be recorded, under an already unique name.
-pub(crate) struct NewNode<'a> {
-    pub(crate) name: String,
-    pub(crate) op: OpKind,
-    pub(crate) inputs: &'a [&'a Tensor],
-    pub(crate) shape: Shape,
-    pub(crate) dtype: DType,
-    pub(crate) attr: Attr,
-}
-
-impl GraphState {
-    /// Records a node and returns its output.
-    pub(crate) fn push_node(&mut self, graph_id: u64, new: NewNode<'_>) -> Tensor {
-        let name: Arc<str> = Arc::from(new.name);
-        self.node_names.insert(name.clone());
-        let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
-        self.nodes.push(Node {
-            name: name.clone(),
-            op: new.op,
-            inputs: new.inputs.iter().map(|t| t.node).collect(),
-            shape: new.shape.clone(),
-            dtype: new.dtype,
-            attr: new.attr,
-        });
-        Tensor { graph_id, node, name, shape: new.shape, dtype: new.dtype }
-    }
-
-    /// TensorFlow's naming of a new node from a full name: made unique and
-    /// marked used, or, ending in `/`, used as is without marking. As in
-    /// TensorFlow, a name that is already a node's is an error, and the
-    /// name it was made from stays used.
-    pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
-        let name = match full.strip_suffix('/') {
-            Some(as_is) => as_is.to_owned(),
-            None => self.names.unique(full),
-        };
-        if self.node_names.contains(name.as_str()) {
-            return Err(Error::DuplicateNode { name });
-        }
-        Ok(name)
-    }
+/// An op just built: the op and its outputs.
+pub(crate) struct Built {
+    pub(crate) op: Operation,
+    pub(crate) outputs: SmallVec<[Tensor; 1]>,
 }
 
 /// Builds an op in the default graph under the current name scope: names it
 /// (`name`, or the op's default name, made unique), checks its inputs and
-/// infers its output. `given` is the output of ops without a shape rule.
-pub(crate) fn build(
+/// infers its outputs through the graph's one builder.
+pub(crate) fn build_op(
     kind: OpKind,
     name: Option<&str>,
     inputs: &[&Tensor],
+    control_inputs: &[&Operation],
     attr: Attr,
-    given: Option<(Shape, DType)>,
-) -> Result<Tensor> {
+) -> Result<Built> {
     with_ctx(|ctx| {
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
@@ -274,25 +243,23 @@ pub(crate) fn build(
         if let Some(t) = inputs.iter().find(|t| t.graph_id != graph_id) {
             return Err(Error::GraphMismatch { name: t.name.to_string() });
         }
+        if let Some(op) = control_inputs.iter().find(|o| o.graph_id != graph_id) {
+            return Err(Error::GraphMismatch { name: op.name.to_string() });
+        }
         let mut state = ctx.graph.write();
         // TensorFlow names an op before checking its inputs: a failed op still uses its name.
         let name = state.claim_node_name(&full)?;
-        let (shape, dtype) = match given {
-            Some(g) => g,
-            None => shapes::infer(kind, inputs, &attr).map_err(|fail| match fail {
-                shapes::Fail::DType => Error::OpDType {
-                    op: name.clone(),
-                    op_type: def.type_name,
-                    dtypes: inputs.iter().map(|t| t.dtype).collect(),
-                },
-                shapes::Fail::Shape(rule) => Error::OpShape {
-                    op: name.clone(),
-                    op_type: def.type_name,
-                    shapes: inputs.iter().map(|t| t.shape.clone()).collect(),
-                    rule,
-                },
-            })?,
-        };
-        Ok(state.push_node(graph_id, NewNode { name, op: kind, inputs, shape, dtype, attr }))
+        let control_inputs = control_inputs.iter().map(|o| o.node).collect();
+        let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
+        let n = state.nodes[node as usize].outputs.len() as u32;
+        let outputs = (0..n).map(|i| state.output(graph_id, node, i)).collect();
+        let op = Operation { graph_id, node, name: state.nodes[node as usize].name.clone() };
+        Ok(Built { op, outputs })
     })
+}
+
+/// Builds an op with one output and returns it.
+pub(crate) fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], attr: Attr) -> Result<Tensor> {
+    let built = build_op(kind, name, inputs, &[], attr)?;
+    Ok(built.outputs.into_iter().next().expect("the op table gives this op one output"))
 }

@@ -1,8 +1,12 @@
 //! Reading TensorFlow 1 checkpoints: the tensor bundle (`prefix.index`, a
 //! LevelDB-style table of `BundleEntryProto`s, and `prefix.data-*` shards).
 
-use crate::error::{Error, Result};
-use crate::value::{Element, Value};
+use super::wire::crc::unmask;
+use super::wire::dtype::from_enum as dtype_of;
+use super::wire::tensor_bytes::decode;
+use super::wire::varint::read as varint;
+use crate::base::error::FileKind;
+use crate::base::{Error, Result, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -28,14 +32,14 @@ const FOOTER: usize = 48;
 ///
 /// # Errors
 ///
-/// [`Error::CheckpointIo`] when a file cannot be read;
-/// [`Error::CheckpointFormat`] for a damaged or unsupported file, naming what
+/// [`Error::Io`] when a file cannot be read;
+/// [`Error::Format`] for a damaged or unsupported file, naming what
 /// is wrong (a bad checksum, a truncated block, a sliced tensor).
 ///
 /// # Examples
 ///
 /// ```no_run
-/// let tensors = scope_runtime::bundle::read_tf1_checkpoint("model.ckpt")?;
+/// let tensors = scope_runtime::read_tf1_checkpoint("model.ckpt")?;
 /// for (name, tensor) in &tensors {
 ///     println!("{name}: {tensor:?}");
 /// }
@@ -45,8 +49,12 @@ pub fn read_tf1_checkpoint(prefix: impl AsRef<Path>) -> Result<BTreeMap<String, 
     let prefix = prefix.as_ref();
     let index_path = with_suffix(prefix, ".index");
     let shown = index_path.display().to_string();
-    let bad = |reason: String| Error::CheckpointFormat { path: shown.clone(), reason };
-    let index = std::fs::read(&index_path).map_err(|source| Error::CheckpointIo { path: shown.clone(), source })?;
+    let bad = |reason: String| Error::Format { path: shown.clone(), format: FileKind::Tf1Bundle, reason };
+    let index = std::fs::read(&index_path).map_err(|source| Error::Io {
+        what: FileKind::Tf1Bundle,
+        path: shown.clone(),
+        source,
+    })?;
     if index.len() < FOOTER {
         return Err(bad("the index file is shorter than its footer".into()));
     }
@@ -87,8 +95,11 @@ pub fn read_tf1_checkpoint(prefix: impl AsRef<Path>) -> Result<BTreeMap<String, 
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let path = with_suffix(prefix, &format!(".data-{:05}-of-{:05}", entry.shard, num_shards));
-                let bytes = std::fs::read(&path)
-                    .map_err(|source| Error::CheckpointIo { path: path.display().to_string(), source })?;
+                let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+                    what: FileKind::Tf1Bundle,
+                    path: path.display().to_string(),
+                    source,
+                })?;
                 e.insert(bytes)
             }
         };
@@ -113,25 +124,6 @@ fn with_suffix(prefix: &Path, suffix: &str) -> std::path::PathBuf {
     let mut s = prefix.as_os_str().to_owned();
     s.push(suffix);
     s.into()
-}
-
-/// TensorFlow's masked CRC, undone.
-fn unmask(masked: u32) -> u32 {
-    let rot = masked.wrapping_sub(0xa282_ead8);
-    rot.rotate_left(15)
-}
-
-fn varint(b: &[u8], at: &mut usize) -> std::result::Result<u64, String> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let byte = *b.get(*at).ok_or("a varint runs past the end of its buffer")?;
-        *at += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err("a varint is longer than 10 bytes".into())
 }
 
 /// The contents of the table block at `handle`, after checking its trailer.
@@ -271,37 +263,5 @@ impl Entry {
             }
         }
         Ok(e)
-    }
-}
-
-/// TensorFlow's `DataType` enum for the dtypes scopeflow holds.
-fn dtype_of(e: u64) -> Option<crate::DType> {
-    use crate::DType;
-    Some(match e {
-        1 => DType::F32,
-        2 => DType::F64,
-        3 => DType::I32,
-        9 => DType::I64,
-        10 => DType::Bool,
-        _ => return None,
-    })
-}
-
-/// Little-endian, row-major elements into a value of `shape`.
-pub(crate) fn decode(dtype: crate::DType, shape: &[usize], b: &[u8]) -> Option<Value> {
-    fn read<T: Element, const N: usize>(shape: &[usize], b: &[u8], f: fn([u8; N]) -> T) -> Option<Value> {
-        if !b.len().is_multiple_of(N) {
-            return None;
-        }
-        let data: Vec<T> = b.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N"))).collect();
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), data).ok().map(T::wrap)
-    }
-    use crate::DType;
-    match dtype {
-        DType::F32 => read(shape, b, f32::from_le_bytes),
-        DType::F64 => read(shape, b, f64::from_le_bytes),
-        DType::I32 => read(shape, b, i32::from_le_bytes),
-        DType::I64 => read(shape, b, i64::from_le_bytes),
-        DType::Bool => read(shape, b, |[x]: [u8; 1]| x != 0),
     }
 }

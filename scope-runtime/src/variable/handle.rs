@@ -1,15 +1,7 @@
 //! `Variable`: a named, shared value whose contents materialize on first read.
 
-use crate::context::with_ctx;
-use crate::dtype::DType;
-use crate::error::{CallSite, Error, NameKind, Result};
-use crate::graph::{Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, TRAINABLE_VARIABLES};
-use crate::init::Init;
-use crate::names::{is_valid_op_name, is_valid_scope_name, join};
-use crate::ops::{NewNode, OpKind};
-use crate::shape::Shape;
-use crate::tensor::Tensor;
-use crate::value::Value;
+use crate::base::{CallSite, DType, Error, Result, Shape, Tensor, Value};
+use crate::variable::Init;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -85,27 +77,6 @@ impl Variable {
             reuse_sites: Mutex::new(Vec::new()),
             last_reuse: AtomicPtr::new(std::ptr::null_mut()),
         }))
-    }
-
-    /// Creates a variable from an initial value (TF `tf.Variable`): always a new
-    /// variable, named under the current *name* scope and made unique
-    /// (`Variable`, `Variable_1`, …). It is not in `get_variable`'s store.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use scope_runtime::{name_scope, Graph, Variable};
-    /// let graph = Graph::new();
-    /// let _g = graph.as_default();
-    /// let _s = name_scope("s1").enter()?;
-    /// let w = Variable::new(vec![1i32, 2, 3]).name("w").build()?;
-    /// assert_eq!(w.name(), "s1/w");
-    /// assert_eq!(Variable::new(0.1f32).build()?.name(), "s1/Variable");
-    /// # Ok::<(), scope_runtime::Error>(())
-    /// ```
-    #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
-    pub fn new<'a>(value: impl Into<Value>) -> NewVariable<'a> {
-        NewVariable { value: value.into(), name: None, dtype: None, trainable: true }
     }
 
     /// The name of the variable's op (`foo/v`), which TensorFlow also uses in
@@ -266,6 +237,27 @@ impl Variable {
         Ok(())
     }
 
+    /// Replaces the value by `f` of the current one, holding the variable's
+    /// lock throughout, so concurrent updates and restores never interleave
+    /// (what assignment ops run). Returns the new value.
+    pub(crate) fn update(
+        &self,
+        f: impl FnOnce(&Value) -> std::result::Result<Value, &'static str>,
+    ) -> std::result::Result<Value, &'static str> {
+        let Storage::Single { init, full_shape, seed, value } = &self.0.storage else {
+            return Err("a partitioned variable is assigned through its shards");
+        };
+        let mut slot = value.write().unwrap_or_else(|e| e.into_inner());
+        let current =
+            slot.get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
+        let new = f(current)?;
+        if new.shape() != self.shape() || new.dtype() != self.dtype() {
+            return Err("the value assigned has another shape or dtype than the variable");
+        }
+        *slot = Some(Arc::new(new.clone()));
+        Ok(new)
+    }
+
     /// Forgets the value so that the next read runs the initializer again
     /// (with the same seed, so a seeded graph gets the same value back).
     /// A variable made from a value gets that value back.
@@ -305,137 +297,4 @@ impl std::fmt::Debug for Variable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Variable({:?}, shape={}, dtype={})", self.name(), Shape::from(self.shape()), self.dtype())
     }
-}
-
-/// A `tf.Variable` being created; see [`Variable::new`].
-#[must_use = "the variable is created by `.build()`"]
-pub struct NewVariable<'a> {
-    value: Value,
-    name: Option<&'a str>,
-    dtype: Option<DType>,
-    trainable: bool,
-}
-
-impl<'a> NewVariable<'a> {
-    /// The name (default `Variable`), made unique under the current name scope.
-    pub fn name(mut self, name: &'a str) -> Self {
-        self.name = Some(name);
-        self
-    }
-
-    /// Converts the initial value to this dtype.
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = Some(dtype);
-        self
-    }
-
-    /// Whether it joins `trainable_variables` (default `true`).
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
-        self
-    }
-
-    /// Creates the variable.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidName`], [`Error::NoDefaultGraph`].
-    #[track_caller]
-    pub fn build(self) -> Result<Variable> {
-        let caller = Location::caller();
-        with_ctx(|ctx| {
-            let name = self.name.unwrap_or("Variable");
-            let nested = !ctx.stack.name_scope.is_empty();
-            let valid = name.is_empty() || if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
-            if !valid {
-                return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Op, nested });
-            }
-            // TensorFlow's `name_scope(name, "Variable")`: `""` resets to the root,
-            // where the op takes its type name; a name ending in `/` is used as is.
-            let full = if name.is_empty() { "VariableV2".to_owned() } else { join(ctx.stack.name_stack(), name) };
-            let full = if name.ends_with('/') { name.to_owned() } else { full };
-            let mut state = ctx.graph.write();
-            // The name is used from here on, also if the value does not convert.
-            let op_name = state.claim_node_name(&full)?;
-            let value = match self.dtype {
-                Some(d) => self.value.convert(d).map_err(|e| match e {
-                    Error::ValueConversion { from, to, .. } => {
-                        Error::ValueConversion { name: Some(op_name.clone()), from, to }
-                    }
-                    other => other,
-                })?,
-                None => self.value,
-            };
-            mark_helper_names(&mut state.names, &op_name, Some(Helper::InitialValue));
-            let key: Arc<str> = Arc::from(op_name.as_str());
-            let (shape, dtype) = (value.shape().to_vec(), value.dtype());
-            let init = Init::Value(Arc::new(value.clone()));
-            let storage =
-                Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(Arc::new(value))) };
-            Ok(commit_variable(&mut state, ctx.graph.id(), op_name, key, shape, dtype, storage, self.trainable, caller))
-        })
-    }
-}
-
-/// The first helper op TensorFlow builds under a new variable's name.
-pub(crate) enum Helper {
-    /// `get_variable`: `v/Initializer/<op>` (`zeros`, `random_uniform`, …).
-    Initializer(&'static str),
-    /// `tf.Variable`: `v/initial_value`.
-    InitialValue,
-}
-
-/// Marks the names of the helper ops TensorFlow 1.x builds with a variable
-/// (its initializer, `Assign` and `read`), so later names avoid them as there.
-pub(crate) fn mark_helper_names(names: &mut crate::names::NamesInUse, op: &str, first: Option<Helper>) {
-    let mut buf = String::with_capacity(op.len() + 32);
-    let mut mark = |suffix: &str, then: Option<&str>| {
-        buf.clear();
-        buf.push_str(op);
-        buf.push_str(suffix);
-        names.unique_into(&mut buf);
-        if let Some(inner) = then {
-            buf.push('/');
-            buf.push_str(inner);
-            names.unique_into(&mut buf);
-        }
-    };
-    match first {
-        Some(Helper::Initializer(init_op)) => mark("/Initializer", Some(init_op)),
-        Some(Helper::InitialValue) => mark("/initial_value", None),
-        None => {}
-    }
-    mark("/Assign", None);
-    mark("/read", None);
-}
-
-/// Records a new variable's node and adds it to the variable collections.
-#[allow(clippy::too_many_arguments)] // the parts of a variable, all needed once here
-pub(crate) fn commit_variable(
-    state: &mut GraphState,
-    graph_id: u64,
-    op_name: String,
-    key: Arc<str>,
-    shape: Vec<usize>,
-    dtype: DType,
-    storage: Storage,
-    trainable: bool,
-    caller: CallSite,
-) -> Variable {
-    let new = NewNode {
-        name: op_name,
-        op: OpKind::Variable,
-        inputs: &[],
-        shape: Shape::from(&shape),
-        dtype,
-        attr: Attr::None,
-    };
-    let tensor = state.push_node(graph_id, new);
-    let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
-    state.nodes[var.0.tensor.node as usize].attr = Attr::Variable(var.clone());
-    state.add_to_collection(GLOBAL_VARIABLES, CollectionItem::Variable(var.clone()));
-    if trainable {
-        state.add_to_collection(TRAINABLE_VARIABLES, CollectionItem::Variable(var.clone()));
-    }
-    var
 }

@@ -1,8 +1,8 @@
 //! The one error type: every message names the full variable or scope and says what to do.
 
-use crate::dtype::DType;
-use crate::scope::Reuse;
-use crate::shape::Shape;
+use crate::base::dtype::DType;
+use crate::base::reuse::Reuse;
+use crate::base::shape::Shape;
 use std::panic::Location;
 
 /// Result with scopeflow's [`Error`].
@@ -241,7 +241,7 @@ pub enum Error {
     },
 
     /// Data whose length does not match the shape it is given.
-    #[error("{elements} elements cannot fill shape {shape:?}")]
+    #[error("{elements} elements cannot fill shape {}", Shape::from(shape))]
     ValueShape {
         /// The shape.
         shape: Vec<usize>,
@@ -281,7 +281,8 @@ pub enum Error {
 
     /// A fed value of the wrong dtype or shape.
     #[error(
-        "cannot feed a {dtype} value of shape {shape:?} to `{tensor}`, which takes {expected_dtype} values of shape {expected_shape}"
+        "cannot feed a {dtype} value of shape {} to `{tensor}`, which takes {expected_dtype} values of shape {expected_shape}",
+        Shape::from(shape)
     )]
     FeedMismatch {
         /// The fed tensor.
@@ -307,60 +308,73 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A checkpoint file that cannot be read or written.
-    #[error("checkpoint `{path}`: {source}")]
-    CheckpointIo {
-        /// The file.
-        path: String,
-        /// What the file system said.
-        source: std::io::Error,
-    },
-
-    /// An events file that cannot be written.
-    #[error("TensorBoard events file `{path}`: {source}")]
-    EventsIo {
+    /// A file that cannot be read or written: a checkpoint, a manifest or an events file.
+    #[error("cannot read or write {what} file `{path}`: {source}")]
+    Io {
+        /// What the file holds.
+        what: FileKind,
         /// The file or directory.
         path: String,
         /// What the file system said.
         source: std::io::Error,
     },
 
-    /// A checkpoint file that is not a valid safetensors file.
-    #[error("checkpoint `{path}` is not a valid safetensors file: {reason}; nothing was restored")]
-    CheckpointFormat {
+    /// A file that is not valid in the format it was read as.
+    #[error("`{path}` is not a valid {format} file: {reason}")]
+    Format {
         /// The file.
         path: String,
+        /// The format it was read as.
+        format: FileKind,
         /// What is wrong with it.
         reason: String,
     },
 
-    /// A saved value whose shape or dtype differs from the variable's.
+    /// A saved value whose dtype differs from the variable's.
     #[error(
-        "checkpoint value `{checkpoint_name}` is {found} but variable `{name}` is {expected}; nothing was restored \
-         (rename with RestoreOptions::remap, or build the variable with the saved shape)"
+        "checkpoint value `{checkpoint_name}` has dtype {found} but variable `{name}` has dtype {expected}; \
+         nothing was restored (rename with RestoreOptions::remap, or build the variable with the saved dtype)"
     )]
-    CheckpointMismatch {
+    CheckpointDType {
         /// The variable.
         name: String,
         /// The checkpoint's name for it.
         checkpoint_name: String,
-        /// The variable's dtype and shape.
-        expected: String,
-        /// The saved dtype and shape.
+        /// The variable's dtype.
+        expected: DType,
+        /// The saved dtype (TensorFlow's name when scopeflow has no such dtype).
         found: String,
+    },
+
+    /// A saved value whose shape differs from the variable's.
+    #[error(
+        "checkpoint value `{checkpoint_name}` has shape {found} but variable `{name}` has shape {expected}; \
+         nothing was restored (rename with RestoreOptions::remap, or build the variable with the saved shape)"
+    )]
+    CheckpointShape {
+        /// The variable.
+        name: String,
+        /// The checkpoint's name for it.
+        checkpoint_name: String,
+        /// The variable's shape (boxed to keep `Error` small).
+        expected: Box<Shape>,
+        /// The saved shape.
+        found: Box<Shape>,
     },
 
     /// A strict restore with missing or unexpected names.
     #[error(
         "strict restore from `{path}` failed, nothing was restored: missing {:?}, unexpected {:?}",
-        report.missing.iter().map(|(m, hint)| match hint { Some(h) => format!("{m} (did you mean {h}?)"), None => m.clone() }).collect::<Vec<_>>(),
-        report.unexpected
+        missing.iter().map(|(m, hint)| match hint { Some(h) => format!("{m} (did you mean {h}?)"), None => m.clone() }).collect::<Vec<_>>(),
+        unexpected
     )]
     CheckpointIncomplete {
-        /// The file.
+        /// The checkpoint.
         path: String,
-        /// What matched and what did not.
-        report: Box<crate::checkpoint::RestoreReport>,
+        /// Variables without a value, each with the closest unused checkpoint name.
+        missing: Vec<(String, Option<String>)>,
+        /// Checkpoint names no variable took.
+        unexpected: Vec<String>,
     },
 
     /// A dimension asked for that is not known statically.
@@ -376,7 +390,9 @@ pub enum Error {
 
     /// A value assigned to a variable of another shape or dtype.
     #[error(
-        "cannot assign a {dtype} value of shape {shape:?} to variable `{name}` of dtype {expected_dtype} and shape {expected_shape:?}"
+        "cannot assign a {dtype} value of shape {} to variable `{name}` of dtype {expected_dtype} and shape {}",
+        Shape::from(shape),
+        Shape::from(expected_shape)
     )]
     AssignMismatch {
         /// Full name of the variable.
@@ -481,6 +497,32 @@ pub enum ErrorKind {
     InvalidArgument,
     /// Graph, thread or scope-nesting misuse.
     Usage,
+    /// A file could not be read or written.
+    Io,
+}
+
+/// What a file read or written holds, for [`Error::Io`] and [`Error::Format`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A safetensors checkpoint.
+    Safetensors,
+    /// A TF1 checkpoint (a tensor bundle: `.index` and `.data-*` files).
+    Tf1Bundle,
+    /// A model manifest (`Manifest`'s text).
+    Manifest,
+    /// A TensorBoard events file.
+    Events,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::Safetensors => "safetensors",
+            FileKind::Tf1Bundle => "TF1 checkpoint (tensor bundle)",
+            FileKind::Manifest => "manifest",
+            FileKind::Events => "TensorBoard events",
+        })
+    }
 }
 
 impl Error {
@@ -518,11 +560,11 @@ impl Error {
             | Error::FeedMissing { .. }
             | Error::FeedMismatch { .. }
             | Error::Kernel { .. }
-            | Error::CheckpointIo { .. }
-            | Error::EventsIo { .. }
-            | Error::CheckpointFormat { .. }
+            | Error::Format { .. }
             | Error::CheckpointIncomplete { .. } => ErrorKind::InvalidArgument,
-            Error::CheckpointMismatch { .. } => ErrorKind::ShapeMismatch,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::CheckpointShape { .. } => ErrorKind::ShapeMismatch,
+            Error::CheckpointDType { .. } => ErrorKind::DTypeMismatch,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }

@@ -50,7 +50,7 @@ impl Graph {
         let mut out = String::from(
             "digraph G {\n  compound=true;\n  rankdir=BT;\n  node [shape=box, style=rounded, fontsize=10];\n",
         );
-        fn emit(out: &mut String, c: &Cluster, path: &str, depth: usize, nodes: &[crate::NodeInfo]) {
+        fn emit(out: &mut String, c: &Cluster, path: &str, depth: usize, nodes: &[crate::graph::NodeInfo]) {
             let pad = "  ".repeat(depth);
             for &i in &c.nodes {
                 let n = &nodes[i];

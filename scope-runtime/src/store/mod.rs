@@ -1,123 +1,23 @@
 //! The variable store: `get_variable` with TensorFlow's reuse rules, sharing
 //! checks, partitions and regularizers.
 
-use crate::context::{try_with_ctx, with_ctx};
-use crate::dtype::DType;
-use crate::error::{CallSite, Error, NameKind, PartitionProblem, Result};
-use crate::graph::{Attr, CollectionItem, GraphState, REGULARIZATION_LOSSES};
-use crate::init::{Init, stable_hash};
-use crate::names::{is_valid_op_name, join, join_into, name_from_scope_name};
-use crate::ops::{NewNode, OpKind};
-use crate::scope::Reuse;
-use crate::shape::Shape;
-use crate::value::Value;
-use crate::variable::{Helper, Storage, Variable, commit_variable, mark_helper_names};
-use rustc_hash::FxHashMap;
+mod new_variable;
+
+pub use new_variable::NewVariable;
+use new_variable::{Helper, mark_helper_names};
+
+use crate::base::error::PartitionProblem;
+use crate::base::names::{is_valid_op_name, join, join_into, name_from_scope_name};
+use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse, Shape, Tensor, Value};
+use crate::graph::{
+    Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, NewNode, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES,
+};
+use crate::ops::OpKind;
+use crate::scope::{try_with_ctx, with_ctx};
+use crate::variable::init::stable_hash;
+use crate::variable::{Init, Partitioner, Regularizer, Storage, Variable};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
-
-/// A penalty added to `regularization_losses` when a variable is created.
-///
-/// # Examples
-///
-/// ```
-/// use scope_runtime::{get_variable, variable_scope, Graph, Regularizer};
-/// let graph = Graph::new();
-/// let _g = graph.as_default();
-/// let _s = variable_scope("s").regularizer(Regularizer::L2(0.1)).enter()?;
-/// get_variable("w", [2]).get()?;
-/// get_variable("b", [2]).regularizer(Regularizer::None).get()?;
-/// let losses: Vec<String> = graph.regularization_losses(None)?.iter().map(|t| t.name().to_owned()).collect();
-/// assert_eq!(losses, ["s/w/Regularizer/l2_regularizer"]);
-/// # Ok::<(), scope_runtime::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub enum Regularizer {
-    /// TF `l2_regularizer(scale)`: `scale * sum(w²) / 2`.
-    L2(f64),
-    /// TF `no_regularizer`: no loss, overriding a scope's regularizer.
-    None,
-}
-
-/// Splits a new variable into shards along one axis (TF partitioners).
-///
-/// # Examples
-///
-/// ```
-/// use scope_runtime::{get_variable, Graph, Partitioner};
-/// let graph = Graph::new();
-/// let _g = graph.as_default();
-/// let v = get_variable("emb", [5, 2]).partitioner(Partitioner::fixed(2)).get()?;
-/// let shards: Vec<_> = v.shards().iter().map(|s| (s.name().to_owned(), s.shape().to_vec())).collect();
-/// assert_eq!(shards, [("emb/part_0".to_owned(), vec![3, 2]), ("emb/part_1".to_owned(), vec![2, 2])]);
-/// # Ok::<(), scope_runtime::Error>(())
-/// ```
-#[derive(Clone)]
-pub enum Partitioner {
-    /// TF `fixed_size_partitioner(shards, axis)`: that many shards, never more than the axis has rows.
-    Fixed {
-        /// Number of shards.
-        shards: usize,
-        /// The axis to split.
-        axis: usize,
-    },
-    /// Any function from the full shape and dtype to the number of shards per axis.
-    /// It must not build graph ops.
-    Custom(Arc<PartitionFn>),
-}
-
-impl Partitioner {
-    /// `shards` shards along axis 0.
-    pub fn fixed(shards: usize) -> Partitioner {
-        Partitioner::Fixed { shards, axis: 0 }
-    }
-
-    fn partitions(&self, shape: &[usize], dtype: DType) -> Vec<usize> {
-        match self {
-            Partitioner::Fixed { shards, axis } => {
-                if *axis >= shape.len() {
-                    return Vec::new(); // rejected by call_partitioner: no axis to split
-                }
-                let mut p = vec![1; shape.len()];
-                p[*axis] = (*shards).min(shape[*axis]);
-                p
-            }
-            Partitioner::Custom(f) => f(shape, dtype),
-        }
-    }
-}
-
-impl std::fmt::Debug for Partitioner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Partitioner::Fixed { shards, axis } => {
-                write!(f, "Fixed {{ shards: {shards}, axis: {axis} }}")
-            }
-            Partitioner::Custom(_) => f.write_str("Custom(..)"),
-        }
-    }
-}
-
-/// A custom partitioner: the number of shards per axis for a full shape and dtype.
-pub type PartitionFn = dyn Fn(&[usize], DType) -> Vec<usize> + Send + Sync;
-
-/// Variables by the name `get_variable` stores them under.
-#[derive(Default)]
-pub(crate) struct Store {
-    vars: FxHashMap<Box<str>, Variable>,
-    partitioned: FxHashMap<Box<str>, Variable>,
-}
-
-impl Store {
-    pub(crate) fn lookup(&self, name: &str) -> Option<&Variable> {
-        self.partitioned.get(name).or_else(|| self.vars.get(name))
-    }
-
-    /// The partitioned variable stored under `name`.
-    pub(crate) fn partitioned(&self, name: &str) -> Option<&Variable> {
-        self.partitioned.get(name)
-    }
-}
 
 /// Gets or creates a variable in the current variable scope (TF `tf.get_variable`);
 /// finish with [`get`](GetVariable::get).
@@ -250,11 +150,11 @@ impl GetVariable<'_> {
                 Some(var) => var.clone(),
                 None => {
                     let state = ctx.graph.read();
-                    let var = state.store.vars.get(buf.as_str())?.clone();
+                    let var = state.variables.single.get(buf.as_str())?.clone();
                     // TF refuses `v` without a partitioner when `v/part_0` exists: the slow path says so.
                     let len = buf.len();
                     buf.push_str("/part_0");
-                    let partitioned = state.store.vars.contains_key(buf.as_str());
+                    let partitioned = state.variables.single.contains_key(buf.as_str());
                     buf.truncate(len);
                     if partitioned {
                         return None;
@@ -362,10 +262,10 @@ impl GraphState {
         if let Some(p) = req.partitioner.as_ref().filter(|_| !is_scalar) {
             return self.get_partitioned(req, Some(p));
         }
-        if req.reuse == Reuse::True && self.store.partitioned.contains_key(req.name.as_str()) {
+        if req.reuse == Reuse::True && self.variables.partitioned.contains_key(req.name.as_str()) {
             return self.get_partitioned(req, None);
         }
-        if self.store.vars.contains_key(format!("{}/part_0", req.name).as_str()) {
+        if self.variables.single.contains_key(format!("{}/part_0", req.name).as_str()) {
             return Err(Error::PartitionMismatch {
                 name: req.name.clone(),
                 problem: PartitionProblem::ExistsPartitioned,
@@ -416,7 +316,7 @@ impl GraphState {
         if from_value.is_some() && shape.rank().is_some() {
             return Err(Error::ShapeWithValue { name: name.to_owned() });
         }
-        if let Some(var) = self.store.vars.get(name) {
+        if let Some(var) = self.variables.single.get(name) {
             if req.reuse == Reuse::Inherit {
                 return Err(Error::VariableExists {
                     name: name.to_owned(),
@@ -479,8 +379,7 @@ impl GraphState {
             seed,
             value: RwLock::new(None),
         };
-        let var = commit_variable(
-            self,
+        let var = self.commit_variable(
             req.graph_id,
             op_name,
             key,
@@ -490,16 +389,17 @@ impl GraphState {
             req.trainable,
             req.caller,
         );
-        self.store.vars.insert(plan.name.as_str().into(), var.clone());
+        self.variables.single.insert(plan.name.as_str().into(), var.clone());
         if let Some(Regularizer::L2(scale)) = req.regularizer {
-            self.add_l2_loss(req.graph_id, &plan.name, &var, scale);
+            self.add_l2_loss(req.graph_id, &plan.name, &var, scale).expect("a scalar times L2Loss of a float variable");
         }
         var
     }
 
     /// TF `l2_regularizer(scale)(v)` under name scope `<name>/Regularizer/`:
-    /// `<name>/Regularizer/l2_regularizer = scale * L2Loss(v)`.
-    fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) {
+    /// `<name>/Regularizer/l2_regularizer = scale * L2Loss(v)`, each node
+    /// made by the graph's builder like any other.
+    fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) -> Result<()> {
         // TensorFlow first calls the regularizer once at the root, only to see
         // whether it returns a loss: that call's names are used too.
         let probe = self.names.unique("l2_regularizer");
@@ -507,49 +407,58 @@ impl GraphState {
         self.names.unique(&format!("{probe}/L2Loss"));
         let loss_name = self.names.unique(&format!("{name}/Regularizer/l2_regularizer"));
         let scale_name = self.names.unique(&format!("{loss_name}/scale"));
-        let scale_value = Value::filled(var.dtype(), &[], scale);
-        let dtype = var.dtype();
-        let scale = self.push_node(
-            graph_id,
-            NewNode {
-                name: scale_name,
-                op: OpKind::Const,
-                inputs: &[],
-                shape: Shape::scalar(),
-                dtype,
-                attr: Attr::Const(Arc::new(scale_value)),
-            },
-        );
+        let scale_value = Arc::new(Value::filled(var.dtype(), &[], scale));
+        let scale = self.add_op(graph_id, scale_name, OpKind::Const, &[], Attr::Const(scale_value))?;
         let l2_name = self.names.unique(&format!("{loss_name}/L2Loss"));
-        let l2 = self.push_node(
-            graph_id,
-            NewNode {
-                name: l2_name,
-                op: OpKind::L2Loss,
-                inputs: &[var],
-                shape: Shape::scalar(),
-                dtype,
-                attr: Attr::None,
-            },
-        );
-        let loss = self.push_node(
-            graph_id,
-            NewNode {
-                name: loss_name,
-                op: OpKind::Mul,
-                inputs: &[&scale, &l2],
-                shape: Shape::scalar(),
-                dtype,
-                attr: Attr::None,
-            },
-        );
+        let l2 = self.add_op(graph_id, l2_name, OpKind::L2Loss, &[var], Attr::None)?;
+        let loss = self.add_op(graph_id, loss_name, OpKind::Mul, &[&scale, &l2], Attr::None)?;
         self.add_to_collection(REGULARIZATION_LOSSES, CollectionItem::Tensor(loss));
+        Ok(())
+    }
+
+    /// Records a node of one output under a name already made unique.
+    fn add_op(&mut self, graph_id: u64, name: String, kind: OpKind, inputs: &[&Tensor], attr: Attr) -> Result<Tensor> {
+        let node =
+            self.add_node(graph_id, NewNode { name, op: kind.def(), inputs, control_inputs: Vec::new(), attr })?;
+        Ok(self.output(graph_id, node, 0))
+    }
+
+    /// Records a new variable's node and adds it to the variable collections.
+    #[allow(clippy::too_many_arguments)] // the parts of a variable, all needed once here
+    pub(crate) fn commit_variable(
+        &mut self,
+        graph_id: u64,
+        op_name: String,
+        key: Arc<str>,
+        shape: Vec<usize>,
+        dtype: DType,
+        storage: Storage,
+        trainable: bool,
+        caller: CallSite,
+    ) -> Variable {
+        let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
+        let name: Arc<str> = Arc::from(op_name.as_str());
+        let tensor = Tensor { graph_id, node, output: 0, name, shape: Shape::from(&shape), dtype };
+        let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
+        let new = NewNode {
+            name: op_name,
+            op: OpKind::Variable.def(),
+            inputs: &[],
+            control_inputs: Vec::new(),
+            attr: Attr::Variable(var.clone()),
+        };
+        self.add_node(graph_id, new).expect("a variable node has no inputs to check");
+        self.add_to_collection(GLOBAL_VARIABLES, CollectionItem::Variable(var.clone()));
+        if trainable {
+            self.add_to_collection(TRAINABLE_VARIABLES, CollectionItem::Variable(var.clone()));
+        }
+        var
     }
 
     /// TF `_get_partitioned_variable`.
     fn get_partitioned(&mut self, req: &Request, partitioner: Option<&Partitioner>) -> Result<Variable> {
         let name = req.name.as_str();
-        if self.store.vars.contains_key(name) {
+        if self.variables.single.contains_key(name) {
             return Err(Error::PartitionMismatch {
                 name: name.to_owned(),
                 problem: PartitionProblem::ExistsUnpartitioned,
@@ -566,7 +475,7 @@ impl GraphState {
         let partitions =
             partitioner.map(|p| call_partitioner(p, name, &shape, req.dtype, req.partitions.as_deref())).transpose()?;
 
-        if let Some(existing) = self.store.partitioned.get(name) {
+        if let Some(existing) = self.variables.partitioned.get(name) {
             if req.reuse == Reuse::Inherit {
                 return Err(Error::VariableExists {
                     name: name.to_owned(),
@@ -611,7 +520,7 @@ impl GraphState {
         }
         let partitions = partitions.expect("a partitioner is given whenever reuse is not true");
         let (axis, count) = partitions.iter().enumerate().find(|(_, n)| **n > 1).map_or((0, 1), |(a, n)| (a, *n));
-        let has = |i: usize| self.store.vars.contains_key(format!("{name}/part_{i}").as_str());
+        let has = |i: usize| self.variables.single.contains_key(format!("{name}/part_{i}").as_str());
         if has(0) && (!has(count - 1) || has(count)) {
             return Err(Error::PartitionMismatch {
                 name: name.to_owned(),
@@ -629,7 +538,6 @@ impl GraphState {
             self.names.unique(&format!("{name}/part_0"));
             return Err(e);
         }
-        let dtype = value.as_ref().map_or(req.dtype, |v| v.dtype());
 
         // Plan every shard before creating any, so that a failure changes nothing.
         let mut plans = Vec::with_capacity(count);
@@ -663,22 +571,12 @@ impl GraphState {
         // TensorFlow builds the concatenation only when the variable is first
         // read as a tensor, so its name is neither marked used nor a known node here.
         let concat_name = self.names.peek(&format!("{name}/ConcatPartitions/concat"));
-        let inputs: Vec<_> = shards.iter().map(|s| s.tensor()).collect();
-        let tensor = self.push_node(
-            req.graph_id,
-            NewNode {
-                name: concat_name,
-                op: OpKind::ConcatPartitions,
-                inputs: &inputs,
-                shape: Shape::from(&full_shape),
-                dtype,
-                attr: Attr::Axis(axis),
-            },
-        );
+        let inputs: Vec<&Tensor> = shards.iter().map(|s| s.tensor()).collect();
+        let tensor = self.add_op(req.graph_id, concat_name, OpKind::ConcatPartitions, &inputs, Attr::Axis(axis))?;
         self.node_names.remove(tensor.name());
         let storage = Storage::Partitioned { shards, partitions, axis };
         let var = Variable::from_parts(Arc::from(name), tensor, full_shape, req.trainable, storage, req.caller);
-        self.store.partitioned.insert(name.into(), var.clone());
+        self.variables.partitioned.insert(name.into(), var.clone());
         Ok(var)
     }
 }

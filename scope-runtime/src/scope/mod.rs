@@ -1,71 +1,19 @@
 //! Variable scopes and name scopes: the capturable `VariableScope`, builders and guards.
 
-use crate::context::{self, Ctx, DefaultGraphGuard, Frame, FrameGuard, Restore, VarFrame, with_ctx};
-use crate::dtype::DType;
-use crate::error::{CallSite, Error, NameKind, Result};
-use crate::graph::{Graph, GraphInner};
-use crate::init::Init;
-use crate::names::{is_valid_op_name, is_valid_scope_name, join_into};
-use crate::store::{Partitioner, Regularizer};
+mod counts;
+mod stack;
+
+pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
+
+use crate::base::names::{is_valid_op_name, is_valid_scope_name, join_into};
+use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
+use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
+use crate::variable::{Init, Partitioner, Regularizer};
+use stack::{Frame, FrameGuard, Restore, VarFrame};
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-
-/// Whether `get_variable` creates or shares variables in a scope.
-///
-/// # Examples
-///
-/// ```
-/// use scope_runtime::{get_variable, variable_scope, Graph, Reuse};
-/// let graph = Graph::new();
-/// let _g = graph.as_default();
-/// let shared = |x| -> scope_runtime::Result<_> {
-///     let _s = variable_scope("encoder").reuse(Reuse::Auto).enter()?;
-///     get_variable("kernel", [x, 4]).get()
-/// };
-/// assert_eq!(shared(3)?, shared(3)?); // one variable, `encoder/kernel`
-/// # Ok::<(), scope_runtime::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Reuse {
-    /// Take the enclosing scope's mode (TF `None`/`False`); at the root, create only.
-    #[default]
-    Inherit,
-    /// Only share existing variables (TF `True`); sticky for every sub-scope.
-    True,
-    /// Share when it exists, create otherwise (TF `AUTO_REUSE`).
-    Auto,
-}
-
-impl Reuse {
-    fn to_u8(self) -> u8 {
-        self as u8
-    }
-
-    fn from_u8(x: u8) -> Reuse {
-        match x {
-            1 => Reuse::True,
-            2 => Reuse::Auto,
-            _ => Reuse::Inherit,
-        }
-    }
-
-    /// The spelling used in messages and the macros: `inherit`, `true`, `auto`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reuse::Inherit => "inherit",
-            Reuse::True => "true",
-            Reuse::Auto => "auto",
-        }
-    }
-}
-
-impl std::fmt::Display for Reuse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A variable scope: its name, original name scope, reuse mode and the defaults
 /// (initializer, regularizer, partitioner, dtype) its variables inherit.
@@ -447,7 +395,7 @@ impl<'a> VariableScopeBuilder<'a> {
 /// Makes a captured scope's graph the default when the thread has none, and
 /// rejects a scope of another graph than the default.
 fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>> {
-    match context::default_graph() {
+    match crate::graph::get_default_graph().ok() {
         Some(g) if g.id() == scope.0.graph_id => Ok(None),
         Some(_) => Err(Error::GraphMismatch { name: format!("variable scope {}", scope.name()) }),
         None => match scope.0.graph.upgrade() {

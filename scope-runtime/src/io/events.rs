@@ -1,9 +1,12 @@
 //! TensorBoard event files: the graph, grouped by scope names, and scalars.
 
-use crate::dtype::DType;
-use crate::error::{Error, Result};
-use crate::graph::{Graph, NodeInfo};
-use crate::shape::Shape;
+use super::wire::crc::masked_crc;
+use super::wire::dtype::to_enum as dtype_enum;
+use super::wire::tensor_bytes::encode;
+use super::wire::varint::{put_bytes, put_field as put_varint_field};
+use crate::base::error::FileKind;
+use crate::base::{Error, Result, Shape};
+use crate::graph::{Graph, GraphState, Kernel, Node};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// # Examples
 ///
 /// ```
-/// use scope_runtime::{constant, events::EventWriter, variable_scope, Graph};
+/// use scope_runtime::{constant, variable_scope, EventWriter, Graph};
 /// let dir = std::env::temp_dir().join(format!("events-doc-{}", std::process::id()));
 /// let graph = Graph::new();
 /// graph.with_default(|| variable_scope("layer").with(|_| constant(1.0f32)))?;
@@ -36,12 +39,12 @@ impl EventWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::EventsIo`] when the directory or file cannot be created.
+    /// [`Error::Io`] when the directory or file cannot be created.
     pub fn create(logdir: impl AsRef<Path>) -> Result<EventWriter> {
         let logdir = logdir.as_ref();
         let io = |path: &Path| {
             let path = path.display().to_string();
-            move |source| Error::EventsIo { path, source }
+            move |source| Error::Io { what: FileKind::Events, path, source }
         };
         std::fs::create_dir_all(logdir).map_err(io(logdir))?;
         let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -69,11 +72,14 @@ impl EventWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::EventsIo`].
+    /// [`Error::Io`].
     pub fn add_graph(&mut self, graph: &Graph) -> Result<()> {
         let mut graph_def = Vec::new();
-        for node in graph.nodes() {
-            put_bytes(&mut graph_def, 1, &node_def(&node));
+        {
+            let state = graph.read();
+            for node in &state.nodes {
+                put_bytes(&mut graph_def, 1, &node_def(&state, node));
+            }
         }
         let mut versions = Vec::new();
         put_varint_field(&mut versions, 1, 27);
@@ -87,7 +93,7 @@ impl EventWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::EventsIo`].
+    /// [`Error::Io`].
     pub fn add_scalar(&mut self, tag: &str, value: f32, step: i64) -> Result<()> {
         let mut v = Vec::new();
         put_bytes(&mut v, 1, tag.as_bytes());
@@ -104,10 +110,10 @@ impl EventWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::EventsIo`].
+    /// [`Error::Io`].
     pub fn flush(&mut self) -> Result<()> {
         let path = self.path.display().to_string();
-        self.file.flush().map_err(|source| Error::EventsIo { path, source })
+        self.file.flush().map_err(|source| Error::Io { what: FileKind::Events, path, source })
     }
 
     /// One TFRecord: length, its masked CRC, the data, its masked CRC.
@@ -115,11 +121,11 @@ impl EventWriter {
         let len = (data.len() as u64).to_le_bytes();
         let mut framed = Vec::with_capacity(data.len() + 16);
         framed.extend_from_slice(&len);
-        framed.extend_from_slice(&mask(crc32c::crc32c(&len)).to_le_bytes());
+        framed.extend_from_slice(&masked_crc(&len).to_le_bytes());
         framed.extend_from_slice(data);
-        framed.extend_from_slice(&mask(crc32c::crc32c(data)).to_le_bytes());
+        framed.extend_from_slice(&masked_crc(data).to_le_bytes());
         let path = self.path.display().to_string();
-        self.file.write_all(&framed).map_err(|source| Error::EventsIo { path, source })
+        self.file.write_all(&framed).map_err(|source| Error::Io { what: FileKind::Events, path, source })
     }
 }
 
@@ -127,30 +133,6 @@ impl Drop for EventWriter {
     fn drop(&mut self) {
         let _ = self.file.flush();
     }
-}
-
-/// TensorFlow's masked CRC (so that CRCs of CRCs stay well distributed).
-fn mask(crc: u32) -> u32 {
-    crc.rotate_right(15).wrapping_add(0xa282_ead8)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint_field(out: &mut Vec<u8>, field: u64, v: u64) {
-    put_varint(out, field << 3);
-    put_varint(out, v);
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-    put_varint(out, field << 3 | 2);
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 /// An `Event` with its wall time and step set.
@@ -161,17 +143,6 @@ fn event_head(step: i64) -> Vec<u8> {
     e.extend_from_slice(&now.to_le_bytes());
     put_varint_field(&mut e, 2, step as u64);
     e
-}
-
-/// TensorFlow's `DataType` enum.
-fn dtype_enum(d: DType) -> u64 {
-    match d {
-        DType::F32 => 1,
-        DType::F64 => 2,
-        DType::I32 => 3,
-        DType::I64 => 9,
-        DType::Bool => 10,
-    }
 }
 
 fn shape_proto(shape: &Shape) -> Vec<u8> {
@@ -196,28 +167,33 @@ fn attr(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     put_bytes(out, 5, &entry);
 }
 
-/// A `NodeDef`: name, op, inputs, and the dtype / shape / value attributes.
-fn node_def(node: &NodeInfo) -> Vec<u8> {
+/// A `NodeDef`: name, op, inputs (control inputs as `^name`), and the dtype / shape / value attributes.
+fn node_def(state: &GraphState, node: &Node) -> Vec<u8> {
+    let info = state.node_info(node);
     let mut n = Vec::new();
-    put_bytes(&mut n, 1, node.name.as_bytes());
-    put_bytes(&mut n, 2, node.op_type.as_bytes());
-    for input in &node.inputs {
+    put_bytes(&mut n, 1, info.name.as_bytes());
+    put_bytes(&mut n, 2, info.op_type.as_bytes());
+    for input in &info.inputs {
         put_bytes(&mut n, 3, input.as_bytes());
     }
-    let mut type_attr = Vec::new();
-    put_varint_field(&mut type_attr, 6, dtype_enum(node.dtype));
-    let source = matches!(node.op_type, "Const" | "Placeholder" | "VariableV2");
-    attr(&mut n, if source { "dtype" } else { "T" }, &type_attr);
-    if matches!(node.op_type, "Placeholder" | "VariableV2") {
+    for control in &info.control_inputs {
+        put_bytes(&mut n, 3, format!("^{control}").as_bytes());
+    }
+    if !info.outputs.is_empty() {
+        let mut type_attr = Vec::new();
+        put_varint_field(&mut type_attr, 6, dtype_enum(info.dtype));
+        attr(&mut n, if node.op.kernel.is_source() { "dtype" } else { "T" }, &type_attr);
+    }
+    if matches!(node.op.kernel, Kernel::Placeholder | Kernel::Variable) {
         let mut shape_attr = Vec::new();
-        put_bytes(&mut shape_attr, 7, &shape_proto(&node.shape));
+        put_bytes(&mut shape_attr, 7, &shape_proto(&info.shape));
         attr(&mut n, "shape", &shape_attr);
     }
-    if let Some(value) = &node.constant {
+    if let Some(value) = &info.constant {
         let mut tensor = Vec::new();
         put_varint_field(&mut tensor, 1, dtype_enum(value.dtype()));
         put_bytes(&mut tensor, 2, &shape_proto(&Shape::from(value.shape())));
-        put_bytes(&mut tensor, 4, &crate::checkpoint::to_bytes(value));
+        put_bytes(&mut tensor, 4, &encode(value));
         let mut value_attr = Vec::new();
         put_bytes(&mut value_attr, 8, &tensor);
         attr(&mut n, "value", &value_attr);

@@ -1,10 +1,10 @@
 //! Saving and restoring variables by their scoped names, in safetensors files.
 
-use crate::bundle::{Stored, decode, read_tf1_checkpoint};
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use super::bundle::{Stored, read_tf1_checkpoint};
+use super::wire::tensor_bytes::{decode, encode as to_bytes};
+use crate::base::error::FileKind;
+use crate::base::{DType, Error, Result, Shape, Value};
 use crate::graph::Graph;
-use crate::value::Value;
 use crate::variable::Variable;
 use safetensors::{Dtype as StDtype, SafeTensors, tensor::TensorView};
 use std::collections::BTreeMap;
@@ -97,7 +97,7 @@ impl Saver {
     ///
     /// # Errors
     ///
-    /// [`Error::CheckpointIo`] when the file cannot be written; the previous file, if any, stays.
+    /// [`Error::Io`] when the file cannot be written; the previous file, if any, stays.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let values: BTreeMap<String, Value> =
             self.variables()?.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
@@ -119,8 +119,8 @@ impl Saver {
     ///
     /// # Errors
     ///
-    /// [`Error::CheckpointIo`] or [`Error::CheckpointFormat`] for an unreadable,
-    /// truncated or corrupt file; [`Error::CheckpointMismatch`] naming the
+    /// [`Error::Io`] or [`Error::Format`] for an unreadable,
+    /// truncated or corrupt file; [`Error::CheckpointShape`] or [`Error::CheckpointDType`] naming the
     /// variable whose saved shape or dtype differs; [`Error::CheckpointIncomplete`]
     /// in strict mode when names are missing or unexpected.
     pub fn restore_with(&self, path: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
@@ -169,23 +169,30 @@ impl Saver {
                 continue;
             };
             used.insert(source.as_str());
-            let expected = || format!("{} {:?}", var.dtype(), var.shape());
             match &tensors[source] {
-                Stored::Value(v) if v.dtype() == var.dtype() && v.shape() == var.shape() => staged.push((var, v)),
-                Stored::Value(v) => {
-                    return Err(Error::CheckpointMismatch {
+                Stored::Value(v) if v.dtype() != var.dtype() => {
+                    return Err(Error::CheckpointDType {
                         name: name.clone(),
                         checkpoint_name: source.clone(),
-                        expected: expected(),
-                        found: format!("{} {:?}", v.dtype(), v.shape()),
+                        expected: var.dtype(),
+                        found: v.dtype().to_string(),
                     });
                 }
-                Stored::Unsupported { dtype, shape } => {
-                    return Err(Error::CheckpointMismatch {
+                Stored::Value(v) if v.shape() != var.shape() => {
+                    return Err(Error::CheckpointShape {
                         name: name.clone(),
                         checkpoint_name: source.clone(),
-                        expected: expected(),
-                        found: format!("{dtype} {shape:?}"),
+                        expected: Box::new(Shape::from(var.shape())),
+                        found: Box::new(Shape::from(v.shape())),
+                    });
+                }
+                Stored::Value(v) => staged.push((var, v)),
+                Stored::Unsupported { dtype, .. } => {
+                    return Err(Error::CheckpointDType {
+                        name: name.clone(),
+                        checkpoint_name: source.clone(),
+                        expected: var.dtype(),
+                        found: dtype.clone(),
                     });
                 }
             }
@@ -196,7 +203,11 @@ impl Saver {
             *hint = closest(name, report.unexpected.iter().map(|u| renamed(u)));
         }
         if options.strict && (!report.missing.is_empty() || !report.unexpected.is_empty()) {
-            return Err(Error::CheckpointIncomplete { path: path.to_owned(), report: Box::new(report) });
+            return Err(Error::CheckpointIncomplete {
+                path: path.to_owned(),
+                missing: report.missing,
+                unexpected: report.unexpected,
+            });
         }
         for (var, value) in staged {
             var.assign(value.clone())?;
@@ -210,7 +221,7 @@ impl Saver {
 ///
 /// # Errors
 ///
-/// [`Error::CheckpointIo`] when the file cannot be written; the previous file, if any, stays.
+/// [`Error::Io`] when the file cannot be written; the previous file, if any, stays.
 ///
 /// # Examples
 ///
@@ -218,8 +229,8 @@ impl Saver {
 /// use std::collections::BTreeMap;
 /// let path = std::env::temp_dir().join(format!("write-doc-{}.safetensors", std::process::id()));
 /// let values = BTreeMap::from([("w".to_owned(), scope_runtime::Value::from(vec![1.0f32, 2.0]))]);
-/// scope_runtime::checkpoint::write_safetensors(&path, &values)?;
-/// assert_eq!(scope_runtime::checkpoint::read_safetensors(&path)?.len(), 1);
+/// scope_runtime::write_safetensors(&path, &values)?;
+/// assert_eq!(scope_runtime::read_safetensors(&path)?.len(), 1);
 /// # std::fs::remove_file(&path).ok();
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
@@ -227,8 +238,9 @@ pub fn write_safetensors(path: impl AsRef<Path>, values: &BTreeMap<String, Value
     let path = path.as_ref();
     let bytes: Vec<(&str, Encoded)> =
         values.iter().map(|(n, v)| (n.as_str(), (st_dtype(v.dtype()), v.shape().to_vec(), to_bytes(v)))).collect();
-    let format = |e: safetensors::SafeTensorError| Error::CheckpointFormat {
+    let format = |e: safetensors::SafeTensorError| Error::Format {
         path: path.display().to_string(),
+        format: FileKind::Safetensors,
         reason: e.to_string(),
     };
     let views = bytes
@@ -237,7 +249,7 @@ pub fn write_safetensors(path: impl AsRef<Path>, values: &BTreeMap<String, Value
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(format)?;
     let data = safetensors::serialize(views, None).map_err(format)?;
-    let io = |source| Error::CheckpointIo { path: path.display().to_string(), source };
+    let io = |source| Error::Io { what: FileKind::Safetensors, path: path.display().to_string(), source };
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}",
         path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
@@ -254,18 +266,24 @@ pub fn write_safetensors(path: impl AsRef<Path>, values: &BTreeMap<String, Value
 ///
 /// # Errors
 ///
-/// [`Error::CheckpointIo`], [`Error::CheckpointFormat`].
+/// [`Error::Io`], [`Error::Format`].
 pub fn read_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Stored>> {
     let path = path.as_ref();
     let shown = || path.display().to_string();
-    let data = std::fs::read(path).map_err(|source| Error::CheckpointIo { path: shown(), source })?;
-    let file = SafeTensors::deserialize(&data)
-        .map_err(|e| Error::CheckpointFormat { path: shown(), reason: e.to_string() })?;
+    let data =
+        std::fs::read(path).map_err(|source| Error::Io { what: FileKind::Safetensors, path: shown(), source })?;
+    let file = SafeTensors::deserialize(&data).map_err(|e| Error::Format {
+        path: shown(),
+        format: FileKind::Safetensors,
+        reason: e.to_string(),
+    })?;
     let mut tensors = BTreeMap::new();
     for (name, view) in file.tensors() {
         let stored = match from_st_dtype(view.dtype()) {
-            Some(dtype) => Stored::Value(decode(dtype, view.shape(), view.data()).ok_or_else(|| {
-                Error::CheckpointFormat { path: shown(), reason: format!("`{name}` has malformed data") }
+            Some(dtype) => Stored::Value(decode(dtype, view.shape(), view.data()).ok_or_else(|| Error::Format {
+                path: shown(),
+                format: FileKind::Safetensors,
+                reason: format!("`{name}` has malformed data"),
             })?),
             None => Stored::Unsupported { dtype: format!("{:?}", view.dtype()), shape: view.shape().to_vec() },
         };
@@ -284,7 +302,7 @@ pub fn read_safetensors(path: impl AsRef<Path>) -> Result<BTreeMap<String, Store
 /// # Examples
 ///
 /// ```no_run
-/// for (name, tensor) in scope_runtime::checkpoint::read_checkpoint("model.ckpt")? {
+/// for (name, tensor) in scope_runtime::read_checkpoint("model.ckpt")? {
 ///     println!("{name} {tensor:?}");
 /// }
 /// # Ok::<(), scope_runtime::Error>(())
@@ -322,17 +340,6 @@ fn from_st_dtype(d: StDtype) -> Option<DType> {
         StDtype::BOOL => DType::Bool,
         _ => return None,
     })
-}
-
-/// Little-endian bytes, row-major (the layout of safetensors and TensorFlow's `tensor_content`).
-pub(crate) fn to_bytes(v: &Value) -> Vec<u8> {
-    match v {
-        Value::F32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Value::F64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Value::I32(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Value::I64(a) => a.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Value::Bool(a) => a.iter().map(|&x| u8::from(x)).collect(),
-    }
 }
 
 /// The candidate nearest to `name` by edit distance, when close.

@@ -1,10 +1,14 @@
 //! The manifest: every variable's name, shape, dtype, collections and call
 //! sites, sorted, for reviews and snapshot tests.
 
-use crate::dtype::DType;
+use crate::base::DType;
+use crate::base::Shape;
+use crate::base::error::FileKind;
+use crate::base::{Error, Result};
 use crate::graph::{CollectionItem, Graph};
-use crate::shape::Shape;
+use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 /// Every variable of a graph with what a checkpoint or a reviewer cares about,
 /// sorted by name; plus the warnings recorded while building.
@@ -69,7 +73,7 @@ impl Graph {
                 let mut reused: Vec<_> = v.reused_at().iter().map(ToString::to_string).collect();
                 // Shards are shared through their partitioned variable.
                 if let Some((base, _)) = v.store_name().rsplit_once("/part_")
-                    && let Some(whole) = state.store.partitioned(base)
+                    && let Some(whole) = state.variables.partitioned.get(base)
                 {
                     reused.extend(whole.reused_at().iter().map(ToString::to_string));
                 }
@@ -120,4 +124,52 @@ impl fmt::Display for Manifest {
         }
         Ok(())
     }
+}
+
+/// Reads a manifest's text, `name (d0, d1) dtype collections` lines as
+/// [`Manifest::summary`] writes them: each variable's dtype and shape by name.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read; [`Error::Format`] naming the
+/// first line that is not a manifest line.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, read_manifest, Graph};
+/// let graph = Graph::new();
+/// graph.with_default(|| get_variable("w", [2, 3]).get())?;
+/// let path = std::env::temp_dir().join(format!("manifest-doc-{}.txt", std::process::id()));
+/// std::fs::write(&path, graph.manifest().summary()).unwrap();
+/// assert_eq!(read_manifest(&path)?["w"], ("float32".to_owned(), vec![2, 3]));
+/// # std::fs::remove_file(&path).ok();
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn read_manifest(path: impl AsRef<Path>) -> Result<BTreeMap<String, (String, Vec<usize>)>> {
+    let path = path.as_ref().display().to_string();
+    let path = path.as_str();
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        what: FileKind::Manifest,
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let parsed = (|| {
+            let (name, rest) = line.split_once(" (")?;
+            let (dims, rest) = rest.split_once(") ")?;
+            let dtype = rest.split_whitespace().next()?;
+            let shape: Option<Vec<usize>> =
+                dims.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().ok()).collect();
+            Some((name.to_owned(), (dtype.to_owned(), shape?)))
+        })();
+        let (name, info) = parsed.ok_or_else(|| Error::Format {
+            path: path.to_owned(),
+            format: FileKind::Manifest,
+            reason: format!("not a manifest line (`name (shape) dtype collections`): {line:?}"),
+        })?;
+        out.insert(name, info);
+    }
+    Ok(out)
 }

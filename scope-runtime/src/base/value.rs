@@ -1,7 +1,7 @@
 //! Concrete tensor values: an ndarray array of one of the supported dtypes.
 
-use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::base::dtype::DType;
+use crate::base::error::{Error, Result};
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 /// A concrete n-dimensional value of one of the supported dtypes.
@@ -119,6 +119,8 @@ macro_rules! each_array {
         }
     };
 }
+
+pub(crate) use each_array;
 
 /// Builds a value of `dtype` by mapping `$body` over a generic element type `$t`.
 macro_rules! by_dtype {

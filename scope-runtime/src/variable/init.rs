@@ -1,8 +1,6 @@
 //! Initializers, TensorFlow's fan-in/fan-out, and seeded randomness.
 
-use crate::dtype::DType;
-use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::base::{DType, Error, Result, Value};
 use std::sync::Arc;
 
 /// How a variable gets its first value.
@@ -238,7 +236,7 @@ impl Init {
 /// # Examples
 ///
 /// ```
-/// use scope_runtime::init::fans;
+/// use scope_runtime::fans;
 /// assert_eq!(fans(&[784, 64]), (784.0, 64.0));
 /// assert_eq!(fans(&[3, 3, 1, 32]), (9.0, 288.0));
 /// assert_eq!(fans(&[]), (1.0, 1.0));

@@ -1,0 +1,17 @@
+//! The base layer: errors, dtypes, shapes, names, values and tensor handles.
+//! It imports nothing from the layers above it.
+
+pub(crate) mod dtype;
+pub(crate) mod error;
+pub(crate) mod names;
+pub(crate) mod reuse;
+pub(crate) mod shape;
+pub(crate) mod tensor;
+pub(crate) mod value;
+
+pub use dtype::DType;
+pub(crate) use error::{CallSite, Error, NameKind, Result};
+pub use reuse::Reuse;
+pub use shape::{Dim, Shape};
+pub use tensor::{Operation, Tensor};
+pub use value::{Element, Value};

@@ -1,0 +1,184 @@
+//! What an op carries besides its inputs: constants, axes, windows, masks.
+
+use crate::base::{DType, Shape, Value};
+use crate::variable::Variable;
+use std::sync::Arc;
+
+/// Data an op carries besides its inputs.
+#[derive(Clone, Debug)]
+pub(crate) enum Attr {
+    None,
+    Const(Arc<Value>),
+    /// A placeholder's static shape and dtype.
+    Placeholder(Shape, DType),
+    /// The variable of a `VariableV2` node or of an assignment.
+    Variable(Variable),
+    /// Concatenation, stacking or unstacking axis.
+    Axis(usize),
+    MatMul {
+        transpose_a: bool,
+        transpose_b: bool,
+    },
+    /// Reduction axes (`None`: all) and whether reduced axes stay as size 1.
+    Reduce {
+        axes: Option<Vec<usize>>,
+        keep_dims: bool,
+    },
+    /// A reshape target; `-1` stands for the one dimension inferred from the element count.
+    Reshape(Vec<i64>),
+    Perm(Vec<usize>),
+    /// The output dtype (`Cast`, `Shape`, `ArgMax`).
+    DType(DType),
+    Conv(Conv),
+    Pool(Pool),
+    /// `num` equal parts along `axis` (TF `Split`).
+    Split {
+        axis: usize,
+        num: usize,
+    },
+    /// Parts of the given sizes along `axis`, one of them possibly `-1` (TF `SplitV`).
+    SplitV {
+        axis: usize,
+        sizes: Vec<i64>,
+    },
+    /// `begin` and `size` per axis; a size of `-1` takes the rest (TF `Slice`).
+    Slice {
+        begin: Vec<usize>,
+        size: Vec<i64>,
+    },
+    StridedSlice(Box<StridedSlice>),
+    /// `num` outputs along `axis` (TF `Unpack`).
+    Unstack {
+        axis: usize,
+        num: usize,
+    },
+    /// The output shape of `Fill`.
+    Fill(Vec<usize>),
+    OneHot(OneHot),
+    /// The slope of `LeakyRelu` below zero.
+    Alpha(f64),
+    /// The axis of `ArgMax` and the dtype of its output.
+    ArgMax {
+        axis: usize,
+        dtype: DType,
+    },
+    /// Padding before and after, per axis.
+    Pad(Vec<[usize; 2]>),
+    /// Repetitions per axis.
+    Tile(Vec<usize>),
+}
+
+/// Padding of a convolution or pooling window (TensorFlow's `SAME` / `VALID`).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{avg_pool, constant, Graph, Padding};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = constant(ndarray::Array4::<f32>::zeros((1, 5, 5, 1)))?;
+/// assert_eq!(avg_pool(&x, [2, 2], [2, 2], Padding::Same)?.shape().to_vec(), Some(vec![1, 3, 3, 1]));
+/// assert_eq!(avg_pool(&x, [2, 2], [2, 2], Padding::Valid)?.shape().to_vec(), Some(vec![1, 2, 2, 1]));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Padding {
+    /// Pad so that the output has `ceil(input / stride)` positions.
+    Same,
+    /// No padding: only windows that fit.
+    Valid,
+}
+
+/// Attributes of a 2-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Conv {
+    /// Strides along height and width.
+    pub(crate) strides: [usize; 2],
+    /// Dilations along height and width.
+    pub(crate) dilations: [usize; 2],
+    pub(crate) padding: Padding,
+}
+
+/// Attributes of a 2-D pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Pool {
+    /// Window height and width.
+    pub(crate) ksize: [usize; 2],
+    /// Strides along height and width.
+    pub(crate) strides: [usize; 2],
+    pub(crate) padding: Padding,
+}
+
+/// TF `tf.strided_slice`'s arguments: `begin`, `end` and `strides` per
+/// sliced axis (negative indices count from the end) and the masks TF1 code
+/// uses: bit `i` of `begin_mask` / `end_mask` ignores `begin[i]` / `end[i]`
+/// (the widest range), bit `i` of `shrink_axis_mask` takes the one element
+/// `begin[i]` and drops the axis.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, strided_slice, Graph, StridedSlice};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = constant(ndarray::Array2::<f32>::zeros((4, 6)))?;
+/// // x[:, 1:5:2]
+/// let s = StridedSlice::new([0, 1], [0, 5], [1, 2]).begin_mask(0b01).end_mask(0b01);
+/// assert_eq!(strided_slice(&x, &s)?.shape().to_vec(), Some(vec![4, 2]));
+/// // x[-1]
+/// let last = StridedSlice::new([-1], [0], [1]).shrink_axis_mask(0b1);
+/// assert_eq!(strided_slice(&x, &last)?.shape().to_vec(), Some(vec![6]));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StridedSlice {
+    pub(crate) begin: Vec<i64>,
+    pub(crate) end: Vec<i64>,
+    pub(crate) strides: Vec<i64>,
+    pub(crate) begin_mask: u64,
+    pub(crate) end_mask: u64,
+    pub(crate) shrink_axis_mask: u64,
+}
+
+impl StridedSlice {
+    /// `begin`, `end` and `strides`, one entry per sliced axis (axes beyond them are taken whole).
+    pub fn new(begin: impl Into<Vec<i64>>, end: impl Into<Vec<i64>>, strides: impl Into<Vec<i64>>) -> StridedSlice {
+        StridedSlice {
+            begin: begin.into(),
+            end: end.into(),
+            strides: strides.into(),
+            begin_mask: 0,
+            end_mask: 0,
+            shrink_axis_mask: 0,
+        }
+    }
+
+    /// Axes whose `begin` is ignored (bit `i` for axis `i`).
+    pub fn begin_mask(mut self, mask: u64) -> StridedSlice {
+        self.begin_mask = mask;
+        self
+    }
+
+    /// Axes whose `end` is ignored.
+    pub fn end_mask(mut self, mask: u64) -> StridedSlice {
+        self.end_mask = mask;
+        self
+    }
+
+    /// Axes indexed by `begin` alone and removed from the output.
+    pub fn shrink_axis_mask(mut self, mask: u64) -> StridedSlice {
+        self.shrink_axis_mask = mask;
+        self
+    }
+}
+
+/// Attributes of `OneHot`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct OneHot {
+    pub(crate) depth: usize,
+    pub(crate) on: f64,
+    pub(crate) off: f64,
+    /// The new axis (`None`: last).
+    pub(crate) axis: Option<usize>,
+    pub(crate) dtype: DType,
+}

@@ -1,0 +1,365 @@
+//! `Graph`: nodes, names in use, stored variables and collections, shared by
+//! threads, and the one builder every node goes through.
+
+mod attr;
+mod collections;
+mod default;
+mod op;
+mod variables;
+
+pub(crate) use attr::{Attr, Conv, OneHot, Pool};
+pub use attr::{Padding, StridedSlice};
+pub use collections::CollectionItem;
+pub use collections::{GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES};
+pub use default::DefaultGraphGuard;
+pub use default::get_default_graph;
+pub(crate) use default::{push_default, with_default_graph};
+pub(crate) use op::{Arg, Arity, DTypes, Fail, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs};
+pub(crate) use variables::VariableTable;
+
+use crate::base::names::NamesInUse;
+use crate::base::{DType, Error, Result, Shape, Tensor, Value};
+use crate::variable::Variable;
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// A graph of named ops with its variable store and collections.
+///
+/// Cheap to clone (a shared handle), `Send + Sync`. Each thread makes a graph
+/// its default with [`as_default`](Graph::as_default) or
+/// [`with_default`](Graph::with_default); scope stacks are per thread, while
+/// names in use, nodes, variables and collections are shared by all threads.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, variable_scope, Graph};
+/// let graph = Graph::new();
+/// graph.with_default(|| {
+///     let _s = variable_scope("layer1").enter()?;
+///     get_variable("kernel", [2, 3]).get()
+/// })?;
+/// let names: Vec<String> = graph.global_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
+/// assert_eq!(names, ["layer1/kernel"]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Graph {
+    pub(crate) inner: Arc<GraphInner>,
+}
+
+pub(crate) struct GraphInner {
+    pub(crate) id: u64,
+    pub(crate) seed: u64,
+    pub(crate) state: RwLock<GraphState>,
+}
+
+/// Everything a graph holds, behind one lock so that a failed call can leave it untouched.
+#[derive(Default)]
+pub(crate) struct GraphState {
+    pub(crate) names: NamesInUse,
+    pub(crate) nodes: Vec<Node>,
+    /// Node names, exactly as spelled (TensorFlow rejects a second node of one name).
+    pub(crate) node_names: FxHashSet<Arc<str>>,
+    /// Variables by the name `get_variable` stores them under.
+    pub(crate) variables: VariableTable,
+    pub(crate) collections: FxHashMap<String, Vec<CollectionItem>>,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// A node of the graph.
+pub(crate) struct Node {
+    pub(crate) name: Arc<str>,
+    pub(crate) op: &'static OpDef,
+    pub(crate) inputs: SmallVec<[Output; 2]>,
+    /// Nodes that must run before this one (TF control inputs).
+    pub(crate) control_inputs: Vec<u32>,
+    /// The static shape and dtype of each output.
+    pub(crate) outputs: Outputs,
+    pub(crate) attr: Attr,
+}
+
+/// One output of one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Output {
+    pub(crate) node: u32,
+    pub(crate) index: u32,
+}
+
+impl Output {
+    pub(crate) fn of(t: &Tensor) -> Output {
+        Output { node: t.node, index: t.output }
+    }
+}
+
+/// A graph node as seen from outside: its name, op type, inputs and outputs.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, Graph};
+/// let graph = Graph::new();
+/// graph.with_default(|| constant(1.0f32))?;
+/// let node = &graph.nodes()[0];
+/// assert_eq!((node.name.as_str(), node.op_type), ("Const", "Const"));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeInfo {
+    /// Full name (`foo_1/Add`).
+    pub name: String,
+    /// TensorFlow op type (`AddV2`, `MatMul`, `VariableV2`, …).
+    pub op_type: &'static str,
+    /// The input tensors, as TensorFlow lists them: the op name for output 0
+    /// (`MatMul`), with the index for others (`split:1`).
+    pub inputs: Vec<String>,
+    /// Names of the ops that must run first (TF control inputs, `^name` in a GraphDef).
+    pub control_inputs: Vec<String>,
+    /// Static shape of the first output (unknown for an op without outputs).
+    pub shape: Shape,
+    /// Dtype of the first output.
+    pub dtype: DType,
+    /// Static shape and dtype of every output.
+    pub outputs: Vec<(Shape, DType)>,
+    /// The value of a `Const` node.
+    pub constant: Option<Arc<Value>>,
+    /// The variable of a `VariableV2` node.
+    pub variable: Option<Variable>,
+    /// The axis of a concatenation.
+    pub axis: Option<usize>,
+}
+
+static NEXT_GRAPH_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new()
+    }
+}
+
+impl Graph {
+    /// An empty graph whose random initializers draw a fresh seed.
+    pub fn new() -> Graph {
+        use std::hash::{BuildHasher, RandomState};
+        Graph::with_seed(RandomState::new().hash_one(NEXT_GRAPH_ID.load(Ordering::Relaxed)))
+    }
+
+    /// An empty graph with a graph-level seed (TF `tf.set_random_seed`): random
+    /// initial values then depend only on the seed and each variable's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{get_variable, Graph};
+    /// let value = |seed| {
+    ///     let graph = Graph::with_seed(seed);
+    ///     graph.with_default(|| get_variable("w", [3, 3]).get()?.value())
+    /// };
+    /// assert_eq!(value(1)?, value(1)?);
+    /// assert_ne!(value(1)?, value(2)?);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn with_seed(seed: u64) -> Graph {
+        Graph {
+            inner: Arc::new(GraphInner {
+                id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
+                seed,
+                state: RwLock::new(GraphState::default()),
+            }),
+        }
+    }
+
+    /// The graph-level seed.
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Makes this graph the default of the current thread until the guard drops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{get_default_graph, Graph};
+    /// let graph = Graph::new();
+    /// {
+    ///     let _g = graph.as_default();
+    ///     assert!(get_default_graph()?.ptr_eq(&graph));
+    /// }
+    /// assert!(get_default_graph().is_err());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn as_default(&self) -> DefaultGraphGuard {
+        push_default(self)
+    }
+
+    /// Runs `f` with this graph as the default of the current thread.
+    pub fn with_default<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.as_default();
+        f()
+    }
+
+    /// Whether both handles refer to the same graph.
+    pub fn ptr_eq(&self, other: &Graph) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, GraphState> {
+        self.inner.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, GraphState> {
+        self.inner.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every node, in creation order.
+    pub fn nodes(&self) -> Vec<NodeInfo> {
+        let state = self.read();
+        state.nodes.iter().map(|n| state.node_info(n)).collect()
+    }
+
+    /// Whether a name (of an op or a name scope) is in use, compared case-insensitively.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{name_scope, Graph};
+    /// let graph = Graph::new();
+    /// graph.with_default(|| name_scope("Block").enter().map(drop))?;
+    /// assert!(graph.is_name_used("block"));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn is_name_used(&self, name: &str) -> bool {
+        self.read().names.contains(name)
+    }
+
+    /// The variable stored under `name` by `get_variable` (the base name for a partitioned one).
+    pub fn variable(&self, name: &str) -> Option<Variable> {
+        self.read().variables.lookup(name).cloned()
+    }
+
+    /// Warnings recorded while building (such as a `default_name` scope inside a `reuse = auto` scope).
+    pub fn warnings(&self) -> Vec<String> {
+        self.read().warnings.clone()
+    }
+}
+
+impl std::fmt::Debug for Graph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Graph").field("id", &self.inner.id).finish_non_exhaustive()
+    }
+}
+
+/// A node about to be recorded: its name, already unique, its op, inputs and attributes.
+pub(crate) struct NewNode<'a> {
+    pub(crate) name: String,
+    pub(crate) op: &'static OpDef,
+    pub(crate) inputs: &'a [&'a Tensor],
+    pub(crate) control_inputs: Vec<u32>,
+    pub(crate) attr: Attr,
+}
+
+impl GraphState {
+    /// TensorFlow's naming of a new node from a full name: made unique and
+    /// marked used, or, ending in `/`, used as is without marking. As in
+    /// TensorFlow, a name that is already a node's is an error, and the
+    /// name it was made from stays used.
+    pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
+        let name = match full.strip_suffix('/') {
+            Some(as_is) => as_is.to_owned(),
+            None => self.names.unique(full),
+        };
+        if self.node_names.contains(name.as_str()) {
+            return Err(Error::DuplicateNode { name });
+        }
+        Ok(name)
+    }
+
+    /// The one way a node enters a graph: checks its inputs against its op's
+    /// row (arity, dtypes, shape function), then records it. Returns the node's index.
+    pub(crate) fn add_node(&mut self, graph_id: u64, new: NewNode<'_>) -> Result<u32> {
+        let def = new.op;
+        if let Some(t) = new.inputs.iter().find(|t| t.graph_id != graph_id) {
+            return Err(Error::GraphMismatch { name: t.name.to_string() });
+        }
+        let shape_error = |rule| Error::OpShape {
+            op: new.name.clone(),
+            op_type: def.type_name,
+            shapes: new.inputs.iter().map(|t| t.shape.clone()).collect(),
+            rule,
+        };
+        if !def.arity.accepts(new.inputs.len()) {
+            return Err(shape_error("wrong number of inputs"));
+        }
+        let dtype_error = || Error::OpDType {
+            op: new.name.clone(),
+            op_type: def.type_name,
+            dtypes: new.inputs.iter().map(|t| t.dtype).collect(),
+        };
+        if def.dtypes != DTypes::Mixed
+            && let Some(first) = new.inputs.first()
+            && new.inputs.iter().any(|t| t.dtype != first.dtype || !def.dtypes.admits(t.dtype))
+        {
+            return Err(dtype_error());
+        }
+        let outputs = (def.infer)(new.inputs, &new.attr).map_err(|fail| match fail {
+            Fail::DType => dtype_error(),
+            Fail::Shape(rule) => shape_error(rule),
+        })?;
+        let index = u32::try_from(self.nodes.len()).map_err(|_| shape_error("a graph holds fewer than 2^32 nodes"))?;
+        let name: Arc<str> = Arc::from(new.name);
+        self.node_names.insert(name.clone());
+        self.nodes.push(Node {
+            name,
+            op: def,
+            inputs: new.inputs.iter().map(|t| Output::of(t)).collect(),
+            control_inputs: new.control_inputs,
+            outputs,
+            attr: new.attr,
+        });
+        Ok(index)
+    }
+
+    /// The handle of output `index` of `node`.
+    pub(crate) fn output(&self, graph_id: u64, node: u32, index: u32) -> Tensor {
+        let n = &self.nodes[node as usize];
+        let (shape, dtype) = n.outputs[index as usize].clone();
+        Tensor { graph_id, node, output: index, name: n.name.clone(), shape, dtype }
+    }
+
+    /// How TensorFlow names an input: `op` for output 0, `op:1` for others.
+    fn input_name(&self, o: Output) -> String {
+        let name = &self.nodes[o.node as usize].name;
+        if o.index == 0 { name.to_string() } else { format!("{name}:{}", o.index) }
+    }
+
+    pub(crate) fn node_info(&self, n: &Node) -> NodeInfo {
+        let (shape, dtype) = n.outputs.first().cloned().unwrap_or((Shape::unknown(), DType::F32));
+        NodeInfo {
+            name: n.name.to_string(),
+            op_type: n.op.type_name,
+            inputs: n.inputs.iter().map(|&o| self.input_name(o)).collect(),
+            control_inputs: n.control_inputs.iter().map(|&c| self.nodes[c as usize].name.to_string()).collect(),
+            shape,
+            dtype,
+            outputs: n.outputs.to_vec(),
+            constant: match &n.attr {
+                Attr::Const(v) => Some(v.clone()),
+                _ => None,
+            },
+            variable: match &n.attr {
+                Attr::Variable(v) => Some(v.clone()),
+                _ => None,
+            },
+            axis: match n.attr {
+                Attr::Axis(a) => Some(a),
+                _ => None,
+            },
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! What a node's op is: the shape of one row of the op table. The rows
+//! themselves live in `ops`; a node points at its row, so nothing below `ops`
+//! needs to know which ops exist.
+
+use super::Attr;
+use crate::base::{DType, Result, Shape, Tensor, Value};
+use smallvec::SmallVec;
+
+/// One row of the op table: everything about one op type.
+pub(crate) struct OpDef {
+    /// TensorFlow's op type, as a GraphDef spells it (`AddV2`).
+    pub(crate) type_name: &'static str,
+    /// The name TensorFlow's Python API gives it by default (`Add`).
+    pub(crate) default_name: &'static str,
+    /// How many inputs it takes.
+    pub(crate) arity: Arity,
+    /// Which dtypes its inputs may have.
+    pub(crate) dtypes: DTypes,
+    /// Its outputs' static shapes and dtypes, from its inputs and attributes.
+    pub(crate) infer: InferFn,
+    /// How it computes.
+    pub(crate) kernel: Kernel,
+    /// Whether its kernel may take an input's buffer for its output.
+    pub(crate) in_place: bool,
+    /// Its gradient: how the gradients of its outputs flow to its inputs.
+    #[allow(dead_code)] // read by `gradients()`, which the training issue adds; every row says `None` today
+    pub(crate) grad: Option<GradFn>,
+}
+
+impl std::fmt::Debug for OpDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.type_name)
+    }
+}
+
+/// How many inputs an op takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arity {
+    /// Exactly this many.
+    Exactly(usize),
+    /// One or more (concatenations, stacks).
+    Many,
+}
+
+impl Arity {
+    pub(crate) fn accepts(self, n: usize) -> bool {
+        match self {
+            Arity::Exactly(k) => n == k,
+            Arity::Many => n >= 1,
+        }
+    }
+}
+
+/// Which dtypes an op's inputs may have. All but `Mixed` ask every input to
+/// have one dtype; `Mixed` ops check their inputs in their shape function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DTypes {
+    /// Any dtype.
+    Any,
+    /// Numbers: not bool.
+    Numeric,
+    /// Floats only.
+    Float,
+    /// Inputs of different roles (indices, conditions): the shape function checks them.
+    Mixed,
+}
+
+impl DTypes {
+    pub(crate) fn admits(self, d: DType) -> bool {
+        match self {
+            DTypes::Any | DTypes::Mixed => true,
+            DTypes::Numeric => d != DType::Bool,
+            DTypes::Float => d.is_floating(),
+        }
+    }
+}
+
+/// The static shape and dtype of each output.
+pub(crate) type Outputs = SmallVec<[(Shape, DType); 1]>;
+
+/// Why inputs do not fit an op at build time.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Fail {
+    /// The inputs' dtypes.
+    DType,
+    /// The shape rule they break.
+    Shape(&'static str),
+}
+
+/// An op's shape function.
+pub(crate) type InferFn = fn(&[&Tensor], &Attr) -> std::result::Result<Outputs, Fail>;
+
+/// An input as the session holds it: borrowed, or owned when no later step
+/// needs it, so that kernels may work in place.
+pub(crate) enum Arg<'a> {
+    Shared(&'a Value),
+    Owned(Value),
+}
+
+impl Arg<'_> {
+    pub(crate) fn value(&self) -> &Value {
+        match self {
+            Arg::Shared(v) => v,
+            Arg::Owned(v) => v,
+        }
+    }
+
+    /// The value, copied only when borrowed.
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Arg::Shared(v) => v.clone(),
+            Arg::Owned(v) => v,
+        }
+    }
+}
+
+/// A kernel's failure: inputs, known only at run time, that do not fit.
+pub(crate) type KernelResult<T = Value> = std::result::Result<T, &'static str>;
+
+/// A kernel with one output. `spares` holds buffers of earlier runs that an
+/// output may take instead of allocating.
+pub(crate) type OneFn = fn(&Attr, Vec<Arg<'_>>, &mut Vec<Value>) -> KernelResult;
+
+/// A kernel with several outputs.
+pub(crate) type ManyFn = fn(&Attr, Vec<Arg<'_>>) -> KernelResult<Vec<Value>>;
+
+/// How an op computes.
+#[derive(Clone, Copy)]
+pub(crate) enum Kernel {
+    /// Its value is the constant in its attributes.
+    Const,
+    /// Its value is fed to each run.
+    Placeholder,
+    /// Its value is its variable's, read when a step uses it.
+    Variable,
+    /// Nothing: it exists for its control dependencies.
+    NoOp,
+    /// A function of its inputs with one output.
+    One(OneFn),
+    /// A function of its inputs with several outputs.
+    Many(ManyFn),
+}
+
+impl Kernel {
+    /// Whether the op has no inputs and brings a value of its own (`Const`, `Placeholder`, `VariableV2`).
+    pub(crate) fn is_source(self) -> bool {
+        matches!(self, Kernel::Const | Kernel::Placeholder | Kernel::Variable)
+    }
+}
+
+/// An op's gradient: from its inputs, outputs and the gradients of its
+/// outputs, the gradients of its inputs (`None`: no gradient flows).
+pub(crate) type GradFn = fn(&Attr, &[Tensor], &[Tensor], &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>>;

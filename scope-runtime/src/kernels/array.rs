@@ -1,0 +1,352 @@
+//! Kernels that move elements rather than compute them: reshapes, joins and
+//! splits, slices, gathers, padding, tiling and filled arrays.
+
+use super::{Inputs, typed};
+use crate::base::value::each_array;
+use crate::base::{Dim, Element, Value};
+use crate::graph::{Arg, Attr, KernelResult, OneHot, StridedSlice};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
+
+/// Resolves a reshape target (with at most one `-1`) for `count` elements.
+pub(crate) fn reshape_target(target: &[i64], count: Option<usize>) -> Result<Vec<Dim>, &'static str> {
+    if target.iter().filter(|&&d| d == -1).count() > 1 || target.iter().any(|&d| d < -1) {
+        return Err("a reshape target has sizes of 0 or more and at most one -1");
+    }
+    let known = target
+        .iter()
+        .filter(|&&d| d >= 0)
+        .try_fold(1usize, |n, &d| n.checked_mul(d as usize))
+        .ok_or("the reshape target has too many elements")?;
+    let dims = target
+        .iter()
+        .map(|&d| match (d, count) {
+            (-1, Some(n)) if known > 0 && n % known == 0 => Ok(Some(n / known)),
+            (-1, Some(_)) => Err("the element count is not divisible by the reshape target"),
+            (-1, None) => Ok(None),
+            (d, _) => Ok(Some(d as usize)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match (count, dims.iter().copied().collect::<Option<Vec<usize>>>()) {
+        (Some(n), Some(d)) if d.iter().product::<usize>() != n => Err("the reshape target has another element count"),
+        _ => Ok(dims),
+    }
+}
+
+/// The same elements in the attribute's shape.
+pub(crate) fn reshape_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Reshape(target) = attr else { return Err("missing reshape target") };
+    fn reshape<T: Clone>(a: ArrayD<T>, target: &[i64]) -> KernelResult<ArrayD<T>> {
+        let dims: Vec<usize> =
+            reshape_target(target, Some(a.len()))?.into_iter().map(|d| d.unwrap_or_default()).collect();
+        let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
+        a.into_shape_with_order(IxDyn(&dims)).map_err(|_| "the reshape target has another element count")
+    }
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64, Bool], |a| reshape(a.into_owned(), target))
+}
+
+/// The axes permuted.
+pub(crate) fn transpose_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Perm(perm) = attr else { return Err("missing permutation") };
+    fn transpose<T: Clone>(a: ArrayViewD<'_, T>, perm: &[usize]) -> KernelResult<ArrayD<T>> {
+        let mut seen = vec![false; a.ndim()];
+        if perm.len() != a.ndim() || perm.iter().any(|&p| p >= a.ndim() || std::mem::replace(&mut seen[p], true)) {
+            return Err("the permutation must list every axis once");
+        }
+        Ok(a.permuted_axes(IxDyn(perm)).as_standard_layout().into_owned())
+    }
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64, Bool], |a| transpose(a.view(), perm))
+}
+
+fn join(attr: &Attr, args: Vec<Arg<'_>>, stack: bool) -> KernelResult {
+    let Attr::Axis(axis) = *attr else { return Err("missing axis") };
+    let values: Vec<&Value> = args.iter().map(Arg::value).collect();
+    Value::join(&values, axis, stack).ok_or("the inputs' shapes do not fit together")
+}
+
+/// Concatenation along the attribute's axis.
+pub(crate) fn concat_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    join(attr, args, false)
+}
+
+/// Stacking along a new axis.
+pub(crate) fn stack_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    join(attr, args, true)
+}
+
+/// Rows of the first input picked by the integer indices of the second.
+pub(crate) fn gather_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (params, indices) = (inputs.next()?, inputs.next()?);
+    typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value()))
+}
+
+fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value) -> KernelResult<ArrayD<T>> {
+    let rows = params.shape().first().copied().ok_or("gather needs params of rank 1 or more")?;
+    let ids = indices_of(indices, rows).ok_or("a gather index is outside the params' first dimension")?;
+    let picked = params.select(Axis(0), &ids);
+    let shape: Vec<usize> = indices.shape().iter().chain(&params.shape()[1..]).copied().collect();
+    picked.into_shape_with_order(IxDyn(&shape)).map_err(|_| "gather output shape")
+}
+
+/// Integer indices below `bound`; `None` when one is negative or too large, or the dtype is not an integer.
+fn indices_of(indices: &Value, bound: usize) -> Option<Vec<usize>> {
+    let ok = |x: i64| usize::try_from(x).ok().filter(|&x| x < bound);
+    match indices {
+        Value::I32(i) => i.iter().map(|&x| ok(x.into())).collect(),
+        Value::I64(i) => i.iter().map(|&x| ok(x)).collect(),
+        _ => None,
+    }
+}
+
+/// Cuts `value` along `axis` into parts of `sizes`.
+fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> {
+    if axis >= value.shape().len() || sizes.iter().sum::<usize>() != value.shape()[axis] {
+        return Err("the split sizes must add up to the dimension split");
+    }
+    let mut offset = vec![0; value.shape().len()];
+    let mut parts = Vec::with_capacity(sizes.len());
+    for &size in sizes {
+        let mut shape = value.shape().to_vec();
+        shape[axis] = size;
+        parts.push(value.slice(&offset, &shape));
+        offset[axis] += size;
+    }
+    Ok(parts)
+}
+
+/// `num` equal parts (TF `Split`).
+pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let Attr::Split { axis, num } = *attr else { return Err("missing split attributes") };
+    let x = Inputs::new(args).next()?;
+    let dim = *x.value().shape().get(axis).ok_or("the split axis is out of range")?;
+    if num == 0 || dim % num != 0 {
+        return Err("the dimension split is not divisible by the number of parts");
+    }
+    cut(x.value(), axis, &vec![dim / num; num])
+}
+
+/// Parts of given sizes, one of which may be `-1` for the rest (TF `SplitV`).
+pub(crate) fn split_v_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let Attr::SplitV { axis, sizes } = attr else { return Err("missing split attributes") };
+    let x = Inputs::new(args).next()?;
+    let dim = *x.value().shape().get(*axis).ok_or("the split axis is out of range")?;
+    let sizes = split_sizes(sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
+    cut(x.value(), *axis, &sizes)
+}
+
+/// Resolves split sizes with at most one `-1` against the dimension split.
+pub(crate) fn split_sizes(sizes: &[i64], dim: Dim) -> Result<Vec<Dim>, &'static str> {
+    if sizes.iter().filter(|&&s| s == -1).count() > 1 || sizes.iter().any(|&s| s < -1) {
+        return Err("split sizes are 0 or more, with at most one -1");
+    }
+    let known: usize = sizes.iter().filter(|&&s| s >= 0).map(|&s| s as usize).sum();
+    match dim {
+        Some(d) if known > d || (known != d && !sizes.contains(&-1)) => {
+            Err("the split sizes must add up to the dimension split")
+        }
+        _ => Ok(sizes.iter().map(|&s| if s == -1 { dim.map(|d| d - known) } else { Some(s as usize) }).collect()),
+    }
+}
+
+/// The slices along an axis, that axis removed (TF `Unpack`).
+pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let Attr::Unstack { axis, num } = *attr else { return Err("missing unstack attributes") };
+    let x = Inputs::new(args).next()?;
+    let x = x.value();
+    if x.shape().get(axis) != Some(&num) {
+        return Err("the dimension unstacked must have as many elements as there are outputs");
+    }
+    Ok((0..num).map(|i| each_array!(x, |a| Element::wrap(a.index_axis(Axis(axis), i).to_owned()))).collect())
+}
+
+/// `size` elements from `begin` per axis; a size of `-1` takes the rest (TF `Slice`).
+pub(crate) fn slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Slice { begin, size } = attr else { return Err("missing slice attributes") };
+    let x = Inputs::new(args).next()?;
+    let dims = x.value().shape();
+    let sizes = slice_sizes(begin, size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
+    let sizes: Vec<usize> = sizes.into_iter().map(|s| s.unwrap_or_default()).collect();
+    Ok(x.value().slice(begin, &sizes))
+}
+
+/// The extent of a `Slice` per axis, checked against the dimensions known.
+pub(crate) fn slice_sizes(begin: &[usize], size: &[i64], dims: &[Dim]) -> Result<Vec<Dim>, &'static str> {
+    if begin.len() != dims.len() || size.len() != dims.len() {
+        return Err("begin and size have one entry per axis of the input");
+    }
+    begin
+        .iter()
+        .zip(size)
+        .zip(dims)
+        .map(|((&b, &s), &d)| match (s, d) {
+            (-1, Some(d)) if b <= d => Ok(Some(d - b)),
+            (-1, None) => Ok(None),
+            (s, Some(d)) if s >= 0 && b.checked_add(s as usize).is_some_and(|e| e <= d) => Ok(Some(s as usize)),
+            (s, None) if s >= 0 => Ok(Some(s as usize)),
+            _ => Err("the slice must lie within the input"),
+        })
+        .collect()
+}
+
+/// One axis of a strided slice: the indices taken, or the one index of a shrunk axis.
+pub(crate) enum Stride {
+    Range { start: i64, step: i64, len: usize },
+    Index(usize),
+}
+
+/// TF `strided_slice` on one axis of size `d`.
+pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Stride, &'static str> {
+    let bit = |mask: u64| i < 64 && mask >> i & 1 == 1;
+    let s = spec.strides[i];
+    if s == 0 {
+        return Err("strides must not be 0");
+    }
+    let d = i64::try_from(d).map_err(|_| "dimension too large")?;
+    let resolve = |x: i64| if x < 0 { x + d } else { x };
+    if bit(spec.shrink_axis_mask) {
+        let idx = resolve(spec.begin[i]);
+        return if (0..d).contains(&idx) { Ok(Stride::Index(idx as usize)) } else { Err("slice index out of bounds") };
+    }
+    let (lo, hi) = if s > 0 { (0, d) } else { (-1, d - 1) };
+    let b = if bit(spec.begin_mask) { if s > 0 { 0 } else { d - 1 } } else { resolve(spec.begin[i]).clamp(lo, hi) };
+    let e = if bit(spec.end_mask) { if s > 0 { d } else { -1 } } else { resolve(spec.end[i]).clamp(lo, hi) };
+    let span = if s > 0 { e - b } else { b - e };
+    let len = if span <= 0 { 0 } else { (span + s.abs() - 1) / s.abs() };
+    Ok(Stride::Range { start: b, step: s, len: len as usize })
+}
+
+/// TF `StridedSlice` with begin, end and shrink-axis masks.
+pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::StridedSlice(spec) = attr else { return Err("missing strided slice attributes") };
+    let x = Inputs::new(args).next()?;
+    let x = x.value();
+    if spec.begin.len() > x.shape().len() {
+        return Err("more sliced axes than the input has");
+    }
+    let axes: Vec<Stride> =
+        (0..spec.begin.len()).map(|i| stride_axis(spec, i, x.shape()[i])).collect::<Result<_, _>>()?;
+    Ok(each_array!(x, |a| {
+        let mut view = a.view();
+        for (i, axis) in axes.iter().enumerate() {
+            if let Stride::Range { start, step, len } = *axis {
+                let slice = if len == 0 {
+                    Slice::new(0, Some(0), 1)
+                } else if step > 0 {
+                    Slice::new(start as isize, Some((start + step * (len as i64 - 1) + 1) as isize), step as isize)
+                } else {
+                    // ndarray walks a negative step backwards from the end of [start, end).
+                    let last = start + step * (len as i64 - 1);
+                    Slice::new(last as isize, Some((start + 1) as isize), step as isize)
+                };
+                view.slice_axis_inplace(Axis(i), slice);
+            }
+        }
+        for (i, axis) in axes.iter().enumerate().rev() {
+            if let Stride::Index(idx) = *axis {
+                view.collapse_axis(Axis(i), idx);
+                view = view.remove_axis(Axis(i));
+            }
+        }
+        Element::wrap(view.to_owned())
+    }))
+}
+
+/// The input's shape as a vector of int32 or int64.
+pub(crate) fn shape_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::DType(dtype) = *attr else { return Err("missing dtype") };
+    let dims: Vec<f64> = Inputs::new(args).next()?.value().shape().iter().map(|&d| d as f64).collect();
+    Value::from_f64_data(dtype, &[dims.len()], dims).map_err(|_| "shape")
+}
+
+/// A scalar input repeated into the attribute's shape.
+pub(crate) fn fill_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Fill(dims) = attr else { return Err("missing shape") };
+    let x = Inputs::new(args).next()?;
+    let x = x.value();
+    if !x.shape().is_empty() {
+        return Err("the value filled in must be a scalar");
+    }
+    Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(dims), a[[]]))))
+}
+
+/// Zeros of the input's shape and dtype.
+pub(crate) fn zeros_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let x = Inputs::new(args).next()?;
+    Ok(Value::filled(x.value().dtype(), x.value().shape(), 0.0))
+}
+
+/// Ones of the input's shape and dtype.
+pub(crate) fn ones_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let x = Inputs::new(args).next()?;
+    Ok(Value::filled(x.value().dtype(), x.value().shape(), 1.0))
+}
+
+/// `on` where the new axis equals the index, `off` elsewhere (an index out of range is all `off`).
+pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::OneHot(OneHot { depth, on, off, axis, dtype }) = *attr else { return Err("missing one_hot attributes") };
+    let x = Inputs::new(args).next()?;
+    let indices: Vec<i64> = match x.value() {
+        Value::I32(a) => a.iter().map(|&i| i.into()).collect(),
+        Value::I64(a) => a.iter().copied().collect(),
+        _ => return Err("one_hot indices are int32 or int64"),
+    };
+    let shape = x.value().shape();
+    let axis = axis.unwrap_or(shape.len());
+    if axis > shape.len() {
+        return Err("the one_hot axis is beyond the output's rank");
+    }
+    let mut out_shape = shape.to_vec();
+    out_shape.insert(axis, depth);
+    let inner: usize = shape[axis..].iter().product();
+    let data: Vec<f64> = (0..out_shape.iter().product::<usize>())
+        .map(|flat| {
+            let (outer, rest) = (flat / (depth * inner), flat % (depth * inner));
+            let (k, i) = (rest / inner, rest % inner);
+            if indices[outer * inner + i] == k as i64 { on } else { off }
+        })
+        .collect();
+    Value::from_f64_data(dtype, &out_shape, data).map_err(|_| "one_hot")
+}
+
+/// Zeros around the input, per axis before and after.
+pub(crate) fn pad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Pad(pads) = attr else { return Err("missing paddings") };
+    let x = Inputs::new(args).next()?;
+    let x = x.value();
+    if pads.len() != x.shape().len() {
+        return Err("paddings have one pair per axis of the input");
+    }
+    let shape: Vec<usize> = x.shape().iter().zip(pads).map(|(&d, [b, a])| d + b + a).collect();
+    Ok(each_array!(x, |a| {
+        let mut out = ArrayD::from_elem(IxDyn(&shape), Default::default());
+        let mut view = out.view_mut();
+        for (i, (&d, [b, _])) in a.shape().iter().zip(pads).enumerate() {
+            view.slice_axis_inplace(Axis(i), Slice::from(*b..b + d));
+        }
+        view.assign(a);
+        Element::wrap(out)
+    }))
+}
+
+/// The input repeated along each axis.
+pub(crate) fn tile_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Tile(multiples) = attr else { return Err("missing multiples") };
+    let x = Inputs::new(args).next()?;
+    let x = x.value();
+    if multiples.len() != x.shape().len() {
+        return Err("multiples have one entry per axis of the input");
+    }
+    let mut out = x.clone();
+    for (axis, &m) in multiples.iter().enumerate() {
+        let copies = vec![&out; m];
+        out = match copies.is_empty() {
+            true => {
+                let mut shape = out.shape().to_vec();
+                shape[axis] = 0;
+                Value::filled(out.dtype(), &shape, 0.0)
+            }
+            false => Value::join(&copies, axis, false).ok_or("tile")?,
+        };
+    }
+    Ok(out)
+}

@@ -1,0 +1,152 @@
+//! How ops compute, on ndarray arrays, one family per file. Kernels know
+//! nothing of names or graphs: the session hands them input values and
+//! attributes and takes their outputs.
+
+pub(crate) mod array;
+pub(crate) mod math;
+pub(crate) mod nn;
+pub(crate) mod reduce;
+pub(crate) mod state;
+
+use crate::base::{Element, Value};
+use crate::graph::{Arg, KernelResult};
+use ndarray::{ArrayD, ArrayViewD, LinalgScalar, Zip};
+
+/// A typed input array, borrowed or owned.
+pub(crate) enum Typed<'a, T> {
+    Shared(&'a ArrayD<T>),
+    Owned(ArrayD<T>),
+}
+
+impl<T: Clone> Typed<'_, T> {
+    pub(crate) fn view(&self) -> ArrayViewD<'_, T> {
+        match self {
+            Typed::Shared(a) => a.view(),
+            Typed::Owned(a) => a.view(),
+        }
+    }
+
+    pub(crate) fn into_owned(self) -> ArrayD<T> {
+        match self {
+            Typed::Shared(a) => a.clone(),
+            Typed::Owned(a) => a,
+        }
+    }
+}
+
+/// Expands `$body` once per listed dtype with `$a` bound to the input `$arg`
+/// as a [`Typed`] array of that element type; the output has the same dtype.
+/// Other dtypes are an error.
+macro_rules! typed {
+    ($arg:expr, [$($v:ident),*], |$a:ident| $body:expr) => {
+        match $arg {
+            $(
+                $crate::graph::Arg::Owned($crate::base::Value::$v(x)) => {
+                    let $a = $crate::kernels::Typed::Owned(x);
+                    Ok($crate::base::Value::$v($body?))
+                }
+                $crate::graph::Arg::Shared($crate::base::Value::$v(x)) => {
+                    let $a = $crate::kernels::Typed::Shared(x);
+                    Ok($crate::base::Value::$v($body?))
+                }
+            )*
+            #[allow(unreachable_patterns)] // unreachable when every dtype is listed
+            _ => Err("this op has no kernel for this dtype"),
+        }
+    };
+}
+pub(crate) use typed;
+
+/// The inputs of a kernel, taken in order.
+pub(crate) struct Inputs<'a>(std::vec::IntoIter<Arg<'a>>);
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn new(args: Vec<Arg<'a>>) -> Inputs<'a> {
+        Inputs(args.into_iter())
+    }
+
+    /// The next input.
+    pub(crate) fn next(&mut self) -> KernelResult<Arg<'a>> {
+        self.0.next().ok_or("missing input")
+    }
+}
+
+/// An input as an array of element type `T`.
+pub(crate) fn same<T: Element>(v: &Value) -> KernelResult<&ArrayD<T>> {
+    v.as_array::<T>().ok_or("inputs of different dtypes")
+}
+
+/// Element types with arithmetic and an order.
+pub(crate) trait Num: LinalgScalar + PartialOrd + Send + Sync + Element {}
+impl Num for f32 {}
+impl Num for f64 {}
+impl Num for i32 {}
+impl Num for i64 {}
+
+/// `f` elementwise, in place when the input is owned. Generic over `F` (not a
+/// function pointer) so that `f` inlines and the loop vectorizes.
+pub(crate) fn map<T: Copy, F: Fn(T) -> T>(a: Typed<'_, T>, f: F) -> KernelResult<ArrayD<T>> {
+    Ok(match a {
+        Typed::Owned(mut a) => {
+            a.mapv_inplace(&f);
+            a
+        }
+        Typed::Shared(a) => a.mapv(&f),
+    })
+}
+
+/// Broadcasting of two concrete shapes, as NumPy does.
+pub(crate) fn broadcast_sizes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let at = |d: &[usize], i: usize| if i + d.len() >= rank { d[i + d.len() - rank] } else { 1 };
+    (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (x, y) if x == y || y == 1 => Some(x),
+            (1, y) => Some(y),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `f` on two broadcast inputs, in place when the first is owned and already has the output's shape.
+pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(a: Typed<'_, T>, b: &Value, f: F) -> KernelResult<ArrayD<T>> {
+    let b = same::<T>(b)?;
+    let out = broadcast_sizes(a.view().shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
+    match a {
+        Typed::Owned(mut a) if a.shape() == out.as_slice() => {
+            Zip::from(&mut a).and_broadcast(b).for_each(|x, &y| *x = f(*x, y));
+            Ok(a)
+        }
+        a => {
+            let (av, bv) = (a.view(), b.view());
+            let (av, bv) = (av.broadcast(out.clone()).ok_or("broadcast")?, bv.broadcast(out).ok_or("broadcast")?);
+            Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+        }
+    }
+}
+
+/// `f` on two broadcast inputs of any element type, into another element type (comparisons).
+pub(crate) fn zip_into<T: Copy + Element, U, F: Fn(T, T) -> U>(
+    a: ArrayViewD<'_, T>,
+    b: &Value,
+    f: F,
+) -> KernelResult<ArrayD<U>> {
+    let b = same::<T>(b)?;
+    let out = broadcast_sizes(a.shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
+    let (av, bv) = (a.broadcast(out.clone()).ok_or("broadcast")?, b.broadcast(out).ok_or("broadcast")?);
+    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}
+
+/// Converts a count or index to `T` without going through floats for integers.
+pub(crate) fn count<T: Num>(n: usize) -> T {
+    T::from_f64(n as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn concrete_shapes_broadcast_as_numpy() {
+        assert_eq!(super::broadcast_sizes(&[4, 1, 3], &[2, 1]), Some(vec![4, 2, 3]));
+        assert_eq!(super::broadcast_sizes(&[2, 3], &[2]), None);
+    }
+}

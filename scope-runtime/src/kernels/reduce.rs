@@ -1,0 +1,102 @@
+//! Reductions over axes: sum, mean, maximum and the index of the maximum.
+
+use super::math::max;
+use super::{Inputs, Num, count, typed};
+use crate::base::Value;
+use crate::graph::{Arg, Attr, KernelResult};
+use ndarray::{ArrayD, ArrayViewD, Axis};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reduction {
+    Sum,
+    Mean,
+    Max,
+}
+
+/// Sum over the attribute's axes.
+pub(crate) fn sum_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Sum, a.view(), attr))
+}
+
+/// Mean over the attribute's axes.
+pub(crate) fn mean_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Mean, a.view(), attr))
+}
+
+/// Maximum over the attribute's axes.
+pub(crate) fn max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Max, a.view(), attr))
+}
+
+fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, attr: &Attr) -> KernelResult<ArrayD<T>> {
+    let Attr::Reduce { axes, keep_dims } = attr else { return Err("missing reduction axes") };
+    let all: Vec<usize> = (0..a.ndim()).collect();
+    let mut axes: Vec<usize> = axes.clone().unwrap_or(all);
+    if axes.iter().any(|&x| x >= a.ndim()) {
+        return Err("a reduction axis is out of range for the input's rank");
+    }
+    axes.sort_unstable_by(|x, y| y.cmp(x));
+    axes.dedup();
+    let n: usize = axes.iter().map(|&x| a.shape()[x]).product();
+    let mut out = a.to_owned();
+    for &axis in &axes {
+        out = match op {
+            Reduction::Max => {
+                if out.shape()[axis] == 0 {
+                    return Err("the maximum of no elements is undefined");
+                }
+                out.map_axis(Axis(axis), |lane| lane.iter().copied().reduce(max).unwrap_or_else(T::zero))
+            }
+            _ => out.sum_axis(Axis(axis)),
+        };
+    }
+    if op == Reduction::Mean {
+        // Floats divide 0 by 0 into NaN, as TensorFlow; integers have no such value.
+        if n == 0 && !T::DTYPE.is_floating() {
+            return Err("the integer mean of no elements is undefined");
+        }
+        let n: T = count(n);
+        out.mapv_inplace(|x| x / n);
+    }
+    if *keep_dims {
+        axes.reverse();
+        for axis in axes {
+            out.insert_axis_inplace(Axis(axis));
+        }
+    }
+    Ok(out)
+}
+
+/// The index of the largest element along an axis (the first of equals), as int32 or int64.
+pub(crate) fn arg_max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::ArgMax { axis, dtype } = *attr else { return Err("missing axis") };
+    let x = Inputs::new(args).next()?;
+    fn arg_max<T: PartialOrd + Copy>(a: ArrayViewD<'_, T>, axis: usize) -> KernelResult<ArrayD<usize>> {
+        if axis >= a.ndim() {
+            return Err("the axis is out of range for the input's rank");
+        }
+        if a.shape()[axis] == 0 {
+            return Err("the index of the maximum of no elements is undefined");
+        }
+        Ok(a.map_axis(Axis(axis), |lane| {
+            let mut best = 0;
+            for (i, x) in lane.iter().enumerate() {
+                if *x > lane[best] {
+                    best = i;
+                }
+            }
+            best
+        }))
+    }
+    let idx = match x.value() {
+        Value::F32(a) => arg_max(a.view(), axis)?,
+        Value::F64(a) => arg_max(a.view(), axis)?,
+        Value::I32(a) => arg_max(a.view(), axis)?,
+        Value::I64(a) => arg_max(a.view(), axis)?,
+        Value::Bool(_) => return Err("ArgMax takes numbers"),
+    };
+    Ok(match dtype {
+        crate::base::DType::I32 => Value::I32(idx.mapv(|i| i as i32)),
+        _ => Value::I64(idx.mapv(|i| i as i64)),
+    })
+}

@@ -1,0 +1,474 @@
+//! Shape functions: each op's output shapes and dtypes from its inputs and
+//! attributes, known at build time as far as TensorFlow knows them.
+
+use crate::base::{DType, Dim, Shape, Tensor};
+use crate::graph::{Attr, Fail, Outputs};
+use crate::kernels::array::{Stride, reshape_target, slice_sizes, split_sizes, stride_axis};
+use crate::kernels::nn::window;
+use smallvec::smallvec;
+
+type Inferred = Result<Outputs, Fail>;
+
+fn one(shape: Shape, dtype: DType) -> Inferred {
+    Ok(smallvec![(shape, dtype)])
+}
+
+fn compatible(a: Dim, b: Dim) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if x == y) || a.is_none() || b.is_none()
+}
+
+/// A rank-`n` shape of unknown sizes, or unknown when the rank is.
+fn unknown_dims(rank: Option<usize>) -> Shape {
+    rank.map_or_else(Shape::unknown, |r| Shape::from_dims(vec![None; r]))
+}
+
+pub(super) fn constant(_: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Const(v) = attr else { return Err(Fail::Shape("missing value")) };
+    one(Shape::from(v.shape()), v.dtype())
+}
+
+pub(super) fn placeholder(_: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Placeholder(shape, dtype) = attr else { return Err(Fail::Shape("missing shape and dtype")) };
+    one(shape.clone(), *dtype)
+}
+
+pub(super) fn variable(_: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Variable(v) = attr else { return Err(Fail::Shape("missing variable")) };
+    one(Shape::from(v.shape()), v.dtype())
+}
+
+pub(super) fn nothing(_: &[&Tensor], _: &Attr) -> Inferred {
+    Ok(Outputs::new())
+}
+
+pub(super) fn same(x: &[&Tensor], _: &Attr) -> Inferred {
+    one(x[0].shape.clone(), x[0].dtype)
+}
+
+pub(super) fn scalar(x: &[&Tensor], _: &Attr) -> Inferred {
+    one(Shape::scalar(), x[0].dtype)
+}
+
+pub(super) fn cast(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::DType(to) = attr else { return Err(Fail::Shape("missing dtype")) };
+    one(x[0].shape.clone(), *to)
+}
+
+/// NumPy broadcasting of two static shapes; `None` when they cannot broadcast.
+pub(crate) fn broadcast_shapes(a: &Shape, b: &Shape) -> Option<Shape> {
+    let (Some(a), Some(b)) = (a.dims(), b.dims()) else { return Some(Shape::unknown()) };
+    let rank = a.len().max(b.len());
+    let at = |d: &[Dim], i: usize| if i + d.len() >= rank { d[i + d.len() - rank] } else { Some(1) };
+    let dims: Option<Vec<Dim>> = (0..rank)
+        .map(|i| match (at(a, i), at(b, i)) {
+            (Some(x), Some(y)) if x == y || y == 1 => Some(Some(x)),
+            (Some(1), y) | (y, Some(1)) => Some(y),
+            (Some(_), Some(_)) => None,
+            (None, Some(y)) | (Some(y), None) => Some(Some(y)),
+            (None, None) => Some(None),
+        })
+        .collect();
+    dims.map(Shape::from_dims)
+}
+
+const NO_BROADCAST: Fail = Fail::Shape("each dimension must match or be 1 (NumPy broadcasting)");
+
+pub(super) fn broadcast(x: &[&Tensor], _: &Attr) -> Inferred {
+    one(broadcast_shapes(&x[0].shape, &x[1].shape).ok_or(NO_BROADCAST)?, x[0].dtype)
+}
+
+pub(super) fn compare(x: &[&Tensor], _: &Attr) -> Inferred {
+    one(broadcast_shapes(&x[0].shape, &x[1].shape).ok_or(NO_BROADCAST)?, DType::Bool)
+}
+
+fn check_select_dtypes(x: &[&Tensor]) -> Result<(), Fail> {
+    if x[0].dtype != DType::Bool || x[1].dtype != x[2].dtype {
+        return Err(Fail::DType);
+    }
+    Ok(())
+}
+
+pub(super) fn select(x: &[&Tensor], _: &Attr) -> Inferred {
+    check_select_dtypes(x)?;
+    let (c, t, e) = (&x[0].shape, &x[1].shape, &x[2].shape);
+    if !t.is_compatible_with(e) {
+        return Err(Fail::Shape("Select takes values of one shape"));
+    }
+    let values = match (t.dims(), e.dims()) {
+        (Some(a), Some(b)) => Shape::from_dims(a.iter().zip(b).map(|(&p, &q)| p.or(q)).collect::<Vec<_>>()),
+        (Some(_), None) => t.clone(),
+        _ => e.clone(),
+    };
+    let fits = c.is_compatible_with(&values)
+        || matches!((c.dims(), values.dims()), (Some([n]), Some([m, _, ..])) if compatible(*n, *m))
+        || c.rank().is_none()
+        || values.rank().is_none();
+    if !fits {
+        return Err(Fail::Shape("the condition has the values' shape, or one entry per row"));
+    }
+    one(values, x[1].dtype)
+}
+
+pub(super) fn select_v2(x: &[&Tensor], _: &Attr) -> Inferred {
+    check_select_dtypes(x)?;
+    let values = broadcast_shapes(&x[1].shape, &x[2].shape).ok_or(NO_BROADCAST)?;
+    one(broadcast_shapes(&x[0].shape, &values).ok_or(NO_BROADCAST)?, x[1].dtype)
+}
+
+pub(super) fn matmul(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let (ta, tb) = match attr {
+        Attr::MatMul { transpose_a, transpose_b } => (*transpose_a, *transpose_b),
+        _ => (false, false),
+    };
+    let dims = |s: &Shape, t: bool| match s.dims() {
+        Some(&[r, c]) => Ok(if t { (c, r) } else { (r, c) }),
+        Some(_) => Err(Fail::Shape("both inputs of MatMul must have rank 2")),
+        None => Ok((None, None)),
+    };
+    let ((m, k1), (k2, n)) = (dims(&x[0].shape, ta)?, dims(&x[1].shape, tb)?);
+    if !compatible(k1, k2) {
+        return Err(Fail::Shape("the inner dimensions must agree: [m, k] x [k, n]"));
+    }
+    one(Shape::from_dims([m, n]), x[0].dtype)
+}
+
+pub(super) fn bias_add(x: &[&Tensor], _: &Attr) -> Inferred {
+    match (x[0].shape.dims(), x[1].shape.dims()) {
+        (Some(xd), _) if xd.len() < 2 => Err(Fail::Shape("the input of BiasAdd must have rank 2 or more")),
+        (_, Some(bd)) if bd.len() != 1 => Err(Fail::Shape("the bias must have rank 1")),
+        (Some(xd), Some(bd)) if !compatible(xd[xd.len() - 1], bd[0]) => {
+            Err(Fail::Shape("the bias must be as long as the input's last dimension"))
+        }
+        _ => one(x[0].shape.clone(), x[0].dtype),
+    }
+}
+
+pub(super) fn reduce(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Reduce { axes, keep_dims } = attr else { return Err(Fail::Shape("missing reduction axes")) };
+    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    let reduced = |i: usize| axes.as_ref().is_none_or(|a| a.contains(&i));
+    if axes.as_ref().is_some_and(|a| a.iter().any(|&i| i >= dims.len())) {
+        return Err(Fail::Shape("a reduction axis is out of range for the input's rank"));
+    }
+    let out = dims.iter().enumerate().filter_map(|(i, d)| match (reduced(i), keep_dims) {
+        (true, true) => Some(Some(1)),
+        (true, false) => None,
+        (false, _) => Some(*d),
+    });
+    one(Shape::from_dims(out.collect::<Vec<_>>()), x[0].dtype)
+}
+
+pub(super) fn arg_max(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::ArgMax { axis, dtype } = *attr else { return Err(Fail::Shape("missing axis")) };
+    if !matches!(dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    let shape = match x[0].shape.dims() {
+        Some(d) if axis >= d.len() => return Err(Fail::Shape("the axis is out of range for the input's rank")),
+        Some(d) => {
+            Shape::from_dims(d.iter().enumerate().filter(|(i, _)| *i != axis).map(|(_, d)| *d).collect::<Vec<_>>())
+        }
+        None => Shape::unknown(),
+    };
+    one(shape, dtype)
+}
+
+pub(super) fn reshape(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Reshape(target) = attr else { return Err(Fail::Shape("missing reshape target")) };
+    let dims = reshape_target(target, x[0].shape.num_elements()).map_err(Fail::Shape)?;
+    one(Shape::from_dims(dims), x[0].dtype)
+}
+
+pub(super) fn transpose(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Perm(perm) = attr else { return Err(Fail::Shape("missing permutation")) };
+    let Some(dims) = x[0].shape.dims() else { return one(unknown_dims(Some(perm.len())), x[0].dtype) };
+    let mut seen = vec![false; dims.len()];
+    if perm.len() != dims.len() || perm.iter().any(|&p| p >= dims.len() || std::mem::replace(&mut seen[p], true)) {
+        return Err(Fail::Shape("the permutation must list every axis once"));
+    }
+    one(Shape::from_dims(perm.iter().map(|&p| dims[p]).collect::<Vec<_>>()), x[0].dtype)
+}
+
+pub(super) fn concat(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Axis(axis) = *attr else { return Err(Fail::Shape("missing axis")) };
+    let known: Vec<&[Dim]> = x.iter().filter_map(|t| t.shape.dims()).collect();
+    let Some(first) = known.first() else { return one(Shape::unknown(), x[0].dtype) };
+    if axis >= first.len() || known.iter().any(|d| d.len() != first.len()) {
+        return Err(Fail::Shape("inputs of concat have one rank, and the axis is below it"));
+    }
+    let mut out: Vec<Dim> = first.to_vec();
+    for (i, slot) in out.iter_mut().enumerate() {
+        if i == axis {
+            *slot = if known.len() == x.len() { known.iter().map(|d| d[i]).sum() } else { None };
+        } else if known.iter().any(|d| !compatible(d[i], first[i])) {
+            return Err(Fail::Shape("inputs of concat must agree on every axis but the concatenated one"));
+        }
+    }
+    one(Shape::from_dims(out), x[0].dtype)
+}
+
+pub(super) fn stack(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Axis(axis) = *attr else { return Err(Fail::Shape("missing axis")) };
+    let first = &x[0].shape;
+    if x.iter().any(|t| !t.shape.is_compatible_with(first)) {
+        return Err(Fail::Shape("inputs of stack must have one shape"));
+    }
+    let Some(dims) = first.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    if axis > dims.len() {
+        return Err(Fail::Shape("the stack axis is beyond the inputs' rank"));
+    }
+    let mut out = dims.to_vec();
+    out.insert(axis, Some(x.len()));
+    one(Shape::from_dims(out), x[0].dtype)
+}
+
+/// The input's dims with `axis` replaced by each of `sizes`.
+fn parts(x: &Tensor, axis: usize, sizes: &[Dim]) -> Inferred {
+    Ok(sizes
+        .iter()
+        .map(|&size| {
+            let shape = match x.shape.dims() {
+                Some(d) => {
+                    let mut d = d.to_vec();
+                    d[axis] = size;
+                    Shape::from_dims(d)
+                }
+                None => Shape::unknown(),
+            };
+            (shape, x.dtype)
+        })
+        .collect())
+}
+
+fn axis_dim(x: &Tensor, axis: usize) -> Result<Dim, Fail> {
+    match x.shape.dims() {
+        Some(d) if axis >= d.len() => Err(Fail::Shape("the axis is out of range for the input's rank")),
+        Some(d) => Ok(d[axis]),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn split(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Split { axis, num } = *attr else { return Err(Fail::Shape("missing split attributes")) };
+    if num == 0 {
+        return Err(Fail::Shape("split into at least one part"));
+    }
+    let size = match axis_dim(x[0], axis)? {
+        Some(d) if d % num != 0 => {
+            return Err(Fail::Shape("the dimension split is not divisible by the number of parts"));
+        }
+        d => d.map(|d| d / num),
+    };
+    parts(x[0], axis, &vec![size; num])
+}
+
+pub(super) fn split_v(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::SplitV { axis, sizes } = attr else { return Err(Fail::Shape("missing split attributes")) };
+    let dim = axis_dim(x[0], *axis)?;
+    let sizes = split_sizes(sizes, dim).map_err(Fail::Shape)?;
+    parts(x[0], *axis, &sizes)
+}
+
+pub(super) fn unstack(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Unstack { axis, num } = *attr else { return Err(Fail::Shape("missing unstack attributes")) };
+    let shape = match x[0].shape.dims() {
+        Some(d) if axis >= d.len() => return Err(Fail::Shape("the axis is out of range for the input's rank")),
+        Some(d) if d[axis].is_some_and(|n| n != num) => {
+            return Err(Fail::Shape("the dimension unstacked must have as many elements as there are outputs"));
+        }
+        Some(d) => {
+            Shape::from_dims(d.iter().enumerate().filter(|(i, _)| *i != axis).map(|(_, d)| *d).collect::<Vec<_>>())
+        }
+        None => Shape::unknown(),
+    };
+    Ok((0..num).map(|_| (shape.clone(), x[0].dtype)).collect())
+}
+
+pub(super) fn slice(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Slice { begin, size } = attr else { return Err(Fail::Shape("missing slice attributes")) };
+    let dims: Vec<Dim> = match x[0].shape.dims() {
+        Some(d) => d.to_vec(),
+        None => vec![None; begin.len()],
+    };
+    one(Shape::from_dims(slice_sizes(begin, size, &dims).map_err(Fail::Shape)?), x[0].dtype)
+}
+
+pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::StridedSlice(spec) = attr else { return Err(Fail::Shape("missing strided slice attributes")) };
+    let n = spec.begin.len();
+    if spec.end.len() != n || spec.strides.len() != n {
+        return Err(Fail::Shape("begin, end and strides have one entry per sliced axis"));
+    }
+    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    if n > dims.len() {
+        return Err(Fail::Shape("more sliced axes than the input has"));
+    }
+    let mut out = Vec::with_capacity(dims.len());
+    for (i, &d) in dims.iter().enumerate() {
+        let shrink = i < n && i < 64 && spec.shrink_axis_mask >> i & 1 == 1;
+        match (i < n, d) {
+            (false, d) => out.push(d),
+            (true, Some(d)) => match stride_axis(spec, i, d).map_err(Fail::Shape)? {
+                Stride::Range { len, .. } => out.push(Some(len)),
+                Stride::Index(_) => {}
+            },
+            (true, None) if shrink => {}
+            (true, None) => out.push(None),
+        }
+    }
+    one(Shape::from_dims(out), x[0].dtype)
+}
+
+pub(super) fn gather(x: &[&Tensor], _: &Attr) -> Inferred {
+    let (params, indices) = (x[0], x[1]);
+    if !matches!(indices.dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    let shape = match (params.shape.dims(), indices.shape.dims()) {
+        (Some([]), _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
+        (Some(p), Some(i)) => Shape::from_dims(i.iter().chain(&p[1..]).copied().collect::<Vec<_>>()),
+        _ => Shape::unknown(),
+    };
+    one(shape, params.dtype)
+}
+
+pub(super) fn shape_of(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::DType(dtype) = *attr else { return Err(Fail::Shape("missing dtype")) };
+    if !matches!(dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    one(Shape::from_dims([x[0].shape.rank()]), dtype)
+}
+
+pub(super) fn fill(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Fill(dims) = attr else { return Err(Fail::Shape("missing shape")) };
+    if x[0].shape.rank().is_some_and(|r| r != 0) {
+        return Err(Fail::Shape("the value filled in must be a scalar"));
+    }
+    one(Shape::from(dims.as_slice()), x[0].dtype)
+}
+
+pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::OneHot(o) = attr else { return Err(Fail::Shape("missing one_hot attributes")) };
+    if !matches!(x[0].dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    let shape = match x[0].shape.dims() {
+        Some(d) => {
+            let axis = o.axis.unwrap_or(d.len());
+            if axis > d.len() {
+                return Err(Fail::Shape("the one_hot axis is beyond the output's rank"));
+            }
+            let mut d = d.to_vec();
+            d.insert(axis, Some(o.depth));
+            Shape::from_dims(d)
+        }
+        None => Shape::unknown(),
+    };
+    one(shape, o.dtype)
+}
+
+pub(super) fn pad(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Pad(pads) = attr else { return Err(Fail::Shape("missing paddings")) };
+    let shape = match x[0].shape.dims() {
+        Some(d) if d.len() != pads.len() => return Err(Fail::Shape("paddings have one pair per axis of the input")),
+        Some(d) => Shape::from_dims(d.iter().zip(pads).map(|(d, [b, a])| d.map(|d| d + b + a)).collect::<Vec<_>>()),
+        None => unknown_dims(Some(pads.len())),
+    };
+    one(shape, x[0].dtype)
+}
+
+pub(super) fn tile(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Tile(multiples) = attr else { return Err(Fail::Shape("missing multiples")) };
+    let shape = match x[0].shape.dims() {
+        Some(d) if d.len() != multiples.len() => {
+            return Err(Fail::Shape("multiples have one entry per axis of the input"));
+        }
+        Some(d) => Shape::from_dims(d.iter().zip(multiples).map(|(d, m)| d.map(|d| d * m)).collect::<Vec<_>>()),
+        None => unknown_dims(Some(multiples.len())),
+    };
+    one(shape, x[0].dtype)
+}
+
+pub(super) fn assign(x: &[&Tensor], _: &Attr) -> Inferred {
+    if !x[1].shape.is_compatible_with(&x[0].shape) {
+        return Err(Fail::Shape("the value assigned must have the variable's shape"));
+    }
+    one(x[0].shape.clone(), x[0].dtype)
+}
+
+/// Output size of one spatial dimension of a window op.
+fn window_dim(input: Dim, k: Dim, stride: usize, dilation: usize, padding: crate::graph::Padding) -> Result<Dim, Fail> {
+    match (input, k) {
+        (Some(i), Some(k)) => window(i, k, stride, dilation, padding)
+            .map(|(o, _)| Some(o))
+            .ok_or(Fail::Shape("the window is larger than the input (VALID padding)")),
+        _ => Ok(None),
+    }
+}
+
+pub(super) fn conv2d(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Conv(c) = attr else { return Err(Fail::Shape("missing convolution attributes")) };
+    if c.strides.contains(&0) || c.dilations.contains(&0) {
+        return Err(Fail::Shape("strides and dilations are 1 or more"));
+    }
+    let shape = match (x[0].shape.dims(), x[1].shape.dims()) {
+        (Some(xd), _) if xd.len() != 4 => return Err(Fail::Shape("the input of Conv2D is NHWC: rank 4")),
+        (_, Some(fd)) if fd.len() != 4 => {
+            return Err(Fail::Shape("the filter of Conv2D is [height, width, in, out]: rank 4"));
+        }
+        (_, Some(fd)) if fd[..2].contains(&Some(0)) => return Err(Fail::Shape("the filter is at least 1 by 1")),
+        (Some(xd), Some(fd)) => {
+            if !compatible(xd[3], fd[2]) {
+                return Err(Fail::Shape("the filter's input channels must match the input's channels"));
+            }
+            let h = window_dim(xd[1], fd[0], c.strides[0], c.dilations[0], c.padding)?;
+            let w = window_dim(xd[2], fd[1], c.strides[1], c.dilations[1], c.padding)?;
+            Shape::from_dims([xd[0], h, w, fd[3]])
+        }
+        _ => unknown_dims(Some(4)),
+    };
+    one(shape, x[0].dtype)
+}
+
+pub(super) fn pool(x: &[&Tensor], attr: &Attr) -> Inferred {
+    let Attr::Pool(p) = attr else { return Err(Fail::Shape("missing pooling attributes")) };
+    if p.strides.contains(&0) || p.ksize.contains(&0) {
+        return Err(Fail::Shape("window sizes and strides are 1 or more"));
+    }
+    let shape = match x[0].shape.dims() {
+        Some(xd) if xd.len() != 4 => return Err(Fail::Shape("the input of pooling is NHWC: rank 4")),
+        Some(xd) => {
+            let h = window_dim(xd[1], Some(p.ksize[0]), p.strides[0], 1, p.padding)?;
+            let w = window_dim(xd[2], Some(p.ksize[1]), p.strides[1], 1, p.padding)?;
+            Shape::from_dims([xd[0], h, w, xd[3]])
+        }
+        None => unknown_dims(Some(4)),
+    };
+    one(shape, x[0].dtype)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let s = |d: &[usize]| Shape::from(d);
+        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[3])), Some(s(&[2, 3])));
+        assert_eq!(broadcast_shapes(&s(&[2, 1]), &s(&[1, 4])), Some(s(&[2, 4])));
+        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[2])), None);
+        assert_eq!(
+            broadcast_shapes(&Shape::from_dims([None, Some(3)]), &s(&[3])),
+            Some(Shape::from_dims([None, Some(3)]))
+        );
+    }
+
+    #[test]
+    fn reshape_infers_one_dimension() {
+        assert_eq!(reshape_target(&[-1, 4], Some(8)), Ok(vec![Some(2), Some(4)]));
+        assert!(reshape_target(&[3, -1], Some(8)).is_err());
+        assert!(reshape_target(&[-1, -1], Some(8)).is_err());
+        assert_eq!(reshape_target(&[-1, 784], None), Ok(vec![None, Some(784)]));
+    }
+}

@@ -1,0 +1,106 @@
+//! Constructors of ops run for their effect: assignments to variables,
+//! control dependencies, groups and no-ops.
+
+use super::{OpKind, build_op};
+use crate::base::{Operation, Result, Tensor};
+use crate::graph::Attr;
+use crate::variable::Variable;
+
+fn assignment(kind: OpKind, name: Option<&str>, var: &Variable, value: &Tensor) -> Result<Tensor> {
+    let built = build_op(kind, name, &[var.tensor(), value], &[], Attr::Variable(var.clone()))?;
+    Ok(built.outputs.into_iter().next().expect("the op table gives assignments one output"))
+}
+
+api! {
+    /// Stores `value` in `var` when run; its output is the new value (TF
+    /// `tf.assign`, op `Assign`). Each assignment is atomic: concurrent runs and
+    /// restores see the variable before or after it, never in between.
+    ///
+    /// ```
+    /// use scope_runtime::{assign, constant, get_variable, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [2]).initializer(Init::Zeros).get()?;
+    /// let set = assign(&v, &constant(vec![1.0f32, 2.0])?)?;
+    /// Session::new(&graph).run_targets(&[&set.op()], &[])?;
+    /// assert_eq!(v.value()?.to_f64_vec(), vec![1.0, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn assign(var: &Variable, value: &Tensor) -> Tensor |name| assignment(OpKind::Assign, name, var, value);
+    /// Adds `delta` to `var` when run, atomically (TF `tf.assign_add`).
+    ///
+    /// ```
+    /// use scope_runtime::{assign_add, constant, get_variable, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let step = get_variable("step", [1]).initializer(Init::Zeros).get()?;
+    /// let inc = assign_add(&step, &constant(vec![1.0f32])?)?;
+    /// let session = Session::new(&graph);
+    /// for _ in 0..3 {
+    ///     session.run(&[&inc], &[])?;
+    /// }
+    /// assert_eq!(step.value()?.to_f64_vec(), vec![3.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn assign_add(var: &Variable, delta: &Tensor) -> Tensor |name| assignment(OpKind::AssignAdd, name, var, delta);
+    /// Subtracts `delta` from `var` when run, atomically (TF `tf.assign_sub`).
+    ///
+    /// ```
+    /// use scope_runtime::{assign_sub, constant, get_variable, Graph, Init};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [1]).initializer(Init::Ones).get()?;
+    /// assert_eq!(assign_sub(&v, &constant(vec![1.0f32])?)?.name(), "AssignSub");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn assign_sub(var: &Variable, delta: &Tensor) -> Tensor |name| assignment(OpKind::AssignSub, name, var, delta);
+    /// An op that does nothing (TF `tf.no_op`); give it control inputs with [`group`].
+    ///
+    /// ```
+    /// use scope_runtime::{no_op, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(no_op()?.name(), "NoOp");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn no_op() -> Operation |name| Ok(build_op(OpKind::NoOp, name, &[], &[], Attr::None)?.op);
+    /// One op that runs all of `ops` (TF `tf.group`: a `NoOp` named
+    /// `group_deps` with them as control inputs).
+    ///
+    /// ```
+    /// use scope_runtime::{assign_add, constant, get_variable, group, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = get_variable("a", [1]).initializer(Init::Zeros).get()?;
+    /// let b = get_variable("b", [1]).initializer(Init::Zeros).get()?;
+    /// let one = constant(vec![1.0f32])?;
+    /// let step = group(&[&assign_add(&a, &one)?.op(), &assign_add(&b, &one)?.op()])?;
+    /// Session::new(&graph).run_targets(&[&step], &[])?;
+    /// assert_eq!((a.value()?.to_f64_vec(), b.value()?.to_f64_vec()), (vec![1.0], vec![1.0]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn group(ops: &[&Operation]) -> Operation |name| {
+        Ok(build_op(OpKind::NoOp, Some(name.unwrap_or("group_deps")), &[], ops, Attr::None)?.op)
+    };
+    /// `output`, computed only after every op of `dependencies` ran (TF
+    /// `tf.control_dependencies` + `identity`, as `with_dependencies`; the
+    /// identity is named `control_dependency`). A variable read this way sees
+    /// the assignments it depends on.
+    ///
+    /// ```
+    /// use scope_runtime::{assign, constant, get_variable, identity, with_dependencies, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    /// let set = assign(&v, &constant(vec![5.0f32])?)?;
+    /// let after = with_dependencies(&[&set.op()], &v)?;
+    /// assert_eq!(after.name(), "control_dependency");
+    /// assert_eq!(Session::new(&graph).run(&[&after], &[])?[0].to_f64_vec(), vec![5.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn with_dependencies(dependencies: &[&Operation], output: &Tensor) -> Tensor |name| {
+        let name = Some(name.unwrap_or("control_dependency"));
+        let built = build_op(OpKind::Identity, name, &[output], dependencies, Attr::None)?;
+        Ok(built.outputs.into_iter().next().expect("the op table gives Identity one output"))
+    };
+}

@@ -1,0 +1,5 @@
+//! Running graphs: the `Session`, its plans and its executor.
+
+mod session;
+
+pub use session::Session;

@@ -1,0 +1,365 @@
+//! `Session::run`: plan once per fetch/feed/target signature, then run many times.
+
+use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
+use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output};
+use crate::variable::Variable;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::sync::{Arc, Mutex};
+
+/// Runs a graph's ops on ndarray kernels (TF `tf.Session`).
+///
+/// The first [`run`](Session::run) of a set of fetches and feeds plans once:
+/// it keeps only the ops the fetches need, orders them, and notes when each
+/// intermediate value is last used so that elementwise ops can work in place.
+/// Later runs of the same signature reuse the plan. Runs are safe from several
+/// threads at once; variables are read from the store at each run, so an
+/// assigned or restored value is seen by the next run.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{add, constant, placeholder, DType, Graph, Session, Shape, Value};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = placeholder(DType::F32, Shape::from_dims([None]))?;
+/// let y = add(&x, &constant(1.0f32)?)?;
+/// let session = Session::new(&graph);
+/// let out = session.run(&[&y], &[(&x, &Value::from(vec![1.0f32, 2.0]))])?;
+/// assert_eq!(out[0].to_f64_vec(), vec![2.0, 3.0]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub struct Session {
+    graph: Graph,
+    plans: Mutex<FxHashMap<Box<[u64]>, Arc<Plan>>>,
+}
+
+/// The steps one fetch/feed/target signature needs, in order.
+struct Plan {
+    steps: Vec<Step>,
+    /// Slot of each fetch.
+    fetches: Vec<usize>,
+    /// Slot, static shape, dtype and name of each feed.
+    feeds: Vec<(usize, Shape, DType, Arc<str>)>,
+    slots: usize,
+    /// Buffers left over from earlier runs, for the next run's outputs.
+    spares: Mutex<Vec<Value>>,
+}
+
+/// At most this many buffers are kept between runs of one plan.
+const MAX_SPARES: usize = 32;
+
+struct Step {
+    compute: Compute,
+    /// Input slots, each with whether this step is its last reader.
+    inputs: SmallVec<[(usize, bool); 2]>,
+    /// The slot of the first output; the others follow.
+    out: usize,
+    name: Arc<str>,
+    op_type: &'static str,
+}
+
+enum Compute {
+    Const(Arc<Value>),
+    Variable(Variable),
+    Nothing,
+    One(OneFn, Attr),
+    Many(ManyFn, Attr),
+}
+
+/// A value during a run.
+enum Slot<'a> {
+    Empty,
+    Fed(&'a Value),
+    Shared(Arc<Value>),
+    Owned(Value),
+    /// A variable, read by each step that uses it, when it runs.
+    Variable(Variable),
+}
+
+impl Session {
+    /// A session on `graph`.
+    pub fn new(graph: &Graph) -> Session {
+        Session { graph: graph.clone(), plans: Mutex::new(FxHashMap::default()) }
+    }
+
+    /// The graph it runs.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Computes `fetches`, with `feeds` standing in for their tensors
+    /// (placeholders, or any tensor to override).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::GraphMismatch`] for a tensor of another graph;
+    /// [`Error::FeedMissing`] when a fetch needs an unfed placeholder;
+    /// [`Error::FeedMismatch`] for a feed of the wrong dtype or shape;
+    /// [`Error::Kernel`] when shapes known only now do not fit an op.
+    pub fn run(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)]) -> Result<Vec<Value>> {
+        self.run_with_targets(fetches, feeds, &[])
+    }
+
+    /// Runs `targets` for their effect (assignments, groups of them), fetching nothing (TF `sess.run(train_op)`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`run`](Session::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{assign_add, constant, get_variable, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    /// let inc = assign_add(&v, &constant(vec![2.0f32])?)?;
+    /// Session::new(&graph).run_targets(&[&inc.op()], &[])?;
+    /// assert_eq!(v.value()?.to_f64_vec(), vec![2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn run_targets(&self, targets: &[&Operation], feeds: &[(&Tensor, &Value)]) -> Result<()> {
+        self.run_with_targets(&[], feeds, targets).map(drop)
+    }
+
+    /// Computes `fetches` and runs `targets` in one run: what a training loop
+    /// calls to take a step and read the loss (TF `sess.run([loss, train_op])`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`run`](Session::run).
+    pub fn run_with_targets(
+        &self,
+        fetches: &[&Tensor],
+        feeds: &[(&Tensor, &Value)],
+        targets: &[&Operation],
+    ) -> Result<Vec<Value>> {
+        let plan = self.plan(fetches, feeds, targets)?;
+        // Runs at the same time each get what is spare; the last to finish refills.
+        let mut spares = std::mem::take(&mut *plan.spares.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut slots: Vec<Slot<'_>> = (0..plan.slots).map(|_| Slot::Empty).collect();
+        for ((slot, shape, dtype, name), (_, value)) in plan.feeds.iter().zip(feeds) {
+            if value.dtype() != *dtype || !shape.accepts(value.shape()) {
+                return Err(Error::FeedMismatch {
+                    tensor: name.to_string(),
+                    expected_shape: Box::new(shape.clone()),
+                    expected_dtype: *dtype,
+                    shape: value.shape().to_vec(),
+                    dtype: value.dtype(),
+                });
+            }
+            slots[*slot] = Slot::Fed(value);
+        }
+        for step in &plan.steps {
+            let kernel_error = |reason| Error::Kernel { op: step.name.to_string(), op_type: step.op_type, reason };
+            match &step.compute {
+                Compute::Const(v) => slots[step.out] = Slot::Shared(v.clone()),
+                Compute::Variable(v) => slots[step.out] = Slot::Variable(v.clone()),
+                Compute::Nothing => {}
+                Compute::One(kernel, attr) => {
+                    let reads = read_variables(&slots, &step.inputs)?;
+                    let value =
+                        kernel(attr, take_args(&mut slots, &step.inputs, &reads), &mut spares).map_err(kernel_error)?;
+                    slots[step.out] = Slot::Owned(value);
+                }
+                Compute::Many(kernel, attr) => {
+                    let reads = read_variables(&slots, &step.inputs)?;
+                    let values = kernel(attr, take_args(&mut slots, &step.inputs, &reads)).map_err(kernel_error)?;
+                    for (i, value) in values.into_iter().enumerate() {
+                        slots[step.out + i] = Slot::Owned(value);
+                    }
+                }
+            }
+        }
+        // Fetched values move out of their slots; a slot fetched twice is copied.
+        let mut out: Vec<Value> = Vec::with_capacity(plan.fetches.len());
+        for (k, &i) in plan.fetches.iter().enumerate() {
+            let value = match std::mem::replace(&mut slots[i], Slot::Empty) {
+                Slot::Owned(v) => v,
+                Slot::Fed(v) => v.clone(),
+                Slot::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
+                Slot::Variable(v) => Arc::unwrap_or_clone(v.snapshot()?),
+                Slot::Empty => match plan.fetches[..k].iter().position(|&j| j == i) {
+                    Some(first) => out[first].clone(),
+                    None => return Err(Error::Kernel { op: "fetch".into(), op_type: "", reason: "not computed" }),
+                },
+            };
+            out.push(value);
+        }
+        // What was computed and not fetched is next run's spare memory.
+        spares.extend(slots.into_iter().filter_map(|s| match s {
+            Slot::Owned(v) => Some(v),
+            _ => None,
+        }));
+        spares.truncate(MAX_SPARES);
+        let mut kept = plan.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < spares.len() {
+            *kept = spares;
+        }
+        drop(kept);
+        Ok(out)
+    }
+
+    /// The cached plan for this signature, or a new one.
+    fn plan(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)], targets: &[&Operation]) -> Result<Arc<Plan>> {
+        let id = self.graph.id();
+        if let Some(t) = fetches.iter().copied().chain(feeds.iter().map(|(t, _)| *t)).find(|t| t.graph_id != id) {
+            return Err(Error::GraphMismatch { name: t.name.to_string() });
+        }
+        if let Some(op) = targets.iter().find(|o| o.graph_id != id) {
+            return Err(Error::GraphMismatch { name: op.name.to_string() });
+        }
+        let key_of = |t: &Tensor| u64::from(t.node) << 32 | u64::from(t.output);
+        let key: Box<[u64]> = fetches
+            .iter()
+            .map(|t| key_of(t))
+            .chain([u64::MAX])
+            .chain(feeds.iter().map(|(t, _)| key_of(t)))
+            .chain([u64::MAX])
+            .chain(targets.iter().map(|o| u64::from(o.node)))
+            .collect();
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plan) = plans.get(&key) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(self.make_plan(fetches, feeds, targets)?);
+        plans.insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    fn make_plan(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)], targets: &[&Operation]) -> Result<Plan> {
+        let state = self.graph.read();
+        // Each fed tensor gets a slot of its own; each computed node, one slot per output.
+        let mut fed: FxHashMap<Output, usize> = FxHashMap::default();
+        let mut feed_specs = Vec::with_capacity(feeds.len());
+        for (t, _) in feeds {
+            let next = fed.len();
+            let slot = *fed.entry(Output::of(t)).or_insert(next);
+            let node = &state.nodes[t.node as usize];
+            let (shape, dtype) = node.outputs[t.output as usize].clone();
+            feed_specs.push((slot, shape, dtype, node.name.clone()));
+        }
+        let mut slots = fed.len();
+        let mut base: FxHashMap<u32, usize> = FxHashMap::default();
+        let is_fed = |n: u32| fed.keys().any(|o| o.node == n);
+        // Depth-first from the fetches and targets, stopping at feeds: post-order is a valid order.
+        let mut order: Vec<u32> = Vec::new();
+        let mut stack: Vec<(u32, bool)> =
+            fetches.iter().map(|t| t.node).chain(targets.iter().map(|o| o.node)).rev().map(|n| (n, false)).collect();
+        while let Some((node, expanded)) = stack.pop() {
+            if base.contains_key(&node) || (is_fed(node) && !expanded) {
+                continue;
+            }
+            let n = &state.nodes[node as usize];
+            if expanded {
+                base.insert(node, slots);
+                slots += n.outputs.len();
+                order.push(node);
+                continue;
+            }
+            if matches!(n.op.kernel, Kernel::Placeholder) {
+                return Err(Error::FeedMissing { placeholder: n.name.to_string() });
+            }
+            stack.push((node, true));
+            let deps = n.inputs.iter().map(|o| o.node).chain(n.control_inputs.iter().copied());
+            stack.extend(deps.collect::<SmallVec<[u32; 4]>>().into_iter().rev().map(|i| (i, false)));
+        }
+        let slot_of = |o: Output| -> Result<usize> {
+            match fed.get(&o) {
+                Some(&s) => Ok(s),
+                None => base.get(&o.node).map(|b| b + o.index as usize).ok_or_else(|| Error::FeedMissing {
+                    placeholder: format!("{}:{}", state.nodes[o.node as usize].name, o.index),
+                }),
+            }
+        };
+        let mut steps = Vec::with_capacity(order.len());
+        for &node in &order {
+            let n = &state.nodes[node as usize];
+            let compute = match (n.op.kernel, &n.attr) {
+                (Kernel::Const, Attr::Const(v)) => Compute::Const(v.clone()),
+                (Kernel::Variable, Attr::Variable(v)) => Compute::Variable(v.clone()),
+                (Kernel::One(f), attr) => Compute::One(f, attr.clone()),
+                (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
+                _ => Compute::Nothing,
+            };
+            steps.push(Step {
+                compute,
+                inputs: n.inputs.iter().map(|&o| slot_of(o).map(|s| (s, false))).collect::<Result<_>>()?,
+                out: base[&node],
+                name: n.name.clone(),
+                op_type: n.op.type_name,
+            });
+        }
+        let fetch_slots: Vec<usize> = fetches.iter().map(|t| slot_of(Output::of(t))).collect::<Result<_>>()?;
+        // Mark each slot's last reader; fetched slots are read after every step.
+        let mut seen = vec![false; slots];
+        for &s in &fetch_slots {
+            seen[s] = true;
+        }
+        for (step, &node) in steps.iter_mut().zip(&order).rev() {
+            let slots_read: SmallVec<[usize; 2]> = step.inputs.iter().map(|i| i.0).collect();
+            // Only ops whose row allows it take their inputs' buffers; the
+            // others leave them to become spare buffers for the next run.
+            let moves = state.nodes[node as usize].op.in_place;
+            for input in step.inputs.iter_mut() {
+                // A value read twice by one step is never moved: the other read needs it.
+                let once = slots_read.iter().filter(|&&s| s == input.0).count() == 1;
+                input.1 = moves && once && !seen[input.0];
+            }
+            for s in slots_read {
+                seen[s] = true;
+            }
+        }
+        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, spares: Mutex::default() })
+    }
+}
+
+/// The current values of the variables among a step's inputs, read now, so
+/// that a read ordered after an assignment sees it.
+fn read_variables(slots: &[Slot<'_>], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 2]>> {
+    inputs
+        .iter()
+        .map(|&(i, _)| match &slots[i] {
+            Slot::Variable(v) => v.snapshot().map(Some),
+            _ => Ok(None),
+        })
+        .collect()
+}
+
+/// A step's arguments: inputs read for the last time move into the kernel,
+/// which may reuse them; the others, and variables, are borrowed.
+fn take_args<'a>(slots: &'a mut [Slot<'_>], inputs: &[(usize, bool)], reads: &'a [Option<Arc<Value>>]) -> Vec<Arg<'a>> {
+    let mut moved: SmallVec<[Option<Value>; 2]> = inputs
+        .iter()
+        .map(|&(i, last)| match (last, &slots[i]) {
+            (true, Slot::Owned(_)) => match std::mem::replace(&mut slots[i], Slot::Empty) {
+                Slot::Owned(v) => Some(v),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let slots: &'a [Slot<'_>] = slots;
+    inputs
+        .iter()
+        .zip(moved.iter_mut())
+        .zip(reads)
+        .map(|((&(i, _), m), read)| match (m.take(), read) {
+            (Some(v), _) => Arg::Owned(v),
+            (None, Some(r)) => Arg::Shared(r),
+            (None, None) => Arg::Shared(slots[i].value()),
+        })
+        .collect()
+}
+
+impl Slot<'_> {
+    fn value(&self) -> &Value {
+        match self {
+            Slot::Fed(v) => v,
+            Slot::Shared(v) => v,
+            Slot::Owned(v) => v,
+            Slot::Variable(_) | Slot::Empty => unreachable!("a plan computes every input before its readers"),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The thread's default-name counts: how often each variable scope name was opened.
+
+use crate::base::names::{join_into, write_suffix};
+use std::collections::BTreeMap;
+
+/// TensorFlow's per-thread `variable_scopes_count`: how often each variable
+/// scope name was opened, which `default_name` scopes consult to pick
+/// `layer`, `layer_1`, …
+///
+/// Unlike TensorFlow, choosing a default name is O(1) amortized (each base
+/// name remembers the lowest suffix that may still be free), leaving a scope
+/// touches only the counts below it (a sorted map keeps them together), and
+/// leaving a captured re-entry undoes the changes made since entry instead of
+/// copying every count on entry.
+#[derive(Default)]
+pub(crate) struct ScopeCounts {
+    map: BTreeMap<Box<str>, Count>,
+    log: Vec<(Box<str>, Option<Count>)>,
+    logging: usize,
+    /// Scratch space for candidate names.
+    scratch: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Count {
+    opened: u32,
+    /// Every `name_i` with `1 <= i < next_free` has been opened.
+    next_free: u32,
+}
+
+impl ScopeCounts {
+    fn count(&self, name: &str) -> u32 {
+        self.map.get(name).map_or(0, |c| c.opened)
+    }
+
+    fn set(&mut self, name: &str, new: Option<Count>) {
+        let old = match new {
+            Some(c) => match self.map.get_mut(name) {
+                Some(slot) => Some(std::mem::replace(slot, c)),
+                None => self.map.insert(name.into(), c),
+            },
+            None => self.map.remove(name),
+        };
+        if self.logging > 0 && old != new {
+            self.log.push((name.into(), old));
+        }
+    }
+
+    /// `open_variable_scope`: counts one more opening of `name`.
+    pub(crate) fn open(&mut self, name: &str) {
+        let c = self.map.get(name).copied().unwrap_or(Count { opened: 0, next_free: 1 });
+        self.set(name, Some(Count { opened: c.opened + 1, ..c }));
+    }
+
+    /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
+    pub(crate) fn close_subscopes(&mut self, name: &str) {
+        use std::ops::Bound;
+        // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
+        let mut low = std::mem::take(&mut self.scratch);
+        low.clear();
+        low.push_str(name);
+        low.push('/');
+        let mut high = low.clone();
+        high.pop();
+        high.push('0');
+        while let Some(k) = self
+            .map
+            .range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str())))
+            .next()
+            .map(|(k, _)| k.clone())
+        {
+            self.set(&k, None);
+        }
+        self.scratch = low;
+    }
+
+    /// `_get_unique_variable_scope`: `prefix`, or `prefix_N` with the lowest
+    /// N whose full name was not opened, below the variable scope `parent`.
+    pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
+        let mut key = std::mem::take(&mut self.scratch);
+        join_into(&mut key, parent, prefix);
+        let found = self.map.get(key.as_str()).copied().filter(|c| c.opened > 0);
+        let mut out = prefix.to_owned();
+        if let Some(c) = found {
+            let base = key.len();
+            let mut i = c.next_free.max(1);
+            loop {
+                key.truncate(base);
+                write_suffix(&mut key, i);
+                if self.count(&key) == 0 {
+                    break;
+                }
+                i += 1;
+            }
+            key.truncate(base);
+            if i != c.next_free {
+                self.set(&key, Some(Count { next_free: i, ..c }));
+            }
+            write_suffix(&mut out, i);
+        }
+        self.scratch = key;
+        out
+    }
+
+    /// Starts recording changes, to be undone by [`undo_to`](Self::undo_to).
+    pub(crate) fn mark(&mut self) -> usize {
+        self.logging += 1;
+        self.log.len()
+    }
+
+    /// Restores the counts as they were at `mark`.
+    pub(crate) fn undo_to(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            let (name, old) = self.log.pop().expect("longer than mark");
+            match old {
+                Some(c) => self.map.insert(name, c),
+                None => self.map.remove(&name),
+            };
+        }
+        self.logging -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScopeCounts;
+
+    #[test]
+    fn default_names_count_up_and_reset_below_closed_scopes() {
+        let mut c = ScopeCounts::default();
+        assert_eq!(c.unique("a", "x"), "x");
+        c.open("a/x");
+        assert_eq!(c.unique("a", "x"), "x_1");
+        c.open("a/x_1");
+        c.open("a/x_3");
+        assert_eq!(c.unique("a", "x"), "x_2");
+        c.open("a/x_2");
+        assert_eq!(c.unique("a", "x"), "x_4");
+        c.close_subscopes("a");
+        assert_eq!(c.unique("a", "x"), "x");
+        assert_eq!(c.unique("", "a"), "a");
+    }
+
+    #[test]
+    fn undo_restores_counts_at_mark() {
+        let mut c = ScopeCounts::default();
+        c.open("foo");
+        c.open("foo/bar");
+        let m = c.mark();
+        assert_eq!(c.unique("foo", "bar"), "bar_1");
+        c.open("foo/bar_1");
+        c.close_subscopes("foo");
+        c.undo_to(m);
+        assert_eq!(c.unique("foo", "bar"), "bar_1");
+        c.open("foo/bar_1");
+        assert_eq!(c.unique("foo", "bar"), "bar_2");
+    }
+}

@@ -1,0 +1,209 @@
+//! The thread's scopes: per graph, the current variable and name scope and
+//! the stack of entered scopes that guards exit.
+
+use super::VariableScope;
+use super::counts::ScopeCounts;
+use crate::base::{Error, Result};
+use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
+use crate::variable::Variable;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::{Arc, Weak};
+
+thread_local! {
+    static THREAD: RefCell<ThreadState> = RefCell::new(ThreadState::default());
+}
+
+#[derive(Default)]
+struct ThreadState {
+    stacks: Vec<ScopeStack>,
+    next_token: u64,
+}
+
+/// What a closure run by [`with_ctx`] sees: the default graph and this
+/// thread's scope stack for it.
+pub(crate) struct Ctx<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) stack: &'a mut ScopeStack,
+    next_token: &'a mut u64,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn token(&mut self) -> u64 {
+        *self.next_token += 1;
+        *self.next_token
+    }
+}
+
+/// Runs `f` with the thread's default graph and its scope stack.
+///
+/// `f` must not call back into this module or make another graph the
+/// default (it runs inside the thread-local borrows).
+pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
+    with_default_graph(|graph| {
+        THREAD.with(|t| {
+            let mut t = t.borrow_mut();
+            let t = &mut *t;
+            let index = match t.stacks.iter().position(|s| s.graph_id == graph.id()) {
+                Some(i) => i,
+                None => {
+                    t.stacks.retain(|s| s.graph.strong_count() > 0 || !s.frames.is_empty());
+                    t.stacks.push(ScopeStack::new(graph));
+                    t.stacks.len() - 1
+                }
+            };
+            f(Ctx { graph, stack: &mut t.stacks[index], next_token: &mut t.next_token })
+        })
+    })
+    .unwrap_or(Err(Error::NoDefaultGraph))
+}
+
+/// Like [`with_ctx`] for a fast path that may give up: `None` when there is
+/// no default graph or `f` gives up.
+#[inline]
+pub(crate) fn try_with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Option<R>) -> Option<R> {
+    with_default_graph(|graph| {
+        THREAD.with(|t| {
+            let mut t = t.borrow_mut();
+            let t = &mut *t;
+            let stack = t.stacks.iter_mut().find(|s| s.graph_id == graph.id())?;
+            f(Ctx { graph, stack, next_token: &mut t.next_token })
+        })
+    })
+    .flatten()
+}
+
+/// One thread's scopes in one graph.
+pub(crate) struct ScopeStack {
+    pub(crate) graph_id: u64,
+    graph: Weak<GraphInner>,
+    /// The current variable scope.
+    pub(crate) current: VariableScope,
+    /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
+    pub(crate) name_scope: Arc<str>,
+    /// Variables this thread already found in the store. The store never
+    /// forgets a variable, so an entry never goes stale; hits skip the lock.
+    pub(crate) found: FxHashMap<Box<str>, Variable>,
+    pub(crate) counts: ScopeCounts,
+    frames: Vec<Frame>,
+    /// Scratch space for full names on the lookup path.
+    pub(crate) buf: String,
+}
+
+impl ScopeStack {
+    fn new(graph: &Graph) -> ScopeStack {
+        ScopeStack {
+            graph_id: graph.id(),
+            graph: Arc::downgrade(&graph.inner),
+            current: VariableScope::root(graph),
+            name_scope: Arc::from(""),
+            found: FxHashMap::default(),
+            counts: ScopeCounts::default(),
+            frames: Vec::new(),
+            buf: String::new(),
+        }
+    }
+
+    /// The current name scope without its trailing `/`: the prefix of op names.
+    pub(crate) fn name_stack(&self) -> &str {
+        crate::base::names::name_from_scope_name(&self.name_scope)
+    }
+
+    /// Records an entered scope; its guard exits it by `token`.
+    pub(crate) fn push_frame(&mut self, frame: Frame) {
+        self.frames.push(frame);
+    }
+
+    fn restore(&mut self, frame: Frame) {
+        if let Some(var) = frame.var {
+            match var.restore {
+                Restore::CloseSubscopes(name) => self.counts.close_subscopes(&name),
+                Restore::Undo(mark) => self.counts.undo_to(mark),
+            }
+            self.current = var.prev;
+        }
+        if let Some(ns) = frame.prev_name_scope {
+            self.name_scope = ns;
+        }
+    }
+}
+
+/// An entered scope, as remembered until its guard exits it.
+pub(crate) struct Frame {
+    pub(crate) token: u64,
+    pub(crate) label: Arc<str>,
+    pub(crate) closed: bool,
+    /// The name scope to restore, when this scope changed it.
+    pub(crate) prev_name_scope: Option<Arc<str>>,
+    pub(crate) var: Option<VarFrame>,
+}
+
+pub(crate) struct VarFrame {
+    pub(crate) prev: VariableScope,
+    pub(crate) restore: Restore,
+}
+
+/// How leaving a variable scope restores the default-name counts.
+pub(crate) enum Restore {
+    /// Leaving a scope opened by name zeroes the counts below it.
+    CloseSubscopes(Arc<str>),
+    /// Leaving a captured re-entry restores the counts copied on entry.
+    Undo(usize),
+}
+
+/// Exits the scope entered with `token`. Exiting a scope that is not the
+/// innermost marks it closed (it is left when the scopes inside it are) and,
+/// when `strict`, reports the misuse.
+pub(crate) fn exit(graph_id: u64, token: u64, strict: bool) -> Result<()> {
+    THREAD
+        .try_with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return Ok(());
+            };
+            let Some(stack) = t.stacks.iter_mut().find(|s| s.graph_id == graph_id) else {
+                return Ok(());
+            };
+            let Some(pos) = stack.frames.iter().rposition(|f| f.token == token) else {
+                return Ok(());
+            };
+            if pos + 1 != stack.frames.len() {
+                stack.frames[pos].closed = true;
+                if strict {
+                    return Err(Error::ScopeExitOrder {
+                        scope: stack.frames[pos].label.to_string(),
+                        innermost: stack.frames.last().map(|f| f.label.to_string()).unwrap_or_default(),
+                    });
+                }
+                return Ok(());
+            }
+            while let Some(frame) = stack.frames.pop_if(|f| f.token == token || f.closed) {
+                stack.restore(frame);
+            }
+            Ok(())
+        })
+        .unwrap_or(Ok(()))
+}
+
+/// Exits a scope when dropped; what scope guards hold.
+pub(crate) struct FrameGuard {
+    pub(crate) graph_id: u64,
+    pub(crate) token: u64,
+    pub(crate) _default: Option<DefaultGraphGuard>,
+    pub(crate) _not_send: PhantomData<*const ()>,
+}
+
+impl FrameGuard {
+    pub(crate) fn exit(mut self) -> Result<()> {
+        let token = std::mem::take(&mut self.token);
+        exit(self.graph_id, token, true)
+    }
+}
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        if self.token != 0 {
+            let _ = exit(self.graph_id, self.token, false);
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The variable layer: variable handles and their storage, initializers, and
+//! the options new variables take (partitioners, regularizers).
+
+pub(crate) mod handle;
+pub(crate) mod init;
+pub(crate) mod options;
+
+pub(crate) use handle::Storage;
+pub use handle::Variable;
+pub use init::{Distribution, FanMode, Init, fans};
+pub use options::{PartitionFn, Partitioner, Regularizer};
