@@ -5,6 +5,12 @@
 //! reported here at compile time, all at once, with a span on the token.
 
 mod common;
+// The runtime's table of names, initializers and dtypes, compiled here too so
+// that both sides read one file. The macros need only part of it (not, e.g.,
+// the op-name rule, which depends on where a name is used at run time).
+#[allow(dead_code)]
+#[path = "../../scope-runtime/src/base/lexicon.rs"]
+mod lexicon;
 mod model;
 mod scoped;
 

@@ -2,7 +2,8 @@
 //! that TensorFlow would only report at run time.
 
 use super::parse::{Block, Dim, Item, Model, Options, Var};
-use crate::common::{Errors, ReuseMode, camel_case, did_you_mean, invalid_scope_name, name_of};
+use crate::common::{Errors, ReuseMode, camel_case, invalid_scope_name, name_of};
+use crate::lexicon::closest;
 use std::collections::{HashMap, HashSet};
 
 pub(crate) fn all(errors: &Errors, models: &[Model]) {
@@ -64,7 +65,7 @@ fn check_params(errors: &Errors, m: &Model) {
             if let Dim::Param(p) = d
                 && !params.iter().any(|q| p == q)
             {
-                let hint = match did_you_mean(&p.to_string(), params.iter().map(String::as_str)) {
+                let hint = match closest(&p.to_string(), params.iter().map(String::as_str)) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => format!("declare it: `struct {}({p})`", m.name),
                 };
@@ -166,7 +167,7 @@ fn check_sharing(errors: &Errors, models: &[Model]) {
             Some(first) if std::ptr::eq(first.var, d.var) => continue,
             Some(first) => first,
             None if d.reuse == ReuseMode::True && created_roots.contains(name.split('/').next().unwrap_or("")) => {
-                let hint = match did_you_mean(name, created.keys().copied()) {
+                let hint = match closest(name, created.keys().copied()) {
                     Some(close) => format!("did you mean `{close}`? "),
                     None => String::new(),
                 };
