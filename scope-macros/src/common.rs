@@ -6,7 +6,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use std::cell::RefCell;
 use std::fmt::Display;
-use syn::parse::ParseStream;
+use syn::parse::discouraged::Speculative;
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, Token};
 
@@ -82,7 +83,7 @@ impl Reuse {
 
 /// Parses the value after `reuse =`: `true`, `false`, `auto` or `inherit`.
 pub(crate) fn parse_reuse(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Reuse>> {
-    let value: Expr = input.parse()?;
+    let value: Expr = parse_isolated(input)?;
     let mode = match &value {
         Expr::Lit(l) => match &l.lit {
             Lit::Bool(b) if b.value => Some(ReuseMode::True),
@@ -123,7 +124,7 @@ fn init_help() -> String {
 
 /// Parses the value after `initializer =` (or `=` after a variable's shape).
 pub(crate) fn parse_init(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<InitSpec>> {
-    let value: Expr = input.parse()?;
+    let value: Expr = parse_isolated(input)?;
     Ok(init_from_expr(value, errors))
 }
 
@@ -302,6 +303,16 @@ pub(crate) fn comma_list(
             let _ = input.parse::<Token![,]>();
         }
     }
+}
+
+/// Parses a `T` on a fork and moves on only if it parsed. A mistake inside a
+/// group (`constant(1 2)`) is then reported once: parsed in place, syn would
+/// also report the group's unparsed rest at the end of the whole input.
+pub(crate) fn parse_isolated<T: Parse>(input: ParseStream<'_>) -> syn::Result<T> {
+    let fork = input.fork();
+    let value = fork.parse()?;
+    input.advance_to(&fork);
+    Ok(value)
 }
 
 /// Stores an option given once; a repeat is a mistake.

@@ -171,4 +171,8 @@ fn broken_inputs_report_errors_and_keep_the_item() {
         crate::model::expand(TokenStream::from_str("pub struct Mlp in \"MLP\" { w: [2], w: [2] }").expect("tokens"))
             .to_string();
     assert!(out.contains("compile_error") && out.contains("struct Mlp"), "{out}");
+    // Uses of the model still type-check: `build`, `build_in` and `VARIABLES`
+    // exist, with bodies that cannot run.
+    assert!(out.contains("fn build (") && out.contains("fn build_in <") && out.contains("VARIABLES"), "{out}");
+    assert!(out.contains("unreachable ! (\"model! input has errors\")"), "{out}");
 }

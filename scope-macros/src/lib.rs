@@ -125,7 +125,9 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `reuse = true` on a variable the input never creates (with a "did you mean"),
 /// a shared variable whose shape or dtype differs from its first declaration,
 /// invalid scope names, unknown initializers, dtypes and reuse modes, and
-/// `reuse` on a model without a fixed scope name.
+/// `reuse` on a model without a fixed scope name. An input with mistakes still
+/// generates its structs, `build`, `build_in` and `VARIABLES` (with bodies that
+/// cannot run), so the compiler reports the mistakes and not every use.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     model::expand(input.into()).into()

@@ -182,7 +182,8 @@ fn check_sharing(errors: &Errors, models: &[Model]) {
             }
             None => continue,
         };
-        if d.reuse == ReuseMode::Inherit {
+        // A declaration that did not parse in full has its own error; comparing it would add a false one.
+        if d.reuse == ReuseMode::Inherit || !(first.var.complete && d.var.complete) {
             continue;
         }
         let (a, b) = (&first.var.shape, &d.var.shape);

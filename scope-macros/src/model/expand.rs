@@ -11,6 +11,9 @@ pub(crate) fn models(models: &[Model], ok: bool) -> TokenStream {
     models.iter().map(|m| model(m, models, ok)).collect()
 }
 
+/// A model's structs and their `impl`. When the input has mistakes (`ok` is
+/// false) the `impl` keeps its signatures but its bodies cannot run, so that
+/// uses of the model type-check and the caller sees only the real mistakes.
 fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let (attrs, vis, name) = (&m.attrs, &m.vis, &m.name);
     let mut nested = TokenStream::new();
@@ -21,20 +24,7 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
         #vis struct #name { #fields }
         #nested
     };
-    if !ok {
-        return out;
-    }
-    let params = &m.params;
     let snake = snake_case(&name_of(name));
-    let scope_expr = match &m.scope {
-        Some(lit) => quote!(#lit),
-        None => quote!(::core::option::Option::None::<&str>),
-    };
-    let scope_param = Ident::new("scope", Span::mixed_site());
-    let scope_type = Ident::new("S", Span::mixed_site());
-    let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
-    let opts = options(&m.options);
-    let body = build_block(&m.block, name);
     let relative = variable_names(m, all, 0);
     let names: Vec<String> = match &m.scope {
         Some(s) => relative.iter().map(|n| format!("{}/{n}", s.value())).collect(),
@@ -49,6 +39,37 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             "Creates every variable of [`{name}`] in a fresh default-named scope (`{snake}`, `{snake}_1`, …) inside the current scope."
         ),
     };
+    let scope_param = Ident::new("scope", Span::mixed_site());
+    let scope_type = Ident::new("S", Span::mixed_site());
+    let (build_params, build_in_params, build_body, build_in_body);
+    if ok {
+        let params = &m.params;
+        let scope_expr = match &m.scope {
+            Some(lit) => quote!(#lit),
+            None => quote!(::core::option::Option::None::<&str>),
+        };
+        let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
+        let opts = options(&m.options);
+        let body = build_block(&m.block, name);
+        build_params = quote!(#(#params: usize),*);
+        build_in_params = quote!(#scope_param: &#scope_type #(, #params: usize)*);
+        build_body = quote!(Self::build_in(&#scope_expr #(, #params)*));
+        build_in_body = quote! {
+            let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
+                .default_name(#snake)
+                #opts
+                .enter()?;
+            ::core::result::Result::Ok(#body)
+        };
+    } else {
+        // The same signatures with unnamed parameters (their names may be the mistake).
+        let params = m.params.iter().map(|_| quote!(_: usize));
+        build_params = quote!(#(#params),*);
+        let params = m.params.iter().map(|_| quote!(_: usize));
+        build_in_params = quote!(_: &#scope_type #(, #params)*);
+        build_body = quote!(::core::unreachable!("model! input has errors"));
+        build_in_body = build_body.clone();
+    }
     out.extend(quote! {
         impl #name {
             /// The variables `build` creates or shares, named relative to the scope it runs in
@@ -63,8 +84,8 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             /// exists without `reuse`, or does not exist under `reuse = true`.
             #[track_caller]
             #[allow(clippy::too_many_arguments)] // one per model parameter
-            pub fn build(#(#params: usize),*) -> ::scopeflow::__private::ScopeResult<Self> {
-                Self::build_in(&#scope_expr #(, #params)*)
+            pub fn build(#build_params) -> ::scopeflow::__private::ScopeResult<Self> {
+                #build_body
             }
 
             /// Like `build`, in the given scope instead of the declared one (a name,
@@ -75,15 +96,11 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             /// As for `build`.
             #[track_caller]
             #[allow(clippy::too_many_arguments)] // one per model parameter, and the scope
-            pub fn build_in<#scope_type>(#scope_param: &#scope_type #(, #params: usize)*) -> ::scopeflow::__private::ScopeResult<Self>
+            pub fn build_in<#scope_type>(#build_in_params) -> ::scopeflow::__private::ScopeResult<Self>
             where
                 #scope_type: ::scopeflow::__private::AsScopeArg + ?::core::marker::Sized,
             {
-                let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
-                    .default_name(#snake)
-                    #opts
-                    .enter()?;
-                ::core::result::Result::Ok(#body)
+                #build_in_body
             }
         }
     });
