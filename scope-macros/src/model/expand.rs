@@ -18,9 +18,11 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let (attrs, vis, name) = (&m.attrs, &m.vis, &m.name);
     let mut nested = TokenStream::new();
     let fields = fields(&m.block, &name_of(name), m, &mut nested, &mut std::collections::HashSet::new());
+    let allow = allow_tensorflow_spelling(&m.block);
     let mut out = quote! {
         #(#attrs)*
         #[derive(Clone, Debug)]
+        #allow
         #vis struct #name { #fields }
         #nested
     };
@@ -107,6 +109,14 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     out
 }
 
+/// `#[allow(non_snake_case)]` for a struct with a field spelled as the
+/// TensorFlow name it stands for (`W`, `Momentum`), which is the user's choice
+/// (rustc checks field names where the struct is, so it cannot go on the field).
+fn allow_tensorflow_spelling(block: &Block) -> Option<TokenStream> {
+    let uppercase = |item: &Item| name_of(&block.field(item)).chars().any(|c| c.is_ascii_uppercase());
+    block.items.iter().any(uppercase).then(|| quote!(#[allow(non_snake_case)]))
+}
+
 /// The fields of a block's struct; nested blocks' structs go to `nested`.
 fn fields(
     block: &Block,
@@ -116,13 +126,13 @@ fn fields(
     structs: &mut std::collections::HashSet<String>,
 ) -> TokenStream {
     let vis = &m.vis;
-    // A name declared twice is reported by `check`; leaving the repeat out
+    // A field named twice is reported by `check`; leaving the repeat out
     // keeps rustc from adding its own errors about it.
     let mut seen = std::collections::HashSet::new();
     let kept: Vec<&Item> = block
         .items
         .iter()
-        .filter(|item| seen.insert(name_of(item.name())))
+        .filter(|item| seen.insert(block.field(item).to_string()))
         // A block whose struct name is taken is reported by `check`; skipping it avoids a cascade.
         .filter(|item| match item {
             Item::Scope { name, .. } => structs.insert(format!("{struct_name}{}", camel_case(&name_of(name)))),
@@ -135,13 +145,17 @@ fn fields(
                 let (name, doc) = (&v.name, format!("Variable `{}`.", v.name));
                 quote! { #[doc = #doc] #vis #name: ::scopeflow::__private::Variable, }
             }
-            Item::Scope { name, block, .. } => {
+            Item::Scope { name, block: inner, .. } => {
                 let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
-                let child_fields = fields(block, &child.to_string(), m, nested, structs);
+                let child_fields = fields(inner, &child.to_string(), m, nested, structs);
                 let doc = format!("The variables of scope block `{name}` of [`{}`].", m.name);
-                nested.extend(quote! { #[doc = #doc] #[derive(Clone, Debug)] #vis struct #child { #child_fields } });
+                let allow = allow_tensorflow_spelling(inner);
+                nested.extend(
+                    quote! { #[doc = #doc] #[derive(Clone, Debug)] #allow #vis struct #child { #child_fields } },
+                );
                 let field_doc = format!("Scope block `{name}`.");
-                quote! { #[doc = #field_doc] #vis #name: #child, }
+                let field = block.field(item);
+                quote! { #[doc = #field_doc] #vis #field: #child, }
             }
             Item::Model { name, path, .. } => {
                 let doc = format!("Model built in scope `{name}`.");
@@ -176,13 +190,14 @@ fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
             let value = get_variable(v);
             quote!(#name: #value)
         }
-        Item::Scope { name, options: o, block } => {
+        Item::Scope { name, options: o, block: inner } => {
             let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
             let lit = LitStr::new(&name_of(name), name.span());
             let opts = options(o);
-            let body = build_block(block, &child);
+            let body = build_block(inner, &child);
+            let field = block.field(item);
             quote! {
-                #name: {
+                #field: {
                     let #guard = ::scopeflow::__private::variable_scope(#lit) #opts .enter()?;
                     #body
                 }

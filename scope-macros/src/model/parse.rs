@@ -11,11 +11,16 @@
 //! dim      := integer | param
 //! var_options := '(' (initializer = … | dtype = … | trainable = bool),* ')'
 //! ```
+//!
+//! A block may hold a variable and a scope block of the same name (`table`
+//! and `table { Momentum: … }`); see [`Block::field`] for their fields.
 
 use crate::common::{
-    DTypeSpec, Errors, InitSpec, Reuse, comma_list, kw, parse_dtype, parse_init, parse_reuse, set_once, skip_to_comma,
+    DTypeSpec, Errors, InitSpec, Reuse, comma_list, init_from_expr, kw, name_of, parse_dtype, parse_init,
+    parse_isolated, parse_reuse, set_once, skip_to_comma,
 };
 use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident};
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::token::Bracket;
@@ -41,6 +46,26 @@ pub(crate) struct Options {
 #[derive(Default)]
 pub(crate) struct Block {
     pub(crate) items: Vec<Item>,
+}
+
+impl Block {
+    /// The field `item` gets in this block's struct: its own name, except a
+    /// scope block beside a variable of the same name (the layout of
+    /// TensorFlow's optimizer slots: variable `table`, slot `table/Momentum`),
+    /// whose field gets the suffix `_scope`: `table` and `table_scope`.
+    pub(crate) fn field(&self, item: &Item) -> Ident {
+        match item {
+            Item::Scope { name, .. }
+                if self
+                    .items
+                    .iter()
+                    .any(|other| matches!(other, Item::Var(v) if name_of(&v.name) == name_of(name))) =>
+            {
+                format_ident!("{}_scope", name, span = name.span())
+            }
+            _ => item.name().clone(),
+        }
+    }
 }
 
 pub(crate) enum Item {
@@ -347,43 +372,72 @@ fn var(input: ParseStream<'_>, name: Ident, bracket: Bracket, shape: ParseStream
     v
 }
 
-/// What may follow a variable's shape: `= init` and `(options)`.
+/// What may follow a variable's shape: `= init` and `(options)`, both optional.
 fn var_tail(input: ParseStream<'_>, v: &mut Var, errors: &Errors) -> syn::Result<()> {
+    let mut option_groups = Vec::new();
     if input.peek(Token![=]) {
         input.parse::<Token![=]>()?;
-        v.initializer = parse_init(input, errors)?;
+        // `= zeros (trainable = false)` parses as one call expression,
+        // `zeros(trainable = false)`: the options are taken back from it.
+        let mut init: Expr = parse_isolated(input)?;
+        while let Expr::Call(call) = &init
+            && looks_like_options(&call.args)
+        {
+            option_groups.push(call.args.to_token_stream());
+            init = (*call.func).clone();
+        }
+        option_groups.reverse();
+        v.initializer = init_from_expr(init, errors);
     }
-    if input.peek(syn::token::Paren) {
+    if option_groups.is_empty() && input.peek(syn::token::Paren) {
         let content;
         parenthesized!(content in input);
-        comma_list(&content, errors, "options", |content| {
-            if content.peek(kw::initializer) {
-                let key: kw::initializer = content.parse()?;
-                content.parse::<Token![=]>()?;
-                if let Some(i) = parse_init(content, errors)? {
-                    set_once(&mut v.initializer, i, key.span, "initializer", errors);
-                }
-            } else if content.peek(kw::dtype) {
-                let key: kw::dtype = content.parse()?;
-                content.parse::<Token![=]>()?;
-                if let Some(d) = parse_dtype(content, errors)? {
-                    set_once(&mut v.dtype, d, key.span, "dtype", errors);
-                }
-            } else if content.peek(kw::trainable) {
-                let key: kw::trainable = content.parse()?;
-                content.parse::<Token![=]>()?;
-                let b: LitBool = content.parse()?;
-                set_once(&mut v.trainable, b, key.span, "trainable", errors);
-            } else {
-                let unknown: proc_macro2::TokenTree = content.parse()?;
-                errors.at(
-                    &unknown,
-                    format!("unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …` or `trainable = false`"),
-                );
-                skip_to_comma(content);
-            }
+        option_groups.push(content.parse::<TokenStream>()?);
+    }
+    for group in option_groups {
+        let parser = |content: ParseStream<'_>| {
+            var_options(content, v, errors);
             Ok(())
-        });
+        };
+        parser.parse2(group)?;
     }
     Ok(())
+}
+
+/// Whether call arguments are `key = value` options rather than an
+/// initializer's arguments (which are numbers: `random_normal(0.0, 1.0)`).
+fn looks_like_options(args: &Punctuated<Expr, Token![,]>) -> bool {
+    matches!(args.first(), Some(Expr::Assign(a)) if matches!(&*a.left, Expr::Path(p) if p.path.get_ident().is_some()))
+}
+
+/// `initializer = …, dtype = …, trainable = false`, in any order.
+fn var_options(content: ParseStream<'_>, v: &mut Var, errors: &Errors) {
+    comma_list(content, errors, "options", |content| {
+        if content.peek(kw::initializer) {
+            let key: kw::initializer = content.parse()?;
+            content.parse::<Token![=]>()?;
+            if let Some(i) = parse_init(content, errors)? {
+                set_once(&mut v.initializer, i, key.span, "initializer", errors);
+            }
+        } else if content.peek(kw::dtype) {
+            let key: kw::dtype = content.parse()?;
+            content.parse::<Token![=]>()?;
+            if let Some(d) = parse_dtype(content, errors)? {
+                set_once(&mut v.dtype, d, key.span, "dtype", errors);
+            }
+        } else if content.peek(kw::trainable) {
+            let key: kw::trainable = content.parse()?;
+            content.parse::<Token![=]>()?;
+            let b: LitBool = content.parse()?;
+            set_once(&mut v.trainable, b, key.span, "trainable", errors);
+        } else {
+            let unknown: proc_macro2::TokenTree = content.parse()?;
+            errors.at(
+                &unknown,
+                format!("unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …` or `trainable = false`"),
+            );
+            skip_to_comma(content);
+        }
+        Ok(())
+    });
 }
