@@ -91,6 +91,15 @@ model! {
     }
 }
 
+model! {
+    /// A variable beside a scope block of its name (TF's optimizer slots), and
+    /// options after an initializer.
+    pub struct Slots in "slots" {
+        r#type: [2] = zeros (trainable = false),
+        r#type { Momentum: [2] = ones }
+    }
+}
+
 #[scoped]
 fn r#match() -> Result<String> {
     Ok(scopeflow::current_variable_scope()?.name().to_owned())
@@ -112,6 +121,18 @@ fn raw_identifiers_and_acronyms_name_scopes_as_tensorflow_would() -> Result<()> 
     assert_eq!(Raw::VARIABLES, ["raw/type", "raw/loop/w"]);
     assert_eq!(r#match()?, "match");
     assert_eq!(MLP::build()?.w.name(), "mlp/w");
+    Ok(())
+}
+
+#[test]
+fn a_scope_block_beside_a_variable_of_its_name_is_field_name_scope() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let slots = Slots::build()?;
+    assert_eq!((slots.r#type.name(), slots.type_scope.Momentum.name()), ("slots/type", "slots/type/Momentum"));
+    assert!(!slots.r#type.trainable());
+    assert_eq!(slots.type_scope.Momentum.value()?.to_f64_vec(), [1.0; 2]);
+    assert_eq!(Slots::VARIABLES, ["slots/type", "slots/type/Momentum"]);
     Ok(())
 }
 

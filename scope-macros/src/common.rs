@@ -1,11 +1,13 @@
 //! What both macros share: the error collector, keywords, and the grammar of
 //! scope options (`reuse = …`, `initializer = …`, `dtype = …`) and names.
 
+use crate::lexicon::{self, InitializerName};
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use std::cell::RefCell;
 use std::fmt::Display;
-use syn::parse::ParseStream;
+use syn::parse::discouraged::Speculative;
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, Token};
 
@@ -81,7 +83,7 @@ impl Reuse {
 
 /// Parses the value after `reuse =`: `true`, `false`, `auto` or `inherit`.
 pub(crate) fn parse_reuse(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Reuse>> {
-    let value: Expr = input.parse()?;
+    let value: Expr = parse_isolated(input)?;
     let mode = match &value {
         Expr::Lit(l) => match &l.lit {
             Lit::Bool(b) if b.value => Some(ReuseMode::True),
@@ -105,43 +107,45 @@ pub(crate) fn parse_reuse(input: ParseStream<'_>, errors: &Errors) -> syn::Resul
 /// An initializer as written: a TensorFlow name, a call with arguments, or any `Init` expression.
 #[derive(Clone)]
 pub(crate) enum InitSpec {
-    Named(Ident),
-    Call(Ident, Vec<Expr>),
+    Named(Ident, &'static InitializerName),
+    Call(Ident, &'static InitializerName, Vec<Expr>),
     Expr(Box<Expr>),
 }
 
-const INITIALIZERS: &[(&str, usize, &str)] = &[
-    ("zeros", 0, "Zeros"),
-    ("ones", 0, "Ones"),
-    ("glorot_uniform", 0, "GlorotUniform"),
-    ("glorot_normal", 0, "GlorotNormal"),
-    ("he_normal", 0, "HeNormal"),
-    ("he_uniform", 0, "HeUniform"),
-    ("constant", 1, "Constant"),
-    ("random_normal", 2, "RandomNormal"),
-    ("truncated_normal", 2, "TruncatedNormal"),
-    ("random_uniform", 2, "RandomUniform"),
-];
-
-const INIT_HELP: &str = "expected one of zeros, ones, glorot_uniform, glorot_normal, he_normal, he_uniform, \
-     constant(value), random_normal(mean, stddev), truncated_normal(mean, stddev), random_uniform(minval, maxval), \
-     or an `Init` expression such as `Init::Constant(0.5)`";
+/// What `initializer = …` accepts, listed from the shared table:
+/// "expected one of zeros, …, constant(value), random_normal(mean, stddev), …".
+fn init_help() -> String {
+    let names: Vec<String> = lexicon::INITIALIZERS
+        .iter()
+        .map(|i| if i.params.is_empty() { i.name.to_owned() } else { format!("{}({})", i.name, i.params.join(", ")) })
+        .collect();
+    format!("expected one of {}, or an `Init` expression such as `Init::Constant(0.5)`", names.join(", "))
+}
 
 /// Parses the value after `initializer =` (or `=` after a variable's shape).
 pub(crate) fn parse_init(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<InitSpec>> {
-    let value: Expr = input.parse()?;
-    let known = |ident: &Ident| INITIALIZERS.iter().find(|(n, _, _)| ident == n);
-    let spec = match &value {
+    let value: Expr = parse_isolated(input)?;
+    Ok(init_from_expr(value, errors))
+}
+
+/// The initializer an expression names, recording a mistake (unknown name,
+/// wrong number of arguments) as an error.
+pub(crate) fn init_from_expr(value: Expr, errors: &Errors) -> Option<InitSpec> {
+    let wrong_arity = |tokens: &dyn ToTokens, i: &InitializerName| {
+        errors.at(tokens, format!("initializer `{}` takes {} argument(s): {}", i.name, i.arity(), init_help()))
+    };
+    let unknown = |ident: &Ident| errors.at(ident, format!("unknown initializer `{ident}`; {}", init_help()));
+    match &value {
         Expr::Path(p) if p.path.get_ident().is_some() => {
             let ident = p.path.get_ident().expect("checked");
-            match known(ident) {
-                Some((_, 0, _)) => Some(InitSpec::Named(ident.clone())),
-                Some((name, n, _)) => {
-                    errors.at(ident, format!("initializer `{name}` takes {n} argument(s): {INIT_HELP}"));
+            match lexicon::initializer(&ident.to_string()) {
+                Some(i) if i.arity() == 0 => Some(InitSpec::Named(ident.clone(), i)),
+                Some(i) => {
+                    wrong_arity(ident, i);
                     None
                 }
                 None => {
-                    errors.at(ident, format!("unknown initializer `{ident}`; {INIT_HELP}"));
+                    unknown(ident);
                     None
                 }
             }
@@ -149,52 +153,44 @@ pub(crate) fn parse_init(input: ParseStream<'_>, errors: &Errors) -> syn::Result
         Expr::Call(call) => match &*call.func {
             Expr::Path(p) if p.path.get_ident().is_some() => {
                 let ident = p.path.get_ident().expect("checked");
-                match known(ident) {
-                    Some((_, n, _)) if *n == call.args.len() => {
-                        Some(InitSpec::Call(ident.clone(), call.args.iter().cloned().collect()))
+                match lexicon::initializer(&ident.to_string()) {
+                    Some(i) if i.arity() == call.args.len() => {
+                        Some(InitSpec::Call(ident.clone(), i, call.args.iter().cloned().collect()))
                     }
-                    Some((name, n, _)) => {
-                        errors.at(&call.args, format!("initializer `{name}` takes {n} argument(s): {INIT_HELP}"));
+                    Some(i) => {
+                        wrong_arity(&call.args, i);
                         None
                     }
                     None => {
-                        errors.at(ident, format!("unknown initializer `{ident}`; {INIT_HELP}"));
+                        unknown(ident);
                         None
                     }
                 }
             }
-            _ => Some(InitSpec::Expr(Box::new(value.clone()))),
+            _ => Some(InitSpec::Expr(Box::new(value))),
         },
-        _ => Some(InitSpec::Expr(Box::new(value.clone()))),
-    };
-    Ok(spec)
+        _ => Some(InitSpec::Expr(Box::new(value))),
+    }
 }
 
 impl InitSpec {
     pub(crate) fn tokens(&self) -> TokenStream {
-        let variant = |ident: &Ident| {
-            let v = INITIALIZERS.iter().find(|(n, _, _)| ident == n).map(|(_, _, v)| *v).unwrap_or("Zeros");
-            Ident::new(v, ident.span())
-        };
         match self {
-            InitSpec::Named(ident) => {
-                let v = variant(ident);
+            InitSpec::Named(ident, i) => {
+                let v = Ident::new(i.init, ident.span());
                 quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v)
             }
-            InitSpec::Call(ident, args) => {
-                let v = variant(ident);
+            InitSpec::Call(ident, i, args) => {
+                let v = Ident::new(i.init, ident.span());
                 let a: Vec<TokenStream> =
                     args.iter().map(|a| quote_spanned!(a.span()=> ::core::convert::Into::<f64>::into(#a))).collect();
-                match ident.to_string().as_str() {
-                    "constant" => quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v(#(#a)*)),
-                    "random_uniform" => {
-                        let (lo, hi) = (&a[0], &a[1]);
-                        quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v { minval: #lo, maxval: #hi })
-                    }
-                    _ => {
-                        let (mean, stddev) = (&a[0], &a[1]);
-                        quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v { mean: #mean, stddev: #stddev })
-                    }
+                if let [value] = &a[..] {
+                    // One argument is the variant's tuple field: `Init::Constant(value)`.
+                    quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v(#value))
+                } else {
+                    // Several are its named fields: `Init::RandomUniform { minval, maxval }`.
+                    let fields = i.params.iter().map(|p| Ident::new(p, ident.span()));
+                    quote_spanned!(ident.span()=> ::scopeflow::__private::Init::#v { #(#fields: #a),* })
                 }
             }
             InitSpec::Expr(e) => quote!(#e),
@@ -205,33 +201,26 @@ impl InitSpec {
 /// A dtype as written (`f32`, or TensorFlow's `float32`).
 #[derive(Clone)]
 pub(crate) struct DTypeSpec {
+    /// The runtime's `DType` variant, from the shared table.
     pub(crate) variant: &'static str,
     pub(crate) span: Span,
 }
 
-const DTYPES: &[(&str, &str)] = &[
-    ("f32", "F32"),
-    ("float32", "F32"),
-    ("f64", "F64"),
-    ("float64", "F64"),
-    ("i32", "I32"),
-    ("int32", "I32"),
-    ("i64", "I64"),
-    ("int64", "I64"),
-    ("bool", "Bool"),
-];
-
 /// Parses the value after `dtype =`.
 pub(crate) fn parse_dtype(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<DTypeSpec>> {
     let ident: Ident = input.call(syn::ext::IdentExt::parse_any)?;
-    match DTYPES.iter().find(|(n, _)| ident == n) {
-        Some((_, v)) => Ok(Some(DTypeSpec { variant: v, span: ident.span() })),
+    match lexicon::dtype(&ident.to_string()) {
+        Some(d) => Ok(Some(DTypeSpec { variant: d.variant, span: ident.span() })),
         None => {
+            // "expected one of f32, f64, i32, i64, bool (or TensorFlow's float32, float64, int32, int64)"
+            let rust: Vec<&str> = lexicon::DTYPES.iter().map(|d| d.rust).collect();
+            let tf: Vec<&str> = lexicon::DTYPES.iter().filter(|d| d.tf != d.rust).map(|d| d.tf).collect();
             errors.at(
                 &ident,
                 format!(
-                    "unknown dtype `{ident}`; expected one of f32, f64, i32, i64, bool \
-                     (or TensorFlow's float32, float64, int32, int64)"
+                    "unknown dtype `{ident}`; expected one of {} (or TensorFlow's {})",
+                    rust.join(", "),
+                    tf.join(", ")
                 ),
             );
             Ok(None)
@@ -252,12 +241,13 @@ pub(crate) fn invalid_scope_name(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a scope name cannot be empty; give it a name such as \"encoder\"".to_owned());
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.\\/>-".contains(*c))) {
-        return Some(format!(
-            "`{name}` is not a valid scope name: `{c}` is not allowed; TensorFlow names use letters, digits and `_ . \\ / > -`"
-        ));
+    if lexicon::is_valid_scope_name(name) {
+        return None;
     }
-    None
+    let c = name.chars().find(|c| !lexicon::is_name_char(*c)).unwrap_or(' ');
+    Some(format!(
+        "`{name}` is not a valid scope name: `{c}` is not allowed; TensorFlow names use letters, digits and `_ . \\ / > -`"
+    ))
 }
 
 /// The name an identifier stands for: `r#type` names `type`.
@@ -315,6 +305,16 @@ pub(crate) fn comma_list(
     }
 }
 
+/// Parses a `T` on a fork and moves on only if it parsed. A mistake inside a
+/// group (`constant(1 2)`) is then reported once: parsed in place, syn would
+/// also report the group's unparsed rest at the end of the whole input.
+pub(crate) fn parse_isolated<T: Parse>(input: ParseStream<'_>) -> syn::Result<T> {
+    let fork = input.fork();
+    let value = fork.parse()?;
+    input.advance_to(&fork);
+    Ok(value)
+}
+
 /// Stores an option given once; a repeat is a mistake.
 pub(crate) fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, what: &str, errors: &Errors) {
     if slot.is_some() {
@@ -333,41 +333,9 @@ pub(crate) fn skip_to_comma(input: ParseStream<'_>) {
     }
 }
 
-/// The candidate closest to `target` by edit distance, when close enough to suggest.
-pub(crate) fn did_you_mean<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (target.len() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(target, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("MLP/layer1/bais", ["MLP/layer1/bias", "MLP/layer2/kernel"]), Some("MLP/layer1/bias"));
-        assert_eq!(did_you_mean("emb", ["MLP/layer1/bias"]), None);
-    }
 
     #[test]
     fn default_model_names_follow_keras() {

@@ -110,6 +110,9 @@ const VALID_MODEL: &str = r#"
     pub struct Mlp in "MLP" (initializer = he_normal) {
         layer1 { kernel: [784, 64], bias: [64] = zeros }
         layer2 (reuse = auto) { kernel: [64, 10]; bias: [10] (dtype = f64, trainable = false) }
+        moving_mean: [64] = zeros (trainable = false),
+        table: [10, 4],
+        table { Momentum: [10, 4] = constant(0.5) (trainable = false) }
     }
     pub struct Dense(inputs, units) { kernel: [inputs, units], inner: Other(1, 2) }
     pub struct Eval in "MLP" (reuse = true) { layer1 { kernel: [784, 64] } }
@@ -150,6 +153,7 @@ fn valid_inputs_expand_without_errors() {
     let model = crate::model::expand(TokenStream::from_str(VALID_MODEL).expect("tokens")).to_string();
     assert!(!model.contains("compile_error"), "{model}");
     assert!(model.contains("struct MlpLayer1"));
+    assert!(model.contains("table_scope : MlpTable"), "{model}");
     let scoped = crate::scoped::expand(
         TokenStream::from_str(VALID_ARGS).expect("tokens"),
         TokenStream::from_str(VALID_FN).expect("tokens"),
@@ -171,4 +175,8 @@ fn broken_inputs_report_errors_and_keep_the_item() {
         crate::model::expand(TokenStream::from_str("pub struct Mlp in \"MLP\" { w: [2], w: [2] }").expect("tokens"))
             .to_string();
     assert!(out.contains("compile_error") && out.contains("struct Mlp"), "{out}");
+    // Uses of the model still type-check: `build`, `build_in` and `VARIABLES`
+    // exist, with bodies that cannot run.
+    assert!(out.contains("fn build (") && out.contains("fn build_in <") && out.contains("VARIABLES"), "{out}");
+    assert!(out.contains("unreachable ! (\"model! input has errors\")"), "{out}");
 }

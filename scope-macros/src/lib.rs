@@ -5,6 +5,12 @@
 //! reported here at compile time, all at once, with a span on the token.
 
 mod common;
+// The runtime's table of names, initializers and dtypes, compiled here too so
+// that both sides read one file. The macros need only part of it (not, e.g.,
+// the op-name rule, which depends on where a name is used at run time).
+#[allow(dead_code)]
+#[path = "../../scope-runtime/src/base/lexicon.rs"]
+mod lexicon;
 mod model;
 mod scoped;
 
@@ -105,7 +111,8 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Grammar: `[attrs] [vis] struct Name[(params)] [in "scope"] [(options)] { items }`,
 /// where an item is a scope block `name [(options)] { items }`, a variable
-/// `name: [dims] [= init] [(initializer = …, dtype = …, trainable = false)]`, or
+/// `name: [dims] [= init] [(initializer = …, dtype = …, trainable = false)]`
+/// (so `moving_mean: [c] = zeros (trainable = false)`), or
 /// another model `name: Model(args)` built in scope `name`. Options are
 /// `reuse = true | auto`, `initializer = …`, `dtype = …`; dimensions are integer
 /// literals or parameters. Without `in "…"`, `build` opens a fresh
@@ -113,13 +120,38 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Generated structs derive `Clone` and `Debug`. Each model gets `build(params)`, `build_in(scope, params)` and `VARIABLES`,
 /// the variable names known at compile time; each scope block gets a struct
-/// named after the model and the block (`MlpLayer1`).
+/// named after the model and the block (`MlpLayer1`). Fields are named as the
+/// items, with one exception: a block may hold a variable and a scope block of
+/// the same name, as TensorFlow lays out optimizer slots (variable `table`,
+/// slot `table/Momentum`); the variable keeps the field `table` and the block's
+/// field gets the suffix `_scope`. Declare the variable first (TensorFlow would
+/// name it `table_1` after the scope took the name):
+///
+/// ```
+/// # use scopeflow::prelude::*;
+/// model! {
+///     pub struct Embedding in "embedding" {
+///         table: [10, 4],
+///         table { Momentum: [10, 4] = zeros (trainable = false) }
+///     }
+/// }
+/// # let graph = Graph::new();
+/// # let _g = graph.as_default();
+/// let e = Embedding::build()?;
+/// assert_eq!(e.table.name(), "embedding/table");
+/// assert_eq!(e.table_scope.Momentum.name(), "embedding/table/Momentum");
+/// assert!(!e.table_scope.Momentum.trainable());
+/// # Ok::<(), scopeflow::Error>(())
+/// ```
 ///
 /// At compile time it rejects a variable declared twice in one scope,
 /// `reuse = true` on a variable the input never creates (with a "did you mean"),
 /// a shared variable whose shape or dtype differs from its first declaration,
-/// invalid scope names, unknown initializers, dtypes and reuse modes, and
-/// `reuse` on a model without a fixed scope name.
+/// invalid scope names, unknown initializers, dtypes and reuse modes,
+/// `reuse` on a model without a fixed scope name, and a variable declared
+/// after the scope block of its name. An input with mistakes still
+/// generates its structs, `build`, `build_in` and `VARIABLES` (with bodies that
+/// cannot run), so the compiler reports the mistakes and not every use.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     model::expand(input.into()).into()

@@ -2,7 +2,8 @@
 //! that TensorFlow would only report at run time.
 
 use super::parse::{Block, Dim, Item, Model, Options, Var};
-use crate::common::{Errors, ReuseMode, camel_case, did_you_mean, invalid_scope_name, name_of};
+use crate::common::{Errors, ReuseMode, camel_case, invalid_scope_name, name_of};
+use crate::lexicon::closest;
 use std::collections::{HashMap, HashSet};
 
 pub(crate) fn all(errors: &Errors, models: &[Model]) {
@@ -11,7 +12,9 @@ pub(crate) fn all(errors: &Errors, models: &[Model]) {
         check_reuse_needs_a_name(errors, m);
         check_params(errors, m);
         check_block(errors, m, &m.block, &full_prefix(m));
+        check_variable_before_scope(errors, &m.block, &full_prefix(m));
         check_struct_names(errors, m, &m.block, &name_of(&m.name), &mut HashMap::new());
+        check_field_names(errors, &m.block, &name_of(&m.name));
     }
     check_sharing(errors, models);
 }
@@ -64,7 +67,7 @@ fn check_params(errors: &Errors, m: &Model) {
             if let Dim::Param(p) = d
                 && !params.iter().any(|q| p == q)
             {
-                let hint = match did_you_mean(&p.to_string(), params.iter().map(String::as_str)) {
+                let hint = match closest(&p.to_string(), params.iter().map(String::as_str)) {
                     Some(close) => format!("did you mean `{close}`?"),
                     None => format!("declare it: `struct {}({p})`", m.name),
                 };
@@ -85,33 +88,98 @@ fn visit_vars<'a>(block: &'a Block, f: &mut impl FnMut(&'a Var)) {
 }
 
 /// `layer1 { kernel: [2, 2], kernel: [2, 2] }`: a name declared twice in one scope
-/// (TensorFlow: "Variable … already exists").
+/// (TensorFlow: "Variable … already exists"). A variable and a scope block may
+/// share a name (`table` and `table/Momentum`), as TensorFlow's slots do.
 fn check_block(errors: &Errors, m: &Model, block: &Block, prefix: &str) {
-    let mut seen: HashMap<String, &Item> = HashMap::new();
+    let mut seen: HashMap<String, Vec<&Item>> = HashMap::new();
     for item in &block.items {
         let name = name_of(item.name());
         let full = format!("{prefix}/{name}");
         if let Some(why) = invalid_scope_name(&name) {
             errors.at(item.name(), why);
         }
-        if let Some(first) = seen.get(&name) {
-            match (first, item) {
-                (Item::Var(_), Item::Var(_)) => {
-                    errors.at(item.name(), format!("variable `{full}` is declared twice in this scope"))
-                }
-                _ => errors.at(
-                    item.name(),
-                    format!(
-                        "`{name}` is declared twice in scope `{prefix}`; each field of `{}` needs its own name",
-                        m.name
-                    ),
-                ),
+        let earlier = seen.entry(name.clone()).or_default();
+        let variable_and_scope = |a: &Item, b: &Item| {
+            matches!((a, b), (Item::Var(_), Item::Scope { .. }) | (Item::Scope { .. }, Item::Var(_)))
+        };
+        match earlier.iter().find(|first| !variable_and_scope(first, item)) {
+            Some(Item::Var(_)) if matches!(item, Item::Var(_)) => {
+                errors.at(item.name(), format!("variable `{full}` is declared twice in this scope"))
             }
-        } else {
-            seen.insert(name, item);
+            Some(_) => errors.at(
+                item.name(),
+                format!(
+                    "`{name}` is declared twice in scope `{prefix}`; each field of `{}` needs its own name",
+                    m.name
+                ),
+            ),
+            None => earlier.push(item),
         }
         if let Item::Scope { block, .. } = item {
             check_block(errors, m, block, &full);
+        }
+    }
+}
+
+/// `table { Momentum: [10, 4] }` before `table: [10, 4]`: the scope takes the
+/// name `table` first, so TensorFlow names the variable `table_1`, not what
+/// `VARIABLES` and a checkpoint expect. Slots come after their variable.
+fn check_variable_before_scope(errors: &Errors, block: &Block, prefix: &str) {
+    for (i, item) in block.items.iter().enumerate() {
+        if let Item::Var(v) = item {
+            let name = name_of(&v.name);
+            let same_name: Vec<&Item> = block.items[..i].iter().filter(|e| name_of(e.name()) == name).collect();
+            let after_scope = same_name.iter().any(|e| matches!(e, Item::Scope { .. }));
+            // A variable declared twice is `check_block`'s.
+            let repeated = same_name.iter().any(|e| matches!(e, Item::Var(_)));
+            if after_scope && !repeated {
+                errors.at(
+                    &v.name,
+                    format!(
+                        "variable `{prefix}/{name}` comes after scope block `{name}`, which takes the name first: \
+                         TensorFlow would name the variable `{prefix}/{name}_1`; declare `{name}: [...]` before `{name} {{ … }}`"
+                    ),
+                );
+            }
+        }
+        if let Item::Scope { name, block: inner, .. } = item {
+            check_variable_before_scope(errors, inner, &format!("{prefix}/{}", name_of(name)));
+        }
+    }
+}
+
+/// `table: [10, 4]`, `table { Momentum: [10, 4] }` and `table_scope: [2]`:
+/// the scope block's field is `table_scope` (beside variable `table`), and so
+/// is the other variable's.
+fn check_field_names(errors: &Errors, block: &Block, struct_name: &str) {
+    let mut seen: HashMap<String, &Item> = HashMap::new();
+    for item in &block.items {
+        let field = block.field(item).to_string();
+        match seen.get(&field) {
+            // The same name twice is `check_block`'s.
+            Some(first) if name_of(first.name()) != name_of(item.name()) => {
+                let what = |i: &Item| match i {
+                    Item::Scope { name, .. } if block.field(i) != *name => {
+                        format!("scope block `{name}` (beside variable `{name}`)")
+                    }
+                    _ => format!("`{}`", name_of(i.name())),
+                };
+                errors.at(
+                    item.name(),
+                    format!(
+                        "field `{field}` of `{struct_name}` would stand for both {} and {}; rename one",
+                        what(first),
+                        what(item)
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(field, item);
+            }
+        }
+        if let Item::Scope { name, block: inner, .. } = item {
+            check_field_names(errors, inner, &format!("{struct_name}{}", camel_case(&name_of(name))));
         }
     }
 }
@@ -121,7 +189,10 @@ fn check_struct_names(errors: &Errors, m: &Model, block: &Block, parent: &str, s
     for item in &block.items {
         if let Item::Scope { name, block, .. } = item {
             let child = format!("{parent}{}", camel_case(&name_of(name)));
-            if let Some(first) = seen.insert(child.clone(), name_of(name)) {
+            // Blocks of one name are `check_block`'s (or follow a collision of their parents).
+            if let Some(first) = seen.insert(child.clone(), name_of(name))
+                && first != name_of(name)
+            {
                 errors.at(
                     name,
                     format!(
@@ -166,7 +237,7 @@ fn check_sharing(errors: &Errors, models: &[Model]) {
             Some(first) if std::ptr::eq(first.var, d.var) => continue,
             Some(first) => first,
             None if d.reuse == ReuseMode::True && created_roots.contains(name.split('/').next().unwrap_or("")) => {
-                let hint = match did_you_mean(name, created.keys().copied()) {
+                let hint = match closest(name, created.keys().copied()) {
                     Some(close) => format!("did you mean `{close}`? "),
                     None => String::new(),
                 };
@@ -181,7 +252,8 @@ fn check_sharing(errors: &Errors, models: &[Model]) {
             }
             None => continue,
         };
-        if d.reuse == ReuseMode::Inherit {
+        // A declaration that did not parse in full has its own error; comparing it would add a false one.
+        if d.reuse == ReuseMode::Inherit || !(first.var.complete && d.var.complete) {
             continue;
         }
         let (a, b) = (&first.var.shape, &d.var.shape);

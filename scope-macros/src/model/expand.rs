@@ -11,30 +11,22 @@ pub(crate) fn models(models: &[Model], ok: bool) -> TokenStream {
     models.iter().map(|m| model(m, models, ok)).collect()
 }
 
+/// A model's structs and their `impl`. When the input has mistakes (`ok` is
+/// false) the `impl` keeps its signatures but its bodies cannot run, so that
+/// uses of the model type-check and the caller sees only the real mistakes.
 fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let (attrs, vis, name) = (&m.attrs, &m.vis, &m.name);
     let mut nested = TokenStream::new();
     let fields = fields(&m.block, &name_of(name), m, &mut nested, &mut std::collections::HashSet::new());
+    let allow = allow_tensorflow_spelling(&m.block);
     let mut out = quote! {
         #(#attrs)*
         #[derive(Clone, Debug)]
+        #allow
         #vis struct #name { #fields }
         #nested
     };
-    if !ok {
-        return out;
-    }
-    let params = &m.params;
     let snake = snake_case(&name_of(name));
-    let scope_expr = match &m.scope {
-        Some(lit) => quote!(#lit),
-        None => quote!(::core::option::Option::None::<&str>),
-    };
-    let scope_param = Ident::new("scope", Span::mixed_site());
-    let scope_type = Ident::new("S", Span::mixed_site());
-    let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
-    let opts = options(&m.options);
-    let body = build_block(&m.block, name);
     let relative = variable_names(m, all, 0);
     let names: Vec<String> = match &m.scope {
         Some(s) => relative.iter().map(|n| format!("{}/{n}", s.value())).collect(),
@@ -49,6 +41,37 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             "Creates every variable of [`{name}`] in a fresh default-named scope (`{snake}`, `{snake}_1`, …) inside the current scope."
         ),
     };
+    let scope_param = Ident::new("scope", Span::mixed_site());
+    let scope_type = Ident::new("S", Span::mixed_site());
+    let (build_params, build_in_params, build_body, build_in_body);
+    if ok {
+        let params = &m.params;
+        let scope_expr = match &m.scope {
+            Some(lit) => quote!(#lit),
+            None => quote!(::core::option::Option::None::<&str>),
+        };
+        let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
+        let opts = options(&m.options);
+        let body = build_block(&m.block, name);
+        build_params = quote!(#(#params: usize),*);
+        build_in_params = quote!(#scope_param: &#scope_type #(, #params: usize)*);
+        build_body = quote!(Self::build_in(&#scope_expr #(, #params)*));
+        build_in_body = quote! {
+            let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
+                .default_name(#snake)
+                #opts
+                .enter()?;
+            ::core::result::Result::Ok(#body)
+        };
+    } else {
+        // The same signatures with unnamed parameters (their names may be the mistake).
+        let params = m.params.iter().map(|_| quote!(_: usize));
+        build_params = quote!(#(#params),*);
+        let params = m.params.iter().map(|_| quote!(_: usize));
+        build_in_params = quote!(_: &#scope_type #(, #params)*);
+        build_body = quote!(::core::unreachable!("model! input has errors"));
+        build_in_body = build_body.clone();
+    }
     out.extend(quote! {
         impl #name {
             /// The variables `build` creates or shares, named relative to the scope it runs in
@@ -63,8 +86,8 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             /// exists without `reuse`, or does not exist under `reuse = true`.
             #[track_caller]
             #[allow(clippy::too_many_arguments)] // one per model parameter
-            pub fn build(#(#params: usize),*) -> ::scopeflow::__private::ScopeResult<Self> {
-                Self::build_in(&#scope_expr #(, #params)*)
+            pub fn build(#build_params) -> ::scopeflow::__private::ScopeResult<Self> {
+                #build_body
             }
 
             /// Like `build`, in the given scope instead of the declared one (a name,
@@ -75,19 +98,23 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             /// As for `build`.
             #[track_caller]
             #[allow(clippy::too_many_arguments)] // one per model parameter, and the scope
-            pub fn build_in<#scope_type>(#scope_param: &#scope_type #(, #params: usize)*) -> ::scopeflow::__private::ScopeResult<Self>
+            pub fn build_in<#scope_type>(#build_in_params) -> ::scopeflow::__private::ScopeResult<Self>
             where
                 #scope_type: ::scopeflow::__private::AsScopeArg + ?::core::marker::Sized,
             {
-                let #guard = ::scopeflow::__private::variable_scope(::scopeflow::__private::scope_arg(#scope_param))
-                    .default_name(#snake)
-                    #opts
-                    .enter()?;
-                ::core::result::Result::Ok(#body)
+                #build_in_body
             }
         }
     });
     out
+}
+
+/// `#[allow(non_snake_case)]` for a struct with a field spelled as the
+/// TensorFlow name it stands for (`W`, `Momentum`), which is the user's choice
+/// (rustc checks field names where the struct is, so it cannot go on the field).
+fn allow_tensorflow_spelling(block: &Block) -> Option<TokenStream> {
+    let uppercase = |item: &Item| name_of(&block.field(item)).chars().any(|c| c.is_ascii_uppercase());
+    block.items.iter().any(uppercase).then(|| quote!(#[allow(non_snake_case)]))
 }
 
 /// The fields of a block's struct; nested blocks' structs go to `nested`.
@@ -99,13 +126,13 @@ fn fields(
     structs: &mut std::collections::HashSet<String>,
 ) -> TokenStream {
     let vis = &m.vis;
-    // A name declared twice is reported by `check`; leaving the repeat out
+    // A field named twice is reported by `check`; leaving the repeat out
     // keeps rustc from adding its own errors about it.
     let mut seen = std::collections::HashSet::new();
     let kept: Vec<&Item> = block
         .items
         .iter()
-        .filter(|item| seen.insert(name_of(item.name())))
+        .filter(|item| seen.insert(block.field(item).to_string()))
         // A block whose struct name is taken is reported by `check`; skipping it avoids a cascade.
         .filter(|item| match item {
             Item::Scope { name, .. } => structs.insert(format!("{struct_name}{}", camel_case(&name_of(name)))),
@@ -118,13 +145,17 @@ fn fields(
                 let (name, doc) = (&v.name, format!("Variable `{}`.", v.name));
                 quote! { #[doc = #doc] #vis #name: ::scopeflow::__private::Variable, }
             }
-            Item::Scope { name, block, .. } => {
+            Item::Scope { name, block: inner, .. } => {
                 let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
-                let child_fields = fields(block, &child.to_string(), m, nested, structs);
+                let child_fields = fields(inner, &child.to_string(), m, nested, structs);
                 let doc = format!("The variables of scope block `{name}` of [`{}`].", m.name);
-                nested.extend(quote! { #[doc = #doc] #[derive(Clone, Debug)] #vis struct #child { #child_fields } });
+                let allow = allow_tensorflow_spelling(inner);
+                nested.extend(
+                    quote! { #[doc = #doc] #[derive(Clone, Debug)] #allow #vis struct #child { #child_fields } },
+                );
                 let field_doc = format!("Scope block `{name}`.");
-                quote! { #[doc = #field_doc] #vis #name: #child, }
+                let field = block.field(item);
+                quote! { #[doc = #field_doc] #vis #field: #child, }
             }
             Item::Model { name, path, .. } => {
                 let doc = format!("Model built in scope `{name}`.");
@@ -159,13 +190,14 @@ fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
             let value = get_variable(v);
             quote!(#name: #value)
         }
-        Item::Scope { name, options: o, block } => {
+        Item::Scope { name, options: o, block: inner } => {
             let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
             let lit = LitStr::new(&name_of(name), name.span());
             let opts = options(o);
-            let body = build_block(block, &child);
+            let body = build_block(inner, &child);
+            let field = block.field(item);
             quote! {
-                #name: {
+                #field: {
                     let #guard = ::scopeflow::__private::variable_scope(#lit) #opts .enter()?;
                     #body
                 }

@@ -8,7 +8,8 @@ use crate::common::Errors;
 use proc_macro2::TokenStream;
 
 /// Expands a `model!` input. Never panics: mistakes become `compile_error!`s,
-/// and the structs are still emitted so that callers see only the real mistake.
+/// and the structs, `build`, `build_in` and `VARIABLES` are still emitted
+/// (bodies that cannot run) so that callers see only the real mistake.
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let errors = Errors::default();
     let models = parse::input(input, &errors);

@@ -53,7 +53,7 @@ fn check_scope_param(errors: &Errors, args: &Args, func: &ItemFn) {
         })
         .collect();
     if !params.iter().any(|p| param == p) {
-        let hint = match crate::common::did_you_mean(&param.to_string(), params.iter().map(String::as_str)) {
+        let hint = match crate::lexicon::closest(&param.to_string(), params.iter().map(String::as_str)) {
             Some(close) => format!("; did you mean `{close}`?"),
             None => String::new(),
         };
