@@ -7,8 +7,9 @@
 //! step and expected vs actual; exits non-zero when any case fails.
 
 use scopeflow::{
-    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Shape, Tensor, Value, Variable,
-    VariableScope, VariableScopeGuard, current_variable_scope, get_variable, name_scope, named, variable_scope,
+    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Session, Shape, StridedSlice,
+    Tensor, Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable, name_scope,
+    named, placeholder, variable_scope,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ enum Bound {
     NameScope(String),
     Variable(Variable),
     Tensor(Tensor),
+    /// The outputs of an op with several (`split`, `unstack`).
+    Tensors(Vec<Tensor>),
 }
 
 type Labels = Arc<Mutex<HashMap<String, Bound>>>;
@@ -132,7 +135,8 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "get_variable" => &["name", "shape", "dtype", "initializer", "trainable", "regularizer", "partitioner", "bind"],
         "variable" => &["name", "value", "dtype", "trainable", "bind"],
         "constant" => &["value", "name", "dtype", "bind"],
-        "op" => &["type", "inputs", "name", "bind"],
+        "op" => &["type", "inputs", "name", "attrs", "bind"],
+        "placeholder" => &["dtype", "shape", "name", "bind"],
         "current_scope" => &["bind"],
         "collection" => &["key", "scope"],
         "thread" => &["steps"],
@@ -234,6 +238,15 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 })
                 .map(|t| Some(Bound::Tensor(t)))
         }
+        "placeholder" => {
+            let dtype = parse_dtype(step.get("dtype").ok_or("placeholder needs `dtype`")?)?;
+            let shape = parse_static_shape(step.get("shape").ok_or("placeholder needs `shape`")?)?;
+            match step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()? {
+                Some(n) => named(n).placeholder(dtype, shape),
+                None => placeholder(dtype, shape),
+            }
+            .map(|t| Some(Bound::Tensor(t)))
+        }
         "op" => {
             let ty = req_str(step, "type")?;
             let inputs: Vec<Tensor> = step
@@ -241,34 +254,15 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 .and_then(Json::as_array)
                 .ok_or("op needs `inputs`")?
                 .iter()
-                .map(|l| match lookup(labels, l)? {
-                    Bound::Tensor(t) => Ok(t),
-                    Bound::Variable(v) => Ok(v.tensor().clone()),
-                    _ => Err(format!("input {l} is not a tensor")),
-                })
+                .map(|l| input(labels, l))
                 .collect::<Result<_, Failure>>()?;
-            let arity = if matches!(ty, "Relu" | "Identity") { 1 } else { 2 };
-            if inputs.len() != arity {
-                return Err(format!("{ty} takes {arity} inputs"));
-            }
             let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
-            let (a, b) = (&inputs[0], inputs.last().expect("arity checked"));
-            match (ty, name) {
-                ("Add", None) => scopeflow::add(a, b),
-                ("Add", Some(n)) => named(n).add(a, b),
-                ("Sub", None) => scopeflow::sub(a, b),
-                ("Sub", Some(n)) => named(n).sub(a, b),
-                ("Mul", None) => scopeflow::mul(a, b),
-                ("Mul", Some(n)) => named(n).mul(a, b),
-                ("MatMul", None) => scopeflow::matmul(a, b),
-                ("MatMul", Some(n)) => named(n).matmul(a, b),
-                ("Relu", None) => scopeflow::relu(a),
-                ("Relu", Some(n)) => named(n).relu(a),
-                ("Identity", None) => scopeflow::identity(a),
-                ("Identity", Some(n)) => named(n).identity(a),
-                (other, _) => return Err(format!("unknown op type `{other}`")),
-            }
-            .map(|t| Some(Bound::Tensor(t)))
+            let empty = Map::new();
+            let attrs = match step.get("attrs") {
+                Some(a) => a.as_object().ok_or("attrs is an object")?,
+                None => &empty,
+            };
+            build_op(ty, &inputs, name, attrs)?
         }
         "collection" => {
             let key = req_str(step, "key")?;
@@ -344,10 +338,8 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                     check_eq("name", e.get("name"), &s)
                 }
                 (Some(Bound::Variable(v)), Some(e)) => check_variable(&v, e, labels),
-                (Some(Bound::Tensor(t)), Some(e)) => {
-                    unknown_keys(e, &["name"])?;
-                    check_eq("name", e.get("name"), t.name())
-                }
+                (Some(Bound::Tensor(t)), Some(e)) => check_op(graph, std::slice::from_ref(&t), e),
+                (Some(Bound::Tensors(ts)), Some(e)) => check_op(graph, &ts, e),
                 (None, Some(_)) => Err("this step has nothing to check".into()),
             }
         }
@@ -401,6 +393,306 @@ fn enter_variable_scope(
         b = b.partitioner(parse_partitioner(p)?);
     }
     Ok(b.enter())
+}
+
+/// An `op` step's input: `$x`, or `$x:N` for output N of the op bound to `x`
+/// (element N of a list bound by `split` or `unstack`).
+fn input(labels: &Labels, label: &Json) -> Result<Tensor, Failure> {
+    let text = label.as_str().ok_or(format!("bad label {label}"))?;
+    let bound = |l: &str| labels.lock().unwrap().get(l).cloned();
+    let (found, index) = match text.strip_prefix('$').and_then(|l| bound(l).map(|b| (b, None))) {
+        Some(hit) => hit,
+        None => {
+            let (l, n) = text.rsplit_once(':').ok_or(format!("unbound label {label}"))?;
+            let n: usize = n.parse().map_err(|_| format!("bad output index in {label}"))?;
+            let l = l.strip_prefix('$').ok_or(format!("bad label {label}"))?;
+            (bound(l).ok_or(format!("unbound label {label}"))?, Some(n))
+        }
+    };
+    match (found, index) {
+        (Bound::Tensor(t), None | Some(0)) => Ok(t),
+        (Bound::Variable(v), None | Some(0)) => Ok(v.tensor().clone()),
+        (Bound::Tensors(ts), Some(n)) => ts.get(n).cloned().ok_or(format!("{label}: no output {n}")),
+        _ => Err(format!("input {label} is not a tensor")),
+    }
+}
+
+/// An axis that may count from the end (`-1`), for an input of known rank.
+fn axis(attrs: &Map<String, Json>, key: &str, default: i64, x: &Tensor) -> Result<usize, Failure> {
+    let a = match attrs.get(key) {
+        Some(a) => a.as_i64().ok_or(format!("`{key}` is an integer"))?,
+        None => default,
+    };
+    if a >= 0 {
+        return Ok(a as usize);
+    }
+    let rank = x.shape().rank().ok_or(format!("`{key}` {a} needs an input of known rank"))?;
+    usize::try_from(rank as i64 + a).map_err(|_| format!("`{key}` {a} is out of range"))
+}
+
+fn int_list(v: Option<&Json>, key: &str) -> Result<Vec<i64>, Failure> {
+    v.and_then(Json::as_array)
+        .ok_or(format!("`{key}` is a list"))?
+        .iter()
+        .map(|d| d.as_i64().ok_or(format!("`{key}` holds integers")))
+        .collect()
+}
+
+fn nonneg_list(v: Option<&Json>, key: &str) -> Result<Vec<usize>, Failure> {
+    int_list(v, key)?.into_iter().map(|d| usize::try_from(d).map_err(|_| format!("`{key}` holds sizes"))).collect()
+}
+
+/// Builds one `op` step through the public API.
+fn build_op(
+    ty: &str,
+    inputs: &[Tensor],
+    name: Option<&str>,
+    attrs: &Map<String, Json>,
+) -> Result<Result<Option<Bound>, scopeflow::Error>, Failure> {
+    let known: &[&str] = match ty {
+        "split" => &["num_or_size_splits", "axis"],
+        "slice" => &["begin", "size"],
+        "strided_slice" => &["begin", "end", "strides", "begin_mask", "end_mask", "shrink_axis_mask"],
+        "unstack" => &["axis", "num"],
+        "shape" => &["out_type"],
+        "fill" => &["dims", "value", "dtype"],
+        "zeros_like" | "ones_like" | "cast" => &["dtype"],
+        "one_hot" => &["depth", "on_value", "off_value", "axis", "dtype"],
+        "leaky_relu" => &["alpha"],
+        "argmax" => &["axis", "output_type"],
+        "pad" => &["paddings", "mode", "constant_values"],
+        "tile" => &["multiples"],
+        _ => &[],
+    };
+    unknown_keys(attrs, known).map_err(|e| e.replace("expect", "attrs"))?;
+    let arity = match ty {
+        "fill" => 0,
+        "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
+        | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
+        | "cast" => 1,
+        "where" | "where_v2" => 3,
+        _ => 2,
+    };
+    if inputs.len() != arity {
+        return Err(format!("{ty} takes {arity} inputs"));
+    }
+    if ["+", "-", "*", "/", "neg"].contains(&ty) && name.is_some() {
+        return Err(format!("operator {ty} takes no name"));
+    }
+    // Calls `f` or `named(n).f` with the same arguments.
+    macro_rules! call {
+        ($f:ident($($arg:expr),*)) => {
+            match name {
+                Some(n) => named(n).$f($($arg),*),
+                None => scopeflow::$f($($arg),*),
+            }
+        };
+    }
+    let x = inputs.first();
+    let (a, b) = (x.ok_or("an input"), inputs.get(1).ok_or("a second input"));
+    let one = |r: Result<Tensor, scopeflow::Error>| Ok(r.map(|t| Some(Bound::Tensor(t))));
+    let many = |r: Result<Vec<Tensor>, scopeflow::Error>| Ok(r.map(|t| Some(Bound::Tensors(t))));
+    let dtype_attr = |key: &str| attrs.get(key).map(parse_dtype).transpose();
+    match ty {
+        "Add" => one(call!(add(a?, b?))),
+        "Sub" => one(call!(sub(a?, b?))),
+        "Mul" => one(call!(mul(a?, b?))),
+        "MatMul" => one(call!(matmul(a?, b?))),
+        "Relu" => one(call!(relu(a?))),
+        "Identity" => one(call!(identity(a?))),
+        "+" => one(a? + b?),
+        "-" => one(a? - b?),
+        "*" => one(a? * b?),
+        "/" => one(a? / b?),
+        "neg" => {
+            let a: &Tensor = a?;
+            one(-a)
+        }
+        "negative" => one(call!(neg(a?))),
+        "abs" => one(call!(abs(a?))),
+        "softplus" => one(call!(softplus(a?))),
+        "leaky_relu" => {
+            let alpha = attrs.get("alpha").map(|v| v.as_f64().ok_or("alpha is a number")).transpose()?;
+            one(call!(leaky_relu(a?, alpha.unwrap_or(0.2))))
+        }
+        "equal" => one(call!(equal(a?, b?))),
+        "less" => one(call!(less(a?, b?))),
+        "greater" => one(call!(greater(a?, b?))),
+        "where" => one(call!(select(a?, b?, &inputs[2]))),
+        "where_v2" => one(call!(where_v2(a?, b?, &inputs[2]))),
+        "cast" => one(call!(cast(a?, dtype_attr("dtype")?.ok_or("cast needs `dtype`")?))),
+        "split" => {
+            let ax = axis(attrs, "axis", 0, a?)?;
+            match attrs.get("num_or_size_splits") {
+                Some(Json::Array(_)) => {
+                    let sizes = int_list(attrs.get("num_or_size_splits"), "num_or_size_splits")?;
+                    many(call!(split_sizes(a?, &sizes, ax)))
+                }
+                Some(n) => many(call!(split(a?, n.as_u64().ok_or("a part count")? as usize, ax))),
+                None => Err("split needs `num_or_size_splits`".into()),
+            }
+        }
+        "unstack" => {
+            let num = attrs.get("num").map(|n| n.as_u64().map(|n| n as usize).ok_or("num is a count")).transpose()?;
+            many(call!(unstack(a?, num, axis(attrs, "axis", 0, a?)?)))
+        }
+        "slice" => {
+            let begin = nonneg_list(attrs.get("begin"), "begin")?;
+            one(call!(slice(a?, &begin, &int_list(attrs.get("size"), "size")?)))
+        }
+        "strided_slice" => {
+            let mut spec =
+                StridedSlice::new(int_list(attrs.get("begin"), "begin")?, int_list(attrs.get("end"), "end")?);
+            if attrs.contains_key("strides") {
+                spec = spec.strides(int_list(attrs.get("strides"), "strides")?);
+            }
+            let mask = |k: &str| attrs.get(k).map_or(Ok(0), |m| m.as_u64().ok_or(format!("`{k}` is a bit mask")));
+            spec = spec.begin_mask(mask("begin_mask")?).end_mask(mask("end_mask")?);
+            spec = spec.shrink_axis_mask(mask("shrink_axis_mask")?);
+            one(call!(strided_slice(a?, &spec)))
+        }
+        "shape" => match dtype_attr("out_type")? {
+            Some(d) => one(call!(shape_as(a?, d))),
+            None => one(call!(shape(a?))),
+        },
+        "fill" => {
+            let dims = nonneg_list(attrs.get("dims"), "dims")?;
+            let (natural, inferred) = parse_value(attrs.get("value").ok_or("fill needs `value`")?)?;
+            let value = natural.convert(dtype_attr("dtype")?.unwrap_or(inferred)).map_err(|e| e.to_string())?;
+            one(call!(fill(&dims, value)))
+        }
+        "zeros_like" => match dtype_attr("dtype")? {
+            Some(d) => one(call!(zeros_like_as(a?, d))),
+            None => one(call!(zeros_like(a?))),
+        },
+        "ones_like" => match dtype_attr("dtype")? {
+            Some(_) => Err("ones_like with a dtype is not in scopeflow's API".into()),
+            None => one(call!(ones_like(a?))),
+        },
+        "one_hot" => {
+            let depth = attrs.get("depth").and_then(Json::as_u64).ok_or("one_hot needs `depth`")? as usize;
+            let num = |k: &str, d: f64| attrs.get(k).map_or(Ok(d), |v| v.as_f64().ok_or(format!("`{k}` is a number")));
+            let ax = match attrs.get("axis").map(|v| v.as_i64().ok_or("axis is an integer")).transpose()? {
+                None | Some(-1) => None,
+                Some(ax) => Some(usize::try_from(ax).map_err(|_| "axis is -1 or more")?),
+            };
+            let dtype = dtype_attr("dtype")?.unwrap_or(DType::F32);
+            one(call!(one_hot_with(a?, depth, num("on_value", 1.0)?, num("off_value", 0.0)?, ax, dtype)))
+        }
+        "argmax" => {
+            let ax = axis(attrs, "axis", 0, a?)?;
+            one(call!(argmax_as(a?, ax, dtype_attr("output_type")?.unwrap_or(DType::I64))))
+        }
+        "pad" => {
+            if attrs.get("mode").is_some_and(|m| m.as_str() != Some("CONSTANT")) {
+                return Err("only the CONSTANT mode of pad is in scopeflow's API".into());
+            }
+            let paddings: Vec<[usize; 2]> = attrs
+                .get("paddings")
+                .and_then(Json::as_array)
+                .ok_or("pad needs `paddings`")?
+                .iter()
+                .map(|p| match nonneg_list(Some(p), "paddings")?.as_slice() {
+                    &[before, after] => Ok([before, after]),
+                    _ => Err("paddings are pairs".to_owned()),
+                })
+                .collect::<Result<_, Failure>>()?;
+            let value = attrs.get("constant_values").map_or(Ok(0.0), |v| v.as_f64().ok_or("a number"))?;
+            one(call!(pad_with(a?, &paddings, value)))
+        }
+        "tile" => one(call!(tile(a?, &nonneg_list(attrs.get("multiples"), "multiples")?))),
+        other => Err(format!("unknown op type `{other}`")),
+    }
+}
+
+/// A static shape as the cases write it: a list of sizes and `null`s, or `null` for an unknown rank.
+fn parse_static_shape(v: &Json) -> Result<Shape, Failure> {
+    match v {
+        Json::Null => Ok(Shape::unknown()),
+        Json::Array(dims) => Ok(Shape::from_dims(
+            dims.iter()
+                .map(|d| match d {
+                    Json::Null => Ok(None),
+                    d => d.as_u64().map(|d| Some(d as usize)).ok_or(format!("bad dimension {d}")),
+                })
+                .collect::<Result<Vec<_>, Failure>>()?,
+        )),
+        _ => Err(format!("bad shape {v}")),
+    }
+}
+
+/// Checks an op's result: its name, TF type, every output's static shape and
+/// dtype, and, computed by a `Session`, the values of the outputs fetched.
+fn check_op(graph: &Graph, tensors: &[Tensor], e: &Map<String, Json>) -> Result<(), Failure> {
+    unknown_keys(e, &["name", "op_type", "outputs", "values", "run_shapes"])?;
+    let first = tensors.first().ok_or("an op with no outputs")?;
+    check_eq("name", e.get("name"), first.name())?;
+    let node = graph.nodes().into_iter().find(|n| n.name == first.name()).ok_or("the op is not in the graph")?;
+    check_eq("op_type", e.get("op_type"), node.op_type)?;
+    if let Some(outputs) = e.get("outputs") {
+        let want = outputs.as_array().ok_or("outputs is a list")?;
+        if want.len() != node.outputs.len() {
+            return Err(format!("outputs: expected {}, got {}", want.len(), node.outputs.len()));
+        }
+        for (i, (w, (shape, dtype))) in want.iter().zip(&node.outputs).enumerate() {
+            let w = w.as_object().ok_or("an output is an object")?;
+            unknown_keys(w, &["shape", "dtype"])?;
+            check_eq(&format!("output {i} dtype"), w.get("dtype"), dtype.name())?;
+            let want_shape = parse_static_shape(w.get("shape").ok_or("an output has a shape")?)?;
+            if &want_shape != shape {
+                return Err(format!("output {i} shape: expected {want_shape}, got {shape}"));
+            }
+        }
+    }
+    if e.contains_key("values") || e.contains_key("run_shapes") {
+        let fetches: Vec<&Tensor> = tensors.iter().collect();
+        let got = Session::new(graph).run(&fetches, &[]).map_err(|err| format!("run failed: {err}"))?;
+        if let Some(shapes) = e.get("run_shapes") {
+            let want = shapes.as_array().ok_or("run_shapes is a list")?;
+            let got_shapes: Vec<Vec<usize>> = got.iter().map(|v| v.shape().to_vec()).collect();
+            let want: Vec<Vec<usize>> = want.iter().map(usize_list).collect::<Result<_, _>>()?;
+            if want != got_shapes {
+                return Err(format!("run_shapes: expected {want:?}, got {got_shapes:?}"));
+            }
+        }
+        if let Some(values) = e.get("values") {
+            let want = values.as_array().ok_or("values is a list")?;
+            if want.len() != got.len() {
+                return Err(format!("values: expected {} outputs, got {}", want.len(), got.len()));
+            }
+            for (i, (w, v)) in want.iter().zip(&got).enumerate() {
+                check_values(i, w, v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Compares computed elements with TensorFlow's: exactly for integers and
+/// bools, within one part in 10⁶ for floats (TensorFlow's kernels may round
+/// transcendental functions differently in the last bit).
+fn check_values(output: usize, want: &Json, got: &Value) -> Result<(), Failure> {
+    let want = want.as_array().ok_or("values are flat lists")?;
+    let got_flat = got.to_f64_vec();
+    let mismatch = || format!("output {output} values: expected {want:?}, got {got_flat:?}");
+    if want.len() != got_flat.len() {
+        return Err(mismatch());
+    }
+    for (w, &g) in want.iter().zip(&got_flat) {
+        let ok = match (w, got.dtype()) {
+            (Json::Bool(b), DType::Bool) => (g != 0.0) == *b,
+            (Json::Number(n), DType::F32 | DType::F64) => {
+                let n = n.as_f64().ok_or("a number")?;
+                (n - g).abs() <= 1e-6 * n.abs().max(1.0)
+            }
+            (Json::Number(n), DType::I32 | DType::I64) => n.as_i64().is_some_and(|n| n as f64 == g),
+            _ => false,
+        };
+        if !ok {
+            return Err(mismatch());
+        }
+    }
+    Ok(())
 }
 
 fn check_scope(s: &VariableScope, e: &Map<String, Json>) -> Result<(), Failure> {

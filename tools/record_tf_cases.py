@@ -1,4 +1,15 @@
-"""Run step scripts (conformance format, expects ignored) in TF1 graph mode; write recorded cases."""
+"""Run step scripts (conformance format, expects ignored) in TF1 graph mode; write recorded cases.
+
+    TFMODE=v1 python tools/record_tf_cases.py [--clean] OUTDIR tools/steps/*.json
+
+Step scripts live in tools/steps/; the step kinds and fields are described in
+tests/tf_recorded/README.md. A script may set `"record_op_details": true` at the
+top level (not copied into the case): then `op` steps of the old types (Add, Sub,
+Mul, MatMul, Relu, Identity) also record `op_type`, `outputs` and, on constants
+only, `values` / `run_shapes`, as the newer op types always do. Keys starting
+with `_` in a recorded case are the recorder's notes (TensorFlow's error message,
+failed evaluations); `--clean` leaves them out.
+"""
 import json, sys, os, re, threading, contextlib
 import warnings; warnings.filterwarnings("ignore")
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -75,9 +86,62 @@ def var_expect(v, step, labels):
     e = {"name": name, "shape": [int(d) for d in v.get_shape()], "dtype": RDT[v.dtype.base_dtype]}
     return e
 
+class BadStep(Exception):
+    """A step the recorder cannot run (a mistake in the step script, never recorded as an error)."""
+
+def shape_list(shape):
+    return None if shape.rank is None else [None if d is None else int(d) for d in shape.as_list()]
+
+def outputs_expect(op):
+    return [{"shape": shape_list(t.shape), "dtype": RDT.get(t.dtype.base_dtype, t.dtype.base_dtype.name)} for t in op.outputs]
+
+def attr_dtype(x):
+    if x not in DT: raise BadStep("unknown dtype " + repr(x))
+    return DT[x]
+
+# Python operators: (function, arity); they take no name.
+OPERATORS = {"+": (lambda x, y: x + y, 2), "-": (lambda x, y: x - y, 2), "*": (lambda x, y: x * y, 2),
+             "/": (lambda x, y: x / y, 2), "neg": (lambda x: -x, 1)}
+# TF functions by python name: (function, number of tensor inputs, allowed attrs, attrs holding a dtype).
+FUNCS = {
+    "split": (tf.split, 1, {"num_or_size_splits", "axis"}, ()),
+    "slice": (tf.slice, 1, {"begin", "size"}, ()),
+    "strided_slice": (tf.strided_slice, 1, {"begin", "end", "strides", "begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"}, ()),
+    "unstack": (tf.unstack, 1, {"axis", "num"}, ()),
+    "shape": (tf.shape, 1, {"out_type"}, ("out_type",)),
+    "fill": (lambda dims, value, dtype=None, **kw: tf.fill(dims, value if dtype is None else np.asarray(value, dtype=dtype.as_numpy_dtype), **kw), 0, {"dims", "value", "dtype"}, ("dtype",)),
+    "zeros_like": (tf.zeros_like, 1, {"dtype"}, ("dtype",)),
+    "ones_like": (tf.ones_like, 1, {"dtype"}, ("dtype",)),
+    "one_hot": (tf.one_hot, 1, {"depth", "on_value", "off_value", "axis", "dtype"}, ("dtype",)),
+    "negative": (tf.negative, 1, set(), ()),
+    "abs": (tf.abs, 1, set(), ()),
+    "softplus": (tf.nn.softplus, 1, set(), ()),
+    "leaky_relu": (tf.nn.leaky_relu, 1, {"alpha"}, ()),
+    "where": (tf.where, 3, set(), ()),
+    "where_v2": (tf.where_v2, 3, set(), ()),
+    "equal": (tf.equal, 2, set(), ()),
+    "less": (tf.less, 2, set(), ()),
+    "greater": (tf.greater, 2, set(), ()),
+    "argmax": (tf.argmax, 1, {"axis", "output_type"}, ("output_type",)),
+    "pad": (tf.pad, 1, {"paddings", "mode", "constant_values"}, ()),
+    "tile": (tf.tile, 1, {"multiples"}, ()),
+    "cast": (tf.cast, 1, {"dtype"}, ("dtype",)),
+}
+OLD_OPS = ("Add", "Sub", "Mul", "MatMul", "Relu", "Identity")
+
+def py_value(x, dtype):
+    """One element of a fetched value as JSON: bools and ints as such, floats as the shortest decimal in their dtype."""
+    if dtype == tf.float32:
+        return float(str(np.float32(x)))
+    if dtype in (tf.float64, tf.float16, tf.bfloat16):
+        return float(x)
+    return x.item() if hasattr(x, "item") else x
+
 class Runner:
-    def __init__(self, g, labels, values):
+    def __init__(self, g, labels, values, ctx=None):
         self.g, self.labels, self.values = g, labels, values
+        # shared by all threads of a case: ids of results computed from constants only, ops to run, options
+        self.ctx = ctx if ctx is not None else {"pure": {}, "runs": [], "details": False}
     def run(self, steps, out):
         stack = []
         for step in steps:
@@ -90,6 +154,9 @@ class Runner:
                 if res is not None: rec["expect"] = res
             except (ValueError, TypeError, KeyError, AttributeError) as e:
                 rec["expect_error"] = err_kind(e)
+                if "expect_message" in orig:
+                    if orig["expect_message"] in str(e): rec["expect_message"] = orig["expect_message"]
+                    else: rec["_expect_message_not_in_message"] = orig["expect_message"]
                 rec["_msg"] = type(e).__name__ + ": " + str(e).split("\n")[0][:300]
             out.append(rec)
         while stack: stack.pop().__exit__(None, None, None)
@@ -99,7 +166,19 @@ class Runner:
             if k in want:
                 other = self.lab(want[k])
                 e["same_as" if other is v else "not_same_as"] = want[k]
-    def lab(self, l): return self.labels[l[1:]]
+    def lab(self, l):
+        k = l[1:]
+        if k not in self.labels and ":" in k:
+            base, i = k.rsplit(":", 1)
+            x = self.labels[base]
+            return x[int(i)] if isinstance(x, (list, tuple)) else x.op.outputs[int(i)]
+        return self.labels[k]
+    def is_pure(self, l):
+        k = l[1:]
+        if k not in self.labels and ":" in k: k = k.rsplit(":", 1)[0]
+        return self.ctx["pure"].get(id(self.labels[k]), (False,))[0]
+    def mark_pure(self, obj, pure):
+        self.ctx["pure"][id(obj)] = (pure, obj)   # keeps obj alive so its id stays unique
     def bind(self, step, obj):
         if "bind" in step: self.labels[step["bind"]] = obj
     def one(self, st, stack, rec):
@@ -160,7 +239,26 @@ class Runner:
             if "name" in st: kw["name"] = st["name"]
             if "dtype" in st: kw["dtype"] = DT[st["dtype"]]
             t = tf.constant(st["value"], **kw); self.bind(st, t)
+            self.mark_pure(t, True)
             return {"name": t.op.name}
+        if d == "placeholder":
+            kw = {}
+            if "name" in st: kw["name"] = st["name"]
+            if "dtype" not in st or "shape" not in st: raise BadStep("placeholder needs dtype and shape")
+            t = tf.placeholder(attr_dtype(st["dtype"]), shape=st["shape"], **kw); self.bind(st, t)
+            self.mark_pure(t, False)
+            return {"name": t.op.name, "op_type": t.op.type, "outputs": outputs_expect(t.op)}
+        if d == "op" and st["type"] not in OLD_OPS:
+            return self.new_op(st, rec)
+        if d == "op" and self.ctx["details"]:
+            ins = [self.lab(l) for l in st["inputs"]]
+            n = st.get("name")
+            f = {"Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "MatMul": tf.matmul}
+            if st["type"] in f: t = f[st["type"]](ins[0], ins[1], name=n)
+            elif st["type"] == "Relu": t = tf.nn.relu(ins[0], name=n)
+            else: t = tf.identity(ins[0], name=n)
+            self.bind(st, t)
+            return self.op_expect(st, rec, t)
         if d == "op":
             ins = [self.lab(l) for l in st["inputs"]]
             ins = [x.read_value() if False else x for x in ins]
@@ -170,6 +268,7 @@ class Runner:
             elif st["type"] == "Relu": t = tf.nn.relu(ins[0], name=n)
             else: t = tf.identity(ins[0], name=n)
             self.bind(st, t)
+            self.mark_pure(t, all(self.is_pure(l) for l in st["inputs"]))
             return {"name": t.op.name}
         if d == "collection":
             key = {"global_variables": tf.GraphKeys.GLOBAL_VARIABLES, "trainable_variables": tf.GraphKeys.TRAINABLE_VARIABLES,
@@ -180,19 +279,65 @@ class Runner:
             out = []
             def body():
                 with self.g.as_default():
-                    Runner(self.g, self.labels, self.values).run(st["steps"], out)
+                    Runner(self.g, self.labels, self.values, self.ctx).run(st["steps"], out)
             th = threading.Thread(target=body); th.start(); th.join()
             rec["steps"] = out
             return None
         raise KeyError("unknown step " + d)
+    def new_op(self, st, rec):
+        ty, n = st["type"], st.get("name")
+        ins = [self.lab(l) for l in st.get("inputs", [])]
+        attrs = dict(st.get("attrs", {}))
+        if ty in OPERATORS:
+            f, arity = OPERATORS[ty]
+            if "name" in st or attrs: raise BadStep("operator %s takes no name or attrs" % ty)
+            if len(ins) != arity: raise BadStep("operator %s takes %d inputs" % (ty, arity))
+            t = f(*ins)
+        elif ty in FUNCS:
+            f, arity, allowed, dtypes = FUNCS[ty]
+            if len(ins) != arity: raise BadStep("%s takes %d inputs" % (ty, arity))
+            if set(attrs) - allowed: raise BadStep("%s: unknown attrs %s" % (ty, sorted(set(attrs) - allowed)))
+            for k in dtypes:
+                if k in attrs: attrs[k] = attr_dtype(attrs[k])
+            if "name" in st: attrs["name"] = n   # else the function's own default (split's is "split")
+            t = f(*ins, **attrs)
+        else:
+            raise BadStep("unknown op type " + repr(ty))
+        self.bind(st, t)
+        return self.op_expect(st, rec, t)
+    def op_expect(self, st, rec, t):
+        ts = list(t) if isinstance(t, (list, tuple)) else [t]
+        ops_ = {x.op for x in ts}
+        if len(ops_) != 1: raise BadStep("%s: result comes from %d ops" % (st["type"], len(ops_)))
+        op = ts[0].op
+        if isinstance(t, (list, tuple)) and list(op.outputs) != ts: raise BadStep("list is not the op's outputs")
+        pure = all(self.is_pure(l) for l in st.get("inputs", []))
+        self.mark_pure(t, pure)
+        e = {"name": op.name, "op_type": op.type, "outputs": outputs_expect(op)}
+        if pure: self.ctx["runs"].append((e, op, rec))
+        return e
 
-def record(path, outdir):
+def strip_private(x):
+    if isinstance(x, dict): return {k: strip_private(v) for k, v in x.items() if not k.startswith("_")}
+    if isinstance(x, list): return [strip_private(v) for v in x]
+    return x
+
+def record(path, outdir, clean=False):
     case = json.load(open(path))
     g = tf.Graph()
     labels, values, out = {}, [], []
+    details = case.pop("record_op_details", False)
+    ctx = {"pure": {}, "runs": [], "details": details}
     with g.as_default():
-        Runner(g, labels, values).run(case["steps"], out)
+        Runner(g, labels, values, ctx).run(case["steps"], out)
         with tf.Session(graph=g) as sess:
+            for e, op, rec in ctx["runs"]:
+                try:
+                    vals = sess.run(list(op.outputs))
+                    e["values"] = [[py_value(x, t.dtype.base_dtype) for x in np.asarray(v).ravel()] for v, t in zip(vals, op.outputs)]
+                    e["run_shapes"] = [list(np.shape(v)) for v in vals]
+                except Exception as ex:
+                    rec["_runerr"] = type(ex).__name__ + ": " + str(ex).split("\n")[0][:200]
             for rec, v, orig in values:
                 ini = rec.get("initializer")
                 want = orig.get("expect", {})
@@ -206,12 +351,16 @@ def record(path, outdir):
                     except Exception as e:
                         rec["_valerr"] = str(e)[:200]
     case["steps"] = out
+    if clean: case = strip_private(case)
     json.dump(case, open(os.path.join(outdir, os.path.basename(path)), "w"), indent=1)
 
 if __name__ == "__main__":
-    outdir = sys.argv[1]
-    for p in sys.argv[2:]:
+    args = sys.argv[1:]
+    clean = args[:1] == ["--clean"]   # drop the recorder's notes (`_msg`, `_valerr`, `_runerr`, ...)
+    if clean: args = args[1:]
+    outdir = args[0]
+    for p in args[1:]:
         try:
-            record(p, outdir)
+            record(p, outdir, clean)
         except Exception as e:
             print("RECORD FAIL", p, type(e).__name__, e)

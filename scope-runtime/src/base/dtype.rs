@@ -1,5 +1,6 @@
 //! Element types of tensors and variables, named as TensorFlow names them.
 
+use crate::base::lexicon::DTYPES;
 use std::fmt;
 
 /// The element type of a tensor or variable.
@@ -41,13 +42,7 @@ impl DType {
     /// assert_eq!(scope_runtime::DType::Bool.name(), "bool");
     /// ```
     pub fn name(self) -> &'static str {
-        match self {
-            DType::F32 => "float32",
-            DType::F64 => "float64",
-            DType::I32 => "int32",
-            DType::I64 => "int64",
-            DType::Bool => "bool",
-        }
+        DTYPES[self as usize].tf
     }
 
     /// Parses TensorFlow's name of a dtype.
@@ -60,7 +55,7 @@ impl DType {
     /// assert_eq!(DType::from_name("half"), None);
     /// ```
     pub fn from_name(name: &str) -> Option<DType> {
-        DType::ALL.into_iter().find(|d| d.name() == name)
+        DTYPES.iter().position(|d| d.tf == name).map(|i| DType::ALL[i])
     }
 
     /// Whether this is a floating-point dtype.
@@ -93,5 +88,18 @@ impl DType {
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lexicon_lists_dtypes_in_variant_order() {
+        for (d, spelled) in DType::ALL.into_iter().zip(DTYPES) {
+            assert_eq!(format!("{d:?}"), spelled.variant);
+            assert_eq!(DType::from_name(spelled.tf), Some(d));
+        }
     }
 }

@@ -2,23 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-fn is_body_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'\\' | b'/' | b'>' | b'-')
-}
-
-/// TensorFlow's `_VALID_OP_NAME_REGEX`: `[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*`.
-/// Names at the root (ops, root scopes, full variable names) must match it.
-pub fn is_valid_op_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    matches!(bytes.first(), Some(b) if b.is_ascii_alphanumeric() || *b == b'.')
-        && bytes[1..].iter().all(|&b| is_body_char(b))
-}
-
-/// TensorFlow's `_VALID_SCOPE_NAME_REGEX`: `[A-Za-z0-9_.\\/>-]*`.
-/// Scope names inside a name scope must match it.
-pub fn is_valid_scope_name(name: &str) -> bool {
-    name.bytes().all(is_body_char)
-}
+pub use super::lexicon::{is_valid_name, is_valid_op_name, is_valid_scope_name};
 
 /// `name` without one trailing `/` (TensorFlow's `name_from_scope_name`).
 pub(crate) fn name_from_scope_name(name: &str) -> &str {
@@ -137,20 +121,6 @@ pub(crate) fn write_suffix(s: &mut String, i: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn op_name_rules_follow_tensorflow() {
-        assert!(is_valid_op_name("a"));
-        assert!(is_valid_op_name(".hidden"));
-        assert!(is_valid_op_name("1st/_x"));
-        assert!(!is_valid_op_name("_"));
-        assert!(!is_valid_op_name("-a"));
-        assert!(!is_valid_op_name("a b"));
-        assert!(!is_valid_op_name(""));
-        assert!(is_valid_scope_name("_"));
-        assert!(is_valid_scope_name("-x"));
-        assert!(!is_valid_scope_name("a b"));
-    }
 
     #[test]
     fn explicit_suffix_after_generated_suffix_gets_another() {

@@ -52,8 +52,8 @@ pub(crate) enum Attr {
         axis: usize,
         num: usize,
     },
-    /// The output shape of `Fill`.
-    Fill(Vec<usize>),
+    /// What is known of the output shape of `Fill` before its `dims` input is.
+    Fill(Shape),
     OneHot(OneHot),
     /// The slope of `LeakyRelu` below zero.
     Alpha(f64),
@@ -62,8 +62,8 @@ pub(crate) enum Attr {
         axis: usize,
         dtype: DType,
     },
-    /// Padding before and after, per axis.
-    Pad(Vec<[usize; 2]>),
+    /// Padding before and after, per axis, and the value padded with.
+    Pad(Vec<[usize; 2]>, f64),
     /// Repetitions per axis.
     Tile(Vec<usize>),
 }
@@ -123,10 +123,10 @@ pub(crate) struct Pool {
 /// let _g = graph.as_default();
 /// let x = constant(ndarray::Array2::<f32>::zeros((4, 6)))?;
 /// // x[:, 1:5:2]
-/// let s = StridedSlice::new([0, 1], [0, 5], [1, 2]).begin_mask(0b01).end_mask(0b01);
+/// let s = StridedSlice::new([0, 1], [0, 5]).strides([1, 2]).begin_mask(0b01).end_mask(0b01);
 /// assert_eq!(strided_slice(&x, &s)?.shape().to_vec(), Some(vec![4, 2]));
 /// // x[-1]
-/// let last = StridedSlice::new([-1], [0], [1]).shrink_axis_mask(0b1);
+/// let last = StridedSlice::new([-1], [0]).shrink_axis_mask(0b1);
 /// assert_eq!(strided_slice(&x, &last)?.shape().to_vec(), Some(vec![6]));
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
@@ -134,23 +134,35 @@ pub(crate) struct Pool {
 pub struct StridedSlice {
     pub(crate) begin: Vec<i64>,
     pub(crate) end: Vec<i64>,
-    pub(crate) strides: Vec<i64>,
+    /// `None`: all 1, which TF's Python computes with a `ones_like` op.
+    pub(crate) strides: Option<Vec<i64>>,
     pub(crate) begin_mask: u64,
     pub(crate) end_mask: u64,
     pub(crate) shrink_axis_mask: u64,
 }
 
 impl StridedSlice {
-    /// `begin`, `end` and `strides`, one entry per sliced axis (axes beyond them are taken whole).
-    pub fn new(begin: impl Into<Vec<i64>>, end: impl Into<Vec<i64>>, strides: impl Into<Vec<i64>>) -> StridedSlice {
+    /// `begin` and `end`, one entry per sliced axis (axes beyond them are taken whole), with strides of 1.
+    pub fn new(begin: impl Into<Vec<i64>>, end: impl Into<Vec<i64>>) -> StridedSlice {
         StridedSlice {
             begin: begin.into(),
             end: end.into(),
-            strides: strides.into(),
+            strides: None,
             begin_mask: 0,
             end_mask: 0,
             shrink_axis_mask: 0,
         }
+    }
+
+    /// The step per sliced axis; negative steps walk backwards.
+    pub fn strides(mut self, strides: impl Into<Vec<i64>>) -> StridedSlice {
+        self.strides = Some(strides.into());
+        self
+    }
+
+    /// The stride of sliced axis `i`.
+    pub(crate) fn stride(&self, i: usize) -> i64 {
+        self.strides.as_ref().map_or(1, |s| s[i])
     }
 
     /// Axes whose `begin` is ignored (bit `i` for axis `i`).

@@ -3,6 +3,7 @@
 use super::bundle::{Stored, read_tf1_checkpoint};
 use super::wire::tensor_bytes::{decode, encode as to_bytes};
 use crate::base::error::FileKind;
+use crate::base::lexicon::closest;
 use crate::base::{DType, Error, Result, Shape, Value};
 use crate::graph::Graph;
 use crate::variable::Variable;
@@ -340,25 +341,4 @@ fn from_st_dtype(d: StDtype) -> Option<DType> {
         StDtype::BOOL => DType::Bool,
         _ => return None,
     })
-}
-
-/// The candidate nearest to `name` by edit distance, when close.
-fn closest(name: &str, candidates: impl Iterator<Item = String>) -> Option<String> {
-    let limit = (name.len() / 3).max(2);
-    candidates.map(|c| (edit_distance(name, &c), c)).filter(|(d, _)| *d <= limit).min().map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

@@ -197,7 +197,7 @@ pub(crate) enum Stride {
 /// TF `strided_slice` on one axis of size `d`.
 pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Stride, &'static str> {
     let bit = |mask: u64| i < 64 && mask >> i & 1 == 1;
-    let s = spec.strides[i];
+    let s = spec.stride(i);
     if s == 0 {
         return Err("strides must not be 0");
     }
@@ -258,27 +258,31 @@ pub(crate) fn shape_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) 
     Value::from_f64_data(dtype, &[dims.len()], dims).map_err(|_| "shape")
 }
 
-/// A scalar input repeated into the attribute's shape.
-pub(crate) fn fill_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Fill(dims) = attr else { return Err("missing shape") };
-    let x = Inputs::new(args).next()?;
+/// The scalar second input repeated into the shape the first input lists.
+pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (dims, x) = (inputs.next()?, inputs.next()?);
+    let dims: Vec<usize> = match dims.value() {
+        Value::I32(d) => d.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>(),
+        Value::I64(d) => d.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>(),
+        _ => None,
+    }
+    .filter(|_| dims.value().shape().len() == 1)
+    .ok_or("the dims of Fill are a vector of sizes of 0 or more")?;
     let x = x.value();
     if !x.shape().is_empty() {
         return Err("the value filled in must be a scalar");
     }
-    Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(dims), a[[]]))))
+    if dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > isize::MAX as usize) {
+        return Err("the shape filled has too many elements");
+    }
+    Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
 /// Zeros of the input's shape and dtype.
 pub(crate) fn zeros_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let x = Inputs::new(args).next()?;
     Ok(Value::filled(x.value().dtype(), x.value().shape(), 0.0))
-}
-
-/// Ones of the input's shape and dtype.
-pub(crate) fn ones_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let x = Inputs::new(args).next()?;
-    Ok(Value::filled(x.value().dtype(), x.value().shape(), 1.0))
 }
 
 /// `on` where the new axis equals the index, `off` elsewhere (an index out of range is all `off`).
@@ -308,17 +312,19 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
     Value::from_f64_data(dtype, &out_shape, data).map_err(|_| "one_hot")
 }
 
-/// Zeros around the input, per axis before and after.
+/// A value around the input, per axis before and after.
 pub(crate) fn pad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Pad(pads) = attr else { return Err("missing paddings") };
+    let Attr::Pad(pads, value) = attr else { return Err("missing paddings") };
     let x = Inputs::new(args).next()?;
     let x = x.value();
     if pads.len() != x.shape().len() {
         return Err("paddings have one pair per axis of the input");
     }
     let shape: Vec<usize> = x.shape().iter().zip(pads).map(|(&d, [b, a])| d + b + a).collect();
+    let filled = Value::filled(x.dtype(), &[], *value);
     Ok(each_array!(x, |a| {
-        let mut out = ArrayD::from_elem(IxDyn(&shape), Default::default());
+        let fill = Element::unwrap_ref(&filled).ok_or("pad value")?[[]];
+        let mut out = ArrayD::from_elem(IxDyn(&shape), fill);
         let mut view = out.view_mut();
         for (i, (&d, [b, _])) in a.shape().iter().zip(pads).enumerate() {
             view.slice_axis_inplace(Axis(i), Slice::from(*b..b + d));

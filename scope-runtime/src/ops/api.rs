@@ -394,6 +394,17 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn argmax(x: &Tensor, axis: usize) -> Tensor |name| build(OpKind::ArgMax, name, &[x], Attr::ArgMax { axis, dtype: DType::I64 });
+    /// [`argmax`] as int32 or int64 (TF `tf.argmax(x, axis, output_type)`).
+    ///
+    /// ```
+    /// use scope_runtime::{argmax_as, constant, DType, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, 3.0, 2.0])?;
+    /// assert_eq!(argmax_as(&x, 0, DType::I32)?.dtype(), DType::I32);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn argmax_as(x: &Tensor, axis: usize, dtype: DType) -> Tensor |name| build(OpKind::ArgMax, name, &[x], Attr::ArgMax { axis, dtype });
     /// Sum over `axes` (`None`: all), keeping them as size 1 when `keep_dims` (TF `tf.reduce_sum`).
     ///
     /// ```

@@ -1,10 +1,24 @@
 //! Constructors of ops that cut, select and rearrange: split, slices,
 //! unstack, shape, fill, `*_like`, one_hot, pad and tile.
 
-use super::{OpKind, build, build_op};
-use crate::base::{DType, Result, Tensor, Value};
+use super::{OpKind, build, build_op, named};
+use crate::base::{DType, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, OneHot, StridedSlice};
+use crate::scope::name_scope;
 use std::sync::Arc;
+
+/// Builds an op the way TF's Python wrappers do: under a name scope of the
+/// op's name, where `inner` makes its helper inputs, and named the scope itself.
+fn scoped_op(name: Option<&str>, default: &str, inner: impl FnOnce(&str) -> Result<Tensor>) -> Result<Tensor> {
+    let scope = name_scope(name.unwrap_or(default)).enter()?;
+    let op_name = scope.name().to_owned();
+    inner(&op_name)
+}
+
+/// TF `fill(dims, value)` inside an op scope: `dims` and `value` as constants, then `Fill`.
+fn fill_from(name: &str, dims: Tensor, value: Tensor, shape: Shape) -> Result<Tensor> {
+    build(OpKind::Fill, Some(name), &[&dims, &value], Attr::Fill(shape))
+}
 
 /// The outputs of an op with several, as a `Vec`.
 fn outputs(kind: OpKind, name: Option<&str>, x: &Tensor, attr: Attr) -> Result<Vec<Tensor>> {
@@ -41,23 +55,31 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn split_sizes(x: &Tensor, sizes: &[i64], axis: usize) -> Vec<Tensor> |name| {
-        outputs(OpKind::SplitV, name, x, Attr::SplitV { axis, sizes: sizes.to_vec() })
+        // TF converts the sizes to a constant in the current scope before naming the op.
+        let sizes_tensor = super::constant(Value::from(sizes.iter().map(|&s| s as i32).collect::<Vec<_>>()))?;
+        let attr = Attr::SplitV { axis, sizes: sizes.to_vec() };
+        Ok(build_op(OpKind::SplitV, name, &[x, &sizes_tensor], &[], attr)?.outputs.into_vec())
     };
     /// The slices of `x` along `axis`, that axis removed (TF `tf.unstack`; op
-    /// `unstack` of type `Unpack`). The axis must have a known size.
+    /// `unstack` of type `Unpack`). Their number is `num`, or when `None` the
+    /// axis's size, which must then be known.
     ///
     /// ```
     /// use scope_runtime::{placeholder, unstack, DType, Graph, Shape};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let x = placeholder(DType::F32, Shape::from_dims([Some(4), None, Some(2)]))?;
-    /// let steps = unstack(&x, 0)?;
+    /// let steps = unstack(&x, None, 0)?;
     /// assert_eq!((steps.len(), steps[3].tensor_name()), (4, "unstack:3".to_owned()));
-    /// assert!(unstack(&x, 1).is_err()); // the size of axis 1 is unknown
+    /// assert!(unstack(&x, None, 1).is_err()); // the size of axis 1 is unknown
+    /// assert_eq!(unstack(&x, Some(3), 1)?.len(), 3);
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn unstack(x: &Tensor, axis: usize) -> Vec<Tensor> |name| {
-        let num = x.dim(axis)?;
+    fn unstack(x: &Tensor, num: Option<usize>, axis: usize) -> Vec<Tensor> |name| {
+        let num = match num {
+            Some(n) => n,
+            None => x.dim(axis)?,
+        };
         outputs(OpKind::Unstack, name, x, Attr::Unstack { axis, num })
     };
     /// `size[i]` elements from `begin[i]` along each axis; a size of `-1` takes
@@ -84,11 +106,15 @@ api! {
     /// let _g = graph.as_default();
     /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(5), Some(3)]))?;
     /// // x[:, -1] : the last step of every sequence
-    /// let last = strided_slice(&x, &StridedSlice::new([0, -1], [0, 0], [1, 1]).begin_mask(1).end_mask(1).shrink_axis_mask(2))?;
+    /// let last = strided_slice(&x, &StridedSlice::new([0, -1], [0, 0]).begin_mask(1).end_mask(1).shrink_axis_mask(2))?;
     /// assert_eq!(last.shape().to_string(), "(None, 3)");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn strided_slice(x: &Tensor, spec: &StridedSlice) -> Tensor |name| {
+        if spec.strides.is_none() {
+            // TF's Python makes the default strides with `ones_like(begin)` first, using up its name.
+            crate::scope::claim_name("ones_like")?;
+        }
         build(OpKind::StridedSlice, name, &[x], Attr::StridedSlice(Box::new(spec.clone())))
     };
     /// The shape of `x` at run time, as an int32 vector (TF `tf.shape`).
@@ -103,7 +129,18 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn shape(x: &Tensor) -> Tensor |name| build(OpKind::Shape, name, &[x], Attr::DType(DType::I32));
-    /// A tensor of shape `dims` filled with the scalar `value` (TF `tf.fill`).
+    /// [`shape`] as int32 or int64 (TF `tf.shape(x, out_type)`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, shape_as, DType, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(shape_as(&constant(vec![1.0f32])?, DType::I64)?.dtype(), DType::I64);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn shape_as(x: &Tensor, dtype: DType) -> Tensor |name| build(OpKind::Shape, name, &[x], Attr::DType(dtype));
+    /// A tensor of shape `dims` filled with the scalar `value` (TF `tf.fill`;
+    /// `dims` and `value` become the constants `Fill/dims` and `Fill/value`).
     ///
     /// ```
     /// use scope_runtime::{fill, Graph};
@@ -114,19 +151,18 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn fill(dims: &[usize], value: impl Into<Value>) -> Tensor |name| {
-        // TensorFlow's `Fill` takes its value as an input: a constant inside the op's scope.
         let value = value.into();
-        let op = name.unwrap_or("Fill");
-        let scope = crate::scope::name_scope(op).enter()?;
-        let op_name = scope.name().to_owned();
-        let v = super::named("value").constant(value)?;
-        build(OpKind::Fill, Some(&op_name), &[&v], Attr::Fill(dims.to_vec()))
+        scoped_op(name, "Fill", |op| {
+            let d = named("dims").constant(Value::from(dims.iter().map(|&d| d as i32).collect::<Vec<_>>()))?;
+            let v = named("value").constant(value)?;
+            fill_from(op, d, v, Shape::from(dims))
+        })
     };
-    /// Zeros of `x`'s shape and dtype (TF `tf.zeros_like`; a constant when the
-    /// shape is known and small, as TensorFlow folds it).
+    /// Zeros of `x`'s shape and dtype (TF `tf.zeros_like`: a constant when the
+    /// shape is known and small, as TensorFlow folds it, else a `ZerosLike` op).
     ///
     /// ```
-    /// use scope_runtime::{constant, placeholder, zeros_like, DType, Graph, Shape};
+    /// use scope_runtime::{placeholder, zeros_like, DType, Graph, Shape};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
@@ -142,7 +178,27 @@ api! {
             _ => build(OpKind::ZerosLike, name, &[x], Attr::None),
         }
     };
-    /// Ones of `x`'s shape and dtype (TF `tf.ones_like`).
+    /// Zeros of `x`'s shape in another dtype (TF `tf.zeros_like(x, dtype)`).
+    ///
+    /// ```
+    /// use scope_runtime::{placeholder, zeros_like_as, DType, Graph, Shape};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    /// assert_eq!(zeros_like_as(&x, DType::I32)?.dtype(), DType::I32);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn zeros_like_as(x: &Tensor, dtype: DType) -> Tensor |name| {
+        if dtype == x.dtype || x.shape.is_fully_defined() {
+            let like = match name {
+                Some(n) => named(n).zeros_like(x)?,
+                None => zeros_like(x)?,
+            };
+            return super::cast(&like, dtype);
+        }
+        filled_like(name, "zeros_like", x, Value::filled(dtype, &[], 0.0))
+    };
+    /// Ones of `x`'s shape and dtype (TF `tf.ones_like`: `Fill` of `Shape(x)` and 1).
     ///
     /// ```
     /// use scope_runtime::{constant, ones_like, Graph};
@@ -152,7 +208,7 @@ api! {
     /// assert_eq!(ones_like(&x)?.name(), "ones_like");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn ones_like(x: &Tensor) -> Tensor |name| build(OpKind::OnesLike, name, &[x], Attr::None);
+    fn ones_like(x: &Tensor) -> Tensor |name| filled_like(name, "ones_like", x, Value::filled(x.dtype, &[], 1.0));
     /// One-hot vectors of `depth` for integer `indices`, along a new last axis,
     /// `1.0` at the index and `0.0` elsewhere, as float32 (TF `tf.one_hot`).
     ///
@@ -193,7 +249,22 @@ api! {
     /// assert_eq!(pad(&x, &[[1, 1], [0, 2]])?.shape().to_vec(), Some(vec![4, 5]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn pad(x: &Tensor, paddings: &[[usize; 2]]) -> Tensor |name| build(OpKind::Pad, name, &[x], Attr::Pad(paddings.to_vec()));
+    fn pad(x: &Tensor, paddings: &[[usize; 2]]) -> Tensor |name| build(OpKind::Pad, name, &[x], Attr::Pad(paddings.to_vec(), 0.0));
+    /// `value` before and after `x` along each axis (TF `tf.pad(x, paddings,
+    /// constant_values=value)`: op `PadV2`, or `Pad` for 0).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, pad_with, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert_eq!(pad_with(&x, &[[1, 1], [0, 2]], 9.0)?.name(), "PadV2");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn pad_with(x: &Tensor, paddings: &[[usize; 2]], value: f64) -> Tensor |name| {
+        let kind = if value == 0.0 { OpKind::Pad } else { OpKind::PadV2 };
+        build(kind, name, &[x], Attr::Pad(paddings.to_vec(), value))
+    };
     /// `x` repeated `multiples[i]` times along axis `i` (TF `tf.tile`).
     ///
     /// ```
@@ -205,4 +276,14 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn tile(x: &Tensor, multiples: &[usize]) -> Tensor |name| build(OpKind::Tile, name, &[x], Attr::Tile(multiples.to_vec()));
+}
+
+/// TF's `ones_like` pattern: under scope `default`, `Shape` of `x`, a `Const`
+/// scalar, and a `Fill` named the scope.
+fn filled_like(name: Option<&str>, default: &str, x: &Tensor, scalar: Value) -> Result<Tensor> {
+    scoped_op(name, default, |op| {
+        let dims = super::shape(x)?;
+        let value = super::constant(scalar)?;
+        fill_from(op, dims, value, x.shape.clone())
+    })
 }

@@ -296,7 +296,7 @@ pub(super) fn slice(x: &[&Tensor], attr: &Attr) -> Inferred {
 pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::StridedSlice(spec) = attr else { return Err(Fail::Shape("missing strided slice attributes")) };
     let n = spec.begin.len();
-    if spec.end.len() != n || spec.strides.len() != n {
+    if spec.end.len() != n || spec.strides.as_ref().is_some_and(|s| s.len() != n) {
         return Err(Fail::Shape("begin, end and strides have one entry per sliced axis"));
     }
     let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
@@ -341,11 +341,14 @@ pub(super) fn shape_of(x: &[&Tensor], attr: &Attr) -> Inferred {
 }
 
 pub(super) fn fill(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Fill(dims) = attr else { return Err(Fail::Shape("missing shape")) };
-    if x[0].shape.rank().is_some_and(|r| r != 0) {
-        return Err(Fail::Shape("the value filled in must be a scalar"));
+    let Attr::Fill(shape) = attr else { return Err(Fail::Shape("missing shape")) };
+    if !matches!(x[0].dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
     }
-    one(Shape::from(dims.as_slice()), x[0].dtype)
+    if x[0].shape.rank().is_some_and(|r| r != 1) || x[1].shape.rank().is_some_and(|r| r != 0) {
+        return Err(Fail::Shape("Fill takes a vector of sizes and a scalar value"));
+    }
+    one(shape.clone(), x[1].dtype)
 }
 
 pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {
@@ -369,7 +372,7 @@ pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {
 }
 
 pub(super) fn pad(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Pad(pads) = attr else { return Err(Fail::Shape("missing paddings")) };
+    let Attr::Pad(pads, _) = attr else { return Err(Fail::Shape("missing paddings")) };
     let shape = match x[0].shape.dims() {
         Some(d) if d.len() != pads.len() => return Err(Fail::Shape("paddings have one pair per axis of the input")),
         Some(d) => Shape::from_dims(d.iter().zip(pads).map(|(d, [b, a])| d.map(|d| d + b + a)).collect::<Vec<_>>()),

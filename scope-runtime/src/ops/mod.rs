@@ -176,25 +176,25 @@ op_table! {
     /// Equal parts along an axis.
     Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false;
     /// Parts of given sizes along an axis.
-    SplitV           "SplitV"        "split"          1 Any     split_v         Many(ka::split_v_kernel), false;
+    SplitV           "SplitV"        "split"          2 Mixed     split_v         Many(ka::split_v_kernel), false;
     /// A block of given begin and size.
     Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false;
     /// Python-style slicing with strides and masks.
-    StridedSlice     "StridedSlice"  "strided_slice"  1 Any     strided_slice   One(ka::strided_slice_kernel), false;
+    StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false;
     /// Rows of `params` picked by integer `indices`.
     Gather           "GatherV2"      "GatherV2"       2 Mixed   gather          One(ka::gather_kernel), false;
     /// The input's shape.
     Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false;
     /// A scalar repeated into a shape.
-    Fill             "Fill"          "Fill"           1 Any     fill            One(ka::fill_kernel), false;
+    Fill             "Fill"          "Fill"           2 Mixed   fill            One(ka::fill_kernel), false;
     /// Zeros of the input's shape.
     ZerosLike        "ZerosLike"     "zeros_like"     1 Any     same            One(ka::zeros_like_kernel), false;
-    /// Ones of the input's shape.
-    OnesLike         "OnesLike"      "ones_like"      1 Any     same            One(ka::ones_like_kernel), false;
     /// One-hot vectors of integer indices.
     OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false;
     /// Zeros around the input.
     Pad              "Pad"           "Pad"            1 Any     pad             One(ka::pad_kernel), false;
+    /// A value around the input.
+    PadV2            "PadV2"         "PadV2"          1 Any     pad             One(ka::pad_kernel), false;
     /// The input repeated along each axis.
     Tile             "Tile"          "Tile"           1 Any     tile            One(ka::tile_kernel), false;
     /// Stores a value in a variable.

@@ -5,7 +5,7 @@ mod stack;
 
 pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
 
-use crate::base::names::{is_valid_op_name, is_valid_scope_name, join_into};
+use crate::base::names::{is_valid_name, join_into};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
 use crate::variable::{Init, Partitioner, Regularizer};
@@ -408,7 +408,7 @@ fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>
 /// Checks a name scope name as TensorFlow does: at the root it must be a valid
 /// op name, inside a name scope a valid scope name.
 fn check_scope_name(name: &str, nested: bool) -> Result<()> {
-    let ok = name.is_empty() || if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
+    let ok = is_valid_name(name, nested);
     if ok { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }) }
 }
 
@@ -725,4 +725,14 @@ impl NameScopeGuard {
     pub fn exit(self) -> Result<()> {
         self.frame.exit()
     }
+}
+
+/// Uses up `base` under the current name scope, as an op of that name would,
+/// without making a node: for the helper ops TensorFlow's Python builds that
+/// scopeflow has no need of, so that later names still match TensorFlow's.
+pub(crate) fn claim_name(base: &str) -> Result<String> {
+    with_ctx(|ctx| {
+        let full = crate::base::names::join(ctx.stack.name_stack(), base);
+        Ok(ctx.graph.write().names.unique(&full))
+    })
 }

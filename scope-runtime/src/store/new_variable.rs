@@ -1,7 +1,7 @@
 //! `tf.Variable`: a variable made from a value under the current name scope,
 //! and the helper names TensorFlow uses up with every variable.
 
-use crate::base::names::{NamesInUse, is_valid_op_name, is_valid_scope_name, join};
+use crate::base::names::{NamesInUse, is_valid_name, join};
 use crate::base::{DType, Error, NameKind, Result, Value};
 use crate::scope::with_ctx;
 use crate::variable::{Init, Storage, Variable};
@@ -70,7 +70,7 @@ impl<'a> NewVariable<'a> {
         with_ctx(|ctx| {
             let name = self.name.unwrap_or("Variable");
             let nested = !ctx.stack.name_scope.is_empty();
-            let valid = name.is_empty() || if nested { is_valid_scope_name(name) } else { is_valid_op_name(name) };
+            let valid = is_valid_name(name, nested);
             if !valid {
                 return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Op, nested });
             }

@@ -376,4 +376,25 @@ mod tests {
         let v = Init::RandomUniform { minval: 0.0, maxval: 10.0 }.materialize(&[1000], &[1000], DType::I32, 9);
         assert!(v.to_f64_vec().iter().all(|x| (0.0..10.0).contains(x)));
     }
+
+    #[test]
+    fn every_initializer_of_the_lexicon_is_named_so_by_the_runtime() {
+        use crate::base::lexicon::INITIALIZERS;
+        for spelled in INITIALIZERS {
+            let init = match spelled.init {
+                "Zeros" => Init::Zeros,
+                "Ones" => Init::Ones,
+                "GlorotUniform" => Init::GlorotUniform,
+                "GlorotNormal" => Init::GlorotNormal,
+                "HeNormal" => Init::HeNormal,
+                "HeUniform" => Init::HeUniform,
+                "Constant" => Init::Constant(0.5),
+                "RandomNormal" => Init::RandomNormal { mean: 0.0, stddev: 1.0 },
+                "TruncatedNormal" => Init::TruncatedNormal { mean: 0.0, stddev: 1.0 },
+                "RandomUniform" => Init::RandomUniform { minval: 0.0, maxval: 1.0 },
+                other => panic!("the lexicon names an initializer the runtime lacks: {other}"),
+            };
+            assert_eq!(init.name(), spelled.name);
+        }
+    }
 }
