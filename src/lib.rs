@@ -24,10 +24,10 @@
 pub use scope_macros::{model, scoped};
 pub use scope_runtime::{
     AsScopeArg, CallSite, CollectionItem, DType, DefaultGraphGuard, Dim, Distribution, Element, Error, ErrorKind,
-    EventWriter, FanMode, FileKind, GLOBAL_VARIABLES, GetVariable, Graph, Init, Manifest, ManifestEntry, NameKind,
-    NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo, Operation, Padding, PartitionFn, PartitionProblem,
-    Partitioner, REGULARIZATION_LOSSES, Regularizer, RestoreOptions, RestoreReport, Result, Reuse, Saver, ScopeArg,
-    Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableScope,
+    EventWriter, FanMode, FileKind, GLOBAL_VARIABLES, GetVariable, Graph, Init, Manifest, ManifestEntry, Mismatch,
+    NameKind, NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo, Operation, Padding, PartitionFn,
+    PartitionProblem, Partitioner, REGULARIZATION_LOSSES, Regularizer, RestoreOptions, RestoreReport, Result, Reuse,
+    Saver, ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableScope,
     VariableScopeBuilder, VariableScopeGuard, abs, add, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
     bias_add, cast, concat, constant, conv2d, conv2d_dilated, current_name_scope, current_variable_scope, div,
     embedding_lookup, equal, exp, fans, fill, gather, get_default_graph, get_variable, greater, group, identity,

@@ -250,24 +250,16 @@ class Runner:
             return {"name": t.op.name, "op_type": t.op.type, "outputs": outputs_expect(t.op)}
         if d == "op" and st["type"] not in OLD_OPS:
             return self.new_op(st, rec)
-        if d == "op" and self.ctx["details"]:
-            ins = [self.lab(l) for l in st["inputs"]]
-            n = st.get("name")
-            f = {"Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "MatMul": tf.matmul}
-            if st["type"] in f: t = f[st["type"]](ins[0], ins[1], name=n)
-            elif st["type"] == "Relu": t = tf.nn.relu(ins[0], name=n)
-            else: t = tf.identity(ins[0], name=n)
-            self.bind(st, t)
-            return self.op_expect(st, rec, t)
         if d == "op":
             ins = [self.lab(l) for l in st["inputs"]]
-            ins = [x.read_value() if False else x for x in ins]
             n = st.get("name")
             f = {"Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "MatMul": tf.matmul}
             if st["type"] in f: t = f[st["type"]](ins[0], ins[1], name=n)
             elif st["type"] == "Relu": t = tf.nn.relu(ins[0], name=n)
             else: t = tf.identity(ins[0], name=n)
             self.bind(st, t)
+            if self.ctx["details"]:
+                return self.op_expect(st, rec, t)
             self.mark_pure(t, all(self.is_pure(l) for l in st["inputs"]))
             return {"name": t.op.name}
         if d == "collection":

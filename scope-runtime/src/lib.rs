@@ -31,7 +31,7 @@ mod scope;
 mod store;
 mod variable;
 
-pub use base::error::{CallSite, Error, ErrorKind, FileKind, NameKind, PartitionProblem, Result};
+pub use base::error::{CallSite, Error, ErrorKind, FileKind, Mismatch, NameKind, PartitionProblem, Result};
 pub use base::names::{is_valid_op_name, is_valid_scope_name};
 pub use base::{DType, Dim, Element, Operation, Reuse, Shape, Tensor, Value};
 pub use graph::{

@@ -330,36 +330,22 @@ pub enum Error {
         reason: String,
     },
 
-    /// A saved value whose dtype differs from the variable's.
+    /// A saved value whose dtype or shape differs from the variable's.
     #[error(
-        "checkpoint value `{checkpoint_name}` has dtype {found} but variable `{name}` has dtype {expected}; \
-         nothing was restored (rename with RestoreOptions::remap, or build the variable with the saved dtype)"
+        "checkpoint value `{checkpoint_name}` has {what} {found} but variable `{name}` has {what} {expected}; \
+         nothing was restored (rename with RestoreOptions::remap, or build the variable with the saved {what})"
     )]
-    CheckpointDType {
+    CheckpointMismatch {
         /// The variable.
         name: String,
         /// The checkpoint's name for it.
         checkpoint_name: String,
-        /// The variable's dtype.
-        expected: DType,
-        /// The saved dtype (TensorFlow's name when scopeflow has no such dtype).
+        /// What differs.
+        what: Mismatch,
+        /// The variable's dtype or shape (`float32`, `(2, 3)`).
+        expected: String,
+        /// The saved dtype (TensorFlow's name when scopeflow has no such dtype) or shape.
         found: String,
-    },
-
-    /// A saved value whose shape differs from the variable's.
-    #[error(
-        "checkpoint value `{checkpoint_name}` has shape {found} but variable `{name}` has shape {expected}; \
-         nothing was restored (rename with RestoreOptions::remap, or build the variable with the saved shape)"
-    )]
-    CheckpointShape {
-        /// The variable.
-        name: String,
-        /// The checkpoint's name for it.
-        checkpoint_name: String,
-        /// The variable's shape (boxed to keep `Error` small).
-        expected: Box<Shape>,
-        /// The saved shape.
-        found: Box<Shape>,
     },
 
     /// A strict restore with missing or unexpected names.
@@ -501,7 +487,48 @@ pub enum ErrorKind {
     Io,
 }
 
+/// What differs in an [`Error::CheckpointMismatch`].
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{ErrorKind, Error, Mismatch};
+/// let err = Error::CheckpointMismatch {
+///     name: "w".into(),
+///     checkpoint_name: "w".into(),
+///     what: Mismatch::DType,
+///     expected: "float32".into(),
+///     found: "int32".into(),
+/// };
+/// assert_eq!(err.kind(), ErrorKind::DTypeMismatch);
+/// assert!(err.to_string().contains("has dtype int32 but variable `w` has dtype float32"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mismatch {
+    /// The dtype.
+    DType,
+    /// The shape.
+    Shape,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mismatch::DType => "dtype",
+            Mismatch::Shape => "shape",
+        })
+    }
+}
+
 /// What a file read or written holds, for [`Error::Io`] and [`Error::Format`].
+///
+/// # Examples
+///
+/// ```
+/// let err = scope_runtime::read_safetensors("no/such/file.safetensors").unwrap_err();
+/// assert_eq!(err.kind(), scope_runtime::ErrorKind::Io);
+/// assert!(err.to_string().starts_with("cannot read or write safetensors file `no/such/file.safetensors`"));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FileKind {
     /// A safetensors checkpoint.
@@ -563,8 +590,8 @@ impl Error {
             | Error::Format { .. }
             | Error::CheckpointIncomplete { .. } => ErrorKind::InvalidArgument,
             Error::Io { .. } => ErrorKind::Io,
-            Error::CheckpointShape { .. } => ErrorKind::ShapeMismatch,
-            Error::CheckpointDType { .. } => ErrorKind::DTypeMismatch,
+            Error::CheckpointMismatch { what: Mismatch::Shape, .. } => ErrorKind::ShapeMismatch,
+            Error::CheckpointMismatch { what: Mismatch::DType, .. } => ErrorKind::DTypeMismatch,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
         }
     }

@@ -19,3 +19,16 @@ pub use reuse::Reuse;
 pub use shape::{Dim, Shape};
 pub use tensor::{Operation, Tensor};
 pub use value::{Element, Value};
+
+/// Builder setters, one line each: `/// doc` then `field: Type;` stores the
+/// argument in the field of that name, `field: Type => Some;` wraps it first.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty $(=> $wrap:ident)?;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, $name: $ty) -> Self {
+            self.$name = $($wrap)?($name);
+            self
+        }
+    )*};
+}
+pub(crate) use setters;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 pub(crate) enum Attr {
     None,
     Const(Arc<Value>),
-    /// A placeholder's static shape and dtype.
-    Placeholder(Shape, DType),
+    /// A placeholder's static shape (boxed: attributes stay small) and dtype.
+    Placeholder(Box<Shape>, DType),
     /// The variable of a `VariableV2` node or of an assignment.
     Variable(Variable),
     /// Concatenation, stacking or unstacking axis.
@@ -42,10 +42,7 @@ pub(crate) enum Attr {
         sizes: Vec<i64>,
     },
     /// `begin` and `size` per axis; a size of `-1` takes the rest (TF `Slice`).
-    Slice {
-        begin: Vec<usize>,
-        size: Vec<i64>,
-    },
+    Slice(Box<(Vec<usize>, Vec<i64>)>),
     StridedSlice(Box<StridedSlice>),
     /// `num` outputs along `axis` (TF `Unpack`).
     Unstack {
@@ -53,7 +50,7 @@ pub(crate) enum Attr {
         num: usize,
     },
     /// What is known of the output shape of `Fill` before its `dims` input is.
-    Fill(Shape),
+    Fill(Box<Shape>),
     OneHot(OneHot),
     /// The slope of `LeakyRelu` below zero.
     Alpha(f64),
@@ -193,4 +190,13 @@ pub(crate) struct OneHot {
     /// The new axis (`None`: last).
     pub(crate) axis: Option<usize>,
     pub(crate) dtype: DType,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every node holds one: keep it to a few words (box what is large).
+    #[test]
+    fn attributes_stay_small() {
+        assert!(std::mem::size_of::<super::Attr>() <= 48, "{}", std::mem::size_of::<super::Attr>());
+    }
 }

@@ -257,7 +257,7 @@ impl std::fmt::Debug for Graph {
 
 /// A node about to be recorded: its name, already unique, its op, inputs and attributes.
 pub(crate) struct NewNode<'a> {
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     pub(crate) op: &'static OpDef,
     pub(crate) inputs: &'a [&'a Tensor],
     pub(crate) control_inputs: Vec<u32>,
@@ -288,7 +288,7 @@ impl GraphState {
             return Err(Error::GraphMismatch { name: t.name.to_string() });
         }
         let shape_error = |rule| Error::OpShape {
-            op: new.name.clone(),
+            op: new.name.to_string(),
             op_type: def.type_name,
             shapes: new.inputs.iter().map(|t| t.shape.clone()).collect(),
             rule,
@@ -297,7 +297,7 @@ impl GraphState {
             return Err(shape_error("wrong number of inputs"));
         }
         let dtype_error = || Error::OpDType {
-            op: new.name.clone(),
+            op: new.name.to_string(),
             op_type: def.type_name,
             dtypes: new.inputs.iter().map(|t| t.dtype).collect(),
         };
@@ -312,10 +312,9 @@ impl GraphState {
             Fail::Shape(rule) => shape_error(rule),
         })?;
         let index = u32::try_from(self.nodes.len()).map_err(|_| shape_error("a graph holds fewer than 2^32 nodes"))?;
-        let name: Arc<str> = Arc::from(new.name);
-        self.node_names.insert(name.clone());
+        self.node_names.insert(new.name.clone());
         self.nodes.push(Node {
-            name,
+            name: new.name,
             op: def,
             inputs: new.inputs.iter().map(|t| Output::of(t)).collect(),
             control_inputs: new.control_inputs,
@@ -352,8 +351,8 @@ impl GraphState {
                 Attr::Const(v) => Some(v.clone()),
                 _ => None,
             },
-            variable: match &n.attr {
-                Attr::Variable(v) => Some(v.clone()),
+            variable: match (&n.attr, n.op.kernel) {
+                (Attr::Variable(v), Kernel::Variable) => Some(v.clone()),
                 _ => None,
             },
             axis: match n.attr {

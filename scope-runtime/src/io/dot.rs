@@ -21,8 +21,9 @@ fn quote(s: &str) -> String {
 
 impl Graph {
     /// The graph in Graphviz DOT: one node per op (labelled with its short
-    /// name and op type), one edge per input, and one nested cluster per
-    /// scope, as TensorBoard groups TF1 graphs.
+    /// name and op type), one edge per input (labelled with the output index
+    /// when it is not 0), a dashed edge per control input, and one nested
+    /// cluster per scope, as TensorBoard groups TF1 graphs.
     ///
     /// # Examples
     ///
@@ -55,7 +56,7 @@ impl Graph {
             for &i in &c.nodes {
                 let n = &nodes[i];
                 let short = n.name.rsplit('/').next().unwrap_or(&n.name);
-                let shape = if n.op_type == "VariableV2" { ", shape=ellipse" } else { "" };
+                let shape = if n.variable.is_some() { ", shape=ellipse" } else { "" };
                 let label = format!("\"{}\\n{}\"", escape(short), escape(n.op_type));
                 let _ = writeln!(out, "{pad}{} [label={label}{shape}];", quote(&n.name));
             }
@@ -70,7 +71,15 @@ impl Graph {
         emit(&mut out, &root, "", 1, &nodes);
         for n in &nodes {
             for input in &n.inputs {
-                let _ = writeln!(out, "  {} -> {};", quote(input), quote(&n.name));
+                // `split:1` is output 1 of node `split` (names never hold `:`).
+                let (node, label) = match input.split_once(':') {
+                    Some((node, index)) => (node, format!(" [label={}]", quote(index))),
+                    None => (input.as_str(), String::new()),
+                };
+                let _ = writeln!(out, "  {} -> {}{label};", quote(node), quote(&n.name));
+            }
+            for control in &n.control_inputs {
+                let _ = writeln!(out, "  {} -> {} [style=dashed];", quote(control), quote(&n.name));
             }
         }
         out.push_str("}\n");

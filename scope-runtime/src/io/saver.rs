@@ -2,7 +2,7 @@
 
 use super::bundle::{Stored, read_tf1_checkpoint};
 use super::wire::tensor_bytes::{decode, encode as to_bytes};
-use crate::base::error::FileKind;
+use crate::base::error::{FileKind, Mismatch};
 use crate::base::lexicon::closest;
 use crate::base::{DType, Error, Result, Shape, Value};
 use crate::graph::Graph;
@@ -121,7 +121,7 @@ impl Saver {
     /// # Errors
     ///
     /// [`Error::Io`] or [`Error::Format`] for an unreadable,
-    /// truncated or corrupt file; [`Error::CheckpointShape`] or [`Error::CheckpointDType`] naming the
+    /// truncated or corrupt file; [`Error::CheckpointMismatch`] naming the
     /// variable whose saved shape or dtype differs; [`Error::CheckpointIncomplete`]
     /// in strict mode when names are missing or unexpected.
     pub fn restore_with(&self, path: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
@@ -170,31 +170,24 @@ impl Saver {
                 continue;
             };
             used.insert(source.as_str());
+            let mismatch = |what, expected: String, found: String| Error::CheckpointMismatch {
+                name: name.clone(),
+                checkpoint_name: source.clone(),
+                what,
+                expected,
+                found,
+            };
             match &tensors[source] {
                 Stored::Value(v) if v.dtype() != var.dtype() => {
-                    return Err(Error::CheckpointDType {
-                        name: name.clone(),
-                        checkpoint_name: source.clone(),
-                        expected: var.dtype(),
-                        found: v.dtype().to_string(),
-                    });
+                    return Err(mismatch(Mismatch::DType, var.dtype().to_string(), v.dtype().to_string()));
                 }
                 Stored::Value(v) if v.shape() != var.shape() => {
-                    return Err(Error::CheckpointShape {
-                        name: name.clone(),
-                        checkpoint_name: source.clone(),
-                        expected: Box::new(Shape::from(var.shape())),
-                        found: Box::new(Shape::from(v.shape())),
-                    });
+                    let (expected, found) = (Shape::from(var.shape()), Shape::from(v.shape()));
+                    return Err(mismatch(Mismatch::Shape, expected.to_string(), found.to_string()));
                 }
                 Stored::Value(v) => staged.push((var, v)),
                 Stored::Unsupported { dtype, .. } => {
-                    return Err(Error::CheckpointDType {
-                        name: name.clone(),
-                        checkpoint_name: source.clone(),
-                        expected: var.dtype(),
-                        found: dtype.clone(),
-                    });
+                    return Err(mismatch(Mismatch::DType, var.dtype().to_string(), dtype.clone()));
                 }
             }
             report.applied.push(name.clone());

@@ -161,7 +161,8 @@ pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Ve
 
 /// `size` elements from `begin` per axis; a size of `-1` takes the rest (TF `Slice`).
 pub(crate) fn slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Slice { begin, size } = attr else { return Err("missing slice attributes") };
+    let Attr::Slice(slice) = attr else { return Err("missing slice attributes") };
+    let (begin, size) = &**slice;
     let x = Inputs::new(args).next()?;
     let dims = x.value().shape();
     let sizes = slice_sizes(begin, size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;

@@ -73,7 +73,7 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn placeholder(dtype: DType, shape: impl Into<Shape>) -> Tensor |name| {
-        build(OpKind::Placeholder, name, &[], Attr::Placeholder(shape.into(), dtype))
+        build(OpKind::Placeholder, name, &[], Attr::Placeholder(Box::new(shape.into()), dtype))
     };
     /// `a + b` with broadcasting (TF `tf.add`; default name `Add`).
     ///

@@ -17,7 +17,7 @@ fn scoped_op(name: Option<&str>, default: &str, inner: impl FnOnce(&str) -> Resu
 
 /// TF `fill(dims, value)` inside an op scope: `dims` and `value` as constants, then `Fill`.
 fn fill_from(name: &str, dims: Tensor, value: Tensor, shape: Shape) -> Result<Tensor> {
-    build(OpKind::Fill, Some(name), &[&dims, &value], Attr::Fill(shape))
+    build(OpKind::Fill, Some(name), &[&dims, &value], Attr::Fill(Box::new(shape)))
 }
 
 /// The outputs of an op with several, as a `Vec`.
@@ -95,7 +95,7 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn slice(x: &Tensor, begin: &[usize], size: &[i64]) -> Tensor |name| {
-        build(OpKind::Slice, name, &[x], Attr::Slice { begin: begin.to_vec(), size: size.to_vec() })
+        build(OpKind::Slice, name, &[x], Attr::Slice(Box::new((begin.to_vec(), size.to_vec()))))
     };
     /// Python-style slicing with strides and masks (TF `tf.strided_slice`);
     /// see [`StridedSlice`] for the arguments.

@@ -29,7 +29,7 @@ pub(super) fn constant(_: &[&Tensor], attr: &Attr) -> Inferred {
 
 pub(super) fn placeholder(_: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::Placeholder(shape, dtype) = attr else { return Err(Fail::Shape("missing shape and dtype")) };
-    one(shape.clone(), *dtype)
+    one(Shape::clone(shape), *dtype)
 }
 
 pub(super) fn variable(_: &[&Tensor], attr: &Attr) -> Inferred {
@@ -285,7 +285,8 @@ pub(super) fn unstack(x: &[&Tensor], attr: &Attr) -> Inferred {
 }
 
 pub(super) fn slice(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Slice { begin, size } = attr else { return Err(Fail::Shape("missing slice attributes")) };
+    let Attr::Slice(slice) = attr else { return Err(Fail::Shape("missing slice attributes")) };
+    let (begin, size) = &**slice;
     let dims: Vec<Dim> = match x[0].shape.dims() {
         Some(d) => d.to_vec(),
         None => vec![None; begin.len()],
@@ -348,7 +349,7 @@ pub(super) fn fill(x: &[&Tensor], attr: &Attr) -> Inferred {
     if x[0].shape.rank().is_some_and(|r| r != 1) || x[1].shape.rank().is_some_and(|r| r != 0) {
         return Err(Fail::Shape("Fill takes a vector of sizes and a scalar value"));
     }
-    one(shape.clone(), x[1].dtype)
+    one(Shape::clone(shape), x[1].dtype)
 }
 
 pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {

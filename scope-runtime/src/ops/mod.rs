@@ -50,10 +50,11 @@ pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
-use crate::graph::{Arity, Attr, DTypes, Kernel, NewNode, OpDef};
+use crate::graph::{Arity, Attr, DTypes, GraphState, Kernel, NewNode, OpDef};
 use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
 use crate::scope::with_ctx;
 use smallvec::SmallVec;
+use std::sync::Arc;
 
 macro_rules! op_table {
     ($($(#[$doc:meta])* $kind:ident $type_name:literal $default:literal $arity:tt $dtypes:ident
@@ -220,14 +221,16 @@ pub(crate) struct Built {
 
 /// Builds an op in the default graph under the current name scope: names it
 /// (`name`, or the op's default name, made unique), checks its inputs and
-/// infers its outputs through the graph's one builder.
-pub(crate) fn build_op(
+/// infers its outputs through the graph's one builder, then hands the new
+/// node to `made`, under the graph's lock.
+fn build_node<R>(
     kind: OpKind,
     name: Option<&str>,
     inputs: &[&Tensor],
     control_inputs: &[&Operation],
     attr: Attr,
-) -> Result<Built> {
+    made: impl FnOnce(&GraphState, u64, u32) -> R,
+) -> Result<R> {
     with_ctx(|ctx| {
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
@@ -248,18 +251,29 @@ pub(crate) fn build_op(
         }
         let mut state = ctx.graph.write();
         // TensorFlow names an op before checking its inputs: a failed op still uses its name.
-        let name = state.claim_node_name(&full)?;
+        let name = Arc::from(state.claim_node_name(&full)?);
         let control_inputs = control_inputs.iter().map(|o| o.node).collect();
         let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
-        let n = state.nodes[node as usize].outputs.len() as u32;
-        let outputs = (0..n).map(|i| state.output(graph_id, node, i)).collect();
-        let op = Operation { graph_id, node, name: state.nodes[node as usize].name.clone() };
-        Ok(Built { op, outputs })
+        Ok(made(&state, graph_id, node))
     })
 }
 
-/// Builds an op with one output and returns it.
+/// Builds an op and returns it with all its outputs.
+pub(crate) fn build_op(
+    kind: OpKind,
+    name: Option<&str>,
+    inputs: &[&Tensor],
+    control_inputs: &[&Operation],
+    attr: Attr,
+) -> Result<Built> {
+    build_node(kind, name, inputs, control_inputs, attr, |state, graph_id, node| {
+        let n = &state.nodes[node as usize];
+        let outputs = (0..n.outputs.len() as u32).map(|i| state.output(graph_id, node, i)).collect();
+        Built { op: Operation { graph_id, node, name: n.name.clone() }, outputs }
+    })
+}
+
+/// Builds an op with one output and returns that output.
 pub(crate) fn build(kind: OpKind, name: Option<&str>, inputs: &[&Tensor], attr: Attr) -> Result<Tensor> {
-    let built = build_op(kind, name, inputs, &[], attr)?;
-    Ok(built.outputs.into_iter().next().expect("the op table gives this op one output"))
+    build_node(kind, name, inputs, &[], attr, |state, graph_id, node| state.output(graph_id, node, 0))
 }

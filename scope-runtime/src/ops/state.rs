@@ -88,7 +88,7 @@ api! {
     /// the assignments it depends on.
     ///
     /// ```
-    /// use scope_runtime::{assign, constant, get_variable, identity, with_dependencies, Graph, Init, Session};
+    /// use scope_runtime::{assign, constant, get_variable, with_dependencies, Graph, Init, Session};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;

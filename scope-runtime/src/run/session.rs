@@ -129,6 +129,20 @@ impl Session {
     /// # Errors
     ///
     /// As for [`run`](Session::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{assign_add, constant, get_variable, Graph, Init, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    /// let loss = constant(0.5f32)?;
+    /// let step = assign_add(&v, &constant(vec![1.0f32])?)?;
+    /// let out = Session::new(&graph).run_with_targets(&[&loss], &[], &[&step.op()])?;
+    /// assert_eq!((out[0].to_f64_vec(), v.value()?.to_f64_vec()), (vec![0.5], vec![1.0]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
     pub fn run_with_targets(
         &self,
         fetches: &[&Tensor],

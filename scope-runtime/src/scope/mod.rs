@@ -312,48 +312,23 @@ pub struct VariableScopeBuilder<'a> {
 }
 
 impl<'a> VariableScopeBuilder<'a> {
-    /// The base of a unique name (`layer`, `layer_1`, …) used when no name is given.
-    pub fn default_name(mut self, name: &'a str) -> Self {
-        self.default_name = Some(name);
-        self
-    }
-
-    /// The reuse mode (default: inherit the enclosing scope's).
-    pub fn reuse(mut self, reuse: Reuse) -> Self {
-        self.reuse = reuse;
-        self
-    }
-
-    /// The default initializer for new variables inside.
-    pub fn initializer(mut self, init: Init) -> Self {
-        self.initializer = Some(init);
-        self
-    }
-
-    /// The default regularizer for new variables inside.
-    pub fn regularizer(mut self, regularizer: Regularizer) -> Self {
-        self.regularizer = Some(regularizer);
-        self
-    }
-
-    /// The default partitioner for new variables inside.
-    pub fn partitioner(mut self, partitioner: Partitioner) -> Self {
-        self.partitioner = Some(partitioner);
-        self
-    }
-
-    /// The default dtype of variables inside (also checked on reuse).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = Some(dtype);
-        self
-    }
-
-    /// Whether to open a name scope for ops too (default `true`). With
-    /// `false`, ops stay in the current name scope, which also becomes the
-    /// scope's `original_name_scope` (a re-entered scope keeps its own).
-    pub fn auxiliary_name_scope(mut self, open: bool) -> Self {
-        self.auxiliary_name_scope = open;
-        self
+    crate::base::setters! {
+        /// The base of a unique name (`layer`, `layer_1`, …) used when no name is given.
+        default_name: &'a str => Some;
+        /// The reuse mode (default: inherit the enclosing scope's).
+        reuse: Reuse;
+        /// The default initializer for new variables inside.
+        initializer: Init => Some;
+        /// The default regularizer for new variables inside.
+        regularizer: Regularizer => Some;
+        /// The default partitioner for new variables inside.
+        partitioner: Partitioner => Some;
+        /// The default dtype of variables inside (also checked on reuse).
+        dtype: DType => Some;
+        /// Whether to open a name scope for ops too (default `true`). With
+        /// `false`, ops stay in the current name scope, which also becomes the
+        /// scope's `original_name_scope` (a re-entered scope keeps its own).
+        auxiliary_name_scope: bool;
     }
 
     /// Enters the scope until the returned guard is dropped or exited.

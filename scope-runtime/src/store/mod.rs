@@ -68,40 +68,19 @@ pub struct GetVariable<'a> {
 }
 
 impl GetVariable<'_> {
-    /// The dtype (default: the scope's, float32 unless set).
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = Some(dtype);
-        self
-    }
-
-    /// The initializer of a new variable (default: the scope's, else glorot_uniform for floats, zeros otherwise).
-    pub fn initializer(mut self, init: Init) -> Self {
-        self.initializer = Some(init);
-        self
-    }
-
-    /// The regularizer of a new variable (default: the scope's).
-    pub fn regularizer(mut self, regularizer: Regularizer) -> Self {
-        self.regularizer = Some(regularizer);
-        self
-    }
-
-    /// The partitioner of a new variable (default: the scope's).
-    pub fn partitioner(mut self, partitioner: Partitioner) -> Self {
-        self.partitioner = Some(partitioner);
-        self
-    }
-
-    /// Whether a new variable joins `trainable_variables` (default `true`).
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
-        self
-    }
-
-    /// Overrides the scope's reuse mode for this call.
-    pub fn reuse(mut self, reuse: Reuse) -> Self {
-        self.reuse = reuse;
-        self
+    crate::base::setters! {
+        /// The dtype (default: the scope's, float32 unless set).
+        dtype: DType => Some;
+        /// The initializer of a new variable (default: the scope's, else glorot_uniform for floats, zeros otherwise).
+        initializer: Init => Some;
+        /// The regularizer of a new variable (default: the scope's).
+        regularizer: Regularizer => Some;
+        /// The partitioner of a new variable (default: the scope's).
+        partitioner: Partitioner => Some;
+        /// Whether a new variable joins `trainable_variables` (default `true`).
+        trainable: bool;
+        /// Overrides the scope's reuse mode for this call.
+        reuse: Reuse;
     }
 
     /// Shares the existing variable or creates a new one, as the reuse mode says.
@@ -418,6 +397,7 @@ impl GraphState {
 
     /// Records a node of one output under a name already made unique.
     fn add_op(&mut self, graph_id: u64, name: String, kind: OpKind, inputs: &[&Tensor], attr: Attr) -> Result<Tensor> {
+        let name = Arc::from(name);
         let node =
             self.add_node(graph_id, NewNode { name, op: kind.def(), inputs, control_inputs: Vec::new(), attr })?;
         Ok(self.output(graph_id, node, 0))
@@ -437,11 +417,11 @@ impl GraphState {
         caller: CallSite,
     ) -> Variable {
         let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
-        let name: Arc<str> = Arc::from(op_name.as_str());
-        let tensor = Tensor { graph_id, node, output: 0, name, shape: Shape::from(&shape), dtype };
+        let name: Arc<str> = Arc::from(op_name);
+        let tensor = Tensor { graph_id, node, output: 0, name: name.clone(), shape: Shape::from(&shape), dtype };
         let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
         let new = NewNode {
-            name: op_name,
+            name,
             op: OpKind::Variable.def(),
             inputs: &[],
             control_inputs: Vec::new(),
@@ -584,7 +564,7 @@ impl GraphState {
 /// What a variable's op name is made from: its full name, or for the empty
 /// name (possible at the root) the op type, as TensorFlow names it.
 fn op_base(name: &str) -> &str {
-    if name.is_empty() { "VariableV2" } else { name }
+    if name.is_empty() { OpKind::Variable.def().type_name } else { name }
 }
 
 /// TF `_call_partitioner`: the partitions of a fully defined shape of rank ≥ 1.

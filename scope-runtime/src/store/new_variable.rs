@@ -3,6 +3,7 @@
 
 use crate::base::names::{NamesInUse, is_valid_name, join};
 use crate::base::{DType, Error, NameKind, Result, Value};
+use crate::ops::OpKind;
 use crate::scope::with_ctx;
 use crate::variable::{Init, Storage, Variable};
 use std::panic::Location;
@@ -41,22 +42,13 @@ pub struct NewVariable<'a> {
 }
 
 impl<'a> NewVariable<'a> {
-    /// The name (default `Variable`), made unique under the current name scope.
-    pub fn name(mut self, name: &'a str) -> Self {
-        self.name = Some(name);
-        self
-    }
-
-    /// Converts the initial value to this dtype.
-    pub fn dtype(mut self, dtype: DType) -> Self {
-        self.dtype = Some(dtype);
-        self
-    }
-
-    /// Whether it joins `trainable_variables` (default `true`).
-    pub fn trainable(mut self, trainable: bool) -> Self {
-        self.trainable = trainable;
-        self
+    crate::base::setters! {
+        /// The name (default `Variable`), made unique under the current name scope.
+        name: &'a str => Some;
+        /// Converts the initial value to this dtype.
+        dtype: DType => Some;
+        /// Whether it joins `trainable_variables` (default `true`).
+        trainable: bool;
     }
 
     /// Creates the variable.
@@ -76,7 +68,11 @@ impl<'a> NewVariable<'a> {
             }
             // TensorFlow's `name_scope(name, "Variable")`: `""` resets to the root,
             // where the op takes its type name; a name ending in `/` is used as is.
-            let full = if name.is_empty() { "VariableV2".to_owned() } else { join(ctx.stack.name_stack(), name) };
+            let full = if name.is_empty() {
+                OpKind::Variable.def().type_name.to_owned()
+            } else {
+                join(ctx.stack.name_stack(), name)
+            };
             let full = if name.ends_with('/') { name.to_owned() } else { full };
             let mut state = ctx.graph.write();
             // The name is used from here on, also if the value does not convert.
