@@ -35,27 +35,28 @@ fn crate_paths(source: &str) -> Vec<(usize, String)> {
         let line = source[..at].matches('\n').count() + 1;
         let rest = &source[at + "crate::".len()..];
         if let Some(group) = rest.strip_prefix('{') {
-            let mut depth = 0;
-            let mut segment = String::new();
-            let mut start = true;
+            // Each top-level item of the group starts with the segment it imports from.
+            let mut push = |item: &str| {
+                let segment: String = item.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !segment.is_empty() {
+                    found.push((line, segment));
+                }
+            };
+            let (mut depth, mut item) = (0, String::new());
             for c in group.chars() {
                 match c {
-                    '{' => depth += 1,
                     '}' if depth == 0 => break,
+                    ',' if depth == 0 => {
+                        push(&std::mem::take(&mut item));
+                        continue;
+                    }
+                    '{' => depth += 1,
                     '}' => depth -= 1,
-                    ',' if depth == 0 => start = true,
-                    c if start && (c.is_alphanumeric() || c == '_') => segment.push(c),
-                    ':' if start && !segment.is_empty() => {
-                        found.push((line, std::mem::take(&mut segment)));
-                        start = false;
-                    }
-                    _ if start && !segment.is_empty() => {
-                        found.push((line, std::mem::take(&mut segment)));
-                        start = false;
-                    }
                     _ => {}
                 }
+                item.push(c);
             }
+            push(&item);
         } else {
             let segment: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
             found.push((line, segment));

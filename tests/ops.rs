@@ -196,3 +196,127 @@ fn operations_of_another_graph_are_refused() -> Result<()> {
     assert!(Session::new(&graph).run_targets(&[&foreign], &[]).is_err());
     Ok(())
 }
+
+#[test]
+fn an_l2_regularizer_on_an_integer_variable_is_refused_and_creates_nothing() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _s = variable_scope("s").regularizer(Regularizer::L2(0.1)).enter()?;
+    let err = get_variable("step", [1]).dtype(DType::I64).initializer(Init::Zeros).get().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("`s/step`") && err.to_string().contains("Regularizer::None"), "{err}");
+    assert!(graph.variable("s/step").is_none() && graph.nodes().is_empty());
+    let step = get_variable("step", [1]).dtype(DType::I64).regularizer(Regularizer::None).get()?;
+    assert_eq!(step.name(), "s/step");
+    Ok(())
+}
+
+#[test]
+fn feeding_one_output_of_an_op_still_computes_the_others() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let parts = split(&constant(vec![1.0f32, 2.0, 3.0, 4.0])?, 2, 0)?;
+    let sum = add(&parts[0], &parts[1])?;
+    let nine = Value::from(vec![9.0f32, 9.0]);
+    let out = Session::new(&graph).run(&[&sum, &parts[1]], &[(&parts[0], &nine)])?;
+    assert_eq!((flat(&out[0]), flat(&out[1])), (vec![12.0, 13.0], vec![3.0, 4.0]));
+    Ok(())
+}
+
+#[test]
+fn a_target_runs_even_when_its_output_is_fed() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    let inc = assign_add(&v, &constant(vec![1.0f32])?)?;
+    let session = Session::new(&graph);
+    let fed = Value::from(vec![7.0f32]);
+    let out = session.run_with_targets(&[&inc], &[(&inc, &fed)], &[&inc.op()])?;
+    assert_eq!((flat(&out[0]), flat(&v.value()?)), (vec![7.0], vec![1.0]));
+    Ok(())
+}
+
+#[test]
+fn integer_arithmetic_wraps_as_in_tensorflow() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(vec![i32::MIN, i32::MAX])?;
+    let (n, a) = (scopeflow::neg(&x)?, scopeflow::abs(&x)?);
+    let (s, p) = (add(&x, &x)?, mul(&x, &x)?);
+    let out = Session::new(&graph).run(&[&n, &a, &s, &p], &[])?;
+    let ints = |v: &Value| v.as_array::<i32>().expect("int32").iter().copied().collect::<Vec<_>>();
+    assert_eq!(ints(&out[0]), [i32::MIN, -i32::MAX]);
+    assert_eq!(ints(&out[1]), [i32::MIN, i32::MAX]);
+    assert_eq!(ints(&out[2]), [0, -2]);
+    assert_eq!(ints(&out[3]), [0, 1]);
+    Ok(())
+}
+
+#[test]
+fn sizes_too_large_for_memory_are_errors_not_panics() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(vec![1.0f32, 2.0])?;
+    assert!(split_sizes(&x, &[i64::MAX, i64::MAX, 2], 0).is_err());
+    assert!(pad(&x, &[[usize::MAX, 1]]).is_err());
+    assert!(tile(&x, &[usize::MAX]).is_err());
+    assert!(split(&placeholder(DType::F32, Shape::from_dims([None]))?, usize::MAX, 0).is_err());
+    let ids = placeholder(DType::I32, Shape::from_dims([None]))?;
+    let hot = one_hot(&ids, usize::MAX / 2)?;
+    let err = Session::new(&graph).run(&[&hot], &[(&ids, &Value::from(vec![1i32, 2]))]).unwrap_err();
+    assert!(err.to_string().contains("more elements than memory can hold"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn known_shapes_fold_into_constants_as_tensorflow_folds_them() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(vec![1.0f32, 2.0])?;
+    let op_type = |t: &Tensor| graph.nodes().into_iter().find(|n| n.name == t.name()).map(|n| n.op_type);
+    let s = scopeflow::shape(&x)?;
+    assert_eq!((s.name(), op_type(&s)), ("Shape", Some("Const")));
+    let z = scopeflow::zeros_like_as(&x, DType::I32)?;
+    assert_eq!((z.name(), op_type(&z), z.dtype()), ("zeros_like", Some("Const"), DType::I32));
+    let big = constant(Array2::<f32>::zeros((40, 40)))?;
+    let zb = scopeflow::zeros_like(&big)?;
+    assert_eq!((zb.name(), op_type(&zb)), ("zeros_like_1", Some("Fill")));
+    let o = scopeflow::ones_like(&x)?;
+    assert_eq!((o.name(), op_type(&o)), ("ones_like", Some("Fill")));
+    let out = Session::new(&graph).run(&[&s, &zb, &o], &[])?;
+    assert_eq!((flat(&out[0]), out[1].shape(), flat(&out[2])), (vec![2.0], &[40usize, 40][..], vec![1.0, 1.0]));
+    Ok(())
+}
+
+#[test]
+fn a_scalar_condition_selects_a_whole_value() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let (x, y) = (constant(vec![1.0f32, 2.0])?, constant(vec![3.0f32, 4.0])?);
+    let picked = select(&constant(false)?, &x, &y)?;
+    assert_eq!(flat(&Session::new(&graph).run(&[&picked], &[])?[0]), [3.0, 4.0]);
+    Ok(())
+}
+
+#[test]
+fn a_partitioned_variable_is_assigned_through_its_shards() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let v = get_variable("v", [4]).partitioner(Partitioner::fixed(2)).get()?;
+    let err = assign(&v, &constant(vec![1.0f32; 4])?).unwrap_err();
+    assert!(err.to_string().contains("`v` is partitioned"), "{err}");
+    assign(&v.shards()[0], &constant(vec![1.0f32; 2])?)?;
+    Ok(())
+}
+
+#[test]
+fn extreme_strides_take_one_element() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(vec![1.0f32, 2.0, 3.0])?;
+    let first = strided_slice(&x, &StridedSlice::new([0], [3]).strides([i64::MAX]))?;
+    let last = strided_slice(&x, &StridedSlice::new([2], [0]).strides([i64::MIN]).end_mask(1))?;
+    let out = Session::new(&graph).run(&[&first, &last], &[])?;
+    assert_eq!((flat(&out[0]), flat(&out[1])), (vec![1.0], vec![3.0]));
+    Ok(())
+}

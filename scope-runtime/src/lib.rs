@@ -19,8 +19,9 @@
 
 pub use ndarray;
 
-// The layers, lowest first. A layer imports only from the layers before it
-// (tests/layers.rs checks every `use crate::` line against this order).
+// The layers, lowest first: base, variable, graph, kernels, scope, ops,
+// store, run, io (rustfmt sorts the declarations below). A layer imports only
+// from the layers before it; tests/layers.rs checks every `crate::` path.
 mod base;
 mod graph;
 mod io;

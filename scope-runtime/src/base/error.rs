@@ -183,6 +183,25 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// An L2 regularizer on a variable that is not a float (TF's `L2Loss` takes floats only).
+    #[error(
+        "the L2 regularizer of new variable `{name}` takes a float variable, but it is {dtype}; \
+         give this variable `Regularizer::None` (a scope's regularizer applies to every variable inside)"
+    )]
+    RegularizerDType {
+        /// Full name of the variable.
+        name: String,
+        /// Its dtype.
+        dtype: DType,
+    },
+
+    /// A variable assigned as a whole that is partitioned.
+    #[error("variable `{name}` is partitioned: assign to each of its shards (`Variable::shards`) instead")]
+    PartitionedAssign {
+        /// Base name of the variable.
+        name: String,
+    },
+
     /// A partitioner that cannot split the requested shape.
     #[error(
         "partitioned variable `{name}` needs a fully defined shape of rank 1 or more, but its shape is {shape}; {hint}"
@@ -576,6 +595,8 @@ impl Error {
             | Error::MissingShape { .. }
             | Error::ShapeWithValue { .. }
             | Error::InitializerDType { .. }
+            | Error::RegularizerDType { .. }
+            | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }
             | Error::ValueShape { .. }

@@ -1,7 +1,7 @@
 //! Kernels that move elements rather than compute them: reshapes, joins and
 //! splits, slices, gathers, padding, tiling and filled arrays.
 
-use super::{Inputs, typed};
+use super::{Inputs, element_count, typed};
 use crate::base::value::each_array;
 use crate::base::{Dim, Element, Value};
 use crate::graph::{Arg, Attr, KernelResult, OneHot, StridedSlice};
@@ -139,7 +139,11 @@ pub(crate) fn split_sizes(sizes: &[i64], dim: Dim) -> Result<Vec<Dim>, &'static 
     if sizes.iter().filter(|&&s| s == -1).count() > 1 || sizes.iter().any(|&s| s < -1) {
         return Err("split sizes are 0 or more, with at most one -1");
     }
-    let known: usize = sizes.iter().filter(|&&s| s >= 0).map(|&s| s as usize).sum();
+    let known = sizes
+        .iter()
+        .filter(|&&s| s >= 0)
+        .try_fold(0usize, |n, &s| usize::try_from(s).ok().and_then(|s| n.checked_add(s)))
+        .ok_or("the split sizes add up to more than a dimension can hold")?;
     match dim {
         Some(d) if known > d || (known != d && !sizes.contains(&-1)) => {
             Err("the split sizes must add up to the dimension split")
@@ -212,7 +216,8 @@ pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Str
     let b = if bit(spec.begin_mask) { if s > 0 { 0 } else { d - 1 } } else { resolve(spec.begin[i]).clamp(lo, hi) };
     let e = if bit(spec.end_mask) { if s > 0 { d } else { -1 } } else { resolve(spec.end[i]).clamp(lo, hi) };
     let span = if s > 0 { e - b } else { b - e };
-    let len = if span <= 0 { 0 } else { (span + s.abs() - 1) / s.abs() };
+    // `span` lies in [-d - 1, d + 1], so it converts; the step may be as large as i64 allows.
+    let len = u64::try_from(span).map_or(0, |span| span.div_ceil(s.unsigned_abs()));
     Ok(Stride::Range { start: b, step: s, len: len as usize })
 }
 
@@ -274,9 +279,7 @@ pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> K
     if !x.shape().is_empty() {
         return Err("the value filled in must be a scalar");
     }
-    if dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none_or(|n| n > isize::MAX as usize) {
-        return Err("the shape filled has too many elements");
-    }
+    element_count(&dims)?;
     Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
@@ -303,7 +306,7 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
     let mut out_shape = shape.to_vec();
     out_shape.insert(axis, depth);
     let inner: usize = shape[axis..].iter().product();
-    let data: Vec<f64> = (0..out_shape.iter().product::<usize>())
+    let data: Vec<f64> = (0..element_count(&out_shape)?)
         .map(|flat| {
             let (outer, rest) = (flat / (depth * inner), flat % (depth * inner));
             let (k, i) = (rest / inner, rest % inner);
@@ -321,7 +324,14 @@ pub(crate) fn pad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) ->
     if pads.len() != x.shape().len() {
         return Err("paddings have one pair per axis of the input");
     }
-    let shape: Vec<usize> = x.shape().iter().zip(pads).map(|(&d, [b, a])| d + b + a).collect();
+    let shape: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(pads)
+        .map(|(&d, [b, a])| d.checked_add(*b).and_then(|d| d.checked_add(*a)))
+        .collect::<Option<_>>()
+        .ok_or("the padded shape is too large")?;
+    element_count(&shape)?;
     let filled = Value::filled(x.dtype(), &[], *value);
     Ok(each_array!(x, |a| {
         let fill = Element::unwrap_ref(&filled).ok_or("pad value")?[[]];
@@ -343,6 +353,8 @@ pub(crate) fn tile_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -
     if multiples.len() != x.shape().len() {
         return Err("multiples have one entry per axis of the input");
     }
+    let tiled: Option<Vec<usize>> = x.shape().iter().zip(multiples).map(|(d, m)| d.checked_mul(*m)).collect();
+    element_count(&tiled.ok_or("the tiled shape is too large")?)?;
     let mut out = x.clone();
     for (axis, &m) in multiples.iter().enumerate() {
         let copies = vec![&out; m];

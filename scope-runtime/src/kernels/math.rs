@@ -6,13 +6,13 @@ use crate::graph::{Arg, Attr, KernelResult};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, NdFloat, Zip};
 
 fn add<T: Num>(a: T, b: T) -> T {
-    a + b
+    Num::add(a, b)
 }
 fn sub<T: Num>(a: T, b: T) -> T {
-    a - b
+    Num::sub(a, b)
 }
 fn mul<T: Num>(a: T, b: T) -> T {
-    a * b
+    Num::mul(a, b)
 }
 fn div<T: Num>(a: T, b: T) -> T {
     a / b
@@ -24,13 +24,13 @@ fn relu<T: Num>(x: T) -> T {
     max(x, T::zero())
 }
 fn square<T: Num>(x: T) -> T {
-    x * x
+    Num::mul(x, x)
 }
-fn neg<T: Num + std::ops::Neg<Output = T>>(x: T) -> T {
-    -x
+fn neg<T: Num>(x: T) -> T {
+    Num::neg(x)
 }
-fn abs<T: Num + std::ops::Neg<Output = T>>(x: T) -> T {
-    if x < T::zero() { -x } else { x }
+fn abs<T: Num>(x: T) -> T {
+    if x < T::zero() { Num::neg(x) } else { x }
 }
 fn relu6<T: NdFloat>(x: T) -> T {
     x.max(T::zero()).min(T::from(6.0).expect("6 is representable"))

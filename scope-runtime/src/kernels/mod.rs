@@ -76,12 +76,39 @@ pub(crate) fn same<T: Element>(v: &Value) -> KernelResult<&ArrayD<T>> {
     v.as_array::<T>().ok_or("inputs of different dtypes")
 }
 
-/// Element types with arithmetic and an order.
-pub(crate) trait Num: LinalgScalar + PartialOrd + Send + Sync + Element {}
-impl Num for f32 {}
-impl Num for f64 {}
-impl Num for i32 {}
-impl Num for i64 {}
+/// Element types with arithmetic and an order. Integer arithmetic wraps on
+/// overflow, as TensorFlow's kernels do, instead of panicking in debug builds.
+pub(crate) trait Num: LinalgScalar + PartialOrd + Send + Sync + Element {
+    fn add(self, other: Self) -> Self;
+    fn sub(self, other: Self) -> Self;
+    fn mul(self, other: Self) -> Self;
+    fn neg(self) -> Self;
+}
+
+macro_rules! floats {
+    ($($t:ty)*) => {$(
+        impl Num for $t {
+            fn add(self, other: Self) -> Self { self + other }
+            fn sub(self, other: Self) -> Self { self - other }
+            fn mul(self, other: Self) -> Self { self * other }
+            fn neg(self) -> Self { -self }
+        }
+    )*};
+}
+
+macro_rules! integers {
+    ($($t:ty)*) => {$(
+        impl Num for $t {
+            fn add(self, other: Self) -> Self { self.wrapping_add(other) }
+            fn sub(self, other: Self) -> Self { self.wrapping_sub(other) }
+            fn mul(self, other: Self) -> Self { self.wrapping_mul(other) }
+            fn neg(self) -> Self { self.wrapping_neg() }
+        }
+    )*};
+}
+
+floats!(f32 f64);
+integers!(i32 i64);
 
 /// `f` elementwise, in place when the input is owned. Generic over `F` (not a
 /// function pointer) so that `f` inlines and the loop vectorizes.
@@ -135,6 +162,15 @@ pub(crate) fn zip_into<T: Copy + Element, U, F: Fn(T, T) -> U>(
     let out = broadcast_sizes(a.shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
     let (av, bv) = (a.broadcast(out.clone()).ok_or("broadcast")?, b.broadcast(out).ok_or("broadcast")?);
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}
+
+/// The number of elements of `shape`, when an array of it can exist.
+pub(crate) fn element_count(shape: &[usize]) -> KernelResult<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or("the output would have more elements than memory can hold")
 }
 
 /// Converts a count or index to `T` without going through floats for integers.

@@ -117,7 +117,8 @@ api! {
         }
         build(OpKind::StridedSlice, name, &[x], Attr::StridedSlice(Box::new(spec.clone())))
     };
-    /// The shape of `x` at run time, as an int32 vector (TF `tf.shape`).
+    /// The shape of `x` at run time, as an int32 vector (TF `tf.shape`; as
+    /// there, a constant named `Shape` when the static shape is fully known).
     ///
     /// ```
     /// use scope_runtime::{placeholder, shape, DType, Graph, Shape};
@@ -128,7 +129,7 @@ api! {
     /// assert_eq!((s.name(), s.shape().to_vec(), s.dtype()), ("Shape", Some(vec![2]), DType::I32));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn shape(x: &Tensor) -> Tensor |name| build(OpKind::Shape, name, &[x], Attr::DType(DType::I32));
+    fn shape(x: &Tensor) -> Tensor |name| shape_of(name, x, DType::I32);
     /// [`shape`] as int32 or int64 (TF `tf.shape(x, out_type)`).
     ///
     /// ```
@@ -138,7 +139,7 @@ api! {
     /// assert_eq!(shape_as(&constant(vec![1.0f32])?, DType::I64)?.dtype(), DType::I64);
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn shape_as(x: &Tensor, dtype: DType) -> Tensor |name| build(OpKind::Shape, name, &[x], Attr::DType(dtype));
+    fn shape_as(x: &Tensor, dtype: DType) -> Tensor |name| shape_of(name, x, dtype);
     /// A tensor of shape `dims` filled with the scalar `value` (TF `tf.fill`;
     /// `dims` and `value` become the constants `Fill/dims` and `Fill/value`).
     ///
@@ -158,26 +159,20 @@ api! {
             fill_from(op, d, v, Shape::from(dims))
         })
     };
-    /// Zeros of `x`'s shape and dtype (TF `tf.zeros_like`: a constant when the
-    /// shape is known and small, as TensorFlow folds it, else a `ZerosLike` op).
+    /// Zeros of `x`'s shape and dtype (TF `tf.zeros_like`: as there, a
+    /// constant when the shape is known and small, a `Fill` when known and
+    /// large, else a `ZerosLike` op).
     ///
     /// ```
-    /// use scope_runtime::{placeholder, zeros_like, DType, Graph, Shape};
+    /// use scope_runtime::{constant, placeholder, zeros_like, DType, Graph, Shape};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
     /// assert_eq!(zeros_like(&x)?.name(), "zeros_like");
+    /// assert_eq!(zeros_like(&constant(vec![1i32, 2])?)?.name(), "zeros_like_1");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn zeros_like(x: &Tensor) -> Tensor |name| {
-        let name = name.or(Some("zeros_like"));
-        match x.shape.to_vec() {
-            Some(dims) if dims.iter().product::<usize>() < 1000 => {
-                build(OpKind::Const, name, &[], Attr::Const(Arc::new(Value::filled(x.dtype, &dims, 0.0))))
-            }
-            _ => build(OpKind::ZerosLike, name, &[x], Attr::None),
-        }
-    };
+    fn zeros_like(x: &Tensor) -> Tensor |name| zeros_of(name, x, x.dtype);
     /// Zeros of `x`'s shape in another dtype (TF `tf.zeros_like(x, dtype)`).
     ///
     /// ```
@@ -188,16 +183,7 @@ api! {
     /// assert_eq!(zeros_like_as(&x, DType::I32)?.dtype(), DType::I32);
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn zeros_like_as(x: &Tensor, dtype: DType) -> Tensor |name| {
-        if dtype == x.dtype || x.shape.is_fully_defined() {
-            let like = match name {
-                Some(n) => named(n).zeros_like(x)?,
-                None => zeros_like(x)?,
-            };
-            return super::cast(&like, dtype);
-        }
-        filled_like(name, "zeros_like", x, Value::filled(dtype, &[], 0.0))
-    };
+    fn zeros_like_as(x: &Tensor, dtype: DType) -> Tensor |name| zeros_of(name, x, dtype);
     /// Ones of `x`'s shape and dtype (TF `tf.ones_like`: `Fill` of `Shape(x)` and 1).
     ///
     /// ```
@@ -282,8 +268,50 @@ api! {
 /// scalar, and a `Fill` named the scope.
 fn filled_like(name: Option<&str>, default: &str, x: &Tensor, scalar: Value) -> Result<Tensor> {
     scoped_op(name, default, |op| {
-        let dims = super::shape(x)?;
+        let dims = shape_of(None, x, DType::I32)?;
         let value = super::constant(scalar)?;
         fill_from(op, dims, value, x.shape.clone())
     })
+}
+
+/// TF `shape(x)`: a constant when the static shape is fully known, else a `Shape` op.
+fn shape_of(name: Option<&str>, x: &Tensor, dtype: DType) -> Result<Tensor> {
+    match x.shape.to_vec() {
+        Some(dims) if matches!(dtype, DType::I32 | DType::I64) => {
+            let dims = Value::from_f64_data(dtype, &[dims.len()], dims.iter().map(|&d| d as f64).collect())?;
+            build(OpKind::Const, Some(name.unwrap_or("Shape")), &[], Attr::Const(Arc::new(dims)))
+        }
+        _ => build(OpKind::Shape, name, &[x], Attr::DType(dtype)),
+    }
+}
+
+/// TF `zeros_like(x, dtype)`: a constant of a known shape under 1000
+/// elements; a `Fill` of a known larger one (`shape_as_tensor` and `Const`
+/// inside its scope); a `ZerosLike` op of an unknown shape, or a `Fill` of
+/// `Shape(x)` when the dtype changes.
+fn zeros_of(name: Option<&str>, x: &Tensor, dtype: DType) -> Result<Tensor> {
+    let zero = Value::filled(dtype, &[], 0.0);
+    match x.shape.to_vec() {
+        Some(dims) if dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_some_and(|n| n < 1000) => {
+            let zeros = Value::filled(dtype, &dims, 0.0);
+            build(OpKind::Const, Some(name.unwrap_or("zeros_like")), &[], Attr::Const(Arc::new(zeros)))
+        }
+        Some(dims) => scoped_op(name, "zeros_like", |op| {
+            let sizes =
+                dims.iter().map(|&d| i32::try_from(d).map_err(|_| too_large(op))).collect::<Result<Vec<_>>>()?;
+            let shape = named("shape_as_tensor").constant(Value::from(sizes))?;
+            fill_from(op, shape, super::constant(zero)?, x.shape.clone())
+        }),
+        None if dtype == x.dtype => build(OpKind::ZerosLike, Some(name.unwrap_or("zeros_like")), &[x], Attr::None),
+        None => filled_like(name, "zeros_like", x, zero),
+    }
+}
+
+fn too_large(op: &str) -> crate::base::Error {
+    crate::base::Error::OpShape {
+        op: op.trim_end_matches('/').to_owned(),
+        op_type: OpKind::Fill.def().type_name,
+        shapes: Vec::new(),
+        rule: "a dimension is too large for int32",
+    }
 }

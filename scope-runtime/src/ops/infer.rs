@@ -71,6 +71,8 @@ pub(crate) fn broadcast_shapes(a: &Shape, b: &Shape) -> Option<Shape> {
     dims.map(Shape::from_dims)
 }
 
+const TOO_LARGE: Fail = Fail::Shape("a dimension of the output would be too large");
+
 const NO_BROADCAST: Fail = Fail::Shape("each dimension must match or be 1 (NumPy broadcasting)");
 
 pub(super) fn broadcast(x: &[&Tensor], _: &Attr) -> Inferred {
@@ -100,11 +102,12 @@ pub(super) fn select(x: &[&Tensor], _: &Attr) -> Inferred {
         _ => e.clone(),
     };
     let fits = c.is_compatible_with(&values)
+        || c.rank() == Some(0)
         || matches!((c.dims(), values.dims()), (Some([n]), Some([m, _, ..])) if compatible(*n, *m))
         || c.rank().is_none()
         || values.rank().is_none();
     if !fits {
-        return Err(Fail::Shape("the condition has the values' shape, or one entry per row"));
+        return Err(Fail::Shape("the condition is a scalar, has the values' shape, or has one entry per row"));
     }
     one(values, x[1].dtype)
 }
@@ -222,6 +225,10 @@ pub(super) fn stack(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims(out), x[0].dtype)
 }
 
+/// The most outputs an op may have: enough for any split a model makes,
+/// few enough that a mistyped count is an error and not an exhausted memory.
+const MAX_OUTPUTS: usize = 1 << 16;
+
 /// The input's dims with `axis` replaced by each of `sizes`.
 fn parts(x: &Tensor, axis: usize, sizes: &[Dim]) -> Inferred {
     Ok(sizes
@@ -250,8 +257,8 @@ fn axis_dim(x: &Tensor, axis: usize) -> Result<Dim, Fail> {
 
 pub(super) fn split(x: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::Split { axis, num } = *attr else { return Err(Fail::Shape("missing split attributes")) };
-    if num == 0 {
-        return Err(Fail::Shape("split into at least one part"));
+    if num == 0 || num > MAX_OUTPUTS {
+        return Err(Fail::Shape("split into at least one part and at most 65536"));
     }
     let size = match axis_dim(x[0], axis)? {
         Some(d) if d % num != 0 => {
@@ -264,6 +271,9 @@ pub(super) fn split(x: &[&Tensor], attr: &Attr) -> Inferred {
 
 pub(super) fn split_v(x: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::SplitV { axis, sizes } = attr else { return Err(Fail::Shape("missing split attributes")) };
+    if sizes.is_empty() || sizes.len() > MAX_OUTPUTS {
+        return Err(Fail::Shape("split into at least one part and at most 65536"));
+    }
     let dim = axis_dim(x[0], *axis)?;
     let sizes = split_sizes(sizes, dim).map_err(Fail::Shape)?;
     parts(x[0], *axis, &sizes)
@@ -271,6 +281,9 @@ pub(super) fn split_v(x: &[&Tensor], attr: &Attr) -> Inferred {
 
 pub(super) fn unstack(x: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::Unstack { axis, num } = *attr else { return Err(Fail::Shape("missing unstack attributes")) };
+    if num > MAX_OUTPUTS {
+        return Err(Fail::Shape("unstack into at most 65536 outputs"));
+    }
     let shape = match x[0].shape.dims() {
         Some(d) if axis >= d.len() => return Err(Fail::Shape("the axis is out of range for the input's rank")),
         Some(d) if d[axis].is_some_and(|n| n != num) => {
@@ -376,7 +389,13 @@ pub(super) fn pad(x: &[&Tensor], attr: &Attr) -> Inferred {
     let Attr::Pad(pads, _) = attr else { return Err(Fail::Shape("missing paddings")) };
     let shape = match x[0].shape.dims() {
         Some(d) if d.len() != pads.len() => return Err(Fail::Shape("paddings have one pair per axis of the input")),
-        Some(d) => Shape::from_dims(d.iter().zip(pads).map(|(d, [b, a])| d.map(|d| d + b + a)).collect::<Vec<_>>()),
+        Some(d) => {
+            let padded =
+                |d: usize, [b, a]: [usize; 2]| d.checked_add(b).and_then(|d| d.checked_add(a)).ok_or(TOO_LARGE);
+            Shape::from_dims(
+                d.iter().zip(pads).map(|(d, p)| d.map(|d| padded(d, *p)).transpose()).collect::<Result<Vec<_>, _>>()?,
+            )
+        }
         None => unknown_dims(Some(pads.len())),
     };
     one(shape, x[0].dtype)
@@ -388,7 +407,15 @@ pub(super) fn tile(x: &[&Tensor], attr: &Attr) -> Inferred {
         Some(d) if d.len() != multiples.len() => {
             return Err(Fail::Shape("multiples have one entry per axis of the input"));
         }
-        Some(d) => Shape::from_dims(d.iter().zip(multiples).map(|(d, m)| d.map(|d| d * m)).collect::<Vec<_>>()),
+        Some(d) => {
+            let tiled = |d: usize, m: usize| d.checked_mul(m).ok_or(TOO_LARGE);
+            Shape::from_dims(
+                d.iter()
+                    .zip(multiples)
+                    .map(|(d, m)| d.map(|d| tiled(d, *m)).transpose())
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        }
         None => unknown_dims(Some(multiples.len())),
     };
     one(shape, x[0].dtype)

@@ -118,7 +118,7 @@ op_table! {
     Relu             "Relu"          "Relu"           1 Numeric same            One(km::relu_kernel), true;
     /// `min(max(x, 0), 6)`.
     Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true;
-    /// `max(x, alpha x)`.
+    /// `x` where positive, else `alpha x`.
     LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true;
     /// `ln(1 + eˣ)`.
     Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true;

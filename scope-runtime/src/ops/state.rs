@@ -2,11 +2,14 @@
 //! control dependencies, groups and no-ops.
 
 use super::{OpKind, build_op};
-use crate::base::{Operation, Result, Tensor};
+use crate::base::{Error, Operation, Result, Tensor};
 use crate::graph::Attr;
 use crate::variable::Variable;
 
 fn assignment(kind: OpKind, name: Option<&str>, var: &Variable, value: &Tensor) -> Result<Tensor> {
+    if var.partitions().is_some() {
+        return Err(Error::PartitionedAssign { name: var.name().to_owned() });
+    }
     let built = build_op(kind, name, &[var.tensor(), value], &[], Attr::Variable(var.clone()))?;
     Ok(built.outputs.into_iter().next().expect("the op table gives assignments one output"))
 }

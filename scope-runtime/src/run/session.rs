@@ -256,7 +256,13 @@ impl Session {
         }
         let mut slots = fed.len();
         let mut base: FxHashMap<u32, usize> = FxHashMap::default();
-        let is_fed = |n: u32| fed.keys().any(|o| o.node == n);
+        // A node is not computed when every output of it is fed; a target always runs.
+        let is_fed = |n: u32| {
+            let outputs = state.nodes[n as usize].outputs.len() as u32;
+            outputs > 0
+                && (0..outputs).all(|index| fed.contains_key(&Output { node: n, index }))
+                && !targets.iter().any(|t| t.node == n)
+        };
         // Depth-first from the fetches and targets, stopping at feeds: post-order is a valid order.
         let mut order: Vec<u32> = Vec::new();
         let mut stack: Vec<(u32, bool)> =

@@ -342,6 +342,9 @@ impl GraphState {
         if !name.is_empty() && !is_valid_op_name(name_from_scope_name(name)) {
             return Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Variable, nested: false });
         }
+        if matches!(req.regularizer, Some(Regularizer::L2(_))) && !dtype.is_floating() {
+            return Err(Error::RegularizerDType { name: name.to_owned(), dtype });
+        }
         Ok(Single::New(Plan { name: name.to_owned(), shape, dtype, init, full_shape }))
     }
 
@@ -370,6 +373,7 @@ impl GraphState {
         );
         self.variables.single.insert(plan.name.as_str().into(), var.clone());
         if let Some(Regularizer::L2(scale)) = req.regularizer {
+            // plan_single refused regularizers on anything but floats: the three nodes fit.
             self.add_l2_loss(req.graph_id, &plan.name, &var, scale).expect("a scalar times L2Loss of a float variable");
         }
         var
