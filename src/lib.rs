@@ -23,20 +23,20 @@
 
 pub use scope_macros::{model, scoped};
 pub use scope_runtime::{
-    AsScopeArg, CallSite, CollectionItem, DType, DefaultGraphGuard, Dim, Distribution, Element, Error, ErrorKind,
-    EventWriter, FanMode, FileKind, GLOBAL_VARIABLES, GetVariable, Graph, Init, Manifest, ManifestEntry, Mismatch,
-    NameKind, NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo, Operation, Padding, PartitionFn,
-    PartitionProblem, Partitioner, REGULARIZATION_LOSSES, Regularizer, RestoreOptions, RestoreReport, Result, Reuse,
-    Saver, ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableScope,
-    VariableScopeBuilder, VariableScopeGuard, abs, add, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
-    bias_add, cast, concat, constant, conv2d, conv2d_dilated, current_name_scope, current_variable_scope, div,
-    embedding_lookup, equal, exp, fans, fill, gather, get_default_graph, get_variable, greater, group, identity,
-    is_valid_op_name, is_valid_scope_name, leaky_relu, less, log, log_softmax, matmul, matmul_transposed, max_pool,
-    maximum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder,
-    read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reduce_max, reduce_mean, reduce_sum, relu,
-    relu6, reshape, select, shape, shape_as, sigmoid, slice, softmax, softplus, split, split_sizes, sqrt, square,
-    stack, strided_slice, sub, tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies,
-    write_safetensors, zeros_like, zeros_like_as,
+    AsScopeArg, CallSite, CollectionItem, ControlDependencies, ControlDependenciesGuard, DType, DefaultGraphGuard, Dim,
+    Distribution, Element, Error, ErrorKind, EventWriter, FanMode, FileKind, GLOBAL_VARIABLES, GetVariable, Graph,
+    Init, Manifest, ManifestEntry, Mismatch, NameKind, NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo,
+    Operation, Padding, PartitionFn, PartitionProblem, Partitioner, REGULARIZATION_LOSSES, Regularizer, RestoreOptions,
+    RestoreReport, Result, Reuse, Saver, ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor,
+    Value, Variable, VariableScope, VariableScopeBuilder, VariableScopeGuard, abs, add, argmax, argmax_as, assign,
+    assign_add, assign_sub, avg_pool, bias_add, cast, concat, constant, control_dependencies, conv2d, conv2d_dilated,
+    current_name_scope, current_variable_scope, div, embedding_lookup, equal, exp, fans, fill, gather,
+    get_default_graph, get_variable, greater, group, identity, is_valid_op_name, is_valid_scope_name, leaky_relu, less,
+    log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, name_scope, named, ndarray, neg, no_op,
+    one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, read_checkpoint, read_manifest, read_safetensors,
+    read_tf1_checkpoint, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape, select, shape, shape_as, sigmoid,
+    slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice, sub, tanh, tile, transpose,
+    unstack, variable_scope, where_v2, with_dependencies, write_safetensors, zeros_like, zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

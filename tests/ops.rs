@@ -320,3 +320,48 @@ fn extreme_strides_take_one_element() -> Result<()> {
     assert_eq!((flat(&out[0]), flat(&out[1])), (vec![1.0], vec![3.0]));
     Ok(())
 }
+
+#[test]
+fn an_increment_changes_the_variable_in_place() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [256, 256]).initializer(Init::Zeros).get()?;
+    let step = assign_sub(&w, &constant(Array2::<f32>::from_elem((256, 256), 0.5))?)?;
+    let session = Session::new(&graph);
+    session.run_targets(&[&step.op()], &[])?;
+    let before = std::sync::Arc::as_ptr(&w.snapshot()?);
+    session.run_targets(&[&step.op()], &[])?;
+    // No copy of the weights: the same buffer holds the new values.
+    assert_eq!(std::sync::Arc::as_ptr(&w.snapshot()?), before);
+    // A value a caller still holds is never changed under it.
+    let held = w.snapshot()?;
+    session.run_targets(&[&step.op()], &[])?;
+    assert_eq!((held.to_f64_vec()[0], w.value()?.to_f64_vec()[0]), (-1.0, -1.5));
+    Ok(())
+}
+
+#[test]
+fn ops_built_in_a_control_dependencies_context_run_after_its_ops() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    let one = constant(vec![1.0f32])?;
+    let (a, b) = (assign_add(&v, &one)?, assign_add(&v, &one)?);
+    let controls =
+        |name: &str| graph.nodes().into_iter().find(|n| n.name == name).map(|n| n.control_inputs).unwrap_or_default();
+    let (read, inner, direct) = scopeflow::control_dependencies(&[&a.op()]).with(|| {
+        let read = identity(&v)?;
+        let inner = scopeflow::control_dependencies(&[&b.op()]).with(|| named("inner").identity(&v))?;
+        // An op already taking `a` as an input gets no control input on it.
+        let direct = named("direct").identity(&a)?;
+        Ok::<_, scopeflow::Error>((read, inner, direct))
+    })?;
+    let after = identity(&v)?;
+    assert_eq!(controls(read.name()), ["AssignAdd"]);
+    assert_eq!(controls(inner.name()), ["AssignAdd", "AssignAdd_1"]);
+    assert!(controls(direct.name()).is_empty());
+    assert!(controls(after.name()).is_empty());
+    let out = Session::new(&graph).run(&[&inner], &[])?;
+    assert_eq!(flat(&out[0]), [2.0]);
+    Ok(())
+}

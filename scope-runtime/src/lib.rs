@@ -53,8 +53,9 @@ pub use ops::{
 };
 pub use run::Session;
 pub use scope::{
-    AsScopeArg, NameScopeBuilder, NameScopeGuard, ScopeArg, VariableScope, VariableScopeBuilder, VariableScopeGuard,
-    current_name_scope, current_variable_scope, name_scope, variable_scope,
+    AsScopeArg, ControlDependencies, ControlDependenciesGuard, NameScopeBuilder, NameScopeGuard, ScopeArg,
+    VariableScope, VariableScopeBuilder, VariableScopeGuard, control_dependencies, current_name_scope,
+    current_variable_scope, name_scope, variable_scope,
 };
 pub use store::{GetVariable, NewVariable, get_variable};
 pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};

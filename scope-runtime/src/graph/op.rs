@@ -124,6 +124,11 @@ pub(crate) type OneFn = fn(&Attr, Vec<Arg<'_>>, &mut Vec<Value>) -> KernelResult
 /// A kernel with several outputs.
 pub(crate) type ManyFn = fn(&Attr, Vec<Arg<'_>>) -> KernelResult<Vec<Value>>;
 
+/// A kernel that changes the variable of its attributes and outputs its new
+/// value, shared with the variable. It is handed its inputs after the first,
+/// the variable itself, which it changes under the variable's lock.
+pub(crate) type UpdateFn = fn(&Attr, Vec<Arg<'_>>) -> KernelResult<std::sync::Arc<Value>>;
+
 /// How an op computes.
 #[derive(Clone, Copy)]
 pub(crate) enum Kernel {
@@ -139,6 +144,8 @@ pub(crate) enum Kernel {
     One(OneFn),
     /// A function of its inputs with several outputs.
     Many(ManyFn),
+    /// An update of the variable in its attributes.
+    Update(UpdateFn),
 }
 
 impl Kernel {

@@ -6,7 +6,7 @@ use super::wire::tensor_bytes::encode;
 use super::wire::varint::{put_bytes, put_field as put_varint_field};
 use crate::base::error::FileKind;
 use crate::base::{Error, Result, Shape};
-use crate::graph::{Graph, GraphState, Kernel, Node};
+use crate::graph::{DTypes, Graph, GraphState, Kernel, Node};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -179,9 +179,16 @@ fn node_def(state: &GraphState, node: &Node) -> Vec<u8> {
     for control in &info.control_inputs {
         put_bytes(&mut n, 3, format!("^{control}").as_bytes());
     }
-    if !info.outputs.is_empty() {
+    // `T` is the dtype an op computes in: its inputs' (one dtype for all,
+    // by its row), else its output's (a source's `dtype`, or ops whose inputs
+    // play different roles, such as Select's condition).
+    let computes_in = match (node.op.dtypes, node.inputs.first()) {
+        (DTypes::Mixed, _) | (_, None) => info.outputs.first().map(|o| o.1),
+        (_, Some(input)) => Some(state.nodes[input.node as usize].outputs[input.index as usize].1),
+    };
+    if let Some(dtype) = computes_in {
         let mut type_attr = Vec::new();
-        put_varint_field(&mut type_attr, 6, dtype_enum(info.dtype));
+        put_varint_field(&mut type_attr, 6, dtype_enum(dtype));
         attr(&mut n, if node.op.kernel.is_source() { "dtype" } else { "T" }, &type_attr);
     }
     if matches!(node.op.kernel, Kernel::Placeholder | Kernel::Variable) {

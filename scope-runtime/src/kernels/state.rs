@@ -1,9 +1,11 @@
-//! Kernels with effects: assignments to variables.
+//! Kernels with effects: assignments to variables, made in place.
 
-use super::Inputs;
+use super::{Inputs, Num, same};
 use crate::base::Value;
 use crate::graph::{Arg, Attr, KernelResult};
 use crate::variable::Variable;
+use ndarray::{ArrayD, Zip};
+use std::sync::Arc;
 
 fn variable(attr: &Attr) -> KernelResult<&Variable> {
     match attr {
@@ -13,28 +15,67 @@ fn variable(attr: &Attr) -> KernelResult<&Variable> {
 }
 
 /// The value of the second input stored in the variable; the output is the new value.
-pub(crate) fn assign_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn assign_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    variable(attr)?.replace(Inputs::new(args).next()?.into_value())
+}
+
+/// The variable plus the second input, in place and atomically; the output is the new value.
+pub(crate) fn assign_add_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    accumulate(attr, args, Step::Add)
+}
+
+/// The variable minus the second input, in place and atomically; the output is the new value.
+pub(crate) fn assign_sub_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    accumulate(attr, args, Step::Sub)
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Add,
+    Sub,
+}
+
+fn accumulate(attr: &Attr, args: Vec<Arg<'_>>, step: Step) -> KernelResult<Arc<Value>> {
     let var = variable(attr)?;
-    let mut inputs = Inputs::new(args);
-    inputs.next()?; // the variable's own value
-    let value = inputs.next()?.into_value();
-    var.update(|_| Ok(value))
+    let delta = Inputs::new(args).next()?;
+    let delta = delta.value();
+    var.update_in_place(|v| match v {
+        Value::F32(a) => apply(a, delta, step),
+        Value::F64(a) => apply(a, delta, step),
+        Value::I32(a) => apply(a, delta, step),
+        Value::I64(a) => apply(a, delta, step),
+        Value::Bool(_) => Err("a bool variable cannot be added to"),
+    })
 }
 
-/// The variable plus the second input, atomically; the output is the new value.
-pub(crate) fn assign_add_kernel(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Value>) -> KernelResult {
-    accumulate(attr, args, spares, super::math::add_kernel)
+/// `a op= delta` for a `delta` of `a`'s shape (as TensorFlow's kernels ask);
+/// `a` is unchanged when they do not fit.
+fn apply<T: Num>(a: &mut ArrayD<T>, delta: &Value, step: Step) -> KernelResult<()> {
+    let d = same::<T>(delta)?;
+    if d.shape() != a.shape() {
+        return Err("the value added must have the variable's shape");
+    }
+    let zip = Zip::from(a).and(d);
+    match step {
+        Step::Add => zip.for_each(|x, &y| *x = Num::add(*x, y)),
+        Step::Sub => zip.for_each(|x, &y| *x = Num::sub(*x, y)),
+    }
+    Ok(())
 }
 
-/// The variable minus the second input, atomically; the output is the new value.
-pub(crate) fn assign_sub_kernel(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Value>) -> KernelResult {
-    accumulate(attr, args, spares, super::math::sub_kernel)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn accumulate(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Value>, op: crate::graph::OneFn) -> KernelResult {
-    let var = variable(attr)?;
-    let mut inputs = Inputs::new(args);
-    inputs.next()?; // the variable's own value, read again under its lock below
-    let delta = inputs.next()?;
-    var.update(|old| op(&Attr::None, vec![Arg::Shared(old), Arg::Shared(delta.value())], spares))
+    #[test]
+    fn a_delta_that_does_not_fit_changes_nothing() {
+        let mut a = ArrayD::from_elem(ndarray::IxDyn(&[2]), 1.0f32);
+        let bad = Value::from(vec![1.0f32, 2.0, 3.0]);
+        assert!(apply(&mut a, &bad, Step::Add).is_err());
+        assert_eq!(a.as_slice(), Some(&[1.0f32, 1.0][..]));
+        assert!(apply(&mut a, &Value::from(vec![1i32, 2]), Step::Add).is_err());
+        assert!(apply(&mut a, &Value::from(0.5f32), Step::Sub).is_err());
+        apply(&mut a, &Value::from(vec![0.5f32, 0.25]), Step::Sub).expect("a delta of the variable's shape");
+        assert_eq!(a.as_slice(), Some(&[0.5f32, 0.75][..]));
+    }
 }

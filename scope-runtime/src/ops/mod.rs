@@ -78,7 +78,7 @@ macro_rules! op_table {
     (@arity $n:literal) => { Arity::Exactly($n) };
 }
 
-use Kernel::{Many, One};
+use Kernel::{Many, One, Update};
 
 op_table! {
     //                TF type        default name     arity dtypes  shape function   kernel, may work in place
@@ -199,11 +199,11 @@ op_table! {
     /// The input repeated along each axis.
     Tile             "Tile"          "Tile"           1 Any     tile            One(ka::tile_kernel), false;
     /// Stores a value in a variable.
-    Assign           "Assign"        "Assign"         2 Any     assign          One(ks::assign_kernel), false;
+    Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false;
     /// Adds to a variable.
-    AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          One(ks::assign_add_kernel), false;
+    AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          Update(ks::assign_add_kernel), false;
     /// Subtracts from a variable.
-    AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          One(ks::assign_sub_kernel), false;
+    AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          Update(ks::assign_sub_kernel), false;
 }
 
 impl OpKind {
@@ -252,7 +252,16 @@ fn build_node<R>(
         let mut state = ctx.graph.write();
         // TensorFlow names an op before checking its inputs: a failed op still uses its name.
         let name = Arc::from(state.claim_node_name(&full)?);
-        let control_inputs = control_inputs.iter().map(|o| o.node).collect();
+        // TF's `_control_dependencies_for_inputs`: the open contexts' ops, but
+        // for those the op already takes as inputs.
+        let mut control: Vec<u32> = Vec::new();
+        let context = ctx.stack.control_inputs.iter().flatten();
+        for node in control_inputs.iter().map(|o| o.node).chain(context.copied()) {
+            if !control.contains(&node) && !inputs.iter().any(|t| t.node == node) {
+                control.push(node);
+            }
+        }
+        let control_inputs = control;
         let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
         Ok(made(&state, graph_id, node))
     })

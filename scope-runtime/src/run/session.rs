@@ -1,7 +1,7 @@
 //! `Session::run`: plan once per fetch/feed/target signature, then run many times.
 
 use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
-use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output};
+use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
 use crate::variable::Variable;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -65,6 +65,7 @@ enum Compute {
     Nothing,
     One(OneFn, Attr),
     Many(ManyFn, Attr),
+    Update(UpdateFn, Attr),
 }
 
 /// A value during a run.
@@ -176,6 +177,13 @@ impl Session {
                     let value =
                         kernel(attr, take_args(&mut slots, &step.inputs, &reads), &mut spares).map_err(kernel_error)?;
                     slots[step.out] = Slot::Owned(value);
+                }
+                Compute::Update(kernel, attr) => {
+                    // The variable (input 0) is not read: the kernel changes it in place.
+                    let rest = step.inputs.get(1..).unwrap_or_default();
+                    let reads = read_variables(&slots, rest)?;
+                    let value = kernel(attr, take_args(&mut slots, rest, &reads)).map_err(kernel_error)?;
+                    slots[step.out] = Slot::Shared(value);
                 }
                 Compute::Many(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
@@ -301,6 +309,7 @@ impl Session {
                 (Kernel::Variable, Attr::Variable(v)) => Compute::Variable(v.clone()),
                 (Kernel::One(f), attr) => Compute::One(f, attr.clone()),
                 (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
+                (Kernel::Update(f), attr) => Compute::Update(f, attr.clone()),
                 _ => Compute::Nothing,
             };
             steps.push(Step {

@@ -1,7 +1,10 @@
 //! Variable scopes and name scopes: the capturable `VariableScope`, builders and guards.
 
+mod control;
 mod counts;
 mod stack;
+
+pub use control::{ControlDependencies, ControlDependenciesGuard, control_dependencies};
 
 pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
 
@@ -507,6 +510,7 @@ fn enter_variable_scope(
         label: scope.0.name.clone(),
         closed: false,
         prev_name_scope: opened.map(|_| prev_name_scope),
+        control: false,
         var: Some(VarFrame { prev: parent, restore }),
     });
     Ok((scope, ctx.graph.id(), token))
@@ -658,6 +662,7 @@ impl NameScopeBuilder<'_> {
                 label: returned.clone(),
                 closed: false,
                 prev_name_scope: Some(prev),
+                control: false,
                 var: None,
             });
             Ok((returned, ctx.graph.id(), token))

@@ -89,6 +89,8 @@ pub(crate) struct ScopeStack {
     frames: Vec<Frame>,
     /// Scratch space for full names on the lookup path.
     pub(crate) buf: String,
+    /// The ops of each open `control_dependencies` context, outermost first.
+    pub(crate) control_inputs: Vec<Vec<u32>>,
 }
 
 impl ScopeStack {
@@ -102,6 +104,7 @@ impl ScopeStack {
             counts: ScopeCounts::default(),
             frames: Vec::new(),
             buf: String::new(),
+            control_inputs: Vec::new(),
         }
     }
 
@@ -126,6 +129,9 @@ impl ScopeStack {
         if let Some(ns) = frame.prev_name_scope {
             self.name_scope = ns;
         }
+        if frame.control {
+            self.control_inputs.pop();
+        }
     }
 }
 
@@ -136,6 +142,8 @@ pub(crate) struct Frame {
     pub(crate) closed: bool,
     /// The name scope to restore, when this scope changed it.
     pub(crate) prev_name_scope: Option<Arc<str>>,
+    /// Whether leaving it closes a `control_dependencies` context.
+    pub(crate) control: bool,
     pub(crate) var: Option<VarFrame>,
 }
 

@@ -237,24 +237,35 @@ impl Variable {
         Ok(())
     }
 
-    /// Replaces the value by `f` of the current one, holding the variable's
-    /// lock throughout, so concurrent updates and restores never interleave
-    /// (what assignment ops run). Returns the new value.
-    pub(crate) fn update(
+    /// Changes the value in place by `f`, holding the variable's lock
+    /// throughout, so concurrent updates and restores never interleave (what
+    /// assignment ops run). The value is copied only when a run still holds
+    /// the previous one; `f` must leave it unchanged when it fails. Returns
+    /// the new value, shared.
+    pub(crate) fn update_in_place(
         &self,
-        f: impl FnOnce(&Value) -> std::result::Result<Value, &'static str>,
-    ) -> std::result::Result<Value, &'static str> {
+        f: impl FnOnce(&mut Value) -> std::result::Result<(), &'static str>,
+    ) -> std::result::Result<Arc<Value>, &'static str> {
         let Storage::Single { init, full_shape, seed, value } = &self.0.storage else {
             return Err("a partitioned variable is assigned through its shards");
         };
         let mut slot = value.write().unwrap_or_else(|e| e.into_inner());
         let current =
             slot.get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
-        let new = f(current)?;
+        f(Arc::make_mut(current))?;
+        Ok(current.clone())
+    }
+
+    /// Replaces the value, as [`update_in_place`](Self::update_in_place) does, when it has the variable's shape and dtype.
+    pub(crate) fn replace(&self, new: Value) -> std::result::Result<Arc<Value>, &'static str> {
         if new.shape() != self.shape() || new.dtype() != self.dtype() {
             return Err("the value assigned has another shape or dtype than the variable");
         }
-        *slot = Some(Arc::new(new.clone()));
+        let Storage::Single { value, .. } = &self.0.storage else {
+            return Err("a partitioned variable is assigned through its shards");
+        };
+        let new = Arc::new(new);
+        *value.write().unwrap_or_else(|e| e.into_inner()) = Some(new.clone());
         Ok(new)
     }
 
