@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 /// it keeps only the ops the fetches need, orders them, and notes when each
 /// intermediate value is last used so that elementwise ops can work in place.
 /// Later runs of the same signature reuse the plan. Runs are safe from several
-/// threads at once; variables are read from the store at each run, so an
-/// assigned or restored value is seen by the next run.
+/// threads at once. A step reads a variable when it runs, so it sees what an
+/// assignment ordered before it by a control dependency stored, and a run
+/// sees what was assigned or restored before it.
 ///
 /// # Examples
 ///
@@ -55,6 +56,8 @@ struct Step {
     inputs: SmallVec<[(usize, bool); 2]>,
     /// The slot of the first output; the others follow.
     out: usize,
+    /// How many outputs the op has.
+    outputs: usize,
     name: Arc<str>,
     op_type: &'static str,
 }
@@ -188,6 +191,9 @@ impl Session {
                 Compute::Many(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
                     let values = kernel(attr, take_args(&mut slots, &step.inputs, &reads)).map_err(kernel_error)?;
+                    if values.len() != step.outputs {
+                        return Err(kernel_error("the kernel made another number of outputs than the op has"));
+                    }
                     for (i, value) in values.into_iter().enumerate() {
                         slots[step.out + i] = Slot::Owned(value);
                     }
@@ -316,6 +322,7 @@ impl Session {
                 compute,
                 inputs: n.inputs.iter().map(|&o| slot_of(o).map(|s| (s, false))).collect::<Result<_>>()?,
                 out: base[&node],
+                outputs: n.outputs.len(),
                 name: n.name.clone(),
                 op_type: n.op.type_name,
             });
