@@ -1,5 +1,6 @@
-//! The base layer: errors, dtypes, shapes, names, values and tensor handles.
-//! It imports nothing from the layers above it.
+//! The base layer: errors, dtypes, shapes, names, the reuse mode, values,
+//! tensor handles, the lexicon shared with the macros, and the builders'
+//! setter macro. It imports nothing from the layers above it.
 
 pub(crate) mod dtype;
 pub(crate) mod error;
