@@ -1,6 +1,6 @@
 """Record what TensorFlow 1.x `tf.gradients` adds to a graph: tests/tf_gradients/.
 
-    TF_CPP_MIN_LOG_LEVEL=3 /work/tfenv/bin/python tools/record_tf_gradients.py OUTDIR tools/grad_steps/*.json
+    TF_CPP_MIN_LOG_LEVEL=3 python tools/record_tf_gradients.py OUTDIR tools/grad_steps/*.json
 
 A gradient step script is a step script of tools/record_tf_cases.py (format in
 tests/tf_recorded/README.md and shared/conformance/FORMAT.md) with more `op`
