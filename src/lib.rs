@@ -34,9 +34,10 @@ pub use scope_runtime::{
     get_default_graph, get_variable, greater, group, identity, is_valid_op_name, is_valid_scope_name, leaky_relu, less,
     log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, name_scope, named, ndarray, neg, no_op,
     one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, read_checkpoint, read_manifest, read_safetensors,
-    read_tf1_checkpoint, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape, select, shape, shape_as, sigmoid,
-    slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice, sub, tanh, tile, transpose,
-    unstack, variable_scope, where_v2, with_dependencies, write_safetensors, zeros_like, zeros_like_as,
+    read_tf1_checkpoint, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape, reshape_to, select, shape,
+    shape_as, sigmoid, slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice, sub, tanh,
+    tile, transpose, unstack, variable_scope, where_v2, with_dependencies, write_safetensors, zeros_like,
+    zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

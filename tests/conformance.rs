@@ -137,6 +137,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "constant" => &["value", "name", "dtype", "bind"],
         "op" => &["type", "inputs", "name", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
+        "graph_nodes" => &[],
         "current_scope" => &["bind"],
         "collection" => &["key", "scope"],
         "thread" => &["steps"],
@@ -263,6 +264,44 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 None => &empty,
             };
             build_op(ty, &inputs, name, attrs)?
+        }
+        "graph_nodes" => {
+            let e = expect.ok_or("graph_nodes needs expect.nodes")?;
+            unknown_keys(e, &["nodes"])?;
+            let want = e.get("nodes").and_then(Json::as_array).ok_or("nodes is a list")?;
+            let got = graph.nodes();
+            let line = |name: &str, op: &str, inputs: Vec<String>| format!("{name} {op} {inputs:?}");
+            let want: Vec<String> = want
+                .iter()
+                .map(|n| {
+                    let n = n.as_object().ok_or("a node is an object")?;
+                    unknown_keys(n, &["name", "op_type", "inputs"])?;
+                    let field = |k: &str| n.get(k).and_then(Json::as_str).ok_or(format!("a node has a string `{k}`"));
+                    let inputs = n.get("inputs").and_then(Json::as_array).ok_or("a node has inputs")?;
+                    let inputs = inputs
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_owned).ok_or("inputs are strings"))
+                        .collect::<Result<_, _>>()?;
+                    Ok(line(field("name")?, field("op_type")?, inputs))
+                })
+                .collect::<Result<_, Failure>>()?;
+            let got: Vec<String> = got
+                .into_iter()
+                .map(|n| {
+                    let controls = n.control_inputs.iter().map(|c| format!("^{c}"));
+                    line(&n.name, n.op_type, n.inputs.iter().cloned().chain(controls).collect())
+                })
+                .collect();
+            return match want.iter().zip(&got).position(|(w, g)| w != g) {
+                None if want.len() == got.len() => Ok(()),
+                None => Err(format!(
+                    "{} nodes expected, {} in the graph: {:?}",
+                    want.len(),
+                    got.len(),
+                    got.get(want.len().min(got.len())..)
+                )),
+                Some(i) => Err(format!("node {i}: expected `{}`, got `{}`", want[i], got[i])),
+            };
         }
         "collection" => {
             let key = req_str(step, "key")?;
@@ -462,14 +501,19 @@ fn build_op(
         "argmax" => &["axis", "output_type"],
         "pad" => &["paddings", "mode", "constant_values"],
         "tile" => &["multiples"],
+        "reduce_sum" | "reduce_mean" | "reduce_max" => &["axis", "keepdims"],
+        "reshape" => &["shape"],
+        "transpose" => &["perm"],
+        "concat" => &["axis"],
         _ => &[],
     };
     unknown_keys(attrs, known).map_err(|e| e.replace("expect", "attrs"))?;
     let arity = match ty {
+        "concat" => inputs.len().max(1),
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
-        | "cast" => 1,
+        | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -601,6 +645,27 @@ fn build_op(
             one(call!(pad_with(a?, &paddings, value)))
         }
         "tile" => one(call!(tile(a?, &nonneg_list(attrs.get("multiples"), "multiples")?))),
+        "reduce_sum" | "reduce_mean" | "reduce_max" => {
+            let axes = attrs.get("axis").map(|_| nonneg_list(attrs.get("axis"), "axis")).transpose()?;
+            let keep =
+                attrs.get("keepdims").map(|k| k.as_bool().ok_or("keepdims is a bool")).transpose()?.unwrap_or(false);
+            let axes = axes.as_deref();
+            match ty {
+                "reduce_sum" => one(call!(reduce_sum(a?, axes, keep))),
+                "reduce_mean" => one(call!(reduce_mean(a?, axes, keep))),
+                _ => one(call!(reduce_max(a?, axes, keep))),
+            }
+        }
+        "reshape" => one(call!(reshape(a?, &int_list(attrs.get("shape"), "shape")?))),
+        "transpose" => {
+            let perm = attrs.get("perm").map(|_| nonneg_list(attrs.get("perm"), "perm")).transpose()?;
+            one(call!(transpose(a?, perm.as_deref())))
+        }
+        "concat" => {
+            let ax = attrs.get("axis").and_then(Json::as_u64).ok_or("concat needs a non-negative `axis`")? as usize;
+            let values: Vec<&Tensor> = inputs.iter().collect();
+            one(call!(concat(&values, ax)))
+        }
         other => Err(format!("unknown op type `{other}`")),
     }
 }

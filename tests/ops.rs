@@ -365,3 +365,23 @@ fn ops_built_in_a_control_dependencies_context_run_after_its_ops() -> Result<()>
     assert_eq!(flat(&out[0]), [2.0]);
     Ok(())
 }
+
+#[test]
+fn shapes_and_axes_known_only_when_run_are_computed_then() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    // An input of unknown rank: the axes of a full reduction and the reversed
+    // permutation are computed by Rank and Range when the graph runs, as in TF.
+    let r = placeholder(DType::F32, Shape::unknown())?;
+    let total = reduce_sum(&r, None, false)?;
+    let reversed = scopeflow::transpose(&r, None)?;
+    assert_eq!((total.shape().rank(), reversed.shape().rank()), (Some(0), None));
+    let p = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    let like_p = scopeflow::reshape_to(&constant(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0])?, &scopeflow::shape(&p)?)?;
+    let value = Value::from(array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    let out = Session::new(&graph).run(&[&total, &reversed, &like_p], &[(&r, &value), (&p, &value)])?;
+    assert_eq!(flat(&out[0]), [21.0]);
+    assert_eq!((out[1].shape(), flat(&out[1])), (&[3usize, 2][..], vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]));
+    assert_eq!(out[2].shape(), &[2, 3]);
+    Ok(())
+}

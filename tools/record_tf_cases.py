@@ -126,6 +126,12 @@ FUNCS = {
     "pad": (tf.pad, 1, {"paddings", "mode", "constant_values"}, ()),
     "tile": (tf.tile, 1, {"multiples"}, ()),
     "cast": (tf.cast, 1, {"dtype"}, ("dtype",)),
+    "reduce_sum": (tf.reduce_sum, 1, {"axis", "keepdims"}, ()),
+    "reduce_mean": (tf.reduce_mean, 1, {"axis", "keepdims"}, ()),
+    "reduce_max": (tf.reduce_max, 1, {"axis", "keepdims"}, ()),
+    "reshape": (tf.reshape, 1, {"shape"}, ()),
+    "transpose": (tf.transpose, 1, {"perm"}, ()),
+    "concat": (tf.concat, None, {"axis"}, ()),   # None: one list argument
 }
 OLD_OPS = ("Add", "Sub", "Mul", "MatMul", "Relu", "Identity")
 
@@ -262,6 +268,13 @@ class Runner:
                 return self.op_expect(st, rec, t)
             self.mark_pure(t, all(self.is_pure(l) for l in st["inputs"]))
             return {"name": t.op.name}
+        if d == "graph_nodes":
+            # Every node of the graph so far, in creation order, as a GraphDef lists them.
+            def input_name(t):
+                return t.op.name if t.value_index == 0 else "%s:%d" % (t.op.name, t.value_index)
+            return {"nodes": [{"name": op.name, "op_type": op.type,
+                               "inputs": [input_name(t) for t in op.inputs] + ["^" + c.name for c in op.control_inputs]}
+                              for op in self.g.get_operations()]}
         if d == "collection":
             key = {"global_variables": tf.GraphKeys.GLOBAL_VARIABLES, "trainable_variables": tf.GraphKeys.TRAINABLE_VARIABLES,
                    "regularization_losses": tf.GraphKeys.REGULARIZATION_LOSSES}[st["key"]]
@@ -287,12 +300,16 @@ class Runner:
             t = f(*ins)
         elif ty in FUNCS:
             f, arity, allowed, dtypes = FUNCS[ty]
-            if len(ins) != arity: raise BadStep("%s takes %d inputs" % (ty, arity))
+            if arity is not None and len(ins) != arity: raise BadStep("%s takes %d inputs" % (ty, arity))
             if set(attrs) - allowed: raise BadStep("%s: unknown attrs %s" % (ty, sorted(set(attrs) - allowed)))
             for k in dtypes:
                 if k in attrs: attrs[k] = attr_dtype(attrs[k])
             if "name" in st: attrs["name"] = n   # else the function's own default (split's is "split")
-            t = f(*ins, **attrs)
+            if arity is None:   # one list argument; a label bound to a list is spliced in
+                ins = [y for l, x in zip(st.get("inputs", []), ins) for y in (x if isinstance(x, (list, tuple)) else [x])]
+                t = f(ins, **attrs)
+            else:
+                t = f(*ins, **attrs)
         else:
             raise BadStep("unknown op type " + repr(ty))
         self.bind(st, t)

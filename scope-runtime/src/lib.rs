@@ -48,8 +48,8 @@ pub use ops::{
     conv2d, conv2d_dilated, div, embedding_lookup, equal, exp, fill, gather, greater, group, identity, leaky_relu,
     less, log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, named, neg, no_op, one_hot,
     one_hot_with, ones_like, pad, pad_with, placeholder, reduce_max, reduce_mean, reduce_sum, relu, relu6, reshape,
-    select, shape, shape_as, sigmoid, slice, softmax, softplus, split, split_sizes, sqrt, square, stack, strided_slice,
-    sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
+    reshape_to, select, shape, shape_as, sigmoid, slice, softmax, softplus, split, split_sizes, sqrt, square, stack,
+    strided_slice, sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
 };
 pub use run::Session;
 pub use scope::{

@@ -19,14 +19,13 @@ pub(crate) enum Attr {
         transpose_a: bool,
         transpose_b: bool,
     },
-    /// Reduction axes (`None`: all) and whether reduced axes stay as size 1.
+    /// Whether a reduction keeps reduced axes as size 1, and whether its axes
+    /// are all of them (then, without `keep_dims`, the output is a scalar even
+    /// where the input's rank is unknown, as TF's Python sets it).
     Reduce {
-        axes: Option<Vec<usize>>,
         keep_dims: bool,
+        all_axes: bool,
     },
-    /// A reshape target; `-1` stands for the one dimension inferred from the element count.
-    Reshape(Vec<i64>),
-    Perm(Vec<usize>),
     /// The output dtype (`Cast`, `Shape`, `ArgMax`).
     DType(DType),
     Conv(Conv),
@@ -59,10 +58,6 @@ pub(crate) enum Attr {
         axis: usize,
         dtype: DType,
     },
-    /// Padding before and after, per axis, and the value padded with.
-    Pad(Vec<[usize; 2]>, f64),
-    /// Repetitions per axis.
-    Tile(Vec<usize>),
 }
 
 /// Padding of a convolution or pooling window (TensorFlow's `SAME` / `VALID`).

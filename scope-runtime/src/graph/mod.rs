@@ -14,7 +14,7 @@ pub use collections::{GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABL
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
-pub(crate) use op::{Arg, Arity, DTypes, Fail, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn};
+pub(crate) use op::{Arg, Arity, Consts, DTypes, Fail, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn};
 pub(crate) use variables::VariableTable;
 
 use crate::base::names::NamesInUse;
@@ -307,7 +307,19 @@ impl GraphState {
         {
             return Err(dtype_error());
         }
-        let outputs = (def.infer)(new.inputs, &new.attr).map_err(|fail| match fail {
+        let outputs = {
+            // Inputs that are constants tell shape functions their values (shapes and axes given as tensors).
+            let consts: SmallVec<[Option<&Value>; 4]> = new
+                .inputs
+                .iter()
+                .map(|t| match &self.nodes.get(t.node as usize)?.attr {
+                    Attr::Const(v) => Some(&**v),
+                    _ => None,
+                })
+                .collect();
+            (def.infer)(new.inputs, &new.attr, &consts)
+        }
+        .map_err(|fail| match fail {
             Fail::DType => dtype_error(),
             Fail::Shape(rule) => shape_error(rule),
         })?;

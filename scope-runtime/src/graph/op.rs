@@ -87,8 +87,12 @@ pub(crate) enum Fail {
     Shape(&'static str),
 }
 
+/// The values of an op's inputs that are constants (`None` for the others),
+/// which a shape function may read: shapes, axes and sizes given as tensors.
+pub(crate) type Consts<'a> = &'a [Option<&'a Value>];
+
 /// An op's shape function.
-pub(crate) type InferFn = fn(&[&Tensor], &Attr) -> std::result::Result<Outputs, Fail>;
+pub(crate) type InferFn = fn(&[&Tensor], &Attr, Consts<'_>) -> std::result::Result<Outputs, Fail>;
 
 /// An input as the session holds it: borrowed, or owned when no later step
 /// needs it, so that kernels may work in place.

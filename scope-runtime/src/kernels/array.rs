@@ -1,7 +1,7 @@
 //! Kernels that move elements rather than compute them: reshapes, joins and
 //! splits, slices, gathers, padding, tiling and filled arrays.
 
-use super::{Inputs, element_count, typed};
+use super::{Inputs, axis_in, element_count, ints, typed};
 use crate::base::value::each_array;
 use crate::base::{Dim, Element, Value};
 use crate::graph::{Arg, Attr, KernelResult, OneHot, StridedSlice};
@@ -33,33 +33,47 @@ pub(crate) fn reshape_target(target: &[i64], count: Option<usize>) -> Result<Vec
 }
 
 /// The same elements in the attribute's shape.
-pub(crate) fn reshape_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Reshape(target) = attr else { return Err("missing reshape target") };
+pub(crate) fn reshape_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, shape) = (inputs.next()?, inputs.next()?);
+    let target = ints(shape.value()).ok_or("the shape of Reshape is int32 or int64")?;
     fn reshape<T: Clone>(a: ArrayD<T>, target: &[i64]) -> KernelResult<ArrayD<T>> {
         let dims: Vec<usize> =
             reshape_target(target, Some(a.len()))?.into_iter().map(|d| d.unwrap_or_default()).collect();
         let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
         a.into_shape_with_order(IxDyn(&dims)).map_err(|_| "the reshape target has another element count")
     }
-    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64, Bool], |a| reshape(a.into_owned(), target))
+    typed!(x, [F32, F64, I32, I64, Bool], |a| reshape(a.into_owned(), &target))
 }
 
 /// The axes permuted.
-pub(crate) fn transpose_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Perm(perm) = attr else { return Err("missing permutation") };
-    fn transpose<T: Clone>(a: ArrayViewD<'_, T>, perm: &[usize]) -> KernelResult<ArrayD<T>> {
+pub(crate) fn transpose_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, perm) = (inputs.next()?, inputs.next()?);
+    let perm = ints(perm.value()).ok_or("the permutation is int32 or int64")?;
+    fn transpose<T: Clone>(a: ArrayViewD<'_, T>, perm: &[i64]) -> KernelResult<ArrayD<T>> {
+        let perm: Vec<usize> = perm.iter().map(|&p| axis_in(p, a.ndim())).collect::<Option<_>>().unwrap_or_default();
         let mut seen = vec![false; a.ndim()];
-        if perm.len() != a.ndim() || perm.iter().any(|&p| p >= a.ndim() || std::mem::replace(&mut seen[p], true)) {
+        if perm.len() != a.ndim() || perm.iter().any(|&p| std::mem::replace(&mut seen[p], true)) {
             return Err("the permutation must list every axis once");
         }
-        Ok(a.permuted_axes(IxDyn(perm)).as_standard_layout().into_owned())
+        Ok(a.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned())
     }
-    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64, Bool], |a| transpose(a.view(), perm))
+    typed!(x, [F32, F64, I32, I64, Bool], |a| transpose(a.view(), &perm))
 }
 
-fn join(attr: &Attr, args: Vec<Arg<'_>>, stack: bool) -> KernelResult {
-    let Attr::Axis(axis) = *attr else { return Err("missing axis") };
+fn join(attr: &Attr, mut args: Vec<Arg<'_>>, stack: bool) -> KernelResult {
+    // ConcatV2 takes its axis as its last input; stacks and partitions in their attributes.
+    let axis = match *attr {
+        Attr::Axis(a) => i64::try_from(a).map_err(|_| "axis")?,
+        _ => {
+            let axis = args.pop().ok_or("missing axis")?;
+            *ints(axis.value()).ok_or("the axis is int32 or int64")?.first().ok_or("missing axis")?
+        }
+    };
     let values: Vec<&Value> = args.iter().map(Arg::value).collect();
+    let rank = values.first().ok_or("nothing to join")?.shape().len() + usize::from(stack);
+    let axis = axis_in(axis, rank).ok_or("the axis is out of range for the inputs' rank")?;
     Value::join(&values, axis, stack).ok_or("the inputs' shapes do not fit together")
 }
 
@@ -317,28 +331,35 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
 }
 
 /// A value around the input, per axis before and after.
-pub(crate) fn pad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Pad(pads, value) = attr else { return Err("missing paddings") };
-    let x = Inputs::new(args).next()?;
+pub(crate) fn pad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, paddings) = (inputs.next()?, inputs.next()?);
     let x = x.value();
-    if pads.len() != x.shape().len() {
-        return Err("paddings have one pair per axis of the input");
+    let pads = ints(paddings.value()).ok_or("paddings are int32 or int64")?;
+    // Pad pads with zeros; PadV2 with its third input.
+    let filled = match inputs.next() {
+        Ok(value) if value.value().shape().is_empty() => value.into_value(),
+        Ok(_) => return Err("the value padded with is a scalar"),
+        Err(_) => Value::filled(x.dtype(), &[], 0.0),
+    };
+    if pads.len() != 2 * x.shape().len() || pads.iter().any(|&p| p < 0) {
+        return Err("paddings have one pair of sizes per axis of the input");
     }
+    let pad = |i: usize| (pads[2 * i] as usize, pads[2 * i + 1] as usize);
     let shape: Vec<usize> = x
         .shape()
         .iter()
-        .zip(pads)
-        .map(|(&d, [b, a])| d.checked_add(*b).and_then(|d| d.checked_add(*a)))
+        .enumerate()
+        .map(|(i, &d)| d.checked_add(pad(i).0).and_then(|d| d.checked_add(pad(i).1)))
         .collect::<Option<_>>()
         .ok_or("the padded shape is too large")?;
     element_count(&shape)?;
-    let filled = Value::filled(x.dtype(), &[], *value);
     Ok(each_array!(x, |a| {
-        let fill = Element::unwrap_ref(&filled).ok_or("pad value")?[[]];
+        let fill = Element::unwrap_ref(&filled).ok_or("the value padded with has another dtype")?[[]];
         let mut out = ArrayD::from_elem(IxDyn(&shape), fill);
         let mut view = out.view_mut();
-        for (i, (&d, [b, _])) in a.shape().iter().zip(pads).enumerate() {
-            view.slice_axis_inplace(Axis(i), Slice::from(*b..b + d));
+        for (i, &d) in a.shape().iter().enumerate() {
+            view.slice_axis_inplace(Axis(i), Slice::from(pad(i).0..pad(i).0 + d));
         }
         view.assign(a);
         Element::wrap(out)
@@ -346,14 +367,20 @@ pub(crate) fn pad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) ->
 }
 
 /// The input repeated along each axis.
-pub(crate) fn tile_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Tile(multiples) = attr else { return Err("missing multiples") };
-    let x = Inputs::new(args).next()?;
+pub(crate) fn tile_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, multiples) = (inputs.next()?, inputs.next()?);
     let x = x.value();
+    let multiples: Vec<usize> = ints(multiples.value())
+        .ok_or("multiples are int32 or int64")?
+        .into_iter()
+        .map(|m| usize::try_from(m).ok())
+        .collect::<Option<_>>()
+        .ok_or("multiples are 0 or more")?;
     if multiples.len() != x.shape().len() {
         return Err("multiples have one entry per axis of the input");
     }
-    let tiled: Option<Vec<usize>> = x.shape().iter().zip(multiples).map(|(d, m)| d.checked_mul(*m)).collect();
+    let tiled: Option<Vec<usize>> = x.shape().iter().zip(&multiples).map(|(d, m)| d.checked_mul(*m)).collect();
     element_count(&tiled.ok_or("the tiled shape is too large")?)?;
     let mut out = x.clone();
     for (axis, &m) in multiples.iter().enumerate() {
@@ -368,4 +395,38 @@ pub(crate) fn tile_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -
         };
     }
     Ok(out)
+}
+
+/// The input's rank, as an int32 scalar.
+pub(crate) fn rank_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let rank = Inputs::new(args).next()?.value().shape().len();
+    Ok(Value::from(i32::try_from(rank).map_err(|_| "rank")?))
+}
+
+/// How many numbers `range(start, limit, delta)` has; `None` when it is too many to hold.
+pub(crate) fn range_len(start: i64, limit: i64, delta: i64) -> Option<usize> {
+    let (span, delta) = (i128::from(limit) - i128::from(start), i128::from(delta));
+    if delta == 0 || span * delta.signum() <= 0 {
+        return Some(0);
+    }
+    usize::try_from((span.abs() + delta.abs() - 1) / delta.abs()).ok()
+}
+
+/// `start, start + delta, …` up to `limit` (excluded), in the inputs' integer dtype.
+pub(crate) fn range_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let scalar = |a: KernelResult<Arg<'_>>| -> KernelResult<(i64, crate::base::DType)> {
+        let a = a?;
+        let v = a.value();
+        Ok((*ints(v).ok_or("range takes integers")?.first().ok_or("range takes scalars")?, v.dtype()))
+    };
+    let ((start, dtype), (limit, _), (delta, _)) =
+        (scalar(inputs.next())?, scalar(inputs.next())?, scalar(inputs.next())?);
+    if delta == 0 {
+        return Err("the step of range must not be 0");
+    }
+    let n = range_len(start, limit, delta).ok_or("the range is too long")?;
+    element_count(&[n])?;
+    let data: Vec<f64> = (0..n as i64).map(|i| (start + i * delta) as f64).collect();
+    Value::from_f64_data(dtype, &[n], data).map_err(|_| "range")
 }

@@ -173,6 +173,22 @@ pub(crate) fn element_count(shape: &[usize]) -> KernelResult<usize> {
         .ok_or("the output would have more elements than memory can hold")
 }
 
+/// The integers of an int32 or int64 value, row-major; `None` for other dtypes.
+pub(crate) fn ints(v: &Value) -> Option<Vec<i64>> {
+    match v {
+        Value::I32(a) => Some(a.iter().map(|&x| i64::from(x)).collect()),
+        Value::I64(a) => Some(a.iter().copied().collect()),
+        _ => None,
+    }
+}
+
+/// An axis that may count from the end (`-1` is the last), for rank `rank`.
+pub(crate) fn axis_in(axis: i64, rank: usize) -> Option<usize> {
+    let rank = i64::try_from(rank).ok()?;
+    let axis = if axis < 0 { axis.checked_add(rank)? } else { axis };
+    (0..rank).contains(&axis).then_some(axis as usize)
+}
+
 /// Converts a count or index to `T` without going through floats for integers.
 pub(crate) fn count<T: Num>(n: usize) -> T {
     T::from_f64(n as f64)

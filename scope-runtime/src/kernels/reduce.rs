@@ -1,7 +1,7 @@
 //! Reductions over axes: sum, mean, maximum and the index of the maximum.
 
 use super::math::max;
-use super::{Inputs, Num, count, typed};
+use super::{Inputs, Num, axis_in, count, ints, typed};
 use crate::base::Value;
 use crate::graph::{Arg, Attr, KernelResult};
 use ndarray::{ArrayD, ArrayViewD, Axis};
@@ -13,28 +13,35 @@ enum Reduction {
     Max,
 }
 
-/// Sum over the attribute's axes.
+/// Sum over the axes of the second input.
 pub(crate) fn sum_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Sum, a.view(), attr))
+    reduction(Reduction::Sum, attr, args)
 }
 
-/// Mean over the attribute's axes.
+/// Mean over the axes of the second input.
 pub(crate) fn mean_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Mean, a.view(), attr))
+    reduction(Reduction::Mean, attr, args)
 }
 
-/// Maximum over the attribute's axes.
+/// Maximum over the axes of the second input.
 pub(crate) fn max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| reduce(Reduction::Max, a.view(), attr))
+    reduction(Reduction::Max, attr, args)
 }
 
-fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, attr: &Attr) -> KernelResult<ArrayD<T>> {
-    let Attr::Reduce { axes, keep_dims } = attr else { return Err("missing reduction axes") };
-    let all: Vec<usize> = (0..a.ndim()).collect();
-    let mut axes: Vec<usize> = axes.clone().unwrap_or(all);
-    if axes.iter().any(|&x| x >= a.ndim()) {
-        return Err("a reduction axis is out of range for the input's rank");
-    }
+fn reduction(op: Reduction, attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult {
+    let Attr::Reduce { keep_dims, .. } = *attr else { return Err("missing keep_dims") };
+    let mut inputs = Inputs::new(args);
+    let (x, axes) = (inputs.next()?, inputs.next()?);
+    let axes = ints(axes.value()).ok_or("reduction axes are int32 or int64")?;
+    typed!(x, [F32, F64, I32, I64], |a| reduce(op, a.view(), &axes, keep_dims))
+}
+
+fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: bool) -> KernelResult<ArrayD<T>> {
+    let mut axes: Vec<usize> = axes
+        .iter()
+        .map(|&x| axis_in(x, a.ndim()))
+        .collect::<Option<_>>()
+        .ok_or("a reduction axis is out of range for the input's rank")?;
     axes.sort_unstable_by(|x, y| y.cmp(x));
     axes.dedup();
     let n: usize = axes.iter().map(|&x| a.shape()[x]).product();
@@ -58,7 +65,7 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, attr: &Attr) -> KernelRes
         let n: T = count(n);
         out.mapv_inplace(|x| x / n);
     }
-    if *keep_dims {
+    if keep_dims {
         axes.reverse();
         for axis in axes {
             out.insert_axis_inplace(Axis(axis));

@@ -2,7 +2,7 @@
 //! `named("res").add(&a, &b)`, `&a + &b`. Each names and records one node
 //! through [`build`].
 
-use super::{OpKind, build};
+use super::{OpKind, build, int_const, scoped_op};
 use crate::base::{DType, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, Conv, Padding, Pool};
 use crate::variable::Variable;
@@ -44,7 +44,31 @@ fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Te
 }
 
 fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Result<Tensor> {
-    build(kind, name, &[x], Attr::Reduce { axes: axes.map(<[usize]>::to_vec), keep_dims })
+    let attr = Attr::Reduce { keep_dims, all_axes: axes.is_none() };
+    match axes {
+        // TF converts the axes inside the op's scope: `Sum/reduction_indices`.
+        Some(axes) => scoped_op(name, kind.def().default_name, |op| {
+            let axes: Vec<i64> = axes.iter().map(|&a| a as i64).collect();
+            let axes = int_const("reduction_indices", &axes)?;
+            build(kind, Some(op), &[x, &axes], attr)
+        }),
+        None => build(kind, name, &[x, &all_axes(x)?], attr),
+    }
+}
+
+/// TF's `_ReductionDims` for no axes, in the current scope: a constant
+/// `[0, …, rank - 1]` when the rank is known, else `range(0, Rank(x))`.
+fn all_axes(x: &Tensor) -> Result<Tensor> {
+    match x.shape.rank() {
+        Some(rank) => constant(Value::from((0..rank as i32).collect::<Vec<_>>())),
+        None => {
+            let rank = build(OpKind::Rank, None, &[x], Attr::None)?;
+            scoped_op(Some("range"), "range", |op| {
+                let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
+                build(OpKind::Range, Some(op), &[&start, &rank, &delta], Attr::None)
+            })
+        }
+    }
 }
 
 api! {
@@ -449,7 +473,22 @@ api! {
     /// assert_eq!(reshape(&x, &[-1, 3])?.shape().to_vec(), Some(vec![4, 3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn reshape(x: &Tensor, shape: &[i64]) -> Tensor |name| build(OpKind::Reshape, name, &[x], Attr::Reshape(shape.to_vec()));
+    fn reshape(x: &Tensor, shape: &[i64]) -> Tensor |name| {
+        scoped_op(name, "Reshape", |op| build(OpKind::Reshape, Some(op), &[x, &int_const("shape", shape)?], Attr::None))
+    };
+    /// `x` in the shape the int32 or int64 vector `shape` holds when run (TF
+    /// `tf.reshape` with a tensor shape): for shapes known only at run time.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, placeholder, reshape_to, shape, DType, Graph, Shape};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    /// let flat = constant(vec![0.0f32; 6])?;
+    /// assert_eq!(reshape_to(&flat, &shape(&x)?)?.shape().to_string(), "(None, None)");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reshape_to(x: &Tensor, shape: &Tensor) -> Tensor |name| build(OpKind::Reshape, name, &[x, shape], Attr::None);
     /// The axes permuted (`None`: reversed) (TF `tf.transpose`; default name `transpose`).
     ///
     /// ```
@@ -462,11 +501,24 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn transpose(x: &Tensor, perm: Option<&[usize]>) -> Tensor |name| {
-        let perm = match perm {
-            Some(p) => p.to_vec(),
-            None => (0..x.shape.rank().unwrap_or(0)).rev().collect(),
-        };
-        build(OpKind::Transpose, name, &[x], Attr::Perm(perm))
+        scoped_op(Some(name.unwrap_or("transpose")), "transpose", |op| {
+            let perm = match (perm, x.shape.rank()) {
+                (Some(p), _) => int_const("perm", &p.iter().map(|&a| a as i64).collect::<Vec<_>>())?,
+                (None, Some(rank)) => int_const("perm", &(0..rank as i64).rev().collect::<Vec<_>>())?,
+                // TF: `_range(Rank(x) - 1, -1, -1)` when the rank is unknown.
+                (None, None) => {
+                    let rank = build(OpKind::Rank, None, &[x], Attr::None)?;
+                    let last = scoped_op(None, "sub", |sub| {
+                        build(OpKind::Sub, Some(sub), &[&rank, &named("y").constant(1i32)?], Attr::None)
+                    })?;
+                    scoped_op(None, "Range", |range| {
+                        let (limit, delta) = (named("limit").constant(-1i32)?, named("delta").constant(-1i32)?);
+                        build(OpKind::Range, Some(range), &[&last, &limit, &delta], Attr::None)
+                    })?
+                }
+            };
+            build(OpKind::Transpose, Some(op), &[x, &perm], Attr::None)
+        })
     };
     /// Concatenation along `axis` (TF `tf.concat`; default name `concat`).
     ///
@@ -478,7 +530,18 @@ api! {
     /// assert_eq!(concat(&[&a, &b], 0)?.shape().to_vec(), Some(vec![3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn concat(values: &[&Tensor], axis: usize) -> Tensor |name| build(OpKind::Concat, name, values, Attr::Axis(axis));
+    fn concat(values: &[&Tensor], axis: usize) -> Tensor |name| {
+        scoped_op(name, "concat", |op| {
+            if let [single] = values {
+                // TF: one value is an Identity, beside its unused axis `concat_dim`.
+                int_const("concat_dim", &[axis as i64])?;
+                return build(OpKind::Identity, Some(name.unwrap_or("concat")), &[single], Attr::None);
+            }
+            let axis = named("axis").constant(i32::try_from(axis).unwrap_or(i32::MAX))?;
+            let inputs: Vec<&Tensor> = values.iter().copied().chain([&axis]).collect();
+            build(OpKind::Concat, Some(op), &inputs, Attr::None)
+        })
+    };
     /// Stacking along a new `axis` (TF `tf.stack`; default name `stack`).
     ///
     /// ```

@@ -1,19 +1,10 @@
 //! Constructors of ops that cut, select and rearrange: split, slices,
 //! unstack, shape, fill, `*_like`, one_hot, pad and tile.
 
-use super::{OpKind, build, build_op, named};
+use super::{OpKind, build, build_op, int_const, named, scoped_op};
 use crate::base::{DType, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, OneHot, StridedSlice};
-use crate::scope::name_scope;
 use std::sync::Arc;
-
-/// Builds an op the way TF's Python wrappers do: under a name scope of the
-/// op's name, where `inner` makes its helper inputs, and named the scope itself.
-fn scoped_op(name: Option<&str>, default: &str, inner: impl FnOnce(&str) -> Result<Tensor>) -> Result<Tensor> {
-    let scope = name_scope(name.unwrap_or(default)).enter()?;
-    let op_name = scope.name().to_owned();
-    inner(&op_name)
-}
 
 /// TF `fill(dims, value)` inside an op scope: `dims` and `value` as constants, then `Fill`.
 fn fill_from(name: &str, dims: Tensor, value: Tensor, shape: Shape) -> Result<Tensor> {
@@ -235,7 +226,7 @@ api! {
     /// assert_eq!(pad(&x, &[[1, 1], [0, 2]])?.shape().to_vec(), Some(vec![4, 5]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn pad(x: &Tensor, paddings: &[[usize; 2]]) -> Tensor |name| build(OpKind::Pad, name, &[x], Attr::Pad(paddings.to_vec(), 0.0));
+    fn pad(x: &Tensor, paddings: &[[usize; 2]]) -> Tensor |name| pad_op(name, x, paddings, None);
     /// `value` before and after `x` along each axis (TF `tf.pad(x, paddings,
     /// constant_values=value)`: op `PadV2`, or `Pad` for 0).
     ///
@@ -248,8 +239,7 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn pad_with(x: &Tensor, paddings: &[[usize; 2]], value: f64) -> Tensor |name| {
-        let kind = if value == 0.0 { OpKind::Pad } else { OpKind::PadV2 };
-        build(kind, name, &[x], Attr::Pad(paddings.to_vec(), value))
+        pad_op(name, x, paddings, (value != 0.0).then_some(value))
     };
     /// `x` repeated `multiples[i]` times along axis `i` (TF `tf.tile`).
     ///
@@ -261,7 +251,12 @@ api! {
     /// assert_eq!(tile(&x, &[2, 1])?.shape().to_vec(), Some(vec![4, 3]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn tile(x: &Tensor, multiples: &[usize]) -> Tensor |name| build(OpKind::Tile, name, &[x], Attr::Tile(multiples.to_vec()));
+    fn tile(x: &Tensor, multiples: &[usize]) -> Tensor |name| {
+        scoped_op(name, "Tile", |op| {
+            let multiples = int_const("multiples", &multiples.iter().map(|&m| m as i64).collect::<Vec<_>>())?;
+            build(OpKind::Tile, Some(op), &[x, &multiples], Attr::None)
+        })
+    };
 }
 
 /// TF's `ones_like` pattern: under scope `default`, `Shape` of `x`, a `Const`
@@ -314,4 +309,26 @@ fn too_large(op: &str) -> crate::base::Error {
         shapes: Vec::new(),
         rule: "a dimension is too large for int32",
     }
+}
+
+/// TF `pad`: `Pad` with its `paddings` constant, or `PadV2` with `constant_values` too.
+fn pad_op(name: Option<&str>, x: &Tensor, paddings: &[[usize; 2]], value: Option<f64>) -> Result<Tensor> {
+    let kind = if value.is_some() { OpKind::PadV2 } else { OpKind::Pad };
+    scoped_op(name, kind.def().default_name, |op| {
+        let flat: Vec<i64> = paddings.iter().flatten().map(|&p| p as i64).collect();
+        let sizes = match flat.iter().map(|&v| i32::try_from(v)).collect::<std::result::Result<Vec<_>, _>>() {
+            Ok(small) => {
+                Value::from_f64_data(DType::I32, &[paddings.len(), 2], small.iter().map(|&v| v.into()).collect())
+            }
+            Err(_) => Value::from_f64_data(DType::I64, &[paddings.len(), 2], flat.iter().map(|&v| v as f64).collect()),
+        }?;
+        let paddings = named("paddings").constant(sizes)?;
+        match value {
+            Some(v) => {
+                let v = named("constant_values").constant(Value::filled(x.dtype, &[], v))?;
+                build(kind, Some(op), &[x, &paddings, &v], Attr::None)
+            }
+            None => build(kind, Some(op), &[x, &paddings], Attr::None),
+        }
+    })
 }

@@ -2,12 +2,31 @@
 //! attributes, known at build time as far as TensorFlow knows them.
 
 use crate::base::{DType, Dim, Shape, Tensor};
-use crate::graph::{Attr, Fail, Outputs};
-use crate::kernels::array::{Stride, reshape_target, slice_sizes, split_sizes, stride_axis};
+use crate::graph::{Attr, Consts, Fail, Outputs};
+use crate::kernels::array::{Stride, range_len, reshape_target, slice_sizes, split_sizes, stride_axis};
 use crate::kernels::nn::window;
+use crate::kernels::{axis_in, ints};
 use smallvec::smallvec;
 
 type Inferred = Result<Outputs, Fail>;
+
+/// The integers of constant input `i`, if it is a constant.
+fn const_ints(consts: Consts<'_>, i: usize) -> Option<Vec<i64>> {
+    consts.get(i).copied().flatten().and_then(ints)
+}
+
+/// Checks that a shape or axes operand is an integer tensor.
+fn int_operand(t: &Tensor) -> Result<(), Fail> {
+    if matches!(t.dtype, DType::I32 | DType::I64) { Ok(()) } else { Err(Fail::DType) }
+}
+
+/// The static length of a vector operand, when known.
+fn vector_length(t: &Tensor) -> Option<usize> {
+    match t.shape.dims() {
+        Some(&[n]) => n,
+        _ => None,
+    }
+}
 
 fn one(shape: Shape, dtype: DType) -> Inferred {
     Ok(smallvec![(shape, dtype)])
@@ -22,34 +41,34 @@ fn unknown_dims(rank: Option<usize>) -> Shape {
     rank.map_or_else(Shape::unknown, |r| Shape::from_dims(vec![None; r]))
 }
 
-pub(super) fn constant(_: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn constant(_: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Const(v) = attr else { return Err(Fail::Shape("missing value")) };
     one(Shape::from(v.shape()), v.dtype())
 }
 
-pub(super) fn placeholder(_: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn placeholder(_: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Placeholder(shape, dtype) = attr else { return Err(Fail::Shape("missing shape and dtype")) };
     one(Shape::clone(shape), *dtype)
 }
 
-pub(super) fn variable(_: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn variable(_: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Variable(v) = attr else { return Err(Fail::Shape("missing variable")) };
     one(Shape::from(v.shape()), v.dtype())
 }
 
-pub(super) fn nothing(_: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn nothing(_: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     Ok(Outputs::new())
 }
 
-pub(super) fn same(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn same(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     one(x[0].shape.clone(), x[0].dtype)
 }
 
-pub(super) fn scalar(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn scalar(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     one(Shape::scalar(), x[0].dtype)
 }
 
-pub(super) fn cast(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn cast(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::DType(to) = attr else { return Err(Fail::Shape("missing dtype")) };
     one(x[0].shape.clone(), *to)
 }
@@ -75,11 +94,11 @@ const TOO_LARGE: Fail = Fail::Shape("a dimension of the output would be too larg
 
 const NO_BROADCAST: Fail = Fail::Shape("each dimension must match or be 1 (NumPy broadcasting)");
 
-pub(super) fn broadcast(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn broadcast(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     one(broadcast_shapes(&x[0].shape, &x[1].shape).ok_or(NO_BROADCAST)?, x[0].dtype)
 }
 
-pub(super) fn compare(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn compare(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     one(broadcast_shapes(&x[0].shape, &x[1].shape).ok_or(NO_BROADCAST)?, DType::Bool)
 }
 
@@ -90,7 +109,7 @@ fn check_select_dtypes(x: &[&Tensor]) -> Result<(), Fail> {
     Ok(())
 }
 
-pub(super) fn select(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn select(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     check_select_dtypes(x)?;
     let (c, t, e) = (&x[0].shape, &x[1].shape, &x[2].shape);
     if !t.is_compatible_with(e) {
@@ -112,13 +131,13 @@ pub(super) fn select(x: &[&Tensor], _: &Attr) -> Inferred {
     one(values, x[1].dtype)
 }
 
-pub(super) fn select_v2(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn select_v2(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     check_select_dtypes(x)?;
     let values = broadcast_shapes(&x[1].shape, &x[2].shape).ok_or(NO_BROADCAST)?;
     one(broadcast_shapes(&x[0].shape, &values).ok_or(NO_BROADCAST)?, x[1].dtype)
 }
 
-pub(super) fn matmul(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn matmul(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let (ta, tb) = match attr {
         Attr::MatMul { transpose_a, transpose_b } => (*transpose_a, *transpose_b),
         _ => (false, false),
@@ -135,7 +154,7 @@ pub(super) fn matmul(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims([m, n]), x[0].dtype)
 }
 
-pub(super) fn bias_add(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn bias_add(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     match (x[0].shape.dims(), x[1].shape.dims()) {
         (Some(xd), _) if xd.len() < 2 => Err(Fail::Shape("the input of BiasAdd must have rank 2 or more")),
         (_, Some(bd)) if bd.len() != 1 => Err(Fail::Shape("the bias must have rank 1")),
@@ -146,14 +165,26 @@ pub(super) fn bias_add(x: &[&Tensor], _: &Attr) -> Inferred {
     }
 }
 
-pub(super) fn reduce(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Reduce { axes, keep_dims } = attr else { return Err(Fail::Shape("missing reduction axes")) };
-    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
-    let reduced = |i: usize| axes.as_ref().is_none_or(|a| a.contains(&i));
-    if axes.as_ref().is_some_and(|a| a.iter().any(|&i| i >= dims.len())) {
-        return Err(Fail::Shape("a reduction axis is out of range for the input's rank"));
+pub(super) fn reduce(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
+    let Attr::Reduce { keep_dims, all_axes } = *attr else { return Err(Fail::Shape("missing keep_dims")) };
+    if x[0].dtype == DType::Bool {
+        return Err(Fail::DType);
     }
-    let out = dims.iter().enumerate().filter_map(|(i, d)| match (reduced(i), keep_dims) {
+    int_operand(x[1])?;
+    if all_axes && !keep_dims {
+        return one(Shape::scalar(), x[0].dtype);
+    }
+    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    let Some(axes) = const_ints(consts, 1) else {
+        let same_rank = if keep_dims { unknown_dims(Some(dims.len())) } else { Shape::unknown() };
+        return one(same_rank, x[0].dtype);
+    };
+    let axes: Vec<usize> = axes
+        .iter()
+        .map(|&a| axis_in(a, dims.len()))
+        .collect::<Option<_>>()
+        .ok_or(Fail::Shape("a reduction axis is out of range for the input's rank"))?;
+    let out = dims.iter().enumerate().filter_map(|(i, d)| match (axes.contains(&i), keep_dims) {
         (true, true) => Some(Some(1)),
         (true, false) => None,
         (false, _) => Some(*d),
@@ -161,7 +192,7 @@ pub(super) fn reduce(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims(out.collect::<Vec<_>>()), x[0].dtype)
 }
 
-pub(super) fn arg_max(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn arg_max(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::ArgMax { axis, dtype } = *attr else { return Err(Fail::Shape("missing axis")) };
     if !matches!(dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
@@ -176,41 +207,66 @@ pub(super) fn arg_max(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(shape, dtype)
 }
 
-pub(super) fn reshape(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Reshape(target) = attr else { return Err(Fail::Shape("missing reshape target")) };
-    let dims = reshape_target(target, x[0].shape.num_elements()).map_err(Fail::Shape)?;
-    one(Shape::from_dims(dims), x[0].dtype)
+pub(super) fn reshape(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    let shape = match const_ints(consts, 1) {
+        Some(target) => Shape::from_dims(reshape_target(&target, x[0].shape.num_elements()).map_err(Fail::Shape)?),
+        None => vector_length(x[1]).map_or_else(Shape::unknown, |n| unknown_dims(Some(n))),
+    };
+    one(shape, x[0].dtype)
 }
 
-pub(super) fn transpose(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Perm(perm) = attr else { return Err(Fail::Shape("missing permutation")) };
+pub(super) fn transpose(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    let Some(perm) = const_ints(consts, 1) else {
+        return one(unknown_dims(x[0].shape.rank().or(vector_length(x[1]))), x[0].dtype);
+    };
     let Some(dims) = x[0].shape.dims() else { return one(unknown_dims(Some(perm.len())), x[0].dtype) };
+    let perm: Vec<usize> = perm.iter().map(|&p| axis_in(p, dims.len())).collect::<Option<_>>().unwrap_or_default();
     let mut seen = vec![false; dims.len()];
-    if perm.len() != dims.len() || perm.iter().any(|&p| p >= dims.len() || std::mem::replace(&mut seen[p], true)) {
+    if perm.len() != dims.len() || perm.iter().any(|&p| std::mem::replace(&mut seen[p], true)) {
         return Err(Fail::Shape("the permutation must list every axis once"));
     }
     one(Shape::from_dims(perm.iter().map(|&p| dims[p]).collect::<Vec<_>>()), x[0].dtype)
 }
 
-pub(super) fn concat(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Axis(axis) = *attr else { return Err(Fail::Shape("missing axis")) };
-    let known: Vec<&[Dim]> = x.iter().filter_map(|t| t.shape.dims()).collect();
-    let Some(first) = known.first() else { return one(Shape::unknown(), x[0].dtype) };
-    if axis >= first.len() || known.iter().any(|d| d.len() != first.len()) {
-        return Err(Fail::Shape("inputs of concat have one rank, and the axis is below it"));
+pub(super) fn concat(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
+    // ConcatV2 takes its axis as its last input; a partition's concatenation in its attributes.
+    let (values, axis) = match *attr {
+        Attr::Axis(axis) => (x, i64::try_from(axis).ok()),
+        _ => {
+            let (axis, values) = x.split_last().ok_or(Fail::Shape("missing axis"))?;
+            int_operand(axis)?;
+            (values, const_ints(consts, x.len() - 1).and_then(|a| a.first().copied()))
+        }
+    };
+    let dtype = values.first().ok_or(Fail::Shape("concat needs a value"))?.dtype;
+    if values.iter().any(|t| t.dtype != dtype) {
+        return Err(Fail::DType);
+    }
+    let known: Vec<&[Dim]> = values.iter().filter_map(|t| t.shape.dims()).collect();
+    let Some(first) = known.first() else { return one(Shape::unknown(), dtype) };
+    let axis = match axis {
+        Some(a) => {
+            axis_in(a, first.len()).ok_or(Fail::Shape("the concat axis is out of range for the inputs' rank"))?
+        }
+        None => return one(unknown_dims(Some(first.len())), dtype),
+    };
+    if known.iter().any(|d| d.len() != first.len()) {
+        return Err(Fail::Shape("inputs of concat have one rank"));
     }
     let mut out: Vec<Dim> = first.to_vec();
     for (i, slot) in out.iter_mut().enumerate() {
         if i == axis {
-            *slot = if known.len() == x.len() { known.iter().map(|d| d[i]).sum() } else { None };
+            *slot = if known.len() == values.len() { known.iter().map(|d| d[i]).sum() } else { None };
         } else if known.iter().any(|d| !compatible(d[i], first[i])) {
             return Err(Fail::Shape("inputs of concat must agree on every axis but the concatenated one"));
         }
     }
-    one(Shape::from_dims(out), x[0].dtype)
+    one(Shape::from_dims(out), dtype)
 }
 
-pub(super) fn stack(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn stack(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Axis(axis) = *attr else { return Err(Fail::Shape("missing axis")) };
     let first = &x[0].shape;
     if x.iter().any(|t| !t.shape.is_compatible_with(first)) {
@@ -255,7 +311,7 @@ fn axis_dim(x: &Tensor, axis: usize) -> Result<Dim, Fail> {
     }
 }
 
-pub(super) fn split(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn split(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Split { axis, num } = *attr else { return Err(Fail::Shape("missing split attributes")) };
     if num == 0 || num > MAX_OUTPUTS {
         return Err(Fail::Shape("split into at least one part and at most 65536"));
@@ -269,7 +325,7 @@ pub(super) fn split(x: &[&Tensor], attr: &Attr) -> Inferred {
     parts(x[0], axis, &vec![size; num])
 }
 
-pub(super) fn split_v(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn split_v(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::SplitV { axis, sizes } = attr else { return Err(Fail::Shape("missing split attributes")) };
     if sizes.is_empty() || sizes.len() > MAX_OUTPUTS {
         return Err(Fail::Shape("split into at least one part and at most 65536"));
@@ -279,7 +335,7 @@ pub(super) fn split_v(x: &[&Tensor], attr: &Attr) -> Inferred {
     parts(x[0], *axis, &sizes)
 }
 
-pub(super) fn unstack(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn unstack(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Unstack { axis, num } = *attr else { return Err(Fail::Shape("missing unstack attributes")) };
     if num > MAX_OUTPUTS {
         return Err(Fail::Shape("unstack into at most 65536 outputs"));
@@ -297,7 +353,7 @@ pub(super) fn unstack(x: &[&Tensor], attr: &Attr) -> Inferred {
     Ok((0..num).map(|_| (shape.clone(), x[0].dtype)).collect())
 }
 
-pub(super) fn slice(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Slice(slice) = attr else { return Err(Fail::Shape("missing slice attributes")) };
     let (begin, size) = &**slice;
     let dims: Vec<Dim> = match x[0].shape.dims() {
@@ -307,7 +363,7 @@ pub(super) fn slice(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims(slice_sizes(begin, size, &dims).map_err(Fail::Shape)?), x[0].dtype)
 }
 
-pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::StridedSlice(spec) = attr else { return Err(Fail::Shape("missing strided slice attributes")) };
     let n = spec.begin.len();
     if spec.end.len() != n || spec.strides.as_ref().is_some_and(|s| s.len() != n) {
@@ -333,7 +389,7 @@ pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims(out), x[0].dtype)
 }
 
-pub(super) fn gather(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn gather(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     let (params, indices) = (x[0], x[1]);
     if !matches!(indices.dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
@@ -346,7 +402,7 @@ pub(super) fn gather(x: &[&Tensor], _: &Attr) -> Inferred {
     one(shape, params.dtype)
 }
 
-pub(super) fn shape_of(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn shape_of(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::DType(dtype) = *attr else { return Err(Fail::Shape("missing dtype")) };
     if !matches!(dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
@@ -354,7 +410,7 @@ pub(super) fn shape_of(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::from_dims([x[0].shape.rank()]), dtype)
 }
 
-pub(super) fn fill(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn fill(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Fill(shape) = attr else { return Err(Fail::Shape("missing shape")) };
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
@@ -365,7 +421,7 @@ pub(super) fn fill(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(Shape::clone(shape), x[1].dtype)
 }
 
-pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn one_hot(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::OneHot(o) = attr else { return Err(Fail::Shape("missing one_hot attributes")) };
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
@@ -385,43 +441,57 @@ pub(super) fn one_hot(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(shape, o.dtype)
 }
 
-pub(super) fn pad(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Pad(pads, _) = attr else { return Err(Fail::Shape("missing paddings")) };
-    let shape = match x[0].shape.dims() {
-        Some(d) if d.len() != pads.len() => return Err(Fail::Shape("paddings have one pair per axis of the input")),
-        Some(d) => {
-            let padded =
-                |d: usize, [b, a]: [usize; 2]| d.checked_add(b).and_then(|d| d.checked_add(a)).ok_or(TOO_LARGE);
-            Shape::from_dims(
-                d.iter().zip(pads).map(|(d, p)| d.map(|d| padded(d, *p)).transpose()).collect::<Result<Vec<_>, _>>()?,
-            )
-        }
-        None => unknown_dims(Some(pads.len())),
+pub(super) fn pad(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    if x.get(2).is_some_and(|v| v.dtype != x[0].dtype) {
+        return Err(Fail::DType);
+    }
+    let rank = x[0].shape.rank().or(x[1].shape.dims().and_then(|d| d.first().copied().flatten()));
+    let (Some(pads), Some(dims)) = (const_ints(consts, 1), x[0].shape.dims()) else {
+        return one(unknown_dims(rank), x[0].dtype);
     };
-    one(shape, x[0].dtype)
+    if pads.len() != 2 * dims.len() || pads.iter().any(|&p| p < 0) {
+        return Err(Fail::Shape("paddings have one pair of sizes per axis of the input"));
+    }
+    let padded = |d: usize, i: usize| {
+        d.checked_add(pads[2 * i] as usize).and_then(|d| d.checked_add(pads[2 * i + 1] as usize)).ok_or(TOO_LARGE)
+    };
+    let dims = dims.iter().enumerate().map(|(i, d)| d.map(|d| padded(d, i)).transpose()).collect::<Result<Vec<_>, _>>();
+    one(Shape::from_dims(dims?), x[0].dtype)
 }
 
-pub(super) fn tile(x: &[&Tensor], attr: &Attr) -> Inferred {
-    let Attr::Tile(multiples) = attr else { return Err(Fail::Shape("missing multiples")) };
-    let shape = match x[0].shape.dims() {
-        Some(d) if d.len() != multiples.len() => {
-            return Err(Fail::Shape("multiples have one entry per axis of the input"));
-        }
-        Some(d) => {
-            let tiled = |d: usize, m: usize| d.checked_mul(m).ok_or(TOO_LARGE);
-            Shape::from_dims(
-                d.iter()
-                    .zip(multiples)
-                    .map(|(d, m)| d.map(|d| tiled(d, *m)).transpose())
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        }
-        None => unknown_dims(Some(multiples.len())),
+pub(super) fn tile(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    let (Some(multiples), Some(dims)) = (const_ints(consts, 1), x[0].shape.dims()) else {
+        return one(unknown_dims(x[0].shape.rank().or(vector_length(x[1]))), x[0].dtype);
     };
-    one(shape, x[0].dtype)
+    if multiples.len() != dims.len() || multiples.iter().any(|&m| m < 0) {
+        return Err(Fail::Shape("multiples have one count per axis of the input"));
+    }
+    let tiled = |d: usize, m: i64| d.checked_mul(m as usize).ok_or(TOO_LARGE);
+    let dims =
+        dims.iter().zip(&multiples).map(|(d, &m)| d.map(|d| tiled(d, m)).transpose()).collect::<Result<Vec<_>, _>>();
+    one(Shape::from_dims(dims?), x[0].dtype)
 }
 
-pub(super) fn assign(x: &[&Tensor], _: &Attr) -> Inferred {
+pub(super) fn rank(_: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    one(Shape::scalar(), DType::I32)
+}
+
+pub(super) fn range(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    if x.iter().any(|t| t.dtype != x[0].dtype) || !matches!(x[0].dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    let scalar = |i: usize| const_ints(consts, i).and_then(|v| v.first().copied());
+    let len = match (scalar(0), scalar(1), scalar(2)) {
+        (_, _, Some(0)) => return Err(Fail::Shape("the step of range must not be 0")),
+        (Some(start), Some(limit), Some(delta)) => Some(range_len(start, limit, delta).ok_or(TOO_LARGE)?),
+        _ => None,
+    };
+    one(Shape::from_dims([len]), x[0].dtype)
+}
+
+pub(super) fn assign(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     if !x[1].shape.is_compatible_with(&x[0].shape) {
         return Err(Fail::Shape("the value assigned must have the variable's shape"));
     }
@@ -438,7 +508,7 @@ fn window_dim(input: Dim, k: Dim, stride: usize, dilation: usize, padding: crate
     }
 }
 
-pub(super) fn conv2d(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn conv2d(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Conv(c) = attr else { return Err(Fail::Shape("missing convolution attributes")) };
     if c.strides.contains(&0) || c.dilations.contains(&0) {
         return Err(Fail::Shape("strides and dilations are 1 or more"));
@@ -462,7 +532,7 @@ pub(super) fn conv2d(x: &[&Tensor], attr: &Attr) -> Inferred {
     one(shape, x[0].dtype)
 }
 
-pub(super) fn pool(x: &[&Tensor], attr: &Attr) -> Inferred {
+pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let Attr::Pool(p) = attr else { return Err(Fail::Shape("missing pooling attributes")) };
     if p.strides.contains(&0) || p.ksize.contains(&0) {
         return Err(Fail::Shape("window sizes and strides are 1 or more"));

@@ -154,20 +154,20 @@ op_table! {
     MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false;
     /// Average pooling, NHWC.
     AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false;
-    /// Sum over axes.
-    Sum              "Sum"           "Sum"            1 Numeric reduce          One(kr::sum_kernel), false;
+    /// Sum over the axes its second input lists.
+    Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false;
     /// Mean over axes.
-    Mean             "Mean"          "Mean"           1 Numeric reduce          One(kr::mean_kernel), false;
+    Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false;
     /// Maximum over axes.
-    Max              "Max"           "Max"            1 Numeric reduce          One(kr::max_kernel), false;
+    Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false;
     /// Index of the maximum along an axis.
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false;
-    /// A new shape, same elements.
-    Reshape          "Reshape"       "Reshape"        1 Any     reshape         One(ka::reshape_kernel), true;
+    /// A new shape (its second input), same elements.
+    Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true;
     /// Permuted axes.
-    Transpose        "Transpose"     "transpose"      1 Any     transpose       One(ka::transpose_kernel), false;
+    Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false;
     /// Concatenation along an axis.
-    Concat           "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false;
+    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false;
     /// A partitioned variable's shards, concatenated.
     ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false;
     /// Stacking along a new axis.
@@ -193,11 +193,15 @@ op_table! {
     /// One-hot vectors of integer indices.
     OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false;
     /// Zeros around the input.
-    Pad              "Pad"           "Pad"            1 Any     pad             One(ka::pad_kernel), false;
+    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false;
     /// A value around the input.
-    PadV2            "PadV2"         "PadV2"          1 Any     pad             One(ka::pad_kernel), false;
+    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false;
     /// The input repeated along each axis.
-    Tile             "Tile"          "Tile"           1 Any     tile            One(ka::tile_kernel), false;
+    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false;
+    /// The input's rank.
+    Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false;
+    /// Integers from a start to a limit by a step.
+    Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false;
     /// Adds to a variable.
@@ -280,6 +284,29 @@ pub(crate) fn build_op(
         let outputs = (0..n.outputs.len() as u32).map(|i| state.output(graph_id, node, i)).collect();
         Built { op: Operation { graph_id, node, name: n.name.clone() }, outputs }
     })
+}
+
+/// Builds an op the way TF's Python wrappers do: under a name scope of the
+/// op's name, where `inner` makes the constants its operands given as values
+/// become (`Reshape/shape`), and named the scope itself.
+pub(crate) fn scoped_op(
+    name: Option<&str>,
+    default: &str,
+    inner: impl FnOnce(&str) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let scope = crate::scope::name_scope(name.unwrap_or(default)).enter()?;
+    let op_name = scope.name().to_owned();
+    inner(&op_name)
+}
+
+/// A constant of integers named `name`, int32 as TF makes Python lists of
+/// small integers, int64 when one does not fit.
+pub(crate) fn int_const(name: &str, values: &[i64]) -> Result<Tensor> {
+    let value = match values.iter().map(|&v| i32::try_from(v)).collect::<std::result::Result<Vec<_>, _>>() {
+        Ok(small) => crate::base::Value::from(small),
+        Err(_) => crate::base::Value::from(values.to_vec()),
+    };
+    named(name).constant(value)
 }
 
 /// Builds an op with one output and returns that output.
