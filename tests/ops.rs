@@ -181,7 +181,9 @@ fn regularization_losses_are_ordinary_nodes_with_inferred_shapes() -> Result<()>
     assert_eq!(losses[0].name(), "s/w/Regularizer/l2_regularizer");
     assert_eq!(losses[0].shape().rank(), Some(0));
     let node = graph.nodes().into_iter().find(|n| n.name == "s/w/Regularizer/l2_regularizer/L2Loss").expect("L2Loss");
-    assert_eq!((node.inputs, node.shape.rank()), (vec![w.name().to_owned()], Some(0)));
+    // As in TF, ops read a variable through its `read` Identity.
+    assert_eq!((node.inputs, node.shape.rank()), (vec!["s/w/read".to_owned()], Some(0)));
+    assert_eq!(w.tensor().name(), "s/w/read");
     assert_eq!(flat(&Session::new(&graph).run(&[&losses[0]], &[])?[0]), [0.5]);
     Ok(())
 }

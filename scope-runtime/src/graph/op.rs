@@ -142,6 +142,8 @@ pub(crate) enum Kernel {
     Placeholder,
     /// Its value is its variable's, read when a step uses it.
     Variable,
+    /// Its value is its input variable's, read when a step uses it (TF's `v/read`, an Identity).
+    Read,
     /// Nothing: it exists for its control dependencies.
     NoOp,
     /// A function of its inputs with one output.

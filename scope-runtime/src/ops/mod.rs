@@ -88,6 +88,8 @@ op_table! {
     Placeholder      "Placeholder"   "Placeholder"    0 Any     placeholder     Kernel::Placeholder, false;
     /// A variable's value.
     Variable         "VariableV2"    "Variable"       0 Any     variable        Kernel::Variable, false;
+    /// A variable's value as ops read it (TF's `v/read`).
+    VariableRead     "Identity"      "read"           1 Any     same            Kernel::Read, false;
     /// Nothing; runs its control inputs.
     NoOp             "NoOp"          "NoOp"           0 Any     nothing         Kernel::NoOp, false;
     /// `a + b`.

@@ -10,7 +10,7 @@ fn assignment(kind: OpKind, name: Option<&str>, var: &Variable, value: &Tensor) 
     if var.partitions().is_some() {
         return Err(Error::PartitionedAssign { name: var.name().to_owned() });
     }
-    let built = build_op(kind, name, &[var.tensor(), value], &[], Attr::Variable(var.clone()))?;
+    let built = build_op(kind, name, &[var.variable_tensor(), value], &[], Attr::Variable(var.clone()))?;
     Ok(built.outputs.into_iter().next().expect("the op table gives assignments one output"))
 }
 

@@ -312,7 +312,7 @@ impl Session {
             let n = &state.nodes[node as usize];
             let compute = match (n.op.kernel, &n.attr) {
                 (Kernel::Const, Attr::Const(v)) => Compute::Const(v.clone()),
-                (Kernel::Variable, Attr::Variable(v)) => Compute::Variable(v.clone()),
+                (Kernel::Variable | Kernel::Read, Attr::Variable(v)) => Compute::Variable(v.clone()),
                 (Kernel::One(f), attr) => Compute::One(f, attr.clone()),
                 (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
                 (Kernel::Update(f), attr) => Compute::Update(f, attr.clone()),

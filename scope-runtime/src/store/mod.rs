@@ -352,7 +352,7 @@ impl GraphState {
     /// store entry, collections and regularization loss.
     fn commit_single(&mut self, req: &Request, plan: Plan) -> Variable {
         let op_name = self.claim_node_name(op_base(&plan.name)).expect("check_named found no clash");
-        mark_helper_names(&mut self.names, &op_name, plan.init.op_name().map(Helper::Initializer));
+        let read_name = mark_helper_names(&mut self.names, &op_name, plan.init.op_name().map(Helper::Initializer));
         let key: Arc<str> = Arc::from(plan.name.as_str());
         let seed = req.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(plan.name.as_bytes());
         let storage = Storage::Single {
@@ -362,6 +362,7 @@ impl GraphState {
             value: RwLock::new(None),
         };
         let var = self.commit_variable(
+            read_name,
             req.graph_id,
             op_name,
             key,
@@ -411,6 +412,7 @@ impl GraphState {
     #[allow(clippy::too_many_arguments)] // the parts of a variable, all needed once here
     pub(crate) fn commit_variable(
         &mut self,
+        read_name: String,
         graph_id: u64,
         op_name: String,
         key: Arc<str>,
@@ -420,18 +422,26 @@ impl GraphState {
         trainable: bool,
         caller: CallSite,
     ) -> Variable {
+        // The variable's node and, right after it, its `read` Identity, as TF builds them.
         let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
         let name: Arc<str> = Arc::from(op_name);
+        let read_name: Arc<str> = Arc::from(read_name);
         let tensor = Tensor { graph_id, node, output: 0, name: name.clone(), shape: Shape::from(&shape), dtype };
-        let var = Variable::from_parts(key, tensor, shape, trainable, storage, caller);
-        let new = NewNode {
-            name,
-            op: OpKind::Variable.def(),
-            inputs: &[],
-            control_inputs: Vec::new(),
-            attr: Attr::Variable(var.clone()),
-        };
+        let read = Tensor { node: node + 1, name: read_name.clone(), ..tensor.clone() };
+        let var = Variable::from_parts(key, tensor, read, shape, trainable, storage, caller);
+        let attr = Attr::Variable(var.clone());
+        let new = NewNode { name, op: OpKind::Variable.def(), inputs: &[], control_inputs: Vec::new(), attr };
         self.add_node(graph_id, new).expect("a variable node has no inputs to check");
+        let inputs = [var.variable_tensor()];
+        let attr = Attr::Variable(var.clone());
+        let new = NewNode {
+            name: read_name,
+            op: OpKind::VariableRead.def(),
+            inputs: &inputs,
+            control_inputs: Vec::new(),
+            attr,
+        };
+        self.add_node(graph_id, new).expect("a variable's read takes its one input");
         self.add_to_collection(GLOBAL_VARIABLES, CollectionItem::Variable(var.clone()));
         if trainable {
             self.add_to_collection(TRAINABLE_VARIABLES, CollectionItem::Variable(var.clone()));
@@ -559,7 +569,15 @@ impl GraphState {
         let tensor = self.add_op(req.graph_id, concat_name, OpKind::ConcatPartitions, &inputs, Attr::Axis(axis))?;
         self.node_names.remove(tensor.name());
         let storage = Storage::Partitioned { shards, partitions, axis };
-        let var = Variable::from_parts(Arc::from(name), tensor, full_shape, req.trainable, storage, req.caller);
+        let var = Variable::from_parts(
+            Arc::from(name),
+            tensor.clone(),
+            tensor,
+            full_shape,
+            req.trainable,
+            storage,
+            req.caller,
+        );
         self.variables.partitioned.insert(name.into(), var.clone());
         Ok(var)
     }

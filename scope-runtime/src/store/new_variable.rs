@@ -86,13 +86,23 @@ impl<'a> NewVariable<'a> {
                 })?,
                 None => self.value,
             };
-            mark_helper_names(&mut state.names, &op_name, Some(Helper::InitialValue));
+            let read_name = mark_helper_names(&mut state.names, &op_name, Some(Helper::InitialValue));
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
             let storage =
                 Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(Arc::new(value))) };
-            Ok(state.commit_variable(ctx.graph.id(), op_name, key, shape, dtype, storage, self.trainable, caller))
+            Ok(state.commit_variable(
+                read_name,
+                ctx.graph.id(),
+                op_name,
+                key,
+                shape,
+                dtype,
+                storage,
+                self.trainable,
+                caller,
+            ))
         })
     }
 }
@@ -106,8 +116,9 @@ pub(crate) enum Helper {
 }
 
 /// Marks the names of the helper ops TensorFlow 1.x builds with a variable
-/// (its initializer, `Assign` and `read`), so later names avoid them as there.
-pub(crate) fn mark_helper_names(names: &mut NamesInUse, op: &str, first: Option<Helper>) {
+/// (its initializer, `Assign` and `read`), so later names avoid them as there,
+/// and returns the name of `read`, the one of them scopeflow builds.
+pub(crate) fn mark_helper_names(names: &mut NamesInUse, op: &str, first: Option<Helper>) -> String {
     let mut buf = String::with_capacity(op.len() + 32);
     let mut mark = |suffix: &str, then: Option<&str>| {
         buf.clear();
@@ -127,4 +138,5 @@ pub(crate) fn mark_helper_names(names: &mut NamesInUse, op: &str, first: Option<
     }
     mark("/Assign", None);
     mark("/read", None);
+    buf
 }

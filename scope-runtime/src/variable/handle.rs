@@ -31,7 +31,11 @@ pub struct Variable(pub(crate) Arc<VarInner>);
 pub(crate) struct VarInner {
     /// The name `get_variable` stores it under (its base name when partitioned).
     pub(crate) key: Arc<str>,
+    /// The variable's own node (`VariableV2`): what assignments take.
     pub(crate) tensor: Tensor,
+    /// What ops read it through (TF's `v/read`); for a partitioned variable,
+    /// the concatenation of its shards.
+    pub(crate) read: Tensor,
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: DType,
     pub(crate) trainable: bool,
@@ -61,6 +65,7 @@ impl Variable {
     pub(crate) fn from_parts(
         key: Arc<str>,
         tensor: Tensor,
+        read: Tensor,
         shape: Vec<usize>,
         trainable: bool,
         storage: Storage,
@@ -70,6 +75,7 @@ impl Variable {
             key,
             dtype: tensor.dtype,
             tensor,
+            read,
             shape,
             trainable,
             storage,
@@ -125,8 +131,14 @@ impl Variable {
         }
     }
 
-    /// The tensor that reads the variable in the graph.
+    /// The tensor ops read the variable through (TF's `v/read:0`, `v.value()`);
+    /// it is also what `&v` gives where a tensor is expected.
     pub fn tensor(&self) -> &Tensor {
+        &self.0.read
+    }
+
+    /// The variable's own node (`VariableV2`), which assignments take (TF's ref tensor).
+    pub(crate) fn variable_tensor(&self) -> &Tensor {
         &self.0.tensor
     }
 
@@ -286,13 +298,13 @@ impl Variable {
 impl std::ops::Deref for Variable {
     type Target = Tensor;
     fn deref(&self) -> &Tensor {
-        &self.0.tensor
+        &self.0.read
     }
 }
 
 impl AsRef<Tensor> for Variable {
     fn as_ref(&self) -> &Tensor {
-        &self.0.tensor
+        &self.0.read
     }
 }
 
