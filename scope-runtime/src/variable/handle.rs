@@ -32,10 +32,10 @@ pub(crate) struct VarInner {
     /// The name `get_variable` stores it under (its base name when partitioned).
     pub(crate) key: Arc<str>,
     /// The variable's own node (`VariableV2`): what assignments take.
-    pub(crate) tensor: Tensor,
+    pub(crate) node: Tensor,
     /// What ops read it through (TF's `v/read`); for a partitioned variable,
     /// the concatenation of its shards.
-    pub(crate) read: Tensor,
+    pub(crate) tensor: Tensor,
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: DType,
     pub(crate) trainable: bool,
@@ -64,8 +64,8 @@ pub(crate) enum Storage {
 impl Variable {
     pub(crate) fn from_parts(
         key: Arc<str>,
+        node: Tensor,
         tensor: Tensor,
-        read: Tensor,
         shape: Vec<usize>,
         trainable: bool,
         storage: Storage,
@@ -73,9 +73,9 @@ impl Variable {
     ) -> Variable {
         Variable(Arc::new(VarInner {
             key,
-            dtype: tensor.dtype,
+            dtype: node.dtype,
+            node,
             tensor,
-            read,
             shape,
             trainable,
             storage,
@@ -89,7 +89,7 @@ impl Variable {
     /// collections and checkpoints; for a partitioned variable, its base name.
     pub fn name(&self) -> &str {
         match self.0.storage {
-            Storage::Single { .. } => self.0.tensor.name(),
+            Storage::Single { .. } => self.0.node.name(),
             Storage::Partitioned { .. } => &self.0.key,
         }
     }
@@ -134,12 +134,12 @@ impl Variable {
     /// The tensor ops read the variable through (TF's `v/read:0`, `v.value()`);
     /// it is also what `&v` gives where a tensor is expected.
     pub fn tensor(&self) -> &Tensor {
-        &self.0.read
+        &self.0.tensor
     }
 
     /// The variable's own node (`VariableV2`), which assignments take (TF's ref tensor).
     pub(crate) fn variable_tensor(&self) -> &Tensor {
-        &self.0.tensor
+        &self.0.node
     }
 
     /// Where the variable was created.
@@ -298,13 +298,13 @@ impl Variable {
 impl std::ops::Deref for Variable {
     type Target = Tensor;
     fn deref(&self) -> &Tensor {
-        &self.0.read
+        &self.0.tensor
     }
 }
 
 impl AsRef<Tensor> for Variable {
     fn as_ref(&self) -> &Tensor {
-        &self.0.read
+        &self.0.tensor
     }
 }
 
