@@ -54,6 +54,30 @@ fn main() {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         found.sort();
+        // A folder may list in REPLAYED the cases scopeflow replays so far
+        // (tests/tf_gradients: those whose ops all have gradients); the
+        // others are counted and named, never passed.
+        if let Ok(list) = std::fs::read_to_string(dir.join("REPLAYED")) {
+            let replayed: Vec<&str> =
+                list.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+            let (take, rest): (Vec<PathBuf>, Vec<PathBuf>) = found
+                .into_iter()
+                .partition(|p| p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| replayed.contains(&s)));
+            if take.len() != replayed.len() {
+                eprintln!("{}/REPLAYED names a case that is not there", dir.display());
+                std::process::exit(1);
+            }
+            let rest: Vec<String> =
+                rest.iter().filter_map(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned()).collect();
+            println!(
+                "{}: {} of {} cases replayed; not yet: {}",
+                dir.display(),
+                take.len(),
+                take.len() + rest.len(),
+                rest.join(", ")
+            );
+            found = take;
+        }
         files.extend(found);
     }
     let (mut passed, mut failed) = (0, 0);
@@ -138,6 +162,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "op" => &["type", "inputs", "name", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
         "graph_nodes" => &[],
+        "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind"],
         "current_scope" => &["bind"],
         "collection" => &["key", "scope"],
         "thread" => &["steps"],
@@ -265,6 +290,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             };
             build_op(ty, &inputs, name, attrs)?
         }
+        "gradients" => return gradients_step(graph, step, labels, expect),
         "graph_nodes" => {
             let e = expect.ok_or("graph_nodes needs expect.nodes")?;
             unknown_keys(e, &["nodes"])?;
@@ -502,6 +528,7 @@ fn build_op(
         "pad" => &["paddings", "mode", "constant_values"],
         "tile" => &["multiples"],
         "reduce_sum" | "reduce_mean" | "reduce_max" => &["axis", "keepdims"],
+        "matmul" => &["transpose_a", "transpose_b"],
         "reshape" => &["shape"],
         "transpose" => &["perm"],
         "concat" => &["axis"],
@@ -513,7 +540,8 @@ fn build_op(
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
-        | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" => 1,
+        | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" | "sigmoid"
+        | "stop_gradient" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -544,6 +572,13 @@ fn build_op(
         "MatMul" => one(call!(matmul(a?, b?))),
         "Relu" => one(call!(relu(a?))),
         "Identity" => one(call!(identity(a?))),
+        "sigmoid" => one(call!(sigmoid(a?))),
+        "stop_gradient" => one(call!(stop_gradient(a?))),
+        "bias_add" => one(call!(bias_add(a?, b?))),
+        "matmul" => {
+            let flag = |k: &str| attrs.get(k).map_or(Ok(false), |v| v.as_bool().ok_or(format!("`{k}` is a bool")));
+            one(call!(matmul_transposed(a?, b?, flag("transpose_a")?, flag("transpose_b")?)))
+        }
         "+" => one(a? + b?),
         "-" => one(a? - b?),
         "*" => one(a? * b?),
@@ -950,4 +985,126 @@ fn parse_value(v: &Json) -> Result<(Value, DType), Failure> {
         _ => (DType::F64, DType::F32),
     };
     Ok((Value::from_f64_data(natural, &shape, flat).map_err(|e| e.to_string())?, inferred))
+}
+
+/// A `gradients` step (tests/tf_gradients/README.md): builds TF's `tf.gradients`
+/// through `gradients_with`, then checks every node it added, in order, the
+/// returned gradients and, computed by a `Session`, their values.
+fn gradients_step(
+    graph: &Graph,
+    step: &Map<String, Json>,
+    labels: &Labels,
+    expect: Option<&Map<String, Json>>,
+) -> Result<(), Failure> {
+    let list = |key: &str| -> Result<Vec<Option<Tensor>>, Failure> {
+        match step.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .as_array()
+                .ok_or(format!("`{key}` is a list"))?
+                .iter()
+                .map(|l| if l.is_null() { Ok(None) } else { input(labels, l).map(Some) })
+                .collect(),
+        }
+    };
+    let ys: Vec<Tensor> = list("ys")?.into_iter().collect::<Option<_>>().ok_or("ys are labels")?;
+    let xs: Vec<Tensor> = list("xs")?.into_iter().collect::<Option<_>>().ok_or("xs are labels")?;
+    let grad_ys = list("grad_ys")?;
+    let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
+    let before = graph.nodes().len();
+    let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
+    let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
+    let grads =
+        scopeflow::gradients_with(&y_refs, &x_refs, &grad_ys, name).map_err(|e| format!("gradients failed: {e}"))?;
+    let e = expect.ok_or("gradients needs expect")?;
+    unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
+    // Every node added, in order: name, op type, inputs and static outputs
+    // (`attrs` are TF's node attributes, kept for reading, not compared).
+    let added = &graph.nodes()[before..];
+    let want = e.get("nodes").and_then(Json::as_array).ok_or("expect.nodes is a list")?;
+    for (i, w) in want.iter().enumerate() {
+        let w = w.as_object().ok_or("a node is an object")?;
+        unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
+        let got = added.get(i).ok_or(format!("node {i} ({}) was not added", w.get("name").unwrap_or(&Json::Null)))?;
+        check_eq(&format!("node {i} name"), w.get("name"), &got.name)?;
+        check_eq(&format!("node {} op_type", got.name), w.get("op_type"), got.op_type)?;
+        let inputs: Vec<String> =
+            got.inputs.iter().cloned().chain(got.control_inputs.iter().map(|c| format!("^{c}"))).collect();
+        let want_inputs: Vec<&str> = w
+            .get("inputs")
+            .and_then(Json::as_array)
+            .ok_or("inputs is a list")?
+            .iter()
+            .filter_map(Json::as_str)
+            .collect();
+        if want_inputs != inputs {
+            return Err(format!("node {} inputs: expected {want_inputs:?}, got {inputs:?}", got.name));
+        }
+        for (k, (o, (shape, dtype))) in
+            w.get("outputs").and_then(Json::as_array).ok_or("outputs")?.iter().zip(&got.outputs).enumerate()
+        {
+            check_eq(&format!("node {} output {k} dtype", got.name), o.get("dtype"), dtype.name())?;
+            let want_shape = parse_static_shape(o.get("shape").ok_or("an output has a shape")?)?;
+            if &want_shape != shape {
+                return Err(format!("node {} output {k} shape: expected {want_shape}, got {shape}", got.name));
+            }
+        }
+    }
+    if added.len() != want.len() {
+        return Err(format!(
+            "{} nodes added, TF added {}: extra {:?}",
+            added.len(),
+            want.len(),
+            added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
+        ));
+    }
+    let want_grads = e.get("grads").and_then(Json::as_array).ok_or("expect.grads is a list")?;
+    if want_grads.len() != grads.len() {
+        return Err(format!("{} gradients expected, got {}", want_grads.len(), grads.len()));
+    }
+    for (w, g) in want_grads.iter().zip(&grads) {
+        match (w.as_str(), g) {
+            (None, None) if w.is_null() => {}
+            (Some(w), Some(g)) if w == g.tensor_name() => {}
+            _ => return Err(format!("gradient: expected {w}, got {:?}", g.as_ref().map(Tensor::tensor_name))),
+        }
+    }
+    if e.contains_key("values") || e.contains_key("run_shapes") {
+        let feeds_json = step.get("feeds").map(|f| f.as_object().ok_or("feeds is an object")).transpose()?;
+        let mut feeds: Vec<(Tensor, Value)> = Vec::new();
+        for (label, v) in feeds_json.into_iter().flatten() {
+            let t = input(labels, &Json::String(label.clone()))?;
+            let (natural, _) = parse_value(v)?;
+            feeds.push((t.clone(), natural.convert(t.dtype()).map_err(|e| e.to_string())?));
+        }
+        let fetched: Vec<&Tensor> = grads.iter().flatten().collect();
+        let feed_refs: Vec<(&Tensor, &Value)> = feeds.iter().map(|(t, v)| (t, v)).collect();
+        let got = Session::new(graph).run(&fetched, &feed_refs).map_err(|e| format!("run failed: {e}"))?;
+        // Values and run shapes list one entry per x, null where TF returned no gradient.
+        let per_x = |key: &str| -> Result<Vec<Json>, Failure> {
+            Ok(e.get(key)
+                .map(|v| v.as_array().cloned().ok_or(format!("{key} is a list")))
+                .transpose()?
+                .unwrap_or_default())
+        };
+        let (values, shapes) = (per_x("values")?, per_x("run_shapes")?);
+        let mut got = got.iter();
+        for (i, g) in grads.iter().enumerate() {
+            let (w, s) = (values.get(i).unwrap_or(&Json::Null), shapes.get(i).unwrap_or(&Json::Null));
+            match g {
+                None if w.is_null() && s.is_null() => {}
+                None => return Err(format!("gradient {i}: TF has a value, scopeflow no gradient")),
+                Some(_) => {
+                    let v = got.next().ok_or("a value")?;
+                    if !w.is_null() {
+                        check_values(i, w, v)?;
+                    }
+                    if !s.is_null() && usize_list(s)? != v.shape() {
+                        return Err(format!("gradient {i} run shape: expected {s}, got {:?}", v.shape()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

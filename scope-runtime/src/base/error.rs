@@ -202,6 +202,19 @@ pub enum Error {
         name: String,
     },
 
+    /// A gradient asked through an op that has none in scopeflow.
+    #[error(
+        "no gradient for op `{op}` ({op_type}): {reason}; keep it off the path from the xs to the ys (stop_gradient)"
+    )]
+    NoGradient {
+        /// The op.
+        op: String,
+        /// Its type.
+        op_type: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+
     /// A partitioner that cannot split the requested shape.
     #[error(
         "partitioned variable `{name}` needs a fully defined shape of rank 1 or more, but its shape is {shape}; {hint}"
@@ -596,6 +609,7 @@ impl Error {
             | Error::ShapeWithValue { .. }
             | Error::InitializerDType { .. }
             | Error::RegularizerDType { .. }
+            | Error::NoGradient { .. }
             | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }

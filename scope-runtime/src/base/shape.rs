@@ -88,6 +88,24 @@ impl Shape {
         self.0.as_ref()?.iter().try_fold(1usize, |n, d| Some(n * (*d)?))
     }
 
+    /// What both shapes know (TF `merge_with`); `None` when they disagree.
+    pub(crate) fn merge(&self, other: &Shape) -> Option<Shape> {
+        let (Some(a), Some(b)) = (self.dims(), other.dims()) else {
+            return Some(if self.dims().is_some() { self.clone() } else { other.clone() });
+        };
+        if a.len() != b.len() {
+            return None;
+        }
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| match (x, y) {
+                (Some(x), Some(y)) if x != y => None,
+                (x, y) => Some(x.or(y)),
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Shape::from_dims)
+    }
+
     /// TensorFlow's `is_compatible_with`: unknown rank or dimensions match anything.
     pub fn is_compatible_with(&self, other: &Shape) -> bool {
         match (&self.0, &other.0) {

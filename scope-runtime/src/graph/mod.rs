@@ -14,7 +14,9 @@ pub use collections::{GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABL
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
-pub(crate) use op::{Arg, Arity, Consts, DTypes, Fail, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn};
+pub(crate) use op::{
+    Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn,
+};
 pub(crate) use variables::VariableTable;
 
 use crate::base::names::NamesInUse;

@@ -23,8 +23,7 @@ pub(crate) struct OpDef {
     /// Whether its kernel may take an input's buffer for its output.
     pub(crate) in_place: bool,
     /// Its gradient: how the gradients of its outputs flow to its inputs.
-    #[allow(dead_code)] // read by `gradients()`, which the training issue adds; every row says `None` today
-    pub(crate) grad: Option<GradFn>,
+    pub(crate) grad: Grad,
 }
 
 impl std::fmt::Debug for OpDef {
@@ -161,6 +160,27 @@ impl Kernel {
     }
 }
 
-/// An op's gradient: from its inputs, outputs and the gradients of its
-/// outputs, the gradients of its inputs (`None`: no gradient flows).
-pub(crate) type GradFn = fn(&Attr, &[Tensor], &[Tensor], &[Option<Tensor>]) -> Result<Vec<Option<Tensor>>>;
+/// An op as its gradient sees it: its inputs, outputs and attributes.
+pub(crate) struct GradOp<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) type_name: &'static str,
+    pub(crate) inputs: &'a [Tensor],
+    pub(crate) outputs: &'a [Tensor],
+    pub(crate) attr: &'a Attr,
+}
+
+/// An op's gradient function: from the op and the gradients of its outputs
+/// (one per output, zeros where none flowed), the gradients of its inputs
+/// (`None`: none flows), built as ordinary ops in the op's `<name>_grad` scope.
+pub(crate) type GradFn = fn(&GradOp<'_>, &[Tensor]) -> Result<Vec<Option<Tensor>>>;
+
+/// How gradients flow through an op.
+#[derive(Clone, Copy)]
+pub(crate) enum Grad {
+    /// Through this function.
+    Of(GradFn),
+    /// Not at all (TF's `NotDifferentiable`: comparisons, shapes, constants).
+    NotDifferentiable,
+    /// Not yet: scopeflow has no gradient for it (TF would); `gradients` says so.
+    Undefined,
+}

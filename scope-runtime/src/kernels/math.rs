@@ -256,3 +256,52 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
     }
     Ok(out.into_dyn())
 }
+
+/// The sum of all inputs, of one shape.
+pub(crate) fn add_n_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let mut sum = inputs.next()?.into_value();
+    while let Ok(next) = inputs.next() {
+        if next.value().shape() != sum.shape() {
+            return Err("the inputs of AddN have one shape");
+        }
+        sum = typed!(Arg::Owned(sum), [F32, F64, I32, I64], |a| zip(a, next.value(), add))?;
+    }
+    Ok(sum)
+}
+
+/// `grad` where the features are positive, else 0 (TF `ReluGrad(gradients, features)`).
+pub(crate) fn relu_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (grad, features) = (inputs.next()?, inputs.next()?);
+    fn gate<T: NdFloat + Element>(g: Typed<'_, T>, f: &Value) -> KernelResult<ArrayD<T>> {
+        let f = same::<T>(f)?;
+        if f.shape() != g.view().shape() {
+            return Err("the gradient and the features have one shape");
+        }
+        let mut g = g.into_owned();
+        Zip::from(&mut g).and(f).for_each(|g, &f| {
+            if f <= T::zero() {
+                *g = T::zero();
+            }
+        });
+        Ok(g)
+    }
+    typed!(grad, [F32, F64], |g| gate(g, features.value()))
+}
+
+/// `grad * y * (1 - y)` (TF `SigmoidGrad(y, dy)`).
+pub(crate) fn sigmoid_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (y, dy) = (inputs.next()?, inputs.next()?);
+    fn chain<T: NdFloat + Element>(y: Typed<'_, T>, dy: &Value) -> KernelResult<ArrayD<T>> {
+        let dy = same::<T>(dy)?;
+        if dy.shape() != y.view().shape() {
+            return Err("the gradient and the output have one shape");
+        }
+        let mut y = y.into_owned();
+        Zip::from(&mut y).and(dy).for_each(|y, &d| *y = d * *y * (T::one() - *y));
+        Ok(y)
+    }
+    typed!(y, [F32, F64], |y| chain(y, dy.value()))
+}

@@ -107,3 +107,15 @@ pub(crate) fn arg_max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
         _ => Value::I64(idx.mapv(|i| i as i64)),
     })
 }
+
+/// The sum over every axis but the last (TF `BiasAddGrad`, NHWC).
+pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    fn per_channel<T: Num>(a: ArrayViewD<'_, T>) -> KernelResult<ArrayD<T>> {
+        let channels = *a.shape().last().ok_or("BiasAddGrad needs rank 1 or more")?;
+        let rows = a.len().checked_div(channels).unwrap_or(0);
+        let a = a.as_standard_layout();
+        let flat = a.into_shape_with_order((rows, channels)).map_err(|_| "layout")?;
+        Ok(flat.sum_axis(Axis(0)).into_dyn())
+    }
+    typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| per_channel(a.view()))
+}

@@ -306,6 +306,29 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn identity(x: &Tensor) -> Tensor |name| unary(OpKind::Identity, name, x);
+    /// The sum of tensors of one shape (TF `tf.add_n`; default name `AddN`).
+    ///
+    /// ```
+    /// use scope_runtime::{add_n, constant, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let (a, b) = (constant(vec![1.0f32])?, constant(vec![2.0f32])?);
+    /// assert_eq!(add_n(&[&a, &b, &a])?.name(), "AddN");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn add_n(values: &[&Tensor]) -> Tensor |name| build(OpKind::AddN, name, values, Attr::None);
+    /// `x` unchanged, through which no gradient flows (TF `tf.stop_gradient`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, gradients, mul, stop_gradient, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, 2.0])?;
+    /// let y = mul(&stop_gradient(&x)?, &x)?;
+    /// assert_eq!(gradients(&[&y], &[&x])?[0].as_ref().map(|g| g.name().to_owned()), Some("gradients/Mul_grad/Mul_1".into()));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn stop_gradient(x: &Tensor) -> Tensor |name| unary(OpKind::StopGradient, name, x);
     /// `-x` (TF `tf.negative`; default name `Neg`, also the name of unary `-x`).
     ///
     /// ```

@@ -474,6 +474,27 @@ pub(super) fn tile(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     one(Shape::from_dims(dims?), x[0].dtype)
 }
 
+pub(super) fn add_n(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let mut shape = x[0].shape.clone();
+    for t in &x[1..] {
+        if !t.shape.is_compatible_with(&shape) {
+            return Err(Fail::Shape("inputs of AddN must have one shape"));
+        }
+        if shape.rank().is_none() || shape.num_elements().is_none() {
+            shape = t.shape.clone();
+        }
+    }
+    one(shape, x[0].dtype)
+}
+
+pub(super) fn bias_add_grad(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    match x[0].shape.dims() {
+        Some([]) => Err(Fail::Shape("the gradient of BiasAdd has rank 1 or more")),
+        Some(d) => one(Shape::from_dims([d[d.len() - 1]]), x[0].dtype),
+        None => one(unknown_dims(Some(1)), x[0].dtype),
+    }
+}
+
 pub(super) fn rank(_: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     one(Shape::scalar(), DType::I32)
 }

@@ -41,24 +41,28 @@ mod macros {
 
 mod api;
 mod array;
+mod grad;
+mod gradients;
 mod infer;
 mod state;
 
 pub use api::*;
 pub use array::*;
+pub use gradients::{gradients, gradients_with};
 pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
-use crate::graph::{Arity, Attr, DTypes, GraphState, Kernel, NewNode, OpDef};
+use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
 use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
 use crate::scope::with_ctx;
+use grad as g;
 use smallvec::SmallVec;
 use std::sync::Arc;
 
 macro_rules! op_table {
     ($($(#[$doc:meta])* $kind:ident $type_name:literal $default:literal $arity:tt $dtypes:ident
-        $infer:ident $kernel:expr, $in_place:literal;)*) => {
+        $infer:ident $kernel:expr, $in_place:literal, $grad:expr;)*) => {
         /// Every op type a graph can hold.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub(crate) enum OpKind { $($(#[$doc])* $kind,)* }
@@ -71,145 +75,156 @@ macro_rules! op_table {
             infer: infer::$infer,
             kernel: $kernel,
             in_place: $in_place,
-            grad: None,
+            grad: $grad,
         },)*];
     };
     (@arity n) => { Arity::Many };
     (@arity $n:literal) => { Arity::Exactly($n) };
 }
 
+use Grad::{NotDifferentiable, Of, Undefined};
 use Kernel::{Many, One, Update};
 
 op_table! {
-    //                TF type        default name     arity dtypes  shape function   kernel, may work in place
+    //                TF type        default name     arity dtypes  shape function   kernel, may work in place, gradient
     /// A constant value.
-    Const            "Const"         "Const"          0 Any     constant        Kernel::Const, false;
+    Const            "Const"         "Const"          0 Any     constant        Kernel::Const, false, NotDifferentiable;
     /// A value fed at run time.
-    Placeholder      "Placeholder"   "Placeholder"    0 Any     placeholder     Kernel::Placeholder, false;
+    Placeholder      "Placeholder"   "Placeholder"    0 Any     placeholder     Kernel::Placeholder, false, NotDifferentiable;
     /// A variable's value.
-    Variable         "VariableV2"    "Variable"       0 Any     variable        Kernel::Variable, false;
+    Variable         "VariableV2"    "Variable"       0 Any     variable        Kernel::Variable, false, NotDifferentiable;
     /// A variable's value as ops read it (TF's `v/read`).
-    VariableRead     "Identity"      "read"           1 Any     same            Kernel::Read, false;
+    VariableRead     "Identity"      "read"           1 Any     same            Kernel::Read, false, Of(g::identity);
     /// Nothing; runs its control inputs.
-    NoOp             "NoOp"          "NoOp"           0 Any     nothing         Kernel::NoOp, false;
+    NoOp             "NoOp"          "NoOp"           0 Any     nothing         Kernel::NoOp, false, NotDifferentiable;
     /// `a + b`.
-    Add              "AddV2"         "Add"            2 Numeric broadcast       One(km::add_kernel), true;
+    Add              "AddV2"         "Add"            2 Numeric broadcast       One(km::add_kernel), true, Of(g::add);
     /// `a - b`.
-    Sub              "Sub"           "Sub"            2 Numeric broadcast       One(km::sub_kernel), true;
+    Sub              "Sub"           "Sub"            2 Numeric broadcast       One(km::sub_kernel), true, Of(g::sub);
     /// `a * b`.
-    Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true;
+    Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true, Of(g::mul);
     /// `a / b` on floats.
-    Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true;
+    Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Undefined;
     /// `max(a, b)`.
-    Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true;
+    Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Undefined;
     /// `a == b`.
-    Equal            "Equal"         "Equal"          2 Any     compare         One(km::equal_kernel), false;
+    Equal            "Equal"         "Equal"          2 Any     compare         One(km::equal_kernel), false, NotDifferentiable;
     /// `a < b`.
-    Less             "Less"          "Less"           2 Numeric compare         One(km::less_kernel), false;
+    Less             "Less"          "Less"           2 Numeric compare         One(km::less_kernel), false, NotDifferentiable;
     /// `a > b`.
-    Greater          "Greater"       "Greater"        2 Numeric compare         One(km::greater_kernel), false;
+    Greater          "Greater"       "Greater"        2 Numeric compare         One(km::greater_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
-    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false;
+    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Undefined;
     /// `cond ? x : y` with broadcasting.
-    SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false;
+    SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Undefined;
     /// Matrix product.
-    MatMul           "MatMul"        "MatMul"         2 Numeric matmul          One(km::matmul_kernel), false;
+    MatMul           "MatMul"        "MatMul"         2 Numeric matmul          One(km::matmul_kernel), false, Of(g::matmul);
     /// `x + bias` along the last axis.
-    BiasAdd          "BiasAdd"       "BiasAdd"        2 Numeric bias_add        One(km::bias_add_kernel), true;
+    BiasAdd          "BiasAdd"       "BiasAdd"        2 Numeric bias_add        One(km::bias_add_kernel), true, Of(g::bias_add);
     /// `max(x, 0)`.
-    Relu             "Relu"          "Relu"           1 Numeric same            One(km::relu_kernel), true;
+    Relu             "Relu"          "Relu"           1 Numeric same            One(km::relu_kernel), true, Of(g::relu);
     /// `min(max(x, 0), 6)`.
-    Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true;
+    Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true, Undefined;
     /// `x` where positive, else `alpha x`.
-    LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true;
+    LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true, Undefined;
     /// `ln(1 + eˣ)`.
-    Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true;
+    Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true, Undefined;
     /// `1 / (1 + e⁻ˣ)`.
-    Sigmoid          "Sigmoid"       "Sigmoid"        1 Float   same            One(km::sigmoid_kernel), true;
+    Sigmoid          "Sigmoid"       "Sigmoid"        1 Float   same            One(km::sigmoid_kernel), true, Of(g::sigmoid);
     /// `tanh(x)`.
-    Tanh             "Tanh"          "Tanh"           1 Float   same            One(km::tanh_kernel), true;
+    Tanh             "Tanh"          "Tanh"           1 Float   same            One(km::tanh_kernel), true, Undefined;
     /// `-x`.
-    Neg              "Neg"           "Neg"            1 Numeric same            One(km::neg_kernel), true;
+    Neg              "Neg"           "Neg"            1 Numeric same            One(km::neg_kernel), true, Undefined;
     /// `|x|`.
-    Abs              "Abs"           "Abs"            1 Numeric same            One(km::abs_kernel), true;
+    Abs              "Abs"           "Abs"            1 Numeric same            One(km::abs_kernel), true, Undefined;
     /// `x²`.
-    Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true;
+    Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true, Undefined;
     /// `√x`.
-    Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true;
+    Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true, Undefined;
     /// `eˣ`.
-    Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true;
+    Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Undefined;
     /// `ln x`.
-    Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true;
+    Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true, Undefined;
     /// The input unchanged.
-    Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true;
+    Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true, Of(g::identity);
+    /// The input unchanged, but no gradient flows through it.
+    StopGradient     "StopGradient"  "StopGradient"   1 Any     same            One(km::identity_kernel), true, NotDifferentiable;
+    /// The sum of its inputs, all of one shape.
+    AddN             "AddN"          "AddN"           n Numeric add_n           One(km::add_n_kernel), false, Of(g::add_n);
+    /// `grad` where the Relu's output is positive, else 0.
+    ReluGrad         "ReluGrad"      "ReluGrad"       2 Float   same            One(km::relu_grad_kernel), false, Undefined;
+    /// `grad * y * (1 - y)` for a Sigmoid's output `y`.
+    SigmoidGrad      "SigmoidGrad"   "SigmoidGrad"    2 Float   same            One(km::sigmoid_grad_kernel), false, Undefined;
+    /// A BiasAdd's gradient for its bias: the sum over all axes but the last.
+    BiasAddGrad      "BiasAddGrad"   "BiasAddGrad"    1 Numeric bias_add_grad   One(kr::bias_add_grad_kernel), false, Undefined;
     /// A dtype conversion.
-    Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true;
+    Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true, Undefined;
     /// Softmax over the last axis.
-    Softmax          "Softmax"       "Softmax"        1 Float   same            One(kn::softmax_kernel), true;
+    Softmax          "Softmax"       "Softmax"        1 Float   same            One(kn::softmax_kernel), true, Undefined;
     /// Log-softmax over the last axis.
-    LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true;
+    LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true, Undefined;
     /// `sum(x²) / 2`.
-    L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false;
+    L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Undefined;
     /// 2-D convolution, NHWC.
-    Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false;
+    Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Undefined;
     /// Max pooling, NHWC.
-    MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false;
+    MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false, Undefined;
     /// Average pooling, NHWC.
-    AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false;
+    AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false, Undefined;
     /// Sum over the axes its second input lists.
-    Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false;
+    Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false, Undefined;
     /// Mean over axes.
-    Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false;
+    Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Undefined;
     /// Maximum over axes.
-    Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false;
+    Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Undefined;
     /// Index of the maximum along an axis.
-    ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false;
+    ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
-    Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true;
+    Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Undefined;
     /// Permuted axes.
-    Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false;
+    Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false, Undefined;
     /// Concatenation along an axis.
-    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false;
+    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Undefined;
     /// A partitioned variable's shards, concatenated.
-    ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false;
+    ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false, Undefined;
     /// Stacking along a new axis.
-    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false;
+    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false, Undefined;
     /// Slices along an axis, that axis removed.
-    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false;
+    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false, Undefined;
     /// Equal parts along an axis.
-    Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false;
+    Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false, Undefined;
     /// Parts of given sizes along an axis.
-    SplitV           "SplitV"        "split"          2 Mixed     split_v         Many(ka::split_v_kernel), false;
+    SplitV           "SplitV"        "split"          2 Mixed     split_v         Many(ka::split_v_kernel), false, Undefined;
     /// A block of given begin and size.
-    Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false;
+    Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false, Undefined;
     /// Python-style slicing with strides and masks.
-    StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false;
+    StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false, Undefined;
     /// Rows of `params` picked by integer `indices`.
-    Gather           "GatherV2"      "GatherV2"       2 Mixed   gather          One(ka::gather_kernel), false;
+    Gather           "GatherV2"      "GatherV2"       2 Mixed   gather          One(ka::gather_kernel), false, Undefined;
     /// The input's shape.
-    Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false;
+    Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false, NotDifferentiable;
     /// A scalar repeated into a shape.
-    Fill             "Fill"          "Fill"           2 Mixed   fill            One(ka::fill_kernel), false;
+    Fill             "Fill"          "Fill"           2 Mixed   fill            One(ka::fill_kernel), false, Undefined;
     /// Zeros of the input's shape.
-    ZerosLike        "ZerosLike"     "zeros_like"     1 Any     same            One(ka::zeros_like_kernel), false;
+    ZerosLike        "ZerosLike"     "zeros_like"     1 Any     same            One(ka::zeros_like_kernel), false, NotDifferentiable;
     /// One-hot vectors of integer indices.
-    OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false;
+    OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false, NotDifferentiable;
     /// Zeros around the input.
-    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false;
+    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false, Undefined;
     /// A value around the input.
-    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false;
+    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Undefined;
     /// The input repeated along each axis.
-    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false;
+    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Undefined;
     /// The input's rank.
-    Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false;
+    Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
-    Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false;
+    Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false, NotDifferentiable;
     /// Stores a value in a variable.
-    Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false;
+    Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.
-    AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          Update(ks::assign_add_kernel), false;
+    AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          Update(ks::assign_add_kernel), false, NotDifferentiable;
     /// Subtracts from a variable.
-    AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          Update(ks::assign_sub_kernel), false;
+    AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          Update(ks::assign_sub_kernel), false, NotDifferentiable;
 }
 
 impl OpKind {

@@ -1,0 +1,144 @@
+//! Gradient functions, one per differentiable op, written as TensorFlow's
+//! `math_grad.py` / `nn_grad.py` write them, node for node, so the gradient
+//! graph has TensorFlow's names. Each runs inside `<op>_grad/`.
+
+use super::{OpKind, build, matmul_transposed, neg, reduce_sum, reshape_to, shape};
+use crate::base::{Error, Result, Shape, Tensor};
+use crate::graph::{Attr, GradOp};
+
+type Grads = Result<Vec<Option<Tensor>>>;
+
+/// The gradient flows through unchanged (Identity, a variable's `read`).
+pub(super) fn identity(_: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(grad[0].clone())])
+}
+
+/// Each input gets the gradient (TF `_AddNGrad`).
+pub(super) fn add_n(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(grad[0].clone()); op.inputs.len()])
+}
+
+/// Whether `x`, `y` and `grad` have one fully known shape (TF `_ShapesFullySpecifiedAndEqual`).
+fn same_known_shape(x: &Tensor, y: &Tensor, grad: &Tensor) -> bool {
+    x.shape.is_fully_defined() && x.shape == y.shape && x.shape == grad.shape
+}
+
+/// TF `_AddGrad` (AddV2).
+pub(super) fn add(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    if same_known_shape(x, y, g) {
+        return Ok(vec![Some(g.clone()), Some(g.clone())]);
+    }
+    reduce_gradient_args(op, x, y, Some(g.clone()), Some(g.clone()))
+}
+
+/// TF `_SubGrad`.
+pub(super) fn sub(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    if same_known_shape(x, y, g) {
+        return Ok(vec![Some(g.clone()), Some(neg(g)?)]);
+    }
+    let gy = neg(g)?;
+    reduce_gradient_args(op, x, y, Some(g.clone()), Some(gy))
+}
+
+/// TF `_MulGrad`.
+pub(super) fn mul(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    if same_known_shape(x, y, g) && matches!(g.dtype, crate::base::DType::F32 | crate::base::DType::I32) {
+        return Ok(vec![Some(super::mul(g, y)?), Some(super::mul(g, x)?)]);
+    }
+    let gx = super::mul(g, y)?;
+    let gy = super::mul(x, g)?;
+    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+}
+
+/// TF `_ReduceGradientArgs` with `SmartBroadcastGradientArgs`: each side's
+/// gradient summed over the axes it was broadcast along, then reshaped to it.
+fn reduce_gradient_args(op: &GradOp<'_>, x: &Tensor, y: &Tensor, gx: Option<Tensor>, gy: Option<Tensor>) -> Grads {
+    let (sx, sy) = (shape(x)?, shape(y)?);
+    let Some((x_axes, y_axes)) = reduction_axes(&x.shape, &y.shape) else {
+        return Err(Error::NoGradient {
+            op: op.name.to_owned(),
+            op_type: op.type_name,
+            reason: "which axes were broadcast is known only at run time (TF's BroadcastGradientArgs)",
+        });
+    };
+    let (rx, ry) = (x.shape.rank().unwrap_or(0), y.shape.rank().unwrap_or(0));
+    let x_must = !x_axes.is_empty() || rx < ry;
+    let y_must = !y_axes.is_empty() || ry < rx;
+    let reduce = |g: Option<Tensor>, s: &Tensor, axes: &[usize], must: bool| -> Result<Option<Tensor>> {
+        match g {
+            Some(g) if must => Ok(Some(reshape_to(&reduce_sum(&g, Some(axes), true)?, s)?)),
+            g => Ok(g),
+        }
+    };
+    Ok(vec![reduce(gx, &sx, &x_axes, x_must)?, reduce(gy, &sy, &y_axes, y_must)?])
+}
+
+/// TF `_InferGradientReductionAxes`: the axes each side was broadcast along,
+/// when the static shapes tell (`None`: decided at run time).
+fn reduction_axes(x: &Shape, y: &Shape) -> Option<(Vec<usize>, Vec<usize>)> {
+    let (xd, yd) = (x.dims()?, y.dims()?);
+    let rank = xd.len().max(yd.len());
+    let dim =
+        |d: &[Option<usize>], axis: usize| if axis < rank - d.len() { Some(1) } else { d[axis - (rank - d.len())] };
+    let (mut x_axes, mut y_axes) = (Vec::new(), Vec::new());
+    for axis in 0..rank {
+        let (a, b) = (dim(xd, axis), dim(yd, axis));
+        if a == Some(1) && b != Some(1) {
+            x_axes.push(axis);
+        } else if b == Some(1) && a != Some(1) {
+            y_axes.push(axis);
+        } else if a.is_none() || b.is_none() {
+            return None;
+        }
+    }
+    Some((x_axes, y_axes))
+}
+
+/// TF `_MatMulGrad`.
+pub(super) fn matmul(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (a, b, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let (ta, tb) = match *op.attr {
+        Attr::MatMul { transpose_a, transpose_b } => (transpose_a, transpose_b),
+        _ => (false, false),
+    };
+    let (ga, gb) = match (ta, tb) {
+        (false, false) => (matmul_transposed(g, b, false, true)?, matmul_transposed(a, g, true, false)?),
+        (false, true) => (matmul_transposed(g, b, false, false)?, matmul_transposed(g, a, true, false)?),
+        (true, false) => (matmul_transposed(b, g, false, true)?, matmul_transposed(a, g, false, false)?),
+        (true, true) => (matmul_transposed(b, g, true, true)?, matmul_transposed(g, a, true, true)?),
+    };
+    Ok(vec![Some(ga), Some(gb)])
+}
+
+/// TF `_BiasAddGrad`.
+pub(super) fn bias_add(_: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = &grad[0];
+    Ok(vec![Some(g.clone()), Some(build(OpKind::BiasAddGrad, None, &[g], Attr::None)?)])
+}
+
+/// TF `_ReluGrad`: `ReluGrad(grad, relu's output)`.
+pub(super) fn relu(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::ReluGrad, None, &[&grad[0], &op.outputs[0]], Attr::None)?)])
+}
+
+/// TF `_SigmoidGrad`: `SigmoidGrad(sigmoid's output, grad)`.
+pub(super) fn sigmoid(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::SigmoidGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_axes_follow_tensorflow() {
+        let s = |d: &[Option<usize>]| Shape::from_dims(d.to_vec());
+        assert_eq!(reduction_axes(&s(&[Some(2), Some(3)]), &s(&[Some(3)])), Some((vec![], vec![0])));
+        assert_eq!(reduction_axes(&s(&[None, Some(3)]), &s(&[Some(3)])), Some((vec![], vec![0])));
+        assert_eq!(reduction_axes(&s(&[Some(2), Some(1)]), &s(&[Some(1), Some(3)])), Some((vec![1], vec![0])));
+        assert_eq!(reduction_axes(&s(&[None, Some(3)]), &s(&[None, Some(3)])), None);
+    }
+}

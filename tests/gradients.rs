@@ -1,0 +1,116 @@
+//! `gradients`: each op's gradient against central finite differences in f64,
+//! broadcasting included, and the driver's errors. (Names are checked against
+//! TensorFlow's own graphs by the conformance runner on tests/tf_gradients.)
+
+use scopeflow::ndarray::{ArrayD, IxDyn};
+use scopeflow::prelude::*;
+use scopeflow::{ErrorKind, gradients, gradients_with, stop_gradient};
+
+/// Deterministic values in [-1.5, 1.5], away from Relu's kink at 0.
+fn values(shape: &[usize], seed: u64) -> Value {
+    let n: usize = shape.iter().product();
+    let data: Vec<f64> = (0..n as u64)
+        .map(|i| {
+            let h = (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ seed.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+            let v = 3.0 * u - 1.5;
+            if v.abs() < 0.05 { v + 0.2 } else { v }
+        })
+        .collect();
+    Value::F64(ArrayD::from_shape_vec(IxDyn(shape), data).expect("shape"))
+}
+
+/// Checks d(sum(f(inputs) * w))/d(input i) from `gradients` against central
+/// differences, for random inputs of `shapes` and a random weighting `w`.
+fn check(shapes: &[&[usize]], f: impl Fn(&[Tensor]) -> Result<Tensor>) -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let inputs: Vec<Tensor> = shapes.iter().map(|s| placeholder(DType::F64, Shape::from(*s))).collect::<Result<_>>()?;
+    let y = f(&inputs)?;
+    let w_value = values(&y.shape().to_vec().expect("a known output shape"), 99);
+    let w = constant(w_value.clone())?;
+    let xs: Vec<&Tensor> = inputs.iter().collect();
+    let grads = gradients_with(&[&y], &xs, &[Some(&w)], None)?;
+    let session = Session::new(&graph);
+    let point: Vec<Value> = shapes.iter().enumerate().map(|(i, s)| values(s, i as u64)).collect();
+    let feeds = |p: &[Value]| -> Vec<(&Tensor, Value)> { inputs.iter().zip(p.iter().cloned()).collect() };
+    let weighted = |p: &[Value]| -> Result<f64> {
+        let f = feeds(p);
+        let f: Vec<(&Tensor, &Value)> = f.iter().map(|(t, v)| (*t, v)).collect();
+        let out = session.run(&[&y], &f)?;
+        Ok(out[0].to_f64_vec().iter().zip(w_value.to_f64_vec()).map(|(a, b)| a * b).sum())
+    };
+    let f = feeds(&point);
+    let f: Vec<(&Tensor, &Value)> = f.iter().map(|(t, v)| (*t, v)).collect();
+    for (i, g) in grads.iter().enumerate() {
+        let g = g.as_ref().expect("every input is connected");
+        let analytic = session.run(&[g], &f)?[0].to_f64_vec();
+        let base = point[i].to_f64_vec();
+        for (k, &a) in analytic.iter().enumerate() {
+            let eps = 1e-6;
+            let shifted = |d: f64| -> Result<f64> {
+                let mut p = point.clone();
+                let mut data = base.clone();
+                data[k] += d;
+                p[i] = Value::from_f64_data(DType::F64, shapes[i], data)?;
+                weighted(&p)
+            };
+            let numeric = (shifted(eps)? - shifted(-eps)?) / (2.0 * eps);
+            assert!((a - numeric).abs() <= 1e-6 * numeric.abs().max(1.0), "input {i}[{k}]: {a} vs {numeric}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn elementwise_gradients_match_finite_differences_with_broadcasting() -> Result<()> {
+    for (a, b) in [(&[2, 3][..], &[2, 3][..]), (&[2, 3], &[3]), (&[2, 1], &[1, 3]), (&[4, 3], &[])] {
+        check(&[a, b], |x| add(&x[0], &x[1]))?;
+        check(&[a, b], |x| sub(&x[0], &x[1]))?;
+        check(&[a, b], |x| mul(&x[0], &x[1]))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn matmul_and_bias_gradients_match_finite_differences() -> Result<()> {
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        let a: &[usize] = if ta { &[3, 2] } else { &[2, 3] };
+        let b: &[usize] = if tb { &[4, 3] } else { &[3, 4] };
+        check(&[a, b], |x| scopeflow::matmul_transposed(&x[0], &x[1], ta, tb))?;
+    }
+    check(&[&[2, 4], &[4]], |x| bias_add(&x[0], &x[1]))?;
+    check(&[&[2, 3], &[3, 3]], |x| relu(&matmul(&x[0], &x[1])?))?;
+    check(&[&[2, 3]], |x| sigmoid(&x[0]))?;
+    check(&[&[2, 3], &[2, 3], &[2, 3]], |x| scopeflow::add_n(&[&x[0], &x[1], &x[2]]))?;
+    Ok(())
+}
+
+#[test]
+fn unconnected_and_stopped_inputs_get_no_gradient() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let (a, b) = (constant(vec![1.0f32, 2.0])?, constant(vec![3.0f32, 4.0])?);
+    let y = mul(&stop_gradient(&a)?, &a)?;
+    let grads = gradients(&[&y], &[&a, &b])?;
+    assert!(grads[1].is_none());
+    let da = grads[0].as_ref().expect("a reaches y");
+    assert_eq!(Session::new(&graph).run(&[da], &[])?[0].to_f64_vec(), vec![1.0, 2.0]);
+    assert!(gradients(&[&y], &[&a])?[0].as_ref().is_some_and(|g| g.name().starts_with("gradients_1/")));
+    Ok(())
+}
+
+#[test]
+fn an_op_without_a_gradient_on_the_path_is_an_error_naming_it() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = constant(vec![1.0f32, 2.0])?;
+    let y = softmax(&x)?;
+    let err = gradients(&[&y], &[&x]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("`Softmax` (Softmax)"), "{err}");
+    let other = Graph::new();
+    let z = other.with_default(|| constant(1.0f32))?;
+    assert_eq!(gradients(&[&z], &[&x]).unwrap_err().kind(), ErrorKind::Usage);
+    Ok(())
+}
