@@ -541,7 +541,7 @@ fn build_op(
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
         | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" | "sigmoid"
-        | "stop_gradient" => 1,
+        | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square" | "sqrt" | "exp" | "log" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -573,6 +573,15 @@ fn build_op(
         "Relu" => one(call!(relu(a?))),
         "Identity" => one(call!(identity(a?))),
         "sigmoid" => one(call!(sigmoid(a?))),
+        "relu6" => one(call!(relu6(a?))),
+        "tanh" => one(call!(tanh(a?))),
+        "softmax" => one(call!(softmax(a?))),
+        "log_softmax" => one(call!(log_softmax(a?))),
+        "square" => one(call!(square(a?))),
+        "sqrt" => one(call!(sqrt(a?))),
+        "exp" => one(call!(exp(a?))),
+        "log" => one(call!(log(a?))),
+        "maximum" => one(call!(maximum(a?, b?))),
         "stop_gradient" => one(call!(stop_gradient(a?))),
         "bias_add" => one(call!(bias_add(a?, b?))),
         "matmul" => {

@@ -71,7 +71,22 @@ macro_rules! unary {
     )*};
 }
 
+fn sign<T: Num>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        Num::neg(T::one())
+    } else {
+        T::zero()
+    }
+}
+fn reciprocal<T: NdFloat>(x: T) -> T {
+    T::one() / x
+}
+
 unary! {
+    sign_kernel [F32, F64, I32, I64] sign;
+    reciprocal_kernel [F32, F64] reciprocal;
     relu_kernel [F32, F64, I32, I64] relu;
     square_kernel [F32, F64, I32, I64] square;
     neg_kernel [F32, F64, I32, I64] neg;
@@ -127,6 +142,7 @@ comparison! {
     equal_kernel ==;
     less_kernel <;
     greater_kernel >;
+    greater_equal_kernel >=;
 }
 
 /// `max(x, alpha * x)` (TF `LeakyRelu`).
@@ -304,4 +320,44 @@ pub(crate) fn sigmoid_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Valu
         Ok(y)
     }
     typed!(y, [F32, F64], |y| chain(y, dy.value()))
+}
+
+/// Kernels of a gradient and a forward value, elementwise: `f(first, second)`.
+macro_rules! grad_pair {
+    ($($(#[$doc:meta])* $name:ident |$a:ident, $b:ident, $alpha:ident| $body:expr;)*) => {$(
+        $(#[$doc])*
+        pub(crate) fn $name(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+            let alpha = match *attr {
+                Attr::Alpha(a) => a,
+                _ => 0.0,
+            };
+            let mut inputs = Inputs::new(args);
+            let (first, second) = (inputs.next()?, inputs.next()?);
+            fn pair<T: NdFloat + Element>(first: Typed<'_, T>, second: &Value, alpha: f64) -> KernelResult<ArrayD<T>> {
+                let second = same::<T>(second)?;
+                if second.shape() != first.view().shape() {
+                    return Err("both inputs of a gradient op have one shape");
+                }
+                let $alpha = T::from(alpha).ok_or("alpha")?;
+                let mut out = first.into_owned();
+                Zip::from(&mut out).and(second).for_each(|o, &$b| {
+                    let $a = *o;
+                    *o = $body;
+                });
+                Ok(out)
+            }
+            typed!(first, [F32, F64], |f| pair(f, second.value(), alpha))
+        }
+    )*};
+}
+
+grad_pair! {
+    /// `Relu6Grad(grad, features)`: `grad` where 0 < features < 6.
+    relu6_grad_kernel |g, f, _alpha| if f > T::zero() && f < T::from(6.0).unwrap_or(T::zero()) { g } else { T::zero() };
+    /// `TanhGrad(y, grad)`: `grad * (1 - y²)`.
+    tanh_grad_kernel |y, g, _alpha| g * (T::one() - y * y);
+    /// `SqrtGrad(y, grad)`: `grad * 0.5 / y`.
+    sqrt_grad_kernel |y, g, _alpha| g * T::from(0.5).unwrap_or(T::zero()) / y;
+    /// `LeakyReluGrad(grad, features)`: `grad` where features > 0, else `alpha * grad`.
+    leaky_relu_grad_kernel |g, f, alpha| if f > T::zero() { g } else { alpha * g };
 }

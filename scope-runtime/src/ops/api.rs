@@ -56,6 +56,15 @@ fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]
     }
 }
 
+/// A `Sum` over the last axis, keeping it, as TF's gradients write
+/// `reduce_sum(x, -1, keepdims=True)`: a scalar `-1` as `Sum/reduction_indices`.
+pub(super) fn sum_last_axis_kept(x: &Tensor) -> Result<Tensor> {
+    scoped_op(None, "Sum", |op| {
+        let axis = super::named("reduction_indices").constant(-1i32)?;
+        build(OpKind::Sum, Some(op), &[x, &axis], Attr::Reduce { keep_dims: true, all_axes: false })
+    })
+}
+
 /// TF's `_ReductionDims` for no axes, in the current scope: a constant
 /// `[0, …, rank - 1]` when the rank is known, else `range(0, Rank(x))`.
 fn all_axes(x: &Tensor) -> Result<Tensor> {

@@ -2,9 +2,11 @@
 //! `math_grad.py` / `nn_grad.py` write them, node for node, so the gradient
 //! graph has TensorFlow's names. Each runs inside `<op>_grad/`.
 
-use super::{OpKind, build, matmul_transposed, neg, reduce_sum, reshape_to, shape};
-use crate::base::{Error, Result, Shape, Tensor};
+use super::api::sum_last_axis_kept;
+use super::{OpKind, build, matmul_transposed, named, neg, reduce_sum, reshape_to, shape, where_v2, zeros_like};
+use crate::base::{Error, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, GradOp};
+use crate::scope::control_dependencies;
 
 type Grads = Result<Vec<Option<Tensor>>>;
 
@@ -51,6 +53,105 @@ pub(super) fn mul(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let gx = super::mul(g, y)?;
     let gy = super::mul(x, g)?;
     reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+}
+
+/// TF `_RealDivGrad`: `grad / y` and `grad * (-x / y / y)`.
+pub(super) fn real_div(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let gx = named("RealDiv").div(g, y)?;
+    let quotient = named("RealDiv").div(&neg(x)?, y)?;
+    let gy = (g * &named("RealDiv").div(&quotient, y)?)?;
+    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+}
+
+/// TF `_MaximumGrad`: the gradient goes to the larger input (to `x` on ties).
+pub(super) fn maximum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let zeros = zeros_like(g)?;
+    let x_wins = build(OpKind::GreaterEqual, None, &[x, y], Attr::None)?;
+    let gx = where_v2(&x_wins, g, &zeros)?;
+    let gy = where_v2(&x_wins, &zeros, g)?;
+    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+}
+
+/// TF `_NegGrad`: `-grad`.
+pub(super) fn neg_grad(_: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(neg(&grad[0])?)])
+}
+
+/// TF `_AbsGrad`: `grad * Sign(x)`.
+pub(super) fn abs(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let sign = build(OpKind::Sign, None, &[&op.inputs[0]], Attr::None)?;
+    Ok(vec![Some((&grad[0] * &sign)?)])
+}
+
+/// TF `_SquareGrad`: `grad * (x * 2)`, the 2 made after `grad` (a control input).
+pub(super) fn square(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, g) = (&op.inputs[0], &grad[0]);
+    let two = control_dependencies(&[&g.op()]).with(|| super::constant(Value::filled(x.dtype, &[], 2.0)))?;
+    Ok(vec![Some(super::mul(g, &super::mul(x, &two)?)?)])
+}
+
+/// TF `_SqrtGrad`: `SqrtGrad(y, grad)`.
+pub(super) fn sqrt(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::SqrtGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+/// TF `_ExpGrad`: `grad * y`.
+pub(super) fn exp(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some((&grad[0] * &op.outputs[0])?)])
+}
+
+/// TF `_LogGrad`: `grad * Reciprocal(x)`, the reciprocal made after `grad`.
+pub(super) fn log(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = &grad[0];
+    let inverse =
+        control_dependencies(&[&g.op()]).with(|| build(OpKind::Reciprocal, None, &[&op.inputs[0]], Attr::None))?;
+    Ok(vec![Some((g * &inverse)?)])
+}
+
+/// TF `_CastGrad`: the gradient cast back to the input's dtype.
+pub(super) fn cast(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, g) = (&op.inputs[0], &grad[0]);
+    if !x.dtype.is_floating() || !g.dtype.is_floating() {
+        return Ok(vec![None]);
+    }
+    Ok(vec![Some(super::cast(g, x.dtype)?)])
+}
+
+/// TF `_Relu6Grad`: `Relu6Grad(grad, relu6's output)`.
+pub(super) fn relu6(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::Relu6Grad, None, &[&grad[0], &op.outputs[0]], Attr::None)?)])
+}
+
+/// TF `_TanhGrad`: `TanhGrad(y, grad)`.
+pub(super) fn tanh(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::TanhGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+/// TF `_SoftplusGrad`: `grad * Sigmoid(x)`.
+pub(super) fn softplus(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some((&grad[0] * &super::sigmoid(&op.inputs[0])?)?)])
+}
+
+/// TF `_LeakyReluGrad`: `LeakyReluGrad(grad, x)` with the op's alpha.
+pub(super) fn leaky_relu(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let alpha = op.attr.clone();
+    Ok(vec![Some(build(OpKind::LeakyReluGrad, None, &[&grad[0], &op.inputs[0]], alpha)?)])
+}
+
+/// TF `_SoftmaxGrad`: `(grad - sum(grad * y, -1)) * y`.
+pub(super) fn softmax(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (y, g) = (&op.outputs[0], &grad[0]);
+    let sum = sum_last_axis_kept(&(g * y)?)?;
+    Ok(vec![Some(((g - &sum)? * y)?)])
+}
+
+/// TF `_LogSoftmaxGrad`: `grad - sum(grad, -1) * exp(y)`.
+pub(super) fn log_softmax(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = &grad[0];
+    let softmax = super::exp(&op.outputs[0])?;
+    Ok(vec![Some((g - &(&sum_last_axis_kept(g)? * &softmax)?)?)])
 }
 
 /// TF `_ReduceGradientArgs` with `SmartBroadcastGradientArgs`: each side's

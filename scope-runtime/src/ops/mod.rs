@@ -104,15 +104,17 @@ op_table! {
     /// `a * b`.
     Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true, Of(g::mul);
     /// `a / b` on floats.
-    Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Undefined;
+    Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Of(g::real_div);
     /// `max(a, b)`.
-    Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Undefined;
+    Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Of(g::maximum);
     /// `a == b`.
     Equal            "Equal"         "Equal"          2 Any     compare         One(km::equal_kernel), false, NotDifferentiable;
     /// `a < b`.
     Less             "Less"          "Less"           2 Numeric compare         One(km::less_kernel), false, NotDifferentiable;
     /// `a > b`.
     Greater          "Greater"       "Greater"        2 Numeric compare         One(km::greater_kernel), false, NotDifferentiable;
+    /// `a >= b`.
+    GreaterEqual     "GreaterEqual"  "GreaterEqual"   2 Numeric compare         One(km::greater_equal_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
     Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Undefined;
     /// `cond ? x : y` with broadcasting.
@@ -124,27 +126,27 @@ op_table! {
     /// `max(x, 0)`.
     Relu             "Relu"          "Relu"           1 Numeric same            One(km::relu_kernel), true, Of(g::relu);
     /// `min(max(x, 0), 6)`.
-    Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true, Undefined;
+    Relu6            "Relu6"         "Relu6"          1 Float   same            One(km::relu6_kernel), true, Of(g::relu6);
     /// `x` where positive, else `alpha x`.
-    LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true, Undefined;
+    LeakyRelu        "LeakyRelu"     "LeakyRelu"      1 Float   same            One(km::leaky_relu_kernel), true, Of(g::leaky_relu);
     /// `ln(1 + eˣ)`.
-    Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true, Undefined;
+    Softplus         "Softplus"      "Softplus"       1 Float   same            One(km::softplus_kernel), true, Of(g::softplus);
     /// `1 / (1 + e⁻ˣ)`.
     Sigmoid          "Sigmoid"       "Sigmoid"        1 Float   same            One(km::sigmoid_kernel), true, Of(g::sigmoid);
     /// `tanh(x)`.
-    Tanh             "Tanh"          "Tanh"           1 Float   same            One(km::tanh_kernel), true, Undefined;
+    Tanh             "Tanh"          "Tanh"           1 Float   same            One(km::tanh_kernel), true, Of(g::tanh);
     /// `-x`.
-    Neg              "Neg"           "Neg"            1 Numeric same            One(km::neg_kernel), true, Undefined;
+    Neg              "Neg"           "Neg"            1 Numeric same            One(km::neg_kernel), true, Of(g::neg_grad);
     /// `|x|`.
-    Abs              "Abs"           "Abs"            1 Numeric same            One(km::abs_kernel), true, Undefined;
+    Abs              "Abs"           "Abs"            1 Numeric same            One(km::abs_kernel), true, Of(g::abs);
     /// `x²`.
-    Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true, Undefined;
+    Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true, Of(g::square);
     /// `√x`.
-    Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true, Undefined;
+    Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true, Of(g::sqrt);
     /// `eˣ`.
-    Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Undefined;
+    Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Of(g::exp);
     /// `ln x`.
-    Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true, Undefined;
+    Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true, Of(g::log);
     /// The input unchanged.
     Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true, Of(g::identity);
     /// The input unchanged, but no gradient flows through it.
@@ -157,12 +159,24 @@ op_table! {
     SigmoidGrad      "SigmoidGrad"   "SigmoidGrad"    2 Float   same            One(km::sigmoid_grad_kernel), false, Undefined;
     /// A BiasAdd's gradient for its bias: the sum over all axes but the last.
     BiasAddGrad      "BiasAddGrad"   "BiasAddGrad"    1 Numeric bias_add_grad   One(kr::bias_add_grad_kernel), false, Undefined;
+    /// `grad` where a Relu6's input lies in (0, 6), else 0.
+    Relu6Grad        "Relu6Grad"     "Relu6Grad"      2 Float   same            One(km::relu6_grad_kernel), false, Undefined;
+    /// `grad * (1 - y²)` for a Tanh's output `y`.
+    TanhGrad         "TanhGrad"      "TanhGrad"       2 Float   same            One(km::tanh_grad_kernel), false, Undefined;
+    /// `grad * 0.5 / y` for a Sqrt's output `y`.
+    SqrtGrad         "SqrtGrad"      "SqrtGrad"       2 Float   same            One(km::sqrt_grad_kernel), false, Undefined;
+    /// `grad` where a LeakyRelu's input is positive, else `alpha * grad`.
+    LeakyReluGrad    "LeakyReluGrad" "LeakyReluGrad"  2 Float   same            One(km::leaky_relu_grad_kernel), false, Undefined;
+    /// -1, 0 or 1 by the sign of `x`.
+    Sign             "Sign"          "Sign"           1 Numeric same            One(km::sign_kernel), true, Undefined;
+    /// `1 / x`.
+    Reciprocal       "Reciprocal"    "Reciprocal"     1 Float   same            One(km::reciprocal_kernel), true, Undefined;
     /// A dtype conversion.
-    Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true, Undefined;
+    Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true, Of(g::cast);
     /// Softmax over the last axis.
-    Softmax          "Softmax"       "Softmax"        1 Float   same            One(kn::softmax_kernel), true, Undefined;
+    Softmax          "Softmax"       "Softmax"        1 Float   same            One(kn::softmax_kernel), true, Of(g::softmax);
     /// Log-softmax over the last axis.
-    LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true, Undefined;
+    LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true, Of(g::log_softmax);
     /// `sum(x²) / 2`.
     L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Undefined;
     /// 2-D convolution, NHWC.
@@ -194,7 +208,7 @@ op_table! {
     /// Equal parts along an axis.
     Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false, Undefined;
     /// Parts of given sizes along an axis.
-    SplitV           "SplitV"        "split"          2 Mixed     split_v         Many(ka::split_v_kernel), false, Undefined;
+    SplitV           "SplitV"        "split"          2 Mixed   split_v         Many(ka::split_v_kernel), false, Undefined;
     /// A block of given begin and size.
     Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false, Undefined;
     /// Python-style slicing with strides and masks.
