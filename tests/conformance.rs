@@ -541,7 +541,8 @@ fn build_op(
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
         | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" | "sigmoid"
-        | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square" | "sqrt" | "exp" | "log" => 1,
+        | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square" | "sqrt" | "exp" | "log"
+        | "l2_loss" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -582,6 +583,8 @@ fn build_op(
         "exp" => one(call!(exp(a?))),
         "log" => one(call!(log(a?))),
         "maximum" => one(call!(maximum(a?, b?))),
+        "l2_loss" => one(call!(l2_loss(a?))),
+        "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
         "stop_gradient" => one(call!(stop_gradient(a?))),
         "bias_add" => one(call!(bias_add(a?, b?))),
         "matmul" => {
@@ -754,7 +757,15 @@ fn check_op(graph: &Graph, tensors: &[Tensor], e: &Map<String, Json>) -> Result<
         }
     }
     if e.contains_key("values") || e.contains_key("run_shapes") {
-        let fetches: Vec<&Tensor> = tensors.iter().collect();
+        // TF recorded every output of the op: fetch those this step did not bind too.
+        let mut all = tensors.to_vec();
+        if let [one] = tensors {
+            all = (0..node.outputs.len())
+                .map(|i| graph.tensor(&format!("{}:{i}", node.name)).ok_or("an output of the op"))
+                .collect::<Result<_, _>>()?;
+            all[0] = one.clone();
+        }
+        let fetches: Vec<&Tensor> = all.iter().collect();
         let got = Session::new(graph).run(&fetches, &[]).map_err(|err| format!("run failed: {err}"))?;
         if let Some(shapes) = e.get("run_shapes") {
             let want = shapes.as_array().ok_or("run_shapes is a list")?;

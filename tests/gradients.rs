@@ -147,3 +147,33 @@ fn cast_passes_the_gradient_back_in_the_source_dtype() -> Result<()> {
     assert_eq!(Session::new(&graph).run(&[&dx], &[])?[0].to_f64_vec(), vec![3.0, 4.0]);
     Ok(())
 }
+
+#[test]
+fn reduction_and_loss_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3]];
+    check(s, |x| scopeflow::reduce_sum(&x[0], None, false))?;
+    check(s, |x| scopeflow::reduce_sum(&x[0], Some(&[1]), false))?;
+    check(s, |x| scopeflow::reduce_sum(&x[0], Some(&[1]), true))?;
+    check(s, |x| scopeflow::reduce_mean(&x[0], None, false))?;
+    check(s, |x| scopeflow::reduce_mean(&x[0], Some(&[0]), false))?;
+    check(&[&[2, 3, 4]], |x| scopeflow::reduce_mean(&x[0], Some(&[0, 2]), true))?;
+    check(s, |x| scopeflow::l2_loss(&x[0]))?;
+    check(&[&[4, 3]], |x| {
+        scopeflow::sparse_softmax_cross_entropy_with_logits(&constant(vec![2i32, 0, 1, 1])?, &x[0])
+    })?;
+    Ok(())
+}
+
+#[test]
+fn a_mean_over_an_unknown_batch_divides_by_the_batch_fed() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F64, Shape::from_dims([None, Some(2)]))?;
+    let dx = gradients(&[&scopeflow::reduce_mean(&x, None, false)?], &[&x])?.remove(0).expect("x reaches the mean");
+    for rows in [1, 4] {
+        let fed = Value::from_f64_data(DType::F64, &[rows, 2], vec![0.5; rows * 2])?;
+        let got = Session::new(&graph).run(&[&dx], &[(&x, &fed)])?[0].to_f64_vec();
+        assert_eq!(got, vec![1.0 / (rows * 2) as f64; rows * 2]);
+    }
+    Ok(())
+}

@@ -69,6 +69,9 @@ pub(crate) struct GraphState {
     pub(crate) variables: VariableTable,
     pub(crate) collections: FxHashMap<String, Vec<CollectionItem>>,
     pub(crate) warnings: Vec<String>,
+    /// The (input shape, axes) pairs whose reduction gradient was built once
+    /// (TF's `graph._reduced_shape_cache`: later ones skip a few nodes).
+    pub(crate) reduced_shape_cache: FxHashSet<(Vec<usize>, Vec<i64>)>,
 }
 
 /// A node of the graph.
@@ -238,6 +241,34 @@ impl Graph {
     /// ```
     pub fn is_name_used(&self, name: &str) -> bool {
         self.read().names.contains(name)
+    }
+
+    /// The tensor named `op:index`, or output 0 of `op` for a bare op name
+    /// (TF `Graph.get_tensor_by_name`, which always wants the index); `None`
+    /// when there is no such op or output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{constant, split, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// split(&constant(vec![1.0f32, 2.0])?, 2, 0)?;
+    /// assert_eq!(graph.tensor("split:1").map(|t| t.tensor_name()), Some("split:1".to_string()));
+    /// assert!(graph.tensor("split:2").is_none());
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn tensor(&self, name: &str) -> Option<Tensor> {
+        let (op, index) = match name.rsplit_once(':') {
+            Some((op, i)) => (op, i.parse::<u32>().ok()?),
+            None => (name, 0),
+        };
+        let state = self.read();
+        let node = state.nodes.iter().position(|n| &*n.name == op)?;
+        if index as usize >= state.nodes[node].outputs.len() {
+            return None;
+        }
+        Some(state.output(self.id(), node as u32, index))
     }
 
     /// The variable stored under `name` by `get_variable` (the base name for a partitioned one).

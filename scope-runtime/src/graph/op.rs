@@ -167,6 +167,8 @@ pub(crate) struct GradOp<'a> {
     pub(crate) inputs: &'a [Tensor],
     pub(crate) outputs: &'a [Tensor],
     pub(crate) attr: &'a Attr,
+    /// The value of each input that is a constant (axes, shapes).
+    pub(crate) consts: &'a [Option<std::sync::Arc<crate::base::Value>>],
 }
 
 /// An op's gradient function: from the op and the gradients of its outputs

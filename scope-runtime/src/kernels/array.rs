@@ -87,10 +87,13 @@ pub(crate) fn stack_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) 
     join(attr, args, true)
 }
 
-/// Rows of the first input picked by the integer indices of the second.
+/// Rows of the first input picked by the integer indices of the second (along the third, axis 0).
 pub(crate) fn gather_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
-    let (params, indices) = (inputs.next()?, inputs.next()?);
+    let (params, indices, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    if ints(axis.value()).as_deref() != Some(&[0]) {
+        return Err("scopeflow gathers along axis 0 only");
+    }
     typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value()))
 }
 
@@ -429,4 +432,27 @@ pub(crate) fn range_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> 
     element_count(&[n])?;
     let data: Vec<f64> = (0..n as i64).map(|i| (start + i * delta) as f64).collect();
     Value::from_f64_data(dtype, &[n], data).map_err(|_| "range")
+}
+
+/// Where `ExpandDims` inserts its axis: `dim` in `[-rank - 1, rank]`, counted from the end when negative.
+pub(crate) fn expand_axis(dim: i64, rank: usize) -> Option<usize> {
+    let rank = rank as i64 + 1;
+    let axis = if dim < 0 { dim + rank } else { dim };
+    (0..rank).contains(&axis).then_some(axis as usize)
+}
+
+/// The input with an axis of size 1 inserted at the scalar second input (TF `ExpandDims`).
+pub(crate) fn expand_dims_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, dim) = (inputs.next()?, inputs.next()?);
+    let dim = match ints(dim.value()).as_deref() {
+        Some(&[d]) => d,
+        _ => return Err("the axis of ExpandDims is one int32 or int64"),
+    };
+    fn expand<T: Clone>(mut a: ArrayD<T>, dim: i64) -> KernelResult<ArrayD<T>> {
+        let axis = expand_axis(dim, a.ndim()).ok_or("the axis of ExpandDims is out of range")?;
+        a.insert_axis_inplace(Axis(axis));
+        Ok(a)
+    }
+    typed!(x, [F32, F64, I32, I64, Bool], |a| expand(a.into_owned(), dim))
 }

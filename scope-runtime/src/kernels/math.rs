@@ -361,3 +361,47 @@ grad_pair! {
     /// `LeakyReluGrad(grad, features)`: `grad` where features > 0, else `alpha * grad`.
     leaky_relu_grad_kernel |g, f, alpha| if f > T::zero() { g } else { alpha * g };
 }
+
+/// Integer division rounding toward negative infinity, and its remainder
+/// (TF `FloorDiv`, `FloorMod` on integers).
+trait Floor: Copy + PartialOrd + Default {
+    fn floor_div(self, d: Self) -> Self;
+    fn floor_mod(self, d: Self) -> Self;
+}
+
+macro_rules! floor_ints {
+    ($($t:ty)*) => {$(
+        impl Floor for $t {
+            fn floor_div(self, d: Self) -> Self {
+                let q = self.wrapping_div(d);
+                if self.wrapping_rem(d) != 0 && ((self < 0) != (d < 0)) { q - 1 } else { q }
+            }
+            fn floor_mod(self, d: Self) -> Self {
+                let r = self.wrapping_rem(d);
+                if r != 0 && ((r < 0) != (d < 0)) { r + d } else { r }
+            }
+        }
+    )*};
+}
+floor_ints!(i32 i64);
+
+macro_rules! floor_kernels {
+    ($($(#[$doc:meta])* $name:ident $f:ident;)*) => {$(
+        $(#[$doc])*
+        pub(crate) fn $name(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+            let mut inputs = Inputs::new(args);
+            let (a, b) = (inputs.next()?, inputs.next()?);
+            if super::ints(b.value()).is_some_and(|d| d.contains(&0)) {
+                return Err("integer division by zero");
+            }
+            typed!(a, [I32, I64], |a| zip(a, b.value(), Floor::$f))
+        }
+    )*};
+}
+
+floor_kernels! {
+    /// `floor(a / b)` on integers.
+    floor_div_kernel floor_div;
+    /// `a - floor(a / b) * b` on integers.
+    floor_mod_kernel floor_mod;
+}

@@ -154,6 +154,42 @@ fn pool<T: NdFloat>(is_max: bool, x: ArrayViewD<'_, T>, attr: &Attr) -> KernelRe
     Ok(out)
 }
 
+/// TF `SparseSoftmaxCrossEntropyWithLogits`: per row, the loss
+/// `logsumexp(logits) - logits[label]` and its gradient `softmax - one_hot`,
+/// from logits `[batch, classes]` and integer labels `[batch]`.
+pub(crate) fn sparse_softmax_xent_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (logits, labels) = (inputs.next()?, inputs.next()?);
+    let labels = super::ints(labels.value()).ok_or("the labels are int32 or int64")?;
+    match logits.value() {
+        Value::F32(a) => sparse_xent(a.view(), &labels).map(|(l, b)| vec![Value::F32(l), Value::F32(b)]),
+        Value::F64(a) => sparse_xent(a.view(), &labels).map(|(l, b)| vec![Value::F64(l), Value::F64(b)]),
+        _ => Err("this op has no kernel for this dtype"),
+    }
+}
+
+fn sparse_xent<T: NdFloat>(logits: ArrayViewD<'_, T>, labels: &[i64]) -> KernelResult<(ArrayD<T>, ArrayD<T>)> {
+    let logits =
+        logits.into_dimensionality::<ndarray::Ix2>().map_err(|_| "the logits are a matrix [batch, classes]")?;
+    let (batch, classes) = logits.dim();
+    if labels.len() != batch {
+        return Err("there is one label per row of the logits");
+    }
+    let mut loss = ArrayD::zeros(IxDyn(&[batch]));
+    let mut backprop = Array2::zeros((batch, classes));
+    for (i, (row, mut grad)) in logits.outer_iter().zip(backprop.outer_iter_mut()).enumerate() {
+        let label =
+            usize::try_from(labels[i]).ok().filter(|&l| l < classes).ok_or("a label is outside [0, classes)")?;
+        let m = row.fold(T::neg_infinity(), |m, &x| m.max(x));
+        let sum = row.fold(T::zero(), |s, &x| s + (x - m).exp());
+        let log_sum = sum.ln();
+        loss[i] = log_sum - (row[label] - m);
+        grad.zip_mut_with(&row, |g, &x| *g = (x - m).exp() / sum);
+        grad[label] -= T::one();
+    }
+    Ok((loss, backprop.into_dyn()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! Reductions over axes: sum, mean, maximum and the index of the maximum.
+//! Reductions over axes: sum, mean, maximum, product and the index of the maximum.
 
 use super::math::max;
 use super::{Inputs, Num, axis_in, count, ints, typed};
@@ -11,6 +11,7 @@ enum Reduction {
     Sum,
     Mean,
     Max,
+    Prod,
 }
 
 /// Sum over the axes of the second input.
@@ -26,6 +27,11 @@ pub(crate) fn mean_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -
 /// Maximum over the axes of the second input.
 pub(crate) fn max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     reduction(Reduction::Max, attr, args)
+}
+
+/// Product over the axes of the second input.
+pub(crate) fn prod_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    reduction(Reduction::Prod, attr, args)
 }
 
 fn reduction(op: Reduction, attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult {
@@ -54,7 +60,8 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
                 }
                 out.map_axis(Axis(axis), |lane| lane.iter().copied().reduce(max).unwrap_or_else(T::zero))
             }
-            _ => out.sum_axis(Axis(axis)),
+            Reduction::Prod => out.map_axis(Axis(axis), |lane| lane.iter().fold(T::one(), |p, &x| Num::mul(p, x))),
+            Reduction::Sum | Reduction::Mean => out.sum_axis(Axis(axis)),
         };
     }
     if op == Reduction::Mean {

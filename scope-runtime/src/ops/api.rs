@@ -43,6 +43,13 @@ fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Te
     build(kind, name, &[a, b], Attr::None)
 }
 
+/// TF `tf.gather` on axis 0: `GatherV2` and its axis as the constant `<op>/axis`.
+fn gather_rows(name: Option<&str>, default: &str, params: &Tensor, indices: &Tensor) -> Result<Tensor> {
+    scoped_op(name, default, |op| {
+        build(OpKind::Gather, Some(op), &[params, indices, &named("axis").constant(0i32)?], Attr::None)
+    })
+}
+
 fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Result<Tensor> {
     let attr = Attr::Reduce { keep_dims, all_axes: axes.is_none() };
     match axes {
@@ -164,6 +171,30 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn maximum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Maximum, name, a, b);
+    /// `floor(a / b)` on integers, with broadcasting (TF `tf.math.floordiv`;
+    /// default name `floordiv`). Dividing by zero fails the run.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, floor_div, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let q = floor_div(&constant(vec![7i32, -7])?, &constant(2i32)?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&q], &[])?[0].to_f64_vec(), vec![3.0, -4.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn floor_div(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::FloorDiv, name, a, b);
+    /// `a - floor(a / b) * b` on integers, with broadcasting (TF `tf.math.floormod`;
+    /// default name `mod`): the remainder takes the divisor's sign.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, floor_mod, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let r = floor_mod(&constant(vec![7i32, -7])?, &constant(3i32)?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec(), vec![1.0, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn floor_mod(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::FloorMod, name, a, b);
     /// Matrix product `[m, k] x [k, n] -> [m, n]` (TF `tf.matmul`; default name `MatMul`).
     ///
     /// ```
@@ -254,6 +285,40 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn softmax(logits: &Tensor) -> Tensor |name| unary(OpKind::Softmax, name, logits);
+    /// `sum(x²) / 2` (TF `tf.nn.l2_loss`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, l2_loss, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let l = l2_loss(&constant(vec![1.0f32, 2.0])?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&l], &[])?[0].to_f64_vec(), vec![2.5]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn l2_loss(x: &Tensor) -> Tensor |name| unary(OpKind::L2Loss, name, x);
+    /// Per row of `logits` `[batch, classes]`, the cross-entropy of its softmax
+    /// against the integer class in `labels` `[batch]`, computed stably as
+    /// `logsumexp(logits) - logits[label]` (TF
+    /// `tf.nn.sparse_softmax_cross_entropy_with_logits`; the op is
+    /// `SparseSoftmaxCrossEntropyWithLogits/SparseSoftmaxCrossEntropyWithLogits`).
+    /// A label outside `[0, classes)` fails the run.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sparse_softmax_cross_entropy_with_logits, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let logits = constant(ndarray::arr2(&[[0.0f32, 0.0], [1000.0, 0.0]]))?;
+    /// let loss = sparse_softmax_cross_entropy_with_logits(&constant(vec![1i32, 0])?, &logits)?;
+    /// assert_eq!(loss.name(), "SparseSoftmaxCrossEntropyWithLogits/SparseSoftmaxCrossEntropyWithLogits");
+    /// let v = Session::new(&graph).run(&[&loss], &[])?[0].to_f64_vec();
+    /// assert!((v[0] - 2f64.ln()).abs() < 1e-6 && v[1] == 0.0);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Tensor |name| {
+        scoped_op(name, "SparseSoftmaxCrossEntropyWithLogits", |_| {
+            build(OpKind::SparseSoftmaxXent, None, &[logits, labels], Attr::None)
+        })
+    };
     /// Log-softmax over the last axis (TF `tf.nn.log_softmax`).
     ///
     /// ```
@@ -495,6 +560,17 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reduce_max(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Max, name, x, axes, keep_dims);
+    /// Product over `axes` (TF `tf.reduce_prod`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_prod, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let p = reduce_prod(&constant(vec![2i32, 3, 4])?, None, false)?;
+    /// assert_eq!(Session::new(&graph).run(&[&p], &[])?[0].to_f64_vec(), vec![24.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_prod(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Prod, name, x, axes, keep_dims);
     /// The same elements in a new shape; one size may be `-1` (TF `tf.reshape`).
     ///
     /// ```
@@ -521,6 +597,26 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reshape_to(x: &Tensor, shape: &Tensor) -> Tensor |name| build(OpKind::Reshape, name, &[x, shape], Attr::None);
+    /// `x` with an axis of size 1 inserted at `axis` (from the end when
+    /// negative) (TF `tf.expand_dims`; the axis is the constant `ExpandDims/dim`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, expand_dims, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(vec![1.0f32, 2.0])?;
+    /// assert_eq!(expand_dims(&x, -1)?.shape().to_vec(), Some(vec![2, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn expand_dims(x: &Tensor, axis: i64) -> Tensor |name| {
+        scoped_op(name, "ExpandDims", |op| {
+            let dim = match i32::try_from(axis) {
+                Ok(a) => super::named("dim").constant(a)?,
+                Err(_) => super::named("dim").constant(axis)?,
+            };
+            build(OpKind::ExpandDims, Some(op), &[x, &dim], Attr::None)
+        })
+    };
     /// The axes permuted (`None`: reversed) (TF `tf.transpose`; default name `transpose`).
     ///
     /// ```
@@ -596,8 +692,9 @@ api! {
     /// assert_eq!(gather(&table, &ids)?.shape().to_vec(), Some(vec![3, 4]));
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn gather(params: &Tensor, indices: &Tensor) -> Tensor |name| binary(OpKind::Gather, name, params, indices);
-    /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather named `embedding_lookup`).
+    fn gather(params: &Tensor, indices: &Tensor) -> Tensor |name| gather_rows(name, "GatherV2", params, indices);
+    /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather
+    /// named `embedding_lookup` and its `embedding_lookup/Identity`).
     ///
     /// ```
     /// use scope_runtime::{constant, embedding_lookup, Graph};
@@ -605,11 +702,11 @@ api! {
     /// let _g = graph.as_default();
     /// let table = constant(ndarray::Array2::<f32>::zeros((10, 4)))?;
     /// let rows = embedding_lookup(&table, &constant(vec![0i64, 9])?)?;
-    /// assert_eq!(rows.name(), "embedding_lookup");
+    /// assert_eq!(rows.name(), "embedding_lookup/Identity");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn embedding_lookup(params: &Tensor, ids: &Tensor) -> Tensor |name| {
-        binary(OpKind::Gather, Some(name.unwrap_or("embedding_lookup")), params, ids)
+        scoped_op(name, "embedding_lookup", |op| super::identity(&gather_rows(Some(op), "GatherV2", params, ids)?))
     };
     /// The values converted to `dtype` (TF `tf.cast`).
     ///

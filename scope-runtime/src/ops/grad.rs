@@ -3,9 +3,13 @@
 //! graph has TensorFlow's names. Each runs inside `<op>_grad/`.
 
 use super::api::sum_last_axis_kept;
-use super::{OpKind, build, matmul_transposed, named, neg, reduce_sum, reshape_to, shape, where_v2, zeros_like};
+use super::{
+    OpKind, build, constant, expand_dims, gather, int_const, matmul_transposed, named, neg, reduce_prod, reduce_sum,
+    reshape, reshape_to, scoped_op, shape, tile, where_v2, zeros_like,
+};
 use crate::base::{Error, Result, Shape, Tensor, Value};
-use crate::graph::{Attr, GradOp};
+use crate::graph::{Attr, GradOp, get_default_graph};
+use crate::kernels::{axis_in, ints};
 use crate::scope::control_dependencies;
 
 type Grads = Result<Vec<Option<Tensor>>>;
@@ -228,6 +232,105 @@ pub(super) fn relu(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 /// TF `_SigmoidGrad`: `SigmoidGrad(sigmoid's output, grad)`.
 pub(super) fn sigmoid(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(build(OpKind::SigmoidGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+/// TF `_L2LossGrad`: `x * grad`.
+pub(super) fn l2_loss(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(named("mul").mul(&op.inputs[0], &grad[0])?)])
+}
+
+/// TF `_SparseSoftmaxCrossEntropyWithLogitsGrad`: the loss's gradient times
+/// the op's own `softmax - one_hot` output; none for the labels. (A gradient
+/// into that second output, which only second derivatives use, is not
+/// propagated: scopeflow has no second derivatives.)
+pub(super) fn sparse_softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = expand_dims(&grad[0], -1)?;
+    Ok(vec![Some(named("mul").mul(&g, &op.outputs[1])?), None])
+}
+
+/// TF `_SumGrad`: the gradient broadcast back over the reduced axes.
+pub(super) fn sum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(sum_grad(op, &grad[0])?), None])
+}
+
+/// TF `_MeanGrad`: `_SumGrad` divided by the number of elements averaged.
+pub(super) fn mean(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let summed = sum_grad(op, &grad[0])?;
+    let (x, y) = (&op.inputs[0], &op.outputs[0]);
+    let factor = match (x.shape.to_vec(), y.shape.to_vec()) {
+        (Some(input), Some(output)) => {
+            let n = input.iter().product::<usize>() / output.iter().product::<usize>().max(1);
+            constant(Value::filled(summed.dtype, &[], n as f64))?
+        }
+        _ => {
+            // The count is known at run time: the product of the reduced dimensions.
+            let input_shape = shape(x)?;
+            let rank = x.shape.rank().ok_or_else(|| unknown_rank(op))?;
+            let size = named("Size").constant(rank as i32)?;
+            let axes = named("mod").floor_mod(&named("add").add(&op.inputs[1], &size)?, &size)?;
+            let count = reduce_prod(&gather(&input_shape, &axes)?, None, false)?;
+            super::cast(&count, summed.dtype)?
+        }
+    };
+    Ok(vec![Some(named("truediv").div(&summed, &factor)?), None])
+}
+
+fn unknown_rank(op: &GradOp<'_>) -> Error {
+    Error::NoGradient {
+        op: op.name.to_owned(),
+        op_type: op.type_name,
+        reason: "the input's rank is unknown (scopeflow's reduction gradients need it)",
+    }
+}
+
+/// The body of TF `_SumGrad` for a known rank and constant axes.
+fn sum_grad(op: &GradOp<'_>, g: &Tensor) -> Result<Tensor> {
+    let x = &op.inputs[0];
+    let dims = x.shape.dims().ok_or_else(|| unknown_rank(op))?;
+    let axes = op.consts.get(1).and_then(|c| ints(c.as_deref()?)).ok_or_else(|| Error::NoGradient {
+        op: op.name.to_owned(),
+        op_type: op.type_name,
+        reason: "its axes are computed at run time (scopeflow's reduction gradients need constant axes)",
+    })?;
+    let rank = dims.len();
+    if axes.iter().copied().eq(0..rank as i64) {
+        // Every axis: reshape to all ones and tile to the input's shape.
+        let g = reshape(g, &vec![1; rank])?;
+        let input_shape = match x.shape.to_vec() {
+            Some(d) => constant(Value::from(d.iter().map(|&n| n as i32).collect::<Vec<_>>()))?,
+            None => shape(x)?,
+        };
+        return build(OpKind::Tile, None, &[&g, &input_shape], Attr::None);
+    }
+    let Some(input) = x.shape.to_vec() else {
+        return Err(Error::NoGradient {
+            op: op.name.to_owned(),
+            op_type: op.type_name,
+            reason: "a reduction over some axes of a partly known shape has no gradient in scopeflow yet",
+        });
+    };
+    let reduced: Vec<usize> =
+        axes.iter().map(|&a| axis_in(a, rank)).collect::<Option<_>>().ok_or_else(|| Error::NoGradient {
+            op: op.name.to_owned(),
+            op_type: op.type_name,
+            reason: "a reduction axis is out of range for the input's rank",
+        })?;
+    let kept: Vec<i64> =
+        input.iter().enumerate().map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as i64 }).collect();
+    let scaling: Vec<usize> = input.iter().zip(&kept).map(|(&d, &k)| d / (k.max(1) as usize)).collect();
+    let input: Vec<i64> = input.iter().map(|&d| d as i64).collect();
+    let first =
+        get_default_graph()?.write().reduced_shape_cache.insert((input.iter().map(|&d| d as usize).collect(), axes));
+    if first {
+        // TF evaluates `_safe_shape_div(input_shape, kept)` by building it, once per graph.
+        let maximum = scoped_op(None, "Maximum", |op| {
+            build(OpKind::Maximum, Some(op), &[&int_const("x", &kept)?, &named("y").constant(1i32)?], Attr::None)
+        })?;
+        scoped_op(None, "floordiv", |op| {
+            build(OpKind::FloorDiv, Some(op), &[&int_const("x", &input)?, &maximum], Attr::None)
+        })?;
+    }
+    tile(&reshape(g, &kept)?, &scaling)
 }
 
 #[cfg(test)]

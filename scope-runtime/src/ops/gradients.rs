@@ -10,6 +10,7 @@ use crate::graph::{Attr, Grad, GradOp, Graph, Output};
 use crate::scope::{claim_name, name_scope};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The gradients of the sum of `ys` with respect to each of `xs` (TF
 /// `tf.gradients(ys, xs)`): `None` for an `x` that no `y` depends on.
@@ -140,6 +141,7 @@ pub fn gradients_with(
                     inputs: &op.inputs,
                     outputs: &op.outputs,
                     attr: &op.attr,
+                    consts: &op.consts,
                 };
                 f(&grad_op, &filled)?
             }
@@ -183,6 +185,7 @@ struct OpView {
     inputs: Vec<Tensor>,
     outputs: Vec<Tensor>,
     attr: Attr,
+    consts: Vec<Option<Arc<Value>>>,
 }
 
 /// Reads forward ops from the graph (which the driver grows as it goes).
@@ -202,6 +205,14 @@ impl Views<'_> {
             inputs: n.inputs.iter().map(|o| state.output(id, o.node, o.index)).collect(),
             outputs: (0..n.outputs.len() as u32).map(|i| state.output(id, node, i)).collect(),
             attr: n.attr.clone(),
+            consts: n
+                .inputs
+                .iter()
+                .map(|o| match &state.nodes[o.node as usize].attr {
+                    Attr::Const(v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect(),
         }
     }
 

@@ -389,10 +389,14 @@ pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferr
     one(Shape::from_dims(out), x[0].dtype)
 }
 
-pub(super) fn gather(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+pub(super) fn gather(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     let (params, indices) = (x[0], x[1]);
     if !matches!(indices.dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
+    }
+    int_operand(x[2])?;
+    if const_ints(consts, 2).is_some_and(|axis| axis != [0]) {
+        return Err(Fail::Shape("scopeflow gathers along axis 0 only"));
     }
     let shape = match (params.shape.dims(), indices.shape.dims()) {
         (Some([]), _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
@@ -568,6 +572,47 @@ pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
         None => unknown_dims(Some(4)),
     };
     one(shape, x[0].dtype)
+}
+
+pub(super) fn int_broadcast(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
+    if !matches!(x[0].dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    broadcast(x, attr, consts)
+}
+
+pub(super) fn expand_dims(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    let Some(dim) = const_ints(consts, 1) else { return one(unknown_dims(Some(dims.len() + 1)), x[0].dtype) };
+    let axis = match dim.as_slice() {
+        &[d] => crate::kernels::array::expand_axis(d, dims.len()),
+        _ => None,
+    }
+    .ok_or(Fail::Shape("the axis of ExpandDims is one integer in [-rank - 1, rank]"))?;
+    let mut out = dims.to_vec();
+    out.insert(axis, Some(1));
+    one(Shape::from_dims(out), x[0].dtype)
+}
+
+pub(super) fn sparse_softmax_xent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (logits, labels) = (x[0], x[1]);
+    if !logits.dtype.is_floating() || !matches!(labels.dtype, DType::I32 | DType::I64) {
+        return Err(Fail::DType);
+    }
+    let logits_dims = logits.shape.dims().map(<[Dim]>::to_vec).unwrap_or_else(|| vec![None, None]);
+    let labels_dims = labels.shape.dims().map(<[Dim]>::to_vec).unwrap_or_else(|| vec![None]);
+    if logits_dims.len() != 2 || labels_dims.len() != 1 {
+        return Err(Fail::Shape("the logits are [batch, classes] and the labels [batch]"));
+    }
+    if !compatible(logits_dims[0], labels_dims[0]) {
+        return Err(Fail::Shape("there is one label per row of the logits"));
+    }
+    let batch = logits_dims[0].or(labels_dims[0]);
+    Ok(smallvec![
+        (Shape::from_dims(vec![batch]), logits.dtype),
+        (Shape::from_dims(vec![batch, logits_dims[1]]), logits.dtype)
+    ])
 }
 
 #[cfg(test)]

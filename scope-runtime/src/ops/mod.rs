@@ -107,6 +107,10 @@ op_table! {
     Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Of(g::real_div);
     /// `max(a, b)`.
     Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Of(g::maximum);
+    /// `floor(a / b)` on integers.
+    FloorDiv         "FloorDiv"      "floordiv"       2 Numeric int_broadcast   One(km::floor_div_kernel), false, NotDifferentiable;
+    /// `a - floor(a / b) * b` on integers.
+    FloorMod         "FloorMod"      "mod"            2 Numeric int_broadcast   One(km::floor_mod_kernel), false, Undefined;
     /// `a == b`.
     Equal            "Equal"         "Equal"          2 Any     compare         One(km::equal_kernel), false, NotDifferentiable;
     /// `a < b`.
@@ -178,7 +182,9 @@ op_table! {
     /// Log-softmax over the last axis.
     LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true, Of(g::log_softmax);
     /// `sum(x²) / 2`.
-    L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Undefined;
+    L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Of(g::l2_loss);
+    /// Softmax cross-entropy against integer labels, and its gradient (two outputs).
+    SparseSoftmaxXent "SparseSoftmaxCrossEntropyWithLogits" "SparseSoftmaxCrossEntropyWithLogits" 2 Mixed sparse_softmax_xent Many(kn::sparse_softmax_xent_kernel), false, Of(g::sparse_softmax_xent);
     /// 2-D convolution, NHWC.
     Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Undefined;
     /// Max pooling, NHWC.
@@ -186,15 +192,19 @@ op_table! {
     /// Average pooling, NHWC.
     AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false, Undefined;
     /// Sum over the axes its second input lists.
-    Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false, Undefined;
+    Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false, Of(g::sum);
     /// Mean over axes.
-    Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Undefined;
+    Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Of(g::mean);
     /// Maximum over axes.
     Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Undefined;
+    /// Product over axes.
+    Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Undefined;
     /// Index of the maximum along an axis.
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
     Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Undefined;
+    /// An axis of size 1 inserted.
+    ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Undefined;
     /// Permuted axes.
     Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false, Undefined;
     /// Concatenation along an axis.
@@ -214,7 +224,7 @@ op_table! {
     /// Python-style slicing with strides and masks.
     StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false, Undefined;
     /// Rows of `params` picked by integer `indices`.
-    Gather           "GatherV2"      "GatherV2"       2 Mixed   gather          One(ka::gather_kernel), false, Undefined;
+    Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Undefined;
     /// The input's shape.
     Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false, NotDifferentiable;
     /// A scalar repeated into a shape.
