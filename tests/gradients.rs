@@ -158,9 +158,7 @@ fn reduction_and_loss_gradients_match_finite_differences() -> Result<()> {
     check(s, |x| scopeflow::reduce_mean(&x[0], Some(&[0]), false))?;
     check(&[&[2, 3, 4]], |x| scopeflow::reduce_mean(&x[0], Some(&[0, 2]), true))?;
     check(s, |x| scopeflow::l2_loss(&x[0]))?;
-    check(&[&[4, 3]], |x| {
-        scopeflow::sparse_softmax_cross_entropy_with_logits(&constant(vec![2i32, 0, 1, 1])?, &x[0])
-    })?;
+    check(&[&[4, 3]], |x| scopeflow::sparse_softmax_cross_entropy_with_logits(&constant(vec![2i32, 0, 1, 1])?, &x[0]))?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 /// The layers, lowest first (the order `scope-runtime/src/lib.rs` declares them in).
-const LAYERS: &[&str] = &["base", "variable", "graph", "kernels", "scope", "ops", "store", "run", "io"];
+const LAYERS: &[&str] = &["base", "variable", "graph", "kernels", "scope", "ops", "store", "train", "run", "io"];
 
 fn rank(layer: &str) -> Option<usize> {
     LAYERS.iter().position(|l| *l == layer)

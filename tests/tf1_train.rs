@@ -1,9 +1,13 @@
 //! The MLP TensorFlow trained in `../shared/fixtures/tf1_train`, rebuilt
 //! through the public API and restored from TF's initial checkpoint: the
-//! loss and `gradients` of the loss at step 0 equal TensorFlow's.
+//! loss and `gradients` of the loss at step 0 equal TensorFlow's, and an
+//! optimizer's ten steps follow TensorFlow's trajectory to its final values.
 
 use scopeflow::prelude::*;
-use scopeflow::{RestoreOptions, Saver, add_n, gradients, reduce_mean, sparse_softmax_cross_entropy_with_logits};
+use scopeflow::{
+    GradientDescentOptimizer, Optimizer, RestoreOptions, Saver, add_n, get_or_create_global_step, gradients,
+    reduce_mean, sparse_softmax_cross_entropy_with_logits,
+};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
@@ -39,15 +43,23 @@ fn assert_close(what: &str, got: &[f64], want: &[f64]) {
     }
 }
 
-#[test]
-fn the_step0_loss_and_gradients_equal_tensorflows() -> Result<()> {
-    let expected = expected();
+/// The fixture's sizes: batch, inputs, hidden units, classes, steps.
+fn sizes(expected: &Json) -> [usize; 5] {
     let dims = &expected["shapes"];
-    let dim = |k: &str| dims[k].as_u64().expect("a dimension") as usize;
-    let (batch_size, inputs, hidden, classes) = (dim("batch"), dim("in"), dim("hidden"), dim("classes"));
+    ["batch", "in", "hidden", "classes", "steps"].map(|k| dims[k].as_u64().expect("a dimension") as usize)
+}
 
-    let graph = Graph::new();
-    let _g = graph.as_default();
+/// `gen.py`'s model, restored from TF's initial checkpoint.
+struct Mlp {
+    x: Tensor,
+    y: Tensor,
+    logits: Tensor,
+    loss: Tensor,
+    vars: [Variable; 4],
+}
+
+fn build_mlp(expected: &Json) -> Result<Mlp> {
+    let [_, inputs, hidden, classes, _] = sizes(expected);
     let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(inputs)]))?;
     let y = named("y").placeholder(DType::I32, Shape::from_dims([None]))?;
     let (logits, vars) = {
@@ -64,13 +76,28 @@ fn the_step0_loss_and_gradients_equal_tensorflows() -> Result<()> {
         ((&h.matmul(&w2)? + &b2)?, [w1, b1, w2, b2])
     };
     let xent = reduce_mean(&sparse_softmax_cross_entropy_with_logits(&y, &logits)?, None, false)?;
-    let regularization = graph.regularization_losses(None)?;
+    let regularization = scopeflow::get_default_graph()?.regularization_losses(None)?;
     let loss = (&xent + &add_n(&regularization.iter().collect::<Vec<_>>())?)?;
+    Ok(Mlp { x, y, logits, loss, vars })
+}
+
+fn restore_init(graph: &Graph) -> Result<()> {
+    let restore = RestoreOptions { strict: true, ..Default::default() };
+    Saver::scope(graph, "MLP").restore_tf1(fixture().join("init/model.ckpt"), &restore)?;
+    Ok(())
+}
+
+#[test]
+fn the_step0_loss_and_gradients_equal_tensorflows() -> Result<()> {
+    let expected = expected();
+    let [batch_size, inputs, _, classes, _] = sizes(&expected);
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let Mlp { x, y, logits, loss, vars } = build_mlp(&expected)?;
     let xs: Vec<&Tensor> = vars.iter().map(|v| v.tensor()).collect();
     let grads: Vec<Tensor> = gradients(&[&loss], &xs)?.into_iter().map(|g| g.expect("every variable")).collect();
 
-    let restore = RestoreOptions { strict: true, ..Default::default() };
-    Saver::new(&graph).restore_tf1(fixture().join("init/model.ckpt"), &restore)?;
+    restore_init(&graph)?;
     let (xv, yv) = batch(0, batch_size, inputs, classes);
     let mut fetches: Vec<&Tensor> = vec![&loss, &logits];
     fetches.extend(&grads);
@@ -90,4 +117,42 @@ fn the_step0_loss_and_gradients_equal_tensorflows() -> Result<()> {
         assert!(ours.contains(&name), "TensorFlow's gradient graph has {name}; ours: {ours:?}");
     }
     Ok(())
+}
+
+/// Restores `init`, trains ten steps with `optimizer` on the fixture's
+/// batches, and checks every loss, the variables the Saver writes and their
+/// final values against TensorFlow's run `run`.
+fn follows_tensorflows_trajectory(run: &str, optimizer: &dyn Optimizer) -> Result<()> {
+    let expected = expected();
+    let want = &expected["runs"][run];
+    let [batch_size, inputs, _, classes, steps] = sizes(&expected);
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let mlp = build_mlp(&expected)?;
+    let global_step = get_or_create_global_step()?;
+    let train = optimizer.minimize(&mlp.loss, None, Some(&global_step))?;
+    assert_eq!(train.name(), want["train_op_name"].as_str().expect("a name"));
+    let mut saved: Vec<String> = graph.global_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
+    saved.sort();
+    let want_saved: Vec<&str> = want["saved_names"].as_array().expect("names").iter().flat_map(Json::as_str).collect();
+    assert_eq!(saved, want_saved);
+
+    restore_init(&graph)?;
+    let session = Session::new(&graph);
+    let want_losses = floats(&want["losses"]);
+    for (step, want_loss) in want_losses.iter().enumerate().take(steps) {
+        let (xv, yv) = batch(step, batch_size, inputs, classes);
+        let got = session.run_with_targets(&[&mlp.loss], &[(&mlp.x, &xv), (&mlp.y, &yv)], &[&train])?;
+        assert_close(&format!("{run} loss before step {step}"), &got[0].to_f64_vec(), &[*want_loss]);
+    }
+    for name in want_saved {
+        let var = graph.variable(name).expect("a saved variable");
+        assert_close(&format!("{run} final {name}"), &var.value()?.to_f64_vec(), &floats(&want["final_values"][name]));
+    }
+    Ok(())
+}
+
+#[test]
+fn gradient_descent_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("sgd", &GradientDescentOptimizer::new(0.1))
 }

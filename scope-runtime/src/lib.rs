@@ -20,7 +20,7 @@
 pub use ndarray;
 
 // The layers, lowest first: base, variable, graph, kernels, scope, ops,
-// store, run, io (rustfmt sorts the declarations below). A layer imports only
+// store, train, run, io (rustfmt sorts the declarations below). A layer imports only
 // from the layers before it; tests/layers.rs checks every `crate::` path.
 mod base;
 mod graph;
@@ -30,6 +30,7 @@ mod ops;
 mod run;
 mod scope;
 mod store;
+mod train;
 mod variable;
 
 pub use base::error::{CallSite, Error, ErrorKind, FileKind, Mismatch, NameKind, PartitionProblem, Result};
@@ -60,4 +61,5 @@ pub use scope::{
     current_variable_scope, name_scope, variable_scope,
 };
 pub use store::{GetVariable, NewVariable, get_variable};
+pub use train::{GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, Optimizer, Prepared, get_or_create_global_step};
 pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};

@@ -202,6 +202,15 @@ pub enum Error {
         name: String,
     },
 
+    /// An optimizer given a loss, variables or gradients it cannot train with.
+    #[error("optimizer `{optimizer}`: {problem}")]
+    Optimizer {
+        /// The optimizer's name (`GradientDescent`, …).
+        optimizer: String,
+        /// What is wrong and what to do, naming the tensor or variable.
+        problem: String,
+    },
+
     /// A gradient asked through an op that has none in scopeflow.
     #[error(
         "no gradient for op `{op}` ({op_type}): {reason}; keep it off the path from the xs to the ys (stop_gradient)"
@@ -610,6 +619,7 @@ impl Error {
             | Error::InitializerDType { .. }
             | Error::RegularizerDType { .. }
             | Error::NoGradient { .. }
+            | Error::Optimizer { .. }
             | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }

@@ -63,6 +63,30 @@ fn apply<T: Num>(a: &mut ArrayD<T>, delta: &Value, step: Step) -> KernelResult<(
     Ok(())
 }
 
+/// `var -= delta * alpha` for a scalar `alpha` and a `delta` of the
+/// variable's shape, in place and atomically, rounding as TF's kernel does;
+/// the output is the new value.
+pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let var = variable(attr)?;
+    let mut inputs = Inputs::new(args);
+    let (alpha, delta) = (inputs.next()?, inputs.next()?);
+    let (alpha, delta) = (alpha.value(), delta.value());
+    fn descend<T: Num>(a: &mut ArrayD<T>, alpha: &Value, delta: &Value) -> KernelResult<()> {
+        let alpha = *same::<T>(alpha)?.first().ok_or("the learning rate is a scalar")?;
+        let d = same::<T>(delta)?;
+        if d.shape() != a.shape() {
+            return Err("the gradient must have the variable's shape");
+        }
+        Zip::from(a).and(d).for_each(|x, &g| *x = Num::sub(*x, Num::mul(g, alpha)));
+        Ok(())
+    }
+    var.update_in_place(|v| match v {
+        Value::F32(a) => descend(a, alpha, delta),
+        Value::F64(a) => descend(a, alpha, delta),
+        _ => Err("gradient descent updates float variables"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

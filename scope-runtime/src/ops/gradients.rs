@@ -5,7 +5,7 @@
 //! TensorFlow's names.
 
 use super::{OpKind, build, named, scoped_op, shape};
-use crate::base::{Error, Result, Tensor, Value};
+use crate::base::{Error, Operation, Result, Tensor, Value};
 use crate::graph::{Attr, Grad, GradOp, Graph, Output};
 use crate::scope::{claim_name, name_scope};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -66,6 +66,20 @@ pub fn gradients_with(
     xs: &[&Tensor],
     grad_ys: &[Option<&Tensor>],
     name: Option<&str>,
+) -> Result<Vec<Option<Tensor>>> {
+    gradients_gated(ys, xs, grad_ys, name, false)
+}
+
+/// [`gradients_with`] with TF's `gate_gradients`: when an op passes
+/// gradients to several inputs, they are released together, after all of
+/// them are computed (`<op>_grad/tuple/group_deps` and one
+/// `tuple/control_dependency` identity each), as optimizers ask by default.
+pub(crate) fn gradients_gated(
+    ys: &[&Tensor],
+    xs: &[&Tensor],
+    grad_ys: &[Option<&Tensor>],
+    name: Option<&str>,
+    gate: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let graph = crate::graph::get_default_graph()?;
     if let Some(t) = ys.iter().chain(xs).find(|t| t.graph_id != graph.id()) {
@@ -143,7 +157,8 @@ pub fn gradients_with(
                     attr: &op.attr,
                     consts: &op.consts,
                 };
-                f(&grad_op, &filled)?
+                let in_grads = f(&grad_op, &filled)?;
+                if gate && in_grads.iter().flatten().count() > 1 { gate_together(in_grads)? } else { in_grads }
             }
             None => vec![None; op.inputs.len()],
         };
@@ -165,6 +180,14 @@ pub fn gradients_with(
         }
     }
     Ok(xs.iter().map(|x| aggregated.get(&x.node).and_then(|g| g.get(x.output as usize).cloned().flatten())).collect())
+}
+
+/// TF `control_flow_ops.tuple`: each gradient behind one `group_deps` of all of them.
+fn gate_together(grads: Vec<Option<Tensor>>) -> Result<Vec<Option<Tensor>>> {
+    let _tuple = name_scope("tuple").enter()?;
+    let ops: Vec<Operation> = grads.iter().flatten().map(Tensor::op).collect();
+    let gate = super::group(&ops.iter().collect::<Vec<_>>())?;
+    grads.into_iter().map(|g| g.map(|g| super::with_dependencies(&[&gate], &g)).transpose()).collect()
 }
 
 /// TF `_DefaultGradYs`: ones of `y`'s shape, `grad_ys_<i>` (a `Fill` of `Shape`

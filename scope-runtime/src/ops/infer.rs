@@ -574,6 +574,17 @@ pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     one(shape, x[0].dtype)
 }
 
+pub(super) fn apply_gradient_descent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (var, alpha, delta) = (x[0], x[1], x[2]);
+    if alpha.shape.rank().is_some_and(|r| r != 0) {
+        return Err(Fail::Shape("the learning rate is a scalar"));
+    }
+    if !delta.shape.is_compatible_with(&var.shape) {
+        return Err(Fail::Shape("the gradient must have the variable's shape"));
+    }
+    one(var.shape.clone(), var.dtype)
+}
+
 pub(super) fn int_broadcast(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);

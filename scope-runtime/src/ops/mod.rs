@@ -48,6 +48,7 @@ mod state;
 
 pub use api::*;
 pub use array::*;
+pub(crate) use gradients::gradients_gated;
 pub use gradients::{gradients, gradients_with};
 pub use state::*;
 
@@ -249,6 +250,8 @@ op_table! {
     AssignAdd        "AssignAdd"     "AssignAdd"      2 Numeric assign          Update(ks::assign_add_kernel), false, NotDifferentiable;
     /// Subtracts from a variable.
     AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          Update(ks::assign_sub_kernel), false, NotDifferentiable;
+    /// `var -= alpha * delta`, in place (TF's GradientDescent update).
+    ApplyGradientDescent "ApplyGradientDescent" "ApplyGradientDescent" 3 Float apply_gradient_descent Update(ks::apply_gradient_descent_kernel), false, NotDifferentiable;
 }
 
 impl OpKind {
@@ -298,9 +301,15 @@ fn build_node<R>(
         // TensorFlow names an op before checking its inputs: a failed op still uses its name.
         let name = Arc::from(state.claim_node_name(&full)?);
         // TF's `_control_dependencies_for_inputs`: the open contexts' ops, but
-        // for those the op already takes as inputs.
+        // for those the op already takes as inputs, and for the contexts one
+        // of its inputs was built inside (that input already waits for them).
         let mut control: Vec<u32> = Vec::new();
-        let context = ctx.stack.control_inputs.iter().flatten();
+        let context = ctx
+            .stack
+            .control_inputs
+            .iter()
+            .filter(|c| !inputs.iter().any(|t| c.seen.contains(&t.node)))
+            .flat_map(|c| &c.ops);
         for node in control_inputs.iter().map(|o| o.node).chain(context.copied()) {
             if !control.contains(&node) && !inputs.iter().any(|t| t.node == node) {
                 control.push(node);
@@ -308,6 +317,9 @@ fn build_node<R>(
         }
         let control_inputs = control;
         let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
+        for c in &mut ctx.stack.control_inputs {
+            c.seen.push(node);
+        }
         Ok(made(&state, graph_id, node))
     })
 }

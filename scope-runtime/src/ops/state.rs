@@ -14,6 +14,17 @@ fn assignment(kind: OpKind, name: Option<&str>, var: &Variable, value: &Tensor) 
     Ok(built.outputs.into_iter().next().expect("the op table gives assignments one output"))
 }
 
+/// `var -= alpha * delta` when run (TF `training_ops.apply_gradient_descent`,
+/// op `ApplyGradientDescent`): the update of [`GradientDescentOptimizer`](crate::GradientDescentOptimizer).
+pub(crate) fn apply_gradient_descent(var: &Variable, alpha: &Tensor, delta: &Tensor) -> Result<Tensor> {
+    if var.partitions().is_some() {
+        return Err(Error::PartitionedAssign { name: var.name().to_owned() });
+    }
+    let inputs = [var.variable_tensor(), alpha, delta];
+    let built = build_op(OpKind::ApplyGradientDescent, None, &inputs, &[], Attr::Variable(var.clone()))?;
+    Ok(built.outputs.into_iter().next().expect("the op table gives updates one output"))
+}
+
 api! {
     /// Stores `value` in `var` when run; its output is the new value (TF
     /// `tf.assign`, op `Assign`). Each assignment is atomic: concurrent runs and

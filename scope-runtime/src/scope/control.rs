@@ -1,6 +1,6 @@
 //! `control_dependencies`: ops built inside run only after the given ops.
 
-use super::stack::{Frame, FrameGuard, with_ctx};
+use super::stack::{ControlContext, Frame, FrameGuard, with_ctx};
 use crate::base::{Error, Operation, Result};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -46,7 +46,9 @@ impl ControlDependencies<'_> {
                 return Err(Error::GraphMismatch { name: op.name.to_string() });
             }
             let token = ctx.token();
-            ctx.stack.control_inputs.push(self.ops.iter().map(|o| o.node).collect());
+            ctx.stack
+                .control_inputs
+                .push(ControlContext { ops: self.ops.iter().map(|o| o.node).collect(), seen: Vec::new() });
             let label: Arc<str> = Arc::from("control_dependencies");
             ctx.stack.push_frame(Frame {
                 token,

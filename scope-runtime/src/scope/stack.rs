@@ -89,8 +89,16 @@ pub(crate) struct ScopeStack {
     frames: Vec<Frame>,
     /// Scratch space for full names on the lookup path.
     pub(crate) buf: String,
-    /// The ops of each open `control_dependencies` context, outermost first.
-    pub(crate) control_inputs: Vec<Vec<u32>>,
+    /// The open `control_dependencies` contexts, outermost first.
+    pub(crate) control_inputs: Vec<ControlContext>,
+}
+
+/// An open `control_dependencies` context: its ops, and the nodes this thread
+/// built inside it (TF's `_seen_nodes`: an op with such an input is already
+/// ordered after the context's ops and gets no control inputs from it).
+pub(crate) struct ControlContext {
+    pub(crate) ops: Vec<u32>,
+    pub(crate) seen: Vec<u32>,
 }
 
 impl ScopeStack {
