@@ -5,8 +5,8 @@
 
 use scopeflow::prelude::*;
 use scopeflow::{
-    GradientDescentOptimizer, Optimizer, RestoreOptions, Saver, add_n, get_or_create_global_step, gradients,
-    reduce_mean, sparse_softmax_cross_entropy_with_logits,
+    GradientDescentOptimizer, MomentumOptimizer, Optimizer, RestoreOptions, Saver, add_n, get_or_create_global_step,
+    gradients, reduce_mean, sparse_softmax_cross_entropy_with_logits,
 };
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -83,7 +83,8 @@ fn build_mlp(expected: &Json) -> Result<Mlp> {
 
 fn restore_init(graph: &Graph) -> Result<()> {
     let restore = RestoreOptions { strict: true, ..Default::default() };
-    Saver::scope(graph, "MLP").restore_tf1(fixture().join("init/model.ckpt"), &restore)?;
+    Saver::for_variables(graph, &graph.trainable_variables(None)?)
+        .restore_tf1(fixture().join("init/model.ckpt"), &restore)?;
     Ok(())
 }
 
@@ -122,7 +123,7 @@ fn the_step0_loss_and_gradients_equal_tensorflows() -> Result<()> {
 /// Restores `init`, trains ten steps with `optimizer` on the fixture's
 /// batches, and checks every loss, the variables the Saver writes and their
 /// final values against TensorFlow's run `run`.
-fn follows_tensorflows_trajectory(run: &str, optimizer: &dyn Optimizer) -> Result<()> {
+fn follows_tensorflows_trajectory(run: &str, optimizer: &impl Optimizer) -> Result<()> {
     let expected = expected();
     let want = &expected["runs"][run];
     let [batch_size, inputs, _, classes, steps] = sizes(&expected);
@@ -155,4 +156,14 @@ fn follows_tensorflows_trajectory(run: &str, optimizer: &dyn Optimizer) -> Resul
 #[test]
 fn gradient_descent_follows_tensorflows_trajectory() -> Result<()> {
     follows_tensorflows_trajectory("sgd", &GradientDescentOptimizer::new(0.1))
+}
+
+#[test]
+fn momentum_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("momentum", &MomentumOptimizer::new(0.1, 0.9))
+}
+
+#[test]
+fn nesterov_momentum_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("nesterov", &MomentumOptimizer::new(0.1, 0.9).nesterov(true))
 }

@@ -61,5 +61,7 @@ pub use scope::{
     current_variable_scope, name_scope, variable_scope,
 };
 pub use store::{GetVariable, NewVariable, get_variable};
-pub use train::{GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, Optimizer, Prepared, get_or_create_global_step};
+pub use train::{
+    GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, MomentumOptimizer, Optimizer, get_or_create_global_step,
+};
 pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};

@@ -13,6 +13,12 @@ pub(crate) enum Attr {
     Placeholder(Box<Shape>, DType),
     /// The variable of a `VariableV2` node or of an assignment.
     Variable(Variable),
+    /// The variables an optimizer's update changes in place, in input order
+    /// (the variable, then its slots), and TF's `use_nesterov`.
+    Apply {
+        vars: Box<[Variable]>,
+        nesterov: bool,
+    },
     /// Concatenation, stacking or unstacking axis.
     Axis(usize),
     MatMul {

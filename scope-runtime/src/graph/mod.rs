@@ -271,9 +271,13 @@ impl Graph {
         Some(state.output(self.id(), node as u32, index))
     }
 
-    /// The variable stored under `name` by `get_variable` (the base name for a partitioned one).
+    /// The variable stored under `name` by `get_variable` (the base name for
+    /// a partitioned one; for a variable made by `get_variable("")` in scope
+    /// `s`, such as an optimizer's slot, TF stores `s/` and names it `s`:
+    /// either finds it).
     pub fn variable(&self, name: &str) -> Option<Variable> {
-        self.read().variables.lookup(name).cloned()
+        let state = self.read();
+        state.variables.lookup(name).or_else(|| state.variables.lookup(&format!("{name}/"))).cloned()
     }
 
     /// Warnings recorded while building (such as a `default_name` scope inside a `reuse = auto` scope).

@@ -41,6 +41,7 @@ use std::path::Path;
 pub struct Saver {
     graph: Graph,
     scope: Option<String>,
+    var_list: Option<Vec<Variable>>,
 }
 
 /// How a restore matches checkpoint names to variables.
@@ -69,20 +70,45 @@ pub struct RestoreReport {
 impl Saver {
     /// A saver of every variable of `graph`.
     pub fn new(graph: &Graph) -> Saver {
-        Saver { graph: graph.clone(), scope: None }
+        Saver { graph: graph.clone(), scope: None, var_list: None }
     }
 
     /// A saver of the variables whose names start with `scope` (a regular
     /// expression matched at the start, as collections are filtered).
     pub fn scope(graph: &Graph, scope: &str) -> Saver {
-        Saver { graph: graph.clone(), scope: Some(scope.to_owned()) }
+        Saver { graph: graph.clone(), scope: Some(scope.to_owned()), var_list: None }
+    }
+
+    /// A saver of exactly `vars` (TF `Saver(var_list=[…])`), such as the
+    /// trainable variables, to restore a model's weights into a graph that
+    /// also holds an optimizer's slots.
+    ///
+    /// ```
+    /// use scope_runtime::{get_variable, Graph, Init, Saver};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let w = get_variable("w", [1]).get()?;
+    /// let step = get_variable("step", [1]).initializer(Init::Zeros).trainable(false).get()?;
+    /// let path = std::env::temp_dir().join(format!("var-list-doc-{}.safetensors", std::process::id()));
+    /// Saver::for_variables(&graph, &graph.trainable_variables(None)?).save(&path)?;
+    /// let report = Saver::new(&graph).restore(&path)?;
+    /// assert_eq!((report.applied, report.missing.len()), (vec!["w".to_owned()], 1));
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn for_variables(graph: &Graph, vars: &[Variable]) -> Saver {
+        Saver { graph: graph.clone(), scope: None, var_list: Some(vars.to_vec()) }
     }
 
     /// The variables saved and restored, by checkpoint name: partitioned
     /// variables whole, under their base names.
     fn variables(&self) -> Result<BTreeMap<String, Variable>> {
         let mut out = BTreeMap::new();
-        for v in self.graph.global_variables(self.scope.as_deref())? {
+        let vars = match &self.var_list {
+            Some(vars) => vars.clone(),
+            None => self.graph.global_variables(self.scope.as_deref())?,
+        };
+        for v in vars {
             let whole = v
                 .store_name()
                 .rsplit_once("/part_")

@@ -87,6 +87,63 @@ pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> 
     })
 }
 
+/// TF's `ApplyMomentum`, in place, rounding as its kernel does:
+/// `accum = accum * momentum + grad`, then `var -= accum * lr`, or with
+/// Nesterov `var -= grad * lr + accum * momentum * lr`; the output is the
+/// variable's new value.
+pub(crate) fn apply_momentum_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let Attr::Apply { vars, nesterov } = attr else { return Err("missing variables") };
+    let [var, accum] = &vars[..] else { return Err("ApplyMomentum changes a variable and its accumulator") };
+    let mut inputs = Inputs::new(args);
+    let (lr, grad, momentum) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let (lr, grad, momentum) = (lr.value(), grad.value(), momentum.value());
+    let accum = accum.update_in_place(|a| match a {
+        Value::F32(a) => accumulate_momentum(a, grad, momentum),
+        Value::F64(a) => accumulate_momentum(a, grad, momentum),
+        _ => Err("momentum updates float variables"),
+    })?;
+    var.update_in_place(|v| match v {
+        Value::F32(v) => descend_momentum(v, &accum, lr, grad, momentum, *nesterov),
+        Value::F64(v) => descend_momentum(v, &accum, lr, grad, momentum, *nesterov),
+        _ => Err("momentum updates float variables"),
+    })
+}
+
+fn scalar<T: Num>(v: &Value) -> KernelResult<T> {
+    same::<T>(v)?.first().copied().ok_or("a hyperparameter is a scalar")
+}
+
+fn accumulate_momentum<T: Num>(a: &mut ArrayD<T>, grad: &Value, momentum: &Value) -> KernelResult<()> {
+    let (g, m) = (same::<T>(grad)?, scalar::<T>(momentum)?);
+    if g.shape() != a.shape() {
+        return Err("the gradient must have the variable's shape");
+    }
+    Zip::from(a).and(g).for_each(|a, &g| *a = Num::add(Num::mul(*a, m), g));
+    Ok(())
+}
+
+fn descend_momentum<T: Num>(
+    v: &mut ArrayD<T>,
+    accum: &Value,
+    lr: &Value,
+    grad: &Value,
+    momentum: &Value,
+    nesterov: bool,
+) -> KernelResult<()> {
+    let (a, g) = (same::<T>(accum)?, same::<T>(grad)?);
+    let (lr, m) = (scalar::<T>(lr)?, scalar::<T>(momentum)?);
+    if a.shape() != v.shape() {
+        return Err("the accumulator must have the variable's shape");
+    }
+    let zip = Zip::from(v).and(a).and(g);
+    if nesterov {
+        zip.for_each(|v, &a, &g| *v = Num::sub(*v, Num::add(Num::mul(g, lr), Num::mul(Num::mul(a, m), lr))));
+    } else {
+        zip.for_each(|v, &a, _| *v = Num::sub(*v, Num::mul(a, lr)));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

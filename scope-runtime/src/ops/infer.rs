@@ -585,6 +585,17 @@ pub(super) fn apply_gradient_descent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> 
     one(var.shape.clone(), var.dtype)
 }
 
+pub(super) fn apply_momentum(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (var, accum, lr, grad, momentum) = (x[0], x[1], x[2], x[3], x[4]);
+    if [lr, momentum].iter().any(|t| t.shape.rank().is_some_and(|r| r != 0)) {
+        return Err(Fail::Shape("the learning rate and momentum are scalars"));
+    }
+    if !accum.shape.is_compatible_with(&var.shape) || !grad.shape.is_compatible_with(&var.shape) {
+        return Err(Fail::Shape("the accumulator and the gradient must have the variable's shape"));
+    }
+    one(var.shape.clone(), var.dtype)
+}
+
 pub(super) fn int_broadcast(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);

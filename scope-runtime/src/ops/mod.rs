@@ -252,6 +252,8 @@ op_table! {
     AssignSub        "AssignSub"     "AssignSub"      2 Numeric assign          Update(ks::assign_sub_kernel), false, NotDifferentiable;
     /// `var -= alpha * delta`, in place (TF's GradientDescent update).
     ApplyGradientDescent "ApplyGradientDescent" "ApplyGradientDescent" 3 Float apply_gradient_descent Update(ks::apply_gradient_descent_kernel), false, NotDifferentiable;
+    /// `accum = accum * momentum + grad; var -= lr * accum` (Nesterov: `var -= lr * (grad + momentum * accum)`), in place.
+    ApplyMomentum    "ApplyMomentum" "ApplyMomentum"  5 Float   apply_momentum  Update(ks::apply_momentum_kernel), false, NotDifferentiable;
 }
 
 impl OpKind {

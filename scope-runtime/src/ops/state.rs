@@ -25,6 +25,24 @@ pub(crate) fn apply_gradient_descent(var: &Variable, alpha: &Tensor, delta: &Ten
     Ok(built.outputs.into_iter().next().expect("the op table gives updates one output"))
 }
 
+/// TF `training_ops.apply_momentum` (op `ApplyMomentum`): the update of
+/// [`MomentumOptimizer`](crate::MomentumOptimizer), changing `var` and its
+/// accumulator slot in place.
+pub(crate) fn apply_momentum(
+    var: &Variable,
+    accum: &Variable,
+    [lr, grad, momentum]: [&Tensor; 3],
+    nesterov: bool,
+) -> Result<Tensor> {
+    if let Some(v) = [var, accum].into_iter().find(|v| v.partitions().is_some()) {
+        return Err(Error::PartitionedAssign { name: v.name().to_owned() });
+    }
+    let inputs = [var.variable_tensor(), accum.variable_tensor(), lr, grad, momentum];
+    let attr = Attr::Apply { vars: Box::new([var.clone(), accum.clone()]), nesterov };
+    let built = build_op(OpKind::ApplyMomentum, None, &inputs, &[], attr)?;
+    Ok(built.outputs.into_iter().next().expect("the op table gives updates one output"))
+}
+
 api! {
     /// Stores `value` in `var` when run; its output is the new value (TF
     /// `tf.assign`, op `Assign`). Each assignment is atomic: concurrent runs and

@@ -182,8 +182,12 @@ impl Session {
                     slots[step.out] = Slot::Owned(value);
                 }
                 Compute::Update(kernel, attr) => {
-                    // The variable (input 0) is not read: the kernel changes it in place.
-                    let rest = step.inputs.get(1..).unwrap_or_default();
+                    // The variables (the first inputs) are not read: the kernel changes them in place.
+                    let changed = match attr {
+                        Attr::Apply { vars, .. } => vars.len(),
+                        _ => 1,
+                    };
+                    let rest = step.inputs.get(changed..).unwrap_or_default();
                     let reads = read_variables(&slots, rest)?;
                     let value = kernel(attr, take_args(&mut slots, rest, &reads)).map_err(kernel_error)?;
                     slots[step.out] = Slot::Shared(value);

@@ -5,10 +5,12 @@
 
 use crate::base::{DType, Error, Operation, Result, Tensor, Value};
 use crate::graph::{CollectionItem, get_default_graph};
-use crate::ops::{apply_gradient_descent, gradients_gated, named};
-use crate::scope::{control_dependencies, name_scope};
+use crate::ops::{apply_gradient_descent, apply_momentum, gradients_gated, named};
+use crate::scope::{control_dependencies, name_scope, variable_scope};
 use crate::store::get_variable;
 use crate::variable::{Init, Variable};
+use rustc_hash::FxHashMap;
+use std::sync::Mutex;
 
 /// The collection holding the global step (TF `GraphKeys.GLOBAL_STEP`).
 pub const GLOBAL_STEP: &str = "global_step";
@@ -59,8 +61,22 @@ pub fn get_or_create_global_step() -> Result<Variable> {
 /// update of one variable; computing gradients, naming and counting steps are
 /// shared (TF `tf.compat.v1.train.Optimizer`).
 pub trait Optimizer {
+    /// What [`prepare`](Self::prepare) builds for the updates to share.
+    type Prepared;
+
     /// The name of the scope the updates go under (TF's `name`, such as `GradientDescent`).
     fn name(&self) -> &str;
+
+    /// Creates the slot variables each of `vars` needs, once per optimizer
+    /// and variable (TF `_create_slots`); none by default.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`get_variable`].
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        let _ = vars;
+        Ok(())
+    }
 
     /// Builds, inside the optimizer's scope, what every update uses (TF
     /// `_prepare`: the learning rate as `<name>/learning_rate`, …).
@@ -68,7 +84,7 @@ pub trait Optimizer {
     /// # Errors
     ///
     /// Those of the ops it builds.
-    fn prepare(&self) -> Result<Prepared>;
+    fn prepare(&self) -> Result<Self::Prepared>;
 
     /// Builds the update of `var` by `grad`, inside `<name>/update_<var>/`
     /// (TF `_apply_dense`).
@@ -76,7 +92,7 @@ pub trait Optimizer {
     /// # Errors
     ///
     /// Those of the ops it builds.
-    fn apply_dense(&self, prepared: &Prepared, grad: &Tensor, var: &Variable) -> Result<Operation>;
+    fn apply_dense(&self, prepared: &Self::Prepared, grad: &Tensor, var: &Variable) -> Result<Operation>;
 
     /// The gradients of `loss` with respect to `var_list` (default: the
     /// graph's trainable variables), each released only once every gradient
@@ -156,6 +172,7 @@ pub trait Optimizer {
                 ),
             });
         }
+        self.create_slots(&with_grads.iter().map(|(_, v)| *v).collect::<Vec<_>>())?;
         let scope = name_scope(self.name()).enter()?;
         let scope_name = scope.name().to_owned();
         let prepared = self.prepare()?;
@@ -210,14 +227,6 @@ pub trait Optimizer {
     }
 }
 
-/// What an optimizer's [`prepare`](Optimizer::prepare) built: the tensors its
-/// updates share.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The learning rate tensor.
-    pub learning_rate: Tensor,
-}
-
 /// Plain gradient descent, `var -= learning_rate * grad` (TF
 /// `tf.compat.v1.train.GradientDescentOptimizer`; one `ApplyGradientDescent`
 /// per variable, no slots).
@@ -250,24 +259,150 @@ impl GradientDescentOptimizer {
 }
 
 impl Optimizer for GradientDescentOptimizer {
+    /// The learning rate, `<name>/learning_rate`.
+    type Prepared = Tensor;
+
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn prepare(&self) -> Result<Prepared> {
-        Ok(Prepared { learning_rate: named("learning_rate").constant(self.learning_rate as f32)? })
+    fn prepare(&self) -> Result<Tensor> {
+        hyperparameter("learning_rate", self.learning_rate)
     }
 
-    fn apply_dense(&self, prepared: &Prepared, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let rate = learning_rate_as(&prepared.learning_rate, var.dtype())?;
-        Ok(apply_gradient_descent(var, &rate, grad)?.op())
+    fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
+        Ok(apply_gradient_descent(var, &cast_to(learning_rate, var)?, grad)?.op())
     }
 }
 
-/// The learning rate in the variable's dtype (TF `math_ops.cast`, which adds
+/// Momentum SGD: `accum = momentum * accum + grad; var -= learning_rate * accum`,
+/// or with Nesterov `var -= learning_rate * (grad + momentum * accum)` (TF
+/// `tf.compat.v1.train.MomentumOptimizer`; one slot per variable,
+/// `<var>/Momentum`, zeros, not trainable).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, mul, reduce_sum, Graph, Init, MomentumOptimizer, Optimizer, Session};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
+/// let loss = reduce_sum(&mul(&w, &w)?, None, false)?; // d/dw = 2w
+/// let train = MomentumOptimizer::new(0.25, 0.5).minimize(&loss, None, None)?;
+/// assert_eq!(train.name(), "Momentum");
+/// assert!(graph.variable("w/Momentum").is_some_and(|slot| !slot.trainable()));
+/// let session = Session::new(&graph);
+/// session.run_targets(&[&train], &[])?; // accum = 2, w = 1 - 0.5
+/// session.run_targets(&[&train], &[])?; // accum = 0.5 * 2 + 1, w = 0.5 - 0.5
+/// assert_eq!(w.value()?.to_f64_vec(), vec![0.0]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct MomentumOptimizer {
+    learning_rate: f64,
+    momentum: f64,
+    nesterov: bool,
+    name: String,
+    slots: SlotTable,
+}
+
+impl MomentumOptimizer {
+    /// Momentum SGD with `learning_rate` and `momentum`.
+    pub fn new(learning_rate: f64, momentum: f64) -> MomentumOptimizer {
+        MomentumOptimizer {
+            learning_rate,
+            momentum,
+            nesterov: false,
+            name: "Momentum".to_owned(),
+            slots: SlotTable::default(),
+        }
+    }
+
+    /// Uses Nesterov momentum (TF `use_nesterov=True`).
+    #[must_use]
+    pub fn nesterov(mut self, nesterov: bool) -> MomentumOptimizer {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Names the optimizer's scope and its slots (default `Momentum`).
+    #[must_use]
+    pub fn with_name(mut self, name: &str) -> MomentumOptimizer {
+        name.clone_into(&mut self.name);
+        self
+    }
+
+    /// The accumulator of `var` (TF `get_slot(var, "momentum")`), once
+    /// `minimize` or `apply_gradients` has created it.
+    pub fn slot(&self, var: &Variable) -> Option<Variable> {
+        self.slots.get(var)
+    }
+}
+
+impl Optimizer for MomentumOptimizer {
+    /// The learning rate and the momentum, `<name>/learning_rate` and `<name>/momentum`.
+    type Prepared = [Tensor; 2];
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        vars.iter().try_for_each(|v| self.slots.zeros(v, &self.name).map(drop))
+    }
+
+    fn prepare(&self) -> Result<[Tensor; 2]> {
+        Ok([hyperparameter("learning_rate", self.learning_rate)?, hyperparameter("momentum", self.momentum)?])
+    }
+
+    fn apply_dense(&self, [learning_rate, momentum]: &[Tensor; 2], grad: &Tensor, var: &Variable) -> Result<Operation> {
+        let accum = self.slots.get(var).ok_or_else(|| Error::Optimizer {
+            optimizer: self.name.clone(),
+            problem: format!("variable `{}` has no slot: create_slots was not called for it", var.name()),
+        })?;
+        let hyper = [&cast_to(learning_rate, var)?, grad, &cast_to(momentum, var)?];
+        Ok(apply_momentum(var, &accum, hyper, self.nesterov)?.op())
+    }
+}
+
+/// One kind of slot of an optimizer: each variable's own slot variable,
+/// created once (TF's `_slots[name][var]`).
+#[derive(Debug, Default)]
+struct SlotTable(Mutex<FxHashMap<String, Variable>>);
+
+impl SlotTable {
+    fn get(&self, var: &Variable) -> Option<Variable> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(var.name()).cloned()
+    }
+
+    /// `var`'s slot, or a new one of zeros (TF `slot_creator.create_zeros_slot`):
+    /// outside every name scope, in a fresh variable scope `<var>/<name>`
+    /// (made unique: `<var>/<name>_1` for a second optimizer of that name),
+    /// not trainable.
+    fn zeros(&self, var: &Variable, name: &str) -> Result<Variable> {
+        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = table.get(var.name()) {
+            return Ok(slot.clone());
+        }
+        let _root = name_scope(None).enter()?;
+        let default = format!("{}/{name}", var.variable_tensor().name());
+        let _scope = variable_scope(None).default_name(&default).enter()?;
+        let slot = get_variable("", var.shape()).dtype(var.dtype()).initializer(Init::Zeros).trainable(false).get()?;
+        table.insert(var.name().to_owned(), slot.clone());
+        Ok(slot)
+    }
+}
+
+/// A hyperparameter as TF's `_prepare` converts a Python float: a float32
+/// constant named `name` in the optimizer's scope.
+fn hyperparameter(name: &str, value: f64) -> Result<Tensor> {
+    named(name).constant(value as f32)
+}
+
+/// A hyperparameter in the variable's dtype (TF `math_ops.cast`, which adds
 /// no node when the dtype is already right).
-fn learning_rate_as(rate: &Tensor, dtype: DType) -> Result<Tensor> {
-    if rate.dtype == dtype { Ok(rate.clone()) } else { crate::ops::cast(rate, dtype) }
+fn cast_to(t: &Tensor, var: &Variable) -> Result<Tensor> {
+    if t.dtype == var.dtype() { Ok(t.clone()) } else { crate::ops::cast(t, var.dtype()) }
 }
 
 #[cfg(test)]
