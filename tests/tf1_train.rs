@@ -5,8 +5,9 @@
 
 use scopeflow::prelude::*;
 use scopeflow::{
-    GradientDescentOptimizer, MomentumOptimizer, Optimizer, RestoreOptions, Saver, add_n, get_or_create_global_step,
-    gradients, reduce_mean, sparse_softmax_cross_entropy_with_logits,
+    AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer, RMSPropOptimizer,
+    RestoreOptions, Saver, add_n, get_or_create_global_step, gradients, reduce_mean,
+    sparse_softmax_cross_entropy_with_logits,
 };
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -146,8 +147,9 @@ fn follows_tensorflows_trajectory(run: &str, optimizer: &impl Optimizer) -> Resu
         let got = session.run_with_targets(&[&mlp.loss], &[(&mlp.x, &xv), (&mlp.y, &yv)], &[&train])?;
         assert_close(&format!("{run} loss before step {step}"), &got[0].to_f64_vec(), &[*want_loss]);
     }
+    let globals = graph.global_variables(None)?;
     for name in want_saved {
-        let var = graph.variable(name).expect("a saved variable");
+        let var = globals.iter().find(|v| v.name() == name).expect("a saved variable");
         assert_close(&format!("{run} final {name}"), &var.value()?.to_f64_vec(), &floats(&want["final_values"][name]));
     }
     Ok(())
@@ -166,4 +168,19 @@ fn momentum_follows_tensorflows_trajectory() -> Result<()> {
 #[test]
 fn nesterov_momentum_follows_tensorflows_trajectory() -> Result<()> {
     follows_tensorflows_trajectory("nesterov", &MomentumOptimizer::new(0.1, 0.9).nesterov(true))
+}
+
+#[test]
+fn adam_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("adam", &AdamOptimizer::new(0.01))
+}
+
+#[test]
+fn rmsprop_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("rmsprop", &RMSPropOptimizer::new(0.01).decay(0.9).epsilon(1e-10))
+}
+
+#[test]
+fn adagrad_follows_tensorflows_trajectory() -> Result<()> {
+    follows_tensorflows_trajectory("adagrad", &AdagradOptimizer::new(0.1).initial_accumulator_value(0.1))
 }

@@ -62,6 +62,7 @@ pub use scope::{
 };
 pub use store::{GetVariable, NewVariable, get_variable};
 pub use train::{
-    GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, MomentumOptimizer, Optimizer, get_or_create_global_step,
+    AdagradOptimizer, AdamOptimizer, GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
+    RMSPropOptimizer, get_or_create_global_step,
 };
 pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};

@@ -144,6 +144,158 @@ fn descend_momentum<T: Num>(
     Ok(())
 }
 
+/// The variables an `Apply*` op changes, in input order.
+fn applied<'a, const N: usize>(attr: &'a Attr, op: &'static str) -> KernelResult<&'a [Variable; N]> {
+    match attr {
+        Attr::Apply { vars, .. } => <&[Variable; N]>::try_from(&vars[..]).map_err(|_| op),
+        _ => Err("missing variables"),
+    }
+}
+
+/// Runs `$body` on the float array of each of `$var`'s values, the same dtype as `T` below.
+macro_rules! float_update {
+    ($var:expr, |$a:ident: $t:ident| $body:expr) => {
+        $var.update_in_place(|value| match value {
+            Value::F32($a) => {
+                type $t = f32;
+                $body
+            }
+            Value::F64($a) => {
+                type $t = f64;
+                $body
+            }
+            _ => Err("optimizers update float variables"),
+        })
+    };
+}
+
+/// The next `n` inputs' values.
+fn values<'a, const N: usize>(inputs: &'a [Arg<'a>]) -> KernelResult<[&'a Value; N]> {
+    let all: Vec<&Value> = inputs.iter().map(Arg::value).collect();
+    <[&Value; N]>::try_from(all).map_err(|_| "wrong number of inputs")
+}
+
+/// `a op= f(a, x…)` elementwise for arrays of `a`'s shape.
+fn check_shapes<T>(a: &ArrayD<T>, others: &[&ndarray::ArrayD<T>]) -> KernelResult<()> {
+    if others.iter().any(|o| o.shape() != a.shape()) {
+        return Err("the gradient and the slots must have the variable's shape");
+    }
+    Ok(())
+}
+
+/// TF's `ApplyAdam`, in place, rounding as its CPU kernel does:
+/// `alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)`, `m += (g - m) * (1 - beta1)`,
+/// `v += (g² - v) * (1 - beta2)`, `var -= m * alpha / (sqrt(v) + epsilon)`.
+pub(crate) fn apply_adam_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let [var, m, v] = applied::<3>(attr, "ApplyAdam changes a variable and its two moments")?;
+    let [b1p, b2p, lr, b1, b2, eps, grad] = values::<7>(&args)?;
+    let m = float_update!(m, |a: T| {
+        let (g, b1) = (same::<T>(grad)?, scalar::<T>(b1)?);
+        check_shapes(a, &[g])?;
+        Zip::from(a).and(g).for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
+        Ok(())
+    })?;
+    let v = float_update!(v, |a: T| {
+        let (g, b2) = (same::<T>(grad)?, scalar::<T>(b2)?);
+        check_shapes(a, &[g])?;
+        Zip::from(a).and(g).for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
+        Ok(())
+    })?;
+    float_update!(var, |a: T| {
+        let [b1p, b2p, lr, eps] = [b1p, b2p, lr, eps].map(scalar::<T>);
+        let alpha = lr? * (1.0 - b2p?).sqrt() / (1.0 - b1p?);
+        let eps = eps?;
+        let (m, v) = (same::<T>(&m)?, same::<T>(&v)?);
+        check_shapes(a, &[m, v])?;
+        Zip::from(a).and(m).and(v).for_each(|x, &m, &v| *x -= (m * alpha) / (v.sqrt() + eps));
+        Ok(())
+    })
+}
+
+/// TF's `ApplyRMSProp` (`centered: false`: variable, ms, mom) and
+/// `ApplyCenteredRMSProp` (variable, mg, ms, mom), in place:
+/// `ms += (g² - ms) * (1 - rho)`, centered `mg += (g - mg) * (1 - rho)`,
+/// `mom = mom * momentum + g * lr / sqrt(ms [- mg²] + epsilon)`, `var -= mom`.
+fn rms_prop(attr: &Attr, args: Vec<Arg<'_>>, centered: bool) -> KernelResult<Arc<Value>> {
+    let (var, mg, ms, mom) = if centered {
+        let [var, mg, ms, mom] = applied::<4>(attr, "ApplyCenteredRMSProp changes a variable and three slots")?;
+        (var, Some(mg), ms, mom)
+    } else {
+        let [var, ms, mom] = applied::<3>(attr, "ApplyRMSProp changes a variable and two slots")?;
+        (var, None, ms, mom)
+    };
+    let [lr, rho, momentum, eps, grad] = values::<5>(&args)?;
+    let ms = float_update!(ms, |a: T| {
+        let (g, rho) = (same::<T>(grad)?, scalar::<T>(rho)?);
+        check_shapes(a, &[g])?;
+        Zip::from(a).and(g).for_each(|ms, &g| *ms += (g * g - *ms) * (1.0 - rho));
+        Ok(())
+    })?;
+    let mg = match mg {
+        Some(mg) => Some(float_update!(mg, |a: T| {
+            let (g, rho) = (same::<T>(grad)?, scalar::<T>(rho)?);
+            check_shapes(a, &[g])?;
+            Zip::from(a).and(g).for_each(|mg, &g| *mg += (g - *mg) * (1.0 - rho));
+            Ok(())
+        })?),
+        None => None,
+    };
+    let mom = float_update!(mom, |a: T| {
+        let [lr, momentum, eps] = [lr, momentum, eps].map(scalar::<T>);
+        let (lr, momentum, eps) = (lr?, momentum?, eps?);
+        let (g, ms) = (same::<T>(grad)?, same::<T>(&ms)?);
+        check_shapes(a, &[g, ms])?;
+        match &mg {
+            Some(mg) => {
+                let mg = same::<T>(mg)?;
+                check_shapes(a, &[mg])?;
+                Zip::from(a).and(g).and(ms).and(mg).for_each(|mom, &g, &ms, &mg| {
+                    *mom = *mom * momentum + (g * lr) / ((ms - mg * mg) + eps).sqrt();
+                });
+            }
+            None => Zip::from(a)
+                .and(g)
+                .and(ms)
+                .for_each(|mom, &g, &ms| *mom = *mom * momentum + (g * lr) / (ms + eps).sqrt()),
+        }
+        Ok(())
+    })?;
+    float_update!(var, |a: T| {
+        let mom = same::<T>(&mom)?;
+        check_shapes(a, &[mom])?;
+        Zip::from(a).and(mom).for_each(|x, &m| *x -= m);
+        Ok(())
+    })
+}
+
+/// TF's `ApplyRMSProp`; see [`rms_prop`].
+pub(crate) fn apply_rms_prop_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    rms_prop(attr, args, false)
+}
+
+/// TF's `ApplyCenteredRMSProp`; see [`rms_prop`].
+pub(crate) fn apply_centered_rms_prop_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    rms_prop(attr, args, true)
+}
+
+/// TF's `ApplyAdagrad`, in place: `accum += g²`, `var -= g * lr / sqrt(accum)`.
+pub(crate) fn apply_adagrad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let [var, accum] = applied::<2>(attr, "ApplyAdagrad changes a variable and its accumulator")?;
+    let [lr, grad] = values::<2>(&args)?;
+    let accum = float_update!(accum, |a: T| {
+        let g = same::<T>(grad)?;
+        check_shapes(a, &[g])?;
+        Zip::from(a).and(g).for_each(|acc, &g| *acc += g * g);
+        Ok(())
+    })?;
+    float_update!(var, |a: T| {
+        let (lr, g, acc) = (scalar::<T>(lr)?, same::<T>(grad)?, same::<T>(&accum)?);
+        check_shapes(a, &[g, acc])?;
+        Zip::from(a).and(g).and(acc).for_each(|x, &g, &acc| *x -= g * lr * (1.0 / acc.sqrt()));
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

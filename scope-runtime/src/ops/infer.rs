@@ -596,6 +596,24 @@ pub(super) fn apply_momentum(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred
     one(var.shape.clone(), var.dtype)
 }
 
+/// An optimizer's update of a variable and its slots (the first inputs, of
+/// the variable's shape), from scalar hyperparameters and the gradient (the
+/// last input): the output is the variable.
+pub(super) fn apply_slots(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
+    let Attr::Apply { vars, .. } = attr else { return Err(Fail::Shape("missing variables")) };
+    let (changed, rest) = x.split_at(vars.len().min(x.len()));
+    let (Some(var), Some((grad, hyper))) = (changed.first(), rest.split_last()) else {
+        return Err(Fail::Shape("an update takes its variables, hyperparameters and a gradient"));
+    };
+    if changed.iter().chain([grad]).any(|t| !t.shape.is_compatible_with(&var.shape)) {
+        return Err(Fail::Shape("the slots and the gradient must have the variable's shape"));
+    }
+    if hyper.iter().any(|t| t.shape.rank().is_some_and(|r| r != 0)) {
+        return Err(Fail::Shape("the hyperparameters are scalars"));
+    }
+    one(var.shape.clone(), var.dtype)
+}
+
 pub(super) fn int_broadcast(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);

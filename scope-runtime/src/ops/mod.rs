@@ -254,6 +254,14 @@ op_table! {
     ApplyGradientDescent "ApplyGradientDescent" "ApplyGradientDescent" 3 Float apply_gradient_descent Update(ks::apply_gradient_descent_kernel), false, NotDifferentiable;
     /// `accum = accum * momentum + grad; var -= lr * accum` (Nesterov: `var -= lr * (grad + momentum * accum)`), in place.
     ApplyMomentum    "ApplyMomentum" "ApplyMomentum"  5 Float   apply_momentum  Update(ks::apply_momentum_kernel), false, NotDifferentiable;
+    /// Adam's update of a variable and its moments `m`, `v`, in place.
+    ApplyAdam        "ApplyAdam"     "ApplyAdam"      10 Float  apply_slots     Update(ks::apply_adam_kernel), false, NotDifferentiable;
+    /// RMSProp's update of a variable and its `ms`, `mom` slots, in place.
+    ApplyRMSProp     "ApplyRMSProp"  "ApplyRMSProp"   8 Float   apply_slots     Update(ks::apply_rms_prop_kernel), false, NotDifferentiable;
+    /// Centered RMSProp's update of a variable and its `mg`, `ms`, `mom` slots, in place.
+    ApplyCenteredRMSProp "ApplyCenteredRMSProp" "ApplyCenteredRMSProp" 9 Float apply_slots Update(ks::apply_centered_rms_prop_kernel), false, NotDifferentiable;
+    /// Adagrad's update of a variable and its accumulator, in place.
+    ApplyAdagrad     "ApplyAdagrad"  "ApplyAdagrad"   4 Float   apply_slots     Update(ks::apply_adagrad_kernel), false, NotDifferentiable;
 }
 
 impl OpKind {

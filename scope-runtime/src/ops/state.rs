@@ -25,21 +25,16 @@ pub(crate) fn apply_gradient_descent(var: &Variable, alpha: &Tensor, delta: &Ten
     Ok(built.outputs.into_iter().next().expect("the op table gives updates one output"))
 }
 
-/// TF `training_ops.apply_momentum` (op `ApplyMomentum`): the update of
-/// [`MomentumOptimizer`](crate::MomentumOptimizer), changing `var` and its
-/// accumulator slot in place.
-pub(crate) fn apply_momentum(
-    var: &Variable,
-    accum: &Variable,
-    [lr, grad, momentum]: [&Tensor; 3],
-    nesterov: bool,
-) -> Result<Tensor> {
-    if let Some(v) = [var, accum].into_iter().find(|v| v.partitions().is_some()) {
+/// An optimizer's in-place update (TF's `training_ops.apply_*`): the op
+/// `kind` on `vars` (the variable, then its slots, all changed in place), then
+/// `rest` (hyperparameters, …, the gradient), with TF's `use_nesterov`.
+pub(crate) fn apply_slots(kind: OpKind, vars: &[&Variable], rest: &[&Tensor], nesterov: bool) -> Result<Tensor> {
+    if let Some(v) = vars.iter().find(|v| v.partitions().is_some()) {
         return Err(Error::PartitionedAssign { name: v.name().to_owned() });
     }
-    let inputs = [var.variable_tensor(), accum.variable_tensor(), lr, grad, momentum];
-    let attr = Attr::Apply { vars: Box::new([var.clone(), accum.clone()]), nesterov };
-    let built = build_op(OpKind::ApplyMomentum, None, &inputs, &[], attr)?;
+    let inputs: Vec<&Tensor> = vars.iter().map(|v| v.variable_tensor()).chain(rest.iter().copied()).collect();
+    let attr = Attr::Apply { vars: vars.iter().map(|&v| v.clone()).collect(), nesterov };
+    let built = build_op(kind, None, &inputs, &[], attr)?;
     Ok(built.outputs.into_iter().next().expect("the op table gives updates one output"))
 }
 

@@ -5,11 +5,12 @@
 
 use crate::base::{DType, Error, Operation, Result, Tensor, Value};
 use crate::graph::{CollectionItem, get_default_graph};
-use crate::ops::{apply_gradient_descent, apply_momentum, gradients_gated, named};
+use crate::ops::{OpKind, apply_gradient_descent, apply_slots, assign, gradients_gated, named};
 use crate::scope::{control_dependencies, name_scope, variable_scope};
 use crate::store::get_variable;
 use crate::variable::{Init, Variable};
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 
 /// The collection holding the global step (TF `GraphKeys.GLOBAL_STEP`).
@@ -93,6 +94,17 @@ pub trait Optimizer {
     ///
     /// Those of the ops it builds.
     fn apply_dense(&self, prepared: &Self::Prepared, grad: &Tensor, var: &Variable) -> Result<Operation>;
+
+    /// Builds the op that ends a step, named `name`: by default a `NoOp`
+    /// after `updates` (TF `_finish`; Adam also advances its beta powers).
+    ///
+    /// # Errors
+    ///
+    /// Those of the ops it builds.
+    fn finish(&self, prepared: &Self::Prepared, updates: &[Operation], name: &str) -> Result<Operation> {
+        let _ = prepared;
+        named(name).group(&updates.iter().collect::<Vec<_>>())
+    }
 
     /// The gradients of `loss` with respect to `var_list` (default: the
     /// graph's trainable variables), each released only once every gradient
@@ -181,11 +193,10 @@ pub trait Optimizer {
             let _update = name_scope(format!("update_{}", var.variable_tensor().name()).as_str()).enter()?;
             updates.push(self.apply_dense(&prepared, grad, var)?);
         }
-        let update_refs: Vec<&Operation> = updates.iter().collect();
         let Some(step) = global_step else {
-            return named(&scope_name).group(&update_refs);
+            return self.finish(&prepared, &updates, &scope_name);
         };
-        let finished = named("update").group(&update_refs)?;
+        let finished = self.finish(&prepared, &updates, "update")?;
         let _after = control_dependencies(&[&finished]).enter()?;
         let one = named("value").constant(Value::filled(step.dtype(), &[], 1.0))?;
         Ok(named(&scope_name).assign_add(step, &one)?.op())
@@ -303,7 +314,7 @@ pub struct MomentumOptimizer {
     momentum: f64,
     nesterov: bool,
     name: String,
-    slots: SlotTable,
+    slots: Slots,
 }
 
 impl MomentumOptimizer {
@@ -314,7 +325,7 @@ impl MomentumOptimizer {
             momentum,
             nesterov: false,
             name: "Momentum".to_owned(),
-            slots: SlotTable::default(),
+            slots: Slots::default(),
         }
     }
 
@@ -332,10 +343,10 @@ impl MomentumOptimizer {
         self
     }
 
-    /// The accumulator of `var` (TF `get_slot(var, "momentum")`), once
-    /// `minimize` or `apply_gradients` has created it.
-    pub fn slot(&self, var: &Variable) -> Option<Variable> {
-        self.slots.get(var)
+    /// The slot `name` of `var` (TF `get_slot`; Momentum has `"momentum"`),
+    /// once `minimize` or `apply_gradients` has created it.
+    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get(name, var)
     }
 }
 
@@ -348,7 +359,7 @@ impl Optimizer for MomentumOptimizer {
     }
 
     fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
-        vars.iter().try_for_each(|v| self.slots.zeros(v, &self.name).map(drop))
+        vars.iter().try_for_each(|v| self.slots.make("momentum", v, &self.name, Init::Zeros))
     }
 
     fn prepare(&self) -> Result<[Tensor; 2]> {
@@ -356,40 +367,383 @@ impl Optimizer for MomentumOptimizer {
     }
 
     fn apply_dense(&self, [learning_rate, momentum]: &[Tensor; 2], grad: &Tensor, var: &Variable) -> Result<Operation> {
-        let accum = self.slots.get(var).ok_or_else(|| Error::Optimizer {
-            optimizer: self.name.clone(),
-            problem: format!("variable `{}` has no slot: create_slots was not called for it", var.name()),
-        })?;
-        let hyper = [&cast_to(learning_rate, var)?, grad, &cast_to(momentum, var)?];
-        Ok(apply_momentum(var, &accum, hyper, self.nesterov)?.op())
+        let accum = self.slots.require(&self.name, "momentum", var)?;
+        let rest = [&cast_to(learning_rate, var)?, grad, &cast_to(momentum, var)?];
+        Ok(apply_slots(OpKind::ApplyMomentum, &[var, &accum], &rest, self.nesterov)?.op())
     }
 }
 
-/// One kind of slot of an optimizer: each variable's own slot variable,
-/// created once (TF's `_slots[name][var]`).
-#[derive(Debug, Default)]
-struct SlotTable(Mutex<FxHashMap<String, Variable>>);
+/// Adam (TF `tf.compat.v1.train.AdamOptimizer`): per variable the moments
+/// `<var>/Adam` and `<var>/Adam_1` (zeros), and once per graph the powers
+/// `beta1_power` and `beta2_power` (`beta1`, `beta2` at first), which each step
+/// multiplies by `beta1` and `beta2` after the updates; defaults as TF
+/// (`beta1` 0.9, `beta2` 0.999, `epsilon` 1e-8).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, mul, reduce_sum, AdamOptimizer, Graph, Init, Optimizer, Session};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
+/// let loss = reduce_sum(&mul(&w, &w)?, None, false)?;
+/// let train = AdamOptimizer::new(0.1).minimize(&loss, None, None)?;
+/// let names: Vec<String> = graph.global_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
+/// assert_eq!(names, ["w", "beta1_power", "beta2_power", "w/Adam", "w/Adam_1"]);
+/// Session::new(&graph).run_targets(&[&train], &[])?;
+/// // The first step moves by the learning rate, whatever the gradient's size.
+/// assert!((w.value()?.to_f64_vec()[0] - 0.9).abs() < 1e-6);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AdamOptimizer {
+    learning_rate: f64,
+    beta1: f64,
+    beta2: f64,
+    epsilon: f64,
+    name: String,
+    slots: Slots,
+    powers: Mutex<FxHashMap<u64, [Variable; 2]>>,
+}
 
-impl SlotTable {
-    fn get(&self, var: &Variable) -> Option<Variable> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(var.name()).cloned()
+impl AdamOptimizer {
+    /// Adam with `learning_rate` and TF's other defaults.
+    pub fn new(learning_rate: f64) -> AdamOptimizer {
+        AdamOptimizer {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            name: "Adam".to_owned(),
+            slots: Slots::default(),
+            powers: Mutex::default(),
+        }
     }
 
-    /// `var`'s slot, or a new one of zeros (TF `slot_creator.create_zeros_slot`):
-    /// outside every name scope, in a fresh variable scope `<var>/<name>`
-    /// (made unique: `<var>/<name>_1` for a second optimizer of that name),
-    /// not trainable.
-    fn zeros(&self, var: &Variable, name: &str) -> Result<Variable> {
+    crate::base::setters! {
+        /// The decay of the first moment (default 0.9).
+        beta1: f64;
+        /// The decay of the second moment (default 0.999).
+        beta2: f64;
+        /// Added to the root of the second moment (default 1e-8).
+        epsilon: f64;
+    }
+
+    /// Names the optimizer's scope and its slots (default `Adam`).
+    #[must_use]
+    pub fn with_name(mut self, name: &str) -> AdamOptimizer {
+        name.clone_into(&mut self.name);
+        self
+    }
+
+    /// The slot `name` of `var` (`"m"` or `"v"`), once created.
+    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get(name, var)
+    }
+
+    /// `beta1_power` and `beta2_power` of the default graph, once created.
+    fn powers(&self) -> Result<[Variable; 2]> {
+        let graph = get_default_graph()?.id();
+        self.powers.lock().unwrap_or_else(|e| e.into_inner()).get(&graph).cloned().ok_or_else(|| Error::Optimizer {
+            optimizer: self.name.clone(),
+            problem: "its beta powers do not exist in this graph: create_slots was not called".into(),
+        })
+    }
+}
+
+impl Optimizer for AdamOptimizer {
+    /// `<name>/learning_rate`, `beta1`, `beta2` and `epsilon`.
+    type Prepared = [Tensor; 4];
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        let graph = get_default_graph()?.id();
+        {
+            let mut powers = self.powers.lock().unwrap_or_else(|e| e.into_inner());
+            if let Entry::Vacant(entry) = powers.entry(graph) {
+                // TF `_create_non_slot_variable`: plain variables at the root name scope.
+                let _root = name_scope(None).enter()?;
+                let make = |name, value: f64| Variable::new(value as f32).name(name).trainable(false).build();
+                entry.insert([make("beta1_power", self.beta1)?, make("beta2_power", self.beta2)?]);
+            }
+        }
+        for v in vars {
+            self.slots.make("m", v, &self.name, Init::Zeros)?;
+            self.slots.make("v", v, &format!("{}_1", self.name), Init::Zeros)?;
+        }
+        Ok(())
+    }
+
+    fn prepare(&self) -> Result<[Tensor; 4]> {
+        Ok([
+            hyperparameter("learning_rate", self.learning_rate)?,
+            hyperparameter("beta1", self.beta1)?,
+            hyperparameter("beta2", self.beta2)?,
+            hyperparameter("epsilon", self.epsilon)?,
+        ])
+    }
+
+    fn apply_dense(&self, prepared: &[Tensor; 4], grad: &Tensor, var: &Variable) -> Result<Operation> {
+        let [beta1_power, beta2_power] = self.powers()?;
+        let (m, v) = (self.slots.require(&self.name, "m", var)?, self.slots.require(&self.name, "v", var)?);
+        let [lr, beta1, beta2, epsilon] = prepared;
+        let mut rest = Vec::with_capacity(7);
+        for t in [beta1_power.tensor(), beta2_power.tensor(), lr, beta1, beta2, epsilon] {
+            rest.push(cast_to(t, var)?);
+        }
+        rest.push(grad.clone());
+        Ok(apply_slots(OpKind::ApplyAdam, &[var, &m, &v], &rest.iter().collect::<Vec<_>>(), false)?.op())
+    }
+
+    fn finish(&self, prepared: &[Tensor; 4], updates: &[Operation], name: &str) -> Result<Operation> {
+        let [beta1_power, beta2_power] = self.powers()?;
+        let _after = control_dependencies(&updates.iter().collect::<Vec<_>>()).enter()?;
+        let advance1 = assign(&beta1_power, &named("mul").mul(beta1_power.tensor(), &prepared[1])?)?.op();
+        let advance2 = assign(&beta2_power, &named("mul").mul(beta2_power.tensor(), &prepared[2])?)?.op();
+        let all: Vec<&Operation> = updates.iter().chain([&advance1, &advance2]).collect();
+        named(name).group(&all)
+    }
+}
+
+/// RMSProp (TF `tf.compat.v1.train.RMSPropOptimizer`): per variable the mean
+/// square `<var>/RMSProp` (ones), with `centered` the mean `<var>/RMSProp_1`,
+/// and the momentum (`<var>/RMSProp_1`, or `_2` when centered; zeros);
+/// defaults as TF (`decay` 0.9, `momentum` 0, `epsilon` 1e-10).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, mul, reduce_sum, Graph, Init, Optimizer, RMSPropOptimizer};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
+/// let loss = reduce_sum(&mul(&w, &w)?, None, false)?;
+/// RMSPropOptimizer::new(0.01).centered(true).minimize(&loss, None, None)?;
+/// assert!(["w/RMSProp", "w/RMSProp_1", "w/RMSProp_2"].iter().all(|n| graph.variable(n).is_some()));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RMSPropOptimizer {
+    learning_rate: f64,
+    decay: f64,
+    momentum: f64,
+    epsilon: f64,
+    centered: bool,
+    name: String,
+    slots: Slots,
+}
+
+impl RMSPropOptimizer {
+    /// RMSProp with `learning_rate` and TF's other defaults.
+    pub fn new(learning_rate: f64) -> RMSPropOptimizer {
+        RMSPropOptimizer {
+            learning_rate,
+            decay: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-10,
+            centered: false,
+            name: "RMSProp".to_owned(),
+            slots: Slots::default(),
+        }
+    }
+
+    crate::base::setters! {
+        /// The decay of the mean square (default 0.9).
+        decay: f64;
+        /// The momentum (default 0).
+        momentum: f64;
+        /// Added to the mean square under the root (default 1e-10).
+        epsilon: f64;
+        /// Divides by the variance instead of the mean square (default `false`).
+        centered: bool;
+    }
+
+    /// Names the optimizer's scope and its slots (default `RMSProp`).
+    #[must_use]
+    pub fn with_name(mut self, name: &str) -> RMSPropOptimizer {
+        name.clone_into(&mut self.name);
+        self
+    }
+
+    /// The slot `name` of `var` (`"rms"`, `"momentum"`, centered `"mg"`), once created.
+    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get(name, var)
+    }
+}
+
+impl Optimizer for RMSPropOptimizer {
+    /// `<name>/learning_rate`, `decay`, `momentum` and `epsilon`.
+    type Prepared = [Tensor; 4];
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        for v in vars {
+            self.slots.make("rms", v, &self.name, Init::Ones)?;
+            if self.centered {
+                self.slots.make("mg", v, &self.name, Init::Zeros)?;
+            }
+            self.slots.make("momentum", v, &self.name, Init::Zeros)?;
+        }
+        Ok(())
+    }
+
+    fn prepare(&self) -> Result<[Tensor; 4]> {
+        Ok([
+            hyperparameter("learning_rate", self.learning_rate)?,
+            hyperparameter("decay", self.decay)?,
+            hyperparameter("momentum", self.momentum)?,
+            hyperparameter("epsilon", self.epsilon)?,
+        ])
+    }
+
+    fn apply_dense(&self, prepared: &[Tensor; 4], grad: &Tensor, var: &Variable) -> Result<Operation> {
+        let rms = self.slots.require(&self.name, "rms", var)?;
+        let mom = self.slots.require(&self.name, "momentum", var)?;
+        let mut rest = Vec::with_capacity(5);
+        for t in prepared {
+            rest.push(cast_to(t, var)?);
+        }
+        rest.push(grad.clone());
+        let rest: Vec<&Tensor> = rest.iter().collect();
+        let op = if self.centered {
+            let mg = self.slots.require(&self.name, "mg", var)?;
+            apply_slots(OpKind::ApplyCenteredRMSProp, &[var, &mg, &rms, &mom], &rest, false)?
+        } else {
+            apply_slots(OpKind::ApplyRMSProp, &[var, &rms, &mom], &rest, false)?
+        };
+        Ok(op.op())
+    }
+}
+
+/// Adagrad (TF `tf.compat.v1.train.AdagradOptimizer`): per variable the
+/// accumulator of squared gradients `<var>/Adagrad`, starting at
+/// `initial_accumulator_value` (default 0.1).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, mul, reduce_sum, AdagradOptimizer, Graph, Init, Optimizer, Session};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
+/// let loss = reduce_sum(&mul(&w, &w)?, None, false)?; // gradient 2
+/// let opt = AdagradOptimizer::new(0.5).initial_accumulator_value(0.0);
+/// let train = opt.minimize(&loss, None, None)?;
+/// Session::new(&graph).run_targets(&[&train], &[])?; // accum 4, w = 1 - 0.5 * 2 / 2
+/// assert_eq!(w.value()?.to_f64_vec(), vec![0.5]);
+/// assert_eq!(opt.slot(&w, "accumulator").unwrap().value()?.to_f64_vec(), vec![4.0]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct AdagradOptimizer {
+    learning_rate: f64,
+    initial_accumulator_value: f64,
+    name: String,
+    slots: Slots,
+}
+
+impl AdagradOptimizer {
+    /// Adagrad with `learning_rate` and TF's initial accumulator 0.1.
+    pub fn new(learning_rate: f64) -> AdagradOptimizer {
+        AdagradOptimizer {
+            learning_rate,
+            initial_accumulator_value: 0.1,
+            name: "Adagrad".to_owned(),
+            slots: Slots::default(),
+        }
+    }
+
+    crate::base::setters! {
+        /// The accumulators' starting value (default 0.1).
+        initial_accumulator_value: f64;
+    }
+
+    /// Names the optimizer's scope and its slots (default `Adagrad`).
+    #[must_use]
+    pub fn with_name(mut self, name: &str) -> AdagradOptimizer {
+        name.clone_into(&mut self.name);
+        self
+    }
+
+    /// The slot `name` of `var` (`"accumulator"`), once created.
+    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+        self.slots.get(name, var)
+    }
+}
+
+impl Optimizer for AdagradOptimizer {
+    /// `<name>/learning_rate`.
+    type Prepared = Tensor;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        let init = Init::Constant(self.initial_accumulator_value);
+        vars.iter().try_for_each(|v| self.slots.make("accumulator", v, &self.name, init.clone()))
+    }
+
+    fn prepare(&self) -> Result<Tensor> {
+        hyperparameter("learning_rate", self.learning_rate)
+    }
+
+    fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
+        let accum = self.slots.require(&self.name, "accumulator", var)?;
+        Ok(apply_slots(OpKind::ApplyAdagrad, &[var, &accum], &[&cast_to(learning_rate, var)?, grad], false)?.op())
+    }
+}
+
+/// An optimizer's slot variables, by slot and variable, each created once
+/// (TF's `_slots[slot][var]`).
+#[derive(Debug, Default)]
+struct Slots(Mutex<FxHashMap<(&'static str, u64, String), Variable>>);
+
+impl Slots {
+    fn key(slot: &'static str, var: &Variable) -> (&'static str, u64, String) {
+        (slot, var.variable_tensor().graph_id, var.name().to_owned())
+    }
+
+    fn get(&self, slot: &str, var: &Variable) -> Option<Variable> {
+        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        table
+            .iter()
+            .find(|((s, g, n), _)| *s == slot && *g == var.variable_tensor().graph_id && n == var.name())
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The slot `slot` of `var`, failing when `create_slots` did not make it.
+    fn require(&self, optimizer: &str, slot: &'static str, var: &Variable) -> Result<Variable> {
+        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        table.get(&Self::key(slot, var)).cloned().ok_or_else(|| Error::Optimizer {
+            optimizer: optimizer.to_owned(),
+            problem: format!("variable `{}` has no `{slot}` slot: create_slots was not called for it", var.name()),
+        })
+    }
+
+    /// Creates `var`'s slot `slot` unless it exists, as TF's
+    /// `slot_creator.create_slot_with_initializer`: outside every name scope,
+    /// in a fresh variable scope `<var>/<op_name>` (made unique: `<var>/<op_name>_1`
+    /// for a second slot or optimizer of that name), `get_variable("")` of the
+    /// variable's shape and dtype, not trainable.
+    fn make(&self, slot: &'static str, var: &Variable, op_name: &str, init: Init) -> Result<()> {
         let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = table.get(var.name()) {
-            return Ok(slot.clone());
+        let key = Self::key(slot, var);
+        if table.contains_key(&key) {
+            return Ok(());
         }
         let _root = name_scope(None).enter()?;
-        let default = format!("{}/{name}", var.variable_tensor().name());
+        let default = format!("{}/{op_name}", var.variable_tensor().name());
         let _scope = variable_scope(None).default_name(&default).enter()?;
-        let slot = get_variable("", var.shape()).dtype(var.dtype()).initializer(Init::Zeros).trainable(false).get()?;
-        table.insert(var.name().to_owned(), slot.clone());
-        Ok(slot)
+        let made = get_variable("", var.shape()).dtype(var.dtype()).initializer(init).trainable(false).get()?;
+        table.insert(key, made);
+        Ok(())
     }
 }
 
