@@ -184,3 +184,70 @@ fn rmsprop_follows_tensorflows_trajectory() -> Result<()> {
 fn adagrad_follows_tensorflows_trajectory() -> Result<()> {
     follows_tensorflows_trajectory("adagrad", &AdagradOptimizer::new(0.1).initial_accumulator_value(0.1))
 }
+
+#[test]
+fn an_inference_model_restores_a_training_checkpoint_strictly() -> Result<()> {
+    let expected = expected();
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let mlp = build_mlp(&expected)?;
+    let strict = RestoreOptions { strict: true, ..Default::default() };
+    let report = Saver::new(&graph).restore_tf1(fixture().join("adam/model.ckpt"), &strict)?;
+    assert_eq!(report.applied.len(), 4);
+    assert!(report.unexpected.is_empty() && report.missing.is_empty(), "{report:?}");
+    let mut not_needed = report.not_needed.clone();
+    not_needed.sort();
+    let want = &expected["runs"]["adam"];
+    let saved: Vec<&str> = want["saved_names"].as_array().expect("names").iter().flat_map(Json::as_str).collect();
+    let optimizer_state: Vec<&str> = saved.into_iter().filter(|n| !report.applied.iter().any(|a| a == n)).collect();
+    assert_eq!(not_needed, optimizer_state);
+    for var in &mlp.vars {
+        assert_close(var.name(), &var.value()?.to_f64_vec(), &floats(&want["final_values"][var.name()]));
+    }
+    // A name that is neither the model's nor training state still fails a strict restore.
+    let _extra = variable_scope("other").enter()?;
+    get_variable("w", [1]).get()?;
+    assert!(Saver::new(&graph).restore_tf1(fixture().join("adam/model.ckpt"), &strict).is_err());
+    Ok(())
+}
+
+/// Trains `steps` steps with Adam, starting from the checkpoint at `start`
+/// (TF's initial one, or one TF wrote after training), and returns every
+/// global variable's value by name.
+fn adam_from(start: &Path, first_step: usize, steps: usize) -> Result<Vec<(String, Vec<f64>)>> {
+    let expected = expected();
+    let [batch_size, inputs, _, classes, _] = sizes(&expected);
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let mlp = build_mlp(&expected)?;
+    let global_step = get_or_create_global_step()?;
+    let train = AdamOptimizer::new(0.01).minimize(&mlp.loss, None, Some(&global_step))?;
+    let strict = RestoreOptions { strict: true, ..Default::default() };
+    if first_step == 0 {
+        Saver::for_variables(&graph, &graph.trainable_variables(None)?).restore_tf1(start, &strict)?;
+    } else {
+        // Everything TF's Saver wrote: the model, Adam's slots and powers, global_step.
+        let report = Saver::new(&graph).restore_tf1(start, &strict)?;
+        assert!(report.not_needed.is_empty(), "{report:?}");
+        assert_eq!(global_step.value()?.to_f64_vec(), vec![first_step as f64]);
+    }
+    let session = Session::new(&graph);
+    for step in first_step..first_step + steps {
+        let (xv, yv) = batch(step, batch_size, inputs, classes);
+        session.run_targets(&[&train], &[(&mlp.x, &xv), (&mlp.y, &yv)])?;
+    }
+    graph.global_variables(None)?.iter().map(|v| Ok((v.name().to_owned(), v.value()?.to_f64_vec()))).collect()
+}
+
+#[test]
+fn training_resumes_from_tensorflows_checkpoint_on_its_trajectory() -> Result<()> {
+    // One more step from the checkpoint TF wrote after ten steps equals an
+    // eleventh step of the same training run from TF's initial checkpoint.
+    let resumed = adam_from(&fixture().join("adam/model.ckpt"), 10, 1)?;
+    let through = adam_from(&fixture().join("init/model.ckpt"), 0, 11)?;
+    assert_eq!(resumed.iter().map(|(n, _)| n).collect::<Vec<_>>(), through.iter().map(|(n, _)| n).collect::<Vec<_>>());
+    for ((name, got), (_, want)) in resumed.iter().zip(&through) {
+        assert_close(&format!("{name} after step 11"), got, want);
+    }
+    Ok(())
+}

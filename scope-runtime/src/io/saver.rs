@@ -65,6 +65,13 @@ pub struct RestoreReport {
     pub missing: Vec<(String, Option<String>)>,
     /// Checkpoint names no variable took.
     pub unexpected: Vec<String>,
+    /// Checkpoint names this restore leaves alone on purpose, which a strict
+    /// restore accepts: for a saver of a scope or a var_list, every name
+    /// outside its selection; for a saver of the whole graph, the training
+    /// state TF1's `Saver` writes beside a model (`global_step`,
+    /// `beta1_power`, `beta2_power`, and `<variable>/<slot>` of a variable
+    /// restored), as when an inference model restores a training checkpoint.
+    pub not_needed: Vec<String>,
 }
 
 impl Saver {
@@ -218,7 +225,20 @@ impl Saver {
             }
             report.applied.push(name.clone());
         }
-        report.unexpected = tensors.keys().filter(|n| !used.contains(n.as_str())).cloned().collect();
+        let selection = self.scope.is_some() || self.var_list.is_some();
+        let training_state = |name: &str| {
+            let base = name.rsplit_once('_').filter(|(_, n)| n.parse::<u32>().is_ok()).map_or(name, |(b, _)| b);
+            // A slot is named `<variable>/<slot name>`.
+            let slot_of_restored = name.match_indices('/').any(|(i, _)| report.applied.iter().any(|a| *a == name[..i]));
+            matches!(base, "global_step" | "beta1_power" | "beta2_power") || slot_of_restored
+        };
+        let (not_needed, unexpected): (Vec<String>, Vec<String>) = tensors
+            .keys()
+            .filter(|n| !used.contains(n.as_str()))
+            .cloned()
+            .partition(|n| selection || training_state(&renamed(n)));
+        report.unexpected = unexpected;
+        report.not_needed = not_needed;
         for (name, hint) in &mut report.missing {
             *hint = closest(name, report.unexpected.iter().map(|u| renamed(u)));
         }
