@@ -158,6 +158,8 @@ fn reduction_and_loss_gradients_match_finite_differences() -> Result<()> {
     check(s, |x| scopeflow::reduce_mean(&x[0], Some(&[0]), false))?;
     check(&[&[2, 3, 4]], |x| scopeflow::reduce_mean(&x[0], Some(&[0, 2]), true))?;
     check(s, |x| scopeflow::l2_loss(&x[0]))?;
+    check(s, |x| mul(&scopeflow::reshape(&x[0], &[3, 2])?, &constant(2.0f64)?))?;
+    check(s, |x| scopeflow::square(&scopeflow::expand_dims(&x[0], 1)?))?;
     check(&[&[4, 3]], |x| scopeflow::sparse_softmax_cross_entropy_with_logits(&constant(vec![2i32, 0, 1, 1])?, &x[0]))?;
     Ok(())
 }
@@ -173,5 +175,17 @@ fn a_mean_over_an_unknown_batch_divides_by_the_batch_fed() -> Result<()> {
         let got = Session::new(&graph).run(&[&dx], &[(&x, &fed)])?[0].to_f64_vec();
         assert_eq!(got, vec![1.0 / (rows * 2) as f64; rows * 2]);
     }
+    Ok(())
+}
+
+#[test]
+fn a_reshape_of_an_unknown_batch_reshapes_the_gradient_back_as_tf() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F64, Shape::from_dims([None, Some(3)]))?;
+    let dx = gradients(&[&scopeflow::reshape(&x, &[-1])?], &[&x])?.remove(0).expect("x reaches the reshape");
+    assert_eq!((dx.name(), dx.shape().to_string()), ("gradients/Reshape_grad/Reshape", "(None, 3)".to_owned()));
+    let fed = Value::from_f64_data(DType::F64, &[2, 3], vec![0.5; 6])?;
+    assert_eq!(Session::new(&graph).run(&[&dx], &[(&x, &fed)])?[0].shape(), &[2, 3]);
     Ok(())
 }

@@ -234,6 +234,19 @@ pub(super) fn sigmoid(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(build(OpKind::SigmoidGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
 }
 
+/// TF `_ReshapeGrad` (and `_ExpandDimsGrad`): the gradient in the input's
+/// shape — a constant shape when it is known, `[-1, …]` when one dimension
+/// is not, else `Shape(x)` at run time.
+pub(super) fn reshape_to_input(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, g) = (&op.inputs[0], &grad[0]);
+    let unknown = x.shape.dims().map(|d| d.iter().filter(|d| d.is_none()).count());
+    let back = match (x.shape.dims(), unknown) {
+        (Some(dims), Some(1)) => reshape(g, &dims.iter().map(|d| d.map_or(-1, |n| n as i64)).collect::<Vec<_>>())?,
+        _ => reshape_to(g, &shape(x)?)?,
+    };
+    Ok(vec![Some(back), None])
+}
+
 /// TF `_L2LossGrad`: `x * grad`.
 pub(super) fn l2_loss(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(named("mul").mul(&op.inputs[0], &grad[0])?)])

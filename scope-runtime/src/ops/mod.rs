@@ -203,9 +203,9 @@ op_table! {
     /// Index of the maximum along an axis.
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
-    Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Undefined;
+    Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Of(g::reshape_to_input);
     /// An axis of size 1 inserted.
-    ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Undefined;
+    ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Of(g::reshape_to_input);
     /// Permuted axes.
     Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false, Undefined;
     /// Concatenation along an axis.
