@@ -69,7 +69,8 @@ pub struct RestoreReport {
     /// restore accepts: for a saver of a scope or a var_list, every name
     /// outside its selection; for a saver of the whole graph, the training
     /// state TF1's `Saver` writes beside a model (`global_step`,
-    /// `beta1_power`, `beta2_power`, and `<variable>/<slot>` of a variable
+    /// `beta1_power`, `beta2_power` in any name scope, and the slots
+    /// `<variable>/Adam`, `…/Momentum`, `…/RMSProp_1`, … of a variable
     /// restored), as when an inference model restores a training checkpoint.
     pub not_needed: Vec<String>,
 }
@@ -226,11 +227,21 @@ impl Saver {
             report.applied.push(name.clone());
         }
         let selection = self.scope.is_some() || self.var_list.is_some();
+        // `<base>` or `<base>_<n>`, as TF makes names unique.
+        let without_count = |name: &str| -> String {
+            name.rsplit_once('_').filter(|(_, n)| n.parse::<u32>().is_ok()).map_or(name, |(b, _)| b).to_owned()
+        };
         let training_state = |name: &str| {
-            let base = name.rsplit_once('_').filter(|(_, n)| n.parse::<u32>().is_ok()).map_or(name, |(b, _)| b);
-            // A slot is named `<variable>/<slot name>`.
-            let slot_of_restored = name.match_indices('/').any(|(i, _)| report.applied.iter().any(|a| *a == name[..i]));
-            matches!(base, "global_step" | "beta1_power" | "beta2_power") || slot_of_restored
+            let (scope, last) = name.rsplit_once('/').unwrap_or(("", name));
+            let last = without_count(last);
+            // Non-slot state, in whatever name scope the optimizer was built.
+            let counter = matches!(last.as_str(), "global_step" | "beta1_power" | "beta2_power");
+            // A slot: `<restored variable>/<TF optimizer's slot name>[_n]`.
+            let slot = matches!(
+                last.as_str(),
+                "Adam" | "Momentum" | "RMSProp" | "Adagrad" | "Adadelta" | "Ftrl" | "ProximalAdagrad" | "AdagradDA"
+            ) && report.applied.iter().any(|a| a == scope);
+            counter || slot
         };
         let (not_needed, unexpected): (Vec<String>, Vec<String>) = tensors
             .keys()
@@ -240,7 +251,7 @@ impl Saver {
         report.unexpected = unexpected;
         report.not_needed = not_needed;
         for (name, hint) in &mut report.missing {
-            *hint = closest(name, report.unexpected.iter().map(|u| renamed(u)));
+            *hint = closest(name, report.unexpected.iter().chain(&report.not_needed).map(|u| renamed(u)));
         }
         if options.strict && (!report.missing.is_empty() || !report.unexpected.is_empty()) {
             return Err(Error::CheckpointIncomplete {

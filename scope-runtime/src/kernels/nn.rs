@@ -160,6 +160,9 @@ fn pool<T: NdFloat>(is_max: bool, x: ArrayViewD<'_, T>, attr: &Attr) -> KernelRe
 pub(crate) fn sparse_softmax_xent_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (logits, labels) = (inputs.next()?, inputs.next()?);
+    if labels.value().shape().len() != 1 {
+        return Err("the labels are a vector [batch]");
+    }
     let labels = super::ints(labels.value()).ok_or("the labels are int32 or int64")?;
     match logits.value() {
         Value::F32(a) => sparse_xent(a.view(), &labels).map(|(l, b)| vec![Value::F32(l), Value::F32(b)]),

@@ -239,10 +239,12 @@ pub(super) fn sigmoid(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 /// is not, else `Shape(x)` at run time.
 pub(super) fn reshape_to_input(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let (x, g) = (&op.inputs[0], &grad[0]);
-    let unknown = x.shape.dims().map(|d| d.iter().filter(|d| d.is_none()).count());
-    let back = match (x.shape.dims(), unknown) {
-        (Some(dims), Some(1)) => reshape(g, &dims.iter().map(|d| d.map_or(-1, |n| n as i64)).collect::<Vec<_>>())?,
-        _ => reshape_to(g, &shape(x)?)?,
+    // `-1` stands for the one unknown dimension only when the others fix it (none is 0).
+    let one_unknown =
+        x.shape.dims().filter(|d| d.iter().filter(|d| d.is_none()).count() == 1 && d.iter().flatten().all(|&n| n > 0));
+    let back = match one_unknown {
+        Some(dims) => reshape(g, &dims.iter().map(|d| d.map_or(-1, |n| n as i64)).collect::<Vec<_>>())?,
+        None => reshape_to(g, &shape(x)?)?,
     };
     Ok(vec![Some(back), None])
 }

@@ -113,8 +113,8 @@ pub trait Optimizer {
     ///
     /// # Errors
     ///
-    /// [`Error::Optimizer`] for a loss that is not a float scalar-or-tensor,
-    /// no variables, or a variable that is not a float; those of
+    /// [`Error::Optimizer`] for a loss that is not a float, no variables, or
+    /// a variable that is not a float which a gradient reaches; those of
     /// [`gradients`](crate::gradients).
     ///
     /// # Examples
@@ -146,13 +146,6 @@ pub trait Optimizer {
         if vars.is_empty() {
             return Err(fail("there are no variables to optimize (no trainable variables and no var_list)".into()));
         }
-        if let Some(v) = vars.iter().find(|v| !v.dtype().is_floating()) {
-            return Err(fail(format!(
-                "variable `{}` is {}; optimizers update float variables (leave it out of var_list)",
-                v.name(),
-                v.dtype().name()
-            )));
-        }
         if let Some(v) = vars.iter().find(|v| v.partitions().is_some()) {
             return Err(fail(format!(
                 "variable `{}` is partitioned; scopeflow's optimizers update whole variables",
@@ -161,6 +154,14 @@ pub trait Optimizer {
         }
         let xs: Vec<&Tensor> = vars.iter().map(Variable::variable_tensor).collect();
         let grads = gradients_gated(&[loss], &xs, &[], None, true)?;
+        // As TF, only variables a gradient reaches must be floats.
+        if let Some((_, v)) = grads.iter().zip(&vars).find(|(g, v)| g.is_some() && !v.dtype().is_floating()) {
+            return Err(fail(format!(
+                "variable `{}` is {}; optimizers update float variables (leave it out of var_list)",
+                v.name(),
+                v.dtype().name()
+            )));
+        }
         Ok(grads.into_iter().zip(vars).collect())
     }
 
@@ -375,7 +376,8 @@ impl Optimizer for MomentumOptimizer {
 
 /// Adam (TF `tf.compat.v1.train.AdamOptimizer`): per variable the moments
 /// `<var>/Adam` and `<var>/Adam_1` (zeros), and once per graph the powers
-/// `beta1_power` and `beta2_power` (`beta1`, `beta2` at first), which each step
+/// `beta1_power` and `beta2_power` (in the name scope `minimize` is called
+/// in; `beta1`, `beta2` at first), which each step
 /// multiplies by `beta1` and `beta2` after the updates; defaults as TF
 /// (`beta1` 0.9, `beta2` 0.999, `epsilon` 1e-8).
 ///
@@ -464,15 +466,14 @@ impl Optimizer for AdamOptimizer {
         {
             let mut powers = self.powers.lock().unwrap_or_else(|e| e.into_inner());
             if let Entry::Vacant(entry) = powers.entry(graph) {
-                // TF `_create_non_slot_variable`: plain variables at the root name scope.
-                let _root = name_scope(None).enter()?;
+                // TF `_create_non_slot_variable`: plain variables in the current name scope.
                 let make = |name, value: f64| Variable::new(value as f32).name(name).trainable(false).build();
                 entry.insert([make("beta1_power", self.beta1)?, make("beta2_power", self.beta2)?]);
             }
         }
         for v in vars {
             self.slots.make("m", v, &self.name, Init::Zeros)?;
-            self.slots.make("v", v, &format!("{}_1", self.name), Init::Zeros)?;
+            self.slots.make("v", v, &self.name, Init::Zeros)?;
         }
         Ok(())
     }
@@ -633,11 +634,12 @@ impl Optimizer for RMSPropOptimizer {
 /// let _g = graph.as_default();
 /// let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
 /// let loss = reduce_sum(&mul(&w, &w)?, None, false)?; // gradient 2
-/// let opt = AdagradOptimizer::new(0.5).initial_accumulator_value(0.0);
+/// let opt = AdagradOptimizer::new(0.5).initial_accumulator_value(0.25);
 /// let train = opt.minimize(&loss, None, None)?;
-/// Session::new(&graph).run_targets(&[&train], &[])?; // accum 4, w = 1 - 0.5 * 2 / 2
-/// assert_eq!(w.value()?.to_f64_vec(), vec![0.5]);
-/// assert_eq!(opt.slot(&w, "accumulator").unwrap().value()?.to_f64_vec(), vec![4.0]);
+/// Session::new(&graph).run_targets(&[&train], &[])?; // accum 4.25, w = 1 - 0.5 * 2 / sqrt(4.25)
+/// assert!((w.value()?.to_f64_vec()[0] - (1.0 - 1.0 / 4.25f64.sqrt())).abs() < 1e-6);
+/// assert_eq!(opt.slot(&w, "accumulator").unwrap().value()?.to_f64_vec(), vec![4.25]);
+/// assert!(AdagradOptimizer::new(0.5).initial_accumulator_value(0.0).minimize(&loss, None, None).is_err());
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
 #[derive(Debug)]
@@ -686,6 +688,15 @@ impl Optimizer for AdagradOptimizer {
     }
 
     fn create_slots(&self, vars: &[&Variable]) -> Result<()> {
+        if self.initial_accumulator_value.is_nan() || self.initial_accumulator_value <= 0.0 {
+            return Err(Error::Optimizer {
+                optimizer: self.name.clone(),
+                problem: format!(
+                    "initial_accumulator_value must be positive, got {} (a zero accumulator divides by zero)",
+                    self.initial_accumulator_value
+                ),
+            });
+        }
         let init = Init::Constant(self.initial_accumulator_value);
         vars.iter().try_for_each(|v| self.slots.make("accumulator", v, &self.name, init.clone()))
     }
@@ -737,6 +748,16 @@ impl Slots {
         let key = Self::key(slot, var);
         if table.contains_key(&key) {
             return Ok(());
+        }
+        if crate::scope::current_variable_scope()?.partitioner().is_some() {
+            return Err(Error::Optimizer {
+                optimizer: op_name.to_owned(),
+                problem: format!(
+                    "the slot of `{}` would be partitioned by the current variable scope's partitioner \
+                     (TF turns it off for slots; scopeflow does not yet): build the optimizer outside that scope",
+                    var.name()
+                ),
+            });
         }
         let _root = name_scope(None).enter()?;
         let default = format!("{}/{op_name}", var.variable_tensor().name());
