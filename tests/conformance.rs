@@ -536,7 +536,7 @@ fn build_op(
     };
     unknown_keys(attrs, known).map_err(|e| e.replace("expect", "attrs"))?;
     let arity = match ty {
-        "concat" => inputs.len().max(1),
+        "concat" | "add_n" => inputs.len().max(1),
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
@@ -584,6 +584,7 @@ fn build_op(
         "log" => one(call!(log(a?))),
         "maximum" => one(call!(maximum(a?, b?))),
         "l2_loss" => one(call!(l2_loss(a?))),
+        "add_n" => one(call!(add_n(&inputs.iter().collect::<Vec<_>>()))),
         "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
         "stop_gradient" => one(call!(stop_gradient(a?))),
         "bias_add" => one(call!(bias_add(a?, b?))),
@@ -693,7 +694,12 @@ fn build_op(
         }
         "tile" => one(call!(tile(a?, &nonneg_list(attrs.get("multiples"), "multiples")?))),
         "reduce_sum" | "reduce_mean" | "reduce_max" => {
-            let axes = attrs.get("axis").map(|_| nonneg_list(attrs.get("axis"), "axis")).transpose()?;
+            // A scalar axis (TF `axis=0`) is the one-element list of the API.
+            let axes = match attrs.get("axis") {
+                Some(Json::Number(n)) => Some(vec![n.as_u64().ok_or("`axis` is a size")? as usize]),
+                Some(_) => Some(nonneg_list(attrs.get("axis"), "axis")?),
+                None => None,
+            };
             let keep =
                 attrs.get("keepdims").map(|k| k.as_bool().ok_or("keepdims is a bool")).transpose()?.unwrap_or(false);
             let axes = axes.as_deref();

@@ -105,10 +105,10 @@ fn an_op_without_a_gradient_on_the_path_is_an_error_naming_it() -> Result<()> {
     let graph = Graph::new();
     let _g = graph.as_default();
     let x = constant(vec![1.0f32, 2.0])?;
-    let y = scopeflow::reduce_max(&x, None, false)?;
+    let y = scopeflow::pad(&x, &[[1, 0]])?;
     let err = gradients(&[&y], &[&x]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert!(err.to_string().contains("`Max` (Max)"), "{err}");
+    assert!(err.to_string().contains("`Pad` (Pad)"), "{err}");
     let other = Graph::new();
     let z = other.with_default(|| constant(1.0f32))?;
     assert_eq!(gradients(&[&z], &[&x]).unwrap_err().kind(), ErrorKind::Usage);
@@ -160,6 +160,11 @@ fn reduction_and_loss_gradients_match_finite_differences() -> Result<()> {
     check(s, |x| scopeflow::l2_loss(&x[0]))?;
     check(s, |x| mul(&scopeflow::reshape(&x[0], &[3, 2])?, &constant(2.0f64)?))?;
     check(s, |x| scopeflow::square(&scopeflow::expand_dims(&x[0], 1)?))?;
+    check(s, |x| mul(&scopeflow::transpose(&x[0], None)?, &constant(3.0f64)?))?;
+    check(&[&[2, 3, 4]], |x| scopeflow::square(&scopeflow::transpose(&x[0], Some(&[2, 0, 1]))?))?;
+    check(s, |x| scopeflow::reduce_max(&x[0], None, false))?;
+    check(s, |x| scopeflow::reduce_max(&x[0], Some(&[1]), false))?;
+    check(s, |x| scopeflow::reduce_max(&x[0], Some(&[0]), true))?;
     check(&[&[4, 3]], |x| scopeflow::sparse_softmax_cross_entropy_with_logits(&constant(vec![2i32, 0, 1, 1])?, &x[0]))?;
     Ok(())
 }

@@ -456,3 +456,21 @@ pub(crate) fn expand_dims_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value
     }
     typed!(x, [F32, F64, I32, I64, Bool], |a| expand(a.into_owned(), dim))
 }
+
+/// The permutation that undoes the input's (TF `InvertPermutation`): `out[p[i]] = i`.
+pub(crate) fn invert_permutation_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let p = Inputs::new(args).next()?;
+    let perm = ints(p.value()).ok_or("a permutation is int32 or int64")?;
+    let mut inverse = vec![-1i64; perm.len()];
+    for (i, &target) in perm.iter().enumerate() {
+        let slot = usize::try_from(target).ok().and_then(|t| inverse.get_mut(t)).ok_or("not a permutation")?;
+        if *slot != -1 {
+            return Err("not a permutation: a value repeats");
+        }
+        *slot = i as i64;
+    }
+    Ok(match p.value() {
+        Value::I32(_) => Value::from(inverse.into_iter().map(|i| i as i32).collect::<Vec<_>>()),
+        _ => Value::from(inverse),
+    })
+}

@@ -249,6 +249,50 @@ pub(super) fn reshape_to_input(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(back), None])
 }
 
+/// TF `_TransposeGrad`: the gradient transposed by the inverse permutation.
+pub(super) fn transpose(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let inverse = build(OpKind::InvertPermutation, None, &[&op.inputs[1]], Attr::None)?;
+    Ok(vec![Some(build(OpKind::Transpose, None, &[&grad[0], &inverse], Attr::None)?), None])
+}
+
+/// TF `_MaxGrad`: the gradient split evenly among the inputs equal to the
+/// maximum (for a known input shape and constant axes).
+pub(super) fn max(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.outputs[0], &grad[0]);
+    let keep_dims = matches!(op.attr, Attr::Reduce { keep_dims: true, .. });
+    let not_yet = |reason| Error::NoGradient { op: op.name.to_owned(), op_type: op.type_name, reason };
+    let dims = x.shape.to_vec().ok_or_else(|| not_yet("the input's shape is not fully known (not written yet)"))?;
+    let axes = op
+        .consts
+        .get(1)
+        .and_then(|c| ints(c.as_deref()?))
+        .ok_or_else(|| not_yet("its axes are computed at run time"))?;
+    let reduced: Vec<usize> = axes
+        .iter()
+        .map(|&a| axis_in(a, dims.len()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| not_yet("an axis is out of range"))?;
+    let kept: Vec<i64> =
+        dims.iter().enumerate().map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as i64 }).collect();
+    // TF takes the input's shape first (a constant here, left unused).
+    shape(x)?;
+    let (y, g, kept_shape) = if keep_dims {
+        (y.clone(), g.clone(), Some(shape(y)?))
+    } else {
+        (reshape(y, &kept)?, reshape(g, &kept)?, None)
+    };
+    let equal = build(OpKind::Equal, None, &[&y, x], Attr::None)?;
+    let indicators = super::cast(&equal, g.dtype)?;
+    let attr = Attr::Reduce { keep_dims: false, all_axes: matches!(op.attr, Attr::Reduce { all_axes: true, .. }) };
+    let selected = build(OpKind::Sum, None, &[&indicators, &op.inputs[1]], attr)?;
+    let selected = match kept_shape {
+        Some(s) => reshape_to(&selected, &s)?,
+        None => reshape(&selected, &kept)?,
+    };
+    let share = named("truediv").div(&indicators, &selected)?;
+    Ok(vec![Some(named("mul").mul(&share, &g)?), None])
+}
+
 /// TF `_L2LossGrad`: `x * grad`.
 pub(super) fn l2_loss(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(named("mul").mul(&op.inputs[0], &grad[0])?)])

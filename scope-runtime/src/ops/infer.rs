@@ -614,6 +614,14 @@ pub(super) fn apply_slots(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred
     one(var.shape.clone(), var.dtype)
 }
 
+pub(super) fn int_vector(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    int_operand(x[0])?;
+    if x[0].shape.rank().is_some_and(|r| r != 1) {
+        return Err(Fail::Shape("a permutation is a vector"));
+    }
+    one(x[0].shape.clone(), x[0].dtype)
+}
+
 pub(super) fn int_broadcast(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
     if !matches!(x[0].dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);

@@ -197,7 +197,7 @@ op_table! {
     /// Mean over axes.
     Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Of(g::mean);
     /// Maximum over axes.
-    Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Undefined;
+    Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Of(g::max);
     /// Product over axes.
     Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Undefined;
     /// Index of the maximum along an axis.
@@ -207,7 +207,9 @@ op_table! {
     /// An axis of size 1 inserted.
     ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Of(g::reshape_to_input);
     /// Permuted axes.
-    Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false, Undefined;
+    Transpose        "Transpose"     "transpose"      2 Mixed   transpose       One(ka::transpose_kernel), false, Of(g::transpose);
+    /// The inverse of a permutation vector.
+    InvertPermutation "InvertPermutation" "InvertPermutation" 1 Mixed int_vector One(ka::invert_permutation_kernel), false, NotDifferentiable;
     /// Concatenation along an axis.
     Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Undefined;
     /// A partitioned variable's shards, concatenated.
