@@ -63,87 +63,6 @@ fn apply<T: Num>(a: &mut ArrayD<T>, delta: &Value, step: Step) -> KernelResult<(
     Ok(())
 }
 
-/// `var -= delta * alpha` for a scalar `alpha` and a `delta` of the
-/// variable's shape, in place and atomically, rounding as TF's kernel does;
-/// the output is the new value.
-pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
-    let var = variable(attr)?;
-    let mut inputs = Inputs::new(args);
-    let (alpha, delta) = (inputs.next()?, inputs.next()?);
-    let (alpha, delta) = (alpha.value(), delta.value());
-    fn descend<T: Num>(a: &mut ArrayD<T>, alpha: &Value, delta: &Value) -> KernelResult<()> {
-        let alpha = *same::<T>(alpha)?.first().ok_or("the learning rate is a scalar")?;
-        let d = same::<T>(delta)?;
-        if d.shape() != a.shape() {
-            return Err("the gradient must have the variable's shape");
-        }
-        Zip::from(a).and(d).for_each(|x, &g| *x = Num::sub(*x, Num::mul(g, alpha)));
-        Ok(())
-    }
-    var.update_in_place(|v| match v {
-        Value::F32(a) => descend(a, alpha, delta),
-        Value::F64(a) => descend(a, alpha, delta),
-        _ => Err("gradient descent updates float variables"),
-    })
-}
-
-/// TF's `ApplyMomentum`, in place, rounding as its kernel does:
-/// `accum = accum * momentum + grad`, then `var -= accum * lr`, or with
-/// Nesterov `var -= grad * lr + accum * momentum * lr`; the output is the
-/// variable's new value.
-pub(crate) fn apply_momentum_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
-    let Attr::Apply { vars, nesterov } = attr else { return Err("missing variables") };
-    let [var, accum] = &vars[..] else { return Err("ApplyMomentum changes a variable and its accumulator") };
-    let mut inputs = Inputs::new(args);
-    let (lr, grad, momentum) = (inputs.next()?, inputs.next()?, inputs.next()?);
-    let (lr, grad, momentum) = (lr.value(), grad.value(), momentum.value());
-    let accum = accum.update_in_place(|a| match a {
-        Value::F32(a) => accumulate_momentum(a, grad, momentum),
-        Value::F64(a) => accumulate_momentum(a, grad, momentum),
-        _ => Err("momentum updates float variables"),
-    })?;
-    var.update_in_place(|v| match v {
-        Value::F32(v) => descend_momentum(v, &accum, lr, grad, momentum, *nesterov),
-        Value::F64(v) => descend_momentum(v, &accum, lr, grad, momentum, *nesterov),
-        _ => Err("momentum updates float variables"),
-    })
-}
-
-fn scalar<T: Num>(v: &Value) -> KernelResult<T> {
-    same::<T>(v)?.first().copied().ok_or("a hyperparameter is a scalar")
-}
-
-fn accumulate_momentum<T: Num>(a: &mut ArrayD<T>, grad: &Value, momentum: &Value) -> KernelResult<()> {
-    let (g, m) = (same::<T>(grad)?, scalar::<T>(momentum)?);
-    if g.shape() != a.shape() {
-        return Err("the gradient must have the variable's shape");
-    }
-    Zip::from(a).and(g).for_each(|a, &g| *a = Num::add(Num::mul(*a, m), g));
-    Ok(())
-}
-
-fn descend_momentum<T: Num>(
-    v: &mut ArrayD<T>,
-    accum: &Value,
-    lr: &Value,
-    grad: &Value,
-    momentum: &Value,
-    nesterov: bool,
-) -> KernelResult<()> {
-    let (a, g) = (same::<T>(accum)?, same::<T>(grad)?);
-    let (lr, m) = (scalar::<T>(lr)?, scalar::<T>(momentum)?);
-    if a.shape() != v.shape() {
-        return Err("the accumulator must have the variable's shape");
-    }
-    let zip = Zip::from(v).and(a).and(g);
-    if nesterov {
-        zip.for_each(|v, &a, &g| *v = Num::sub(*v, Num::add(Num::mul(g, lr), Num::mul(Num::mul(a, m), lr))));
-    } else {
-        zip.for_each(|v, &a, _| *v = Num::sub(*v, Num::mul(a, lr)));
-    }
-    Ok(())
-}
-
 /// The variables an `Apply*` op changes, in input order.
 fn applied<'a, const N: usize>(attr: &'a Attr, op: &'static str) -> KernelResult<&'a [Variable; N]> {
     match attr {
@@ -169,18 +88,64 @@ macro_rules! float_update {
     };
 }
 
-/// The next `n` inputs' values.
+/// The values of the `N` inputs a kernel is handed.
 fn values<'a, const N: usize>(inputs: &'a [Arg<'a>]) -> KernelResult<[&'a Value; N]> {
     let all: Vec<&Value> = inputs.iter().map(Arg::value).collect();
     <[&Value; N]>::try_from(all).map_err(|_| "wrong number of inputs")
 }
 
-/// `a op= f(a, x…)` elementwise for arrays of `a`'s shape.
+/// Fails unless every one of `others` has `a`'s shape (nothing is changed then).
 fn check_shapes<T>(a: &ArrayD<T>, others: &[&ndarray::ArrayD<T>]) -> KernelResult<()> {
     if others.iter().any(|o| o.shape() != a.shape()) {
         return Err("the gradient and the slots must have the variable's shape");
     }
     Ok(())
+}
+
+/// `var -= delta * alpha` for a scalar `alpha` and a `delta` of the
+/// variable's shape, in place and atomically, rounding as TF's kernel does;
+/// the output is the new value.
+pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let [alpha, delta] = values::<2>(&args)?;
+    float_update!(variable(attr)?, |a: T| {
+        let (alpha, d) = (scalar::<T>(alpha)?, same::<T>(delta)?);
+        check_shapes(a, &[d])?;
+        Zip::from(a).and(d).for_each(|x, &g| *x -= g * alpha);
+        Ok(())
+    })
+}
+
+/// TF's `ApplyMomentum`, in place, rounding as its kernel does:
+/// `accum = accum * momentum + grad`, then `var -= accum * lr`, or with
+/// Nesterov `var -= grad * lr + accum * momentum * lr`; the output is the
+/// variable's new value.
+pub(crate) fn apply_momentum_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+    let [var, accum] = applied::<2>(attr, "ApplyMomentum changes a variable and its accumulator")?;
+    let nesterov = matches!(attr, Attr::Apply { nesterov: true, .. });
+    let [lr, grad, momentum] = values::<3>(&args)?;
+    let accum = float_update!(accum, |a: T| {
+        let (g, m) = (same::<T>(grad)?, scalar::<T>(momentum)?);
+        check_shapes(a, &[g])?;
+        Zip::from(a).and(g).for_each(|a, &g| *a = *a * m + g);
+        Ok(())
+    })?;
+    float_update!(var, |v: T| {
+        let (a, g) = (same::<T>(&accum)?, same::<T>(grad)?);
+        let (lr, m) = (scalar::<T>(lr)?, scalar::<T>(momentum)?);
+        check_shapes(v, &[a, g])?;
+        let zip = Zip::from(v).and(a).and(g);
+        if nesterov {
+            zip.for_each(|v, &a, &g| *v -= g * lr + a * m * lr);
+        } else {
+            zip.for_each(|v, &a, _| *v -= a * lr);
+        }
+        Ok(())
+    })
+}
+
+/// The scalar value of a hyperparameter input.
+fn scalar<T: Num>(v: &Value) -> KernelResult<T> {
+    same::<T>(v)?.first().copied().ok_or("a hyperparameter is a scalar")
 }
 
 /// TF's `ApplyAdam`, in place, rounding as its CPU kernel does:

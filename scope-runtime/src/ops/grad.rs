@@ -163,11 +163,10 @@ pub(super) fn log_softmax(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 fn reduce_gradient_args(op: &GradOp<'_>, x: &Tensor, y: &Tensor, gx: Option<Tensor>, gy: Option<Tensor>) -> Grads {
     let (sx, sy) = (shape(x)?, shape(y)?);
     let Some((x_axes, y_axes)) = reduction_axes(&x.shape, &y.shape) else {
-        return Err(Error::NoGradient {
-            op: op.name.to_owned(),
-            op_type: op.type_name,
-            reason: "which axes were broadcast is known only at run time (TF's BroadcastGradientArgs)",
-        });
+        return Err(no_gradient(
+            op,
+            "which axes were broadcast is known only at run time (TF's BroadcastGradientArgs)",
+        ));
     };
     let (rx, ry) = (x.shape.rank().unwrap_or(0), y.shape.rank().unwrap_or(0));
     let x_must = !x_axes.is_empty() || rx < ry;
@@ -260,20 +259,9 @@ pub(super) fn transpose(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 pub(super) fn max(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let (x, y, g) = (&op.inputs[0], &op.outputs[0], &grad[0]);
     let keep_dims = matches!(op.attr, Attr::Reduce { keep_dims: true, .. });
-    let not_yet = |reason| Error::NoGradient { op: op.name.to_owned(), op_type: op.type_name, reason };
-    let dims = x.shape.to_vec().ok_or_else(|| not_yet("the input's shape is not fully known (not written yet)"))?;
-    let axes = op
-        .consts
-        .get(1)
-        .and_then(|c| ints(c.as_deref()?))
-        .ok_or_else(|| not_yet("its axes are computed at run time"))?;
-    let reduced: Vec<usize> = axes
-        .iter()
-        .map(|&a| axis_in(a, dims.len()))
-        .collect::<Option<_>>()
-        .ok_or_else(|| not_yet("an axis is out of range"))?;
-    let kept: Vec<i64> =
-        dims.iter().enumerate().map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as i64 }).collect();
+    let dims =
+        x.shape.to_vec().ok_or_else(|| no_gradient(op, "the input's shape is not fully known (not written yet)"))?;
+    let kept = kept_dims(op, &dims, &reduction_axes_of(op)?)?;
     // TF takes the input's shape first (a constant here, left unused).
     shape(x)?;
     let (y, g, kept_shape) = if keep_dims {
@@ -334,23 +322,37 @@ pub(super) fn mean(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(named("truediv").div(&summed, &factor)?), None])
 }
 
+/// `Error::NoGradient` for `op`, saying why.
+fn no_gradient(op: &GradOp<'_>, reason: &'static str) -> Error {
+    Error::NoGradient { op: op.name.to_owned(), op_type: op.type_name, reason }
+}
+
 fn unknown_rank(op: &GradOp<'_>) -> Error {
-    Error::NoGradient {
-        op: op.name.to_owned(),
-        op_type: op.type_name,
-        reason: "the input's rank is unknown (scopeflow's reduction gradients need it)",
-    }
+    no_gradient(op, "the input's rank is unknown (scopeflow's reduction gradients need it)")
+}
+
+/// The axes of a reduction, when its second input is a constant.
+fn reduction_axes_of(op: &GradOp<'_>) -> Result<Vec<i64>> {
+    op.consts.get(1).and_then(|c| ints(c.as_deref()?)).ok_or_else(|| {
+        no_gradient(op, "its axes are computed at run time (scopeflow's reduction gradients need constant axes)")
+    })
+}
+
+/// `dims` with the reduced `axes` kept as 1 (TF `reduced_shape`).
+fn kept_dims(op: &GradOp<'_>, dims: &[usize], axes: &[i64]) -> Result<Vec<i64>> {
+    let reduced: Vec<usize> = axes
+        .iter()
+        .map(|&a| axis_in(a, dims.len()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| no_gradient(op, "a reduction axis is out of range for the input's rank"))?;
+    Ok(dims.iter().enumerate().map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as i64 }).collect())
 }
 
 /// The body of TF `_SumGrad` for a known rank and constant axes.
 fn sum_grad(op: &GradOp<'_>, g: &Tensor) -> Result<Tensor> {
     let x = &op.inputs[0];
     let dims = x.shape.dims().ok_or_else(|| unknown_rank(op))?;
-    let axes = op.consts.get(1).and_then(|c| ints(c.as_deref()?)).ok_or_else(|| Error::NoGradient {
-        op: op.name.to_owned(),
-        op_type: op.type_name,
-        reason: "its axes are computed at run time (scopeflow's reduction gradients need constant axes)",
-    })?;
+    let axes = reduction_axes_of(op)?;
     let rank = dims.len();
     if axes.iter().copied().eq(0..rank as i64) {
         // Every axis: reshape to all ones and tile to the input's shape.
@@ -362,31 +364,22 @@ fn sum_grad(op: &GradOp<'_>, g: &Tensor) -> Result<Tensor> {
         return build(OpKind::Tile, None, &[&g, &input_shape], Attr::None);
     }
     let Some(input) = x.shape.to_vec() else {
-        return Err(Error::NoGradient {
-            op: op.name.to_owned(),
-            op_type: op.type_name,
-            reason: "a reduction over some axes of a partly known shape has no gradient in scopeflow yet",
-        });
+        return Err(no_gradient(
+            op,
+            "a reduction over some axes of a partly known shape has no gradient in scopeflow yet",
+        ));
     };
-    let reduced: Vec<usize> =
-        axes.iter().map(|&a| axis_in(a, rank)).collect::<Option<_>>().ok_or_else(|| Error::NoGradient {
-            op: op.name.to_owned(),
-            op_type: op.type_name,
-            reason: "a reduction axis is out of range for the input's rank",
-        })?;
-    let kept: Vec<i64> =
-        input.iter().enumerate().map(|(i, &d)| if reduced.contains(&i) { 1 } else { d as i64 }).collect();
+    let kept = kept_dims(op, &input, &axes)?;
     let scaling: Vec<usize> = input.iter().zip(&kept).map(|(&d, &k)| d / (k.max(1) as usize)).collect();
-    let input: Vec<i64> = input.iter().map(|&d| d as i64).collect();
-    let first =
-        get_default_graph()?.write().reduced_shape_cache.insert((input.iter().map(|&d| d as usize).collect(), axes));
+    let input_dims: Vec<i64> = input.iter().map(|&d| d as i64).collect();
+    let first = get_default_graph()?.write().reduced_shape_cache.insert((input, axes));
     if first {
         // TF evaluates `_safe_shape_div(input_shape, kept)` by building it, once per graph.
         let maximum = scoped_op(None, "Maximum", |op| {
             build(OpKind::Maximum, Some(op), &[&int_const("x", &kept)?, &named("y").constant(1i32)?], Attr::None)
         })?;
         scoped_op(None, "floordiv", |op| {
-            build(OpKind::FloorDiv, Some(op), &[&int_const("x", &input)?, &maximum], Attr::None)
+            build(OpKind::FloorDiv, Some(op), &[&int_const("x", &input_dims)?, &maximum], Attr::None)
         })?;
     }
     tile(&reshape(g, &kept)?, &scaling)

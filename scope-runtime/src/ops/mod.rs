@@ -330,7 +330,7 @@ fn build_node<R>(
         let control_inputs = control;
         let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
         for c in &mut ctx.stack.control_inputs {
-            c.seen.push(node);
+            c.seen.insert(node);
         }
         Ok(made(&state, graph_id, node))
     })

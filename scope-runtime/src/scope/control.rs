@@ -48,7 +48,7 @@ impl ControlDependencies<'_> {
             let token = ctx.token();
             ctx.stack
                 .control_inputs
-                .push(ControlContext { ops: self.ops.iter().map(|o| o.node).collect(), seen: Vec::new() });
+                .push(ControlContext { ops: self.ops.iter().map(|o| o.node).collect(), seen: Default::default() });
             let label: Arc<str> = Arc::from("control_dependencies");
             ctx.stack.push_frame(Frame {
                 token,

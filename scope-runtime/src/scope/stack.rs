@@ -98,7 +98,8 @@ pub(crate) struct ScopeStack {
 /// ordered after the context's ops and gets no control inputs from it).
 pub(crate) struct ControlContext {
     pub(crate) ops: Vec<u32>,
-    pub(crate) seen: Vec<u32>,
+    /// A set: every op built inside a context is checked against it.
+    pub(crate) seen: rustc_hash::FxHashSet<u32>,
 }
 
 impl ScopeStack {

@@ -5,7 +5,7 @@
 
 use crate::base::{DType, Error, Operation, Result, Tensor, Value};
 use crate::graph::{CollectionItem, get_default_graph};
-use crate::ops::{OpKind, apply_gradient_descent, apply_slots, assign, gradients_gated, named};
+use crate::ops::{OpKind, apply_gradient_descent, apply_slots, assign, cast, gradients_gated, named};
 use crate::scope::{control_dependencies, name_scope, variable_scope};
 use crate::store::get_variable;
 use crate::variable::{Init, Variable};
@@ -239,6 +239,33 @@ pub trait Optimizer {
     }
 }
 
+/// An optimizer struct's `with_name`, and `slot` for one with slots (its
+/// `name` and `slots` fields).
+macro_rules! naming {
+    ($ty:ident, $default:literal $(, slots: $names:literal)?) => {
+        impl $ty {
+            #[doc = concat!("Names the optimizer's scope and its slots (default `", $default, "`).")]
+            #[must_use]
+            pub fn with_name(mut self, name: &str) -> $ty {
+                name.clone_into(&mut self.name);
+                self
+            }
+            $(
+                #[doc = concat!("The slot `name` of `var` (", $names, "; TF `get_slot`), once `minimize` or `apply_gradients` created it.")]
+                pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
+                    self.slots.get(name, var)
+                }
+            )?
+        }
+    };
+}
+
+naming!(GradientDescentOptimizer, "GradientDescent");
+naming!(MomentumOptimizer, "Momentum", slots: "`\"momentum\"`");
+naming!(AdamOptimizer, "Adam", slots: "`\"m\"`, `\"v\"`");
+naming!(RMSPropOptimizer, "RMSProp", slots: "`\"rms\"`, `\"momentum\"`, centered `\"mg\"`");
+naming!(AdagradOptimizer, "Adagrad", slots: "`\"accumulator\"`");
+
 /// Plain gradient descent, `var -= learning_rate * grad` (TF
 /// `tf.compat.v1.train.GradientDescentOptimizer`; one `ApplyGradientDescent`
 /// per variable, no slots).
@@ -261,13 +288,6 @@ impl GradientDescentOptimizer {
     pub fn new(learning_rate: f64) -> GradientDescentOptimizer {
         GradientDescentOptimizer { learning_rate, name: "GradientDescent".to_owned() }
     }
-
-    /// Names the optimizer's scope (default `GradientDescent`).
-    #[must_use]
-    pub fn with_name(mut self, name: &str) -> GradientDescentOptimizer {
-        name.clone_into(&mut self.name);
-        self
-    }
 }
 
 impl Optimizer for GradientDescentOptimizer {
@@ -283,7 +303,7 @@ impl Optimizer for GradientDescentOptimizer {
     }
 
     fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
-        Ok(apply_gradient_descent(var, &cast_to(learning_rate, var)?, grad)?.op())
+        Ok(apply_gradient_descent(var, &cast(learning_rate, var.dtype())?, grad)?.op())
     }
 }
 
@@ -336,19 +356,6 @@ impl MomentumOptimizer {
         self.nesterov = nesterov;
         self
     }
-
-    /// Names the optimizer's scope and its slots (default `Momentum`).
-    #[must_use]
-    pub fn with_name(mut self, name: &str) -> MomentumOptimizer {
-        name.clone_into(&mut self.name);
-        self
-    }
-
-    /// The slot `name` of `var` (TF `get_slot`; Momentum has `"momentum"`),
-    /// once `minimize` or `apply_gradients` has created it.
-    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
-        self.slots.get(name, var)
-    }
 }
 
 impl Optimizer for MomentumOptimizer {
@@ -369,7 +376,7 @@ impl Optimizer for MomentumOptimizer {
 
     fn apply_dense(&self, [learning_rate, momentum]: &[Tensor; 2], grad: &Tensor, var: &Variable) -> Result<Operation> {
         let accum = self.slots.require(&self.name, "momentum", var)?;
-        let rest = [&cast_to(learning_rate, var)?, grad, &cast_to(momentum, var)?];
+        let rest = [&cast(learning_rate, var.dtype())?, grad, &cast(momentum, var.dtype())?];
         Ok(apply_slots(OpKind::ApplyMomentum, &[var, &accum], &rest, self.nesterov)?.op())
     }
 }
@@ -431,18 +438,6 @@ impl AdamOptimizer {
         epsilon: f64;
     }
 
-    /// Names the optimizer's scope and its slots (default `Adam`).
-    #[must_use]
-    pub fn with_name(mut self, name: &str) -> AdamOptimizer {
-        name.clone_into(&mut self.name);
-        self
-    }
-
-    /// The slot `name` of `var` (`"m"` or `"v"`), once created.
-    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
-        self.slots.get(name, var)
-    }
-
     /// `beta1_power` and `beta2_power` of the default graph, once created.
     fn powers(&self) -> Result<[Variable; 2]> {
         let graph = get_default_graph()?.id();
@@ -493,7 +488,7 @@ impl Optimizer for AdamOptimizer {
         let [lr, beta1, beta2, epsilon] = prepared;
         let mut rest = Vec::with_capacity(7);
         for t in [beta1_power.tensor(), beta2_power.tensor(), lr, beta1, beta2, epsilon] {
-            rest.push(cast_to(t, var)?);
+            rest.push(cast(t, var.dtype())?);
         }
         rest.push(grad.clone());
         Ok(apply_slots(OpKind::ApplyAdam, &[var, &m, &v], &rest.iter().collect::<Vec<_>>(), false)?.op())
@@ -561,18 +556,6 @@ impl RMSPropOptimizer {
         /// Divides by the variance instead of the mean square (default `false`).
         centered: bool;
     }
-
-    /// Names the optimizer's scope and its slots (default `RMSProp`).
-    #[must_use]
-    pub fn with_name(mut self, name: &str) -> RMSPropOptimizer {
-        name.clone_into(&mut self.name);
-        self
-    }
-
-    /// The slot `name` of `var` (`"rms"`, `"momentum"`, centered `"mg"`), once created.
-    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
-        self.slots.get(name, var)
-    }
 }
 
 impl Optimizer for RMSPropOptimizer {
@@ -608,7 +591,7 @@ impl Optimizer for RMSPropOptimizer {
         let mom = self.slots.require(&self.name, "momentum", var)?;
         let mut rest = Vec::with_capacity(5);
         for t in prepared {
-            rest.push(cast_to(t, var)?);
+            rest.push(cast(t, var.dtype())?);
         }
         rest.push(grad.clone());
         let rest: Vec<&Tensor> = rest.iter().collect();
@@ -665,18 +648,6 @@ impl AdagradOptimizer {
         /// The accumulators' starting value (default 0.1).
         initial_accumulator_value: f64;
     }
-
-    /// Names the optimizer's scope and its slots (default `Adagrad`).
-    #[must_use]
-    pub fn with_name(mut self, name: &str) -> AdagradOptimizer {
-        name.clone_into(&mut self.name);
-        self
-    }
-
-    /// The slot `name` of `var` (`"accumulator"`), once created.
-    pub fn slot(&self, var: &Variable, name: &str) -> Option<Variable> {
-        self.slots.get(name, var)
-    }
 }
 
 impl Optimizer for AdagradOptimizer {
@@ -707,32 +678,31 @@ impl Optimizer for AdagradOptimizer {
 
     fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
         let accum = self.slots.require(&self.name, "accumulator", var)?;
-        Ok(apply_slots(OpKind::ApplyAdagrad, &[var, &accum], &[&cast_to(learning_rate, var)?, grad], false)?.op())
+        Ok(apply_slots(OpKind::ApplyAdagrad, &[var, &accum], &[&cast(learning_rate, var.dtype())?, grad], false)?.op())
     }
 }
 
-/// An optimizer's slot variables, by slot and variable, each created once
-/// (TF's `_slots[slot][var]`).
+/// An optimizer's slot variables, by variable (its graph and name) and slot
+/// name, each created once (TF's `_slots[slot][var]`).
 #[derive(Debug, Default)]
-struct Slots(Mutex<FxHashMap<(&'static str, u64, String), Variable>>);
+struct Slots(Mutex<FxHashMap<(u64, String), SlotsOf>>);
+
+/// One variable's slots by slot name.
+type SlotsOf = FxHashMap<&'static str, Variable>;
 
 impl Slots {
-    fn key(slot: &'static str, var: &Variable) -> (&'static str, u64, String) {
-        (slot, var.variable_tensor().graph_id, var.name().to_owned())
+    fn key(var: &Variable) -> (u64, String) {
+        (var.variable_tensor().graph_id, var.name().to_owned())
     }
 
     fn get(&self, slot: &str, var: &Variable) -> Option<Variable> {
         let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        table
-            .iter()
-            .find(|((s, g, n), _)| *s == slot && *g == var.variable_tensor().graph_id && n == var.name())
-            .map(|(_, v)| v.clone())
+        table.get(&Self::key(var)).and_then(|slots| slots.get(slot)).cloned()
     }
 
     /// The slot `slot` of `var`, failing when `create_slots` did not make it.
     fn require(&self, optimizer: &str, slot: &'static str, var: &Variable) -> Result<Variable> {
-        let table = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        table.get(&Self::key(slot, var)).cloned().ok_or_else(|| Error::Optimizer {
+        self.get(slot, var).ok_or_else(|| Error::Optimizer {
             optimizer: optimizer.to_owned(),
             problem: format!("variable `{}` has no `{slot}` slot: create_slots was not called for it", var.name()),
         })
@@ -745,8 +715,8 @@ impl Slots {
     /// variable's shape and dtype, not trainable.
     fn make(&self, slot: &'static str, var: &Variable, op_name: &str, init: Init) -> Result<()> {
         let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let key = Self::key(slot, var);
-        if table.contains_key(&key) {
+        let slots = table.entry(Self::key(var)).or_default();
+        if slots.contains_key(slot) {
             return Ok(());
         }
         if crate::scope::current_variable_scope()?.partitioner().is_some() {
@@ -763,7 +733,7 @@ impl Slots {
         let default = format!("{}/{op_name}", var.variable_tensor().name());
         let _scope = variable_scope(None).default_name(&default).enter()?;
         let made = get_variable("", var.shape()).dtype(var.dtype()).initializer(init).trainable(false).get()?;
-        table.insert(key, made);
+        slots.insert(slot, made);
         Ok(())
     }
 }
@@ -772,12 +742,6 @@ impl Slots {
 /// constant named `name` in the optimizer's scope.
 fn hyperparameter(name: &str, value: f64) -> Result<Tensor> {
     named(name).constant(value as f32)
-}
-
-/// A hyperparameter in the variable's dtype (TF `math_ops.cast`, which adds
-/// no node when the dtype is already right).
-fn cast_to(t: &Tensor, var: &Variable) -> Result<Tensor> {
-    if t.dtype == var.dtype() { Ok(t.clone()) } else { crate::ops::cast(t, var.dtype()) }
 }
 
 #[cfg(test)]
