@@ -202,6 +202,37 @@ impl GetVariable<'_> {
     }
 }
 
+/// Whether `req` may share the existing variable `var` stored under `name`
+/// (TF `_get_single_variable` / `_get_partitioned_variable`): reuse allowed,
+/// a compatible shape, the same dtype.
+fn check_shared(req: &Request, name: &str, shape: &Shape, var: &Variable) -> Result<()> {
+    if req.reuse == Reuse::Inherit {
+        return Err(Error::VariableExists {
+            name: name.to_owned(),
+            reuse: req.reuse,
+            origin: req.origin.clone(),
+            created_at: var.created_at(),
+        });
+    }
+    if !shape.accepts(var.shape()) {
+        return Err(Error::ShapeMismatch {
+            name: name.to_owned(),
+            requested: Box::new(shape.clone()),
+            found: Box::new(Shape::from(var.shape())),
+            created_at: var.created_at(),
+        });
+    }
+    if req.dtype != var.dtype() {
+        return Err(Error::DTypeMismatch {
+            name: name.to_owned(),
+            requested: req.dtype,
+            found: var.dtype(),
+            created_at: var.created_at(),
+        });
+    }
+    Ok(())
+}
+
 /// A `get_variable` call with the scope's defaults applied.
 struct Request {
     name: String,
@@ -296,30 +327,7 @@ impl GraphState {
             return Err(Error::ShapeWithValue { name: name.to_owned() });
         }
         if let Some(var) = self.variables.single.get(name) {
-            if req.reuse == Reuse::Inherit {
-                return Err(Error::VariableExists {
-                    name: name.to_owned(),
-                    reuse: req.reuse,
-                    origin: req.origin.clone(),
-                    created_at: var.created_at(),
-                });
-            }
-            if !shape.accepts(var.shape()) {
-                return Err(Error::ShapeMismatch {
-                    name: name.to_owned(),
-                    requested: Box::new(shape.clone()),
-                    found: Box::new(Shape::from(var.shape())),
-                    created_at: var.created_at(),
-                });
-            }
-            if req.dtype != var.dtype() {
-                return Err(Error::DTypeMismatch {
-                    name: name.to_owned(),
-                    requested: req.dtype,
-                    found: var.dtype(),
-                    created_at: var.created_at(),
-                });
-            }
+            check_shared(req, name, shape, var)?;
             return Ok(Single::Existing(var.clone()));
         }
         if req.reuse == Reuse::True {
@@ -470,30 +478,7 @@ impl GraphState {
             partitioner.map(|p| call_partitioner(p, name, &shape, req.dtype, req.partitions.as_deref())).transpose()?;
 
         if let Some(existing) = self.variables.partitioned.get(name) {
-            if req.reuse == Reuse::Inherit {
-                return Err(Error::VariableExists {
-                    name: name.to_owned(),
-                    reuse: req.reuse,
-                    origin: req.origin.clone(),
-                    created_at: existing.created_at(),
-                });
-            }
-            if !shape.accepts(existing.shape()) {
-                return Err(Error::ShapeMismatch {
-                    name: name.to_owned(),
-                    requested: Box::new(shape),
-                    found: Box::new(Shape::from(existing.shape())),
-                    created_at: existing.created_at(),
-                });
-            }
-            if req.dtype != existing.dtype() {
-                return Err(Error::DTypeMismatch {
-                    name: name.to_owned(),
-                    requested: req.dtype,
-                    found: existing.dtype(),
-                    created_at: existing.created_at(),
-                });
-            }
+            check_shared(req, name, &shape, existing)?;
             if let Some(p) = partitions
                 && Some(p.as_slice()) != existing.partitions()
             {
