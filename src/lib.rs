@@ -22,25 +22,27 @@
 //! ```
 
 pub use scope_macros::{model, scoped};
+pub use scope_runtime::losses;
 pub use scope_runtime::{
     AdagradOptimizer, AdamOptimizer, AsScopeArg, CallSite, CollectionItem, ControlDependencies,
     ControlDependenciesGuard, DType, DefaultGraphGuard, Dim, Distribution, Element, Error, ErrorKind, EventWriter,
     FanMode, FileKind, GLOBAL_STEP, GLOBAL_VARIABLES, GetVariable, GradAndVar, GradientDescentOptimizer, Graph, Init,
-    Manifest, ManifestEntry, Mismatch, MomentumOptimizer, NameKind, NameScopeBuilder, NameScopeGuard, Named,
+    LOSSES, Manifest, ManifestEntry, Mismatch, MomentumOptimizer, NameKind, NameScopeBuilder, NameScopeGuard, Named,
     NewVariable, NodeInfo, Operation, Optimizer, Padding, PartitionFn, PartitionProblem, Partitioner,
     REGULARIZATION_LOSSES, RMSPropOptimizer, Regularizer, RestoreOptions, RestoreReport, Result, Reuse, Saver,
     ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableScope,
     VariableScopeBuilder, VariableScopeGuard, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub,
     avg_pool, bias_add, cast, concat, constant, control_dependencies, conv2d, conv2d_dilated, current_name_scope,
-    current_variable_scope, div, embedding_lookup, equal, exp, expand_dims, fans, fill, floor_div, floor_mod, gather,
-    get_default_graph, get_or_create_global_step, get_variable, gradients, gradients_with, greater, group, identity,
-    is_valid_op_name, is_valid_scope_name, l2_loss, leaky_relu, less, log, log_softmax, matmul, matmul_transposed,
-    max_pool, maximum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with,
-    placeholder, read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reduce_max, reduce_mean,
-    reduce_prod, reduce_sum, relu, relu6, reshape, reshape_to, select, shape, shape_as, sigmoid, slice, softmax,
-    softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, stack, stop_gradient,
-    strided_slice, sub, tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies, write_safetensors,
-    zeros_like, zeros_like_as,
+    current_variable_scope, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fans, fill, floor_div,
+    floor_mod, gather, get_default_graph, get_or_create_global_step, get_variable, gradients, gradients_with, greater,
+    greater_equal, group, identity, is_valid_op_name, is_valid_scope_name, l2_loss, leaky_relu, less, log, log_softmax,
+    log1p, matmul, matmul_transposed, max_pool, maximum, mul, name_scope, named, ndarray, neg, no_op, one_hot,
+    one_hot_with, ones_like, pad, pad_with, placeholder, read_checkpoint, read_manifest, read_safetensors,
+    read_tf1_checkpoint, reduce_max, reduce_mean, reduce_prod, reduce_sum, relu, relu6, reshape, reshape_to, select,
+    shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, slice, softmax, softplus,
+    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, stack,
+    stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies,
+    write_safetensors, zeros_like, zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

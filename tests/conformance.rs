@@ -162,9 +162,9 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "op" => &["type", "inputs", "name", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
         "graph_nodes" => &[],
-        "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind"],
+        "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind", "expect_forward_nodes"],
         "current_scope" => &["bind"],
-        "collection" => &["key", "scope"],
+        "collection" => &["key", "scope", "bind"],
         "thread" => &["steps"],
         other => return Err(format!("unknown step kind `{other}`")),
     };
@@ -280,8 +280,17 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 .and_then(Json::as_array)
                 .ok_or("op needs `inputs`")?
                 .iter()
-                .map(|l| input(labels, l))
-                .collect::<Result<_, Failure>>()?;
+                .map(|l| {
+                    match l.as_str().and_then(|t| t.strip_prefix('$')).map(|t| labels.lock().unwrap().get(t).cloned()) {
+                        // A list bound whole (a collection) gives all its tensors.
+                        Some(Some(Bound::Tensors(ts))) => Ok(ts),
+                        _ => input(labels, l).map(|t| vec![t]),
+                    }
+                })
+                .collect::<Result<Vec<_>, Failure>>()?
+                .into_iter()
+                .flatten()
+                .collect();
             let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
             let empty = Map::new();
             let attrs = match step.get("attrs") {
@@ -345,7 +354,21 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             if let Some(e) = expect {
                 unknown_keys(e, &["names"])?;
             }
-            return if names == want { Ok(()) } else { Err(format!("expected {want:?}, got {names:?}")) };
+            if names != want {
+                return Err(format!("expected {want:?}, got {names:?}"));
+            }
+            if let Some(label) = step.get("bind") {
+                // A collection bound to a label is used as tensors: TF 2.21 converts its
+                // lazy regularization losses by building them again.
+                let tensors = match key {
+                    scopeflow::REGULARIZATION_LOSSES => scopeflow::losses::get_regularization_losses(scope)
+                        .map_err(|e| format!("get_regularization_losses failed: {e}"))?,
+                    _ => return Err(format!("binding collection `{key}` is not supported")),
+                };
+                let label = label.as_str().ok_or("bind is a string")?;
+                labels.lock().unwrap().insert(label.to_owned(), Bound::Tensors(tensors));
+            }
+            return Ok(());
         }
         "thread" => {
             let steps = step.get("steps").and_then(Json::as_array).ok_or("thread needs `steps`")?.clone();
@@ -586,6 +609,11 @@ fn build_op(
         "l2_loss" => one(call!(l2_loss(a?))),
         "add_n" => one(call!(add_n(&inputs.iter().collect::<Vec<_>>()))),
         "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
+        "sigmoid_cross_entropy_with_logits" => one(call!(sigmoid_cross_entropy_with_logits(a?, b?))),
+        "mean_squared_error" => one(match name {
+            Some(n) => named(n).mean_squared_error(a?, b?),
+            None => scopeflow::losses::mean_squared_error(a?, b?),
+        }),
         "stop_gradient" => one(call!(stop_gradient(a?))),
         "bias_add" => one(call!(bias_add(a?, b?))),
         "matmul" => {
@@ -1016,38 +1044,10 @@ fn parse_value(v: &Json) -> Result<(Value, DType), Failure> {
 /// A `gradients` step (tests/tf_gradients/README.md): builds TF's `tf.gradients`
 /// through `gradients_with`, then checks every node it added, in order, the
 /// returned gradients and, computed by a `Session`, their values.
-fn gradients_step(
-    graph: &Graph,
-    step: &Map<String, Json>,
-    labels: &Labels,
-    expect: Option<&Map<String, Json>>,
-) -> Result<(), Failure> {
-    let list = |key: &str| -> Result<Vec<Option<Tensor>>, Failure> {
-        match step.get(key) {
-            None => Ok(Vec::new()),
-            Some(v) => v
-                .as_array()
-                .ok_or(format!("`{key}` is a list"))?
-                .iter()
-                .map(|l| if l.is_null() { Ok(None) } else { input(labels, l).map(Some) })
-                .collect(),
-        }
-    };
-    let ys: Vec<Tensor> = list("ys")?.into_iter().collect::<Option<_>>().ok_or("ys are labels")?;
-    let xs: Vec<Tensor> = list("xs")?.into_iter().collect::<Option<_>>().ok_or("xs are labels")?;
-    let grad_ys = list("grad_ys")?;
-    let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
-    let before = graph.nodes().len();
-    let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
-    let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
-    let grads =
-        scopeflow::gradients_with(&y_refs, &x_refs, &grad_ys, name).map_err(|e| format!("gradients failed: {e}"))?;
-    let e = expect.ok_or("gradients needs expect")?;
-    unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
-    // Every node added, in order: name, op type, inputs and static outputs
-    // (`attrs` are TF's node attributes, kept for reading, not compared).
-    let added = &graph.nodes()[before..];
-    let want = e.get("nodes").and_then(Json::as_array).ok_or("expect.nodes is a list")?;
+/// Checks nodes against TF's, in order: name, op type, inputs (control
+/// inputs as `^name`) and static outputs (`attrs` are kept for reading, not
+/// compared).
+fn check_nodes(added: &[scopeflow::NodeInfo], want: &[Json], what: &str) -> Result<(), Failure> {
     for (i, w) in want.iter().enumerate() {
         let w = w.as_object().ok_or("a node is an object")?;
         unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
@@ -1078,12 +1078,67 @@ fn gradients_step(
     }
     if added.len() != want.len() {
         return Err(format!(
-            "{} nodes added, TF added {}: extra {:?}",
+            "{what}: {} nodes, TF has {}: extra {:?}",
             added.len(),
             want.len(),
             added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
         ));
     }
+    Ok(())
+}
+
+fn gradients_step(
+    graph: &Graph,
+    step: &Map<String, Json>,
+    labels: &Labels,
+    expect: Option<&Map<String, Json>>,
+) -> Result<(), Failure> {
+    let list = |key: &str| -> Result<Vec<Option<Tensor>>, Failure> {
+        match step.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .as_array()
+                .ok_or(format!("`{key}` is a list"))?
+                .iter()
+                .map(|l| if l.is_null() { Ok(None) } else { input(labels, l).map(Some) })
+                .collect(),
+        }
+    };
+    let ys: Vec<Tensor> = list("ys")?.into_iter().collect::<Option<_>>().ok_or("ys are labels")?;
+    let xs: Vec<Tensor> = list("xs")?.into_iter().collect::<Option<_>>().ok_or("xs are labels")?;
+    let grad_ys = list("grad_ys")?;
+    let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
+    let before = graph.nodes().len();
+    if let Some(want) = step.get("expect_forward_nodes") {
+        let want = want.as_array().ok_or("expect_forward_nodes is a list")?;
+        // scopeflow initializes variables without ops (their values are made
+        // when first read): TF's `<var>/Initializer/…` and `<var>/Assign`
+        // nodes have their names reserved but no nodes, so they are skipped.
+        let variables: Vec<&str> = want
+            .iter()
+            .filter(|n| n.get("op_type").and_then(Json::as_str) == Some("VariableV2"))
+            .filter_map(|n| n.get("name").and_then(Json::as_str))
+            .collect();
+        let initializes = |n: &&Json| {
+            let name = n.get("name").and_then(Json::as_str).unwrap_or_default();
+            variables.iter().any(|v| {
+                name.strip_prefix(v).is_some_and(|rest| rest == "/Assign" || rest.starts_with("/Initializer/"))
+            })
+        };
+        let want: Vec<Json> = want.iter().filter(|n| !initializes(n)).cloned().collect();
+        check_nodes(&graph.nodes(), &want, "forward graph")?;
+    }
+    let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
+    let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
+    let grads =
+        scopeflow::gradients_with(&y_refs, &x_refs, &grad_ys, name).map_err(|e| format!("gradients failed: {e}"))?;
+    let e = expect.ok_or("gradients needs expect")?;
+    unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
+    // Every node added, in order: name, op type, inputs and static outputs
+    // (`attrs` are TF's node attributes, kept for reading, not compared).
+    let added = &graph.nodes()[before..];
+    let want = e.get("nodes").and_then(Json::as_array).ok_or("expect.nodes is a list")?;
+    check_nodes(added, want, "added")?;
     let want_grads = e.get("grads").and_then(Json::as_array).ok_or("expect.grads is a list")?;
     if want_grads.len() != grads.len() {
         return Err(format!("{} gradients expected, got {}", want_grads.len(), grads.len()));

@@ -170,6 +170,42 @@ fn reduction_and_loss_gradients_match_finite_differences() -> Result<()> {
 }
 
 #[test]
+fn loss_building_block_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3], &[2, 3]];
+    check(s, |x| scopeflow::sigmoid_cross_entropy_with_logits(&x[0], &x[1]))?;
+    check(&[&[2, 3]], |x| scopeflow::log1p(&scopeflow::square(&x[0])?))?;
+    for (a, b) in [(&[2, 3][..], &[2, 3][..]), (&[2, 3], &[3]), (&[2, 1], &[1, 3]), (&[4, 3], &[])] {
+        check(&[a, b], |x| scopeflow::squared_difference(&x[0], &x[1]))?;
+        // Denominators kept away from 0: 2 + x².
+        check(&[a, b], |x| {
+            let denominator = add(&constant(2.0f64)?, &scopeflow::square(&x[1])?)?;
+            scopeflow::div_no_nan(&x[0], &denominator)
+        })?;
+    }
+    let cond = || constant(scopeflow::ndarray::arr2(&[[true, false, true], [false, false, true]]));
+    check(s, |x| scopeflow::select(&cond()?, &x[0], &x[1]))?;
+    Ok(())
+}
+
+#[test]
+fn mean_squared_error_is_the_float32_mean_and_its_gradient_tfs() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let labels = constant(scopeflow::ndarray::arr2(&[[0.2f32, 0.3, 0.5], [1.0, 0.0, 0.0]]))?;
+    let predictions = constant(scopeflow::ndarray::arr2(&[[1.0f32, 2.0, 0.5], [-1.0, 0.0, 3.0]]))?;
+    let loss = scopeflow::losses::mean_squared_error(&labels, &predictions)?;
+    let grads = gradients(&[&loss], &[&predictions])?;
+    let out = Session::new(&graph).run(&[&loss, grads[0].as_ref().expect("connected")], &[])?;
+    let (l, p) = ([0.2, 0.3, 0.5, 1.0, 0.0, 0.0], [1.0, 2.0, 0.5, -1.0, 0.0, 3.0]);
+    let want: f64 = l.iter().zip(&p).map(|(a, b): (&f64, &f64)| (b - a).powi(2)).sum::<f64>() / 6.0;
+    assert!((out[0].to_f64_vec()[0] - want).abs() < 1e-6);
+    for ((g, a), b) in out[1].to_f64_vec().iter().zip(&l).zip(&p) {
+        assert!((g - 2.0 * (b - a) / 6.0).abs() < 1e-6);
+    }
+    Ok(())
+}
+
+#[test]
 fn a_mean_over_an_unknown_batch_divides_by_the_batch_fed() -> Result<()> {
     let graph = Graph::new();
     let _g = graph.as_default();

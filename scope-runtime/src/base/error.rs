@@ -211,6 +211,12 @@ pub enum Error {
         problem: String,
     },
 
+    /// A total loss asked of a graph that holds no loss.
+    #[error(
+        "no losses in the graph: make one with a `losses::` function (`losses::mean_squared_error`), or add a loss tensor to the `losses` collection"
+    )]
+    NoLosses,
+
     /// A gradient asked through an op that has none in scopeflow.
     #[error(
         "no gradient for op `{op}` ({op_type}): {reason}; keep it off the path from the xs to the ys (stop_gradient)"
@@ -620,6 +626,7 @@ impl Error {
             | Error::RegularizerDType { .. }
             | Error::NoGradient { .. }
             | Error::Optimizer { .. }
+            | Error::NoLosses
             | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }

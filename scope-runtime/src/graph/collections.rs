@@ -8,6 +8,8 @@ use crate::variable::Variable;
 pub const GLOBAL_VARIABLES: &str = "global_variables";
 /// The collection of trainable variables (TF `GraphKeys.TRAINABLE_VARIABLES`).
 pub const TRAINABLE_VARIABLES: &str = "trainable_variables";
+/// The collection of losses `tf.losses` functions made (TF `GraphKeys.LOSSES`).
+pub const LOSSES: &str = "losses";
 /// The collection of regularization losses (TF `GraphKeys.REGULARIZATION_LOSSES`).
 pub const REGULARIZATION_LOSSES: &str = "regularization_losses";
 

@@ -10,7 +10,7 @@ mod variables;
 pub(crate) use attr::{Attr, Conv, OneHot, Pool};
 pub use attr::{Padding, StridedSlice};
 pub use collections::CollectionItem;
-pub use collections::{GLOBAL_VARIABLES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES};
+pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES};
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
@@ -72,6 +72,20 @@ pub(crate) struct GraphState {
     /// The (input shape, axes) pairs whose reduction gradient was built once
     /// (TF's `graph._reduced_shape_cache`: later ones skip a few nodes).
     pub(crate) reduced_shape_cache: FxHashSet<(Vec<usize>, Vec<i64>)>,
+    /// The L2 regularization losses `get_variable` made, by loss node: how to
+    /// make each again (TF 2.21 keeps them as lazy tensors that build a fresh
+    /// copy each time they are summed).
+    pub(crate) regularizers: FxHashMap<u32, LazyL2Loss>,
+}
+
+/// What a variable's L2 regularization loss is made of, to make it again.
+#[derive(Clone)]
+pub(crate) struct LazyL2Loss {
+    /// The variable's value.
+    pub(crate) variable: Tensor,
+    pub(crate) scale: f64,
+    /// The name scope it is made in: `<variable>/Regularizer/`.
+    pub(crate) scope: Arc<str>,
 }
 
 /// A node of the graph.

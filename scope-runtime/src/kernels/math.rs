@@ -83,6 +83,17 @@ fn sign<T: Num>(x: T) -> T {
 fn reciprocal<T: NdFloat>(x: T) -> T {
     T::one() / x
 }
+fn log1p<T: NdFloat>(x: T) -> T {
+    x.ln_1p()
+}
+fn squared_difference<T: Num>(a: T, b: T) -> T {
+    let d = Num::sub(a, b);
+    Num::mul(d, d)
+}
+/// `a / b`, and 0 where `b` is 0 (TF `DivNoNan`).
+fn div_no_nan<T: NdFloat>(a: T, b: T) -> T {
+    if b == T::zero() { T::zero() } else { a / b }
+}
 
 unary! {
     sign_kernel [F32, F64, I32, I64] sign;
@@ -98,6 +109,7 @@ unary! {
     sqrt_kernel [F32, F64] sqrt;
     exp_kernel [F32, F64] exp;
     log_kernel [F32, F64] ln;
+    log1p_kernel [F32, F64] log1p;
 }
 
 /// Kernels of two broadcast inputs and one output of their dtype.
@@ -118,6 +130,8 @@ binary! {
     mul_kernel [F32, F64, I32, I64] mul;
     div_kernel [F32, F64] div;
     maximum_kernel [F32, F64, I32, I64] max;
+    squared_difference_kernel [F32, F64, I32, I64] squared_difference;
+    div_no_nan_kernel [F32, F64] div_no_nan;
 }
 
 /// Kernels comparing two broadcast inputs elementwise into bools.

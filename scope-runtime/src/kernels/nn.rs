@@ -3,7 +3,7 @@
 use super::{Inputs, Typed, same, typed};
 use crate::base::{Element, Value};
 use crate::graph::{Arg, Attr, KernelResult, Padding};
-use ndarray::{Array2, ArrayD, ArrayViewD, Axis, IxDyn, NdFloat};
+use ndarray::{Array2, ArrayD, ArrayViewD, Axis, IxDyn, NdFloat, Zip};
 
 /// Output size and padding before, for one spatial dimension of a window op.
 pub(crate) fn window(
@@ -189,6 +189,48 @@ fn sparse_xent<T: NdFloat>(logits: ArrayViewD<'_, T>, labels: &[i64]) -> KernelR
         loss[i] = log_sum - (row[label] - m);
         grad.zip_mut_with(&row, |g, &x| *g = (x - m).exp() / sum);
         grad[label] -= T::one();
+    }
+    Ok((loss, backprop.into_dyn()))
+}
+
+/// TF `SoftmaxCrossEntropyWithLogits`: per row of `logits` `[batch, classes]`,
+/// `-sum(labels * log_softmax(logits))`, and its gradient `softmax - labels`.
+pub(crate) fn softmax_xent_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (logits, labels) = (inputs.next()?, inputs.next()?);
+    match (logits.value(), labels.value()) {
+        (Value::F32(a), Value::F32(b)) => {
+            softmax_xent(a.view(), b.view()).map(|(l, g)| vec![Value::F32(l), Value::F32(g)])
+        }
+        (Value::F64(a), Value::F64(b)) => {
+            softmax_xent(a.view(), b.view()).map(|(l, g)| vec![Value::F64(l), Value::F64(g)])
+        }
+        _ => Err("this op has no kernel for this dtype"),
+    }
+}
+
+fn softmax_xent<T: NdFloat>(
+    logits: ArrayViewD<'_, T>,
+    labels: ArrayViewD<'_, T>,
+) -> KernelResult<(ArrayD<T>, ArrayD<T>)> {
+    let logits =
+        logits.into_dimensionality::<ndarray::Ix2>().map_err(|_| "the logits are a matrix [batch, classes]")?;
+    let labels =
+        labels.into_dimensionality::<ndarray::Ix2>().map_err(|_| "the labels are a matrix [batch, classes]")?;
+    if labels.dim() != logits.dim() {
+        return Err("the labels and the logits have one shape");
+    }
+    let (batch, classes) = logits.dim();
+    let mut loss = ArrayD::zeros(IxDyn(&[batch]));
+    let mut backprop = Array2::zeros((batch, classes));
+    for (i, ((row, label), mut grad)) in
+        logits.outer_iter().zip(labels.outer_iter()).zip(backprop.outer_iter_mut()).enumerate()
+    {
+        let m = row.fold(T::neg_infinity(), |m, &x| m.max(x));
+        let sum = row.fold(T::zero(), |s, &x| s + (x - m).exp());
+        let log_sum = sum.ln();
+        loss[i] = Zip::from(&row).and(&label).fold(T::zero(), |s, &x, &p| s - p * (x - m - log_sum));
+        Zip::from(&mut grad).and(&row).and(&label).for_each(|g, &x, &p| *g = (x - m).exp() / sum - p);
     }
     Ok((loss, backprop.into_dyn()))
 }

@@ -115,6 +115,46 @@ pub(crate) fn arg_max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
     })
 }
 
+/// TF `BroadcastGradientArgs`: for two shapes that broadcast together, the
+/// axes (of the broadcast shape) each side was stretched along, which its
+/// gradient must be summed over. Equal shapes need none; an axis where both
+/// are 1 is listed for both, as TensorFlow does.
+pub(crate) fn broadcast_gradient_args_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (a, b) = (inputs.next()?, inputs.next()?);
+    let dtype = a.value().dtype();
+    let (x, y) = (ints(a.value()).ok_or("shapes are integers")?, ints(b.value()).ok_or("shapes are integers")?);
+    let (rx, ry) = broadcast_reduction_axes(&x, &y).ok_or("the shapes do not broadcast together")?;
+    let vector = |axes: Vec<i64>| {
+        let n = axes.len();
+        Value::from_f64_data(dtype, &[n], axes.into_iter().map(|a| a as f64).collect()).map_err(|_| "shape dtype")
+    };
+    Ok(vec![vector(rx)?, vector(ry)?])
+}
+
+/// The reduction axes of [`broadcast_gradient_args_kernel`], `None` when the shapes do not broadcast.
+pub(crate) fn broadcast_reduction_axes(x: &[i64], y: &[i64]) -> Option<(Vec<i64>, Vec<i64>)> {
+    if x == y {
+        return Some((Vec::new(), Vec::new()));
+    }
+    let rank = x.len().max(y.len());
+    let dim = |d: &[i64], axis: usize| if axis < rank - d.len() { 1 } else { d[axis - (rank - d.len())] };
+    let (mut rx, mut ry) = (Vec::new(), Vec::new());
+    for axis in 0..rank {
+        let (a, b) = (dim(x, axis), dim(y, axis));
+        if a == 1 {
+            rx.push(axis as i64);
+        }
+        if b == 1 {
+            ry.push(axis as i64);
+        }
+        if a != b && a != 1 && b != 1 {
+            return None;
+        }
+    }
+    Some((rx, ry))
+}
+
 /// The sum over every axis but the last (TF `BiasAddGrad`, NHWC).
 pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     fn per_channel<T: Num>(a: ArrayViewD<'_, T>) -> KernelResult<ArrayD<T>> {
@@ -125,4 +165,20 @@ pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Val
         Ok(flat.sum_axis(Axis(0)).into_dyn())
     }
     typed!(Inputs::new(args).next()?, [F32, F64, I32, I64], |a| per_channel(a.view()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broadcast_reduction_axes;
+
+    #[test]
+    fn broadcast_reduction_axes_follow_tensorflow() {
+        assert_eq!(broadcast_reduction_axes(&[1, 3], &[1, 3]), Some((vec![], vec![])));
+        assert_eq!(broadcast_reduction_axes(&[2, 3], &[3]), Some((vec![], vec![0])));
+        assert_eq!(broadcast_reduction_axes(&[2, 1], &[1, 3]), Some((vec![1], vec![0])));
+        assert_eq!(broadcast_reduction_axes(&[1], &[2, 3]), Some((vec![0, 1], vec![])));
+        assert_eq!(broadcast_reduction_axes(&[], &[2, 3]), Some((vec![0, 1], vec![])));
+        assert_eq!(broadcast_reduction_axes(&[1, 1], &[1]), Some((vec![0, 1], vec![0, 1])));
+        assert_eq!(broadcast_reduction_axes(&[2], &[3]), None);
+    }
 }

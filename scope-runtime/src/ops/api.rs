@@ -73,12 +73,17 @@ pub(super) fn sum_last_axis_kept(x: &Tensor) -> Result<Tensor> {
 }
 
 /// TF's `_ReductionDims` for no axes, in the current scope: a constant
-/// `[0, …, rank - 1]` when the rank is known, else `range(0, Rank(x))`.
+/// `[0, …, rank - 1]` when the rank is known and not 0, else
+/// `range(0, Rank(x))` (the rank a constant `Rank` when known: TF tests the
+/// rank for truth, so a scalar takes this path).
 fn all_axes(x: &Tensor) -> Result<Tensor> {
     match x.shape.rank() {
-        Some(rank) => constant(Value::from((0..rank as i32).collect::<Vec<_>>())),
-        None => {
-            let rank = build(OpKind::Rank, None, &[x], Attr::None)?;
+        Some(rank) if rank > 0 => constant(Value::from((0..rank as i32).collect::<Vec<_>>())),
+        known => {
+            let rank = match known {
+                Some(rank) => named("Rank").constant(rank as i32)?,
+                None => build(OpKind::Rank, None, &[x], Attr::None)?,
+            };
             scoped_op(Some("range"), "range", |op| {
                 let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
                 build(OpKind::Range, Some(op), &[&start, &rank, &delta], Attr::None)
@@ -171,6 +176,30 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn maximum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Maximum, name, a, b);
+    /// `(a - b)²` with broadcasting (TF `tf.math.squared_difference`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, squared_difference, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let d = squared_difference(&constant(vec![1.0f32, 5.0])?, &constant(2.0f32)?)?;
+    /// assert_eq!(d.name(), "SquaredDifference");
+    /// assert_eq!(Session::new(&graph).run(&[&d], &[])?[0].to_f64_vec(), vec![1.0, 9.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn squared_difference(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::SquaredDifference, name, a, b);
+    /// `a / b` with broadcasting, and 0 where `b` is 0 (TF `tf.math.divide_no_nan`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, div_no_nan, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let q = div_no_nan(&constant(vec![1.0f32, 3.0])?, &constant(vec![0.0f32, 2.0])?)?;
+    /// assert_eq!(q.name(), "div_no_nan");
+    /// assert_eq!(Session::new(&graph).run(&[&q], &[])?[0].to_f64_vec(), vec![0.0, 1.5]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn div_no_nan(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::DivNoNan, name, a, b);
     /// `floor(a / b)` on integers, with broadcasting (TF `tf.math.floordiv`;
     /// default name `floordiv`). Dividing by zero fails the run.
     ///
@@ -316,7 +345,43 @@ api! {
     /// ```
     fn sparse_softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Tensor |name| {
         scoped_op(name, "SparseSoftmaxCrossEntropyWithLogits", |_| {
+            // TF takes the labels' shape first (for labels of rank above 1; unused here).
+            super::shape(labels)?;
             build(OpKind::SparseSoftmaxXent, None, &[logits, labels], Attr::None)
+        })
+    };
+    /// Per element, the cross-entropy of `sigmoid(logits)` against `labels`
+    /// (probabilities of the same shape), computed stably as TF does:
+    /// `max(x, 0) - x z + log1p(exp(-|x|))` (TF
+    /// `tf.nn.sigmoid_cross_entropy_with_logits`; the result is `logistic_loss`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sigmoid_cross_entropy_with_logits, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let logits = constant(vec![0.0f32, 1000.0, -1000.0])?;
+    /// let loss = sigmoid_cross_entropy_with_logits(&constant(vec![1.0f32, 1.0, 1.0])?, &logits)?;
+    /// assert_eq!(loss.name(), "logistic_loss");
+    /// let v = Session::new(&graph).run(&[&loss], &[])?[0].to_f64_vec();
+    /// assert!((v[0] - 2f64.ln()).abs() < 1e-6 && v[1] == 0.0 && v[2] == 1000.0);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sigmoid_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Tensor |name| {
+        scoped_op(name, "logistic_loss", |op| {
+            if !labels.shape.is_compatible_with(&logits.shape) {
+                return Err(crate::base::Error::OpShape {
+                    op: op.trim_end_matches('/').to_owned(),
+                    op_type: "logistic_loss",
+                    shapes: vec![labels.shape.clone(), logits.shape.clone()],
+                    rule: "the labels and the logits have one shape",
+                });
+            }
+            let zeros = super::zeros_like(logits)?;
+            let positive = greater_equal(logits, &zeros)?;
+            let relu_logits = select(&positive, logits, &zeros)?;
+            let neg_abs_logits = select(&positive, &(-logits)?, logits)?;
+            let linear = (&relu_logits - &(logits * labels)?)?;
+            named(op).add(&linear, &log1p(&exp(&neg_abs_logits)?)?)
         })
     };
     /// Log-softmax over the last axis (TF `tf.nn.log_softmax`).
@@ -359,6 +424,19 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn exp(x: &Tensor) -> Tensor |name| unary(OpKind::Exp, name, x);
+    /// `ln(1 + x)`, exact for small `x` (TF `tf.math.log1p`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, log1p, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let y = log1p(&constant(1e-10f64)?)?;
+    /// assert_eq!(y.name(), "Log1p");
+    /// let v = Session::new(&graph).run(&[&y], &[])?[0].to_f64_vec()[0];
+    /// assert!((v - 1e-10).abs() < 1e-19); // `ln(1.0 + 1e-10)` is off by 8e-18
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn log1p(x: &Tensor) -> Tensor |name| unary(OpKind::Log1p, name, x);
     /// `ln x` (TF `tf.math.log`).
     ///
     /// ```
@@ -381,16 +459,24 @@ api! {
     /// ```
     fn identity(x: &Tensor) -> Tensor |name| unary(OpKind::Identity, name, x);
     /// The sum of tensors of one shape (TF `tf.add_n`; default name `AddN`).
+    /// As in TF, one tensor is returned as it is, or through an `Identity`
+    /// when a name is given.
     ///
     /// ```
-    /// use scope_runtime::{add_n, constant, Graph};
+    /// use scope_runtime::{add_n, constant, named, Graph};
     /// let graph = Graph::new();
     /// let _g = graph.as_default();
     /// let (a, b) = (constant(vec![1.0f32])?, constant(vec![2.0f32])?);
     /// assert_eq!(add_n(&[&a, &b, &a])?.name(), "AddN");
+    /// assert_eq!(add_n(&[&a])?.name(), a.name());
+    /// assert_eq!(named("total").add_n(&[&a])?.name(), "total");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
-    fn add_n(values: &[&Tensor]) -> Tensor |name| build(OpKind::AddN, name, values, Attr::None);
+    fn add_n(values: &[&Tensor]) -> Tensor |name| match (values, name) {
+        ([one], None) => Ok(Tensor::clone(one)),
+        ([one], Some(_)) => unary(OpKind::Identity, name, one),
+        _ => build(OpKind::AddN, name, values, Attr::None),
+    };
     /// `x` unchanged, through which no gradient flows (TF `tf.stop_gradient`).
     ///
     /// ```
@@ -456,6 +542,16 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn equal(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Equal, name, a, b);
+    /// `a >= b` elementwise with broadcasting, as bools (TF `tf.greater_equal`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, greater_equal, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// assert_eq!(greater_equal(&constant(1i32)?, &constant(2i32)?)?.name(), "GreaterEqual");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn greater_equal(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::GreaterEqual, name, a, b);
     /// `a < b` elementwise with broadcasting (TF `tf.less`).
     ///
     /// ```
@@ -582,7 +678,14 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reshape(x: &Tensor, shape: &[i64]) -> Tensor |name| {
-        scoped_op(name, "Reshape", |op| build(OpKind::Reshape, Some(op), &[x, &int_const("shape", shape)?], Attr::None))
+        scoped_op(name, "Reshape", |op| {
+            if shape.is_empty() {
+                // TF converts an empty list to float32 first, finds the dtype
+                // wrong and converts again: `Reshape/shape` (unused), `shape_1`.
+                named("shape").constant(Value::from(Vec::<f32>::new()))?;
+            }
+            build(OpKind::Reshape, Some(op), &[x, &int_const("shape", shape)?], Attr::None)
+        })
     };
     /// `x` in the shape the int32 or int64 vector `shape` holds when run (TF
     /// `tf.reshape` with a tensor shape): for shapes known only at run time.

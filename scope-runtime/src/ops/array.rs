@@ -263,7 +263,14 @@ api! {
 /// scalar, and a `Fill` named the scope.
 fn filled_like(name: Option<&str>, default: &str, x: &Tensor, scalar: Value) -> Result<Tensor> {
     scoped_op(name, default, |op| {
-        let dims = shape_of(None, x, DType::I32)?;
+        let dims = match x.shape.is_fully_defined() {
+            // TF 1.x converts the known shape inside a `Shape` scope.
+            true => {
+                let _s = crate::scope::name_scope("Shape").enter()?;
+                shape_of(Some("shape_as_tensor"), x, DType::I32)?
+            }
+            false => shape_of(None, x, DType::I32)?,
+        };
         let value = super::constant(scalar)?;
         fill_from(op, dims, value, x.shape.clone())
     })

@@ -4,8 +4,8 @@
 
 use super::api::sum_last_axis_kept;
 use super::{
-    OpKind, build, constant, expand_dims, gather, int_const, matmul_transposed, named, neg, reduce_prod, reduce_sum,
-    reshape, reshape_to, scoped_op, shape, tile, where_v2, zeros_like,
+    OpKind, build, build_op, constant, expand_dims, gather, int_const, matmul_transposed, named, neg, reduce_prod,
+    reduce_sum, reshape, reshape_to, scoped_op, shape, tile, where_v2, zeros_like,
 };
 use crate::base::{Error, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, GradOp, get_default_graph};
@@ -35,7 +35,7 @@ pub(super) fn add(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     if same_known_shape(x, y, g) {
         return Ok(vec![Some(g.clone()), Some(g.clone())]);
     }
-    reduce_gradient_args(op, x, y, Some(g.clone()), Some(g.clone()))
+    reduce_gradient_args(x, y, Some(g.clone()), Some(g.clone()))
 }
 
 /// TF `_SubGrad`.
@@ -45,7 +45,7 @@ pub(super) fn sub(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
         return Ok(vec![Some(g.clone()), Some(neg(g)?)]);
     }
     let gy = neg(g)?;
-    reduce_gradient_args(op, x, y, Some(g.clone()), Some(gy))
+    reduce_gradient_args(x, y, Some(g.clone()), Some(gy))
 }
 
 /// TF `_MulGrad`.
@@ -56,7 +56,7 @@ pub(super) fn mul(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     }
     let gx = super::mul(g, y)?;
     let gy = super::mul(x, g)?;
-    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
 }
 
 /// TF `_RealDivGrad`: `grad / y` and `grad * (-x / y / y)`.
@@ -65,17 +65,17 @@ pub(super) fn real_div(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let gx = named("RealDiv").div(g, y)?;
     let quotient = named("RealDiv").div(&neg(x)?, y)?;
     let gy = (g * &named("RealDiv").div(&quotient, y)?)?;
-    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
 }
 
 /// TF `_MaximumGrad`: the gradient goes to the larger input (to `x` on ties).
 pub(super) fn maximum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
     let zeros = zeros_like(g)?;
-    let x_wins = build(OpKind::GreaterEqual, None, &[x, y], Attr::None)?;
+    let x_wins = super::greater_equal(x, y)?;
     let gx = where_v2(&x_wins, g, &zeros)?;
     let gy = where_v2(&x_wins, &zeros, g)?;
-    reduce_gradient_args(op, x, y, Some(gx), Some(gy))
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
 }
 
 /// TF `_NegGrad`: `-grad`.
@@ -112,6 +112,50 @@ pub(super) fn log(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let inverse =
         control_dependencies(&[&g.op()]).with(|| build(OpKind::Reciprocal, None, &[&op.inputs[0]], Attr::None))?;
     Ok(vec![Some((g * &inverse)?)])
+}
+
+/// TF `_Log1pGrad`: `grad * Reciprocal(1 + x)`, made after `grad`.
+pub(super) fn log1p(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = &grad[0];
+    let inverse = control_dependencies(&[&g.op()]).with(|| {
+        let one_plus = scoped_op(None, "add", |name| {
+            let one = named("x").constant(Value::filled(op.inputs[0].dtype, &[], 1.0))?;
+            build(OpKind::Add, Some(name), &[&one, &op.inputs[0]], Attr::None)
+        })?;
+        build(OpKind::Reciprocal, None, &[&one_plus], Attr::None)
+    })?;
+    Ok(vec![Some((g * &inverse)?)])
+}
+
+/// TF `_SelectGrad`: the gradient goes where the condition picked, zeros elsewhere.
+pub(super) fn select(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (c, g) = (&op.inputs[0], &grad[0]);
+    let zeros = zeros_like(&op.inputs[1])?;
+    Ok(vec![None, Some(super::select(c, g, &zeros)?), Some(super::select(c, &zeros, g)?)])
+}
+
+/// TF `_SquaredDifferenceGrad`: `2 grad (x - y)` for `x`, its negation for `y`,
+/// made after `grad`.
+pub(super) fn squared_difference(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let gx = control_dependencies(&[&g.op()]).with(|| {
+        let two = named("scalar").constant(Value::filled(g.dtype, &[], 2.0))?;
+        super::mul(&super::mul(&two, g)?, &(x - y)?)
+    })?;
+    let gy = neg(&gx)?;
+    if same_known_shape(x, y, g) {
+        return Ok(vec![Some(gx), Some(gy)]);
+    }
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
+}
+
+/// TF `_DivNoNanGrad`: `div_no_nan(grad, y)` and `grad * div_no_nan(div_no_nan(-x, y), y)`.
+pub(super) fn div_no_nan(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let div = |a: &Tensor, b: &Tensor| build(OpKind::DivNoNan, None, &[a, b], Attr::None);
+    let gx = div(g, y)?;
+    let gy = (g * &div(&div(&neg(x)?, y)?, y)?)?;
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
 }
 
 /// TF `_CastGrad`: the gradient cast back to the input's dtype.
@@ -160,13 +204,16 @@ pub(super) fn log_softmax(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 
 /// TF `_ReduceGradientArgs` with `SmartBroadcastGradientArgs`: each side's
 /// gradient summed over the axes it was broadcast along, then reshaped to it.
-fn reduce_gradient_args(op: &GradOp<'_>, x: &Tensor, y: &Tensor, gx: Option<Tensor>, gy: Option<Tensor>) -> Grads {
+fn reduce_gradient_args(x: &Tensor, y: &Tensor, gx: Option<Tensor>, gy: Option<Tensor>) -> Grads {
     let (sx, sy) = (shape(x)?, shape(y)?);
     let Some((x_axes, y_axes)) = reduction_axes(&x.shape, &y.shape) else {
-        return Err(no_gradient(
-            op,
-            "which axes were broadcast is known only at run time (TF's BroadcastGradientArgs)",
-        ));
+        // Which axes were broadcast is known only at run time: both sides reduce.
+        let axes = build_op(OpKind::BroadcastGradientArgs, None, &[&sx, &sy], &[], Attr::None)?.outputs;
+        let reduce = |g: Option<Tensor>, s: &Tensor, axes: &Tensor| -> Result<Option<Tensor>> {
+            let kept = Attr::Reduce { keep_dims: true, all_axes: false };
+            g.map(|g| reshape_to(&build(OpKind::Sum, None, &[&g, axes], kept)?, s)).transpose()
+        };
+        return Ok(vec![reduce(gx, &sx, &axes[0])?, reduce(gy, &sy, &axes[1])?]);
     };
     let (rx, ry) = (x.shape.rank().unwrap_or(0), y.shape.rank().unwrap_or(0));
     let x_must = !x_axes.is_empty() || rx < ry;
@@ -293,6 +340,17 @@ pub(super) fn l2_loss(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 pub(super) fn sparse_softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let g = expand_dims(&grad[0], -1)?;
     Ok(vec![Some(named("mul").mul(&g, &op.outputs[1])?), None])
+}
+
+/// TF `_SoftmaxCrossEntropyWithLogitsGrad`: the loss's gradient times the
+/// op's `softmax - labels` output for the logits, and times
+/// `-log_softmax(logits)` for the labels.
+pub(super) fn softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let g = expand_dims(&grad[0], -1)?;
+    let logits_grad = named("mul").mul(&g, &op.outputs[1])?;
+    let minus_log_softmax = neg(&super::log_softmax(&op.inputs[0])?)?;
+    let g = expand_dims(&grad[0], -1)?;
+    Ok(vec![Some(logits_grad), Some(named("mul").mul(&g, &minus_log_softmax)?)])
 }
 
 /// TF `_SumGrad`: the gradient broadcast back over the reduced axes.

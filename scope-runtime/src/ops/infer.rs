@@ -663,6 +663,33 @@ pub(super) fn sparse_softmax_xent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inf
     ])
 }
 
+pub(super) fn broadcast_gradient_args(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    int_operand(x[0])?;
+    int_operand(x[1])?;
+    if x[0].dtype != x[1].dtype {
+        return Err(Fail::DType);
+    }
+    let axes = Shape::from_dims([None]);
+    Ok(smallvec![(axes.clone(), x[0].dtype), (axes, x[0].dtype)])
+}
+
+pub(super) fn softmax_xent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (logits, labels) = (x[0], x[1]);
+    if !logits.dtype.is_floating() || labels.dtype != logits.dtype {
+        return Err(Fail::DType);
+    }
+    let dims = |t: &Tensor| t.shape.dims().map(<[Dim]>::to_vec).unwrap_or_else(|| vec![None, None]);
+    let (a, b) = (dims(logits), dims(labels));
+    if a.len() != 2 || b.len() != 2 {
+        return Err(Fail::Shape("the logits and the labels are [batch, classes]"));
+    }
+    if !a.iter().zip(&b).all(|(&p, &q)| compatible(p, q)) {
+        return Err(Fail::Shape("the labels and the logits have one shape"));
+    }
+    let (batch, classes) = (a[0].or(b[0]), a[1].or(b[1]));
+    Ok(smallvec![(Shape::from_dims(vec![batch]), logits.dtype), (Shape::from_dims(vec![batch, classes]), logits.dtype)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

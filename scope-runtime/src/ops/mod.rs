@@ -44,6 +44,7 @@ mod array;
 mod grad;
 mod gradients;
 mod infer;
+pub mod losses;
 mod state;
 
 pub use api::*;
@@ -106,6 +107,10 @@ op_table! {
     Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true, Of(g::mul);
     /// `a / b` on floats.
     Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Of(g::real_div);
+    /// `(a - b)²`.
+    SquaredDifference "SquaredDifference" "SquaredDifference" 2 Numeric broadcast One(km::squared_difference_kernel), true, Of(g::squared_difference);
+    /// `a / b`, 0 where `b` is 0.
+    DivNoNan         "DivNoNan"      "div_no_nan"     2 Float   broadcast       One(km::div_no_nan_kernel), true, Of(g::div_no_nan);
     /// `max(a, b)`.
     Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Of(g::maximum);
     /// `floor(a / b)` on integers.
@@ -121,7 +126,7 @@ op_table! {
     /// `a >= b`.
     GreaterEqual     "GreaterEqual"  "GreaterEqual"   2 Numeric compare         One(km::greater_equal_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
-    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Undefined;
+    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(g::select);
     /// `cond ? x : y` with broadcasting.
     SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Undefined;
     /// Matrix product.
@@ -152,6 +157,8 @@ op_table! {
     Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Of(g::exp);
     /// `ln x`.
     Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true, Of(g::log);
+    /// `ln(1 + x)`, exact for small `x`.
+    Log1p            "Log1p"         "Log1p"          1 Float   same            One(km::log1p_kernel), true, Of(g::log1p);
     /// The input unchanged.
     Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true, Of(g::identity);
     /// The input unchanged, but no gradient flows through it.
@@ -186,6 +193,8 @@ op_table! {
     L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Of(g::l2_loss);
     /// Softmax cross-entropy against integer labels, and its gradient (two outputs).
     SparseSoftmaxXent "SparseSoftmaxCrossEntropyWithLogits" "SparseSoftmaxCrossEntropyWithLogits" 2 Mixed sparse_softmax_xent Many(kn::sparse_softmax_xent_kernel), false, Of(g::sparse_softmax_xent);
+    /// Softmax cross-entropy against a distribution per row, and its gradient (two outputs).
+    SoftmaxXent      "SoftmaxCrossEntropyWithLogits" "SoftmaxCrossEntropyWithLogits" 2 Float softmax_xent Many(kn::softmax_xent_kernel), false, Of(g::softmax_xent);
     /// 2-D convolution, NHWC.
     Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Undefined;
     /// Max pooling, NHWC.
@@ -242,6 +251,8 @@ op_table! {
     PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Undefined;
     /// The input repeated along each axis.
     Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Undefined;
+    /// The axes each of two broadcast shapes was stretched along (two outputs).
+    BroadcastGradientArgs "BroadcastGradientArgs" "BroadcastGradientArgs" 2 Mixed broadcast_gradient_args Many(kr::broadcast_gradient_args_kernel), false, NotDifferentiable;
     /// The input's rank.
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.

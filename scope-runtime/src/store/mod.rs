@@ -10,7 +10,7 @@ use crate::base::error::PartitionProblem;
 use crate::base::names::{is_valid_op_name, join, join_into, name_from_scope_name};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse, Shape, Tensor, Value};
 use crate::graph::{
-    Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, NewNode, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES,
+    Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, LazyL2Loss, NewNode, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES,
 };
 use crate::ops::OpKind;
 use crate::scope::{try_with_ctx, with_ctx};
@@ -393,19 +393,24 @@ impl GraphState {
     /// made by the graph's builder like any other.
     fn add_l2_loss(&mut self, graph_id: u64, name: &str, var: &Variable, scale: f64) -> Result<()> {
         // TensorFlow first calls the regularizer once at the root, only to see
-        // whether it returns a loss: that call's names are used too.
-        let probe = self.names.unique("l2_regularizer");
-        self.names.unique(&format!("{probe}/scale"));
-        self.names.unique(&format!("{probe}/L2Loss"));
-        let loss_name = self.names.unique(&format!("{name}/Regularizer/l2_regularizer"));
-        let scale_name = self.names.unique(&format!("{loss_name}/scale"));
-        let scale_value = Arc::new(Value::filled(var.dtype(), &[], scale));
-        let scale = self.add_op(graph_id, scale_name, OpKind::Const, &[], Attr::Const(scale_value))?;
-        let l2_name = self.names.unique(&format!("{loss_name}/L2Loss"));
-        let l2 = self.add_op(graph_id, l2_name, OpKind::L2Loss, &[var], Attr::None)?;
-        let loss = self.add_op(graph_id, loss_name, OpKind::Mul, &[&scale, &l2], Attr::None)?;
+        // whether it returns a loss: that call's nodes are made too.
+        self.add_l2_nodes(graph_id, "l2_regularizer", var, scale)?;
+        let loss = self.add_l2_nodes(graph_id, &format!("{name}/Regularizer/l2_regularizer"), var, scale)?;
+        let lazy = LazyL2Loss { variable: Tensor::clone(var), scale, scope: Arc::from(format!("{name}/Regularizer/")) };
+        self.regularizers.insert(loss.node, lazy);
         self.add_to_collection(REGULARIZATION_LOSSES, CollectionItem::Tensor(loss));
         Ok(())
+    }
+
+    /// `<base> = <base>/scale * <base>/L2Loss(var)`, `base` made unique.
+    fn add_l2_nodes(&mut self, graph_id: u64, base: &str, var: &Variable, scale: f64) -> Result<Tensor> {
+        let loss_name = self.names.unique(base);
+        let scale_name = self.names.unique(&format!("{loss_name}/scale"));
+        let scale = Arc::new(Value::filled(var.dtype(), &[], scale));
+        let scale = self.add_op(graph_id, scale_name, OpKind::Const, &[], Attr::Const(scale))?;
+        let l2_name = self.names.unique(&format!("{loss_name}/L2Loss"));
+        let l2 = self.add_op(graph_id, l2_name, OpKind::L2Loss, &[var], Attr::None)?;
+        self.add_op(graph_id, loss_name, OpKind::Mul, &[&scale, &l2], Attr::None)
     }
 
     /// Records a node of one output under a name already made unique.
