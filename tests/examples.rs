@@ -21,6 +21,9 @@ mod siamese;
 #[allow(dead_code)]
 #[path = "../examples/threads.rs"]
 mod threads;
+#[allow(dead_code)]
+#[path = "../examples/train_digits/main.rs"]
+mod train_digits;
 
 fn output(run: impl FnOnce(&mut Vec<u8>) -> scopeflow::Result<()>) -> Result<String, scopeflow::Error> {
     let mut out = Vec::new();
@@ -156,5 +159,86 @@ output cnn/classifier/Softmax (None, 10)
 probabilities [4, 10], each row sums to 1: true
 ";
     assert_eq!(out, expected);
+    Ok(())
+}
+
+/// A fresh directory under the system's temporary one, for one test's files.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("scopeflow-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    dir
+}
+
+#[test]
+fn train_digits_learns_the_digits_through_shared_towers() -> Result<(), Box<dyn std::error::Error>> {
+    let logdir = temp_dir("train-digits");
+    let options = train_digits::Options { logdir: logdir.clone(), progress: false, ..Default::default() };
+    let mut out = Vec::new();
+    let accuracy = train_digits::run(&mut out, &options)?;
+    let out = String::from_utf8(out)?;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "digits: 1437 training and 360 test images of 64 pixels");
+    assert_eq!(
+        lines[1],
+        "towers train/mlp/logits/BiasAdd and eval/mlp/logits/BiasAdd share \
+         [\"mlp/hidden/kernel\", \"mlp/hidden/bias\", \"mlp/logits/kernel\", \"mlp/logits/bias\"]"
+    );
+    // An MLP reaches 0.95 on these digits; one that does not learn stays near 0.1.
+    assert!(accuracy >= 0.95, "{out}");
+    assert_eq!(lines.last(), Some(&format!("test accuracy={accuracy:.4}").as_str()));
+    let saved = scopeflow::read_safetensors(logdir.join("model.safetensors"))?;
+    for name in ["mlp/hidden/kernel", "mlp/logits/bias", "mlp/hidden/kernel/Adam", "global_step"] {
+        assert!(saved.contains_key(name), "{name} missing from {:?}", saved.keys());
+    }
+    let events = std::fs::read_dir(&logdir)?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("events.out.tfevents."));
+    assert_eq!(events.count(), 1);
+    std::fs::remove_dir_all(&logdir)?;
+    Ok(())
+}
+
+#[test]
+fn train_digits_reads_fashion_mnist_idx_files_plain_or_gzipped() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write;
+    // A stand-in for Fashion-MNIST: 28x28 images whose class is the row of their one bright band.
+    let dir = temp_dir("fashion-idx");
+    std::fs::create_dir_all(&dir)?;
+    let write = |name: &str, dims: &[u32], data: &[u8], gz: bool| -> std::io::Result<()> {
+        let mut idx = vec![0, 0, 8, dims.len() as u8];
+        dims.iter().for_each(|d| idx.extend(d.to_be_bytes()));
+        idx.extend(data);
+        if gz {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&idx)?;
+            std::fs::write(dir.join(format!("{name}.gz")), e.finish()?)
+        } else {
+            std::fs::write(dir.join(name), idx)
+        }
+    };
+    for (prefix, count, gz) in [("train", 200u32, true), ("t10k", 50, false)] {
+        let labels: Vec<u8> = (0..count).map(|i| (i * 7 % 10) as u8).collect();
+        let images: Vec<u8> = labels
+            .iter()
+            .flat_map(|&l| (0..784).map(move |p| if p / 28 / 3 == usize::from(l) { 255 } else { 0 }))
+            .collect();
+        write(&format!("{prefix}-images-idx3-ubyte"), &[count, 28, 28], &images, gz)?;
+        write(&format!("{prefix}-labels-idx1-ubyte"), &[count], &labels, gz)?;
+    }
+    let options = train_digits::Options {
+        fashion_mnist: Some(dir.clone()),
+        epochs: Some(3),
+        logdir: dir.join("logs"),
+        progress: false,
+    };
+    let mut out = Vec::new();
+    let accuracy = train_digits::run(&mut out, &options)?;
+    let out = String::from_utf8(out)?;
+    assert!(out.starts_with("fashion-mnist: 200 training and 50 test images of 784 pixels\n"), "{out}");
+    assert!(accuracy >= 0.9, "{out}");
+    std::fs::remove_file(dir.join("t10k-labels-idx1-ubyte"))?;
+    let err = train_digits::run(&mut Vec::new(), &options).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.starts_with("cannot read ") && err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
