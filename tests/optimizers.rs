@@ -70,3 +70,38 @@ fn slots_are_refused_inside_a_partitioned_scope_with_a_way_out() -> Result<()> {
     assert!(err.to_string().contains("partitioner") && err.to_string().contains("`w`"), "{err}");
     Ok(())
 }
+
+#[test]
+fn a_decayed_learning_rate_is_read_each_step_with_tfs_node_names() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [1]).initializer(Init::Ones).get()?;
+    let loss = reduce_sum(&mul(&w, &w)?, None, false)?; // d/dw = 2w
+    let step = scopeflow::get_or_create_global_step()?;
+    let before = graph.nodes().len();
+    let lr = scopeflow::exponential_decay(0.25, &step, 1, 0.5, true)?;
+    // The names TF 2.21 gives (`tf.compat.v1.train.exponential_decay(0.1, gs, 100, 0.96, staircase=True)`).
+    let names: Vec<String> = graph.nodes()[before..].iter().map(|n| format!("{} {}", n.name, n.op_type)).collect();
+    assert_eq!(
+        names,
+        [
+            "ExponentialDecay/initial_learning_rate Const",
+            "ExponentialDecay/Cast/x Const",
+            "ExponentialDecay/Cast Cast",
+            "ExponentialDecay/Cast_1/x Const",
+            "ExponentialDecay/Cast_2 Cast",
+            "ExponentialDecay/truediv RealDiv",
+            "ExponentialDecay/Floor Floor",
+            "ExponentialDecay/Pow Pow",
+            "ExponentialDecay Mul",
+        ]
+    );
+    let train = GradientDescentOptimizer::new(&lr).minimize(&loss, None, Some(&step))?;
+    let session = Session::new(&graph);
+    session.run_targets(&[&train], &[])?; // lr 0.25: w = 1 - 0.25 * 2 = 0.5
+    session.run_targets(&[&train], &[])?; // lr 0.125: w = 0.5 - 0.125 * 1 = 0.375
+    assert_eq!(w.value()?.to_f64_vec(), vec![0.375]);
+    let bad = GradientDescentOptimizer::new(&constant(vec![0.1f32, 0.2])?).minimize(&loss, None, None);
+    assert!(bad.unwrap_err().to_string().contains("a learning rate is a float scalar"));
+    Ok(())
+}

@@ -211,6 +211,15 @@ pub enum Error {
         problem: String,
     },
 
+    /// A learning rate or a learning-rate schedule that cannot be built.
+    #[error("learning rate `{name}`: {problem}")]
+    LearningRate {
+        /// The tensor or schedule.
+        name: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
     /// A total loss asked of a graph that holds no loss.
     #[error(
         "no losses in the graph: make one with a `losses::` function (`losses::mean_squared_error`), or add a loss tensor to the `losses` collection"
@@ -627,6 +636,7 @@ impl Error {
             | Error::NoGradient { .. }
             | Error::Optimizer { .. }
             | Error::NoLosses
+            | Error::LearningRate { .. }
             | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }

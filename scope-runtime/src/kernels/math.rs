@@ -83,6 +83,12 @@ fn sign<T: Num>(x: T) -> T {
 fn reciprocal<T: NdFloat>(x: T) -> T {
     T::one() / x
 }
+fn floor<T: NdFloat>(x: T) -> T {
+    x.floor()
+}
+fn pow<T: NdFloat>(a: T, b: T) -> T {
+    a.powf(b)
+}
 fn log1p<T: NdFloat>(x: T) -> T {
     x.ln_1p()
 }
@@ -110,6 +116,7 @@ unary! {
     exp_kernel [F32, F64] exp;
     log_kernel [F32, F64] ln;
     log1p_kernel [F32, F64] log1p;
+    floor_kernel [F32, F64] floor;
 }
 
 /// Kernels of two broadcast inputs and one output of their dtype.
@@ -132,6 +139,7 @@ binary! {
     maximum_kernel [F32, F64, I32, I64] max;
     squared_difference_kernel [F32, F64, I32, I64] squared_difference;
     div_no_nan_kernel [F32, F64] div_no_nan;
+    pow_kernel [F32, F64] pow;
 }
 
 /// Kernels comparing two broadcast inputs elementwise into bools.

@@ -176,6 +176,29 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn maximum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Maximum, name, a, b);
+    /// `aᵇ` with broadcasting, on floats (TF `tf.pow`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, pow, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let p = pow(&constant(vec![2.0f32, 9.0])?, &constant(vec![3.0f32, 0.5])?)?;
+    /// assert_eq!(p.name(), "Pow");
+    /// assert_eq!(Session::new(&graph).run(&[&p], &[])?[0].to_f64_vec(), vec![8.0, 3.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn pow(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Pow, name, a, b);
+    /// The largest integer not above each element, as a float (TF `tf.floor`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, floor, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let f = floor(&constant(vec![1.5f32, -1.5])?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&f], &[])?[0].to_f64_vec(), vec![1.0, -2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn floor(x: &Tensor) -> Tensor |name| unary(OpKind::Floor, name, x);
     /// `(a - b)²` with broadcasting (TF `tf.math.squared_difference`).
     ///
     /// ```

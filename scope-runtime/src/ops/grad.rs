@@ -114,6 +114,11 @@ pub(super) fn log(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some((g * &inverse)?)])
 }
 
+/// TF `_FloorGrad`: none (the derivative is 0 wherever it exists).
+pub(super) fn floor(_: &GradOp<'_>, _: &[Tensor]) -> Grads {
+    Ok(vec![None])
+}
+
 /// TF `_Log1pGrad`: `grad * Reciprocal(1 + x)`, made after `grad`.
 pub(super) fn log1p(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let g = &grad[0];

@@ -111,6 +111,8 @@ op_table! {
     SquaredDifference "SquaredDifference" "SquaredDifference" 2 Numeric broadcast One(km::squared_difference_kernel), true, Of(g::squared_difference);
     /// `a / b`, 0 where `b` is 0.
     DivNoNan         "DivNoNan"      "div_no_nan"     2 Float   broadcast       One(km::div_no_nan_kernel), true, Of(g::div_no_nan);
+    /// `aᵇ` on floats.
+    Pow              "Pow"           "Pow"            2 Float   broadcast       One(km::pow_kernel), true, Undefined;
     /// `max(a, b)`.
     Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Of(g::maximum);
     /// `floor(a / b)` on integers.
@@ -159,6 +161,8 @@ op_table! {
     Log              "Log"           "Log"            1 Float   same            One(km::log_kernel), true, Of(g::log);
     /// `ln(1 + x)`, exact for small `x`.
     Log1p            "Log1p"         "Log1p"          1 Float   same            One(km::log1p_kernel), true, Of(g::log1p);
+    /// The largest integer not above `x`, as a float.
+    Floor            "Floor"         "Floor"          1 Float   same            One(km::floor_kernel), true, Of(g::floor);
     /// The input unchanged.
     Identity         "Identity"      "Identity"       1 Any     same            One(km::identity_kernel), true, Of(g::identity);
     /// The input unchanged, but no gradient flows through it.

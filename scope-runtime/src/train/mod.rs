@@ -13,6 +13,10 @@ use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 
+mod schedules;
+
+pub use schedules::{exponential_decay, piecewise_constant};
+
 /// The collection holding the global step (TF `GraphKeys.GLOBAL_STEP`).
 pub const GLOBAL_STEP: &str = "global_step";
 
@@ -55,6 +59,67 @@ pub fn get_or_create_global_step() -> Result<Variable> {
         get_variable(GLOBAL_STEP, [0usize; 0]).dtype(DType::I64).initializer(Init::Zeros).trainable(false).get()?;
     graph.add_to_collection(GLOBAL_STEP, CollectionItem::Variable(step.clone()));
     Ok(step)
+}
+
+/// An optimizer's learning rate: a number, made the constant
+/// `<optimizer>/learning_rate` as TF makes it, or a float scalar tensor
+/// computed each step, such as a decay schedule on the global step
+/// ([`exponential_decay`], [`piecewise_constant`]).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, GradientDescentOptimizer, Graph, LearningRate};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let _fixed = GradientDescentOptimizer::new(0.1);
+/// let _computed = GradientDescentOptimizer::new(&constant(0.1f32)?);
+/// assert!(matches!(LearningRate::from(0.1), LearningRate::Constant(_)));
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub enum LearningRate {
+    /// A fixed learning rate.
+    Constant(f64),
+    /// A float scalar tensor, read each step.
+    Tensor(Tensor),
+}
+
+impl From<f64> for LearningRate {
+    fn from(rate: f64) -> LearningRate {
+        LearningRate::Constant(rate)
+    }
+}
+
+impl From<Tensor> for LearningRate {
+    fn from(rate: Tensor) -> LearningRate {
+        LearningRate::Tensor(rate)
+    }
+}
+
+impl From<&Tensor> for LearningRate {
+    fn from(rate: &Tensor) -> LearningRate {
+        LearningRate::Tensor(rate.clone())
+    }
+}
+
+impl LearningRate {
+    /// The learning rate as the updates read it, in the optimizer's scope
+    /// (TF `_prepare`: `convert_to_tensor(lr, name="learning_rate")`).
+    fn tensor(&self) -> Result<Tensor> {
+        match self {
+            LearningRate::Constant(rate) => hyperparameter("learning_rate", *rate),
+            LearningRate::Tensor(t) if t.dtype.is_floating() && t.shape.rank() == Some(0) => Ok(t.clone()),
+            LearningRate::Tensor(t) => Err(Error::LearningRate {
+                name: t.name().to_owned(),
+                problem: format!(
+                    "it is {} of shape {}; a learning rate is a float scalar (cast or reshape it)",
+                    t.dtype.name(),
+                    t.shape
+                ),
+            }),
+        }
+    }
 }
 
 /// A TF1 optimizer: what differs between GradientDescent, Momentum, Adam…
@@ -279,14 +344,14 @@ naming!(AdagradOptimizer, "Adagrad", slots: "`\"accumulator\"`");
 /// ```
 #[derive(Debug, Clone)]
 pub struct GradientDescentOptimizer {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     name: String,
 }
 
 impl GradientDescentOptimizer {
     /// Descends by `learning_rate` times the gradient each step.
-    pub fn new(learning_rate: f64) -> GradientDescentOptimizer {
-        GradientDescentOptimizer { learning_rate, name: "GradientDescent".to_owned() }
+    pub fn new(learning_rate: impl Into<LearningRate>) -> GradientDescentOptimizer {
+        GradientDescentOptimizer { learning_rate: learning_rate.into(), name: "GradientDescent".to_owned() }
     }
 }
 
@@ -299,7 +364,7 @@ impl Optimizer for GradientDescentOptimizer {
     }
 
     fn prepare(&self) -> Result<Tensor> {
-        hyperparameter("learning_rate", self.learning_rate)
+        self.learning_rate.tensor()
     }
 
     fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
@@ -331,7 +396,7 @@ impl Optimizer for GradientDescentOptimizer {
 /// ```
 #[derive(Debug)]
 pub struct MomentumOptimizer {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     momentum: f64,
     nesterov: bool,
     name: String,
@@ -340,9 +405,9 @@ pub struct MomentumOptimizer {
 
 impl MomentumOptimizer {
     /// Momentum SGD with `learning_rate` and `momentum`.
-    pub fn new(learning_rate: f64, momentum: f64) -> MomentumOptimizer {
+    pub fn new(learning_rate: impl Into<LearningRate>, momentum: f64) -> MomentumOptimizer {
         MomentumOptimizer {
-            learning_rate,
+            learning_rate: learning_rate.into(),
             momentum,
             nesterov: false,
             name: "Momentum".to_owned(),
@@ -371,7 +436,7 @@ impl Optimizer for MomentumOptimizer {
     }
 
     fn prepare(&self) -> Result<[Tensor; 2]> {
-        Ok([hyperparameter("learning_rate", self.learning_rate)?, hyperparameter("momentum", self.momentum)?])
+        Ok([self.learning_rate.tensor()?, hyperparameter("momentum", self.momentum)?])
     }
 
     fn apply_dense(&self, [learning_rate, momentum]: &[Tensor; 2], grad: &Tensor, var: &Variable) -> Result<Operation> {
@@ -406,7 +471,7 @@ impl Optimizer for MomentumOptimizer {
 /// ```
 #[derive(Debug)]
 pub struct AdamOptimizer {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     beta1: f64,
     beta2: f64,
     epsilon: f64,
@@ -417,9 +482,9 @@ pub struct AdamOptimizer {
 
 impl AdamOptimizer {
     /// Adam with `learning_rate` and TF's other defaults.
-    pub fn new(learning_rate: f64) -> AdamOptimizer {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> AdamOptimizer {
         AdamOptimizer {
-            learning_rate,
+            learning_rate: learning_rate.into(),
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
@@ -475,7 +540,7 @@ impl Optimizer for AdamOptimizer {
 
     fn prepare(&self) -> Result<[Tensor; 4]> {
         Ok([
-            hyperparameter("learning_rate", self.learning_rate)?,
+            self.learning_rate.tensor()?,
             hyperparameter("beta1", self.beta1)?,
             hyperparameter("beta2", self.beta2)?,
             hyperparameter("epsilon", self.epsilon)?,
@@ -523,7 +588,7 @@ impl Optimizer for AdamOptimizer {
 /// ```
 #[derive(Debug)]
 pub struct RMSPropOptimizer {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     decay: f64,
     momentum: f64,
     epsilon: f64,
@@ -534,9 +599,9 @@ pub struct RMSPropOptimizer {
 
 impl RMSPropOptimizer {
     /// RMSProp with `learning_rate` and TF's other defaults.
-    pub fn new(learning_rate: f64) -> RMSPropOptimizer {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> RMSPropOptimizer {
         RMSPropOptimizer {
-            learning_rate,
+            learning_rate: learning_rate.into(),
             decay: 0.9,
             momentum: 0.0,
             epsilon: 1e-10,
@@ -579,7 +644,7 @@ impl Optimizer for RMSPropOptimizer {
 
     fn prepare(&self) -> Result<[Tensor; 4]> {
         Ok([
-            hyperparameter("learning_rate", self.learning_rate)?,
+            self.learning_rate.tensor()?,
             hyperparameter("decay", self.decay)?,
             hyperparameter("momentum", self.momentum)?,
             hyperparameter("epsilon", self.epsilon)?,
@@ -627,7 +692,7 @@ impl Optimizer for RMSPropOptimizer {
 /// ```
 #[derive(Debug)]
 pub struct AdagradOptimizer {
-    learning_rate: f64,
+    learning_rate: LearningRate,
     initial_accumulator_value: f64,
     name: String,
     slots: Slots,
@@ -635,9 +700,9 @@ pub struct AdagradOptimizer {
 
 impl AdagradOptimizer {
     /// Adagrad with `learning_rate` and TF's initial accumulator 0.1.
-    pub fn new(learning_rate: f64) -> AdagradOptimizer {
+    pub fn new(learning_rate: impl Into<LearningRate>) -> AdagradOptimizer {
         AdagradOptimizer {
-            learning_rate,
+            learning_rate: learning_rate.into(),
             initial_accumulator_value: 0.1,
             name: "Adagrad".to_owned(),
             slots: Slots::default(),
@@ -673,7 +738,7 @@ impl Optimizer for AdagradOptimizer {
     }
 
     fn prepare(&self) -> Result<Tensor> {
-        hyperparameter("learning_rate", self.learning_rate)
+        self.learning_rate.tensor()
     }
 
     fn apply_dense(&self, learning_rate: &Tensor, grad: &Tensor, var: &Variable) -> Result<Operation> {
