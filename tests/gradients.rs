@@ -182,6 +182,10 @@ fn loss_building_block_gradients_match_finite_differences() -> Result<()> {
             scopeflow::div_no_nan(&x[0], &denominator)
         })?;
     }
+    for (a, b) in [(&[2, 3][..], &[2, 3][..]), (&[2, 3], &[3]), (&[4, 3], &[])] {
+        check(&[a, b], |x| scopeflow::minimum(&x[0], &x[1]))?;
+    }
+    check(&[&[2, 3]], |x| scopeflow::clip_by_value(&x[0], -0.7, 0.9))?;
     let cond = || constant(scopeflow::ndarray::arr2(&[[true, false, true], [false, false, true]]));
     check(s, |x| scopeflow::select(&cond()?, &x[0], &x[1]))?;
     Ok(())

@@ -105,3 +105,72 @@ fn a_decayed_learning_rate_is_read_each_step_with_tfs_node_names() -> Result<()>
     assert!(bad.unwrap_err().to_string().contains("a learning rate is a float scalar"));
     Ok(())
 }
+
+#[test]
+fn gradients_clipped_by_global_norm_between_compute_and_apply_have_tfs_names() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let a = get_variable("a", [2]).initializer(Init::Constant(3.0)).get()?;
+    let b = get_variable("b", [1]).initializer(Init::Constant(4.0)).get()?;
+    let loss = add(&reduce_sum(&a, None, false)?, &reduce_sum(&mul(&b, &b)?, None, false)?)?;
+    let opt = GradientDescentOptimizer::new(1.0);
+    let pairs = opt.compute_gradients(&loss, None)?;
+    let before = graph.nodes().len();
+    let grads: Vec<Option<Tensor>> = pairs.iter().map(|(g, _)| g.clone()).collect();
+    let (clipped, norm) = scopeflow::clip_by_global_norm(&grads, 3.0)?;
+    // The names TF 2.21 gives (`tf.clip_by_global_norm([a, b], 5.0)`).
+    let names: Vec<String> = graph.nodes()[before..].iter().map(|n| format!("{} {}", n.name, n.op_type)).collect();
+    assert_eq!(
+        names,
+        [
+            "global_norm/L2Loss L2Loss",
+            "global_norm/L2Loss_1 L2Loss",
+            "global_norm/stack Pack",
+            "global_norm/Const Const",
+            "global_norm/Sum Sum",
+            "global_norm/Const_1 Const",
+            "global_norm/mul Mul",
+            "global_norm/global_norm Sqrt",
+            "clip_by_global_norm/truediv/x Const",
+            "clip_by_global_norm/truediv RealDiv",
+            "clip_by_global_norm/Const Const",
+            "clip_by_global_norm/truediv_1/y Const",
+            "clip_by_global_norm/truediv_1 RealDiv",
+            "clip_by_global_norm/Minimum Minimum",
+            "clip_by_global_norm/mul/x Const",
+            "clip_by_global_norm/mul Mul",
+            "clip_by_global_norm/sub Sub",
+            "clip_by_global_norm/add AddV2",
+            "clip_by_global_norm/mul_1 Mul",
+            "clip_by_global_norm/clip_by_global_norm/_0 Identity",
+            "clip_by_global_norm/mul_2 Mul",
+            "clip_by_global_norm/clip_by_global_norm/_1 Identity",
+        ]
+    );
+    let pairs: Vec<_> = clipped.into_iter().zip(pairs.into_iter().map(|(_, v)| v)).collect();
+    let train = opt.apply_gradients(&pairs, None)?;
+    let session = Session::new(&graph);
+    // Gradients [1, 1] and [8]: norm sqrt(66) > 3, scaled by 3 / sqrt(66).
+    assert!((session.run(&[&norm], &[])?[0].to_f64_vec()[0] - 66f64.sqrt()).abs() < 1e-5);
+    session.run_targets(&[&train], &[])?;
+    let scale = 3.0 / 66f64.sqrt();
+    assert!((a.value()?.to_f64_vec()[0] - (3.0 - scale)).abs() < 1e-5);
+    assert!((b.value()?.to_f64_vec()[0] - (4.0 - 8.0 * scale)).abs() < 1e-5);
+    Ok(())
+}
+
+#[test]
+fn clip_by_value_has_tfs_names() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let a = constant(vec![1.0f32, 4.0])?;
+    let before = graph.nodes().len();
+    scopeflow::clip_by_value(&a, -1.0, 2.5)?;
+    let names: Vec<String> = graph.nodes()[before..].iter().map(|n| format!("{} {}", n.name, n.op_type)).collect();
+    assert_eq!(
+        names,
+        ["clip_by_value/Minimum/y Const", "clip_by_value/Minimum Minimum", "clip_by_value/y Const", "clip_by_value Maximum"]
+    );
+    assert!(scopeflow::clip_by_value(&a, 2.0, 1.0).is_err());
+    Ok(())
+}

@@ -20,6 +20,9 @@ fn div<T: Num>(a: T, b: T) -> T {
 pub(crate) fn max<T: Num>(a: T, b: T) -> T {
     if a >= b { a } else { b }
 }
+fn min<T: Num>(a: T, b: T) -> T {
+    if a <= b { a } else { b }
+}
 fn relu<T: Num>(x: T) -> T {
     max(x, T::zero())
 }
@@ -137,6 +140,7 @@ binary! {
     mul_kernel [F32, F64, I32, I64] mul;
     div_kernel [F32, F64] div;
     maximum_kernel [F32, F64, I32, I64] max;
+    minimum_kernel [F32, F64, I32, I64] min;
     squared_difference_kernel [F32, F64, I32, I64] squared_difference;
     div_no_nan_kernel [F32, F64] div_no_nan;
     pow_kernel [F32, F64] pow;
@@ -165,6 +169,7 @@ comparison! {
     less_kernel <;
     greater_kernel >;
     greater_equal_kernel >=;
+    less_equal_kernel <=;
 }
 
 /// `max(x, alpha * x)` (TF `LeakyRelu`).

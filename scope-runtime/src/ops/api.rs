@@ -176,6 +176,17 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn maximum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Maximum, name, a, b);
+    /// `min(a, b)` elementwise with broadcasting (TF `tf.minimum`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, minimum, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let a = constant(vec![1.0f32, -2.0])?;
+    /// assert_eq!(minimum(&a, &constant(0.0f32)?)?.name(), "Minimum");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn minimum(a: &Tensor, b: &Tensor) -> Tensor |name| binary(OpKind::Minimum, name, a, b);
     /// `aᵇ` with broadcasting, on floats (TF `tf.pow`).
     ///
     /// ```

@@ -4,8 +4,8 @@
 
 use super::api::sum_last_axis_kept;
 use super::{
-    OpKind, build, build_op, constant, expand_dims, gather, int_const, matmul_transposed, named, neg, reduce_prod,
-    reduce_sum, reshape, reshape_to, scoped_op, shape, tile, where_v2, zeros_like,
+    OpKind, Side, build, build_op, constant, expand_dims, gather, int_const, matmul_transposed, named, neg,
+    reduce_prod, reduce_sum, reshape, reshape_to, scoped_op, shape, tile, where_v2, with_number, zeros_like,
 };
 use crate::base::{Error, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, GradOp, get_default_graph};
@@ -70,9 +70,19 @@ pub(super) fn real_div(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 
 /// TF `_MaximumGrad`: the gradient goes to the larger input (to `x` on ties).
 pub(super) fn maximum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
-    let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    maximum_minimum(op, &grad[0], OpKind::GreaterEqual)
+}
+
+/// TF `_MinimumGrad`: the gradient goes to the smaller input (to `x` on ties).
+pub(super) fn minimum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    maximum_minimum(op, &grad[0], OpKind::LessEqual)
+}
+
+/// TF `_MaximumMinimumGrad`: `x` gets the gradient where `selector(x, y)`, `y` elsewhere.
+fn maximum_minimum(op: &GradOp<'_>, g: &Tensor, selector: OpKind) -> Grads {
+    let (x, y) = (&op.inputs[0], &op.inputs[1]);
     let zeros = zeros_like(g)?;
-    let x_wins = super::greater_equal(x, y)?;
+    let x_wins = build(selector, None, &[x, y], Attr::None)?;
     let gx = where_v2(&x_wins, g, &zeros)?;
     let gy = where_v2(&x_wins, &zeros, g)?;
     reduce_gradient_args(x, y, Some(gx), Some(gy))
@@ -123,10 +133,7 @@ pub(super) fn floor(_: &GradOp<'_>, _: &[Tensor]) -> Grads {
 pub(super) fn log1p(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let g = &grad[0];
     let inverse = control_dependencies(&[&g.op()]).with(|| {
-        let one_plus = scoped_op(None, "add", |name| {
-            let one = named("x").constant(Value::filled(op.inputs[0].dtype, &[], 1.0))?;
-            build(OpKind::Add, Some(name), &[&one, &op.inputs[0]], Attr::None)
-        })?;
+        let one_plus = with_number(OpKind::Add, "add", 1.0, Side::Left, &op.inputs[0])?;
         build(OpKind::Reciprocal, None, &[&one_plus], Attr::None)
     })?;
     Ok(vec![Some((g * &inverse)?)])

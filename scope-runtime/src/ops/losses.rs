@@ -3,10 +3,11 @@
 //! collection, and the sums of a graph's losses.
 
 use super::{
-    OpKind, build, constant, mul, named, ones_like, reduce_sum, scoped_op, select, squared_difference, zeros_like,
+    OpKind, Side, constant, mul, named, ones_like, reduce_sum, scoped_op, select, squared_difference, with_number,
+    zeros_like,
 };
 use crate::base::{DType, Error, Operation, Result, Tensor, Value};
-use crate::graph::{Attr, CollectionItem, LOSSES, REGULARIZATION_LOSSES, get_default_graph};
+use crate::graph::{CollectionItem, LOSSES, REGULARIZATION_LOSSES, get_default_graph};
 use crate::scope::{control_dependencies, name_scope};
 
 api! {
@@ -104,10 +105,7 @@ fn scalar_weight_check(weights: Weights<'_>, values: &Tensor) -> Result<Operatio
 /// losses whose weight is not 0, as float32, named `num_present`.
 fn num_present(losses: &Tensor, weights: &Tensor) -> Result<Tensor> {
     scoped_op(None, "num_present", |scope| {
-        let is_zero = scoped_op(None, "Equal", |op| {
-            let zero = named("y").constant(0.0f32)?;
-            build(OpKind::Equal, Some(op), &[weights, &zero], Attr::None)
-        })?;
+        let is_zero = with_number(OpKind::Equal, "Equal", 0.0, Side::Right, weights)?;
         let present = select(&is_zero, &zeros_like(weights)?, &ones_like(weights)?)?;
         let present = scoped_op(None, "broadcast_weights", |name| {
             if present.shape.is_fully_defined() && losses.shape.is_fully_defined() && present.shape == losses.shape {

@@ -41,6 +41,7 @@ mod macros {
 
 mod api;
 mod array;
+mod clip;
 mod grad;
 mod gradients;
 mod infer;
@@ -49,6 +50,7 @@ mod state;
 
 pub use api::*;
 pub use array::*;
+pub use clip::*;
 pub(crate) use gradients::gradients_gated;
 pub use gradients::{gradients, gradients_with};
 pub use state::*;
@@ -107,6 +109,8 @@ op_table! {
     Mul              "Mul"           "Mul"            2 Numeric broadcast       One(km::mul_kernel), true, Of(g::mul);
     /// `a / b` on floats.
     Div              "RealDiv"       "truediv"        2 Float   broadcast       One(km::div_kernel), true, Of(g::real_div);
+    /// `min(a, b)`.
+    Minimum          "Minimum"       "Minimum"        2 Numeric broadcast       One(km::minimum_kernel), true, Of(g::minimum);
     /// `(a - b)²`.
     SquaredDifference "SquaredDifference" "SquaredDifference" 2 Numeric broadcast One(km::squared_difference_kernel), true, Of(g::squared_difference);
     /// `a / b`, 0 where `b` is 0.
@@ -127,6 +131,8 @@ op_table! {
     Greater          "Greater"       "Greater"        2 Numeric compare         One(km::greater_kernel), false, NotDifferentiable;
     /// `a >= b`.
     GreaterEqual     "GreaterEqual"  "GreaterEqual"   2 Numeric compare         One(km::greater_equal_kernel), false, NotDifferentiable;
+    /// `a <= b`.
+    LessEqual        "LessEqual"     "LessEqual"      2 Numeric compare         One(km::less_equal_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
     Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(g::select);
     /// `cond ? x : y` with broadcasting.
@@ -387,6 +393,34 @@ pub(crate) fn int_const(name: &str, values: &[i64]) -> Result<Tensor> {
         Err(_) => crate::base::Value::from(values.to_vec()),
     };
     named(name).constant(value)
+}
+
+/// Which operand of a binary op a Python number was (see [`with_number`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Side {
+    /// `1.0 / t`: the number is `x`.
+    Left,
+    /// `t / 2.0`: the number is `y`.
+    Right,
+}
+
+/// A binary op with a Python number for one operand, as TF's wrappers build
+/// it: under a name scope of the op's name, the number converted to a
+/// constant of `t`'s dtype named `x` or `y` (`truediv/x`), then the op
+/// named after the scope.
+pub(crate) fn with_number(kind: OpKind, default: &str, number: f64, side: Side, t: &Tensor) -> Result<Tensor> {
+    scoped_op(None, default, |op| {
+        let (name, number) = match side {
+            Side::Left => ("x", number),
+            Side::Right => ("y", number),
+        };
+        let number = named(name).constant(crate::base::Value::filled(t.dtype, &[], number))?;
+        let inputs = match side {
+            Side::Left => [&number, t],
+            Side::Right => [t, &number],
+        };
+        build(kind, Some(op), &inputs, Attr::None)
+    })
 }
 
 /// Builds an op with one output and returns that output.
