@@ -102,7 +102,9 @@ pub fn clip_by_global_norm(t_list: &[Option<Tensor>], clip_norm: f64) -> Result<
     let smaller = build(OpKind::Minimum, None, &[&inverse_norm, &inverse_clip], Attr::None)?;
     let scale_for_finite = with_number(OpKind::Mul, "mul", clip_norm, Side::Left, &smaller)?;
     // `norm - norm` is 0 for a finite norm and NaN otherwise.
-    let scale = (&scale_for_finite + &(&norm - &norm)?)?;
+    #[allow(clippy::eq_op)]
+    let nan_unless_finite = (&norm - &norm)?;
+    let scale = (&scale_for_finite + &nan_unless_finite)?;
     let mut index = 0;
     let clipped = t_list
         .iter()
