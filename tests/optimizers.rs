@@ -169,8 +169,47 @@ fn clip_by_value_has_tfs_names() -> Result<()> {
     let names: Vec<String> = graph.nodes()[before..].iter().map(|n| format!("{} {}", n.name, n.op_type)).collect();
     assert_eq!(
         names,
-        ["clip_by_value/Minimum/y Const", "clip_by_value/Minimum Minimum", "clip_by_value/y Const", "clip_by_value Maximum"]
+        [
+            "clip_by_value/Minimum/y Const",
+            "clip_by_value/Minimum Minimum",
+            "clip_by_value/y Const",
+            "clip_by_value Maximum"
+        ]
     );
     assert!(scopeflow::clip_by_value(&a, 2.0, 1.0).is_err());
+    Ok(())
+}
+
+#[test]
+fn a_failed_minimize_leaves_the_graph_as_it_was() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [2, 3]).get()?;
+    let x = constant(scopeflow::ndarray::arr2(&[[1.0f32, 2.0]]))?;
+    // Prod has no gradient in scopeflow yet: gradients fail half way through the graph
+    // (after the gradients of the Add and the Sum).
+    let y = scopeflow::reduce_prod(&matmul(&x, &w)?, None, false)?;
+    let loss = add(&reduce_sum(&w, None, false)?, &y)?;
+    let before = graph.nodes().iter().map(|n| n.name.clone()).collect::<Vec<_>>();
+    let variables = names(&graph)?;
+    let adam = AdamOptimizer::new(0.1);
+    let step = scopeflow::get_or_create_global_step()?;
+    let variables_with_step = names(&graph)?;
+    let err = adam.minimize(&loss, None, Some(&step)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    let mut after = graph.nodes().iter().map(|n| n.name.clone()).collect::<Vec<_>>();
+    assert_eq!(after.pop().as_deref(), Some("global_step/read"));
+    assert_eq!(after.pop().as_deref(), Some("global_step"));
+    assert_eq!(after, before);
+    assert_eq!(names(&graph)?, variables_with_step);
+    assert_eq!(variables, ["w"]);
+    // The same optimizer then trains a good loss with TF's first names: nothing was half made.
+    let good = reduce_sum(&mul(&w, &w)?, None, false)?;
+    adam.minimize(&good, None, Some(&step))?;
+    adam.minimize(&good, None, Some(&step))?;
+    assert_eq!(names(&graph)?, ["w", "global_step", "beta1_power", "beta2_power", "w/Adam", "w/Adam_1"]);
+    // The failed call's `gradients` scope was released: the first good one is `gradients`.
+    assert!(graph.nodes().iter().any(|n| n.name == "gradients/Sum_1_grad/Reshape"));
+    assert!(graph.nodes().iter().any(|n| n.name == "Adam/update_w/ApplyAdam"));
     Ok(())
 }

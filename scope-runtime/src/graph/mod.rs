@@ -24,6 +24,7 @@ use crate::base::{DType, Error, Result, Shape, Tensor, Value};
 use crate::variable::Variable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -76,6 +77,54 @@ pub(crate) struct GraphState {
     /// make each again (TF 2.21 keeps them as lazy tensors that build a fresh
     /// copy each time they are summed).
     pub(crate) regularizers: FxHashMap<u32, LazyL2Loss>,
+    /// How many times the graph was locked for writing, by any thread.
+    writes: u64,
+}
+
+thread_local! {
+    /// How many times this thread locked a graph for writing (see `Graph::undo_on_error`).
+    static OWN_WRITES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// What [`GraphState::restore`] puts back: everything but the nodes, which only grow.
+struct Savepoint {
+    nodes: usize,
+    names: NamesInUse,
+    variables: VariableTable,
+    collections: FxHashMap<String, Vec<CollectionItem>>,
+    warnings: usize,
+    reduced_shape_cache: FxHashSet<(Vec<usize>, Vec<i64>)>,
+    regularizers: FxHashMap<u32, LazyL2Loss>,
+    writes: u64,
+    own_writes: u64,
+}
+
+impl GraphState {
+    fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            nodes: self.nodes.len(),
+            names: self.names.clone(),
+            variables: self.variables.clone(),
+            collections: self.collections.clone(),
+            warnings: self.warnings.len(),
+            reduced_shape_cache: self.reduced_shape_cache.clone(),
+            regularizers: self.regularizers.clone(),
+            writes: self.writes,
+            own_writes: OWN_WRITES.with(Cell::get),
+        }
+    }
+
+    fn restore(&mut self, saved: Savepoint) {
+        for node in self.nodes.drain(saved.nodes..) {
+            self.node_names.remove(&node.name);
+        }
+        self.names = saved.names;
+        self.variables = saved.variables;
+        self.collections = saved.collections;
+        self.warnings.truncate(saved.warnings);
+        self.reduced_shape_cache = saved.reduced_shape_cache;
+        self.regularizers = saved.regularizers;
+    }
 }
 
 /// What a variable's L2 regularization loss is made of, to make it again.
@@ -233,7 +282,27 @@ impl Graph {
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, GraphState> {
-        self.inner.state.write().unwrap_or_else(|e| e.into_inner())
+        let mut state = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
+        state.writes += 1;
+        OWN_WRITES.with(|n| n.set(n.get() + 1));
+        state
+    }
+
+    /// Runs `build`, and when it fails, takes out of the graph everything it
+    /// added (nodes, names, variables, collection items), so that a failed
+    /// call leaves the graph as it was. When another thread wrote to the graph
+    /// in the meantime, what was added stays (those writes are not undone).
+    pub(crate) fn undo_on_error<T>(&self, build: impl FnOnce() -> Result<T>) -> Result<T> {
+        let saved = self.read().savepoint();
+        let result = build();
+        if result.is_err() {
+            let mut state = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
+            let own = OWN_WRITES.with(Cell::get) - saved.own_writes;
+            if state.writes - saved.writes == own {
+                state.restore(saved);
+            }
+        }
+        result
     }
 
     /// Every node, in creation order.

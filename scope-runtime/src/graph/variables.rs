@@ -4,7 +4,7 @@ use crate::variable::Variable;
 use rustc_hash::FxHashMap;
 
 /// Variables by the name `get_variable` stores them under.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct VariableTable {
     /// Unpartitioned variables and the shards of partitioned ones (`v/part_0`).
     pub(crate) single: FxHashMap<Box<str>, Variable>,

@@ -71,46 +71,164 @@ pub(crate) fn conv2d_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>)
 fn conv2d<T: NdFloat + Element>(x: ArrayViewD<'_, T>, f: &Value, attr: &Attr) -> KernelResult<ArrayD<T>> {
     let Attr::Conv(c) = attr else { return Err("missing convolution attributes") };
     let f = same::<T>(f)?;
-    let (&[n, h, w, cin], &[kh, kw, fin, cout]) = (x.shape(), f.shape()) else {
-        return Err("Conv2D takes an NHWC input and a [height, width, in, out] filter");
-    };
-    if cin != fin {
-        return Err("the filter's input channels must match the input's channels");
-    }
-    let (oh, ph) =
-        window(h, kh, c.strides[0], c.dilations[0], c.padding).ok_or("the filter is larger than the input")?;
-    let (ow, pw) =
-        window(w, kw, c.strides[1], c.dilations[1], c.padding).ok_or("the filter is larger than the input")?;
+    let g = ConvGeometry::new(x.shape(), f.shape(), c)?;
     let x = x.as_standard_layout();
-    let xs = x.as_slice().ok_or("input layout")?;
-    let patch = kh * kw * cin;
-    let mut cols = Array2::<T>::zeros((n * oh * ow, patch));
-    for (row, mut out) in cols.rows_mut().into_iter().enumerate() {
-        let (b, rest) = (row / (oh * ow), row % (oh * ow));
-        let (oy, ox) = (rest / ow, rest % ow);
-        let out = out.as_slice_mut().ok_or("rows of a standard array are contiguous")?;
-        for ky in 0..kh {
-            let Some(iy) = (oy * c.strides[0] + ky * c.dilations[0]).checked_sub(ph).filter(|&y| y < h) else {
-                continue;
-            };
-            for kx in 0..kw {
-                let Some(ix) = (ox * c.strides[1] + kx * c.dilations[1]).checked_sub(pw).filter(|&v| v < w) else {
-                    continue;
-                };
-                let src = ((b * h + iy) * w + ix) * cin;
-                let dst = (ky * kw + kx) * cin;
-                if cin == 1 {
-                    out[dst] = xs[src];
-                } else {
-                    out[dst..dst + cin].copy_from_slice(&xs[src..src + cin]);
+    let cols = g.im2col(x.as_slice().ok_or("input layout")?);
+    let f = f.view().into_shape_with_order((g.patch(), g.cout)).map_err(|_| "filter layout")?;
+    let y = cols.dot(&f.as_standard_layout());
+    y.into_shape_with_order(IxDyn(&[g.n, g.oh, g.ow, g.cout])).map_err(|_| "convolution output shape")
+}
+
+/// The sizes of an NHWC convolution: input, filter, output and padding.
+struct ConvGeometry {
+    n: usize,
+    h: usize,
+    w: usize,
+    cin: usize,
+    kh: usize,
+    kw: usize,
+    cout: usize,
+    oh: usize,
+    ow: usize,
+    /// Padding before, along height and width.
+    pad: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+}
+
+impl ConvGeometry {
+    fn new(x: &[usize], f: &[usize], c: &crate::graph::Conv) -> KernelResult<ConvGeometry> {
+        let (&[n, h, w, cin], &[kh, kw, fin, cout]) = (x, f) else {
+            return Err("Conv2D takes an NHWC input and a [height, width, in, out] filter");
+        };
+        if cin != fin {
+            return Err("the filter's input channels must match the input's channels");
+        }
+        let too_large = "the filter is larger than the input";
+        let (oh, ph) = window(h, kh, c.strides[0], c.dilations[0], c.padding).ok_or(too_large)?;
+        let (ow, pw) = window(w, kw, c.strides[1], c.dilations[1], c.padding).ok_or(too_large)?;
+        Ok(ConvGeometry {
+            n,
+            h,
+            w,
+            cin,
+            kh,
+            kw,
+            cout,
+            oh,
+            ow,
+            pad: [ph, pw],
+            strides: c.strides,
+            dilations: c.dilations,
+        })
+    }
+
+    /// Elements of one patch: `kh * kw * cin`.
+    fn patch(&self) -> usize {
+        self.kh * self.kw * self.cin
+    }
+
+    /// Calls `each(row, offset in the patch, offset in the input)` for every
+    /// filter tap inside the input, a run of `cin` elements each.
+    fn for_each_tap(&self, mut each: impl FnMut(usize, usize, usize)) {
+        for row in 0..self.n * self.oh * self.ow {
+            let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
+            let (oy, ox) = (rest / self.ow, rest % self.ow);
+            for ky in 0..self.kh {
+                let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pad[0]);
+                let Some(iy) = y.filter(|&y| y < self.h) else { continue };
+                for kx in 0..self.kw {
+                    let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pad[1]);
+                    let Some(ix) = x.filter(|&x| x < self.w) else { continue };
+                    each(row, (ky * self.kw + kx) * self.cin, ((b * self.h + iy) * self.w + ix) * self.cin);
                 }
             }
         }
     }
-    let f = f.view().into_shape_with_order((patch, cout)).map_err(|_| "filter layout")?;
-    let f = f.as_standard_layout();
-    let y = cols.dot(&f);
-    y.into_shape_with_order(IxDyn(&[n, oh, ow, cout])).map_err(|_| "convolution output shape")
+
+    /// The input's patches, one row per output position (im2col).
+    fn im2col<T: NdFloat>(&self, xs: &[T]) -> Array2<T> {
+        let (patch, cin) = (self.patch(), self.cin);
+        let mut cols = Array2::<T>::zeros((self.n * self.oh * self.ow, patch));
+        let out = cols.as_slice_mut().expect("a new array is contiguous");
+        self.for_each_tap(|row, dst, src| {
+            out[row * patch + dst..row * patch + dst + cin].copy_from_slice(&xs[src..src + cin]);
+        });
+        cols
+    }
+}
+
+/// The int32/int64 vector input `i` as sizes (a shape given as a tensor).
+fn sizes(v: &Value) -> KernelResult<Vec<usize>> {
+    super::ints(v)
+        .ok_or("a shape is an integer vector")?
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| "a shape holds no negative size"))
+        .collect()
+}
+
+/// TF `Conv2DBackpropInput`: the gradient of a convolution for its input,
+/// from the input's shape, the filter and the output's gradient.
+pub(crate) fn conv2d_backprop_input_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (input_sizes, f, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let input_sizes = sizes(input_sizes.value())?;
+    typed!(f, [F32, F64], |f| conv2d_backprop_input(&input_sizes, f.view(), dy.value(), attr))
+}
+
+fn conv2d_backprop_input<T: NdFloat + Element>(
+    input_sizes: &[usize],
+    f: ArrayViewD<'_, T>,
+    dy: &Value,
+    attr: &Attr,
+) -> KernelResult<ArrayD<T>> {
+    let Attr::Conv(c) = attr else { return Err("missing convolution attributes") };
+    let g = ConvGeometry::new(input_sizes, f.shape(), c)?;
+    let dy = same::<T>(dy)?;
+    if dy.shape() != [g.n, g.oh, g.ow, g.cout] {
+        return Err("the output gradient has the convolution's output shape");
+    }
+    let dy = dy.view().into_shape_with_order((g.n * g.oh * g.ow, g.cout)).map_err(|_| "gradient layout")?;
+    let f = f.into_shape_with_order((g.patch(), g.cout)).map_err(|_| "filter layout")?;
+    // Each output position's gradient spread over its patch, then added back into the input (col2im).
+    let dcols = dy.dot(&f.t());
+    let dcols = dcols.as_slice().ok_or("a product is contiguous")?;
+    let mut dx = vec![T::zero(); g.n * g.h * g.w * g.cin];
+    let (patch, cin) = (g.patch(), g.cin);
+    g.for_each_tap(|row, src, dst| {
+        for (d, &s) in dx[dst..dst + cin].iter_mut().zip(&dcols[row * patch + src..row * patch + src + cin]) {
+            *d += s;
+        }
+    });
+    ArrayD::from_shape_vec(IxDyn(input_sizes), dx).map_err(|_| "input gradient shape")
+}
+
+/// TF `Conv2DBackpropFilter`: the gradient of a convolution for its filter,
+/// from the input, the filter's shape and the output's gradient.
+pub(crate) fn conv2d_backprop_filter_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, filter_sizes, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let filter_sizes = sizes(filter_sizes.value())?;
+    typed!(x, [F32, F64], |x| conv2d_backprop_filter(x.view(), &filter_sizes, dy.value(), attr))
+}
+
+fn conv2d_backprop_filter<T: NdFloat + Element>(
+    x: ArrayViewD<'_, T>,
+    filter_sizes: &[usize],
+    dy: &Value,
+    attr: &Attr,
+) -> KernelResult<ArrayD<T>> {
+    let Attr::Conv(c) = attr else { return Err("missing convolution attributes") };
+    let g = ConvGeometry::new(x.shape(), filter_sizes, c)?;
+    let dy = same::<T>(dy)?;
+    if dy.shape() != [g.n, g.oh, g.ow, g.cout] {
+        return Err("the output gradient has the convolution's output shape");
+    }
+    let x = x.as_standard_layout();
+    let cols = g.im2col(x.as_slice().ok_or("input layout")?);
+    let dy = dy.view().into_shape_with_order((g.n * g.oh * g.ow, g.cout)).map_err(|_| "gradient layout")?;
+    let df = cols.t().dot(&dy);
+    df.into_shape_with_order(IxDyn(filter_sizes)).map_err(|_| "filter gradient shape")
 }
 
 /// NHWC max pooling.
@@ -124,34 +242,120 @@ pub(crate) fn avg_pool_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value
 }
 
 fn pool<T: NdFloat>(is_max: bool, x: ArrayViewD<'_, T>, attr: &Attr) -> KernelResult<ArrayD<T>> {
-    let Attr::Pool(p) = attr else { return Err("missing pooling attributes") };
-    let &[n, h, w, ch] = x.shape() else { return Err("the input of pooling is NHWC: rank 4") };
-    let (oh, ph) = window(h, p.ksize[0], p.strides[0], 1, p.padding).ok_or("the window is larger than the input")?;
-    let (ow, pw) = window(w, p.ksize[1], p.strides[1], 1, p.padding).ok_or("the window is larger than the input")?;
-    let mut out = ArrayD::<T>::zeros(IxDyn(&[n, oh, ow, ch]));
-    for b in 0..n {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                for c in 0..ch {
-                    let (mut acc, mut count) = (if is_max { T::neg_infinity() } else { T::zero() }, 0usize);
-                    for ky in 0..p.ksize[0] {
-                        let Some(iy) = (oy * p.strides[0] + ky).checked_sub(ph).filter(|&y| y < h) else { continue };
-                        for kx in 0..p.ksize[1] {
-                            let Some(ix) = (ox * p.strides[1] + kx).checked_sub(pw).filter(|&v| v < w) else {
-                                continue;
-                            };
-                            let v = x[[b, iy, ix, c]];
-                            acc = if is_max { acc.max(v) } else { acc + v };
-                            count += 1;
-                        }
+    let g = PoolGeometry::new(x.shape(), attr)?;
+    let mut out = ArrayD::<T>::zeros(IxDyn(&[g.n, g.oh, g.ow, g.ch]));
+    g.for_each_window(|[b, oy, ox, c], taps| {
+        let (mut acc, mut count) = (if is_max { T::neg_infinity() } else { T::zero() }, 0usize);
+        for (iy, ix) in taps {
+            let v = x[[b, iy, ix, c]];
+            acc = if is_max { acc.max(v) } else { acc + v };
+            count += 1;
+        }
+        out[[b, oy, ox, c]] = if is_max { acc } else { acc / T::from(count.max(1)).expect("a count is representable") };
+    });
+    Ok(out)
+}
+
+/// The sizes of an NHWC pooling.
+struct PoolGeometry {
+    n: usize,
+    h: usize,
+    w: usize,
+    ch: usize,
+    oh: usize,
+    ow: usize,
+    pad: [usize; 2],
+    ksize: [usize; 2],
+    strides: [usize; 2],
+}
+
+impl PoolGeometry {
+    fn new(x: &[usize], attr: &Attr) -> KernelResult<PoolGeometry> {
+        let Attr::Pool(p) = attr else { return Err("missing pooling attributes") };
+        let &[n, h, w, ch] = x else { return Err("the input of pooling is NHWC: rank 4") };
+        let too_large = "the window is larger than the input";
+        let (oh, ph) = window(h, p.ksize[0], p.strides[0], 1, p.padding).ok_or(too_large)?;
+        let (ow, pw) = window(w, p.ksize[1], p.strides[1], 1, p.padding).ok_or(too_large)?;
+        Ok(PoolGeometry { n, h, w, ch, oh, ow, pad: [ph, pw], ksize: p.ksize, strides: p.strides })
+    }
+
+    /// Calls `each([b, oy, ox, c], taps)` for every output element, `taps`
+    /// the window's input positions `(iy, ix)` inside the input, row by row.
+    fn for_each_window(&self, mut each: impl FnMut([usize; 4], &mut dyn Iterator<Item = (usize, usize)>)) {
+        for b in 0..self.n {
+            for oy in 0..self.oh {
+                for ox in 0..self.ow {
+                    for c in 0..self.ch {
+                        let rows = (0..self.ksize[0]).filter_map(|ky| {
+                            (oy * self.strides[0] + ky).checked_sub(self.pad[0]).filter(|&y| y < self.h)
+                        });
+                        let mut taps = rows.flat_map(|iy| {
+                            (0..self.ksize[1])
+                                .filter_map(move |kx| (ox * self.strides[1] + kx).checked_sub(self.pad[1]))
+                                .filter(|&x| x < self.w)
+                                .map(move |ix| (iy, ix))
+                        });
+                        each([b, oy, ox, c], &mut taps);
                     }
-                    out[[b, oy, ox, c]] =
-                        if is_max { acc } else { acc / T::from(count.max(1)).ok_or("a count is representable")? };
                 }
             }
         }
     }
-    Ok(out)
+}
+
+/// TF `MaxPoolGrad`: each output's gradient goes to the first input of its
+/// window (row by row) that equals the window's maximum.
+pub(crate) fn max_pool_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, _output, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    typed!(x, [F32, F64], |x| max_pool_grad(x.view(), dy.value(), attr))
+}
+
+fn max_pool_grad<T: NdFloat + Element>(x: ArrayViewD<'_, T>, dy: &Value, attr: &Attr) -> KernelResult<ArrayD<T>> {
+    let g = PoolGeometry::new(x.shape(), attr)?;
+    let dy = same::<T>(dy)?;
+    if dy.shape() != [g.n, g.oh, g.ow, g.ch] {
+        return Err("the output gradient has the pooling's output shape");
+    }
+    let mut dx = ArrayD::<T>::zeros(x.raw_dim());
+    g.for_each_window(|[b, oy, ox, c], taps| {
+        let mut best: Option<((usize, usize), T)> = None;
+        for (iy, ix) in taps {
+            let v = x[[b, iy, ix, c]];
+            if best.is_none_or(|(_, m)| v > m) {
+                best = Some(((iy, ix), v));
+            }
+        }
+        if let Some(((iy, ix), _)) = best {
+            dx[[b, iy, ix, c]] += dy[[b, oy, ox, c]];
+        }
+    });
+    Ok(dx)
+}
+
+/// TF `AvgPoolGrad`: each output's gradient shared equally by the inputs of
+/// its window (only those inside the input, as the forward average).
+pub(crate) fn avg_pool_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (input_sizes, dy) = (inputs.next()?, inputs.next()?);
+    let input_sizes = sizes(input_sizes.value())?;
+    typed!(dy, [F32, F64], |dy| avg_pool_grad(&input_sizes, dy.view(), attr))
+}
+
+fn avg_pool_grad<T: NdFloat>(input_sizes: &[usize], dy: ArrayViewD<'_, T>, attr: &Attr) -> KernelResult<ArrayD<T>> {
+    let g = PoolGeometry::new(input_sizes, attr)?;
+    if dy.shape() != [g.n, g.oh, g.ow, g.ch] {
+        return Err("the output gradient has the pooling's output shape");
+    }
+    let mut dx = ArrayD::<T>::zeros(IxDyn(input_sizes));
+    g.for_each_window(|[b, oy, ox, c], taps| {
+        let taps: smallvec::SmallVec<[(usize, usize); 16]> = taps.collect();
+        let share = dy[[b, oy, ox, c]] / T::from(taps.len().max(1)).expect("a count is representable");
+        for (iy, ix) in taps {
+            dx[[b, iy, ix, c]] += share;
+        }
+    });
+    Ok(dx)
 }
 
 /// TF `SparseSoftmaxCrossEntropyWithLogits`: per row, the loss

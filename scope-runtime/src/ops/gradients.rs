@@ -83,13 +83,25 @@ pub(crate) fn gradients_gated(
     gate: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let graph = crate::graph::get_default_graph()?;
+    // A call that fails (an op without a gradient on the way) adds nothing.
+    graph.undo_on_error(|| build_gradients(&graph, ys, xs, grad_ys, name, gate))
+}
+
+fn build_gradients(
+    graph: &Graph,
+    ys: &[&Tensor],
+    xs: &[&Tensor],
+    grad_ys: &[Option<&Tensor>],
+    name: Option<&str>,
+    gate: bool,
+) -> Result<Vec<Option<Tensor>>> {
     if let Some(t) = ys.iter().chain(xs).find(|t| t.graph_id != graph.id()) {
         return Err(Error::GraphMismatch { name: t.name.to_string() });
     }
     let _scope = name_scope(name.unwrap_or("gradients")).enter()?;
     claim_name("uid")?;
     let mut grads: FxHashMap<u32, Vec<Vec<Tensor>>> = FxHashMap::default();
-    let views = Views { graph: &graph };
+    let views = Views { graph };
     for (i, y) in ys.iter().enumerate() {
         let grad_y = match grad_ys.get(i).copied().flatten() {
             Some(g) => named(&format!("grad_ys_{i}")).identity(g)?,
@@ -97,7 +109,7 @@ pub(crate) fn gradients_gated(
         };
         views.add_grad(&mut grads, y, grad_y);
     }
-    let between = Between::new(&graph, ys, xs);
+    let between = Between::new(graph, ys, xs);
     let mut pending = between.pending.clone();
     let from: FxHashSet<u32> = xs.iter().map(|x| x.node).collect();
     // TF `_StopOps`: the xs' ops with no input on a path from another x.

@@ -10,7 +10,6 @@ use crate::scope::{control_dependencies, name_scope, variable_scope};
 use crate::store::get_variable;
 use crate::variable::{Init, Variable};
 use rustc_hash::FxHashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 
 mod schedules;
@@ -196,38 +195,7 @@ pub trait Optimizer {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn compute_gradients(&self, loss: &Tensor, var_list: Option<&[Variable]>) -> Result<Vec<GradAndVar>> {
-        let fail = |problem: String| Error::Optimizer { optimizer: self.name().to_owned(), problem };
-        if !loss.dtype.is_floating() {
-            return Err(fail(format!(
-                "the loss `{}` is {}; gradients need a float loss (cast it)",
-                loss.name(),
-                loss.dtype.name()
-            )));
-        }
-        let vars = match var_list {
-            Some(vars) => vars.to_vec(),
-            None => get_default_graph()?.trainable_variables(None)?,
-        };
-        if vars.is_empty() {
-            return Err(fail("there are no variables to optimize (no trainable variables and no var_list)".into()));
-        }
-        if let Some(v) = vars.iter().find(|v| v.partitions().is_some()) {
-            return Err(fail(format!(
-                "variable `{}` is partitioned; scopeflow's optimizers update whole variables",
-                v.name()
-            )));
-        }
-        let xs: Vec<&Tensor> = vars.iter().map(Variable::variable_tensor).collect();
-        let grads = gradients_gated(&[loss], &xs, &[], None, true)?;
-        // As TF, only variables a gradient reaches must be floats.
-        if let Some((_, v)) = grads.iter().zip(&vars).find(|(g, v)| g.is_some() && !v.dtype().is_floating()) {
-            return Err(fail(format!(
-                "variable `{}` is {}; optimizers update float variables (leave it out of var_list)",
-                v.name(),
-                v.dtype().name()
-            )));
-        }
-        Ok(grads.into_iter().zip(vars).collect())
+        get_default_graph()?.undo_on_error(|| compute_gradients(self, loss, var_list))
     }
 
     /// The op that updates every variable by its gradient and then adds one
@@ -239,33 +207,7 @@ pub trait Optimizer {
     /// [`Error::Optimizer`] when no pair has a gradient; those of the ops it
     /// builds. A failed call may leave ops in the graph (TF's does too).
     fn apply_gradients(&self, grads_and_vars: &[GradAndVar], global_step: Option<&Variable>) -> Result<Operation> {
-        let with_grads: Vec<(&Tensor, &Variable)> =
-            grads_and_vars.iter().filter_map(|(g, v)| g.as_ref().map(|g| (g, v))).collect();
-        if with_grads.is_empty() {
-            let names: Vec<&str> = grads_and_vars.iter().map(|(_, v)| v.name()).collect();
-            return Err(Error::Optimizer {
-                optimizer: self.name().to_owned(),
-                problem: format!(
-                    "no gradient reaches any of the variables {names:?}: the loss does not depend on them"
-                ),
-            });
-        }
-        self.create_slots(&with_grads.iter().map(|(_, v)| *v).collect::<Vec<_>>())?;
-        let scope = name_scope(self.name()).enter()?;
-        let scope_name = scope.name().to_owned();
-        let prepared = self.prepare()?;
-        let mut updates = Vec::with_capacity(with_grads.len());
-        for (grad, var) in with_grads {
-            let _update = name_scope(format!("update_{}", var.variable_tensor().name()).as_str()).enter()?;
-            updates.push(self.apply_dense(&prepared, grad, var)?);
-        }
-        let Some(step) = global_step else {
-            return self.finish(&prepared, &updates, &scope_name);
-        };
-        let finished = self.finish(&prepared, &updates, "update")?;
-        let _after = control_dependencies(&[&finished]).enter()?;
-        let one = named("value").constant(Value::filled(step.dtype(), &[], 1.0))?;
-        Ok(named(&scope_name).assign_add(step, &one)?.op())
+        get_default_graph()?.undo_on_error(|| apply_gradients(self, grads_and_vars, global_step))
     }
 
     /// [`compute_gradients`](Self::compute_gradients) then
@@ -299,9 +241,84 @@ pub trait Optimizer {
         var_list: Option<&[Variable]>,
         global_step: Option<&Variable>,
     ) -> Result<Operation> {
-        let grads = self.compute_gradients(loss, var_list)?;
-        self.apply_gradients(&grads, global_step)
+        get_default_graph()?.undo_on_error(|| {
+            let grads = self.compute_gradients(loss, var_list)?;
+            self.apply_gradients(&grads, global_step)
+        })
     }
+}
+
+/// The body of [`Optimizer::compute_gradients`], which undoes it when it fails.
+fn compute_gradients<O: Optimizer + ?Sized>(
+    opt: &O,
+    loss: &Tensor,
+    var_list: Option<&[Variable]>,
+) -> Result<Vec<GradAndVar>> {
+    let fail = |problem: String| Error::Optimizer { optimizer: opt.name().to_owned(), problem };
+    if !loss.dtype.is_floating() {
+        return Err(fail(format!(
+            "the loss `{}` is {}; gradients need a float loss (cast it)",
+            loss.name(),
+            loss.dtype.name()
+        )));
+    }
+    let vars = match var_list {
+        Some(vars) => vars.to_vec(),
+        None => get_default_graph()?.trainable_variables(None)?,
+    };
+    if vars.is_empty() {
+        return Err(fail("there are no variables to optimize (no trainable variables and no var_list)".into()));
+    }
+    if let Some(v) = vars.iter().find(|v| v.partitions().is_some()) {
+        return Err(fail(format!(
+            "variable `{}` is partitioned; scopeflow's optimizers update whole variables",
+            v.name()
+        )));
+    }
+    let xs: Vec<&Tensor> = vars.iter().map(Variable::variable_tensor).collect();
+    let grads = gradients_gated(&[loss], &xs, &[], None, true)?;
+    // As TF, only variables a gradient reaches must be floats.
+    if let Some((_, v)) = grads.iter().zip(&vars).find(|(g, v)| g.is_some() && !v.dtype().is_floating()) {
+        return Err(fail(format!(
+            "variable `{}` is {}; optimizers update float variables (leave it out of var_list)",
+            v.name(),
+            v.dtype().name()
+        )));
+    }
+    Ok(grads.into_iter().zip(vars).collect())
+}
+
+/// The body of [`Optimizer::apply_gradients`], which undoes it when it fails.
+fn apply_gradients<O: Optimizer + ?Sized>(
+    opt: &O,
+    grads_and_vars: &[GradAndVar],
+    global_step: Option<&Variable>,
+) -> Result<Operation> {
+    let with_grads: Vec<(&Tensor, &Variable)> =
+        grads_and_vars.iter().filter_map(|(g, v)| g.as_ref().map(|g| (g, v))).collect();
+    if with_grads.is_empty() {
+        let names: Vec<&str> = grads_and_vars.iter().map(|(_, v)| v.name()).collect();
+        return Err(Error::Optimizer {
+            optimizer: opt.name().to_owned(),
+            problem: format!("no gradient reaches any of the variables {names:?}: the loss does not depend on them"),
+        });
+    }
+    opt.create_slots(&with_grads.iter().map(|(_, v)| *v).collect::<Vec<_>>())?;
+    let scope = name_scope(opt.name()).enter()?;
+    let scope_name = scope.name().to_owned();
+    let prepared = opt.prepare()?;
+    let mut updates = Vec::with_capacity(with_grads.len());
+    for (grad, var) in with_grads {
+        let _update = name_scope(format!("update_{}", var.variable_tensor().name()).as_str()).enter()?;
+        updates.push(opt.apply_dense(&prepared, grad, var)?);
+    }
+    let Some(step) = global_step else {
+        return opt.finish(&prepared, &updates, &scope_name);
+    };
+    let finished = opt.finish(&prepared, &updates, "update")?;
+    let _after = control_dependencies(&[&finished]).enter()?;
+    let one = named("value").constant(Value::filled(step.dtype(), &[], 1.0))?;
+    Ok(named(&scope_name).assign_add(step, &one)?.op())
 }
 
 /// An optimizer struct's `with_name`, and `slot` for one with slots (its
@@ -525,10 +542,11 @@ impl Optimizer for AdamOptimizer {
         let graph = get_default_graph()?.id();
         {
             let mut powers = self.powers.lock().unwrap_or_else(|e| e.into_inner());
-            if let Entry::Vacant(entry) = powers.entry(graph) {
+            // Made again when a failed call took them out of the graph.
+            if powers.get(&graph).is_none_or(|made| !made.iter().all(in_default_graph)) {
                 // TF `_create_non_slot_variable`: plain variables in the current name scope.
                 let make = |name, value: f64| Variable::new(value as f32).name(name).trainable(false).build();
-                entry.insert([make("beta1_power", self.beta1)?, make("beta2_power", self.beta2)?]);
+                powers.insert(graph, [make("beta1_power", self.beta1)?, make("beta2_power", self.beta2)?]);
             }
         }
         for v in vars {
@@ -781,7 +799,8 @@ impl Slots {
     fn make(&self, slot: &'static str, var: &Variable, op_name: &str, init: Init) -> Result<()> {
         let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let slots = table.entry(Self::key(var)).or_default();
-        if slots.contains_key(slot) {
+        // Made again when a failed call took it out of the graph.
+        if slots.get(slot).is_some_and(in_default_graph) {
             return Ok(());
         }
         if crate::scope::current_variable_scope()?.partitioner().is_some() {
@@ -801,6 +820,12 @@ impl Slots {
         slots.insert(slot, made);
         Ok(())
     }
+}
+
+/// Whether `var` is still the default graph's variable of its name (a failed
+/// call that made it has taken it out; see `Graph::undo_on_error`).
+fn in_default_graph(var: &Variable) -> bool {
+    get_default_graph().and_then(|g| g.global_variables(None)).is_ok_and(|all| all.contains(var))
 }
 
 /// A hyperparameter as TF's `_prepare` converts a Python float: a float32
