@@ -213,3 +213,33 @@ fn a_failed_minimize_leaves_the_graph_as_it_was() -> Result<()> {
     assert!(graph.nodes().iter().any(|n| n.name == "Adam/update_w/ApplyAdam"));
     Ok(())
 }
+
+#[test]
+fn nan_and_infinity_in_losses_and_gradients_never_panic() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [2, 3]).initializer(Init::Zeros).get()?;
+    let x = scopeflow::placeholder(DType::F32, Shape::from_dims([None, Some(2)]))?;
+    let labels = scopeflow::placeholder(DType::I32, Shape::from_dims([None]))?;
+    let logits = matmul(&x, &w)?;
+    let xent = reduce_mean(&scopeflow::sparse_softmax_cross_entropy_with_logits(&labels, &logits)?, None, false)?;
+    // log(0) = -inf; its gradient 1/0 = inf.
+    let log_of_zero = reduce_sum(&scopeflow::log(&mul(&w, &constant(0.0f32)?)?)?, None, false)?;
+    let loss = add(&xent, &log_of_zero)?;
+    let pairs = AdamOptimizer::new(0.1).compute_gradients(&loss, None)?;
+    let grads: Vec<Option<Tensor>> = pairs.iter().map(|(g, _)| g.clone()).collect();
+    let (clipped, norm) = scopeflow::clip_by_global_norm(&grads, 1.0)?;
+    let pairs: Vec<_> = clipped.into_iter().zip(pairs.into_iter().map(|(_, v)| v)).collect();
+    let train = AdamOptimizer::new(0.1).apply_gradients(&pairs, None)?;
+    let session = Session::new(&graph);
+    let batch = Value::from(scopeflow::ndarray::arr2(&[[f32::NAN, 1.0], [f32::INFINITY, -f32::INFINITY]]));
+    let ids = Value::from(vec![0i32, 2]);
+    for _ in 0..2 {
+        let out = session.run_with_targets(&[&loss, &norm], &[(&x, &batch), (&labels, &ids)], &[&train])?;
+        assert!(out[0].to_f64_vec()[0].is_nan() || out[0].to_f64_vec()[0].is_infinite());
+        assert!(!out[1].to_f64_vec()[0].is_finite());
+    }
+    // A clipped update by a NaN scale makes the weights NaN, as in TensorFlow; nothing panicked.
+    assert!(w.value()?.to_f64_vec().iter().all(|v| v.is_nan()));
+    Ok(())
+}
