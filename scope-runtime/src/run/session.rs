@@ -281,7 +281,20 @@ impl Session {
                 && (0..outputs).all(|index| fed.contains_key(&Output { node: n, index }))
                 && !targets.iter().any(|t| t.node == n)
         };
+        // Whether running a node can change a variable: an update, or a node
+        // that needs one (inputs are built before the nodes that read them).
+        let mut effectful = vec![false; state.nodes.len()];
+        for (i, n) in state.nodes.iter().enumerate() {
+            effectful[i] = matches!(n.op.kernel, Kernel::Update(_))
+                || n.inputs
+                    .iter()
+                    .map(|o| o.node)
+                    .chain(n.control_inputs.iter().copied())
+                    .any(|d| effectful[d as usize]);
+        }
         // Depth-first from the fetches and targets, stopping at feeds: post-order is a valid order.
+        // A control input that changes nothing is not run (as TF's graph optimizer drops
+        // it): such as the gradient of a layer's input that `tf.tuple` gates on.
         let mut order: Vec<u32> = Vec::new();
         let mut stack: Vec<(u32, bool)> =
             fetches.iter().map(|t| t.node).chain(targets.iter().map(|o| o.node)).rev().map(|n| (n, false)).collect();
@@ -300,7 +313,8 @@ impl Session {
                 return Err(Error::FeedMissing { placeholder: n.name.to_string() });
             }
             stack.push((node, true));
-            let deps = n.inputs.iter().map(|o| o.node).chain(n.control_inputs.iter().copied());
+            let controls = n.control_inputs.iter().copied().filter(|&c| effectful[c as usize]);
+            let deps = n.inputs.iter().map(|o| o.node).chain(controls);
             stack.extend(deps.collect::<SmallVec<[u32; 4]>>().into_iter().rev().map(|i| (i, false)));
         }
         let slot_of = |o: Output| -> Result<usize> {
