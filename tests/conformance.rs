@@ -532,11 +532,12 @@ fn build_op(
         "reshape" => &["shape"],
         "transpose" => &["perm"],
         "concat" => &["axis"],
+        "stack" | "gather" => &["axis"],
         _ => &[],
     };
     unknown_keys(attrs, known).map_err(|e| e.replace("expect", "attrs"))?;
     let arity = match ty {
-        "concat" | "add_n" => inputs.len().max(1),
+        "concat" | "add_n" | "stack" => inputs.len().max(1),
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
@@ -718,6 +719,12 @@ fn build_op(
             let ax = attrs.get("axis").and_then(Json::as_u64).ok_or("concat needs a non-negative `axis`")? as usize;
             let values: Vec<&Tensor> = inputs.iter().collect();
             one(call!(concat(&values, ax)))
+        }
+        "stack" => {
+            let ax =
+                attrs.get("axis").map_or(Some(0), Json::as_u64).ok_or("stack needs a non-negative `axis`")? as usize;
+            let values: Vec<&Tensor> = inputs.iter().collect();
+            one(call!(stack(&values, ax)))
         }
         other => Err(format!("unknown op type `{other}`")),
     }

@@ -134,7 +134,10 @@ fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> 
 /// `num` equal parts (TF `Split`).
 pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
     let Attr::Split { axis, num } = *attr else { return Err("missing split attributes") };
-    let x = Inputs::new(args).next()?;
+    // The first input is the axis, which the attribute repeats.
+    let mut inputs = Inputs::new(args);
+    inputs.next()?;
+    let x = inputs.next()?;
     let dim = *x.value().shape().get(axis).ok_or("the split axis is out of range")?;
     if num == 0 || dim % num != 0 {
         return Err("the dimension split is not divisible by the number of parts");
@@ -181,14 +184,20 @@ pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Ve
 }
 
 /// `size` elements from `begin` per axis; a size of `-1` takes the rest (TF `Slice`).
-pub(crate) fn slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Slice(slice) = attr else { return Err("missing slice attributes") };
-    let (begin, size) = &**slice;
-    let x = Inputs::new(args).next()?;
+pub(crate) fn slice_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, begin, size) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let begin: Vec<usize> = ints(begin.value())
+        .ok_or("begin is int32 or int64")?
+        .into_iter()
+        .map(|b| usize::try_from(b).ok())
+        .collect::<Option<_>>()
+        .ok_or("the slice must lie within the input")?;
+    let size = ints(size.value()).ok_or("size is int32 or int64")?;
     let dims = x.value().shape();
-    let sizes = slice_sizes(begin, size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
+    let sizes = slice_sizes(&begin, &size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
     let sizes: Vec<usize> = sizes.into_iter().map(|s| s.unwrap_or_default()).collect();
-    Ok(x.value().slice(begin, &sizes))
+    Ok(x.value().slice(&begin, &sizes))
 }
 
 /// The extent of a `Slice` per axis, checked against the dimensions known.
@@ -251,18 +260,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
     Ok(each_array!(x, |a| {
         let mut view = a.view();
         for (i, axis) in axes.iter().enumerate() {
-            if let Stride::Range { start, step, len } = *axis {
-                let slice = if len == 0 {
-                    Slice::new(0, Some(0), 1)
-                } else if step > 0 {
-                    Slice::new(start as isize, Some((start + step * (len as i64 - 1) + 1) as isize), step as isize)
-                } else {
-                    // ndarray walks a negative step backwards from the end of [start, end).
-                    let last = start + step * (len as i64 - 1);
-                    Slice::new(last as isize, Some((start + 1) as isize), step as isize)
-                };
-                view.slice_axis_inplace(Axis(i), slice);
-            }
+            view.slice_axis_inplace(Axis(i), axis_slice(axis));
         }
         for (i, axis) in axes.iter().enumerate().rev() {
             if let Stride::Index(idx) = *axis {
@@ -272,6 +270,96 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
         }
         Element::wrap(view.to_owned())
     }))
+}
+
+/// TF `StridedSliceGrad`: zeros of the shape (first input) with the
+/// gradient (last input) placed where the strided slice took its elements.
+pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
+    let mut inputs = Inputs::new(args);
+    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let (shape, begin, end, strides) = (int_input()?, int_input()?, int_input()?, int_input()?);
+    let g = inputs.next()?;
+    let shape: Vec<usize> =
+        shape.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>().ok_or("a negative dimension")?;
+    element_count(&shape)?;
+    let spec = StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
+    if spec.begin.len() > shape.len() || spec.end.len() != spec.begin.len() {
+        return Err("more sliced axes than the shape has");
+    }
+    let axes: Vec<Stride> = (0..spec.begin.len()).map(|i| stride_axis(&spec, i, shape[i])).collect::<Result<_, _>>()?;
+    let g = g.value();
+    let zeros = Value::filled(g.dtype(), &shape, 0.0);
+    Ok(each_array!(g, |a| {
+        let mut out = Element::unwrap_ref(&zeros).ok_or("the gradient's dtype")?.clone();
+        let mut view = out.view_mut();
+        for (i, axis) in axes.iter().enumerate() {
+            view.slice_axis_inplace(Axis(i), axis_slice(axis));
+        }
+        for (i, axis) in axes.iter().enumerate().rev() {
+            if let Stride::Index(idx) = *axis {
+                view.collapse_axis(Axis(i), idx);
+                view = view.remove_axis(Axis(i));
+            }
+        }
+        if view.shape() != a.shape() {
+            return Err("the gradient does not have the strided slice's shape");
+        }
+        view.assign(a);
+        Element::wrap(out)
+    }))
+}
+
+/// The ndarray slice of one strided-slice axis (the whole axis for a shrunk one, collapsed later).
+fn axis_slice(axis: &Stride) -> Slice {
+    match *axis {
+        Stride::Index(_) => Slice::from(..),
+        Stride::Range { len: 0, .. } => Slice::new(0, Some(0), 1),
+        Stride::Range { start, step, len } if step > 0 => {
+            Slice::new(start as isize, Some((start + step * (len as i64 - 1) + 1) as isize), step as isize)
+        }
+        Stride::Range { start, step, len } => {
+            // ndarray walks a negative step backwards from the end of [start, end).
+            let last = start + step * (len as i64 - 1);
+            Slice::new(last as isize, Some((start + 1) as isize), step as isize)
+        }
+    }
+}
+
+/// TF `ConcatOffset`: where each shape (inputs after the axis) starts along the axis.
+pub(crate) fn concat_offset_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let axis = *ints(inputs.next()?.value()).ok_or("the axis is int32 or int64")?.first().ok_or("missing axis")?;
+    let shapes: Vec<Value> = std::iter::from_fn(|| inputs.next().ok().map(Arg::into_value)).collect();
+    let first = ints(shapes.first().ok_or("no shapes")?).ok_or("shapes are int32 or int64")?;
+    let axis = axis_in(axis, first.len()).ok_or("the axis is out of range for the shapes' rank")?;
+    let mut at = 0i64;
+    shapes
+        .iter()
+        .map(|s| {
+            let dims = ints(s).filter(|d| d.len() == first.len()).ok_or("shapes of one rank")?;
+            let mut offset = vec![0.0; dims.len()];
+            offset[axis] = at as f64;
+            at += dims[axis];
+            Value::from_f64_data(s.dtype(), &[dims.len()], offset).map_err(|_| "offset")
+        })
+        .collect()
+}
+
+/// TF `ShapeN`: each input's shape as an int32 vector.
+pub(crate) fn shape_n_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    args.iter()
+        .map(|a| {
+            let dims: Vec<i32> = a
+                .value()
+                .shape()
+                .iter()
+                .map(|&d| i32::try_from(d))
+                .collect::<Result<_, _>>()
+                .map_err(|_| "a dimension too large for int32")?;
+            Ok(Value::from(dims))
+        })
+        .collect()
 }
 
 /// The input's shape as a vector of int32 or int64.

@@ -41,6 +41,7 @@ mod macros {
 
 mod api;
 mod array;
+mod array_grad;
 mod grad;
 mod gradients;
 mod infer;
@@ -57,6 +58,7 @@ use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
 use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
 use crate::scope::with_ctx;
+use array_grad as ag;
 use grad as g;
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -211,21 +213,27 @@ op_table! {
     /// The inverse of a permutation vector.
     InvertPermutation "InvertPermutation" "InvertPermutation" 1 Mixed int_vector One(ka::invert_permutation_kernel), false, NotDifferentiable;
     /// Concatenation along an axis.
-    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Undefined;
+    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Of(ag::concat);
     /// A partitioned variable's shards, concatenated.
     ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false, Undefined;
     /// Stacking along a new axis.
-    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false, Undefined;
+    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false, Of(ag::stack);
     /// Slices along an axis, that axis removed.
-    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false, Undefined;
-    /// Equal parts along an axis.
-    Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false, Undefined;
-    /// Parts of given sizes along an axis.
-    SplitV           "SplitV"        "split"          2 Mixed   split_v         Many(ka::split_v_kernel), false, Undefined;
-    /// A block of given begin and size.
-    Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false, Undefined;
-    /// Python-style slicing with strides and masks.
-    StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false, Undefined;
+    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false, Of(ag::unstack);
+    /// Equal parts along an axis (the first input, then the value).
+    Split            "Split"         "split"          2 Mixed   split           Many(ka::split_kernel), false, Of(ag::split);
+    /// Parts of given sizes along an axis (the value, the sizes, the axis).
+    SplitV           "SplitV"        "split"          3 Mixed   split_v         Many(ka::split_v_kernel), false, Of(ag::split_v);
+    /// A block of the input from `begin` (second input) of `size` (third).
+    Slice            "Slice"         "Slice"          3 Mixed   slice           One(ka::slice_kernel), false, Of(ag::slice);
+    /// Python-style slicing with strides and masks (input, begin, end, strides).
+    StridedSlice     "StridedSlice"  "StridedSlice"   4 Mixed   strided_slice   One(ka::strided_slice_kernel), false, Of(ag::strided_slice);
+    /// A StridedSlice's gradient: `grad` (last input) placed into zeros of the shape (first input).
+    StridedSliceGrad "StridedSliceGrad" "StridedSliceGrad" 5 Mixed strided_slice_grad One(ka::strided_slice_grad_kernel), false, Undefined;
+    /// Where each input starts in a concatenation along the first input's axis.
+    ConcatOffset     "ConcatOffset"  "ConcatOffset"   n Mixed   concat_offset   Many(ka::concat_offset_kernel), false, NotDifferentiable;
+    /// The shapes of all inputs, one output each.
+    ShapeN           "ShapeN"        "ShapeN"         n Any     shape_n         Many(ka::shape_n_kernel), false, NotDifferentiable;
     /// Rows of `params` picked by integer `indices`.
     Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Undefined;
     /// The input's shape.

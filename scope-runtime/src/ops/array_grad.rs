@@ -1,0 +1,135 @@
+//! Gradient functions of the ops that join, cut and slice (TF's
+//! `array_grad.py`), node for node, so the gradient graph has TensorFlow's
+//! names. Each runs inside `<op>_grad/`.
+
+use super::{OpKind, build, build_op, int_const, named, reshape_to, scoped_op, shape_as};
+use crate::base::{DType, Error, Result, Tensor};
+use crate::graph::{Attr, GradOp, StridedSlice};
+
+type Grads = Result<Vec<Option<Tensor>>>;
+
+/// `Error::NoGradient` for `op`, saying why.
+fn no_gradient(op: &GradOp<'_>, reason: &'static str) -> Error {
+    Error::NoGradient { op: op.name.to_owned(), op_type: op.type_name, reason }
+}
+
+/// TF `array_ops.rank`: a constant `Rank` when the static rank is known, else a `Rank` op.
+fn rank(x: &Tensor) -> Result<Tensor> {
+    match x.shape.rank() {
+        Some(r) => named("Rank").constant(i32::try_from(r).unwrap_or(i32::MAX)),
+        None => build(OpKind::Rank, None, &[x], Attr::None),
+    }
+}
+
+/// TF `_PackGrad`: the gradient unstacked along the stacking axis.
+pub(super) fn stack(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let Attr::Axis(axis) = *op.attr else { return Err(no_gradient(op, "a stack without its axis")) };
+    let attr = Attr::Unstack { axis, num: op.inputs.len() };
+    Ok(build_op(OpKind::Unstack, None, &[&grad[0]], &[], attr)?.outputs.into_iter().map(Some).collect())
+}
+
+/// TF `_UnpackGrad`: the outputs' gradients stacked along the axis.
+pub(super) fn unstack(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let Attr::Unstack { axis, .. } = *op.attr else { return Err(no_gradient(op, "an unstack without its axis")) };
+    Ok(vec![Some(build(OpKind::Stack, None, &grad.iter().collect::<Vec<_>>(), Attr::Axis(axis))?)])
+}
+
+/// The outputs' gradients concatenated along `axis` (an input of the forward op).
+fn concat_along(grad: &[Tensor], axis: &Tensor) -> Result<Tensor> {
+    let inputs: Vec<&Tensor> = grad.iter().chain([axis]).collect();
+    build(OpKind::Concat, None, &inputs, Attr::None)
+}
+
+/// TF `_SplitGrad`: the gradients concatenated along `split_dim` (the first input).
+pub(super) fn split(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![None, Some(concat_along(grad, &op.inputs[0])?)])
+}
+
+/// TF `_SplitVGrad`: the gradients concatenated along `split_dim` (the third input).
+pub(super) fn split_v(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(concat_along(grad, &op.inputs[2])?), None, None])
+}
+
+/// TF `_ConcatGradV2` (its helper's dense path): the gradient cut into the
+/// inputs' shapes at `ConcatOffset`s along the axis taken modulo the rank.
+pub(super) fn concat(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (axis, values) = op.inputs.split_last().ok_or_else(|| no_gradient(op, "a concat without inputs"))?;
+    if values.len() > 16 {
+        // TF takes another path (a SplitV of the sizes) beyond 16 inputs.
+        return Err(no_gradient(op, "scopeflow's concat gradient takes 16 inputs at most"));
+    }
+    let axis = named("mod").floor_mod(axis, &rank(&values[0])?)?;
+    // TF `_ExtractInputShapes`: constant shapes while they are known, else one `ShapeN`.
+    let mut sizes = Vec::with_capacity(values.len());
+    for x in values {
+        let s = shape_as(x, DType::I32)?;
+        if x.shape.to_vec().is_none() {
+            sizes =
+                build_op(OpKind::ShapeN, None, &values.iter().collect::<Vec<_>>(), &[], Attr::None)?.outputs.into_vec();
+            break;
+        }
+        sizes.push(s);
+    }
+    let offset_inputs: Vec<&Tensor> = [&axis].into_iter().chain(&sizes).collect();
+    let offsets = build_op(OpKind::ConcatOffset, None, &offset_inputs, &[], Attr::None)?.outputs;
+    let mut grads = Vec::with_capacity(op.inputs.len());
+    for (begin, size) in offsets.iter().zip(&sizes) {
+        grads.push(Some(build(OpKind::Slice, None, &[&grad[0], begin, size], Attr::None)?));
+    }
+    grads.push(None);
+    Ok(grads)
+}
+
+/// TF `_SliceGrad`: the gradient padded with zeros before (`begin`) and
+/// after (`shape(x) - shape(out) - begin`) along each axis.
+pub(super) fn slice(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, begin) = (&op.inputs[0], &op.inputs[1]);
+    let input_rank = rank(x)?;
+    let slice_size = shape_as(&op.outputs[0], begin.dtype)?;
+    let pair = scoped_op(None, "stack", |name| {
+        build(OpKind::Stack, Some(name), &[&input_rank, &named("1").constant(1i32)?], Attr::Axis(0))
+    })?;
+    let before = reshape_to(begin, &pair)?;
+    let after = reshape_to(&((&shape_as(x, begin.dtype)? - &slice_size)? - begin)?, &pair)?;
+    let paddings = scoped_op(None, "concat", |name| {
+        build(OpKind::Concat, Some(name), &[&before, &after, &named("axis").constant(1i32)?], Attr::None)
+    })?;
+    Ok(vec![Some(build(OpKind::Pad, None, &[&grad[0], &paddings], Attr::None)?), None, None])
+}
+
+/// TF `_StridedSliceGrad`: `StridedSliceGrad` of the input's shape and the
+/// forward op's begin, end and strides (constants, as TF folds them).
+pub(super) fn strided_slice(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let Attr::StridedSlice(spec) = op.attr else { return Err(no_gradient(op, "a strided slice without its spec")) };
+    let x = &op.inputs[0];
+    let x_shape = shape_as(x, DType::I32)?;
+    let static_shape = x.shape.to_vec();
+    let ones = vec![1; spec.begin.len()];
+    let g = scoped_op(None, "StridedSliceGrad", |name| {
+        let shape = match &static_shape {
+            Some(dims) => int_const("shape", &dims.iter().map(|&d| d as i64).collect::<Vec<_>>())?,
+            None => x_shape.clone(),
+        };
+        let begin = int_const("begin", &spec.begin)?;
+        let end = int_const("end", &spec.end)?;
+        let strides = int_const("strides", spec.strides.as_deref().unwrap_or(&ones))?;
+        let attr = Attr::StridedSlice(Box::new(StridedSlice::clone(spec)));
+        build(OpKind::StridedSliceGrad, Some(name), &[&shape, &begin, &end, &strides, &grad[0]], attr)
+    })?;
+    Ok(vec![Some(g), None, None, None])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::Value;
+
+    #[test]
+    fn rank_is_a_constant_for_a_known_rank() -> Result<()> {
+        let graph = crate::graph::Graph::new();
+        let _g = graph.as_default();
+        let x = super::super::constant(Value::filled(DType::F32, &[2, 3], 0.0))?;
+        assert_eq!(rank(&x)?.name(), "Rank");
+        Ok(())
+    }
+}
