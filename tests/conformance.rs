@@ -162,7 +162,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "op" => &["type", "inputs", "name", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
         "graph_nodes" => &[],
-        "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind"],
+        "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind", "expect_forward_nodes"],
         "current_scope" => &["bind"],
         "collection" => &["key", "scope"],
         "thread" => &["steps"],
@@ -1045,6 +1045,10 @@ fn gradients_step(
     let grad_ys = list("grad_ys")?;
     let name = step.get("name").map(|n| n.as_str().ok_or("name is a string")).transpose()?;
     let before = graph.nodes().len();
+    if let Some(want) = step.get("expect_forward_nodes") {
+        let want = want.as_array().ok_or("expect_forward_nodes is a list")?;
+        check_nodes(&graph.nodes(), want).map_err(|e| format!("forward nodes: {e}"))?;
+    }
     let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
     let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
     let grads =
@@ -1053,44 +1057,8 @@ fn gradients_step(
     unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
     // Every node added, in order: name, op type, inputs and static outputs
     // (`attrs` are TF's node attributes, kept for reading, not compared).
-    let added = &graph.nodes()[before..];
     let want = e.get("nodes").and_then(Json::as_array).ok_or("expect.nodes is a list")?;
-    for (i, w) in want.iter().enumerate() {
-        let w = w.as_object().ok_or("a node is an object")?;
-        unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
-        let got = added.get(i).ok_or(format!("node {i} ({}) was not added", w.get("name").unwrap_or(&Json::Null)))?;
-        check_eq(&format!("node {i} name"), w.get("name"), &got.name)?;
-        check_eq(&format!("node {} op_type", got.name), w.get("op_type"), got.op_type)?;
-        let inputs: Vec<String> =
-            got.inputs.iter().cloned().chain(got.control_inputs.iter().map(|c| format!("^{c}"))).collect();
-        let want_inputs: Vec<&str> = w
-            .get("inputs")
-            .and_then(Json::as_array)
-            .ok_or("inputs is a list")?
-            .iter()
-            .filter_map(Json::as_str)
-            .collect();
-        if want_inputs != inputs {
-            return Err(format!("node {} inputs: expected {want_inputs:?}, got {inputs:?}", got.name));
-        }
-        for (k, (o, (shape, dtype))) in
-            w.get("outputs").and_then(Json::as_array).ok_or("outputs")?.iter().zip(&got.outputs).enumerate()
-        {
-            check_eq(&format!("node {} output {k} dtype", got.name), o.get("dtype"), dtype.name())?;
-            let want_shape = parse_static_shape(o.get("shape").ok_or("an output has a shape")?)?;
-            if &want_shape != shape {
-                return Err(format!("node {} output {k} shape: expected {want_shape}, got {shape}", got.name));
-            }
-        }
-    }
-    if added.len() != want.len() {
-        return Err(format!(
-            "{} nodes added, TF added {}: extra {:?}",
-            added.len(),
-            want.len(),
-            added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
-        ));
-    }
+    check_nodes(&graph.nodes()[before..], want)?;
     let want_grads = e.get("grads").and_then(Json::as_array).ok_or("expect.grads is a list")?;
     if want_grads.len() != grads.len() {
         return Err(format!("{} gradients expected, got {}", want_grads.len(), grads.len()));
@@ -1138,6 +1106,48 @@ fn gradients_step(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks nodes against TF's, in order: name, op type, inputs (control
+/// inputs as `^name`) and static outputs; `attrs` are kept for reading only.
+fn check_nodes(added: &[scopeflow::NodeInfo], want: &[Json]) -> Result<(), Failure> {
+    for (i, w) in want.iter().enumerate() {
+        let w = w.as_object().ok_or("a node is an object")?;
+        unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
+        let got = added.get(i).ok_or(format!("node {i} ({}) was not added", w.get("name").unwrap_or(&Json::Null)))?;
+        check_eq(&format!("node {i} name"), w.get("name"), &got.name)?;
+        check_eq(&format!("node {} op_type", got.name), w.get("op_type"), got.op_type)?;
+        let inputs: Vec<String> =
+            got.inputs.iter().cloned().chain(got.control_inputs.iter().map(|c| format!("^{c}"))).collect();
+        let want_inputs: Vec<&str> = w
+            .get("inputs")
+            .and_then(Json::as_array)
+            .ok_or("inputs is a list")?
+            .iter()
+            .filter_map(Json::as_str)
+            .collect();
+        if want_inputs != inputs {
+            return Err(format!("node {} inputs: expected {want_inputs:?}, got {inputs:?}", got.name));
+        }
+        for (k, (o, (shape, dtype))) in
+            w.get("outputs").and_then(Json::as_array).ok_or("outputs")?.iter().zip(&got.outputs).enumerate()
+        {
+            check_eq(&format!("node {} output {k} dtype", got.name), o.get("dtype"), dtype.name())?;
+            let want_shape = parse_static_shape(o.get("shape").ok_or("an output has a shape")?)?;
+            if &want_shape != shape {
+                return Err(format!("node {} output {k} shape: expected {want_shape}, got {shape}", got.name));
+            }
+        }
+    }
+    if added.len() != want.len() {
+        return Err(format!(
+            "{} nodes, TF has {}: extra {:?}",
+            added.len(),
+            want.len(),
+            added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
+        ));
     }
     Ok(())
 }

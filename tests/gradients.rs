@@ -232,3 +232,13 @@ fn slice_gradients_match_finite_differences() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn tile_and_pad_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3]];
+    check(s, |x| scopeflow::square(&scopeflow::tile(&x[0], &[2, 1])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::tile(&x[0], &[3, 2])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::pad(&x[0], &[[1, 0], [0, 2]])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::pad_with(&x[0], &[[0, 1], [2, 1]], 3.0)?))?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! `array_grad.py`), node for node, so the gradient graph has TensorFlow's
 //! names. Each runs inside `<op>_grad/`.
 
-use super::{OpKind, build, build_op, int_const, named, reshape_to, scoped_op, shape_as};
+use super::{OpKind, build, build_op, int_const, named, reshape, reshape_to, scoped_op, shape_as, transpose};
 use crate::base::{DType, Error, Result, Tensor};
 use crate::graph::{Attr, GradOp, StridedSlice};
 
@@ -117,6 +117,46 @@ pub(super) fn strided_slice(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
         build(OpKind::StridedSliceGrad, Some(name), &[&shape, &begin, &end, &strides, &grad[0]], attr)
     })?;
     Ok(vec![Some(g), None, None, None])
+}
+
+/// TF `_TileGrad`: the gradient reshaped to interleave multiples and input
+/// dimensions (`[m0, d0, m1, d1, …]`), then summed over the multiples' axes.
+pub(super) fn tile(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, multiples) = (&op.inputs[0], &op.inputs[1]);
+    let input_shape = shape_as(x, multiples.dtype)?;
+    let pairs = build(OpKind::Stack, None, &[multiples, &input_shape], Attr::Axis(0))?;
+    let split_shape = reshape(&transpose(&pairs, None)?, &[-1])?;
+    let size = match split_shape.shape.num_elements() {
+        Some(n) => named("Size").constant(i32::try_from(n).unwrap_or(i32::MAX))?,
+        None => return Err(no_gradient(op, "the input's rank is unknown (scopeflow's Tile gradient needs it)")),
+    };
+    let axes = scoped_op(None, "range", |name| {
+        let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(2i32)?);
+        build(OpKind::Range, Some(name), &[&start, &size, &delta], Attr::None)
+    })?;
+    let split = reshape_to(&grad[0], &split_shape)?;
+    let summed = build(OpKind::Sum, None, &[&split, &axes], Attr::Reduce { keep_dims: false, all_axes: false })?;
+    Ok(vec![Some(summed), None])
+}
+
+/// TF `_PadGrad` (Pad and PadV2): the input's block sliced out of the
+/// gradient, from the paddings before each axis.
+pub(super) fn pad(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, paddings) = (&op.inputs[0], &op.inputs[1]);
+    let input_rank = rank(x)?;
+    let column = scoped_op(None, "stack", |name| {
+        build(OpKind::Stack, Some(name), &[&input_rank, &named("1").constant(1i32)?], Attr::Axis(0))
+    })?;
+    let before = scoped_op(None, "Slice", |name| {
+        let begin = int_const("begin", &[0, 0])?;
+        build(OpKind::Slice, Some(name), &[paddings, &begin, &column], Attr::None)
+    })?;
+    let begin = reshape(&before, &[-1])?;
+    let sizes = shape_as(x, begin.dtype)?;
+    let x_grad = build(OpKind::Slice, None, &[&grad[0], &begin, &sizes], Attr::None)?;
+    let mut grads = vec![Some(x_grad), None];
+    grads.resize(op.inputs.len(), None);
+    Ok(grads)
 }
 
 #[cfg(test)]

@@ -245,11 +245,11 @@ op_table! {
     /// One-hot vectors of integer indices.
     OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false, NotDifferentiable;
     /// Zeros around the input.
-    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false, Undefined;
+    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false, Of(ag::pad);
     /// A value around the input.
-    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Undefined;
+    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Of(ag::pad);
     /// The input repeated along each axis.
-    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Undefined;
+    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Of(ag::tile);
     /// The input's rank.
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
