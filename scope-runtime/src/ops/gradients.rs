@@ -164,7 +164,7 @@ pub(crate) fn gradients_gated(
         };
         for (input, g) in op.inputs.iter().zip(in_grads) {
             if let Some(g) = g {
-                views.refine_shape(&g, input);
+                let g = views.refine_shape(g, input);
                 views.add_grad(&mut grads, input, g);
             }
         }
@@ -252,14 +252,16 @@ impl Views<'_> {
     }
 
     /// TF's `in_grad.set_shape(t_in.get_shape())`: what the input's static
-    /// shape knows, the gradient's learns.
-    fn refine_shape(&self, g: &Tensor, input: &Tensor) {
+    /// shape knows, the gradient's learns (its node, and the handle returned).
+    fn refine_shape(&self, mut g: Tensor, input: &Tensor) -> Tensor {
         let mut state = self.graph.write();
         if let Some((shape, _)) = state.nodes[g.node as usize].outputs.get_mut(g.output as usize)
             && let Some(merged) = shape.merge(&input.shape)
         {
             *shape = merged;
+            g.shape = shape.clone();
         }
+        g
     }
 }
 
