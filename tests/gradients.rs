@@ -242,3 +242,13 @@ fn tile_and_pad_gradients_match_finite_differences() -> Result<()> {
     check(s, |x| scopeflow::square(&scopeflow::pad_with(&x[0], &[[0, 1], [2, 1]], 3.0)?))?;
     Ok(())
 }
+
+#[test]
+fn select_passes_the_gradient_to_the_input_picked() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3], &[2, 3]];
+    let picks = || constant(Value::from_f64_data(DType::F64, &[2, 3], vec![1.0, -1.0, 2.0, -2.0, 0.5, 3.0])?);
+    check(s, |x| {
+        scopeflow::select(&scopeflow::greater(&picks()?, &constant(0.0f64)?)?, &x[0], &scopeflow::square(&x[1])?)
+    })?;
+    Ok(())
+}

@@ -2,7 +2,9 @@
 //! `array_grad.py`), node for node, so the gradient graph has TensorFlow's
 //! names. Each runs inside `<op>_grad/`.
 
-use super::{OpKind, build, build_op, int_const, named, reshape, reshape_to, scoped_op, shape_as, transpose};
+use super::{
+    OpKind, build, build_op, int_const, named, reshape, reshape_to, scoped_op, shape_as, transpose, zeros_like,
+};
 use crate::base::{DType, Error, Result, Tensor};
 use crate::graph::{Attr, GradOp, StridedSlice};
 
@@ -157,6 +159,13 @@ pub(super) fn pad(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let mut grads = vec![Some(x_grad), None];
     grads.resize(op.inputs.len(), None);
     Ok(grads)
+}
+
+/// TF `_SelectGrad`: the gradient where the condition picked each input, zeros elsewhere.
+pub(super) fn select(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (c, g) = (&op.inputs[0], &grad[0]);
+    let zeros = zeros_like(&op.inputs[1])?;
+    Ok(vec![None, Some(super::select(c, g, &zeros)?), Some(super::select(c, &zeros, g)?)])
 }
 
 #[cfg(test)]

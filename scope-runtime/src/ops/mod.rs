@@ -123,7 +123,7 @@ op_table! {
     /// `a >= b`.
     GreaterEqual     "GreaterEqual"  "GreaterEqual"   2 Numeric compare         One(km::greater_equal_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
-    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Undefined;
+    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(ag::select);
     /// `cond ? x : y` with broadcasting.
     SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Undefined;
     /// Matrix product.
