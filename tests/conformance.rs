@@ -7,9 +7,9 @@
 //! step and expected vs actual; exits non-zero when any case fails.
 
 use scopeflow::{
-    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Session, Shape, StridedSlice,
-    Tensor, Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable, name_scope,
-    named, placeholder, variable_scope,
+    DType, ErrorKind, Gradient, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Session, Shape,
+    StridedSlice, Tensor, Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable,
+    name_scope, named, placeholder, variable_scope,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -720,6 +720,11 @@ fn build_op(
             let values: Vec<&Tensor> = inputs.iter().collect();
             one(call!(concat(&values, ax)))
         }
+        "gather" => match attrs.get("axis").map_or(Some(0), Json::as_i64) {
+            Some(0) => one(call!(gather(a?, b?))),
+            _ => Err("gather along an axis other than 0 is not in scopeflow's API".into()),
+        },
+        "embedding_lookup" => one(call!(embedding_lookup(a?, b?))),
         "stack" => {
             let ax =
                 attrs.get("axis").map_or(Some(0), Json::as_u64).ok_or("stack needs a non-negative `axis`")? as usize;
@@ -1051,8 +1056,8 @@ fn gradients_step(
     }
     let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
     let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
-    let grads =
-        scopeflow::gradients_with(&y_refs, &x_refs, &grad_ys, name).map_err(|e| format!("gradients failed: {e}"))?;
+    let grads = scopeflow::gradients_indexed_with(&y_refs, &x_refs, &grad_ys, name)
+        .map_err(|e| format!("gradients failed: {e}"))?;
     let e = expect.ok_or("gradients needs expect")?;
     unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
     // Every node added, in order: name, op type, inputs and static outputs
@@ -1064,10 +1069,17 @@ fn gradients_step(
         return Err(format!("{} gradients expected, got {}", want_grads.len(), grads.len()));
     }
     for (w, g) in want_grads.iter().zip(&grads) {
-        match (w.as_str(), g) {
-            (None, None) if w.is_null() => {}
-            (Some(w), Some(g)) if w == g.tensor_name() => {}
-            _ => return Err(format!("gradient: expected {w}, got {:?}", g.as_ref().map(Tensor::tensor_name))),
+        let same = |key: &str, t: &Tensor| w.get(key).and_then(Json::as_str) == Some(&t.tensor_name());
+        match (w, g) {
+            (Json::Null, None) => {}
+            (Json::String(w), Some(Gradient::Dense(g))) if *w == g.tensor_name() => {}
+            // TF's IndexedSlices: {indices, values, dense_shape}.
+            (Json::Object(m), Some(Gradient::Indexed(s)))
+                if m.len() == 3
+                    && same("indices", s.indices())
+                    && same("values", s.values())
+                    && same("dense_shape", s.dense_shape()) => {}
+            _ => return Err(format!("gradient: expected {w}, got {g:?}")),
         }
     }
     if e.contains_key("values") || e.contains_key("run_shapes") {
@@ -1078,7 +1090,16 @@ fn gradients_step(
             let (natural, _) = parse_value(v)?;
             feeds.push((t.clone(), natural.convert(t.dtype()).map_err(|e| e.to_string())?));
         }
-        let fetched: Vec<&Tensor> = grads.iter().flatten().collect();
+        // An IndexedSlices is fetched as its three tensors and made dense here,
+        // adding no node to the graph.
+        let fetched: Vec<&Tensor> = grads
+            .iter()
+            .flatten()
+            .flat_map(|g| match g {
+                Gradient::Dense(t) => vec![t],
+                Gradient::Indexed(s) => vec![s.values(), s.indices(), s.dense_shape()],
+            })
+            .collect();
         let feed_refs: Vec<(&Tensor, &Value)> = feeds.iter().map(|(t, v)| (t, v)).collect();
         let got = Session::new(graph).run(&fetched, &feed_refs).map_err(|e| format!("run failed: {e}"))?;
         // Values and run shapes list one entry per x, null where TF returned no gradient.
@@ -1095,8 +1116,18 @@ fn gradients_step(
             match g {
                 None if w.is_null() && s.is_null() => {}
                 None => return Err(format!("gradient {i}: TF has a value, scopeflow no gradient")),
-                Some(_) => {
-                    let v = got.next().ok_or("a value")?;
+                Some(g) => {
+                    let v = match g {
+                        Gradient::Dense(_) => got.next().ok_or("a value")?.clone(),
+                        Gradient::Indexed(_) => {
+                            let (values, indices, shape) = (got.next(), got.next(), got.next());
+                            let (Some(values), Some(indices), Some(shape)) = (values, indices, shape) else {
+                                return Err("three values".into());
+                            };
+                            dense_rows(values, indices, shape)?
+                        }
+                    };
+                    let v = &v;
                     if !w.is_null() {
                         check_values(i, w, v)?;
                     }
@@ -1108,6 +1139,20 @@ fn gradients_step(
         }
     }
     Ok(())
+}
+
+/// The dense value of an IndexedSlices: `values[i]` added into row `indices[i]`.
+fn dense_rows(values: &Value, indices: &Value, shape: &Value) -> Result<Value, Failure> {
+    let shape: Vec<usize> = shape.to_f64_vec().iter().map(|&d| d as usize).collect();
+    let width: usize = shape[1..].iter().product();
+    let mut dense = vec![0.0; shape.iter().product()];
+    for (i, &row) in indices.to_f64_vec().iter().enumerate() {
+        let (row, vals) = (row as usize, values.to_f64_vec());
+        for k in 0..width {
+            dense[row * width + k] += vals[i * width + k];
+        }
+    }
+    Value::from_f64_data(values.dtype(), &shape, dense).map_err(|e| e.to_string())
 }
 
 /// Checks nodes against TF's, in order: name, op type, inputs (control

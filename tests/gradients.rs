@@ -252,3 +252,31 @@ fn select_passes_the_gradient_to_the_input_picked() -> Result<()> {
     })?;
     Ok(())
 }
+
+#[test]
+fn gather_gradients_match_finite_differences() -> Result<()> {
+    let ids = || constant(vec![2i32, 0, 2]);
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::gather(&x[0], &ids()?)?))?;
+    // The rows flow on into a product of x with itself (densified in `mul`'s gradient).
+    check(&[&[4, 3]], |x| scopeflow::gather(&mul(&x[0], &x[0])?, &ids()?))?;
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::embedding_lookup(&x[0], &ids()?)?))?;
+    Ok(())
+}
+
+#[test]
+fn a_gathers_gradient_is_indexed_slices_of_the_rows() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let table = constant(Value::from_f64_data(DType::F32, &[4, 2], vec![0.0; 8])?)?;
+    let rows = scopeflow::gather(&table, &constant(vec![3i32, 3])?)?;
+    let Some(scopeflow::Gradient::Indexed(g)) =
+        scopeflow::gradients_indexed_with(&[&rows], &[&table], &[], None)?.remove(0)
+    else {
+        panic!("a gather's params get rows");
+    };
+    assert_eq!(g.dense_shape().name(), "gradients/GatherV2_grad/Shape");
+    let got = Session::new(&graph).run(&[g.indices(), &g.to_dense()?], &[])?;
+    assert_eq!(got[0].to_f64_vec(), vec![3.0, 3.0]);
+    assert_eq!(got[1].to_f64_vec(), vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0]);
+    Ok(())
+}

@@ -284,6 +284,18 @@ api! {
     };
 }
 
+/// TF's Python slicing of a tensor (`t[1:]`, `t[0]`): a `strided_slice` of
+/// its constants `stack` (begin), `stack_1` (end) and `stack_2` (strides).
+pub(crate) fn python_slice(t: &Tensor, spec: StridedSlice) -> Result<Tensor> {
+    scoped_op(None, "strided_slice", |op| {
+        let begin = int_const("stack", &spec.begin)?;
+        let end = int_const("stack_1", &spec.end)?;
+        let ones = vec![1; spec.begin.len()];
+        let strides = int_const("stack_2", spec.strides.as_deref().unwrap_or(&ones))?;
+        build(OpKind::StridedSlice, Some(op), &[t, &begin, &end, &strides], Attr::StridedSlice(Box::new(spec)))
+    })
+}
+
 /// Like [`scoped_op`] for an op with several outputs.
 fn scoped_outputs(
     name: Option<&str>,

@@ -2,11 +2,14 @@
 //! `array_grad.py`), node for node, so the gradient graph has TensorFlow's
 //! names. Each runs inside `<op>_grad/`.
 
+use super::indexed::stand_in;
 use super::{
-    OpKind, build, build_op, int_const, named, reshape, reshape_to, scoped_op, shape_as, transpose, zeros_like,
+    IndexedSlices, OpKind, build, build_op, expand_dims, int_const, named, python_slice, reshape, reshape_to,
+    scoped_op, shape_as, transpose, zeros_like,
 };
 use crate::base::{DType, Error, Result, Tensor};
 use crate::graph::{Attr, GradOp, StridedSlice};
+use crate::kernels::ints;
 
 type Grads = Result<Vec<Option<Tensor>>>;
 
@@ -93,9 +96,7 @@ pub(super) fn slice(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     })?;
     let before = reshape_to(begin, &pair)?;
     let after = reshape_to(&((&shape_as(x, begin.dtype)? - &slice_size)? - begin)?, &pair)?;
-    let paddings = scoped_op(None, "concat", |name| {
-        build(OpKind::Concat, Some(name), &[&before, &after, &named("axis").constant(1i32)?], Attr::None)
-    })?;
+    let paddings = concat_along_axis(&[&before, &after], 1)?;
     Ok(vec![Some(build(OpKind::Pad, None, &[&grad[0], &paddings], Attr::None)?), None, None])
 }
 
@@ -159,6 +160,37 @@ pub(super) fn pad(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let mut grads = vec![Some(x_grad), None];
     grads.resize(op.inputs.len(), None);
     Ok(grads)
+}
+
+/// TF `_GatherV2Grad` along axis 0: the gradient's rows as an
+/// `IndexedSlices` of the params' shape (`values` the gradient reshaped to
+/// `[#indices] + params.shape[1:]`, `indices` flattened).
+pub(super) fn gather(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (params, indices) = (&op.inputs[0], &op.inputs[1]);
+    let params_shape = shape_as(params, DType::I32)?;
+    let size = match indices.shape.num_elements() {
+        Some(n) => named("Size").constant(i32::try_from(n).unwrap_or(i32::MAX))?,
+        None => return Err(no_gradient(op, "the number of indices is unknown (scopeflow has no Size op yet)")),
+    };
+    let indices_size = expand_dims(&size, 0)?;
+    if op.consts.get(2).and_then(|c| ints(c.as_deref()?)).as_deref() != Some(&[0]) {
+        return Err(no_gradient(op, "scopeflow's gather gradient is along axis 0 only"));
+    }
+    let tail = python_slice(&params_shape, StridedSlice::new([1], [0]).strides([1]).end_mask(1))?;
+    let values_shape = concat_along_axis(&[&indices_size, &tail], 0)?;
+    let values = reshape_to(&grad[0], &values_shape)?;
+    let indices = reshape_to(indices, &indices_size)?;
+    let rows = IndexedSlices::new(values, indices, params_shape, params.shape.clone());
+    Ok(vec![Some(stand_in(rows)), None, None])
+}
+
+/// TF `array_ops.concat(values, axis)` of tensors: `concat/axis` and `concat`.
+fn concat_along_axis(values: &[&Tensor], axis: i32) -> Result<Tensor> {
+    scoped_op(None, "concat", |name| {
+        let axis = named("axis").constant(axis)?;
+        let inputs: Vec<&Tensor> = values.iter().copied().chain([&axis]).collect();
+        build(OpKind::Concat, Some(name), &inputs, Attr::None)
+    })
 }
 
 /// TF `_SelectGrad`: the gradient where the condition picked each input, zeros elsewhere.

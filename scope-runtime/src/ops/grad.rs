@@ -26,7 +26,8 @@ pub(super) fn add_n(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 
 /// Whether `x`, `y` and `grad` have one fully known shape (TF `_ShapesFullySpecifiedAndEqual`).
 fn same_known_shape(x: &Tensor, y: &Tensor, grad: &Tensor) -> bool {
-    x.shape.is_fully_defined() && x.shape == y.shape && x.shape == grad.shape
+    // TF asks `isinstance(grad, Tensor)` first: an `IndexedSlices` takes the general path.
+    !super::indexed::is_stand_in(grad) && x.shape.is_fully_defined() && x.shape == y.shape && x.shape == grad.shape
 }
 
 /// TF `_AddGrad` (AddV2).

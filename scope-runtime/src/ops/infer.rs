@@ -407,6 +407,28 @@ pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferr
     one(Shape::from_dims(out), x[0].dtype)
 }
 
+/// `UnsortedSegmentSum`: `[num_segments] + data.shape[rank(ids)..]`.
+pub(super) fn unsorted_segment_sum(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let (data, ids) = (x[0], x[1]);
+    if !matches!(ids.dtype, DType::I32 | DType::I64) || data.dtype == DType::Bool {
+        return Err(Fail::DType);
+    }
+    int_operand(x[2])?;
+    let num = match const_ints(consts, 2).as_deref() {
+        Some(&[n]) => Some(usize::try_from(n).map_err(|_| Fail::Shape("the number of segments is 0 or more"))?),
+        Some(_) => return Err(Fail::Shape("the number of segments is one integer")),
+        None => None,
+    };
+    let shape = match (data.shape.dims(), ids.shape.rank()) {
+        (Some(d), Some(r)) if r <= d.len() => {
+            Shape::from_dims(std::iter::once(num).chain(d[r..].iter().copied()).collect::<Vec<_>>())
+        }
+        (Some(_), Some(_)) => return Err(Fail::Shape("the segment ids' rank is at most the data's")),
+        _ => Shape::unknown(),
+    };
+    one(shape, data.dtype)
+}
+
 /// `StridedSliceGrad`: the shape its first input lists, the gradient's dtype.
 pub(super) fn strided_slice_grad(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     x[..4].iter().try_for_each(|t| int_operand(t))?;

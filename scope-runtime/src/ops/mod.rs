@@ -44,13 +44,15 @@ mod array;
 mod array_grad;
 mod grad;
 mod gradients;
+mod indexed;
 mod infer;
 mod state;
 
 pub use api::*;
 pub use array::*;
 pub(crate) use gradients::gradients_gated;
-pub use gradients::{gradients, gradients_with};
+pub use gradients::{gradients, gradients_indexed_with, gradients_with};
+pub use indexed::{Gradient, IndexedSlices};
 pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
@@ -200,6 +202,8 @@ op_table! {
     Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Of(g::mean);
     /// Maximum over axes.
     Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Of(g::max);
+    /// Sums of the data's rows by segment id (data, ids, number of segments).
+    UnsortedSegmentSum "UnsortedSegmentSum" "UnsortedSegmentSum" 3 Mixed unsorted_segment_sum One(kr::unsorted_segment_sum_kernel), false, Undefined;
     /// Product over axes.
     Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Undefined;
     /// Index of the maximum along an axis.
@@ -235,7 +239,7 @@ op_table! {
     /// The shapes of all inputs, one output each.
     ShapeN           "ShapeN"        "ShapeN"         n Any     shape_n         Many(ka::shape_n_kernel), false, NotDifferentiable;
     /// Rows of `params` picked by integer `indices`.
-    Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Undefined;
+    Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Of(ag::gather);
     /// The input's shape.
     Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false, NotDifferentiable;
     /// A scalar repeated into a shape.
@@ -299,6 +303,9 @@ fn build_node<R>(
     attr: Attr,
     made: impl FnOnce(&GraphState, u64, u32) -> R,
 ) -> Result<R> {
+    if inputs.iter().any(|t| indexed::is_stand_in(t)) || control_inputs.iter().any(|o| indexed::is_stand_in_op(o)) {
+        return build_with_dense_inputs(kind, name, inputs, control_inputs, attr, made);
+    }
     with_ctx(|ctx| {
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
@@ -342,6 +349,32 @@ fn build_node<R>(
         }
         Ok(made(&state, graph_id, node))
     })
+}
+
+/// [`build_node`] when a gradient function gives an op an `IndexedSlices`
+/// (a stand-in): as TF, inside the op's name scope, each is converted to a
+/// dense tensor named after the op's argument (`Mul/x`), then the op takes
+/// the scope's name.
+fn build_with_dense_inputs<R>(
+    kind: OpKind,
+    name: Option<&str>,
+    inputs: &[&Tensor],
+    control_inputs: &[&Operation],
+    attr: Attr,
+    made: impl FnOnce(&GraphState, u64, u32) -> R,
+) -> Result<R> {
+    let scope = crate::scope::name_scope(name.unwrap_or(kind.def().default_name)).enter()?;
+    let op_name = scope.name().to_owned();
+    let mut dense = Vec::with_capacity(inputs.len());
+    for (i, t) in inputs.iter().enumerate() {
+        dense.push(match indexed::lookup(t) {
+            Some(s) => indexed::densify(&s, Some(&indexed::input_name(kind, i)))?,
+            None => Tensor::clone(t),
+        });
+    }
+    let control: Vec<Operation> = control_inputs.iter().map(|o| indexed::real_op(o)).collect();
+    let inputs: Vec<&Tensor> = dense.iter().collect();
+    build_node(kind, Some(&op_name), &inputs, &control.iter().collect::<Vec<_>>(), attr, made)
 }
 
 /// Builds an op and returns it with all its outputs.
