@@ -72,7 +72,7 @@ pub fn gradients_with(
 }
 
 /// [`gradients_with`], each gradient as TF returns it: a tensor, or for a
-/// gather's params an [`IndexedSlices`] of the rows gathered (which
+/// gather's params an [`IndexedSlices`](crate::IndexedSlices) of the rows gathered (which
 /// [`gradients_with`] converts to a tensor).
 ///
 /// # Errors
