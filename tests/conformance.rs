@@ -722,7 +722,8 @@ fn build_op(
         }
         "gather" => match attrs.get("axis").map_or(Some(0), Json::as_i64) {
             Some(0) => one(call!(gather(a?, b?))),
-            _ => Err("gather along an axis other than 0 is not in scopeflow's API".into()),
+            Some(ax) => one(call!(gather_axis(a?, b?, ax))),
+            None => Err("the axis of gather is an integer".into()),
         },
         "embedding_lookup" => one(call!(embedding_lookup(a?, b?))),
         "stack" => {

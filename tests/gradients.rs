@@ -260,6 +260,9 @@ fn gather_gradients_match_finite_differences() -> Result<()> {
     // The rows flow on into a product of x with itself (densified in `mul`'s gradient).
     check(&[&[4, 3]], |x| scopeflow::gather(&mul(&x[0], &x[0])?, &ids()?))?;
     check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::embedding_lookup(&x[0], &ids()?)?))?;
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &ids()?, 1)?))?;
+    check(&[&[2, 4, 3]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &constant(vec![3i32, 0, 3, 1])?, 1)?))?;
+    check(&[&[2, 3, 4]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &ids()?, 2)?))?;
     Ok(())
 }
 

@@ -47,10 +47,10 @@ pub use io::saver::{RestoreOptions, RestoreReport, Saver, read_checkpoint, read_
 pub use ops::{
     Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
     bias_add, cast, concat, constant, conv2d, conv2d_dilated, div, embedding_lookup, equal, exp, expand_dims, fill,
-    floor_div, floor_mod, gather, gradients, gradients_indexed_with, gradients_with, greater, group, identity, l2_loss,
-    leaky_relu, less, log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, named, neg, no_op, one_hot,
-    one_hot_with, ones_like, pad, pad_with, placeholder, reduce_max, reduce_mean, reduce_prod, reduce_sum, relu, relu6,
-    reshape, reshape_to, select, shape, shape_as, sigmoid, slice, softmax, softplus,
+    floor_div, floor_mod, gather, gather_axis, gradients, gradients_indexed_with, gradients_with, greater, group,
+    identity, l2_loss, leaky_relu, less, log, log_softmax, matmul, matmul_transposed, max_pool, maximum, mul, named,
+    neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, reduce_max, reduce_mean, reduce_prod,
+    reduce_sum, relu, relu6, reshape, reshape_to, select, shape, shape_as, sigmoid, slice, softmax, softplus,
     sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, stack, stop_gradient, strided_slice,
     sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
 };

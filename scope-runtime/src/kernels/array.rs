@@ -87,21 +87,26 @@ pub(crate) fn stack_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) 
     join(attr, args, true)
 }
 
-/// Rows of the first input picked by the integer indices of the second (along the third, axis 0).
+/// Slices of the first input along the axis (third input) picked by the integer indices of the second.
 pub(crate) fn gather_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (params, indices, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
-    if ints(axis.value()).as_deref() != Some(&[0]) {
-        return Err("scopeflow gathers along axis 0 only");
-    }
-    typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value()))
+    let axis = match ints(axis.value()).as_deref() {
+        Some(&[a]) => a,
+        _ => return Err("the axis of a gather is one integer"),
+    };
+    let rank = params.value().shape().len();
+    let axis = axis_in(axis, rank).ok_or("the gather axis is out of range for the params")?;
+    typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value(), axis))
 }
 
-fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value) -> KernelResult<ArrayD<T>> {
-    let rows = params.shape().first().copied().ok_or("gather needs params of rank 1 or more")?;
-    let ids = indices_of(indices, rows).ok_or("a gather index is outside the params' first dimension")?;
-    let picked = params.select(Axis(0), &ids);
-    let shape: Vec<usize> = indices.shape().iter().chain(&params.shape()[1..]).copied().collect();
+fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value, axis: usize) -> KernelResult<ArrayD<T>> {
+    let size = params.shape()[axis];
+    let ids = indices_of(indices, size).ok_or("a gather index is outside the params' dimension")?;
+    let picked = params.select(Axis(axis), &ids);
+    let p = params.shape();
+    let shape: Vec<usize> = p[..axis].iter().chain(indices.shape()).chain(&p[axis + 1..]).copied().collect();
+    let picked = picked.as_standard_layout().into_owned();
     picked.into_shape_with_order(IxDyn(&shape)).map_err(|_| "gather output shape")
 }
 

@@ -45,8 +45,17 @@ fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Te
 
 /// TF `tf.gather` on axis 0: `GatherV2` and its axis as the constant `<op>/axis`.
 fn gather_rows(name: Option<&str>, default: &str, params: &Tensor, indices: &Tensor) -> Result<Tensor> {
+    gather_along(name, default, params, indices, 0)
+}
+
+/// TF `tf.gather(params, indices, axis)`: `GatherV2` of the constant `axis` made in its scope.
+fn gather_along(name: Option<&str>, default: &str, params: &Tensor, indices: &Tensor, axis: i64) -> Result<Tensor> {
     scoped_op(name, default, |op| {
-        build(OpKind::Gather, Some(op), &[params, indices, &named("axis").constant(0i32)?], Attr::None)
+        let axis = match i32::try_from(axis) {
+            Ok(a) => named("axis").constant(a)?,
+            Err(_) => named("axis").constant(axis)?,
+        };
+        build(OpKind::Gather, Some(op), &[params, indices, &axis], Attr::None)
     })
 }
 
@@ -693,6 +702,22 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn gather(params: &Tensor, indices: &Tensor) -> Tensor |name| gather_rows(name, "GatherV2", params, indices);
+    /// Slices of `params` along `axis` picked by integer `indices`, which
+    /// take that axis's place (TF `tf.gather(params, indices, axis=axis)`;
+    /// a negative axis counts from the end).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, gather_axis, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((4, 3)))?;
+    /// let cols = gather_axis(&x, &constant(vec![2i32, 0])?, 1)?;
+    /// assert_eq!((cols.name(), cols.shape().to_vec()), ("GatherV2", Some(vec![4, 2])));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn gather_axis(params: &Tensor, indices: &Tensor, axis: i64) -> Tensor |name| {
+        gather_along(name, "GatherV2", params, indices, axis)
+    };
     /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather
     /// named `embedding_lookup` and its `embedding_lookup/Identity`).
     ///

@@ -173,8 +173,13 @@ pub(super) fn gather(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
         None => return Err(no_gradient(op, "the number of indices is unknown (scopeflow has no Size op yet)")),
     };
     let indices_size = expand_dims(&size, 0)?;
-    if op.consts.get(2).and_then(|c| ints(c.as_deref()?)).as_deref() != Some(&[0]) {
-        return Err(no_gradient(op, "scopeflow's gather gradient is along axis 0 only"));
+    let axis = match op.consts.get(2).and_then(|c| ints(c.as_deref()?)).as_deref() {
+        Some(&[0]) => 0,
+        Some(&[a]) if a > 0 => a,
+        _ => return Err(no_gradient(op, "scopeflow's gather gradient needs a constant axis of 0 or more")),
+    };
+    if axis != 0 {
+        return gather_along_axis(op, grad, &params_shape, axis);
     }
     let tail = python_slice(&params_shape, StridedSlice::new([1], [0]).strides([1]).end_mask(1))?;
     let values_shape = concat_along_axis(&[&indices_size, &tail], 0)?;
@@ -182,6 +187,106 @@ pub(super) fn gather(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let indices = reshape_to(indices, &indices_size)?;
     let rows = IndexedSlices::new(values, indices, params_shape, params.shape.clone());
     Ok(vec![Some(stand_in(rows)), None, None])
+}
+
+/// TF `_GatherV2Grad` along `axis` > 0 (no batch dimensions): the gradient
+/// transposed to bring the axis first, summed by index into rows
+/// (`UnsortedSegmentSum`), transposed back and reshaped to the params' shape.
+fn gather_along_axis(op: &GradOp<'_>, grad: &[Tensor], params_shape: &Tensor, axis: i64) -> Grads {
+    let (params, indices, axis_t) = (&op.inputs[0], &op.inputs[1], &op.inputs[2]);
+    let rank = params.shape.rank().ok_or_else(|| no_gradient(op, "the params' rank is unknown"))? as i64;
+    // outer_shape = params_shape[:axis]
+    let (zero, one) = (named("Const").constant(0i32)?, named("Const").constant(1i32)?);
+    let spec = StridedSlice::new([0], [axis]).strides([1]).begin_mask(1);
+    let outer = packed_slice(params_shape, [&zero, axis_t, &one], spec)?;
+    // inner_shape = params_shape[axis:][1:]
+    let (zero, one) = (named("Const").constant(0i32)?, named("Const").constant(1i32)?);
+    let spec = StridedSlice::new([axis], [0]).strides([1]).end_mask(1);
+    let from_axis = packed_slice(params_shape, [axis_t, &zero, &one], spec)?;
+    let inner = python_slice(&from_axis, StridedSlice::new([1], [0]).strides([1]).end_mask(1))?;
+    let values_shape = scoped_op(None, "concat", |name| {
+        let minus_one = int_const("values_1", &[-1])?;
+        build(OpKind::Concat, Some(name), &[&outer, &minus_one, &inner, &named("axis").constant(0i32)?], Attr::None)
+    })?;
+    let values_dims = named("Size").constant(rank as i32)?;
+    let axis_dims = named("Size").constant(axis as i32)?;
+    let outer_batches = range(Bound::Value(0), Bound::Value(0))?;
+    let batch_axes = range(Bound::Value(0), Bound::Tensor(&axis_dims))?;
+    let inner_axes = range(Bound::Tensor(&plus_one(&axis_dims)?), Bound::Tensor(&values_dims))?;
+    let values = reshape_to(&grad[0], &values_shape)?;
+    let transpose_dims = scoped_op(None, "concat", |name| {
+        let axis_dims = build(OpKind::Stack, Some("values_1"), &[&axis_dims], Attr::Axis(0))?;
+        let parts = [&outer_batches, &axis_dims, &batch_axes, &inner_axes, &named("axis").constant(0i32)?];
+        build(OpKind::Concat, Some(name), &parts, Attr::None)
+    })?;
+    let values = build(OpKind::Transpose, None, &[&values, &transpose_dims], Attr::None)?;
+    // TF gathers the transposed shape, which only batch dimensions use.
+    super::gather(params_shape, &transpose_dims)?;
+    // gather_dim_size = params_shape[axis]
+    let end = plus_one(axis_t)?;
+    let gather_dim_size = scoped_op(None, "strided_slice", |name| {
+        let begin = build(OpKind::Stack, Some("stack"), &[axis_t], Attr::Axis(0))?;
+        let end = build(OpKind::Stack, Some("stack_1"), &[&end], Attr::Axis(0))?;
+        let strides = int_const("stack_2", &[1])?;
+        let spec = StridedSlice::new([axis], [axis + 1]).strides([1]).shrink_axis_mask(1);
+        build(
+            OpKind::StridedSlice,
+            Some(name),
+            &[params_shape, &begin, &end, &strides],
+            Attr::StridedSlice(Box::new(spec)),
+        )
+    })?;
+    // TF `_BatchGatherGrad` without batch dimensions.
+    let size = match indices.shape.num_elements() {
+        Some(n) => named("Size").constant(i32::try_from(n).unwrap_or(i32::MAX))?,
+        None => return Err(no_gradient(op, "the number of indices is unknown (scopeflow has no Size op yet)")),
+    };
+    let indices = reshape_to(indices, &expand_dims(&size, 0)?)?;
+    let summed = build(OpKind::UnsortedSegmentSum, None, &[&values, &indices, &gather_dim_size], Attr::None)?;
+    let invert_dims = {
+        let shifted = plus_one(&batch_axes)?;
+        scoped_op(None, "concat", |name| {
+            let batch_dims = int_const("values_2", &[0])?;
+            let parts = [&outer_batches, &shifted, &batch_dims, &inner_axes, &named("axis").constant(0i32)?];
+            build(OpKind::Concat, Some(name), &parts, Attr::None)
+        })?
+    };
+    let params_grad = build(OpKind::Transpose, None, &[&summed, &invert_dims], Attr::None)?;
+    Ok(vec![Some(reshape_to(&params_grad, &shape_as(params, DType::I32)?)?), None, None])
+}
+
+/// TF's Python slicing with a tensor bound (`t[:axis]`): each bound a
+/// one-element `Pack` (`stack`, `stack_1`, `stack_2`) under `strided_slice`.
+fn packed_slice(t: &Tensor, [begin, end, strides]: [&Tensor; 3], spec: StridedSlice) -> Result<Tensor> {
+    scoped_op(None, "strided_slice", |name| {
+        let pack = |x: &Tensor, n: &str| build(OpKind::Stack, Some(n), &[x], Attr::Axis(0));
+        let (b, e, s) = (pack(begin, "stack")?, pack(end, "stack_1")?, pack(strides, "stack_2")?);
+        build(OpKind::StridedSlice, Some(name), &[t, &b, &e, &s], Attr::StridedSlice(Box::new(spec)))
+    })
+}
+
+/// A bound of TF `math_ops.range`: a Python number (a constant in its scope) or a tensor.
+enum Bound<'a> {
+    Value(i32),
+    Tensor(&'a Tensor),
+}
+
+/// TF `math_ops.range(start, limit)` with step 1: `range/start`, `range/limit`, `range/delta` for numbers.
+fn range(start: Bound<'_>, limit: Bound<'_>) -> Result<Tensor> {
+    scoped_op(None, "range", |name| {
+        let bound = |b: Bound<'_>, n: &str| match b {
+            Bound::Value(v) => named(n).constant(v),
+            Bound::Tensor(t) => Ok(t.clone()),
+        };
+        let (start, limit) = (bound(start, "start")?, bound(limit, "limit")?);
+        let delta = named("delta").constant(1i32)?;
+        build(OpKind::Range, Some(name), &[&start, &limit, &delta], Attr::None)
+    })
+}
+
+/// TF `x + 1`: `add/y` and `add`.
+fn plus_one(x: &Tensor) -> Result<Tensor> {
+    scoped_op(None, "add", |name| build(OpKind::Add, Some(name), &[x, &named("y").constant(1i32)?], Attr::None))
 }
 
 /// TF `array_ops.concat(values, axis)` of tensors: `concat/axis` and `concat`.

@@ -459,12 +459,18 @@ pub(super) fn gather(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
         return Err(Fail::DType);
     }
     int_operand(x[2])?;
-    if const_ints(consts, 2).is_some_and(|axis| axis != [0]) {
-        return Err(Fail::Shape("scopeflow gathers along axis 0 only"));
-    }
-    let shape = match (params.shape.dims(), indices.shape.dims()) {
-        (Some([]), _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
-        (Some(p), Some(i)) => Shape::from_dims(i.iter().chain(&p[1..]).copied().collect::<Vec<_>>()),
+    let axis = match const_ints(consts, 2).as_deref() {
+        Some(&[a]) => Some(a),
+        Some(_) => return Err(Fail::Shape("the axis of a gather is one integer")),
+        None => None,
+    };
+    let shape = match (params.shape.dims(), indices.shape.dims(), axis) {
+        (Some([]), _, _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
+        (Some(p), Some(i), Some(axis)) => {
+            let axis = axis_in(axis, p.len()).ok_or(Fail::Shape("the gather axis is out of range for the params"))?;
+            Shape::from_dims(p[..axis].iter().chain(i).chain(&p[axis + 1..]).copied().collect::<Vec<_>>())
+        }
+        (Some(p), Some(i), None) => unknown_dims(Some(p.len() + i.len() - 1)),
         _ => Shape::unknown(),
     };
     one(shape, params.dtype)
