@@ -7,7 +7,7 @@ use super::{
     IndexedSlices, OpKind, build, build_op, expand_dims, int_const, named, python_slice, reshape, reshape_to,
     scoped_op, shape_as, transpose, zeros_like,
 };
-use crate::base::{DType, Error, Result, Tensor};
+use crate::base::{DType, Error, Result, Shape, Tensor};
 use crate::graph::{Attr, GradOp, StridedSlice};
 use crate::kernels::ints;
 
@@ -184,6 +184,15 @@ pub(super) fn gather(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let tail = python_slice(&params_shape, StridedSlice::new([1], [0]).strides([1]).end_mask(1))?;
     let values_shape = concat_along_axis(&[&indices_size, &tail], 0)?;
     let values = reshape_to(&grad[0], &values_shape)?;
+    // TF's shape inference reads the partly known `values_shape` (`[n] +
+    // params.shape[1:]`, known dimensions of an unknown batch included).
+    let values = match (indices.shape.num_elements(), params.shape.dims()) {
+        (Some(n), Some([_, tail @ ..])) => set_shape(
+            values,
+            &Shape::from_dims(std::iter::once(Some(n)).chain(tail.iter().copied()).collect::<Vec<_>>()),
+        ),
+        _ => values,
+    };
     let indices = reshape_to(indices, &indices_size)?;
     let rows = IndexedSlices::new(values, indices, params_shape, params.shape.clone());
     Ok(vec![Some(stand_in(rows)), None, None])
@@ -287,6 +296,21 @@ fn range(start: Bound<'_>, limit: Bound<'_>) -> Result<Tensor> {
 /// TF `x + 1`: `add/y` and `add`.
 fn plus_one(x: &Tensor) -> Result<Tensor> {
     scoped_op(None, "add", |name| build(OpKind::Add, Some(name), &[x, &named("y").constant(1i32)?], Attr::None))
+}
+
+/// TF `Tensor.set_shape`: what `shape` knows, `t`'s node and handle learn.
+fn set_shape(mut t: Tensor, shape: &Shape) -> Tensor {
+    if let Ok(graph) = crate::graph::get_default_graph() {
+        let mut state = graph.write();
+        if let Some((known, _)) =
+            state.nodes.get_mut(t.node as usize).and_then(|n| n.outputs.get_mut(t.output as usize))
+            && let Some(merged) = known.merge(shape)
+        {
+            *known = merged;
+            t.shape = known.clone();
+        }
+    }
+    t
 }
 
 /// TF `array_ops.concat(values, axis)` of tensors: `concat/axis` and `concat`.
