@@ -47,7 +47,8 @@ pub(crate) enum Attr {
         sizes: Vec<i64>,
     },
     /// A strided slice's spec: its masks, and the begin, end and strides its
-    /// constant inputs hold (the kernel and the shape function read them here).
+    /// inputs hold when they are built (the shape function reads them here,
+    /// the kernel from the inputs).
     StridedSlice(Box<StridedSlice>),
     /// `num` outputs along `axis` (TF `Unpack`).
     Unstack {

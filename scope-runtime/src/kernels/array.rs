@@ -252,10 +252,18 @@ pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Str
     Ok(Stride::Range { start: b, step: s, len: len as usize })
 }
 
-/// TF `StridedSlice` with begin, end and shrink-axis masks.
+/// TF `StridedSlice`: the input sliced by its begin, end and strides
+/// inputs, with the attribute's begin, end and shrink-axis masks.
 pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::StridedSlice(spec) = attr else { return Err("missing strided slice attributes") };
-    let x = Inputs::new(args).next()?;
+    let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
+    let mut inputs = Inputs::new(args);
+    let x = inputs.next()?;
+    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let (begin, end, strides) = (int_input()?, int_input()?, int_input()?);
+    if end.len() != begin.len() || strides.len() != begin.len() {
+        return Err("begin, end and strides have one entry per sliced axis");
+    }
+    let spec = &StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
     let x = x.value();
     if spec.begin.len() > x.shape().len() {
         return Err("more sliced axes than the input has");
