@@ -136,27 +136,37 @@ fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> 
     Ok(parts)
 }
 
-/// `num` equal parts (TF `Split`).
+/// The axis a split's scalar operand names, for `value`'s rank.
+fn split_axis(axis: &Arg<'_>, value: &Value) -> KernelResult<usize> {
+    match ints(axis.value()).as_deref() {
+        Some(&[a]) => axis_in(a, value.shape().len()).ok_or("the split axis is out of range"),
+        _ => Err("the split axis is one integer"),
+    }
+}
+
+/// `num` equal parts along the axis of the first input (TF `Split`).
 pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
-    let Attr::Split { axis, num } = *attr else { return Err("missing split attributes") };
-    // The first input is the axis, which the attribute repeats.
+    let Attr::Split { num, .. } = *attr else { return Err("missing split attributes") };
     let mut inputs = Inputs::new(args);
-    inputs.next()?;
-    let x = inputs.next()?;
-    let dim = *x.value().shape().get(axis).ok_or("the split axis is out of range")?;
+    let (axis, x) = (inputs.next()?, inputs.next()?);
+    let axis = split_axis(&axis, x.value())?;
+    let dim = x.value().shape()[axis];
     if num == 0 || dim % num != 0 {
         return Err("the dimension split is not divisible by the number of parts");
     }
     cut(x.value(), axis, &vec![dim / num; num])
 }
 
-/// Parts of given sizes, one of which may be `-1` for the rest (TF `SplitV`).
-pub(crate) fn split_v_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
-    let Attr::SplitV { axis, sizes } = attr else { return Err("missing split attributes") };
-    let x = Inputs::new(args).next()?;
-    let dim = *x.value().shape().get(*axis).ok_or("the split axis is out of range")?;
-    let sizes = split_sizes(sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
-    cut(x.value(), *axis, &sizes)
+/// Parts of the sizes of the second input, one of which may be `-1` for the
+/// rest, along the axis of the third (TF `SplitV`).
+pub(crate) fn split_v_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (x, sizes, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let axis = split_axis(&axis, x.value())?;
+    let sizes = ints(sizes.value()).ok_or("split sizes are int32 or int64")?;
+    let dim = x.value().shape()[axis];
+    let sizes = split_sizes(&sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
+    cut(x.value(), axis, &sizes)
 }
 
 /// Resolves split sizes with at most one `-1` against the dimension split.
