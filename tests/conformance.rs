@@ -7,9 +7,9 @@
 //! step and expected vs actual; exits non-zero when any case fails.
 
 use scopeflow::{
-    DType, ErrorKind, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Session, Shape, StridedSlice,
-    Tensor, Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable, name_scope,
-    named, placeholder, variable_scope,
+    DType, ErrorKind, Gradient, Graph, Init, NameScopeGuard, Partitioner, Regularizer, Reuse, Session, Shape,
+    StridedSlice, Tensor, Value, Variable, VariableScope, VariableScopeGuard, current_variable_scope, get_variable,
+    name_scope, named, placeholder, variable_scope,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -555,11 +555,12 @@ fn build_op(
         "reshape" => &["shape"],
         "transpose" => &["perm"],
         "concat" => &["axis"],
+        "stack" | "gather" => &["axis"],
         _ => &[],
     };
     unknown_keys(attrs, known).map_err(|e| e.replace("expect", "attrs"))?;
     let arity = match ty {
-        "concat" | "add_n" => inputs.len().max(1),
+        "concat" | "add_n" | "stack" => inputs.len().max(1),
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
@@ -610,6 +611,7 @@ fn build_op(
         "add_n" => one(call!(add_n(&inputs.iter().collect::<Vec<_>>()))),
         "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
         "sigmoid_cross_entropy_with_logits" => one(call!(sigmoid_cross_entropy_with_logits(a?, b?))),
+        "softmax_cross_entropy_with_logits_v2" => one(call!(softmax_cross_entropy_with_logits_v2(a?, b?))),
         "mean_squared_error" => one(match name {
             Some(n) => named(n).mean_squared_error(a?, b?),
             None => scopeflow::losses::mean_squared_error(a?, b?),
@@ -746,6 +748,18 @@ fn build_op(
             let ax = attrs.get("axis").and_then(Json::as_u64).ok_or("concat needs a non-negative `axis`")? as usize;
             let values: Vec<&Tensor> = inputs.iter().collect();
             one(call!(concat(&values, ax)))
+        }
+        "gather" => match attrs.get("axis").map_or(Some(0), Json::as_i64) {
+            Some(0) => one(call!(gather(a?, b?))),
+            Some(ax) => one(call!(gather_axis(a?, b?, ax))),
+            None => Err("the axis of gather is an integer".into()),
+        },
+        "embedding_lookup" => one(call!(embedding_lookup(a?, b?))),
+        "stack" => {
+            let ax =
+                attrs.get("axis").map_or(Some(0), Json::as_u64).ok_or("stack needs a non-negative `axis`")? as usize;
+            let values: Vec<&Tensor> = inputs.iter().collect();
+            one(call!(stack(&values, ax)))
         }
         other => Err(format!("unknown op type `{other}`")),
     }
@@ -1044,49 +1058,6 @@ fn parse_value(v: &Json) -> Result<(Value, DType), Failure> {
 /// A `gradients` step (tests/tf_gradients/README.md): builds TF's `tf.gradients`
 /// through `gradients_with`, then checks every node it added, in order, the
 /// returned gradients and, computed by a `Session`, their values.
-/// Checks nodes against TF's, in order: name, op type, inputs (control
-/// inputs as `^name`) and static outputs (`attrs` are kept for reading, not
-/// compared).
-fn check_nodes(added: &[scopeflow::NodeInfo], want: &[Json], what: &str) -> Result<(), Failure> {
-    for (i, w) in want.iter().enumerate() {
-        let w = w.as_object().ok_or("a node is an object")?;
-        unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
-        let got = added.get(i).ok_or(format!("node {i} ({}) was not added", w.get("name").unwrap_or(&Json::Null)))?;
-        check_eq(&format!("node {i} name"), w.get("name"), &got.name)?;
-        check_eq(&format!("node {} op_type", got.name), w.get("op_type"), got.op_type)?;
-        let inputs: Vec<String> =
-            got.inputs.iter().cloned().chain(got.control_inputs.iter().map(|c| format!("^{c}"))).collect();
-        let want_inputs: Vec<&str> = w
-            .get("inputs")
-            .and_then(Json::as_array)
-            .ok_or("inputs is a list")?
-            .iter()
-            .filter_map(Json::as_str)
-            .collect();
-        if want_inputs != inputs {
-            return Err(format!("node {} inputs: expected {want_inputs:?}, got {inputs:?}", got.name));
-        }
-        for (k, (o, (shape, dtype))) in
-            w.get("outputs").and_then(Json::as_array).ok_or("outputs")?.iter().zip(&got.outputs).enumerate()
-        {
-            check_eq(&format!("node {} output {k} dtype", got.name), o.get("dtype"), dtype.name())?;
-            let want_shape = parse_static_shape(o.get("shape").ok_or("an output has a shape")?)?;
-            if &want_shape != shape {
-                return Err(format!("node {} output {k} shape: expected {want_shape}, got {shape}", got.name));
-            }
-        }
-    }
-    if added.len() != want.len() {
-        return Err(format!(
-            "{what}: {} nodes, TF has {}: extra {:?}",
-            added.len(),
-            want.len(),
-            added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
-        ));
-    }
-    Ok(())
-}
-
 fn gradients_step(
     graph: &Graph,
     step: &Map<String, Json>,
@@ -1126,28 +1097,34 @@ fn gradients_step(
             })
         };
         let want: Vec<Json> = want.iter().filter(|n| !initializes(n)).cloned().collect();
-        check_nodes(&graph.nodes(), &want, "forward graph")?;
+        check_nodes(&graph.nodes(), &want).map_err(|e| format!("forward nodes: {e}"))?;
     }
     let (y_refs, x_refs): (Vec<&Tensor>, Vec<&Tensor>) = (ys.iter().collect(), xs.iter().collect());
     let grad_ys: Vec<Option<&Tensor>> = grad_ys.iter().map(Option::as_ref).collect();
-    let grads =
-        scopeflow::gradients_with(&y_refs, &x_refs, &grad_ys, name).map_err(|e| format!("gradients failed: {e}"))?;
+    let grads = scopeflow::gradients_indexed_with(&y_refs, &x_refs, &grad_ys, name)
+        .map_err(|e| format!("gradients failed: {e}"))?;
     let e = expect.ok_or("gradients needs expect")?;
     unknown_keys(e, &["nodes", "grads", "values", "run_shapes"])?;
     // Every node added, in order: name, op type, inputs and static outputs
     // (`attrs` are TF's node attributes, kept for reading, not compared).
-    let added = &graph.nodes()[before..];
     let want = e.get("nodes").and_then(Json::as_array).ok_or("expect.nodes is a list")?;
-    check_nodes(added, want, "added")?;
+    check_nodes(&graph.nodes()[before..], want)?;
     let want_grads = e.get("grads").and_then(Json::as_array).ok_or("expect.grads is a list")?;
     if want_grads.len() != grads.len() {
         return Err(format!("{} gradients expected, got {}", want_grads.len(), grads.len()));
     }
     for (w, g) in want_grads.iter().zip(&grads) {
-        match (w.as_str(), g) {
-            (None, None) if w.is_null() => {}
-            (Some(w), Some(g)) if w == g.tensor_name() => {}
-            _ => return Err(format!("gradient: expected {w}, got {:?}", g.as_ref().map(Tensor::tensor_name))),
+        let same = |key: &str, t: &Tensor| w.get(key).and_then(Json::as_str) == Some(&t.tensor_name());
+        match (w, g) {
+            (Json::Null, None) => {}
+            (Json::String(w), Some(Gradient::Dense(g))) if *w == g.tensor_name() => {}
+            // TF's IndexedSlices: {indices, values, dense_shape}.
+            (Json::Object(m), Some(Gradient::Indexed(s)))
+                if m.len() == 3
+                    && same("indices", s.indices())
+                    && same("values", s.values())
+                    && same("dense_shape", s.dense_shape()) => {}
+            _ => return Err(format!("gradient: expected {w}, got {g:?}")),
         }
     }
     if e.contains_key("values") || e.contains_key("run_shapes") {
@@ -1158,7 +1135,16 @@ fn gradients_step(
             let (natural, _) = parse_value(v)?;
             feeds.push((t.clone(), natural.convert(t.dtype()).map_err(|e| e.to_string())?));
         }
-        let fetched: Vec<&Tensor> = grads.iter().flatten().collect();
+        // An IndexedSlices is fetched as its three tensors and made dense here,
+        // adding no node to the graph.
+        let fetched: Vec<&Tensor> = grads
+            .iter()
+            .flatten()
+            .flat_map(|g| match g {
+                Gradient::Dense(t) => vec![t],
+                Gradient::Indexed(s) => vec![s.values(), s.indices(), s.dense_shape()],
+            })
+            .collect();
         let feed_refs: Vec<(&Tensor, &Value)> = feeds.iter().map(|(t, v)| (t, v)).collect();
         let got = Session::new(graph).run(&fetched, &feed_refs).map_err(|e| format!("run failed: {e}"))?;
         // Values and run shapes list one entry per x, null where TF returned no gradient.
@@ -1175,8 +1161,18 @@ fn gradients_step(
             match g {
                 None if w.is_null() && s.is_null() => {}
                 None => return Err(format!("gradient {i}: TF has a value, scopeflow no gradient")),
-                Some(_) => {
-                    let v = got.next().ok_or("a value")?;
+                Some(g) => {
+                    let v = match g {
+                        Gradient::Dense(_) => got.next().ok_or("a value")?.clone(),
+                        Gradient::Indexed(_) => {
+                            let (values, indices, shape) = (got.next(), got.next(), got.next());
+                            let (Some(values), Some(indices), Some(shape)) = (values, indices, shape) else {
+                                return Err("three values".into());
+                            };
+                            dense_rows(values, indices, shape)?
+                        }
+                    };
+                    let v = &v;
                     if !w.is_null() {
                         check_values(i, w, v)?;
                     }
@@ -1186,6 +1182,62 @@ fn gradients_step(
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// The dense value of an IndexedSlices: `values[i]` added into row `indices[i]`.
+fn dense_rows(values: &Value, indices: &Value, shape: &Value) -> Result<Value, Failure> {
+    let shape: Vec<usize> = shape.to_f64_vec().iter().map(|&d| d as usize).collect();
+    let width: usize = shape[1..].iter().product();
+    let mut dense = vec![0.0; shape.iter().product()];
+    for (i, &row) in indices.to_f64_vec().iter().enumerate() {
+        let (row, vals) = (row as usize, values.to_f64_vec());
+        for k in 0..width {
+            dense[row * width + k] += vals[i * width + k];
+        }
+    }
+    Value::from_f64_data(values.dtype(), &shape, dense).map_err(|e| e.to_string())
+}
+
+/// Checks nodes against TF's, in order: name, op type, inputs (control
+/// inputs as `^name`) and static outputs; `attrs` are kept for reading only.
+fn check_nodes(added: &[scopeflow::NodeInfo], want: &[Json]) -> Result<(), Failure> {
+    for (i, w) in want.iter().enumerate() {
+        let w = w.as_object().ok_or("a node is an object")?;
+        unknown_keys(w, &["name", "op_type", "inputs", "outputs", "attrs"])?;
+        let got = added.get(i).ok_or(format!("node {i} ({}) was not added", w.get("name").unwrap_or(&Json::Null)))?;
+        check_eq(&format!("node {i} name"), w.get("name"), &got.name)?;
+        check_eq(&format!("node {} op_type", got.name), w.get("op_type"), got.op_type)?;
+        let inputs: Vec<String> =
+            got.inputs.iter().cloned().chain(got.control_inputs.iter().map(|c| format!("^{c}"))).collect();
+        let want_inputs: Vec<&str> = w
+            .get("inputs")
+            .and_then(Json::as_array)
+            .ok_or("inputs is a list")?
+            .iter()
+            .filter_map(Json::as_str)
+            .collect();
+        if want_inputs != inputs {
+            return Err(format!("node {} inputs: expected {want_inputs:?}, got {inputs:?}", got.name));
+        }
+        for (k, (o, (shape, dtype))) in
+            w.get("outputs").and_then(Json::as_array).ok_or("outputs")?.iter().zip(&got.outputs).enumerate()
+        {
+            check_eq(&format!("node {} output {k} dtype", got.name), o.get("dtype"), dtype.name())?;
+            let want_shape = parse_static_shape(o.get("shape").ok_or("an output has a shape")?)?;
+            if &want_shape != shape {
+                return Err(format!("node {} output {k} shape: expected {want_shape}, got {shape}", got.name));
+            }
+        }
+    }
+    if added.len() != want.len() {
+        return Err(format!(
+            "{} nodes, TF has {}: extra {:?}",
+            added.len(),
+            want.len(),
+            added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
+        ));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use scopeflow::ndarray::{ArrayD, IxDyn};
 use scopeflow::prelude::*;
-use scopeflow::{ErrorKind, gradients, gradients_with, stop_gradient};
+use scopeflow::{ErrorKind, StridedSlice, gradients, gradients_with, stop_gradient};
 
 /// Deterministic values in [-1.5, 1.5], away from Relu's kink at 0.
 fn values(shape: &[usize], seed: u64) -> Value {
@@ -105,10 +105,10 @@ fn an_op_without_a_gradient_on_the_path_is_an_error_naming_it() -> Result<()> {
     let graph = Graph::new();
     let _g = graph.as_default();
     let x = constant(vec![1.0f32, 2.0])?;
-    let y = scopeflow::pad(&x, &[[1, 0]])?;
+    let y = scopeflow::reduce_prod(&x, None, false)?;
     let err = gradients(&[&y], &[&x]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert!(err.to_string().contains("`Pad` (Pad)"), "{err}");
+    assert!(err.to_string().contains("`Prod` (Prod)"), "{err}");
     let other = Graph::new();
     let z = other.with_default(|| constant(1.0f32))?;
     assert_eq!(gradients(&[&z], &[&x]).unwrap_err().kind(), ErrorKind::Usage);
@@ -232,5 +232,94 @@ fn a_reshape_of_an_unknown_batch_reshapes_the_gradient_back_as_tf() -> Result<()
     assert_eq!((dx.name(), dx.shape().to_string()), ("gradients/Reshape_grad/Reshape", "(None, 3)".to_owned()));
     let fed = Value::from_f64_data(DType::F64, &[2, 3], vec![0.5; 6])?;
     assert_eq!(Session::new(&graph).run(&[&dx], &[(&x, &fed)])?[0].shape(), &[2, 3]);
+    Ok(())
+}
+
+#[test]
+fn join_and_split_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3], &[2, 3]];
+    check(s, |x| scopeflow::square(&scopeflow::concat(&[&x[0], &x[1]], 0)?))?;
+    check(&[&[2, 3], &[2, 1]], |x| scopeflow::square(&scopeflow::concat(&[&x[0], &x[1]], 1)?))?;
+    check(s, |x| scopeflow::square(&scopeflow::stack(&[&x[0], &x[1]], 0)?))?;
+    check(s, |x| scopeflow::square(&scopeflow::stack(&[&x[0], &x[1]], 2)?))?;
+    check(&[&[2, 3]], |x| {
+        let rows = scopeflow::unstack(&x[0], None, 0)?;
+        mul(&rows[0], &scopeflow::square(&rows[1])?)
+    })?;
+    check(&[&[2, 3]], |x| scopeflow::square(&scopeflow::unstack(&x[0], None, 1)?[2]))?;
+    check(&[&[2, 6]], |x| {
+        let parts = scopeflow::split(&x[0], 3, 1)?;
+        mul(&parts[0], &scopeflow::square(&parts[2])?)
+    })?;
+    check(&[&[4, 3]], |x| {
+        let parts = scopeflow::split_sizes(&x[0], &[1, -1], 0)?;
+        scopeflow::square(&parts[1])
+    })?;
+    Ok(())
+}
+
+#[test]
+fn slice_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[4, 5]];
+    check(s, |x| scopeflow::square(&scopeflow::slice(&x[0], &[1, 2], &[2, -1])?))?;
+    for spec in [
+        StridedSlice::new([0, 1], [4, 5]).strides([2, 2]),
+        StridedSlice::new([1], [2]).shrink_axis_mask(1),
+        StridedSlice::new([0, -1], [0, 0]).begin_mask(1).end_mask(1).shrink_axis_mask(2),
+        StridedSlice::new([-1, 3], [0, 0]).strides([-2, -1]).end_mask(3),
+    ] {
+        check(s, |x| scopeflow::square(&scopeflow::strided_slice(&x[0], &spec)?))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn tile_and_pad_gradients_match_finite_differences() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3]];
+    check(s, |x| scopeflow::square(&scopeflow::tile(&x[0], &[2, 1])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::tile(&x[0], &[3, 2])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::pad(&x[0], &[[1, 0], [0, 2]])?))?;
+    check(s, |x| scopeflow::square(&scopeflow::pad_with(&x[0], &[[0, 1], [2, 1]], 3.0)?))?;
+    Ok(())
+}
+
+#[test]
+fn select_passes_the_gradient_to_the_input_picked() -> Result<()> {
+    let s: &[&[usize]] = &[&[2, 3], &[2, 3]];
+    let picks = || constant(Value::from_f64_data(DType::F64, &[2, 3], vec![1.0, -1.0, 2.0, -2.0, 0.5, 3.0])?);
+    check(s, |x| {
+        scopeflow::select(&scopeflow::greater(&picks()?, &constant(0.0f64)?)?, &x[0], &scopeflow::square(&x[1])?)
+    })?;
+    Ok(())
+}
+
+#[test]
+fn gather_gradients_match_finite_differences() -> Result<()> {
+    let ids = || constant(vec![2i32, 0, 2]);
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::gather(&x[0], &ids()?)?))?;
+    // The rows flow on into a product of x with itself (densified in `mul`'s gradient).
+    check(&[&[4, 3]], |x| scopeflow::gather(&mul(&x[0], &x[0])?, &ids()?))?;
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::embedding_lookup(&x[0], &ids()?)?))?;
+    check(&[&[4, 3]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &ids()?, 1)?))?;
+    check(&[&[2, 4, 3]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &constant(vec![3i32, 0, 3, 1])?, 1)?))?;
+    check(&[&[2, 3, 4]], |x| scopeflow::square(&scopeflow::gather_axis(&x[0], &ids()?, 2)?))?;
+    Ok(())
+}
+
+#[test]
+fn a_gathers_gradient_is_indexed_slices_of_the_rows() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let table = constant(Value::from_f64_data(DType::F32, &[4, 2], vec![0.0; 8])?)?;
+    let rows = scopeflow::gather(&table, &constant(vec![3i32, 3])?)?;
+    let Some(scopeflow::Gradient::Indexed(g)) =
+        scopeflow::gradients_indexed_with(&[&rows], &[&table], &[], None)?.remove(0)
+    else {
+        panic!("a gather's params get rows");
+    };
+    assert_eq!(g.dense_shape().name(), "gradients/GatherV2_grad/Shape");
+    let got = Session::new(&graph).run(&[g.indices(), &g.to_dense()?], &[])?;
+    assert_eq!(got[0].to_f64_vec(), vec![3.0, 3.0]);
+    assert_eq!(got[1].to_f64_vec(), vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0]);
     Ok(())
 }

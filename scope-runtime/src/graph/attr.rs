@@ -46,8 +46,9 @@ pub(crate) enum Attr {
         axis: usize,
         sizes: Vec<i64>,
     },
-    /// `begin` and `size` per axis; a size of `-1` takes the rest (TF `Slice`).
-    Slice(Box<(Vec<usize>, Vec<i64>)>),
+    /// A strided slice's spec: its masks, and the begin, end and strides its
+    /// inputs hold when they are built (the shape function reads them here,
+    /// the kernel from the inputs).
     StridedSlice(Box<StridedSlice>),
     /// `num` outputs along `axis` (TF `Unpack`).
     Unstack {

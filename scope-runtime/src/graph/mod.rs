@@ -147,6 +147,8 @@ pub(crate) struct Node {
     /// The static shape and dtype of each output.
     pub(crate) outputs: Outputs,
     pub(crate) attr: Attr,
+    /// The values of the outputs, when computed at build time (see `GraphState::fold`).
+    pub(crate) folded: Vec<Arc<Value>>,
 }
 
 /// One output of one node.
@@ -429,14 +431,7 @@ impl GraphState {
         }
         let outputs = {
             // Inputs that are constants tell shape functions their values (shapes and axes given as tensors).
-            let consts: SmallVec<[Option<&Value>; 4]> = new
-                .inputs
-                .iter()
-                .map(|t| match &self.nodes.get(t.node as usize)?.attr {
-                    Attr::Const(v) => Some(&**v),
-                    _ => None,
-                })
-                .collect();
+            let consts: SmallVec<[Option<&Value>; 4]> = new.inputs.iter().map(|t| self.known_value(t)).collect();
             (def.infer)(new.inputs, &new.attr, &consts)
         }
         .map_err(|fail| match fail {
@@ -444,6 +439,7 @@ impl GraphState {
             Fail::Shape(rule) => shape_error(rule),
         })?;
         let index = u32::try_from(self.nodes.len()).map_err(|_| shape_error("a graph holds fewer than 2^32 nodes"))?;
+        let folded = self.fold(def, new.inputs, &new.attr, &outputs);
         self.node_names.insert(new.name.clone());
         self.nodes.push(Node {
             name: new.name,
@@ -452,8 +448,43 @@ impl GraphState {
             control_inputs: new.control_inputs,
             outputs,
             attr: new.attr,
+            folded,
         });
         Ok(index)
+    }
+
+    /// The value of `t` when it is known at build time: a constant's, or a folded one.
+    fn known_value(&self, t: &Tensor) -> Option<&Value> {
+        let node = self.nodes.get(t.node as usize)?;
+        match &node.attr {
+            Attr::Const(v) => Some(&**v),
+            _ => node.folded.get(t.output as usize).map(|v| &**v),
+        }
+    }
+
+    /// TF's shape refiner evaluates small constant subgraphs of integers
+    /// (shapes, axes, offsets) when a shape function asks for an input's
+    /// value: here an op of integers whose inputs are all known is computed
+    /// as it is built, so later shape functions see its outputs.
+    fn fold(&self, def: &OpDef, inputs: &[&Tensor], attr: &Attr, outputs: &Outputs) -> Vec<Arc<Value>> {
+        const MAX_ELEMENTS: usize = 1024;
+        let int = |d: DType| matches!(d, DType::I32 | DType::I64);
+        if inputs.is_empty() || !inputs.iter().all(|t| int(t.dtype)) || !outputs.iter().all(|(_, d)| int(*d)) {
+            return Vec::new();
+        }
+        let Some(args) = inputs
+            .iter()
+            .map(|t| self.known_value(t).filter(|v| v.len() <= MAX_ELEMENTS).map(Arg::Shared))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Vec::new();
+        };
+        let values = match def.kernel {
+            Kernel::One(f) => f(attr, args, &mut Vec::new()).map(|v| vec![v]),
+            Kernel::Many(f) => f(attr, args),
+            _ => return Vec::new(),
+        };
+        values.map(|v| v.into_iter().map(Arc::new).collect()).unwrap_or_default()
     }
 
     /// The handle of output `index` of `node`.

@@ -87,21 +87,26 @@ pub(crate) fn stack_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) 
     join(attr, args, true)
 }
 
-/// Rows of the first input picked by the integer indices of the second (along the third, axis 0).
+/// Slices of the first input along the axis (third input) picked by the integer indices of the second.
 pub(crate) fn gather_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (params, indices, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
-    if ints(axis.value()).as_deref() != Some(&[0]) {
-        return Err("scopeflow gathers along axis 0 only");
-    }
-    typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value()))
+    let axis = match ints(axis.value()).as_deref() {
+        Some(&[a]) => a,
+        _ => return Err("the axis of a gather is one integer"),
+    };
+    let rank = params.value().shape().len();
+    let axis = axis_in(axis, rank).ok_or("the gather axis is out of range for the params")?;
+    typed!(params, [F32, F64, I32, I64, Bool], |a| gather(a.view(), indices.value(), axis))
 }
 
-fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value) -> KernelResult<ArrayD<T>> {
-    let rows = params.shape().first().copied().ok_or("gather needs params of rank 1 or more")?;
-    let ids = indices_of(indices, rows).ok_or("a gather index is outside the params' first dimension")?;
-    let picked = params.select(Axis(0), &ids);
-    let shape: Vec<usize> = indices.shape().iter().chain(&params.shape()[1..]).copied().collect();
+fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value, axis: usize) -> KernelResult<ArrayD<T>> {
+    let size = params.shape()[axis];
+    let ids = indices_of(indices, size).ok_or("a gather index is outside the params' dimension")?;
+    let picked = params.select(Axis(axis), &ids);
+    let p = params.shape();
+    let shape: Vec<usize> = p[..axis].iter().chain(indices.shape()).chain(&p[axis + 1..]).copied().collect();
+    let picked = picked.as_standard_layout().into_owned();
     picked.into_shape_with_order(IxDyn(&shape)).map_err(|_| "gather output shape")
 }
 
@@ -131,24 +136,37 @@ fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> 
     Ok(parts)
 }
 
-/// `num` equal parts (TF `Split`).
+/// The axis a split's scalar operand names, for `value`'s rank.
+fn split_axis(axis: &Arg<'_>, value: &Value) -> KernelResult<usize> {
+    match ints(axis.value()).as_deref() {
+        Some(&[a]) => axis_in(a, value.shape().len()).ok_or("the split axis is out of range"),
+        _ => Err("the split axis is one integer"),
+    }
+}
+
+/// `num` equal parts along the axis of the first input (TF `Split`).
 pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
-    let Attr::Split { axis, num } = *attr else { return Err("missing split attributes") };
-    let x = Inputs::new(args).next()?;
-    let dim = *x.value().shape().get(axis).ok_or("the split axis is out of range")?;
+    let Attr::Split { num, .. } = *attr else { return Err("missing split attributes") };
+    let mut inputs = Inputs::new(args);
+    let (axis, x) = (inputs.next()?, inputs.next()?);
+    let axis = split_axis(&axis, x.value())?;
+    let dim = x.value().shape()[axis];
     if num == 0 || dim % num != 0 {
         return Err("the dimension split is not divisible by the number of parts");
     }
     cut(x.value(), axis, &vec![dim / num; num])
 }
 
-/// Parts of given sizes, one of which may be `-1` for the rest (TF `SplitV`).
-pub(crate) fn split_v_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
-    let Attr::SplitV { axis, sizes } = attr else { return Err("missing split attributes") };
-    let x = Inputs::new(args).next()?;
-    let dim = *x.value().shape().get(*axis).ok_or("the split axis is out of range")?;
-    let sizes = split_sizes(sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
-    cut(x.value(), *axis, &sizes)
+/// Parts of the sizes of the second input, one of which may be `-1` for the
+/// rest, along the axis of the third (TF `SplitV`).
+pub(crate) fn split_v_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (x, sizes, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let axis = split_axis(&axis, x.value())?;
+    let sizes = ints(sizes.value()).ok_or("split sizes are int32 or int64")?;
+    let dim = x.value().shape()[axis];
+    let sizes = split_sizes(&sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
+    cut(x.value(), axis, &sizes)
 }
 
 /// Resolves split sizes with at most one `-1` against the dimension split.
@@ -181,14 +199,20 @@ pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Ve
 }
 
 /// `size` elements from `begin` per axis; a size of `-1` takes the rest (TF `Slice`).
-pub(crate) fn slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::Slice(slice) = attr else { return Err("missing slice attributes") };
-    let (begin, size) = &**slice;
-    let x = Inputs::new(args).next()?;
+pub(crate) fn slice_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, begin, size) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let begin: Vec<usize> = ints(begin.value())
+        .ok_or("begin is int32 or int64")?
+        .into_iter()
+        .map(|b| usize::try_from(b).ok())
+        .collect::<Option<_>>()
+        .ok_or("the slice must lie within the input")?;
+    let size = ints(size.value()).ok_or("size is int32 or int64")?;
     let dims = x.value().shape();
-    let sizes = slice_sizes(begin, size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
+    let sizes = slice_sizes(&begin, &size, &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>())?;
     let sizes: Vec<usize> = sizes.into_iter().map(|s| s.unwrap_or_default()).collect();
-    Ok(x.value().slice(begin, &sizes))
+    Ok(x.value().slice(&begin, &sizes))
 }
 
 /// The extent of a `Slice` per axis, checked against the dimensions known.
@@ -238,10 +262,18 @@ pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Str
     Ok(Stride::Range { start: b, step: s, len: len as usize })
 }
 
-/// TF `StridedSlice` with begin, end and shrink-axis masks.
+/// TF `StridedSlice`: the input sliced by its begin, end and strides
+/// inputs, with the attribute's begin, end and shrink-axis masks.
 pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
-    let Attr::StridedSlice(spec) = attr else { return Err("missing strided slice attributes") };
-    let x = Inputs::new(args).next()?;
+    let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
+    let mut inputs = Inputs::new(args);
+    let x = inputs.next()?;
+    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let (begin, end, strides) = (int_input()?, int_input()?, int_input()?);
+    if end.len() != begin.len() || strides.len() != begin.len() {
+        return Err("begin, end and strides have one entry per sliced axis");
+    }
+    let spec = &StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
     let x = x.value();
     if spec.begin.len() > x.shape().len() {
         return Err("more sliced axes than the input has");
@@ -251,18 +283,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
     Ok(each_array!(x, |a| {
         let mut view = a.view();
         for (i, axis) in axes.iter().enumerate() {
-            if let Stride::Range { start, step, len } = *axis {
-                let slice = if len == 0 {
-                    Slice::new(0, Some(0), 1)
-                } else if step > 0 {
-                    Slice::new(start as isize, Some((start + step * (len as i64 - 1) + 1) as isize), step as isize)
-                } else {
-                    // ndarray walks a negative step backwards from the end of [start, end).
-                    let last = start + step * (len as i64 - 1);
-                    Slice::new(last as isize, Some((start + 1) as isize), step as isize)
-                };
-                view.slice_axis_inplace(Axis(i), slice);
-            }
+            view.slice_axis_inplace(Axis(i), axis_slice(axis));
         }
         for (i, axis) in axes.iter().enumerate().rev() {
             if let Stride::Index(idx) = *axis {
@@ -272,6 +293,96 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
         }
         Element::wrap(view.to_owned())
     }))
+}
+
+/// TF `StridedSliceGrad`: zeros of the shape (first input) with the
+/// gradient (last input) placed where the strided slice took its elements.
+pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
+    let mut inputs = Inputs::new(args);
+    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let (shape, begin, end, strides) = (int_input()?, int_input()?, int_input()?, int_input()?);
+    let g = inputs.next()?;
+    let shape: Vec<usize> =
+        shape.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>().ok_or("a negative dimension")?;
+    element_count(&shape)?;
+    let spec = StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
+    if spec.begin.len() > shape.len() || spec.end.len() != spec.begin.len() {
+        return Err("more sliced axes than the shape has");
+    }
+    let axes: Vec<Stride> = (0..spec.begin.len()).map(|i| stride_axis(&spec, i, shape[i])).collect::<Result<_, _>>()?;
+    let g = g.value();
+    let zeros = Value::filled(g.dtype(), &shape, 0.0);
+    Ok(each_array!(g, |a| {
+        let mut out = Element::unwrap_ref(&zeros).ok_or("the gradient's dtype")?.clone();
+        let mut view = out.view_mut();
+        for (i, axis) in axes.iter().enumerate() {
+            view.slice_axis_inplace(Axis(i), axis_slice(axis));
+        }
+        for (i, axis) in axes.iter().enumerate().rev() {
+            if let Stride::Index(idx) = *axis {
+                view.collapse_axis(Axis(i), idx);
+                view = view.remove_axis(Axis(i));
+            }
+        }
+        if view.shape() != a.shape() {
+            return Err("the gradient does not have the strided slice's shape");
+        }
+        view.assign(a);
+        Element::wrap(out)
+    }))
+}
+
+/// The ndarray slice of one strided-slice axis (the whole axis for a shrunk one, collapsed later).
+fn axis_slice(axis: &Stride) -> Slice {
+    match *axis {
+        Stride::Index(_) => Slice::from(..),
+        Stride::Range { len: 0, .. } => Slice::new(0, Some(0), 1),
+        Stride::Range { start, step, len } if step > 0 => {
+            Slice::new(start as isize, Some((start + step * (len as i64 - 1) + 1) as isize), step as isize)
+        }
+        Stride::Range { start, step, len } => {
+            // ndarray walks a negative step backwards from the end of [start, end).
+            let last = start + step * (len as i64 - 1);
+            Slice::new(last as isize, Some((start + 1) as isize), step as isize)
+        }
+    }
+}
+
+/// TF `ConcatOffset`: where each shape (inputs after the axis) starts along the axis.
+pub(crate) fn concat_offset_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let axis = *ints(inputs.next()?.value()).ok_or("the axis is int32 or int64")?.first().ok_or("missing axis")?;
+    let shapes: Vec<Value> = std::iter::from_fn(|| inputs.next().ok().map(Arg::into_value)).collect();
+    let first = ints(shapes.first().ok_or("no shapes")?).ok_or("shapes are int32 or int64")?;
+    let axis = axis_in(axis, first.len()).ok_or("the axis is out of range for the shapes' rank")?;
+    let mut at = 0i64;
+    shapes
+        .iter()
+        .map(|s| {
+            let dims = ints(s).filter(|d| d.len() == first.len()).ok_or("shapes of one rank")?;
+            let mut offset = vec![0.0; dims.len()];
+            offset[axis] = at as f64;
+            at += dims[axis];
+            Value::from_f64_data(s.dtype(), &[dims.len()], offset).map_err(|_| "offset")
+        })
+        .collect()
+}
+
+/// TF `ShapeN`: each input's shape as an int32 vector.
+pub(crate) fn shape_n_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    args.iter()
+        .map(|a| {
+            let dims: Vec<i32> = a
+                .value()
+                .shape()
+                .iter()
+                .map(|&d| i32::try_from(d))
+                .collect::<Result<_, _>>()
+                .map_err(|_| "a dimension too large for int32")?;
+            Ok(Value::from(dims))
+        })
+        .collect()
 }
 
 /// The input's shape as a vector of int32 or int64.

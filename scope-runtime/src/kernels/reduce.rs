@@ -155,6 +155,39 @@ pub(crate) fn broadcast_reduction_axes(x: &[i64], y: &[i64]) -> Option<(Vec<i64>
     Some((rx, ry))
 }
 
+/// TF `UnsortedSegmentSum`: `out[ids[i], …] += data[i, …]` over the leading
+/// axes the ids cover, `out` of `num_segments` rows; negative ids are dropped.
+pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (data, ids, num) = (inputs.next()?, inputs.next()?, inputs.next()?);
+    let id_shape = ids.value().shape().to_vec();
+    let ids = ints(ids.value()).ok_or("segment ids are int32 or int64")?;
+    let num = match ints(num.value()).as_deref() {
+        Some(&[n]) => usize::try_from(n).map_err(|_| "the number of segments is 0 or more")?,
+        _ => return Err("the number of segments is one integer"),
+    };
+    if !data.value().shape().starts_with(&id_shape) {
+        return Err("the segment ids' shape must begin the data's shape");
+    }
+    fn sum<T: Num>(a: ArrayViewD<'_, T>, ids: &[i64], id_rank: usize, num: usize) -> KernelResult<ArrayD<T>> {
+        let inner: Vec<usize> = a.shape()[id_rank..].to_vec();
+        let width: usize = inner.iter().product();
+        let a = a.as_standard_layout();
+        let rows = a.into_shape_with_order((ids.len(), width)).map_err(|_| "layout")?;
+        let mut out = ndarray::Array2::<T>::zeros((num, width));
+        for (row, &id) in rows.outer_iter().zip(ids) {
+            let Ok(id) = usize::try_from(id) else { continue };
+            if id >= num {
+                return Err("a segment id is not below the number of segments");
+            }
+            out.row_mut(id).zip_mut_with(&row, |t, &r| *t = Num::add(*t, r));
+        }
+        let shape: Vec<usize> = std::iter::once(num).chain(inner).collect();
+        out.into_shape_with_order(ndarray::IxDyn(&shape)).map_err(|_| "layout")
+    }
+    typed!(data, [F32, F64, I32, I64], |a| sum(a.view(), &ids, id_shape.len(), num))
+}
+
 /// The sum over every axis but the last (TF `BiasAddGrad`, NHWC).
 pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     fn per_channel<T: Num>(a: ArrayViewD<'_, T>) -> KernelResult<ArrayD<T>> {

@@ -2,7 +2,7 @@
 //! `named("res").add(&a, &b)`, `&a + &b`. Each names and records one node
 //! through [`build`].
 
-use super::{OpKind, build, int_const, scoped_op};
+use super::{OpKind, Side, build, int_const, scoped_op, with_number};
 use crate::base::{DType, Result, Shape, Tensor, Value};
 use crate::graph::{Attr, Conv, Padding, Pool};
 use crate::variable::Variable;
@@ -45,8 +45,17 @@ fn binary(kind: OpKind, name: Option<&str>, a: &Tensor, b: &Tensor) -> Result<Te
 
 /// TF `tf.gather` on axis 0: `GatherV2` and its axis as the constant `<op>/axis`.
 fn gather_rows(name: Option<&str>, default: &str, params: &Tensor, indices: &Tensor) -> Result<Tensor> {
+    gather_along(name, default, params, indices, 0)
+}
+
+/// TF `tf.gather(params, indices, axis)`: `GatherV2` of the constant `axis` made in its scope.
+fn gather_along(name: Option<&str>, default: &str, params: &Tensor, indices: &Tensor, axis: i64) -> Result<Tensor> {
     scoped_op(name, default, |op| {
-        build(OpKind::Gather, Some(op), &[params, indices, &named("axis").constant(0i32)?], Attr::None)
+        let axis = match i32::try_from(axis) {
+            Ok(a) => named("axis").constant(a)?,
+            Err(_) => named("axis").constant(axis)?,
+        };
+        build(OpKind::Gather, Some(op), &[params, indices, &axis], Attr::None)
     })
 }
 
@@ -79,17 +88,70 @@ pub(super) fn sum_last_axis_kept(x: &Tensor) -> Result<Tensor> {
 fn all_axes(x: &Tensor) -> Result<Tensor> {
     match x.shape.rank() {
         Some(rank) if rank > 0 => constant(Value::from((0..rank as i32).collect::<Vec<_>>())),
-        known => {
-            let rank = match known {
-                Some(rank) => named("Rank").constant(rank as i32)?,
-                None => build(OpKind::Rank, None, &[x], Attr::None)?,
-            };
+        _ => {
+            let rank = rank_of(x)?;
             scoped_op(Some("range"), "range", |op| {
                 let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
                 build(OpKind::Range, Some(op), &[&start, &rank, &delta], Attr::None)
             })
         }
     }
+}
+
+/// TF `array_ops.rank(x)`: a constant `Rank` when the rank is known, else a `Rank` op.
+fn rank_of(x: &Tensor) -> Result<Tensor> {
+    match x.shape.rank() {
+        Some(rank) => named("Rank").constant(rank as i32),
+        None => build(OpKind::Rank, None, &[x], Attr::None),
+    }
+}
+
+/// TF `array_ops.slice(shape, begin, size)` of a shape vector, `begin` and
+/// `size` one element each, given as a number or a tensor (which TF packs
+/// into `Slice/begin` or `Slice/size`).
+fn slice_shape(shape: &Tensor, begin: Result<i64, &Tensor>, size: Result<i64, &Tensor>) -> Result<Tensor> {
+    scoped_op(None, "Slice", |op| {
+        let operand = |name: &str, v: Result<i64, &Tensor>| match v {
+            Ok(n) => int_const(name, &[n]),
+            Err(t) => named(name).stack(&[t], 0),
+        };
+        let (begin, size) = (operand("begin", begin)?, operand("size", size)?);
+        build(OpKind::Slice, Some(op), &[shape, &begin, &size], Attr::None)
+    })
+}
+
+/// TF `nn_ops._flatten_outer_dims`: `x` as a matrix `[-1, last dimension]`.
+fn flatten_outer_dims(x: &Tensor) -> Result<Tensor> {
+    let rank = rank_of(x)?;
+    let shape = super::shape(x)?;
+    let last = with_number(OpKind::Sub, "Sub", 1.0, Side::Right, &rank)?;
+    let last_size = slice_shape(&shape, Err(&last), Ok(1))?;
+    let matrix = scoped_op(None, "concat", |op| {
+        let (rows, axis) = (int_const("values_0", &[-1])?, named("axis").constant(0i32)?);
+        build(OpKind::Concat, Some(op), &[&rows, &last_size, &axis], Attr::None)
+    })?;
+    reshape_to(x, &matrix)
+}
+
+/// TF `softmax_cross_entropy_with_logits_v2`'s body, in its name scope `op`:
+/// the logits and labels made matrices, the op, and its cost shaped back.
+fn softmax_xent_in(op: &str, labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
+    if !logits.dtype.is_floating() {
+        return Err(crate::base::Error::OpDType {
+            op: op.trim_end_matches('/').to_owned(),
+            op_type: "SoftmaxCrossEntropyWithLogits",
+            dtypes: vec![labels.dtype, logits.dtype],
+        });
+    }
+    let labels = cast(labels, logits.dtype)?;
+    let input_rank = rank_of(logits)?;
+    let input_shape = super::shape(logits)?;
+    let flat_logits = flatten_outer_dims(logits)?;
+    let flat_labels = flatten_outer_dims(&labels)?;
+    let cost = super::build_op(OpKind::SoftmaxXent, Some(op), &[&flat_logits, &flat_labels], &[], Attr::None)?;
+    let outer = with_number(OpKind::Sub, "Sub", 1.0, Side::Right, &input_rank)?;
+    let output_shape = slice_shape(&input_shape, Ok(0), Err(&outer))?;
+    reshape_to(&cost.outputs[0], &output_shape)
 }
 
 api! {
@@ -416,6 +478,46 @@ api! {
             let neg_abs_logits = select(&positive, &(-logits)?, logits)?;
             let linear = (&relu_logits - &(logits * labels)?)?;
             named(op).add(&linear, &log1p(&exp(&neg_abs_logits)?)?)
+        })
+    };
+    /// Per row of `logits` (its last axis the classes), the cross-entropy of
+    /// its softmax against the probabilities `labels` of the same shape,
+    /// computed stably; gradients flow into both (TF
+    /// `tf.nn.softmax_cross_entropy_with_logits_v2`, node for node: the
+    /// result is `softmax_cross_entropy_with_logits/Reshape_2`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, softmax_cross_entropy_with_logits_v2, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let logits = constant(ndarray::arr2(&[[0.0f32, 0.0], [1000.0, 0.0]]))?;
+    /// let labels = constant(ndarray::arr2(&[[0.5f32, 0.5], [1.0, 0.0]]))?;
+    /// let loss = softmax_cross_entropy_with_logits_v2(&labels, &logits)?;
+    /// assert_eq!(loss.name(), "softmax_cross_entropy_with_logits/Reshape_2");
+    /// let v = Session::new(&graph).run(&[&loss], &[])?[0].to_f64_vec();
+    /// assert!((v[0] - 2f64.ln()).abs() < 1e-6 && v[1] == 0.0);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn softmax_cross_entropy_with_logits_v2(labels: &Tensor, logits: &Tensor) -> Tensor |name| {
+        scoped_op(name, "softmax_cross_entropy_with_logits", |op| softmax_xent_in(op, labels, logits))
+    };
+    /// TF 1.x's `tf.nn.softmax_cross_entropy_with_logits`: as
+    /// [`softmax_cross_entropy_with_logits_v2`], with no gradient into the
+    /// labels (`softmax_cross_entropy_with_logits_sg/labels_stop_gradient`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, softmax_cross_entropy_with_logits, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let logits = constant(ndarray::arr2(&[[0.0f32, 1.0]]))?;
+    /// let loss = softmax_cross_entropy_with_logits(&constant(ndarray::arr2(&[[0.0f32, 1.0]]))?, &logits)?;
+    /// assert_eq!(loss.name(), "softmax_cross_entropy_with_logits_sg/Reshape_2");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn softmax_cross_entropy_with_logits(labels: &Tensor, logits: &Tensor) -> Tensor |name| {
+        scoped_op(name, "softmax_cross_entropy_with_logits_sg", |op| {
+            let labels = named("labels_stop_gradient").stop_gradient(labels)?;
+            softmax_xent_in(op, &labels, logits)
         })
     };
     /// Log-softmax over the last axis (TF `tf.nn.log_softmax`).
@@ -830,6 +932,22 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn gather(params: &Tensor, indices: &Tensor) -> Tensor |name| gather_rows(name, "GatherV2", params, indices);
+    /// Slices of `params` along `axis` picked by integer `indices`, which
+    /// take that axis's place (TF `tf.gather(params, indices, axis=axis)`;
+    /// a negative axis counts from the end).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, gather_axis, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((4, 3)))?;
+    /// let cols = gather_axis(&x, &constant(vec![2i32, 0])?, 1)?;
+    /// assert_eq!((cols.name(), cols.shape().to_vec()), ("GatherV2", Some(vec![4, 2])));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn gather_axis(params: &Tensor, indices: &Tensor, axis: i64) -> Tensor |name| {
+        gather_along(name, "GatherV2", params, indices, axis)
+    };
     /// The embedding rows of `ids` (TF `tf.nn.embedding_lookup`: a gather
     /// named `embedding_lookup` and its `embedding_lookup/Identity`).
     ///

@@ -31,7 +31,11 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn split(x: &Tensor, num: usize, axis: usize) -> Vec<Tensor> |name| {
-        outputs(OpKind::Split, name, x, Attr::Split { axis, num })
+        // TF's `Split` takes the axis first, as the constant `split/split_dim`.
+        scoped_outputs(name, "split", |op| {
+            let split_dim = axis_const("split_dim", axis)?;
+            Ok(build_op(OpKind::Split, Some(op), &[&split_dim, x], &[], Attr::Split { axis, num })?.outputs.into_vec())
+        })
     };
     /// Parts of the given sizes along `axis`, one of which may be `-1` for the
     /// rest (TF `tf.split(x, [sizes], axis)`, op `SplitV`).
@@ -49,7 +53,10 @@ api! {
         // TF converts the sizes to a constant in the current scope before naming the op.
         let sizes_tensor = super::constant(Value::from(sizes.iter().map(|&s| s as i32).collect::<Vec<_>>()))?;
         let attr = Attr::SplitV { axis, sizes: sizes.to_vec() };
-        Ok(build_op(OpKind::SplitV, name, &[x, &sizes_tensor], &[], attr)?.outputs.into_vec())
+        scoped_outputs(name, "split", |op| {
+            let split_dim = axis_const("split_dim", axis)?;
+            Ok(build_op(OpKind::SplitV, Some(op), &[x, &sizes_tensor, &split_dim], &[], attr)?.outputs.into_vec())
+        })
     };
     /// The slices of `x` along `axis`, that axis removed (TF `tf.unstack`; op
     /// `unstack` of type `Unpack`). Their number is `num`, or when `None` the
@@ -86,7 +93,11 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn slice(x: &Tensor, begin: &[usize], size: &[i64]) -> Tensor |name| {
-        build(OpKind::Slice, name, &[x], Attr::Slice(Box::new((begin.to_vec(), size.to_vec()))))
+        scoped_op(name, "Slice", |op| {
+            let begin = int_const("begin", &begin.iter().map(|&b| b as i64).collect::<Vec<_>>())?;
+            let size = int_const("size", size)?;
+            build(OpKind::Slice, Some(op), &[x, &begin, &size], Attr::None)
+        })
     };
     /// Python-style slicing with strides and masks (TF `tf.strided_slice`);
     /// see [`StridedSlice`] for the arguments.
@@ -102,11 +113,25 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn strided_slice(x: &Tensor, spec: &StridedSlice) -> Tensor |name| {
-        if spec.strides.is_none() {
-            // TF's Python makes the default strides with `ones_like(begin)` first, using up its name.
-            crate::scope::claim_name("ones_like")?;
-        }
-        build(OpKind::StridedSlice, name, &[x], Attr::StridedSlice(Box::new(spec.clone())))
+        // TF's Python makes the default strides with `ones_like(begin)` first.
+        let ones = match &spec.strides {
+            Some(_) => None,
+            None => Some(scoped_op(None, "ones_like", |op| {
+                int_const("tensor", &spec.begin)?;
+                let n = spec.begin.len();
+                let dims = named("Shape/shape_as_tensor").constant(Value::from(vec![n as i32]))?;
+                fill_from(op, dims, super::constant(1i32)?, Shape::from(&[n][..]))
+            })?),
+        };
+        scoped_op(name, "StridedSlice", |op| {
+            let begin = int_const("begin", &spec.begin)?;
+            let end = int_const("end", &spec.end)?;
+            let strides = match (ones, &spec.strides) {
+                (Some(ones), _) => ones,
+                (None, strides) => int_const("strides", strides.as_deref().unwrap_or_default())?,
+            };
+            build(OpKind::StridedSlice, Some(op), &[x, &begin, &end, &strides], Attr::StridedSlice(Box::new(spec.clone())))
+        })
     };
     /// The shape of `x` at run time, as an int32 vector (TF `tf.shape`; as
     /// there, a constant named `Shape` when the static shape is fully known).
@@ -257,6 +282,34 @@ api! {
             build(OpKind::Tile, Some(op), &[x, &multiples], Attr::None)
         })
     };
+}
+
+/// TF's Python slicing of a tensor (`t[1:]`, `t[0]`): a `strided_slice` of
+/// its constants `stack` (begin), `stack_1` (end) and `stack_2` (strides).
+pub(crate) fn python_slice(t: &Tensor, spec: StridedSlice) -> Result<Tensor> {
+    scoped_op(None, "strided_slice", |op| {
+        let begin = int_const("stack", &spec.begin)?;
+        let end = int_const("stack_1", &spec.end)?;
+        let ones = vec![1; spec.begin.len()];
+        let strides = int_const("stack_2", spec.strides.as_deref().unwrap_or(&ones))?;
+        build(OpKind::StridedSlice, Some(op), &[t, &begin, &end, &strides], Attr::StridedSlice(Box::new(spec)))
+    })
+}
+
+/// Like [`scoped_op`] for an op with several outputs.
+fn scoped_outputs(
+    name: Option<&str>,
+    default: &str,
+    inner: impl FnOnce(&str) -> Result<Vec<Tensor>>,
+) -> Result<Vec<Tensor>> {
+    let scope = crate::scope::name_scope(name.unwrap_or(default)).enter()?;
+    let op_name = scope.name().to_owned();
+    inner(&op_name)
+}
+
+/// An axis as TF's Python passes it to an op: an int32 scalar constant.
+fn axis_const(name: &str, axis: usize) -> Result<Tensor> {
+    named(name).constant(i32::try_from(axis).unwrap_or(i32::MAX))
 }
 
 /// TF's `ones_like` pattern: under scope `default`, `Shape` of `x`, a `Const`

@@ -26,7 +26,8 @@ pub(super) fn add_n(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 
 /// Whether `x`, `y` and `grad` have one fully known shape (TF `_ShapesFullySpecifiedAndEqual`).
 fn same_known_shape(x: &Tensor, y: &Tensor, grad: &Tensor) -> bool {
-    x.shape.is_fully_defined() && x.shape == y.shape && x.shape == grad.shape
+    // TF asks `isinstance(grad, Tensor)` first: an `IndexedSlices` takes the general path.
+    !super::indexed::is_stand_in(grad) && x.shape.is_fully_defined() && x.shape == y.shape && x.shape == grad.shape
 }
 
 /// TF `_AddGrad` (AddV2).
@@ -139,20 +140,14 @@ pub(super) fn log1p(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some((g * &inverse)?)])
 }
 
-/// TF `_SelectGrad`: the gradient goes where the condition picked, zeros elsewhere.
-pub(super) fn select(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
-    let (c, g) = (&op.inputs[0], &grad[0]);
-    let zeros = zeros_like(&op.inputs[1])?;
-    Ok(vec![None, Some(super::select(c, g, &zeros)?), Some(super::select(c, &zeros, g)?)])
-}
-
 /// TF `_SquaredDifferenceGrad`: `2 grad (x - y)` for `x`, its negation for `y`,
 /// made after `grad`.
 pub(super) fn squared_difference(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let (x, y, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
     let gx = control_dependencies(&[&g.op()]).with(|| {
         let two = named("scalar").constant(Value::filled(g.dtype, &[], 2.0))?;
-        super::mul(&super::mul(&two, g)?, &(x - y)?)
+        // TF `scalar_mul(2.0, grad) * (x - y)`: `Mul`, then the operator's `mul`.
+        &super::mul(&two, g)? * &(x - y)?
     })?;
     let gy = neg(&gx)?;
     if same_known_shape(x, y, g) {

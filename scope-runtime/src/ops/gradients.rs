@@ -4,7 +4,8 @@
 //! under `<op name>_grad/`, in TensorFlow's order, so the nodes get
 //! TensorFlow's names.
 
-use super::{OpKind, build, named, scoped_op, shape};
+use super::indexed::{StandIns, is_stand_in, lookup};
+use super::{Gradient, OpKind, build, named, scoped_op, shape};
 use crate::base::{Error, Operation, Result, Tensor, Value};
 use crate::graph::{Attr, Grad, GradOp, Graph, GraphState, Output};
 use crate::kernels::ints;
@@ -71,6 +72,48 @@ pub fn gradients_with(
     gradients_gated(ys, xs, grad_ys, name, false)
 }
 
+/// [`gradients_with`], each gradient as TF returns it: a tensor, or for a
+/// gather's params an [`IndexedSlices`](crate::IndexedSlices) of the rows gathered (which
+/// [`gradients_with`] converts to a tensor).
+///
+/// # Errors
+///
+/// As for [`gradients`].
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, embedding_lookup, gradients_indexed_with, Gradient, Graph};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let table = constant(ndarray::Array2::<f32>::zeros((5, 2)))?;
+/// let rows = embedding_lookup(&table, &constant(vec![4i32, 1])?)?;
+/// match gradients_indexed_with(&[&rows], &[&table], &[], None)?.remove(0) {
+///     Some(Gradient::Indexed(g)) => assert_eq!(g.indices().name(), "gradients/embedding_lookup_grad/Reshape_1"),
+///     other => panic!("expected rows, got {other:?}"),
+/// }
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn gradients_indexed_with(
+    ys: &[&Tensor],
+    xs: &[&Tensor],
+    grad_ys: &[Option<&Tensor>],
+    name: Option<&str>,
+) -> Result<Vec<Option<Gradient>>> {
+    let _stand_ins = StandIns::new();
+    let graph = crate::graph::get_default_graph()?;
+    let (grads, _scope) = graph.undo_on_error(|| gradients_in_scope(ys, xs, grad_ys, name, false))?;
+    Ok(grads
+        .into_iter()
+        .map(|g| {
+            g.map(|g| match lookup(&g) {
+                Some(rows) => Gradient::Indexed(Box::new(rows)),
+                None => Gradient::Dense(g),
+            })
+        })
+        .collect())
+}
+
 /// [`gradients_with`] with TF's `gate_gradients`: when an op passes
 /// gradients to several inputs, they are released together, after all of
 /// them are computed (`<op>_grad/tuple/group_deps` and one
@@ -82,23 +125,29 @@ pub(crate) fn gradients_gated(
     name: Option<&str>,
     gate: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    let graph = crate::graph::get_default_graph()?;
+    let _stand_ins = StandIns::new();
     // A call that fails (an op without a gradient on the way) adds nothing.
-    graph.undo_on_error(|| build_gradients(&graph, ys, xs, grad_ys, name, gate))
+    crate::graph::get_default_graph()?.undo_on_error(|| {
+        let (grads, _scope) = gradients_in_scope(ys, xs, grad_ys, name, gate)?;
+        // An `IndexedSlices` becomes a tensor here, in the gradients' scope.
+        grads.into_iter().map(|g| g.map(|g| lookup(&g).map_or(Ok(g), |rows| rows.to_dense())).transpose()).collect()
+    })
 }
 
-fn build_gradients(
-    graph: &Graph,
+/// The driver: the gradients (stand-ins for `IndexedSlices`, valid while
+/// the caller's [`StandIns`] lives), and the guard of the gradients' scope.
+fn gradients_in_scope(
     ys: &[&Tensor],
     xs: &[&Tensor],
     grad_ys: &[Option<&Tensor>],
     name: Option<&str>,
     gate: bool,
-) -> Result<Vec<Option<Tensor>>> {
+) -> Result<(Vec<Option<Tensor>>, crate::scope::NameScopeGuard)> {
+    let graph = &crate::graph::get_default_graph()?;
     if let Some(t) = ys.iter().chain(xs).find(|t| t.graph_id != graph.id()) {
         return Err(Error::GraphMismatch { name: t.name.to_string() });
     }
-    let _scope = name_scope(name.unwrap_or("gradients")).enter()?;
+    let scope = name_scope(name.unwrap_or("gradients")).enter()?;
     claim_name("uid")?;
     let mut grads: FxHashMap<u32, Vec<Vec<Tensor>>> = FxHashMap::default();
     let views = Views { graph };
@@ -177,7 +226,7 @@ fn build_gradients(
         };
         for (input, g) in op.inputs.iter().zip(in_grads) {
             if let Some(g) = g {
-                views.refine_shape(&g, input);
+                let g = views.refine_shape(g, input);
                 views.add_grad(&mut grads, input, g);
             }
         }
@@ -192,7 +241,9 @@ fn build_gradients(
             }
         }
     }
-    Ok(xs.iter().map(|x| aggregated.get(&x.node).and_then(|g| g.get(x.output as usize).cloned().flatten())).collect())
+    let grads =
+        xs.iter().map(|x| aggregated.get(&x.node).and_then(|g| g.get(x.output as usize).cloned().flatten())).collect();
+    Ok((grads, scope))
 }
 
 /// TF `control_flow_ops.tuple`: each gradient behind one `group_deps` of all of them.
@@ -278,14 +329,19 @@ impl Views<'_> {
     }
 
     /// TF's `in_grad.set_shape(t_in.get_shape())`: what the input's static
-    /// shape knows, the gradient's learns.
-    fn refine_shape(&self, g: &Tensor, input: &Tensor) {
+    /// shape knows, the gradient's learns (its node, and the handle returned).
+    fn refine_shape(&self, mut g: Tensor, input: &Tensor) -> Tensor {
+        if is_stand_in(&g) {
+            return g;
+        }
         let mut state = self.graph.write();
         if let Some((shape, _)) = state.nodes[g.node as usize].outputs.get_mut(g.output as usize)
             && let Some(merged) = shape.merge(&input.shape)
         {
             *shape = merged;
+            g.shape = shape.clone();
         }
+        g
     }
 }
 
@@ -300,10 +356,14 @@ struct Between {
 impl Between {
     fn new(graph: &Graph, ys: &[&Tensor], xs: &[&Tensor]) -> Between {
         let state = graph.read();
+        // TF `_MarkReachedOps`: reached through float tensors only (a
+        // `Shape` of a reached tensor does not carry a gradient onward).
         let mut consumers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         for (i, n) in state.nodes.iter().enumerate() {
             for input in &n.inputs {
-                consumers.entry(input.node).or_default().push(i as u32);
+                if state.nodes[input.node as usize].outputs[input.index as usize].1.is_floating() {
+                    consumers.entry(input.node).or_default().push(i as u32);
+                }
             }
         }
         let mut reached: FxHashSet<u32> = FxHashSet::default();

@@ -316,13 +316,15 @@ pub(super) fn split(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     if num == 0 || num > MAX_OUTPUTS {
         return Err(Fail::Shape("split into at least one part and at most 65536"));
     }
-    let size = match axis_dim(x[0], axis)? {
+    // TF's `Split` takes the axis first (the attribute repeats its constant value).
+    int_operand(x[0])?;
+    let size = match axis_dim(x[1], axis)? {
         Some(d) if d % num != 0 => {
             return Err(Fail::Shape("the dimension split is not divisible by the number of parts"));
         }
         d => d.map(|d| d / num),
     };
-    parts(x[0], axis, &vec![size; num])
+    parts(x[1], axis, &vec![size; num])
 }
 
 pub(super) fn split_v(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
@@ -353,14 +355,30 @@ pub(super) fn unstack(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     Ok((0..num).map(|_| (shape.clone(), x[0].dtype)).collect())
 }
 
-pub(super) fn slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
-    let Attr::Slice(slice) = attr else { return Err(Fail::Shape("missing slice attributes")) };
-    let (begin, size) = &**slice;
-    let dims: Vec<Dim> = match x[0].shape.dims() {
-        Some(d) => d.to_vec(),
-        None => vec![None; begin.len()],
+pub(super) fn slice(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    int_operand(x[2])?;
+    let rank = x[0].shape.rank().or(vector_length(x[1])).or(vector_length(x[2]));
+    let shape = match (const_ints(consts, 1), const_ints(consts, 2)) {
+        (Some(begin), Some(size)) => {
+            let begin: Vec<usize> = begin
+                .iter()
+                .map(|&b| usize::try_from(b).ok())
+                .collect::<Option<_>>()
+                .ok_or(Fail::Shape("the slice must lie within the input"))?;
+            let dims: Vec<Dim> = match x[0].shape.dims() {
+                Some(d) => d.to_vec(),
+                None => vec![None; begin.len()],
+            };
+            Shape::from_dims(slice_sizes(&begin, &size, &dims).map_err(Fail::Shape)?)
+        }
+        (None, Some(size)) if rank.is_none_or(|r| r == size.len()) => {
+            Shape::from_dims(size.iter().map(|&s| usize::try_from(s).ok()).collect::<Vec<_>>())
+        }
+        (None, Some(_)) => return Err(Fail::Shape("begin and size have one entry per axis of the input")),
+        (_, None) => unknown_dims(rank),
     };
-    one(Shape::from_dims(slice_sizes(begin, size, &dims).map_err(Fail::Shape)?), x[0].dtype)
+    one(shape, x[0].dtype)
 }
 
 pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
@@ -389,18 +407,70 @@ pub(super) fn strided_slice(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferr
     one(Shape::from_dims(out), x[0].dtype)
 }
 
+/// `UnsortedSegmentSum`: `[num_segments] + data.shape[rank(ids)..]`.
+pub(super) fn unsorted_segment_sum(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let (data, ids) = (x[0], x[1]);
+    if !matches!(ids.dtype, DType::I32 | DType::I64) || data.dtype == DType::Bool {
+        return Err(Fail::DType);
+    }
+    int_operand(x[2])?;
+    let num = match const_ints(consts, 2).as_deref() {
+        Some(&[n]) => Some(usize::try_from(n).map_err(|_| Fail::Shape("the number of segments is 0 or more"))?),
+        Some(_) => return Err(Fail::Shape("the number of segments is one integer")),
+        None => None,
+    };
+    let shape = match (data.shape.dims(), ids.shape.rank()) {
+        (Some(d), Some(r)) if r <= d.len() => {
+            Shape::from_dims(std::iter::once(num).chain(d[r..].iter().copied()).collect::<Vec<_>>())
+        }
+        (Some(_), Some(_)) => return Err(Fail::Shape("the segment ids' rank is at most the data's")),
+        _ => Shape::unknown(),
+    };
+    one(shape, data.dtype)
+}
+
+/// `StridedSliceGrad`: the shape its first input lists, the gradient's dtype.
+pub(super) fn strided_slice_grad(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    x[..4].iter().try_for_each(|t| int_operand(t))?;
+    let shape = match const_ints(consts, 0) {
+        Some(dims) => Shape::from_dims(dims.iter().map(|&d| usize::try_from(d).ok()).collect::<Vec<_>>()),
+        None => unknown_dims(vector_length(x[0])),
+    };
+    one(shape, x[4].dtype)
+}
+
+/// `ConcatOffset`: one offset vector per shape (every input after the axis).
+pub(super) fn concat_offset(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    x.iter().try_for_each(|t| int_operand(t))?;
+    if x.len() < 3 {
+        return Err(Fail::Shape("ConcatOffset takes an axis and two shapes or more"));
+    }
+    Ok(x[1..].iter().map(|t| (t.shape.clone(), t.dtype)).collect())
+}
+
+/// `ShapeN`: each input's shape, as int32.
+pub(super) fn shape_n(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    Ok(x.iter().map(|t| (Shape::from_dims([t.shape.rank()]), DType::I32)).collect())
+}
+
 pub(super) fn gather(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     let (params, indices) = (x[0], x[1]);
     if !matches!(indices.dtype, DType::I32 | DType::I64) {
         return Err(Fail::DType);
     }
     int_operand(x[2])?;
-    if const_ints(consts, 2).is_some_and(|axis| axis != [0]) {
-        return Err(Fail::Shape("scopeflow gathers along axis 0 only"));
-    }
-    let shape = match (params.shape.dims(), indices.shape.dims()) {
-        (Some([]), _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
-        (Some(p), Some(i)) => Shape::from_dims(i.iter().chain(&p[1..]).copied().collect::<Vec<_>>()),
+    let axis = match const_ints(consts, 2).as_deref() {
+        Some(&[a]) => Some(a),
+        Some(_) => return Err(Fail::Shape("the axis of a gather is one integer")),
+        None => None,
+    };
+    let shape = match (params.shape.dims(), indices.shape.dims(), axis) {
+        (Some([]), _, _) => return Err(Fail::Shape("gather needs params of rank 1 or more")),
+        (Some(p), Some(i), Some(axis)) => {
+            let axis = axis_in(axis, p.len()).ok_or(Fail::Shape("the gather axis is out of range for the params"))?;
+            Shape::from_dims(p[..axis].iter().chain(i).chain(&p[axis + 1..]).copied().collect::<Vec<_>>())
+        }
+        (Some(p), Some(i), None) => unknown_dims(Some(p.len() + i.len() - 1)),
         _ => Shape::unknown(),
     };
     one(shape, params.dtype)

@@ -41,9 +41,11 @@ mod macros {
 
 mod api;
 mod array;
+mod array_grad;
 mod clip;
 mod grad;
 mod gradients;
+mod indexed;
 mod infer;
 pub mod losses;
 mod state;
@@ -52,7 +54,8 @@ pub use api::*;
 pub use array::*;
 pub use clip::*;
 pub(crate) use gradients::gradients_gated;
-pub use gradients::{gradients, gradients_with};
+pub use gradients::{gradients, gradients_indexed_with, gradients_with};
+pub use indexed::{Gradient, IndexedSlices};
 pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
@@ -60,6 +63,7 @@ use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
 use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
 use crate::scope::with_ctx;
+use array_grad as ag;
 use grad as g;
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -134,7 +138,7 @@ op_table! {
     /// `a <= b`.
     LessEqual        "LessEqual"     "LessEqual"      2 Numeric compare         One(km::less_equal_kernel), false, NotDifferentiable;
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
-    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(g::select);
+    Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(ag::select);
     /// `cond ? x : y` with broadcasting.
     SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Undefined;
     /// Matrix product.
@@ -217,6 +221,8 @@ op_table! {
     Mean             "Mean"          "Mean"           2 Mixed   reduce          One(kr::mean_kernel), false, Of(g::mean);
     /// Maximum over axes.
     Max              "Max"           "Max"            2 Mixed   reduce          One(kr::max_kernel), false, Of(g::max);
+    /// Sums of the data's rows by segment id (data, ids, number of segments).
+    UnsortedSegmentSum "UnsortedSegmentSum" "UnsortedSegmentSum" 3 Mixed unsorted_segment_sum One(kr::unsorted_segment_sum_kernel), false, Undefined;
     /// Product over axes.
     Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Undefined;
     /// Index of the maximum along an axis.
@@ -230,23 +236,29 @@ op_table! {
     /// The inverse of a permutation vector.
     InvertPermutation "InvertPermutation" "InvertPermutation" 1 Mixed int_vector One(ka::invert_permutation_kernel), false, NotDifferentiable;
     /// Concatenation along an axis.
-    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Undefined;
+    Concat           "ConcatV2"      "concat"         n Mixed   concat          One(ka::concat_kernel), false, Of(ag::concat);
     /// A partitioned variable's shards, concatenated.
     ConcatPartitions "ConcatV2"      "concat"         n Any     concat          One(ka::concat_kernel), false, Undefined;
     /// Stacking along a new axis.
-    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false, Undefined;
+    Stack            "Pack"          "stack"          n Any     stack           One(ka::stack_kernel), false, Of(ag::stack);
     /// Slices along an axis, that axis removed.
-    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false, Undefined;
-    /// Equal parts along an axis.
-    Split            "Split"         "split"          1 Any     split           Many(ka::split_kernel), false, Undefined;
-    /// Parts of given sizes along an axis.
-    SplitV           "SplitV"        "split"          2 Mixed   split_v         Many(ka::split_v_kernel), false, Undefined;
-    /// A block of given begin and size.
-    Slice            "Slice"         "Slice"          1 Any     slice           One(ka::slice_kernel), false, Undefined;
-    /// Python-style slicing with strides and masks.
-    StridedSlice     "StridedSlice"  "StridedSlice"   1 Any     strided_slice   One(ka::strided_slice_kernel), false, Undefined;
+    Unstack          "Unpack"        "unstack"        1 Any     unstack         Many(ka::unstack_kernel), false, Of(ag::unstack);
+    /// Equal parts along an axis (the first input, then the value).
+    Split            "Split"         "split"          2 Mixed   split           Many(ka::split_kernel), false, Of(ag::split);
+    /// Parts of given sizes along an axis (the value, the sizes, the axis).
+    SplitV           "SplitV"        "split"          3 Mixed   split_v         Many(ka::split_v_kernel), false, Of(ag::split_v);
+    /// A block of the input from `begin` (second input) of `size` (third).
+    Slice            "Slice"         "Slice"          3 Mixed   slice           One(ka::slice_kernel), false, Of(ag::slice);
+    /// Python-style slicing with strides and masks (input, begin, end, strides).
+    StridedSlice     "StridedSlice"  "StridedSlice"   4 Mixed   strided_slice   One(ka::strided_slice_kernel), false, Of(ag::strided_slice);
+    /// A StridedSlice's gradient: `grad` (last input) placed into zeros of the shape (first input).
+    StridedSliceGrad "StridedSliceGrad" "StridedSliceGrad" 5 Mixed strided_slice_grad One(ka::strided_slice_grad_kernel), false, Undefined;
+    /// Where each input starts in a concatenation along the first input's axis.
+    ConcatOffset     "ConcatOffset"  "ConcatOffset"   n Mixed   concat_offset   Many(ka::concat_offset_kernel), false, NotDifferentiable;
+    /// The shapes of all inputs, one output each.
+    ShapeN           "ShapeN"        "ShapeN"         n Any     shape_n         Many(ka::shape_n_kernel), false, NotDifferentiable;
     /// Rows of `params` picked by integer `indices`.
-    Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Undefined;
+    Gather           "GatherV2"      "GatherV2"       3 Mixed   gather          One(ka::gather_kernel), false, Of(ag::gather);
     /// The input's shape.
     Shape            "Shape"         "Shape"          1 Any     shape_of        One(ka::shape_kernel), false, NotDifferentiable;
     /// A scalar repeated into a shape.
@@ -256,11 +268,11 @@ op_table! {
     /// One-hot vectors of integer indices.
     OneHot           "OneHot"        "one_hot"        1 Mixed   one_hot         One(ka::one_hot_kernel), false, NotDifferentiable;
     /// Zeros around the input.
-    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false, Undefined;
+    Pad              "Pad"           "Pad"            2 Mixed   pad             One(ka::pad_kernel), false, Of(ag::pad);
     /// A value around the input.
-    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Undefined;
+    PadV2            "PadV2"         "PadV2"          3 Mixed   pad             One(ka::pad_kernel), false, Of(ag::pad);
     /// The input repeated along each axis.
-    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Undefined;
+    Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Of(ag::tile);
     /// The axes each of two broadcast shapes was stretched along (two outputs).
     BroadcastGradientArgs "BroadcastGradientArgs" "BroadcastGradientArgs" 2 Mixed broadcast_gradient_args Many(kr::broadcast_gradient_args_kernel), false, NotDifferentiable;
     /// The input's rank.
@@ -312,6 +324,9 @@ fn build_node<R>(
     attr: Attr,
     made: impl FnOnce(&GraphState, u64, u32) -> R,
 ) -> Result<R> {
+    if inputs.iter().any(|t| indexed::is_stand_in(t)) || control_inputs.iter().any(|o| indexed::is_stand_in_op(o)) {
+        return build_with_dense_inputs(kind, name, inputs, control_inputs, attr, made);
+    }
     with_ctx(|ctx| {
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
@@ -355,6 +370,32 @@ fn build_node<R>(
         }
         Ok(made(&state, graph_id, node))
     })
+}
+
+/// [`build_node`] when a gradient function gives an op an `IndexedSlices`
+/// (a stand-in): as TF, inside the op's name scope, each is converted to a
+/// dense tensor named after the op's argument (`Mul/x`), then the op takes
+/// the scope's name.
+fn build_with_dense_inputs<R>(
+    kind: OpKind,
+    name: Option<&str>,
+    inputs: &[&Tensor],
+    control_inputs: &[&Operation],
+    attr: Attr,
+    made: impl FnOnce(&GraphState, u64, u32) -> R,
+) -> Result<R> {
+    let scope = crate::scope::name_scope(name.unwrap_or(kind.def().default_name)).enter()?;
+    let op_name = scope.name().to_owned();
+    let mut dense = Vec::with_capacity(inputs.len());
+    for (i, t) in inputs.iter().enumerate() {
+        dense.push(match indexed::lookup(t) {
+            Some(s) => indexed::densify(&s, Some(&indexed::input_name(kind, i)))?,
+            None => Tensor::clone(t),
+        });
+    }
+    let control: Vec<Operation> = control_inputs.iter().map(|o| indexed::real_op(o)).collect();
+    let inputs: Vec<&Tensor> = dense.iter().collect();
+    build_node(kind, Some(&op_name), &inputs, &control.iter().collect::<Vec<_>>(), attr, made)
 }
 
 /// Builds an op and returns it with all its outputs.
