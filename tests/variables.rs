@@ -290,6 +290,17 @@ fn custom_getters_may_rename_freeze_and_count_variables() -> Result<()> {
     assert_eq!(get_variable("k", [2]).get()?, k);
     get_variable("b", [2]).get()?;
     assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+    // A getter may change the reuse mode; an error then says the getter set it.
+    let share_only = CustomGetter::new(|getter, request| {
+        let mut shared = request.clone();
+        shared.reuse = Reuse::True;
+        getter(&shared)
+    });
+    let err = variable_scope("strict").custom_getter(share_only).with(|_| get_variable("w", [1]).get()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.to_string().contains("`counted/strict/w` does not exist"), "{err}");
+    assert!(err.to_string().contains("set by a custom getter"), "{err}");
     Ok(())
 }
 

@@ -190,6 +190,8 @@ pub type CustomGetterFn = dyn Fn(&Getter<'_>, &VariableRequest) -> Result<Variab
 /// A scope's getter wraps the enclosing scope's (for a re-entered scope, the
 /// captured scope's): the inner one is called first, and its `getter` calls
 /// the outer one, as TF's `_maybe_wrap_custom_getter`.
+/// A `get_variable` called from inside a getter goes through the scope's
+/// getters again, as in TF. Getters run holding no lock.
 ///
 /// # Examples
 ///
