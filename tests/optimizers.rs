@@ -397,3 +397,42 @@ fn a_constraint_that_changes_the_shape_is_refused_naming_the_variable() -> Resul
     assert!(GradientDescentOptimizer::new(0.1).minimize(&loss, Some(&[v]), None).is_err());
     Ok(())
 }
+
+/// TF 2.21's graph for `variable_scope("s", constraint=lambda t: tf.clip_by_value(t, -0.5, 0.5))`,
+/// `get_variable("w", [2])` and `minimize(loss, global_step=step)` (recorded by hand).
+#[test]
+fn a_clip_by_value_constraint_with_a_global_step_has_tfs_nodes() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let clip = Constraint::new(|w| scopeflow::clip_by_value(w, -0.5, 0.5));
+    let w = variable_scope("s").constraint(clip).with(|_| get_variable("w", [2]).initializer(Init::Ones).get())?;
+    let loss = reduce_sum(&mul(&w, &w)?, None, false)?;
+    let step = scopeflow::get_or_create_global_step()?;
+    let train = GradientDescentOptimizer::new(0.1).minimize(&loss, None, Some(&step))?;
+    let found: Vec<String> = graph
+        .nodes()
+        .into_iter()
+        .filter(|n| n.name.starts_with("GradientDescent/update") || n.name == "GradientDescent")
+        .map(|n| {
+            let inputs: Vec<String> = n.inputs.into_iter().filter(|i| !i.starts_with("gradients/")).collect();
+            format!("{} {} {inputs:?} {:?}", n.name, n.op_type, n.control_inputs)
+        })
+        .collect();
+    let p = "GradientDescent/update_s/w";
+    assert_eq!(
+        found,
+        [
+            format!(r#"{p}/ApplyGradientDescent ApplyGradientDescent ["s/w", "GradientDescent/learning_rate"] []"#),
+            format!(r#"{p}/clip_by_value/Minimum/y Const [] ["{p}/ApplyGradientDescent"]"#),
+            format!(r#"{p}/clip_by_value/Minimum Minimum ["s/w/read", "{p}/clip_by_value/Minimum/y"] []"#),
+            format!(r#"{p}/clip_by_value/y Const [] ["{p}/ApplyGradientDescent"]"#),
+            format!(r#"{p}/clip_by_value Maximum ["{p}/clip_by_value/Minimum", "{p}/clip_by_value/y"] []"#),
+            format!(r#"{p}/Assign Assign ["s/w", "{p}/clip_by_value"] []"#),
+            format!(r#"GradientDescent/update NoOp [] ["{p}/Assign"]"#),
+            r#"GradientDescent AssignAdd ["global_step", "GradientDescent/value"] []"#.to_owned(),
+        ]
+    );
+    Session::new(&graph).run_targets(&[&train], &[])?;
+    assert_eq!(w.value()?.to_f64_vec(), vec![0.5, 0.5]); // 1 - 0.1 * 2 = 0.8, clipped
+    Ok(())
+}
