@@ -24,13 +24,14 @@
 pub use scope_macros::{model, scoped};
 pub use scope_runtime::losses;
 pub use scope_runtime::{
-    AdagradOptimizer, AdamOptimizer, AsScopeArg, CallSite, CollectionItem, ControlDependencies,
-    ControlDependenciesGuard, DType, DefaultGraphGuard, Dim, Distribution, Element, Error, ErrorKind, EventWriter,
-    FanMode, FileKind, GLOBAL_STEP, GLOBAL_VARIABLES, GetVariable, GradAndVar, Gradient, GradientDescentOptimizer,
-    Graph, IndexedSlices, Init, LOSSES, LearningRate, Manifest, ManifestEntry, Mismatch, MomentumOptimizer, NameKind,
-    NameScopeBuilder, NameScopeGuard, Named, NewVariable, NodeInfo, Operation, Optimizer, Padding, PartitionFn,
-    PartitionProblem, Partitioner, REGULARIZATION_LOSSES, RMSPropOptimizer, Regularizer, RestoreOptions, RestoreReport,
-    Result, Reuse, Saver, ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable,
+    AdagradOptimizer, AdamOptimizer, AsScopeArg, CallSite, CollectionItem, Constraint, ConstraintFn,
+    ControlDependencies, ControlDependenciesGuard, CustomGetter, CustomGetterFn, DType, DefaultGraphGuard, Dim,
+    Distribution, Element, Error, ErrorKind, EventWriter, FanMode, FileKind, GLOBAL_STEP, GLOBAL_VARIABLES,
+    GetVariable, Getter, GradAndVar, Gradient, GradientDescentOptimizer, Graph, IndexedSlices, Init, LOSSES,
+    LearningRate, Manifest, ManifestEntry, Mismatch, MomentumOptimizer, NameKind, NameScopeBuilder, NameScopeGuard,
+    Named, NewVariable, NodeInfo, Operation, Optimizer, Padding, PartitionFn, PartitionProblem, Partitioner,
+    REGULARIZATION_LOSSES, RMSPropOptimizer, Regularizer, RestoreOptions, RestoreReport, Result, Reuse, Saver,
+    ScopeArg, Session, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, Value, Variable, VariableRequest,
     VariableScope, VariableScopeBuilder, VariableScopeGuard, abs, add, add_n, argmax, argmax_as, assign, assign_add,
     assign_sub, avg_pool, bias_add, cast, clip_by_global_norm, clip_by_value, concat, constant, control_dependencies,
     conv2d, conv2d_dilated, current_name_scope, current_variable_scope, div, div_no_nan, embedding_lookup, equal, exp,

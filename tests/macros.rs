@@ -141,3 +141,39 @@ fn a_result_alias_returns_the_error_instead_of_panicking() {
     let err = aliased().unwrap_err();
     assert!(err.to_string().contains("no default graph"), "{err}");
 }
+
+/// Clips to `[-bound, bound]`, as `tf.clip_by_value` without its names.
+fn clip(bound: f32) -> scopeflow::Constraint {
+    scopeflow::Constraint::new(move |w| {
+        let hi = scopeflow::maximum(w, &constant(-bound)?)?;
+        scopeflow::neg(&scopeflow::maximum(&scopeflow::neg(&hi)?, &constant(-bound)?)?)
+    })
+}
+
+model! {
+    pub struct Clipped in "clipped" {
+        layer { kernel: [2] = ones (constraint = clip(1.5)), frozen: [2] = ones (trainable = false, constraint = clip(0.5)) }
+        free: [2] = ones,
+    }
+}
+
+#[test]
+fn model_variables_take_a_constraint_that_optimizers_apply() -> Result<()> {
+    use scopeflow::{GradientDescentOptimizer, Optimizer};
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let m = Clipped::build()?;
+    assert!(m.layer.kernel.constraint().is_some() && m.free.constraint().is_none());
+    assert!(!m.layer.frozen.trainable() && m.layer.frozen.constraint().is_some());
+    // Gradients (-1, 1) on kernel and free: a step of 1 makes (2, 0).
+    let g = constant(vec![-1.0f32, 1.0])?;
+    let loss =
+        add(&reduce_sum(&mul(&m.layer.kernel, &g)?, None, false)?, &reduce_sum(&mul(&m.free, &g)?, None, false)?)?;
+    let train = GradientDescentOptimizer::new(1.0).minimize(&loss, None, None)?;
+    Session::new(&graph).run_targets(&[&train], &[])?;
+    assert_eq!(m.layer.kernel.value()?.to_f64_vec(), vec![1.5, 0.0]);
+    assert_eq!(m.free.value()?.to_f64_vec(), vec![2.0, 0.0]);
+    // Not trainable: no optimizer updates it, so its constraint never runs.
+    assert_eq!(m.layer.frozen.value()?.to_f64_vec(), vec![1.0, 1.0]);
+    Ok(())
+}

@@ -3,7 +3,10 @@
 //! arithmetic is checked against TF's training runs in tests/tf1_train.rs.
 
 use scopeflow::prelude::*;
-use scopeflow::{AdagradOptimizer, AdamOptimizer, ErrorKind, GradientDescentOptimizer, Optimizer};
+use scopeflow::{
+    AdagradOptimizer, AdamOptimizer, Constraint, ErrorKind, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
+    add, cast, div, maximum, sqrt,
+};
 
 fn names(graph: &Graph) -> Result<Vec<String>> {
     Ok(graph.global_variables(None)?.iter().map(|v| v.name().to_owned()).collect())
@@ -241,5 +244,195 @@ fn nan_and_infinity_in_losses_and_gradients_never_panic() -> Result<()> {
     }
     // A clipped update by a NaN scale makes the weights NaN, as in TensorFlow; nothing panicked.
     assert!(w.value()?.to_f64_vec().iter().all(|v| v.is_nan()));
+    Ok(())
+}
+
+/// `max(w, 0)` as TF builds `tf.maximum(w, tf.constant(0.0))`.
+fn non_neg() -> Constraint {
+    Constraint::new(|w| maximum(w, &constant(0.0f32)?))
+}
+
+/// `w * 0.5` as TF builds `tf.multiply(w, tf.constant(0.5))`.
+fn halve() -> Constraint {
+    Constraint::new(|w| mul(w, &constant(0.5f32)?))
+}
+
+/// Keras' `MaxNorm(c)` over all axes: `w * c / max(‖w‖, c)`.
+fn max_norm(c: f32) -> Constraint {
+    Constraint::new(move |w| {
+        let norm = sqrt(&reduce_sum(&mul(w, w)?, None, false)?)?;
+        let c = constant(c)?;
+        mul(w, &div(&c, &maximum(&norm, &c)?)?)
+    })
+}
+
+/// The graph TensorFlow 2.21 built for this program (recorded by hand from
+/// `tf.compat.v1` with ref variables; gradient names left out):
+///
+/// ```python
+/// with v1.variable_scope("s", constraint=lambda t: tf.maximum(t, tf.constant(0.0))):
+///     w = v1.get_variable("w", [2], initializer=v1.ones_initializer())
+///     b = v1.get_variable("b", [2], initializer=v1.ones_initializer(),
+///                         constraint=lambda t: tf.multiply(t, tf.constant(0.5)))
+/// u = v1.get_variable("u", [2], initializer=v1.ones_initializer())
+/// loss = tf.reduce_sum(tf.multiply(w, tf.constant([4.0, -1.0]))) + tf.reduce_sum(b) + tf.reduce_sum(u)
+/// train = v1.train.GradientDescentOptimizer(0.5).minimize(loss)
+/// ```
+#[test]
+fn a_constraint_is_assigned_after_each_update_with_tf_names_and_values() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let (w, b) = variable_scope("s").constraint(non_neg()).with(|_| {
+        let w = get_variable("w", [2]).initializer(Init::Ones).get()?;
+        let b = get_variable("b", [2]).initializer(Init::Ones).constraint(halve()).get()?;
+        Ok::<_, Error>((w, b))
+    })?;
+    let u = get_variable("u", [2]).initializer(Init::Ones).get()?;
+    assert!(u.constraint().is_none());
+    let loss = add(
+        &add(&reduce_sum(&mul(&w, &constant(vec![4.0f32, -1.0])?)?, None, false)?, &reduce_sum(&b, None, false)?)?,
+        &reduce_sum(&u, None, false)?,
+    )?;
+    let train = GradientDescentOptimizer::new(0.5).minimize(&loss, None, None)?;
+    let found: Vec<(String, &str, Vec<String>, Vec<String>)> = graph
+        .nodes()
+        .into_iter()
+        .filter(|n| n.name.starts_with("GradientDescent"))
+        .map(|n| {
+            // Gradients are named otherwise than in TF's graph: only the variables' inputs are compared.
+            let inputs = n.inputs.iter().filter(|i| !i.starts_with("gradients/")).cloned().collect();
+            (n.name, n.op_type, inputs, n.control_inputs)
+        })
+        .collect();
+    let s = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let expected = [
+        ("GradientDescent/learning_rate", "Const", s(&[]), s(&[])),
+        (
+            "GradientDescent/update_s/w/ApplyGradientDescent",
+            "ApplyGradientDescent",
+            s(&["s/w", "GradientDescent/learning_rate"]),
+            s(&[]),
+        ),
+        ("GradientDescent/update_s/w/Const", "Const", s(&[]), s(&["GradientDescent/update_s/w/ApplyGradientDescent"])),
+        ("GradientDescent/update_s/w/Maximum", "Maximum", s(&["s/w/read", "GradientDescent/update_s/w/Const"]), s(&[])),
+        ("GradientDescent/update_s/w/Assign", "Assign", s(&["s/w", "GradientDescent/update_s/w/Maximum"]), s(&[])),
+        (
+            "GradientDescent/update_s/b/ApplyGradientDescent",
+            "ApplyGradientDescent",
+            s(&["s/b", "GradientDescent/learning_rate"]),
+            s(&[]),
+        ),
+        ("GradientDescent/update_s/b/Const", "Const", s(&[]), s(&["GradientDescent/update_s/b/ApplyGradientDescent"])),
+        ("GradientDescent/update_s/b/Mul", "Mul", s(&["s/b/read", "GradientDescent/update_s/b/Const"]), s(&[])),
+        ("GradientDescent/update_s/b/Assign", "Assign", s(&["s/b", "GradientDescent/update_s/b/Mul"]), s(&[])),
+        (
+            "GradientDescent/update_u/ApplyGradientDescent",
+            "ApplyGradientDescent",
+            s(&["u", "GradientDescent/learning_rate"]),
+            s(&[]),
+        ),
+        (
+            "GradientDescent",
+            "NoOp",
+            s(&[]),
+            s(&[
+                "GradientDescent/update_s/w/Assign",
+                "GradientDescent/update_s/b/Assign",
+                "GradientDescent/update_u/ApplyGradientDescent",
+            ]),
+        ),
+    ];
+    let expected: Vec<(String, &str, Vec<String>, Vec<String>)> =
+        expected.into_iter().map(|(n, t, i, c)| (n.to_owned(), t, i, c)).collect();
+    assert_eq!(found, expected);
+    // TF's values after one step, then two.
+    let session = Session::new(&graph);
+    session.run_targets(&[&train], &[])?;
+    assert_eq!([w.value()?.to_f64_vec(), b.value()?.to_f64_vec()], [vec![0.0, 1.5], vec![0.25, 0.25]]);
+    session.run_targets(&[&train], &[])?;
+    assert_eq!([w.value()?.to_f64_vec(), b.value()?.to_f64_vec()], [vec![0.0, 2.0], vec![-0.125, -0.125]]);
+    assert_eq!(u.value()?.to_f64_vec(), vec![0.0, 0.0]);
+    Ok(())
+}
+
+#[test]
+fn a_max_norm_constraint_keeps_the_norm_under_its_bound_with_a_global_step_and_slots() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [2]).initializer(Init::Ones).constraint(max_norm(1.0)).get()?;
+    // Gradient (-3, -4): a step of 1 would make w (4, 5).
+    let loss = reduce_sum(&mul(&w, &constant(vec![-3.0f32, -4.0])?)?, None, false)?;
+    let step = scopeflow::get_or_create_global_step()?;
+    let opt = MomentumOptimizer::new(1.0, 0.5);
+    let train = opt.minimize(&loss, None, Some(&step))?;
+    assert_eq!(train.name(), "Momentum");
+    let session = Session::new(&graph);
+    for _ in 0..3 {
+        session.run_targets(&[&train], &[])?;
+        let v = w.value()?.to_f64_vec();
+        assert!((v[0].hypot(v[1]) - 1.0).abs() < 1e-6, "{v:?}");
+    }
+    assert_eq!(step.value()?.to_f64_vec(), vec![3.0]);
+    // The slot is not constrained: it holds the momentum of the raw gradients.
+    assert!(opt.slot(&w, "momentum").is_some_and(|m| m.constraint().is_none()));
+    Ok(())
+}
+
+#[test]
+fn a_constraint_that_changes_the_shape_is_refused_naming_the_variable() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let summed = Constraint::new(|w| reduce_sum(w, None, false));
+    let w = variable_scope("layer").with(|_| get_variable("w", [2]).constraint(summed).get())?;
+    let loss = reduce_sum(&mul(&w, &w)?, None, false)?;
+    let err = GradientDescentOptimizer::new(0.1).minimize(&loss, None, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    let msg = err.to_string();
+    assert!(msg.contains("the constraint of variable `layer/w` returned a float32 tensor of shape (), but the variable is float32 of shape (2,)"), "{msg}");
+    assert!(msg.contains("must return a value of the variable's shape and dtype"), "{msg}");
+    // A constraint's own error comes back as it is.
+    let failing = Constraint::new(|w| cast(w, DType::I32).and_then(|i| matmul(&i, &i)));
+    let v = get_variable("v", [2]).constraint(failing).get()?;
+    let loss = reduce_sum(&mul(&v, &v)?, None, false)?;
+    assert!(GradientDescentOptimizer::new(0.1).minimize(&loss, Some(&[v]), None).is_err());
+    Ok(())
+}
+
+/// TF 2.21's graph for `variable_scope("s", constraint=lambda t: tf.clip_by_value(t, -0.5, 0.5))`,
+/// `get_variable("w", [2])` and `minimize(loss, global_step=step)` (recorded by hand).
+#[test]
+fn a_clip_by_value_constraint_with_a_global_step_has_tfs_nodes() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let clip = Constraint::new(|w| scopeflow::clip_by_value(w, -0.5, 0.5));
+    let w = variable_scope("s").constraint(clip).with(|_| get_variable("w", [2]).initializer(Init::Ones).get())?;
+    let loss = reduce_sum(&mul(&w, &w)?, None, false)?;
+    let step = scopeflow::get_or_create_global_step()?;
+    let train = GradientDescentOptimizer::new(0.1).minimize(&loss, None, Some(&step))?;
+    let found: Vec<String> = graph
+        .nodes()
+        .into_iter()
+        .filter(|n| n.name.starts_with("GradientDescent/update") || n.name == "GradientDescent")
+        .map(|n| {
+            let inputs: Vec<String> = n.inputs.into_iter().filter(|i| !i.starts_with("gradients/")).collect();
+            format!("{} {} {inputs:?} {:?}", n.name, n.op_type, n.control_inputs)
+        })
+        .collect();
+    let p = "GradientDescent/update_s/w";
+    assert_eq!(
+        found,
+        [
+            format!(r#"{p}/ApplyGradientDescent ApplyGradientDescent ["s/w", "GradientDescent/learning_rate"] []"#),
+            format!(r#"{p}/clip_by_value/Minimum/y Const [] ["{p}/ApplyGradientDescent"]"#),
+            format!(r#"{p}/clip_by_value/Minimum Minimum ["s/w/read", "{p}/clip_by_value/Minimum/y"] []"#),
+            format!(r#"{p}/clip_by_value/y Const [] ["{p}/ApplyGradientDescent"]"#),
+            format!(r#"{p}/clip_by_value Maximum ["{p}/clip_by_value/Minimum", "{p}/clip_by_value/y"] []"#),
+            format!(r#"{p}/Assign Assign ["s/w", "{p}/clip_by_value"] []"#),
+            format!(r#"GradientDescent/update NoOp [] ["{p}/Assign"]"#),
+            r#"GradientDescent AssignAdd ["global_step", "GradientDescent/value"] []"#.to_owned(),
+        ]
+    );
+    Session::new(&graph).run_targets(&[&train], &[])?;
+    assert_eq!(w.value()?.to_f64_vec(), vec![0.5, 0.5]); // 1 - 0.1 * 2 = 0.8, clipped
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Variables: sharing, errors that name what went wrong, atomic failures,
 //! lazy values, partitions and the manifest.
 
-use scopeflow::ErrorKind;
 use scopeflow::prelude::*;
+use scopeflow::{Constraint, CustomGetter, ErrorKind, maximum};
 
 #[test]
 fn already_exists_names_the_variable_the_reuse_mode_and_the_first_call_site() -> Result<()> {
@@ -215,5 +215,152 @@ fn manifest_lends_no_reuse_sites_between_variables() -> Result<()> {
     let m = graph.manifest();
     let w = m.entries.iter().find(|e| e.name == "w").expect("listed");
     assert!(w.reused_at.is_empty(), "{:?}", w.reused_at);
+    Ok(())
+}
+
+/// A custom getter that logs `tag`, the name, trainable and reuse, then passes the call on.
+fn logging(tag: &'static str, log: &std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> scopeflow::CustomGetter {
+    let log = log.clone();
+    scopeflow::CustomGetter::new(move |getter, request| {
+        let entry = format!("{tag} {} trainable={} reuse={}", request.name, request.trainable, request.reuse);
+        log.lock().unwrap().push(entry);
+        getter(request)
+    })
+}
+
+/// As TensorFlow 2.21 calls them (`tf.compat.v1`, recorded by hand): the
+/// inner scope's getter first, whose getter is the outer scope's; a scope
+/// re-entered by name wraps only its parent's getter; a re-entered captured
+/// scope wraps the captured one's; a `get_variable` getter replaces the scope's.
+#[test]
+fn custom_getters_chain_inner_first_as_tf() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let take = || std::mem::take(&mut *log.lock().unwrap());
+    let a = variable_scope("a").custom_getter(logging("A", &log)).enter()?;
+    let v = variable_scope("b").custom_getter(logging("B", &log)).with(|_| get_variable("v", [1]).get())?;
+    assert_eq!(v.name(), "a/b/v");
+    assert_eq!(take(), ["B a/b/v trainable=true reuse=inherit", "A a/b/v trainable=true reuse=inherit"]);
+    // Getters run on every call, also when sharing.
+    let again = variable_scope("b").reuse(Reuse::True).with(|_| get_variable("v", [1]).get())?;
+    assert_eq!(again, v);
+    assert_eq!(take(), ["A a/b/v trainable=true reuse=true"]);
+    let w = get_variable("w", [1]).custom_getter(logging("C", &log)).get()?;
+    assert_eq!((w.name(), take()), ("a/w", vec!["C a/w trainable=true reuse=inherit".to_owned()]));
+    let captured = a.scope().clone();
+    a.exit()?;
+    variable_scope(&captured).custom_getter(logging("D", &log)).with(|_| get_variable("z", [1]).get())?;
+    assert_eq!(take(), ["D a/z trainable=true reuse=inherit", "A a/z trainable=true reuse=inherit"]);
+    // Outside every getter's scope nothing is called.
+    get_variable("outside", [1]).get()?;
+    assert!(take().is_empty());
+    Ok(())
+}
+
+#[test]
+fn custom_getters_may_rename_freeze_and_count_variables() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let rename = CustomGetter::new(|getter, request| {
+        let mut renamed = request.clone();
+        renamed.name.push_str("_x");
+        getter(&renamed)
+    });
+    let freeze = CustomGetter::new(|getter, request| {
+        let mut frozen = request.clone();
+        frozen.trainable = false;
+        getter(&frozen)
+    });
+    // TF: `r/f/x_x`, not trainable.
+    let x = variable_scope("r")
+        .custom_getter(rename)
+        .with(|_| variable_scope("f").custom_getter(freeze).with(|_| get_variable("x", [1]).get()))?;
+    assert_eq!((x.name(), x.trainable()), ("r/f/x_x", false));
+    assert!(graph.trainable_variables(None)?.is_empty());
+
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let count = CustomGetter::new(move |getter, request| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        getter(request)
+    });
+    let _s = variable_scope("counted").custom_getter(count).reuse(Reuse::Auto).enter()?;
+    let k = get_variable("k", [2]).get()?;
+    assert_eq!(get_variable("k", [2]).get()?, k);
+    get_variable("b", [2]).get()?;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3);
+
+    // A getter may change the reuse mode; an error then says the getter set it.
+    let share_only = CustomGetter::new(|getter, request| {
+        let mut shared = request.clone();
+        shared.reuse = Reuse::True;
+        getter(&shared)
+    });
+    let err = variable_scope("strict").custom_getter(share_only).with(|_| get_variable("w", [1]).get()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.to_string().contains("`counted/strict/w` does not exist"), "{err}");
+    assert!(err.to_string().contains("set by a custom getter"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_custom_getter_sees_the_scope_defaults_and_its_errors_name_the_variable() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let keep = seen.clone();
+    let inspect = CustomGetter::new(move |getter, request| {
+        *keep.lock().unwrap() = Some(request.clone());
+        getter(request)
+    });
+    let _s = variable_scope("s")
+        .custom_getter(inspect)
+        .initializer(Init::Ones)
+        .regularizer(Regularizer::L2(0.5))
+        .dtype(DType::F64)
+        .enter()?;
+    let v = get_variable("v", [3]).get()?;
+    let request = seen.lock().unwrap().take().expect("the getter ran");
+    assert_eq!((request.name.as_str(), request.dtype, request.shape.to_vec()), ("s/v", DType::F64, Some(vec![3])));
+    assert_eq!((request.initializer, request.regularizer), (Some(Init::Ones), Some(Regularizer::L2(0.5))));
+    assert_eq!(v.value()?.to_f64_vec(), vec![1.0; 3]);
+    // The getter may return an existing variable in place of a new one.
+    let same = CustomGetter::new({
+        let v = v.clone();
+        move |_, _| Ok(v.clone())
+    });
+    assert_eq!(get_variable("other", [3]).custom_getter(same).get()?, v);
+    // An error of the true getter passes through the getters, naming the full variable.
+    let err = get_variable("v", [3]).get().unwrap_err();
+    assert!(err.to_string().contains("variable `s/v` already exists"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn constraints_are_inherited_overridden_and_captured_with_the_scope() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let outer = Constraint::new(|w| maximum(w, &constant(0.0f32)?));
+    let inner = Constraint::new(|w| mul(w, &constant(0.5f32)?));
+    let s = variable_scope("s").constraint(outer.clone()).enter()?;
+    let a = get_variable("a", [1]).get()?;
+    let b = variable_scope("deeper").with(|_| get_variable("b", [1]).get())?;
+    let c = get_variable("c", [1]).constraint(inner.clone()).get()?;
+    let d = variable_scope("other").constraint(inner.clone()).with(|_| get_variable("d", [1]).get())?;
+    let captured = s.scope().clone();
+    s.exit()?;
+    let e = variable_scope(&captured).with(|_| get_variable("e", [1]).get())?;
+    let f = get_variable("f", [1]).get()?;
+    let same = |v: &Variable, c: &Constraint| v.constraint().is_some_and(|x| x.ptr_eq(c));
+    assert!(same(&a, &outer) && same(&b, &outer) && same(&e, &outer));
+    assert!(same(&c, &inner) && same(&d, &inner));
+    assert!(f.constraint().is_none());
+    assert!(captured.constraint().is_some_and(|x| x.ptr_eq(&outer)));
+    // As TF, a shared variable keeps the constraint it was created with.
+    let shared = variable_scope("s").reuse(Reuse::True).with(|_| get_variable("a", [1]).constraint(inner).get())?;
+    assert!(same(&shared, &outer));
+    // `tf.Variable(constraint=…)` too.
+    assert!(Variable::new(1.0f32).constraint(outer.clone()).build()?.constraint().is_some());
     Ok(())
 }

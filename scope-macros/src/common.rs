@@ -52,6 +52,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(scope);
     syn::custom_keyword!(name_scope);
     syn::custom_keyword!(trainable);
+    syn::custom_keyword!(constraint);
     syn::custom_keyword!(auto);
     syn::custom_keyword!(inherit);
 }

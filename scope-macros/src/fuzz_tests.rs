@@ -41,6 +41,7 @@ const IDENTS: &[&str] = &[
     "scope",
     "name_scope",
     "trainable",
+    "constraint",
     "layer1",
     "kernel",
     "bias",
@@ -111,6 +112,7 @@ const VALID_MODEL: &str = r#"
         layer1 { kernel: [784, 64], bias: [64] = zeros }
         layer2 (reuse = auto) { kernel: [64, 10]; bias: [10] (dtype = f64, trainable = false) }
         moving_mean: [64] = zeros (trainable = false),
+        clipped: [64] (constraint = non_neg(), trainable = false),
         table: [10, 4],
         table { Momentum: [10, 4] = constant(0.5) (trainable = false) }
     }

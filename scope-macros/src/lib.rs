@@ -111,7 +111,7 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Grammar: `[attrs] [vis] struct Name[(params)] [in "scope"] [(options)] { items }`,
 /// where an item is a scope block `name [(options)] { items }`, a variable
-/// `name: [dims] [= init] [(initializer = …, dtype = …, trainable = false)]`
+/// `name: [dims] [= init] [(initializer = …, dtype = …, trainable = false, constraint = …)]`
 /// (so `moving_mean: [c] = zeros (trainable = false)`), or
 /// another model `name: Model(args)` built in scope `name`. Options are
 /// `reuse = true | auto`, `initializer = …`, `dtype = …`; dimensions are integer
@@ -144,12 +144,37 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Ok::<(), scopeflow::Error>(())
 /// ```
 ///
+/// `constraint = expr` takes any expression of type `Constraint`, evaluated
+/// by each `build`; optimizers apply it after every update of the variable
+/// (TF `get_variable(constraint=…)`):
+///
+/// ```
+/// # use scopeflow::prelude::*;
+/// use scopeflow::{constant, maximum, Constraint};
+/// fn non_neg() -> Constraint {
+///     Constraint::new(|w| maximum(w, &constant(0.0f32)?))
+/// }
+/// model! {
+///     pub struct Scorer in "scorer" {
+///         weights: [3] = ones (constraint = non_neg()),
+///         bias: [] = zeros,
+///     }
+/// }
+/// # let graph = Graph::new();
+/// # let _g = graph.as_default();
+/// let s = Scorer::build()?;
+/// assert!(s.weights.constraint().is_some() && s.bias.constraint().is_none());
+/// # Ok::<(), scopeflow::Error>(())
+/// ```
+///
 /// At compile time it rejects a variable declared twice in one scope,
 /// `reuse = true` on a variable the input never creates (with a "did you mean"),
 /// a shared variable whose shape or dtype differs from its first declaration,
 /// invalid scope names, unknown initializers, dtypes and reuse modes,
 /// `reuse` on a model without a fixed scope name, and a variable declared
-/// after the scope block of its name. An input with mistakes still
+/// after the scope block of its name, a literal given as a `constraint`, and a
+/// `constraint` under `reuse = true` (a shared variable keeps the constraint
+/// it was created with, so it would be ignored). An input with mistakes still
 /// generates its structs, `build`, `build_in` and `VARIABLES` (with bodies that
 /// cannot run), so the compiler reports the mistakes and not every use.
 #[proc_macro]

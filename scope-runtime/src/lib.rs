@@ -69,4 +69,7 @@ pub use train::{
     AdagradOptimizer, AdamOptimizer, GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, LearningRate,
     MomentumOptimizer, Optimizer, RMSPropOptimizer, exponential_decay, get_or_create_global_step, piecewise_constant,
 };
-pub use variable::{Distribution, FanMode, Init, PartitionFn, Partitioner, Regularizer, Variable, fans};
+pub use variable::{
+    Constraint, ConstraintFn, CustomGetter, CustomGetterFn, Distribution, FanMode, Getter, Init, PartitionFn,
+    Partitioner, Regularizer, Variable, VariableRequest, fans,
+};

@@ -15,6 +15,7 @@ pub(crate) fn all(errors: &Errors, models: &[Model]) {
         check_variable_before_scope(errors, &m.block, &full_prefix(m));
         check_struct_names(errors, m, &m.block, &name_of(&m.name), &mut HashMap::new());
         check_field_names(errors, &m.block, &name_of(&m.name));
+        check_constraint_on_shared(errors, &m.block, &full_prefix(m), ReuseMode::Inherit, &m.options);
     }
     check_sharing(errors, models);
 }
@@ -144,6 +145,35 @@ fn check_variable_before_scope(errors: &Errors, block: &Block, prefix: &str) {
         }
         if let Item::Scope { name, block: inner, .. } = item {
             check_variable_before_scope(errors, inner, &format!("{prefix}/{}", name_of(name)));
+        }
+    }
+}
+
+/// `struct Eval in "MLP" (reuse = true) { kernel: [2, 2] (constraint = c) }`:
+/// under `reuse = true` the variable is only shared, and keeps the constraint
+/// it was created with (TensorFlow ignores a constraint given when sharing),
+/// so this one would never be applied.
+fn check_constraint_on_shared(errors: &Errors, block: &Block, prefix: &str, parent: ReuseMode, options: &Options) {
+    let reuse = options.reuse.as_ref().map_or(parent, |r| if r.mode == ReuseMode::Inherit { parent } else { r.mode });
+    for item in &block.items {
+        match item {
+            Item::Var(v) if reuse == ReuseMode::True => {
+                if let Some(c) = &v.constraint {
+                    errors.at(
+                        c,
+                        format!(
+                            "the constraint of `{prefix}/{}` would be ignored: under `reuse = true` it is only shared, \
+                             and a shared variable keeps the constraint it was created with; give the constraint \
+                             where the variable is created",
+                            name_of(&v.name)
+                        ),
+                    );
+                }
+            }
+            Item::Scope { name, options, block } => {
+                check_constraint_on_shared(errors, block, &format!("{prefix}/{}", name_of(name)), reuse, options)
+            }
+            _ => {}
         }
     }
 }

@@ -5,6 +5,7 @@ use super::parse::{Block, Dim, Item, Model, Options, Var};
 use crate::common::{camel_case, name_of, snake_case};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 pub(crate) fn models(models: &[Model], ok: bool) -> TokenStream {
@@ -230,6 +231,10 @@ fn get_variable(v: &Var) -> TokenStream {
     }
     if let Some(t) = &v.trainable {
         call.extend(quote!(.trainable(#t)));
+    }
+    if let Some(c) = &v.constraint {
+        // The user's span, so that an expression of another type is reported on it.
+        call.extend(quote_spanned!(c.span()=> .constraint(#c)));
     }
     quote!(#call.get()?)
 }

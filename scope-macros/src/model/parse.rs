@@ -9,7 +9,7 @@
 //!           | Ident ':' '[' dim,* ']' ('=' init)? var_options?   // a variable
 //!           | Ident ':' Path '(' expr,* ')'             // another model, in scope `Ident`
 //! dim      := integer | param
-//! var_options := '(' (initializer = … | dtype = … | trainable = bool),* ')'
+//! var_options := '(' (initializer = … | dtype = … | trainable = bool | constraint = expr),* ')'
 //! ```
 //!
 //! A block may hold a variable and a scope block of the same name (`table`
@@ -90,6 +90,8 @@ pub(crate) struct Var {
     pub(crate) initializer: Option<InitSpec>,
     pub(crate) dtype: Option<DTypeSpec>,
     pub(crate) trainable: Option<LitBool>,
+    /// An expression of type `Constraint`, evaluated by each `build`.
+    pub(crate) constraint: Option<Expr>,
     /// Whether all of it parsed: rules that compare declarations skip an
     /// incomplete one, whose mistake is already reported.
     pub(crate) complete: bool,
@@ -338,6 +340,7 @@ fn var(input: ParseStream<'_>, name: Ident, bracket: Bracket, shape: ParseStream
         initializer: None,
         dtype: None,
         trainable: None,
+        constraint: None,
         complete: true,
     };
     // Parsed on their own, so that a mistake inside leaves the rest of the input unaffected.
@@ -410,7 +413,7 @@ fn looks_like_options(args: &Punctuated<Expr, Token![,]>) -> bool {
     matches!(args.first(), Some(Expr::Assign(a)) if matches!(&*a.left, Expr::Path(p) if p.path.get_ident().is_some()))
 }
 
-/// `initializer = …, dtype = …, trainable = false`, in any order.
+/// `initializer = …, dtype = …, trainable = false, constraint = …`, in any order.
 fn var_options(content: ParseStream<'_>, v: &mut Var, errors: &Errors) {
     comma_list(content, errors, "options", |content| {
         if content.peek(kw::initializer) {
@@ -430,11 +433,32 @@ fn var_options(content: ParseStream<'_>, v: &mut Var, errors: &Errors) {
             content.parse::<Token![=]>()?;
             let b: LitBool = content.parse()?;
             set_once(&mut v.trainable, b, key.span, "trainable", errors);
+        } else if content.peek(kw::constraint) {
+            let key: kw::constraint = content.parse()?;
+            content.parse::<Token![=]>()?;
+            let expr: Expr = parse_isolated(content)?;
+            // `constraint = 2.0`: a literal is never a `Constraint`; say what is.
+            if let Expr::Lit(lit) = &expr {
+                errors.at(
+                    lit,
+                    format!(
+                        "`constraint` takes a `Constraint` built from a function of the variable, such as \
+                         `Constraint::new(|w| maximum(w, &constant(0.0f32)?))` or `max_norm({})` returning one, not a literal",
+                        lit.to_token_stream()
+                    ),
+                );
+                v.complete = false;
+            } else {
+                set_once(&mut v.constraint, expr, key.span, "constraint", errors);
+            }
         } else {
             let unknown: proc_macro2::TokenTree = content.parse()?;
             errors.at(
                 &unknown,
-                format!("unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …` or `trainable = false`"),
+                format!(
+                    "unknown variable option `{unknown}`; expected `initializer = …`, `dtype = …`, `trainable = false` \
+                     or `constraint = …`"
+                ),
             );
             skip_to_comma(content);
         }

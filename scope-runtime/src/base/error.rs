@@ -448,6 +448,25 @@ pub enum Error {
         /// The value's dtype.
         dtype: DType,
     },
+
+    /// A variable's constraint that built a value of another shape or dtype.
+    #[error(
+        "the constraint of variable `{name}` returned a {dtype} tensor of shape {shape}, but the variable is {expected_dtype} \
+         of shape {}; a constraint must return a value of the variable's shape and dtype",
+        Shape::from(expected_shape)
+    )]
+    ConstraintOutput {
+        /// Full name of the variable.
+        name: String,
+        /// The variable's shape.
+        expected_shape: Vec<usize>,
+        /// The variable's dtype.
+        expected_dtype: DType,
+        /// The shape the constraint returned.
+        shape: Box<Shape>,
+        /// The dtype the constraint returned.
+        dtype: DType,
+    },
 }
 
 /// What a [`Error::PartitionMismatch`] found.
@@ -650,7 +669,8 @@ impl Error {
             | Error::FeedMismatch { .. }
             | Error::Kernel { .. }
             | Error::Format { .. }
-            | Error::CheckpointIncomplete { .. } => ErrorKind::InvalidArgument,
+            | Error::CheckpointIncomplete { .. }
+            | Error::ConstraintOutput { .. } => ErrorKind::InvalidArgument,
             Error::Io { .. } => ErrorKind::Io,
             Error::CheckpointMismatch { what: Mismatch::Shape, .. } => ErrorKind::ShapeMismatch,
             Error::CheckpointMismatch { what: Mismatch::DType, .. } => ErrorKind::DTypeMismatch,

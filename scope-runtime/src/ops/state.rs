@@ -2,7 +2,7 @@
 //! control dependencies, groups and no-ops.
 
 use super::{OpKind, build_op};
-use crate::base::{Error, Operation, Result, Tensor};
+use crate::base::{Error, Operation, Result, Shape, Tensor};
 use crate::graph::Attr;
 use crate::variable::Variable;
 
@@ -12,6 +12,26 @@ fn assignment(kind: OpKind, name: Option<&str>, var: &Variable, value: &Tensor) 
     }
     let built = build_op(kind, name, &[var.variable_tensor(), value], &[], Attr::Variable(var.clone()))?;
     Ok(built.outputs.into_iter().next().expect("the op table gives assignments one output"))
+}
+
+/// What an optimizer builds after `update`, the update of `var`, when `var`
+/// has a constraint (TF `_RefVariableProcessor.update_op`): under
+/// `control_dependencies([update])`, the constraint's ops on `var` and an
+/// `Assign` of their result, whose op is returned; else `update` itself.
+pub(crate) fn apply_constraint(var: &Variable, update: Operation) -> Result<Operation> {
+    let Some(constraint) = var.constraint() else { return Ok(update) };
+    let _after = crate::scope::control_dependencies(&[&update]).enter()?;
+    let value = constraint.apply(var)?;
+    if value.dtype != var.dtype() || !value.shape.is_compatible_with(&Shape::from(var.shape())) {
+        return Err(Error::ConstraintOutput {
+            name: var.name().to_owned(),
+            expected_shape: var.shape().to_vec(),
+            expected_dtype: var.dtype(),
+            shape: Box::new(value.shape.clone()),
+            dtype: value.dtype,
+        });
+    }
+    Ok(assignment(OpKind::Assign, None, var, &value)?.op())
 }
 
 /// `var -= alpha * delta` when run (TF `training_ops.apply_gradient_descent`,

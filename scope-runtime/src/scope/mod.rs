@@ -11,15 +11,16 @@ pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
 use crate::base::names::{is_valid_name, join_into};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
-use crate::variable::{Init, Partitioner, Regularizer};
+use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer};
 use stack::{Frame, FrameGuard, Restore, VarFrame};
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-/// A variable scope: its name, original name scope, reuse mode and the defaults
-/// (initializer, regularizer, partitioner, dtype) its variables inherit.
+/// A variable scope: its name, original name scope, reuse mode, the defaults
+/// (initializer, regularizer, partitioner, constraint, dtype) its variables
+/// inherit, and its custom getter.
 ///
 /// A `VariableScope` is a value: capture it ([`current_variable_scope`], or the
 /// guard from entering it) and re-enter it later, from anywhere or from
@@ -55,6 +56,9 @@ pub(crate) struct ScopeData {
     pub(crate) initializer: Option<Init>,
     pub(crate) regularizer: Option<Regularizer>,
     pub(crate) partitioner: Option<Partitioner>,
+    pub(crate) constraint: Option<Constraint>,
+    /// This scope's getter, already wrapping the enclosing ones'.
+    pub(crate) custom_getter: Option<CustomGetter>,
     pub(crate) dtype: Option<DType>,
 }
 
@@ -70,6 +74,8 @@ impl VariableScope {
             initializer: None,
             regularizer: None,
             partitioner: None,
+            constraint: None,
+            custom_getter: None,
             dtype: None,
         }))
     }
@@ -123,6 +129,17 @@ impl VariableScope {
     /// The partitioner its new variables default to, if set.
     pub fn partitioner(&self) -> Option<&Partitioner> {
         self.0.partitioner.as_ref()
+    }
+
+    /// The constraint its new variables default to, if set.
+    pub fn constraint(&self) -> Option<&Constraint> {
+        self.0.constraint.as_ref()
+    }
+
+    /// The custom getter its `get_variable` calls go through, if any (it
+    /// wraps those of the scopes it is nested in).
+    pub fn custom_getter(&self) -> Option<&CustomGetter> {
+        self.0.custom_getter.as_ref()
     }
 
     /// The dtype its variables default to (float32 unless set).
@@ -296,6 +313,8 @@ pub fn variable_scope<'a>(scope: impl Into<ScopeArg<'a>>) -> VariableScopeBuilde
         initializer: None,
         regularizer: None,
         partitioner: None,
+        constraint: None,
+        custom_getter: None,
         dtype: None,
         auxiliary_name_scope: true,
     }
@@ -310,6 +329,8 @@ pub struct VariableScopeBuilder<'a> {
     initializer: Option<Init>,
     regularizer: Option<Regularizer>,
     partitioner: Option<Partitioner>,
+    constraint: Option<Constraint>,
+    custom_getter: Option<CustomGetter>,
     dtype: Option<DType>,
     auxiliary_name_scope: bool,
 }
@@ -326,6 +347,12 @@ impl<'a> VariableScopeBuilder<'a> {
         regularizer: Regularizer => Some;
         /// The default partitioner for new variables inside.
         partitioner: Partitioner => Some;
+        /// The default constraint for new variables inside, applied by
+        /// optimizers after each update; see [`Constraint`].
+        constraint: Constraint => Some;
+        /// Code every `get_variable` inside goes through; it wraps the
+        /// enclosing scope's getter (see [`CustomGetter`]).
+        custom_getter: CustomGetter => Some;
         /// The default dtype of variables inside (also checked on reuse).
         dtype: DType => Some;
         /// Whether to open a name scope for ops too (default `true`). With
@@ -537,6 +564,12 @@ fn derive(
         initializer: b.initializer.clone().or_else(|| base.0.initializer.clone()),
         regularizer: b.regularizer.clone().or_else(|| base.0.regularizer.clone()),
         partitioner: b.partitioner.clone().or_else(|| base.0.partitioner.clone()),
+        constraint: b.constraint.clone().or_else(|| base.0.constraint.clone()),
+        // TF `_maybe_wrap_custom_getter(new, base.custom_getter)`.
+        custom_getter: match (&b.custom_getter, &base.0.custom_getter) {
+            (Some(inner), Some(outer)) => Some(CustomGetter::wrapping(inner, outer)),
+            (inner, outer) => inner.clone().or_else(|| outer.clone()),
+        },
         dtype: b.dtype.or(base.0.dtype),
     }))
 }

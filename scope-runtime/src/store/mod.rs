@@ -1,5 +1,5 @@
 //! The variable store: `get_variable` with TensorFlow's reuse rules, sharing
-//! checks, partitions and regularizers.
+//! checks, partitions, regularizers and custom getters.
 
 mod new_variable;
 
@@ -15,7 +15,7 @@ use crate::graph::{
 use crate::ops::OpKind;
 use crate::scope::{try_with_ctx, with_ctx};
 use crate::variable::init::stable_hash;
-use crate::variable::{Init, Partitioner, Regularizer, Storage, Variable};
+use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer, Storage, Variable, VariableRequest};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
 
@@ -49,6 +49,8 @@ pub fn get_variable(name: &str, shape: impl Into<Shape>) -> GetVariable<'_> {
         initializer: None,
         regularizer: None,
         partitioner: None,
+        constraint: None,
+        custom_getter: None,
         trainable: true,
         reuse: Reuse::Inherit,
     }
@@ -63,6 +65,8 @@ pub struct GetVariable<'a> {
     initializer: Option<Init>,
     regularizer: Option<Regularizer>,
     partitioner: Option<Partitioner>,
+    constraint: Option<Constraint>,
+    custom_getter: Option<CustomGetter>,
     trainable: bool,
     reuse: Reuse,
 }
@@ -77,6 +81,12 @@ impl GetVariable<'_> {
         regularizer: Regularizer => Some;
         /// The partitioner of a new variable (default: the scope's).
         partitioner: Partitioner => Some;
+        /// The constraint of a new variable, applied by optimizers after each
+        /// update (default: the scope's); see [`Constraint`].
+        constraint: Constraint => Some;
+        /// A custom getter for this call, in place of the scope's (TF
+        /// `get_variable(custom_getter=…)`); see [`CustomGetter`].
+        custom_getter: CustomGetter => Some;
         /// Whether a new variable joins `trainable_variables` (default `true`).
         trainable: bool;
         /// Overrides the scope's reuse mode for this call.
@@ -110,14 +120,16 @@ impl GetVariable<'_> {
     /// fits the request, found without allocating (and, once this thread has
     /// seen it, without locking). Small in and out, so nothing large is moved.
     fn shared(&self, caller: CallSite) -> Option<Variable> {
-        let plain = self.partitioner.is_none() && !matches!(self.initializer, Some(Init::Value(_)));
+        let plain = self.partitioner.is_none()
+            && self.custom_getter.is_none()
+            && !matches!(self.initializer, Some(Init::Value(_)));
         if !plain {
             return None;
         }
         try_with_ctx(|ctx| {
             let scope = &ctx.stack.current;
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
-            if reuse == Reuse::Inherit || scope.0.partitioner.is_some() {
+            if reuse == Reuse::Inherit || scope.0.partitioner.is_some() || scope.0.custom_getter.is_some() {
                 return None;
             }
             let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
@@ -150,9 +162,10 @@ impl GetVariable<'_> {
         })
     }
 
-    /// The general path: TF's `get_variable` with every check and the creation.
+    /// The general path: TF's `get_variable` with every check and the
+    /// creation, through the custom getter when there is one.
     fn get_or_create(self, caller: CallSite) -> Result<Variable> {
-        let (mut request, graph) = with_ctx(|ctx| {
+        let (request, getter, graph) = with_ctx(|ctx| {
             let scope = &ctx.stack.current;
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
             let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
@@ -174,6 +187,7 @@ impl GetVariable<'_> {
                 initializer: self.initializer.or_else(|| scope.0.initializer.clone()),
                 regularizer: self.regularizer.or_else(|| scope.0.regularizer.clone()),
                 partitioner: self.partitioner.or_else(|| scope.0.partitioner.clone()),
+                constraint: self.constraint.or_else(|| scope.0.constraint.clone()),
                 reuse,
                 origin: if self.reuse == Reuse::Inherit {
                     scope.reuse_origin()
@@ -186,20 +200,29 @@ impl GetVariable<'_> {
                 seed: ctx.graph.seed(),
                 partitions: None,
             };
-            Ok((request, ctx.graph.clone()))
+            let getter = self.custom_getter.or_else(|| scope.0.custom_getter.clone());
+            Ok((request, getter, ctx.graph.clone()))
         })?;
-        // A custom partitioner is user code: run it holding no lock and no thread state.
-        if let Some(Partitioner::Custom(f)) = &request.partitioner {
-            let shape = match &request.initializer {
-                Some(Init::Value(v)) if request.shape.rank().is_none() => v.shape().to_vec(),
-                _ => request.shape.to_vec().unwrap_or_default(),
-            };
-            if !shape.is_empty() {
-                request.partitions = Some(f(&shape, request.dtype));
-            }
-        }
-        graph.write().get_variable(&request)
+        // A custom getter is user code, which may call get_variable: it runs
+        // holding no lock and no thread state.
+        let Some(getter) = getter else { return true_getter(&graph, request) };
+        getter.call(&|asked: &VariableRequest| true_getter(&graph, request.asked(asked)), &request.public())
     }
+}
+
+/// TF `_true_getter`: shares or creates the variable `request` names.
+fn true_getter(graph: &crate::graph::Graph, mut request: Request) -> Result<Variable> {
+    // A custom partitioner is user code: run it holding no lock and no thread state.
+    if let Some(Partitioner::Custom(f)) = &request.partitioner {
+        let shape = match &request.initializer {
+            Some(Init::Value(v)) if request.shape.rank().is_none() => v.shape().to_vec(),
+            _ => request.shape.to_vec().unwrap_or_default(),
+        };
+        if !shape.is_empty() {
+            request.partitions = Some(f(&shape, request.dtype));
+        }
+    }
+    graph.write().get_variable(&request)
 }
 
 /// Whether `req` may share the existing variable `var` stored under `name`
@@ -234,6 +257,7 @@ fn check_shared(req: &Request, name: &str, shape: &Shape, var: &Variable) -> Res
 }
 
 /// A `get_variable` call with the scope's defaults applied.
+#[derive(Clone)]
 struct Request {
     name: String,
     shape: Shape,
@@ -241,6 +265,7 @@ struct Request {
     initializer: Option<Init>,
     regularizer: Option<Regularizer>,
     partitioner: Option<Partitioner>,
+    constraint: Option<Constraint>,
     reuse: Reuse,
     origin: String,
     trainable: bool,
@@ -249,6 +274,42 @@ struct Request {
     seed: u64,
     /// What a custom partitioner returned, computed before the graph was locked.
     partitions: Option<Vec<usize>>,
+}
+
+impl Request {
+    /// What a custom getter is shown.
+    fn public(&self) -> VariableRequest {
+        VariableRequest {
+            name: self.name.clone(),
+            shape: self.shape.clone(),
+            dtype: self.dtype,
+            initializer: self.initializer.clone(),
+            regularizer: self.regularizer.clone(),
+            partitioner: self.partitioner.clone(),
+            constraint: self.constraint.clone(),
+            trainable: self.trainable,
+            reuse: self.reuse,
+        }
+    }
+
+    /// This call as a custom getter passed it on, maybe changed.
+    fn asked(&self, asked: &VariableRequest) -> Request {
+        let origin = if asked.reuse == self.reuse { self.origin.clone() } else { "a custom getter".to_owned() };
+        Request {
+            name: asked.name.clone(),
+            shape: asked.shape.clone(),
+            dtype: asked.dtype,
+            initializer: asked.initializer.clone(),
+            regularizer: asked.regularizer.clone(),
+            partitioner: asked.partitioner.clone(),
+            constraint: asked.constraint.clone(),
+            reuse: asked.reuse,
+            origin,
+            trainable: asked.trainable,
+            partitions: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// What a single (unpartitioned) `get_variable` will do, decided before anything changes.
@@ -378,6 +439,7 @@ impl GraphState {
             plan.dtype,
             storage,
             req.trainable,
+            req.constraint.clone(),
             req.caller,
         );
         self.variables.single.insert(plan.name.as_str().into(), var.clone());
@@ -433,6 +495,7 @@ impl GraphState {
         dtype: DType,
         storage: Storage,
         trainable: bool,
+        constraint: Option<Constraint>,
         caller: CallSite,
     ) -> Variable {
         // The variable's node and, right after it, its `read` Identity, as TF builds them.
@@ -441,7 +504,7 @@ impl GraphState {
         let read_name: Arc<str> = Arc::from(read_name);
         let tensor = Tensor { graph_id, node, output: 0, name: name.clone(), shape: Shape::from(&shape), dtype };
         let read = Tensor { node: node + 1, name: read_name.clone(), ..tensor.clone() };
-        let var = Variable::from_parts(key, tensor, read, shape, trainable, storage, caller);
+        let var = Variable::from_parts(key, tensor, read, shape, trainable, constraint, storage, caller);
         let attr = Attr::Variable(var.clone());
         let new = NewNode { name, op: OpKind::Variable.def(), inputs: &[], control_inputs: Vec::new(), attr };
         self.add_node(graph_id, new).expect("a variable node has no inputs to check");
@@ -565,6 +628,7 @@ impl GraphState {
             tensor,
             full_shape,
             req.trainable,
+            req.constraint.clone(),
             storage,
             req.caller,
         );

@@ -5,7 +5,7 @@ use crate::base::names::{NamesInUse, is_valid_name, join};
 use crate::base::{DType, Error, NameKind, Result, Value};
 use crate::ops::OpKind;
 use crate::scope::with_ctx;
-use crate::variable::{Init, Storage, Variable};
+use crate::variable::{Constraint, Init, Storage, Variable};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
 
@@ -28,7 +28,7 @@ impl Variable {
     /// ```
     #[allow(clippy::new_ret_no_self)] // reads as `tf.Variable(value, name=…)`; `.build()` returns the Variable
     pub fn new<'a>(value: impl Into<Value>) -> NewVariable<'a> {
-        NewVariable { value: value.into(), name: None, dtype: None, trainable: true }
+        NewVariable { value: value.into(), name: None, dtype: None, trainable: true, constraint: None }
     }
 }
 
@@ -39,6 +39,7 @@ pub struct NewVariable<'a> {
     name: Option<&'a str>,
     dtype: Option<DType>,
     trainable: bool,
+    constraint: Option<Constraint>,
 }
 
 impl<'a> NewVariable<'a> {
@@ -49,6 +50,8 @@ impl<'a> NewVariable<'a> {
         dtype: DType => Some;
         /// Whether it joins `trainable_variables` (default `true`).
         trainable: bool;
+        /// What optimizers apply after each update (TF `constraint=`); see [`Constraint`].
+        constraint: Constraint => Some;
     }
 
     /// Creates the variable.
@@ -101,6 +104,7 @@ impl<'a> NewVariable<'a> {
                 dtype,
                 storage,
                 self.trainable,
+                self.constraint,
                 caller,
             ))
         })

@@ -310,7 +310,9 @@ fn apply_gradients<O: Optimizer + ?Sized>(
     let mut updates = Vec::with_capacity(with_grads.len());
     for (grad, var) in with_grads {
         let _update = name_scope(format!("update_{}", var.variable_tensor().name()).as_str()).enter()?;
-        updates.push(opt.apply_dense(&prepared, grad, var)?);
+        // A constrained variable's update ends in the `Assign` of its constraint, as TF's.
+        let update = opt.apply_dense(&prepared, grad, var)?;
+        updates.push(crate::ops::apply_constraint(var, update)?);
     }
     let Some(step) = global_step else {
         return opt.finish(&prepared, &updates, &scope_name);

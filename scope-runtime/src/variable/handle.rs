@@ -1,7 +1,7 @@
 //! `Variable`: a named, shared value whose contents materialize on first read.
 
 use crate::base::{CallSite, DType, Error, Result, Shape, Tensor, Value};
-use crate::variable::Init;
+use crate::variable::{Constraint, Init};
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -39,6 +39,8 @@ pub(crate) struct VarInner {
     pub(crate) shape: Vec<usize>,
     pub(crate) dtype: DType,
     pub(crate) trainable: bool,
+    /// What optimizers apply after each update (TF `Variable.constraint`).
+    pub(crate) constraint: Option<Constraint>,
     pub(crate) storage: Storage,
     pub(crate) created_at: CallSite,
     reuse_sites: Mutex<Vec<CallSite>>,
@@ -62,12 +64,14 @@ pub(crate) enum Storage {
 }
 
 impl Variable {
+    #[allow(clippy::too_many_arguments)] // the parts of a variable, each given once by the store
     pub(crate) fn from_parts(
         key: Arc<str>,
         node: Tensor,
         tensor: Tensor,
         shape: Vec<usize>,
         trainable: bool,
+        constraint: Option<Constraint>,
         storage: Storage,
         created_at: CallSite,
     ) -> Variable {
@@ -78,6 +82,7 @@ impl Variable {
             tensor,
             shape,
             trainable,
+            constraint,
             storage,
             created_at,
             reuse_sites: Mutex::new(Vec::new()),
@@ -113,6 +118,12 @@ impl Variable {
     /// Whether it is in the `trainable_variables` collection.
     pub fn trainable(&self) -> bool {
         self.0.trainable
+    }
+
+    /// The constraint optimizers apply after each update, if it was created
+    /// with one (TF `Variable.constraint`); see [`Constraint`].
+    pub fn constraint(&self) -> Option<&Constraint> {
+        self.0.constraint.as_ref()
     }
 
     /// The shards of a partitioned variable (`v/part_0`, …); empty otherwise.

@@ -1,5 +1,6 @@
 //! The variable layer: variable handles and their storage, initializers, and
-//! the options new variables take (partitioners, regularizers).
+//! the options new variables take (partitioners, regularizers, constraints,
+//! custom getters).
 
 pub(crate) mod handle;
 pub(crate) mod init;
@@ -8,4 +9,7 @@ pub(crate) mod options;
 pub(crate) use handle::Storage;
 pub use handle::Variable;
 pub use init::{Distribution, FanMode, Init, fans};
-pub use options::{PartitionFn, Partitioner, Regularizer};
+pub use options::{
+    Constraint, ConstraintFn, CustomGetter, CustomGetterFn, Getter, PartitionFn, Partitioner, Regularizer,
+    VariableRequest,
+};
