@@ -530,6 +530,23 @@ fn nonneg_list(v: Option<&Json>, key: &str) -> Result<Vec<usize>, Failure> {
     int_list(v, key)?.into_iter().map(|d| usize::try_from(d).map_err(|_| format!("`{key}` holds sizes"))).collect()
 }
 
+/// An NHWC window attribute `[1, h, w, 1]` (`strides`, `ksize`) as `[h, w]`.
+fn window_attr(attrs: &Map<String, Json>, key: &str) -> Result<[usize; 2], Failure> {
+    match nonneg_list(attrs.get(key), key)?.as_slice() {
+        &[1, h, w, 1] => Ok([h, w]),
+        other => Err(format!("`{key}` {other:?} is not [1, h, w, 1]")),
+    }
+}
+
+/// The `padding` attribute, `SAME` or `VALID`.
+fn padding_attr(attrs: &Map<String, Json>) -> Result<scopeflow::Padding, Failure> {
+    match attrs.get("padding").and_then(Json::as_str) {
+        Some("SAME") => Ok(scopeflow::Padding::Same),
+        Some("VALID") => Ok(scopeflow::Padding::Valid),
+        other => Err(format!("padding {other:?} is not SAME or VALID")),
+    }
+}
+
 /// Builds one `op` step through the public API.
 fn build_op(
     ty: &str,
@@ -555,6 +572,8 @@ fn build_op(
         "reshape" => &["shape"],
         "transpose" => &["perm"],
         "concat" => &["axis"],
+        "conv2d" => &["strides", "padding"],
+        "max_pool" | "avg_pool" => &["ksize", "strides", "padding"],
         "stack" | "gather" => &["axis"],
         _ => &[],
     };
@@ -566,7 +585,7 @@ fn build_op(
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
         | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" | "sigmoid"
         | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square" | "sqrt" | "exp" | "log"
-        | "l2_loss" => 1,
+        | "l2_loss" | "max_pool" | "avg_pool" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -611,6 +630,16 @@ fn build_op(
         "add_n" => one(call!(add_n(&inputs.iter().collect::<Vec<_>>()))),
         "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
         "sigmoid_cross_entropy_with_logits" => one(call!(sigmoid_cross_entropy_with_logits(a?, b?))),
+        "conv2d" => {
+            let (strides, padding) = (window_attr(attrs, "strides")?, padding_attr(attrs)?);
+            one(call!(conv2d(a?, b?, strides, padding)))
+        }
+        "max_pool" => {
+            one(call!(max_pool(a?, window_attr(attrs, "ksize")?, window_attr(attrs, "strides")?, padding_attr(attrs)?)))
+        }
+        "avg_pool" => {
+            one(call!(avg_pool(a?, window_attr(attrs, "ksize")?, window_attr(attrs, "strides")?, padding_attr(attrs)?)))
+        }
         "softmax_cross_entropy_with_logits_v2" => one(call!(softmax_cross_entropy_with_logits_v2(a?, b?))),
         "mean_squared_error" => one(match name {
             Some(n) => named(n).mean_squared_error(a?, b?),

@@ -323,3 +323,25 @@ fn a_gathers_gradient_is_indexed_slices_of_the_rows() -> Result<()> {
     assert_eq!(got[1].to_f64_vec(), vec![0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 2.0]);
     Ok(())
 }
+
+#[test]
+fn convolution_and_pooling_gradients_match_finite_differences() -> Result<()> {
+    use scopeflow::Padding::{Same, Valid};
+    for (strides, padding, dilations) in [
+        ([1, 1], Same, [1, 1]),
+        ([2, 2], Same, [1, 1]),
+        ([2, 1], Valid, [1, 1]),
+        ([1, 1], Valid, [2, 1]),
+        ([1, 2], Same, [1, 2]),
+    ] {
+        check(&[&[2, 5, 6, 2], &[3, 2, 2, 3]], |x| {
+            scopeflow::conv2d_dilated(&x[0], &x[1], strides, padding, dilations)
+        })?;
+    }
+    for (ksize, strides, padding) in [([2, 2], [2, 2], Valid), ([3, 3], [2, 2], Same), ([2, 3], [1, 2], Same)] {
+        check(&[&[2, 5, 5, 2]], |x| scopeflow::avg_pool(&x[0], ksize, strides, padding))?;
+        // The values are distinct, so each window's maximum is one element and the gradient is smooth.
+        check(&[&[2, 5, 5, 2]], |x| scopeflow::max_pool(&x[0], ksize, strides, padding))?;
+    }
+    Ok(())
+}

@@ -360,6 +360,28 @@ pub(super) fn softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(logits_grad), Some(named("mul").mul(&g, &minus_log_softmax)?)])
 }
 
+/// TF `_Conv2DGrad`: both shapes from one `ShapeN`, then
+/// `Conv2DBackpropInput` and `Conv2DBackpropFilter` with the op's attributes.
+pub(super) fn conv2d(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, f, g) = (&op.inputs[0], &op.inputs[1], &grad[0]);
+    let shapes = build_op(OpKind::ShapeN, None, &[x, f], &[], Attr::None)?.outputs;
+    let dx = build(OpKind::Conv2DBackpropInput, None, &[&shapes[0], f, g], op.attr.clone())?;
+    let df = build(OpKind::Conv2DBackpropFilter, None, &[x, &shapes[1], g], op.attr.clone())?;
+    Ok(vec![Some(dx), Some(df)])
+}
+
+/// TF `_MaxPoolGrad`: `MaxPoolGrad(x, y, grad)`.
+pub(super) fn max_pool(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let inputs = [&op.inputs[0], &op.outputs[0], &grad[0]];
+    Ok(vec![Some(build(OpKind::MaxPoolGrad, None, &inputs, op.attr.clone())?)])
+}
+
+/// TF `_AvgPoolGrad`: `AvgPoolGrad(Shape(x), grad)`.
+pub(super) fn avg_pool(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let input_shape = shape(&op.inputs[0])?;
+    Ok(vec![Some(build(OpKind::AvgPoolGrad, None, &[&input_shape, &grad[0]], op.attr.clone())?)])
+}
+
 /// TF `_SumGrad`: the gradient broadcast back over the reduced axes.
 pub(super) fn sum(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(sum_grad(op, &grad[0])?), None])

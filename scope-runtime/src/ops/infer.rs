@@ -644,6 +644,44 @@ pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     one(shape, x[0].dtype)
 }
 
+/// A shape given as an int vector operand: its value when known, else
+/// `fallback` (which gradients then refine by the input's static shape).
+fn shape_operand(x: &Tensor, consts: Consts<'_>, i: usize, fallback: [Dim; 4]) -> Result<Shape, Fail> {
+    int_operand(x)?;
+    match const_ints(consts, i) {
+        Some(dims) if dims.len() == 4 => dims
+            .iter()
+            .map(|&d| usize::try_from(d).map(Some).map_err(|_| Fail::Shape("a shape holds no negative size")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Shape::from_dims),
+        Some(_) => Err(Fail::Shape("the shape of an NHWC tensor or a filter has 4 sizes")),
+        None => Ok(Shape::from_dims(fallback)),
+    }
+}
+
+/// The dimension `i` of `t`, when known.
+fn dim_of(t: &Tensor, i: usize) -> Dim {
+    t.shape.dims().and_then(|d| d.get(i).copied().flatten())
+}
+
+/// `Conv2DBackpropInput(input_sizes, filter, out_backprop)`: the input's shape.
+pub(super) fn conv2d_backprop_input(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let shape = shape_operand(x[0], consts, 0, [dim_of(x[2], 0), None, None, dim_of(x[1], 2)])?;
+    one(shape, x[1].dtype)
+}
+
+/// `Conv2DBackpropFilter(input, filter_sizes, out_backprop)`: the filter's shape.
+pub(super) fn conv2d_backprop_filter(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let shape = shape_operand(x[1], consts, 1, [None, None, dim_of(x[0], 3), dim_of(x[2], 3)])?;
+    one(shape, x[0].dtype)
+}
+
+/// `AvgPoolGrad(orig_input_shape, grad)`: the input's shape.
+pub(super) fn avg_pool_grad(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let shape = shape_operand(x[0], consts, 0, [dim_of(x[1], 0), None, None, dim_of(x[1], 3)])?;
+    one(shape, x[1].dtype)
+}
+
 pub(super) fn apply_gradient_descent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     let (var, alpha, delta) = (x[0], x[1], x[2]);
     if alpha.shape.rank().is_some_and(|r| r != 0) {

@@ -210,11 +210,19 @@ op_table! {
     /// Softmax cross-entropy against a distribution per row, and its gradient (two outputs).
     SoftmaxXent      "SoftmaxCrossEntropyWithLogits" "SoftmaxCrossEntropyWithLogits" 2 Float softmax_xent Many(kn::softmax_xent_kernel), false, Of(g::softmax_xent);
     /// 2-D convolution, NHWC.
-    Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Undefined;
+    Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Of(g::conv2d);
+    /// A convolution's gradient for its input.
+    Conv2DBackpropInput "Conv2DBackpropInput" "Conv2DBackpropInput" 3 Mixed conv2d_backprop_input One(kn::conv2d_backprop_input_kernel), false, Undefined;
+    /// A convolution's gradient for its filter.
+    Conv2DBackpropFilter "Conv2DBackpropFilter" "Conv2DBackpropFilter" 3 Mixed conv2d_backprop_filter One(kn::conv2d_backprop_filter_kernel), false, Undefined;
     /// Max pooling, NHWC.
-    MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false, Undefined;
+    MaxPool          "MaxPool"       "MaxPool"        1 Float   pool            One(kn::max_pool_kernel), false, Of(g::max_pool);
+    /// Max pooling's gradient: to the first maximum of each window.
+    MaxPoolGrad      "MaxPoolGrad"   "MaxPoolGrad"    3 Float   same            One(kn::max_pool_grad_kernel), false, Undefined;
     /// Average pooling, NHWC.
-    AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false, Undefined;
+    AvgPool          "AvgPool"       "AvgPool"        1 Float   pool            One(kn::avg_pool_kernel), false, Of(g::avg_pool);
+    /// Average pooling's gradient: shared by each window's inputs.
+    AvgPoolGrad      "AvgPoolGrad"   "AvgPoolGrad"    2 Mixed   avg_pool_grad   One(kn::avg_pool_grad_kernel), false, Undefined;
     /// Sum over the axes its second input lists.
     Sum              "Sum"           "Sum"            2 Mixed   reduce          One(kr::sum_kernel), false, Of(g::sum);
     /// Mean over axes.
