@@ -753,15 +753,22 @@ fn build_op(
         }
         "tile" => one(call!(tile(a?, &nonneg_list(attrs.get("multiples"), "multiples")?))),
         "reduce_sum" | "reduce_mean" | "reduce_max" => {
-            // A scalar axis (TF `axis=0`) is the one-element list of the API.
-            let axes = match attrs.get("axis") {
-                Some(Json::Number(n)) => Some(vec![n.as_u64().ok_or("`axis` is a size")? as usize]),
-                Some(_) => Some(nonneg_list(attrs.get("axis"), "axis")?),
-                None => None,
-            };
             let keep =
                 attrs.get("keepdims").map(|k| k.as_bool().ok_or("keepdims is a bool")).transpose()?.unwrap_or(false);
-            let axes = axes.as_deref();
+            // TF's `axis`: a scalar or a list, negative from the end.
+            let along = match attrs.get("axis") {
+                Some(Json::Number(n)) => Some(scopeflow::Axes::One(n.as_i64().ok_or("`axis` is an integer")?)),
+                Some(_) => Some(scopeflow::Axes::List(int_list(attrs.get("axis"), "axis")?)),
+                None => None,
+            };
+            if let Some(axes) = along {
+                return match ty {
+                    "reduce_sum" => one(call!(reduce_sum_axes(a?, axes, keep))),
+                    "reduce_mean" => one(call!(reduce_mean_axes(a?, axes, keep))),
+                    _ => one(call!(reduce_max_axes(a?, axes, keep))),
+                };
+            }
+            let axes = None;
             match ty {
                 "reduce_sum" => one(call!(reduce_sum(a?, axes, keep))),
                 "reduce_mean" => one(call!(reduce_mean(a?, axes, keep))),

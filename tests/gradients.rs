@@ -345,3 +345,35 @@ fn convolution_and_pooling_gradients_match_finite_differences() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn broadcast_to_and_negative_axis_reductions_match_finite_differences() -> Result<()> {
+    check(&[&[3]], |x| scopeflow::broadcast_to(&x[0], &[2, 3]))?;
+    check(&[&[2, 1]], |x| scopeflow::broadcast_to(&x[0], &[2, 4]))?;
+    check(&[&[2, 3]], |x| scopeflow::reduce_sum_axes(&x[0], -1, false))?;
+    check(&[&[2, 3, 2]], |x| scopeflow::reduce_mean_axes(&x[0], [0, -1], true))?;
+    check(&[&[2, 3]], |x| scopeflow::reduce_max_axes(&x[0], -2, false))?;
+    Ok(())
+}
+
+#[test]
+fn reductions_over_an_unknown_batch_broadcast_the_gradient_back() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = scopeflow::placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    let sum = scopeflow::reduce_sum_axes(&x, 1, false)?;
+    let mean = scopeflow::reduce_mean_axes(&x, 0, false)?;
+    let max = scopeflow::reduce_max_axes(&x, -1, false)?;
+    let w = constant(vec![1.0f32, 2.0])?;
+    let loss = add(
+        &add(&reduce_sum(&mul(&sum, &w)?, None, false)?, &reduce_sum(&mean, None, false)?)?,
+        &reduce_sum(&max, None, false)?,
+    )?;
+    let g = gradients(&[&loss], &[&x])?.remove(0).expect("connected");
+    assert_eq!(g.shape().to_string(), "(None, 3)");
+    let batch = Value::from(scopeflow::ndarray::arr2(&[[1.0f32, 5.0, 2.0], [4.0, 0.0, 3.0]]));
+    let got = Session::new(&graph).run(&[&g], &[(&x, &batch)])?.remove(0).to_f64_vec();
+    // Row weights 1 and 2, the mean's 1/2, and 1 at each row's maximum.
+    assert_eq!(got, [1.5, 2.5, 1.5, 3.5, 2.5, 2.5]);
+    Ok(())
+}

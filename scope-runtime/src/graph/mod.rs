@@ -432,7 +432,8 @@ impl GraphState {
         let outputs = {
             // Inputs that are constants tell shape functions their values (shapes and axes given as tensors).
             let consts: SmallVec<[Option<&Value>; 4]> = new.inputs.iter().map(|t| self.known_value(t)).collect();
-            (def.infer)(new.inputs, &new.attr, &consts)
+            let shapes: SmallVec<[Option<&Shape>; 4]> = new.inputs.iter().map(|t| self.shape_of_shape(t)).collect();
+            (def.infer)(new.inputs, &new.attr, Consts::new(&consts, &shapes))
         }
         .map_err(|fail| match fail {
             Fail::DType => dtype_error(),
@@ -451,6 +452,18 @@ impl GraphState {
             folded,
         });
         Ok(index)
+    }
+
+    /// For `t` the output of a `Shape` or `ShapeN`, the static shape of the
+    /// tensor it measures (TF's shape functions read a shape tensor that far).
+    fn shape_of_shape(&self, t: &Tensor) -> Option<&Shape> {
+        let node = self.nodes.get(t.node as usize)?;
+        let measured = match node.op.type_name {
+            "Shape" => node.inputs.first()?,
+            "ShapeN" => node.inputs.get(t.output as usize)?,
+            _ => return None,
+        };
+        Some(&self.nodes.get(measured.node as usize)?.outputs.get(measured.index as usize)?.0)
     }
 
     /// The value of `t` when it is known at build time: a constant's, or a folded one.

@@ -88,7 +88,31 @@ pub(crate) enum Fail {
 
 /// The values of an op's inputs that are constants (`None` for the others),
 /// which a shape function may read: shapes, axes and sizes given as tensors.
-pub(crate) type Consts<'a> = &'a [Option<&'a Value>];
+#[derive(Clone, Copy)]
+pub(crate) struct Consts<'a> {
+    values: &'a [Option<&'a Value>],
+    shapes: &'a [Option<&'a Shape>],
+}
+
+impl<'a> Consts<'a> {
+    /// `values[i]`: input `i`'s value when the graph knows it; `shapes[i]`:
+    /// for an input that is the shape of another tensor (`Shape`, `ShapeN`),
+    /// that tensor's static shape, the input's value as far as it is known.
+    pub(crate) fn new(values: &'a [Option<&'a Value>], shapes: &'a [Option<&'a Shape>]) -> Consts<'a> {
+        Consts { values, shapes }
+    }
+
+    /// Input `i`'s value, when known.
+    pub(crate) fn get(&self, i: usize) -> Option<&Option<&'a Value>> {
+        self.values.get(i)
+    }
+
+    /// What is known of input `i`'s value as a shape: the static shape of
+    /// the tensor it is the shape of.
+    pub(crate) fn shape_value(&self, i: usize) -> Option<&'a Shape> {
+        self.shapes.get(i).copied().flatten()
+    }
+}
 
 /// An op's shape function.
 pub(crate) type InferFn = fn(&[&Tensor], &Attr, Consts<'_>) -> std::result::Result<Outputs, Fail>;

@@ -411,6 +411,58 @@ pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> K
     Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
+/// TF `BroadcastTo`: the input broadcast (numpy's rules) to the shape its second input holds.
+pub(crate) fn broadcast_to_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (x, dims) = (inputs.next()?, inputs.next()?);
+    let dims: Vec<usize> = ints(dims.value())
+        .ok_or("the shape of BroadcastTo is int32 or int64")?
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| "a shape holds no negative size"))
+        .collect::<KernelResult<_>>()?;
+    element_count(&dims)?;
+    let x = x.value();
+    each_array!(x, |a| a
+        .broadcast(IxDyn(&dims))
+        .map(|b| Element::wrap(b.to_owned()))
+        .ok_or("the input does not broadcast to the shape"))
+}
+
+/// TF `DynamicStitch`: `merged[indices[m][i], …] = data[m][i, …]`, the
+/// `indices` the first half of the inputs and the `data` the second; a later
+/// index wins.
+pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let n = args.len() / 2;
+    if n == 0 || args.len() != 2 * n {
+        return Err("DynamicStitch takes as many data as index tensors");
+    }
+    let values: Vec<&Value> = args.iter().map(Arg::value).collect();
+    let (indices, data) = values.split_at(n);
+    let indices: Vec<Vec<i64>> =
+        indices.iter().map(|v| ints(v).ok_or("indices are int32 or int64")).collect::<KernelResult<_>>()?;
+    let len = indices.iter().flatten().try_fold(0usize, |m, &i| usize::try_from(i).map(|i| m.max(i + 1)));
+    let len = len.map_err(|_| "an index is negative")?;
+    let inner: Vec<usize> = {
+        let (first, ids) = (data[0].shape(), values[0].shape().len());
+        first.get(ids..).ok_or("the data's shape must begin with its indices' shape")?.to_vec()
+    };
+    let width: usize = inner.iter().product();
+    let dtype = data[0].dtype();
+    let mut merged = vec![0.0f64; len * width];
+    for (ids, d) in indices.iter().zip(data) {
+        if d.dtype() != dtype || d.len() != ids.len() * width {
+            return Err("each data tensor has its indices' shape then the same inner shape");
+        }
+        let flat = d.to_f64_vec();
+        for (k, &i) in ids.iter().enumerate() {
+            let i = i as usize;
+            merged[i * width..(i + 1) * width].copy_from_slice(&flat[k * width..(k + 1) * width]);
+        }
+    }
+    let shape: Vec<usize> = std::iter::once(len).chain(inner).collect();
+    Value::from_f64_data(dtype, &shape, merged).map_err(|_| "DynamicStitch takes numbers")
+}
+
 /// Zeros of the input's shape and dtype.
 pub(crate) fn zeros_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let x = Inputs::new(args).next()?;

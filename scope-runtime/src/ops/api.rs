@@ -72,6 +72,83 @@ fn reduction(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Option<&[usize]
     }
 }
 
+/// The axes a reduction runs over, given as TF's `axis` argument: one axis
+/// (a scalar) or a list, each counted from the end when negative. For
+/// [`reduce_sum_axes`] and its siblings; `reduce_sum(x, Some(&[1]), …)`
+/// takes a list of non-negative axes.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::Axes;
+/// assert_eq!(Axes::from(-1), Axes::One(-1));
+/// assert_eq!(Axes::from([0, -1]), Axes::List(vec![0, -1]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// One axis, a scalar `reduction_indices` (TF `axis=-1`).
+    One(i64),
+    /// A list of axes, a vector `reduction_indices` (TF `axis=[0, 2]`).
+    List(Vec<i64>),
+}
+
+impl From<i64> for Axes {
+    fn from(axis: i64) -> Axes {
+        Axes::One(axis)
+    }
+}
+
+impl From<i32> for Axes {
+    fn from(axis: i32) -> Axes {
+        Axes::One(axis.into())
+    }
+}
+
+impl From<&[i64]> for Axes {
+    fn from(axes: &[i64]) -> Axes {
+        Axes::List(axes.to_vec())
+    }
+}
+
+impl From<Vec<i64>> for Axes {
+    fn from(axes: Vec<i64>) -> Axes {
+        Axes::List(axes)
+    }
+}
+
+impl<const N: usize> From<[i64; N]> for Axes {
+    fn from(axes: [i64; N]) -> Axes {
+        Axes::List(axes.to_vec())
+    }
+}
+
+impl<const N: usize> From<[i32; N]> for Axes {
+    fn from(axes: [i32; N]) -> Axes {
+        Axes::List(axes.iter().map(|&a| a.into()).collect())
+    }
+}
+
+/// A reduction over axes given as TF gives them: `<op>/reduction_indices`,
+/// a scalar or a vector.
+fn reduction_along(kind: OpKind, name: Option<&str>, x: &Tensor, axes: Axes, keep_dims: bool) -> Result<Tensor> {
+    let attr = Attr::Reduce { keep_dims, all_axes: false };
+    scoped_op(name, kind.def().default_name, |op| {
+        let axes = match axes {
+            Axes::One(axis) => int_const_scalar("reduction_indices", axis)?,
+            Axes::List(axes) => int_const("reduction_indices", &axes)?,
+        };
+        build(kind, Some(op), &[x, &axes], attr)
+    })
+}
+
+/// A scalar integer constant named `name`: int32 when it fits, as TF converts a Python int.
+fn int_const_scalar(name: &str, value: i64) -> Result<Tensor> {
+    match i32::try_from(value) {
+        Ok(small) => named(name).constant(small),
+        Err(_) => named(name).constant(value),
+    }
+}
+
 /// A `Sum` over the last axis, keeping it, as TF's gradients write
 /// `reduce_sum(x, -1, keepdims=True)`: a scalar `-1` as `Sum/reduction_indices`.
 pub(super) fn sum_last_axis_kept(x: &Tensor) -> Result<Tensor> {
@@ -792,6 +869,41 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reduce_max(x: &Tensor, axes: Option<&[usize]>, keep_dims: bool) -> Tensor |name| reduction(OpKind::Max, name, x, axes, keep_dims);
+    /// Sum over `axes` given as TF's `axis` (one axis or a list, negative
+    /// from the end; see [`Axes`]) (TF `tf.reduce_sum(x, axis=-1)`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_sum_axes, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert_eq!(reduce_sum_axes(&x, -1, false)?.shape().to_vec(), Some(vec![2]));
+    /// assert_eq!(reduce_sum_axes(&x, [0, -1], true)?.shape().to_vec(), Some(vec![1, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_sum_axes(x: &Tensor, axes: impl Into<Axes>, keep_dims: bool) -> Tensor |name| reduction_along(OpKind::Sum, name, x, axes.into(), keep_dims);
+    /// Mean over `axes` given as TF's `axis` (see [`reduce_sum_axes`]).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_mean_axes, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert_eq!(reduce_mean_axes(&x, 0, false)?.shape().to_vec(), Some(vec![3]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_mean_axes(x: &Tensor, axes: impl Into<Axes>, keep_dims: bool) -> Tensor |name| reduction_along(OpKind::Mean, name, x, axes.into(), keep_dims);
+    /// Maximum over `axes` given as TF's `axis` (see [`reduce_sum_axes`]).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_max_axes, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// assert_eq!(reduce_max_axes(&x, -1, true)?.shape().to_vec(), Some(vec![2, 1]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_max_axes(x: &Tensor, axes: impl Into<Axes>, keep_dims: bool) -> Tensor |name| reduction_along(OpKind::Max, name, x, axes.into(), keep_dims);
     /// Product over `axes` (TF `tf.reduce_prod`).
     ///
     /// ```

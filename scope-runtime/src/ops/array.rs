@@ -266,6 +266,24 @@ api! {
     fn pad_with(x: &Tensor, paddings: &[[usize; 2]], value: f64) -> Tensor |name| {
         pad_op(name, x, paddings, (value != 0.0).then_some(value))
     };
+    /// `x` broadcast to `shape` by numpy's rules (TF `tf.broadcast_to`; the
+    /// shape is the constant `BroadcastTo/shape`).
+    ///
+    /// ```
+    /// use scope_runtime::{broadcast_to, constant, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let b = broadcast_to(&constant(vec![1.0f32, 2.0])?, &[2, 2])?;
+    /// assert_eq!(b.name(), "BroadcastTo");
+    /// assert_eq!(Session::new(&graph).run(&[&b], &[])?[0].to_f64_vec(), vec![1.0, 2.0, 1.0, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn broadcast_to(x: &Tensor, shape: &[usize]) -> Tensor |name| {
+        scoped_op(name, "BroadcastTo", |op| {
+            let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+            build(OpKind::BroadcastTo, Some(op), &[x, &int_const("shape", &dims)?], Attr::None)
+        })
+    };
     /// `x` repeated `multiples[i]` times along axis `i` (TF `tf.tile`).
     ///
     /// ```

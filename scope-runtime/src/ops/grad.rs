@@ -313,26 +313,72 @@ pub(super) fn transpose(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 pub(super) fn max(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let (x, y, g) = (&op.inputs[0], &op.outputs[0], &grad[0]);
     let keep_dims = matches!(op.attr, Attr::Reduce { keep_dims: true, .. });
-    let dims =
-        x.shape.to_vec().ok_or_else(|| no_gradient(op, "the input's shape is not fully known (not written yet)"))?;
-    let kept = kept_dims(op, &dims, &reduction_axes_of(op)?)?;
-    // TF takes the input's shape first (a constant here, left unused).
-    shape(x)?;
-    let (y, g, kept_shape) = if keep_dims {
-        (y.clone(), g.clone(), Some(shape(y)?))
-    } else {
-        (reshape(y, &kept)?, reshape(g, &kept)?, None)
+    let input_shape = shape(x)?;
+    // The output's shape with the reduced axes kept as 1: constant when the
+    // input's shape and the axes are, else computed (TF `reduced_shape`).
+    let kept = match (keep_dims, x.shape.to_vec(), reduction_axes_of(op)) {
+        (true, ..) => Kept::Tensor(shape(y)?),
+        (false, Some(dims), Ok(axes)) => Kept::Dims(kept_dims(op, &dims, &axes)?),
+        (false, ..) => Kept::Tensor(reduced_shape(op, &input_shape)?),
     };
+    let (y, g) = if keep_dims { (y.clone(), g.clone()) } else { (kept.reshape(y)?, kept.reshape(g)?) };
     let equal = build(OpKind::Equal, None, &[&y, x], Attr::None)?;
     let indicators = super::cast(&equal, g.dtype)?;
     let attr = Attr::Reduce { keep_dims: false, all_axes: matches!(op.attr, Attr::Reduce { all_axes: true, .. }) };
-    let selected = build(OpKind::Sum, None, &[&indicators, &op.inputs[1]], attr)?;
-    let selected = match kept_shape {
-        Some(s) => reshape_to(&selected, &s)?,
-        None => reshape(&selected, &kept)?,
-    };
+    let selected = kept.reshape(&build(OpKind::Sum, None, &[&indicators, &op.inputs[1]], attr)?)?;
     let share = named("truediv").div(&indicators, &selected)?;
     Ok(vec![Some(named("mul").mul(&share, &g)?), None])
+}
+
+/// A reduction's output shape with the reduced axes kept as 1.
+enum Kept {
+    /// Known when the graph is built.
+    Dims(Vec<i64>),
+    /// Computed when it runs.
+    Tensor(Tensor),
+}
+
+impl Kept {
+    fn reshape(&self, t: &Tensor) -> Result<Tensor> {
+        match self {
+            Kept::Dims(dims) => reshape(t, dims),
+            Kept::Tensor(shape) => reshape_to(t, shape),
+        }
+    }
+}
+
+/// TF `math_ops.reduced_shape(input_shape, axes)` built in the graph: the
+/// input's shape with the reduced axes (the op's second input, taken modulo
+/// the rank) set to 1, through a `DynamicStitch`.
+fn reduced_shape(op: &GradOp<'_>, input_shape: &Tensor) -> Result<Tensor> {
+    let rank = op.inputs[0].shape.rank().ok_or_else(|| unknown_rank(op))?;
+    let size = named("Size").constant(rank as i32)?;
+    let axes = named("mod").floor_mod(&(&op.inputs[1] + &size)?, &size)?;
+    let axes_shape = shape(&axes)?;
+    let all = scoped_op(None, "range", |name| {
+        let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
+        build(OpKind::Range, Some(name), &[&start, &size, &delta], Attr::None)
+    })?;
+    let ones = scoped_op(None, "ones", |name| {
+        let one = constant(1i32)?;
+        build(OpKind::Fill, Some(name), &[&axes_shape, &one], Attr::Fill(Box::new(axes.shape.clone())))
+    })?;
+    build(OpKind::DynamicStitch, None, &[&all, &axes, input_shape, &ones], Attr::None)
+}
+
+/// TF `_BroadcastToGrad`: the gradient summed over the axes the input was
+/// stretched along, in the input's shape.
+pub(super) fn broadcast_to(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, g) = (&op.inputs[0], &grad[0]);
+    let input_shape = super::shape_as(x, op.inputs[1].dtype)?;
+    let target = match op.consts.get(1).and_then(|c| c.clone()) {
+        Some(known) => constant(Value::clone(&known))?,
+        None => op.inputs[1].clone(),
+    };
+    let axes = build_op(OpKind::BroadcastGradientArgs, None, &[&target, &input_shape], &[], Attr::None)?.outputs;
+    let kept = Attr::Reduce { keep_dims: true, all_axes: false };
+    let summed = build(OpKind::Sum, None, &[g, &axes[1]], kept)?;
+    Ok(vec![Some(reshape_to(&summed, &input_shape)?), None])
 }
 
 /// TF `_L2LossGrad`: `x * grad`.
@@ -439,9 +485,11 @@ fn kept_dims(op: &GradOp<'_>, dims: &[usize], axes: &[i64]) -> Result<Vec<i64>> 
 fn sum_grad(op: &GradOp<'_>, g: &Tensor) -> Result<Tensor> {
     let x = &op.inputs[0];
     let dims = x.shape.dims().ok_or_else(|| unknown_rank(op))?;
-    let axes = reduction_axes_of(op)?;
     let rank = dims.len();
-    if axes.iter().copied().eq(0..rank as i64) {
+    let axes = reduction_axes_of(op).ok();
+    if let Some(axes) = &axes
+        && axes.iter().copied().eq(0..rank as i64)
+    {
         // Every axis: reshape to all ones and tile to the input's shape.
         let g = reshape(g, &vec![1; rank])?;
         let input_shape = match x.shape.to_vec() {
@@ -450,11 +498,14 @@ fn sum_grad(op: &GradOp<'_>, g: &Tensor) -> Result<Tensor> {
         };
         return build(OpKind::Tile, None, &[&g, &input_shape], Attr::None);
     }
-    let Some(input) = x.shape.to_vec() else {
-        return Err(no_gradient(
-            op,
-            "a reduction over some axes of a partly known shape has no gradient in scopeflow yet",
-        ));
+    let (Some(input), Some(axes)) = (x.shape.to_vec(), axes) else {
+        // A partly known shape, or axes known when it runs: TF's general path.
+        let input_shape = shape(x)?;
+        let g = match op.attr {
+            Attr::Reduce { keep_dims: true, .. } => g.clone(),
+            _ => reshape_to(g, &reduced_shape(op, &input_shape)?)?,
+        };
+        return build(OpKind::BroadcastTo, None, &[&g, &input_shape], Attr::None);
     };
     let kept = kept_dims(op, &input, &axes)?;
     let scaling: Vec<usize> = input.iter().zip(&kept).map(|(&d, &k)| d / (k.max(1) as usize)).collect();

@@ -15,6 +15,12 @@ fn const_ints(consts: Consts<'_>, i: usize) -> Option<Vec<i64>> {
     consts.get(i).copied().flatten().and_then(ints)
 }
 
+/// What is known of input `i`'s value as a shape when it is not a constant:
+/// for the `Shape` of an `x` of static shape `(None, 3)`, `[?, 3]`.
+fn partial_shape(consts: Consts<'_>, i: usize) -> Option<Vec<Dim>> {
+    consts.shape_value(i)?.dims().map(<[Dim]>::to_vec)
+}
+
 /// Checks that a shape or axes operand is an integer tensor.
 fn int_operand(t: &Tensor) -> Result<(), Fail> {
     if matches!(t.dtype, DType::I32 | DType::I64) { Ok(()) } else { Err(Fail::DType) }
@@ -211,7 +217,10 @@ pub(super) fn reshape(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     int_operand(x[1])?;
     let shape = match const_ints(consts, 1) {
         Some(target) => Shape::from_dims(reshape_target(&target, x[0].shape.num_elements()).map_err(Fail::Shape)?),
-        None => vector_length(x[1]).map_or_else(Shape::unknown, |n| unknown_dims(Some(n))),
+        None => match partial_shape(consts, 1) {
+            Some(dims) => Shape::from_dims(dims),
+            None => vector_length(x[1]).map_or_else(Shape::unknown, |n| unknown_dims(Some(n))),
+        },
     };
     one(shape, x[0].dtype)
 }
@@ -537,6 +546,13 @@ pub(super) fn pad(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
 pub(super) fn tile(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     int_operand(x[1])?;
     let (Some(multiples), Some(dims)) = (const_ints(consts, 1), x[0].shape.dims()) else {
+        // Multiples that are another tensor's shape: known where both factors are.
+        if let (Some(multiples), Some(dims)) = (partial_shape(consts, 1), x[0].shape.dims())
+            && multiples.len() == dims.len()
+        {
+            let product = |(d, m): (&Dim, &Dim)| d.zip(*m).and_then(|(d, m)| d.checked_mul(m));
+            return one(Shape::from_dims(dims.iter().zip(&multiples).map(product).collect::<Vec<_>>()), x[0].dtype);
+        }
         return one(unknown_dims(x[0].shape.rank().or(vector_length(x[1]))), x[0].dtype);
     };
     if multiples.len() != dims.len() || multiples.iter().any(|&m| m < 0) {
@@ -644,6 +660,53 @@ pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     one(shape, x[0].dtype)
 }
 
+/// `BroadcastTo(x, shape)`: the shape's value when known, else its length's unknown dims.
+pub(super) fn broadcast_to(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    let shape = match const_ints(consts, 1) {
+        Some(dims) => Shape::from_dims(
+            dims.iter()
+                .map(|&d| usize::try_from(d).map(Some).map_err(|_| Fail::Shape("a shape holds no negative size")))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => match partial_shape(consts, 1) {
+            Some(dims) => Shape::from_dims(dims),
+            None => unknown_dims(vector_length(x[1])),
+        },
+    };
+    if shape.dims().is_some() && broadcast_shapes(&x[0].shape, &shape).is_none() {
+        return Err(Fail::Shape("the input must broadcast to the shape"));
+    }
+    one(shape, x[0].dtype)
+}
+
+/// `DynamicStitch(indices…, data…)`: `[max index + 1]` when every index is
+/// known, then the data's inner dimensions.
+pub(super) fn dynamic_stitch(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
+    let n = x.len() / 2;
+    if n == 0 || x.len() != 2 * n {
+        return Err(Fail::Shape("DynamicStitch takes as many data as index tensors"));
+    }
+    if x[..n].iter().any(|t| !matches!(t.dtype, DType::I32 | DType::I64))
+        || x[n..].iter().any(|t| t.dtype != x[n].dtype)
+    {
+        return Err(Fail::DType);
+    }
+    let len = (0..n)
+        .map(|i| const_ints(consts, i))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|all| all.iter().flatten().try_fold(0usize, |m, &i| usize::try_from(i).ok().map(|i| m.max(i + 1))));
+    let inner = match (x[0].shape.rank(), x[n].shape.dims()) {
+        (Some(r), Some(d)) if d.len() >= r => Some(d[r..].to_vec()),
+        _ => None,
+    };
+    let shape = match inner {
+        Some(inner) => Shape::from_dims(std::iter::once(len).chain(inner).collect::<Vec<_>>()),
+        None => Shape::unknown(),
+    };
+    one(shape, x[n].dtype)
+}
+
 /// A shape given as an int vector operand: its value when known, else
 /// `fallback` (which gradients then refine by the input's static shape).
 fn shape_operand(x: &Tensor, consts: Consts<'_>, i: usize, fallback: [Dim; 4]) -> Result<Shape, Fail> {
@@ -655,7 +718,12 @@ fn shape_operand(x: &Tensor, consts: Consts<'_>, i: usize, fallback: [Dim; 4]) -
             .collect::<Result<Vec<_>, _>>()
             .map(Shape::from_dims),
         Some(_) => Err(Fail::Shape("the shape of an NHWC tensor or a filter has 4 sizes")),
-        None => Ok(Shape::from_dims(fallback)),
+        None => match partial_shape(consts, i) {
+            Some(dims) if dims.len() == 4 => {
+                Ok(Shape::from_dims(dims.iter().zip(fallback).map(|(&d, f)| d.or(f)).collect::<Vec<_>>()))
+            }
+            _ => Ok(Shape::from_dims(fallback)),
+        },
     }
 }
 

@@ -283,6 +283,10 @@ op_table! {
     Tile             "Tile"          "Tile"           2 Mixed   tile            One(ka::tile_kernel), false, Of(ag::tile);
     /// The axes each of two broadcast shapes was stretched along (two outputs).
     BroadcastGradientArgs "BroadcastGradientArgs" "BroadcastGradientArgs" 2 Mixed broadcast_gradient_args Many(kr::broadcast_gradient_args_kernel), false, NotDifferentiable;
+    /// The input broadcast to a shape.
+    BroadcastTo      "BroadcastTo"   "BroadcastTo"    2 Mixed   broadcast_to    One(ka::broadcast_to_kernel), false, Of(g::broadcast_to);
+    /// Slices of data placed at given indices.
+    DynamicStitch    "DynamicStitch" "DynamicStitch"  n Mixed   dynamic_stitch  One(ka::dynamic_stitch_kernel), false, Undefined;
     /// The input's rank.
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
