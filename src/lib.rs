@@ -41,12 +41,12 @@ pub use scope_runtime::{
     is_valid_scope_name, l2_loss, leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed, max_pool,
     maximum, minimum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with,
     piecewise_constant, placeholder, pow, read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint,
-    reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_sum, reduce_sum_axes, relu, relu6,
-    reshape, reshape_to, select, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, slice, softmax,
-    softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
-    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, stack,
-    stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies,
-    write_safetensors, zeros_like, zeros_like_as,
+    reciprocal, reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum,
+    reduce_sum_axes, relu, relu6, reshape, reshape_to, select, shape, shape_as, sigmoid,
+    sigmoid_cross_entropy_with_logits, sign, slice, softmax, softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
+    square, squared_difference, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack,
+    variable_scope, where_v2, with_dependencies, write_safetensors, zeros_like, zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

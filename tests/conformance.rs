@@ -567,7 +567,7 @@ fn build_op(
         "argmax" => &["axis", "output_type"],
         "pad" => &["paddings", "mode", "constant_values"],
         "tile" => &["multiples"],
-        "reduce_sum" | "reduce_mean" | "reduce_max" => &["axis", "keepdims"],
+        "reduce_sum" | "reduce_mean" | "reduce_max" | "reduce_prod" => &["axis", "keepdims"],
         "matmul" => &["transpose_a", "transpose_b"],
         "reshape" => &["shape"],
         "transpose" => &["perm"],
@@ -583,9 +583,9 @@ fn build_op(
         "fill" => 0,
         "Relu" | "Identity" | "neg" | "split" | "slice" | "strided_slice" | "unstack" | "shape" | "zeros_like"
         | "ones_like" | "one_hot" | "negative" | "abs" | "softplus" | "leaky_relu" | "argmax" | "pad" | "tile"
-        | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reshape" | "transpose" | "sigmoid"
-        | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square" | "sqrt" | "exp" | "log"
-        | "l2_loss" | "max_pool" | "avg_pool" => 1,
+        | "cast" | "reduce_sum" | "reduce_mean" | "reduce_max" | "reduce_prod" | "sign" | "reciprocal" | "reshape"
+        | "transpose" | "sigmoid" | "stop_gradient" | "relu6" | "tanh" | "softmax" | "log_softmax" | "square"
+        | "sqrt" | "exp" | "log" | "l2_loss" | "max_pool" | "avg_pool" => 1,
         "where" | "where_v2" => 3,
         _ => 2,
     };
@@ -630,6 +630,9 @@ fn build_op(
         "add_n" => one(call!(add_n(&inputs.iter().collect::<Vec<_>>()))),
         "sparse_softmax_cross_entropy_with_logits" => one(call!(sparse_softmax_cross_entropy_with_logits(a?, b?))),
         "sigmoid_cross_entropy_with_logits" => one(call!(sigmoid_cross_entropy_with_logits(a?, b?))),
+        "pow" => one(call!(pow(a?, b?))),
+        "sign" => one(call!(sign(a?))),
+        "reciprocal" => one(call!(reciprocal(a?))),
         "conv2d" => {
             let (strides, padding) = (window_attr(attrs, "strides")?, padding_attr(attrs)?);
             one(call!(conv2d(a?, b?, strides, padding)))
@@ -752,7 +755,7 @@ fn build_op(
             one(call!(pad_with(a?, &paddings, value)))
         }
         "tile" => one(call!(tile(a?, &nonneg_list(attrs.get("multiples"), "multiples")?))),
-        "reduce_sum" | "reduce_mean" | "reduce_max" => {
+        "reduce_sum" | "reduce_mean" | "reduce_max" | "reduce_prod" => {
             let keep =
                 attrs.get("keepdims").map(|k| k.as_bool().ok_or("keepdims is a bool")).transpose()?.unwrap_or(false);
             // TF's `axis`: a scalar or a list, negative from the end.
@@ -765,6 +768,7 @@ fn build_op(
                 return match ty {
                     "reduce_sum" => one(call!(reduce_sum_axes(a?, axes, keep))),
                     "reduce_mean" => one(call!(reduce_mean_axes(a?, axes, keep))),
+                    "reduce_prod" => one(call!(reduce_prod_axes(a?, axes, keep))),
                     _ => one(call!(reduce_max_axes(a?, axes, keep))),
                 };
             }
@@ -772,6 +776,7 @@ fn build_op(
             match ty {
                 "reduce_sum" => one(call!(reduce_sum(a?, axes, keep))),
                 "reduce_mean" => one(call!(reduce_mean(a?, axes, keep))),
+                "reduce_prod" => one(call!(reduce_prod(a?, axes, keep))),
                 _ => one(call!(reduce_max(a?, axes, keep))),
             }
         }

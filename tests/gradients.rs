@@ -377,3 +377,19 @@ fn reductions_over_an_unknown_batch_broadcast_the_gradient_back() -> Result<()> 
     assert_eq!(got, [1.5, 2.5, 1.5, 3.5, 2.5, 2.5]);
     Ok(())
 }
+
+#[test]
+fn pow_select_v2_reciprocal_and_prod_gradients_match_finite_differences() -> Result<()> {
+    // Bases kept positive: 2 + x².
+    let base = |x: &Tensor| add(&constant(2.0f64)?, &scopeflow::square(x)?);
+    check(&[&[2, 3], &[2, 3]], |x| scopeflow::pow(&base(&x[0])?, &x[1]))?;
+    check(&[&[2, 3], &[]], |x| scopeflow::pow(&base(&x[0])?, &x[1]))?;
+    check(&[&[2, 3]], |x| scopeflow::reciprocal(&base(&x[0])?))?;
+    let cond = || constant(vec![true, false, true]);
+    check(&[&[2, 3], &[]], |x| scopeflow::where_v2(&cond()?, &x[0], &x[1]))?;
+    check(&[&[2, 3], &[2, 1]], |x| scopeflow::where_v2(&cond()?, &x[0], &x[1]))?;
+    check(&[&[2, 3]], |x| scopeflow::reduce_prod(&x[0], None, false))?;
+    check(&[&[2, 3, 2]], |x| scopeflow::reduce_prod_axes(&x[0], [0, -1], false))?;
+    check(&[&[2, 3]], |x| scopeflow::reduce_prod_axes(&x[0], 1, true))?;
+    Ok(())
+}

@@ -75,6 +75,10 @@ GRAD_FUNCS = {
     "conv2d": (tf.nn.conv2d, 2, {"strides", "padding"}, ()),
     "max_pool": (tf.nn.max_pool, 1, {"ksize", "strides", "padding"}, ()),
     "avg_pool": (tf.nn.avg_pool, 1, {"ksize", "strides", "padding"}, ()),
+    "pow": (tf.pow, 2, set(), ()),
+    "sign": (tf.sign, 1, set(), ()),
+    "reciprocal": (tf.math.reciprocal, 1, set(), ()),
+    "reduce_prod": (tf.reduce_prod, 1, {"axis", "keepdims"}, ()),
 }
 for _k in GRAD_FUNCS:
     assert _k not in R.FUNCS and _k not in R.OPERATORS and _k not in R.OLD_OPS, _k

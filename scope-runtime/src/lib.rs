@@ -51,12 +51,13 @@ pub use ops::{
     div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, floor, floor_div, floor_mod, gather, gather_axis,
     global_norm, gradients, gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, l2_loss,
     leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed, max_pool, maximum, minimum, mul, named, neg,
-    no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, pow, reduce_max, reduce_max_axes, reduce_mean,
-    reduce_mean_axes, reduce_prod, reduce_sum, reduce_sum_axes, relu, relu6, reshape, reshape_to, select, shape,
-    shape_as, sigmoid, sigmoid_cross_entropy_with_logits, slice, softmax, softmax_cross_entropy_with_logits,
-    softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
-    square, squared_difference, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, where_v2,
-    with_dependencies, zeros_like, zeros_like_as,
+    no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, pow, reciprocal, reduce_max, reduce_max_axes,
+    reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
+    reshape_to, select, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice, softmax,
+    softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
+    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, stack,
+    stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like,
+    zeros_like_as,
 };
 pub use run::Session;
 pub use scope::{

@@ -55,6 +55,11 @@ pub(crate) enum Attr {
         axis: usize,
         num: usize,
     },
+    /// A cumulative op's direction: TF `exclusive` and `reverse`.
+    Cumulative {
+        exclusive: bool,
+        reverse: bool,
+    },
     /// What is known of the output shape of `Fill` before its `dims` input is.
     Fill(Box<Shape>),
     OneHot(OneHot),

@@ -411,6 +411,21 @@ pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> K
     Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
+/// TF `ListDiff(x, y)`: the elements of the vector `x` not in `y`, in order,
+/// and their positions in `x` (int32).
+pub(crate) fn list_diff_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+    let mut inputs = Inputs::new(args);
+    let (x, y) = (inputs.next()?, inputs.next()?);
+    let dtype = x.value().dtype();
+    let (xs, ys) =
+        (ints(x.value()).ok_or("ListDiff takes integers")?, ints(y.value()).ok_or("ListDiff takes integers")?);
+    let kept: Vec<(usize, i64)> = xs.iter().copied().enumerate().filter(|(_, v)| !ys.contains(v)).collect();
+    let out = Value::from_f64_data(dtype, &[kept.len()], kept.iter().map(|&(_, v)| v as f64).collect());
+    let idx =
+        Value::from_f64_data(crate::base::DType::I32, &[kept.len()], kept.iter().map(|&(i, _)| i as f64).collect());
+    Ok(vec![out.map_err(|_| "ListDiff takes integers")?, idx.map_err(|_| "ListDiff takes integers")?])
+}
+
 /// TF `BroadcastTo`: the input broadcast (numpy's rules) to the shape its second input holds.
 pub(crate) fn broadcast_to_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);

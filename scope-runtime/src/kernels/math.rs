@@ -146,6 +146,48 @@ binary! {
     pow_kernel [F32, F64] pow;
 }
 
+/// TF `ReciprocalGrad(y, grad)`: `-grad * y²` for a `Reciprocal`'s output `y`.
+pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let mut inputs = Inputs::new(args);
+    let (y, g) = (inputs.next()?, inputs.next()?);
+    fn rule<T: NdFloat>(y: T, g: T) -> T {
+        -g * y * y
+    }
+    typed!(y, [F32, F64], |y| zip(y, g.value(), rule))
+}
+
+/// TF `Cumprod(x, axis)`: running products along `axis`, `exclusive` (each
+/// product leaves its own element out) and `reverse` (from the end) as asked.
+pub(crate) fn cumprod_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Cumulative { exclusive, reverse } = *attr else { return Err("missing cumulative attributes") };
+    let mut inputs = Inputs::new(args);
+    let (x, axis) = (inputs.next()?, inputs.next()?);
+    let axis = match super::ints(axis.value()).as_deref() {
+        Some(&[a]) => super::axis_in(a, x.value().shape().len()).ok_or("the axis is out of range")?,
+        _ => return Err("the axis is one integer"),
+    };
+    fn run<T: Num>(x: Typed<'_, T>, axis: usize, exclusive: bool, reverse: bool) -> KernelResult<ArrayD<T>> {
+        let mut out = x.into_owned();
+        for mut lane in out.lanes_mut(ndarray::Axis(axis)) {
+            let n = lane.len();
+            let mut acc = T::one();
+            for k in 0..n {
+                let i = if reverse { n - 1 - k } else { k };
+                let v = lane[i];
+                if exclusive {
+                    lane[i] = acc;
+                    acc = Num::mul(acc, v);
+                } else {
+                    acc = Num::mul(acc, v);
+                    lane[i] = acc;
+                }
+            }
+        }
+        Ok(out)
+    }
+    typed!(x, [F32, F64, I32, I64], |a| run(a, axis, exclusive, reverse))
+}
+
 /// Kernels comparing two broadcast inputs elementwise into bools.
 macro_rules! comparison {
     ($($name:ident $op:tt;)*) => {$(

@@ -176,7 +176,7 @@ fn all_axes(x: &Tensor) -> Result<Tensor> {
 }
 
 /// TF `array_ops.rank(x)`: a constant `Rank` when the rank is known, else a `Rank` op.
-fn rank_of(x: &Tensor) -> Result<Tensor> {
+pub(super) fn rank_of(x: &Tensor) -> Result<Tensor> {
     match x.shape.rank() {
         Some(rank) => named("Rank").constant(rank as i32),
         None => build(OpKind::Rank, None, &[x], Attr::None),
@@ -637,6 +637,28 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn exp(x: &Tensor) -> Tensor |name| unary(OpKind::Exp, name, x);
+    /// -1, 0 or 1 by the sign of each element (TF `tf.sign`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, sign, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let s = sign(&constant(vec![-2.0f32, 0.0, 3.0])?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&s], &[])?[0].to_f64_vec(), vec![-1.0, 0.0, 1.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn sign(x: &Tensor) -> Tensor |name| unary(OpKind::Sign, name, x);
+    /// `1 / x` (TF `tf.math.reciprocal`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reciprocal, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let r = reciprocal(&constant(vec![2.0f32, 0.5])?)?;
+    /// assert_eq!(Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec(), vec![0.5, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reciprocal(x: &Tensor) -> Tensor |name| unary(OpKind::Reciprocal, name, x);
     /// `ln(1 + x)`, exact for small `x` (TF `tf.math.log1p`).
     ///
     /// ```
@@ -904,6 +926,17 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reduce_max_axes(x: &Tensor, axes: impl Into<Axes>, keep_dims: bool) -> Tensor |name| reduction_along(OpKind::Max, name, x, axes.into(), keep_dims);
+    /// Product over `axes` given as TF's `axis` (see [`reduce_sum_axes`]).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, reduce_prod_axes, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array2::<f32>::ones((2, 3)))?;
+    /// assert_eq!(reduce_prod_axes(&x, -1, false)?.shape().to_vec(), Some(vec![2]));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn reduce_prod_axes(x: &Tensor, axes: impl Into<Axes>, keep_dims: bool) -> Tensor |name| reduction_along(OpKind::Prod, name, x, axes.into(), keep_dims);
     /// Product over `axes` (TF `tf.reduce_prod`).
     ///
     /// ```

@@ -355,15 +355,92 @@ fn reduced_shape(op: &GradOp<'_>, input_shape: &Tensor) -> Result<Tensor> {
     let size = named("Size").constant(rank as i32)?;
     let axes = named("mod").floor_mod(&(&op.inputs[1] + &size)?, &size)?;
     let axes_shape = shape(&axes)?;
-    let all = scoped_op(None, "range", |name| {
-        let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
-        build(OpKind::Range, Some(name), &[&start, &size, &delta], Attr::None)
-    })?;
+    let all = range_to(&size)?;
     let ones = scoped_op(None, "ones", |name| {
         let one = constant(1i32)?;
         build(OpKind::Fill, Some(name), &[&axes_shape, &one], Attr::Fill(Box::new(axes.shape.clone())))
     })?;
     build(OpKind::DynamicStitch, None, &[&all, &axes, input_shape, &ones], Attr::None)
+}
+
+/// TF `math_ops.range(0, limit)`: `range/start`, `range/delta`, `range`.
+fn range_to(limit: &Tensor) -> Result<Tensor> {
+    scoped_op(None, "range", |name| {
+        let (start, delta) = (named("start").constant(0i32)?, named("delta").constant(1i32)?);
+        build(OpKind::Range, Some(name), &[&start, limit, &delta], Attr::None)
+    })
+}
+
+/// TF `_ProdGrad`: the product of the others in each reduced group, as the
+/// product of an exclusive running product from each end (no division, so
+/// zeros are fine), computed with the reduced axes moved first.
+pub(super) fn prod(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, g) = (&op.inputs[0], &grad[0]);
+    let input_shape = shape(x)?;
+    let indices = reshape(&op.inputs[1], &[-1])?;
+    let g = match (&op.attr, x.shape.to_vec(), reduction_axes_of(op)) {
+        (Attr::Reduce { keep_dims: true, .. }, ..) => g.clone(),
+        (_, Some(dims), Ok(axes)) => Kept::Dims(kept_dims(op, &dims, &axes)?).reshape(g)?,
+        _ => Kept::Tensor(reduced_shape(op, &input_shape)?).reshape(g)?,
+    };
+    let g = build(OpKind::BroadcastTo, None, &[&g, &input_shape], Attr::None)?;
+    let rank = super::api::rank_of(x)?;
+    let reduced = named("mod").floor_mod(&(&indices + &rank)?, &rank)?;
+    let others = build_op(OpKind::ListDiff, None, &[&range_to(&rank)?, &reduced], &[], Attr::None)?.outputs;
+    let perm = super::concat(&[&reduced, &others[0]], 0)?;
+    let reduced_num = reduce_prod(&gather(&input_shape, &reduced)?, None, false)?;
+    let other_num = reduce_prod(&gather(&input_shape, &others[0])?, None, false)?;
+    let permuted = build(OpKind::Transpose, None, &[x, &perm], Attr::None)?;
+    let permuted_shape = shape(&permuted)?;
+    let matrix = scoped_op(None, "Reshape", |op| {
+        let rows_cols = named("shape").stack(&[&reduced_num, &other_num], 0)?;
+        build(OpKind::Reshape, Some(op), &[&permuted, &rows_cols], Attr::None)
+    })?;
+    let cumprod = |reverse: bool| {
+        scoped_op(None, "Cumprod", |op| {
+            let axis = named("axis").constant(0i32)?;
+            build(OpKind::Cumprod, Some(op), &[&matrix, &axis], Attr::Cumulative { exclusive: true, reverse })
+        })
+    };
+    let (left, right) = (cumprod(false)?, cumprod(true)?);
+    let others_product = reshape_to(&(&left * &right)?, &permuted_shape)?;
+    let inverse = build(OpKind::InvertPermutation, None, &[&perm], Attr::None)?;
+    let back = build(OpKind::Transpose, None, &[&others_product, &inverse], Attr::None)?;
+    Ok(vec![Some(reshape_to(&(&g * &back)?, &input_shape)?), None])
+}
+
+/// TF `_PowGrad`: `grad * y * x^(y - 1)` for `x`, `grad * z * log(x)` for
+/// `y` (0 where `x <= 0`).
+pub(super) fn pow(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (x, y, z, g) = (&op.inputs[0], &op.inputs[1], &op.outputs[0], &grad[0]);
+    let gx = (&(g * y)? * &super::pow(x, &with_number(OpKind::Sub, "sub", 1.0, Side::Right, y)?)?)?;
+    let positive = with_number(OpKind::Greater, "Greater", 0.0, Side::Right, x)?;
+    let safe_x = super::select(&positive, x, &super::ones_like(x)?)?;
+    let log_x = super::select(&positive, &super::log(&safe_x)?, &zeros_like(x)?)?;
+    let gy = (&(g * z)? * &log_x)?;
+    reduce_gradient_args(x, y, Some(gx), Some(gy))
+}
+
+/// TF `_SelectGradV2`: the gradient where the condition picked each side,
+/// zeros elsewhere, each summed back to its side's shape.
+pub(super) fn select_v2(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (c, x, y, z, g) = (&op.inputs[0], &op.inputs[1], &op.inputs[2], &op.outputs[0], &grad[0]);
+    let zeros = named("zeros").constant(Value::filled(g.dtype, &[], 0.0))?;
+    let gx = where_v2(c, g, &zeros)?;
+    let gy = where_v2(c, &zeros, g)?;
+    let gx = reduce_gradient_args(x, z, Some(gx), None)?.swap_remove(0);
+    let gy = reduce_gradient_args(y, z, Some(gy), None)?.swap_remove(0);
+    Ok(vec![None, gx, gy])
+}
+
+/// TF `_SignGrad`: zeros.
+pub(super) fn sign(op: &GradOp<'_>, _: &[Tensor]) -> Grads {
+    Ok(vec![Some(zeros_like(&op.inputs[0])?)])
+}
+
+/// TF `_ReciprocalGrad`: `ReciprocalGrad(y, grad)`.
+pub(super) fn reciprocal(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::ReciprocalGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
 }
 
 /// TF `_BroadcastToGrad`: the gradient summed over the axes the input was

@@ -660,6 +660,23 @@ pub(super) fn pool(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     one(shape, x[0].dtype)
 }
 
+/// `ListDiff(x, y)`: two vectors of unknown length, the values' dtype and int32.
+pub(super) fn list_diff(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    int_operand(x[0])?;
+    int_operand(x[1])?;
+    let vector = Shape::from_dims([None]);
+    Ok(smallvec![(vector.clone(), x[0].dtype), (vector, DType::I32)])
+}
+
+/// `Cumprod(x, axis)`: `x`'s shape.
+pub(super) fn cumulative(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    int_operand(x[1])?;
+    if x[1].shape.rank().is_some_and(|r| r != 0) {
+        return Err(Fail::Shape("the axis is a scalar"));
+    }
+    one(x[0].shape.clone(), x[0].dtype)
+}
+
 /// `BroadcastTo(x, shape)`: the shape's value when known, else its length's unknown dims.
 pub(super) fn broadcast_to(x: &[&Tensor], _: &Attr, consts: Consts<'_>) -> Inferred {
     int_operand(x[1])?;

@@ -120,7 +120,7 @@ op_table! {
     /// `a / b`, 0 where `b` is 0.
     DivNoNan         "DivNoNan"      "div_no_nan"     2 Float   broadcast       One(km::div_no_nan_kernel), true, Of(g::div_no_nan);
     /// `aᵇ` on floats.
-    Pow              "Pow"           "Pow"            2 Float   broadcast       One(km::pow_kernel), true, Undefined;
+    Pow              "Pow"           "Pow"            2 Float   broadcast       One(km::pow_kernel), true, Of(g::pow);
     /// `max(a, b)`.
     Maximum          "Maximum"       "Maximum"        2 Numeric broadcast       One(km::maximum_kernel), true, Of(g::maximum);
     /// `floor(a / b)` on integers.
@@ -140,7 +140,7 @@ op_table! {
     /// `cond ? x : y`, `cond` of `x`'s shape or one entry per row.
     Select           "Select"        "Select"         3 Mixed   select          One(km::select_kernel), false, Of(ag::select);
     /// `cond ? x : y` with broadcasting.
-    SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Undefined;
+    SelectV2         "SelectV2"      "SelectV2"       3 Mixed   select_v2       One(km::select_v2_kernel), false, Of(g::select_v2);
     /// Matrix product.
     MatMul           "MatMul"        "MatMul"         2 Numeric matmul          One(km::matmul_kernel), false, Of(g::matmul);
     /// `x + bias` along the last axis.
@@ -194,9 +194,11 @@ op_table! {
     /// `grad` where a LeakyRelu's input is positive, else `alpha * grad`.
     LeakyReluGrad    "LeakyReluGrad" "LeakyReluGrad"  2 Float   same            One(km::leaky_relu_grad_kernel), false, Undefined;
     /// -1, 0 or 1 by the sign of `x`.
-    Sign             "Sign"          "Sign"           1 Numeric same            One(km::sign_kernel), true, Undefined;
+    Sign             "Sign"          "Sign"           1 Numeric same            One(km::sign_kernel), true, Of(g::sign);
     /// `1 / x`.
-    Reciprocal       "Reciprocal"    "Reciprocal"     1 Float   same            One(km::reciprocal_kernel), true, Undefined;
+    Reciprocal       "Reciprocal"    "Reciprocal"     1 Float   same            One(km::reciprocal_kernel), true, Of(g::reciprocal);
+    /// `-grad * y²` for a Reciprocal's output `y`.
+    ReciprocalGrad   "ReciprocalGrad" "ReciprocalGrad" 2 Float  same            One(km::reciprocal_grad_kernel), false, Undefined;
     /// A dtype conversion.
     Cast             "Cast"          "Cast"           1 Any     cast            One(km::cast_kernel), true, Of(g::cast);
     /// Softmax over the last axis.
@@ -232,7 +234,9 @@ op_table! {
     /// Sums of the data's rows by segment id (data, ids, number of segments).
     UnsortedSegmentSum "UnsortedSegmentSum" "UnsortedSegmentSum" 3 Mixed unsorted_segment_sum One(kr::unsorted_segment_sum_kernel), false, Undefined;
     /// Product over axes.
-    Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Undefined;
+    Prod             "Prod"          "Prod"           2 Mixed   reduce          One(kr::prod_kernel), false, Of(g::prod);
+    /// Running products along an axis.
+    Cumprod          "Cumprod"       "Cumprod"        2 Mixed   cumulative      One(km::cumprod_kernel), false, Undefined;
     /// Index of the maximum along an axis.
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
@@ -287,6 +291,8 @@ op_table! {
     BroadcastTo      "BroadcastTo"   "BroadcastTo"    2 Mixed   broadcast_to    One(ka::broadcast_to_kernel), false, Of(g::broadcast_to);
     /// Slices of data placed at given indices.
     DynamicStitch    "DynamicStitch" "DynamicStitch"  n Mixed   dynamic_stitch  One(ka::dynamic_stitch_kernel), false, Undefined;
+    /// The elements of a vector not in another, and their positions (two outputs).
+    ListDiff         "ListDiff"      "ListDiff"       2 Mixed   list_diff       Many(ka::list_diff_kernel), false, NotDifferentiable;
     /// The input's rank.
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
