@@ -154,27 +154,44 @@ fn scalar<T: Num>(v: &Value) -> KernelResult<T> {
 pub(crate) fn apply_adam_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
     let [var, m, v] = applied::<3>(attr, "ApplyAdam changes a variable and its two moments")?;
     let [b1p, b2p, lr, b1, b2, eps, grad] = values::<7>(&args)?;
-    let m = float_update!(m, |a: T| {
-        let (g, b1) = (same::<T>(grad)?, scalar::<T>(b1)?);
-        check_shapes(a, &[g])?;
-        Zip::from(a).and(g).for_each(|m, &g| *m += (g - *m) * (1.0 - b1));
-        Ok(())
-    })?;
-    let v = float_update!(v, |a: T| {
-        let (g, b2) = (same::<T>(grad)?, scalar::<T>(b2)?);
-        check_shapes(a, &[g])?;
-        Zip::from(a).and(g).for_each(|v, &g| *v += (g * g - *v) * (1.0 - b2));
-        Ok(())
-    })?;
-    float_update!(var, |a: T| {
-        let [b1p, b2p, lr, eps] = [b1p, b2p, lr, eps].map(scalar::<T>);
-        let alpha = lr? * (1.0 - b2p?).sqrt() / (1.0 - b1p?);
-        let eps = eps?;
-        let (m, v) = (same::<T>(&m)?, same::<T>(&v)?);
-        check_shapes(a, &[m, v])?;
-        Zip::from(a).and(m).and(v).for_each(|x, &m, &v| *x -= (m * alpha) / (v.sqrt() + eps));
-        Ok(())
+    // One pass over the four arrays, the moments locked inside the variable
+    // (always in this order), the same arithmetic element by element.
+    var.update_in_place(|x| {
+        m.update_in_place(|m| {
+            v.update_in_place(|v| match (&mut *x, m, v, grad) {
+                (Value::F32(x), Value::F32(m), Value::F32(v), Value::F32(g)) => {
+                    adam(x, m, v, g, [b1p, b2p, lr, b1, b2, eps].map(scalar::<f32>))
+                }
+                (Value::F64(x), Value::F64(m), Value::F64(v), Value::F64(g)) => {
+                    adam(x, m, v, g, [b1p, b2p, lr, b1, b2, eps].map(scalar::<f64>))
+                }
+                _ => Err("ApplyAdam updates float variables with a gradient and moments of their dtype"),
+            })
+            .map(drop)
+        })
+        .map(drop)
     })
+}
+
+/// One Adam step over a variable, its moments and the gradient, in place.
+fn adam<T: ndarray::NdFloat>(
+    x: &mut ArrayD<T>,
+    m: &mut ArrayD<T>,
+    v: &mut ArrayD<T>,
+    g: &ArrayD<T>,
+    scalars: [KernelResult<T>; 6],
+) -> KernelResult<()> {
+    let [b1p, b2p, lr, b1, b2, eps] = scalars;
+    let (b1p, b2p, lr, b1, b2, eps) = (b1p?, b2p?, lr?, b1?, b2?, eps?);
+    check_shapes(x, &[m, v, g])?;
+    let one = T::one();
+    let alpha = lr * (one - b2p).sqrt() / (one - b1p);
+    Zip::from(x).and(m).and(v).and(g).for_each(|x, m, v, &g| {
+        *m += (g - *m) * (one - b1);
+        *v += (g * g - *v) * (one - b2);
+        *x -= (*m * alpha) / (v.sqrt() + eps);
+    });
+    Ok(())
 }
 
 /// TF's `ApplyRMSProp` (`centered: false`: variable, ms, mom) and

@@ -224,6 +224,8 @@ impl Session {
             Slot::Owned(v) => Some(v),
             _ => None,
         }));
+        // The largest are worth keeping: reusing them saves the most.
+        spares.sort_unstable_by_key(|v| std::cmp::Reverse(v.len()));
         spares.truncate(MAX_SPARES);
         let mut kept = plan.spares.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() < spares.len() {
