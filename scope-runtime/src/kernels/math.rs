@@ -1,7 +1,7 @@
 //! Elementwise arithmetic, activations, comparisons, selection and matrix products.
 
 use super::{Inputs, Num, Typed, map, same, typed, zip, zip_into};
-use crate::base::{Element, Value};
+use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Attr, KernelResult};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, NdFloat, Zip};
 
@@ -330,7 +330,9 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
         Some(buffer) => buffer,
         None => Array2::zeros((m, n)),
     };
-    if m == 1 && b.is_standard_layout() {
+    if matches!(T::DTYPE, DType::F32 | DType::F64) {
+        float_mat_mul(&a, &b, &mut out);
+    } else if m == 1 && b.is_standard_layout() {
         let mut y = out.row_mut(0);
         y.fill(T::zero());
         for (&x, row) in a.row(0).iter().zip(b.rows()) {
@@ -340,6 +342,64 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
         ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
     }
     Ok(out.into_dyn())
+}
+
+/// Products of at least this many multiply-adds are split across threads.
+const PARALLEL_MIN_FLOPS: usize = 1 << 22;
+
+/// The threads a kernel may use: `SCOPEFLOW_NUM_THREADS`, else the machine's cores.
+pub(crate) fn num_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("SCOPEFLOW_NUM_THREADS")
+            .ok()
+            .and_then(|n| n.trim().parse().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+    })
+}
+
+/// `out = a b` for f32 or f64 through the `gemm` crate, which reads any
+/// strides (transposed views included) and writes every element of `out`.
+fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, out: &mut Array2<T>) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));
+    let threads = num_threads();
+    let parallelism = if threads > 1 && m * k * n >= PARALLEL_MIN_FLOPS {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
+    let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
+    let [o_rs, o_cs] = [out.strides()[0], out.strides()[1]];
+    // SAFETY: the pointers and strides are those of live ndarray views of
+    // the stated shapes, `out` is a distinct owned array, and `gemm`
+    // dispatches on `T` being f32 or f64 (checked above), so every access
+    // stays inside the three arrays. With `read_dst` false, `out` is only written.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            o_cs,
+            o_rs,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
 }
 
 /// The sum of all inputs, of one shape.
