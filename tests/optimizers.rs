@@ -438,3 +438,29 @@ fn a_clip_by_value_constraint_with_a_global_step_has_tfs_nodes() -> Result<()> {
     assert_eq!(w.value()?.to_f64_vec(), vec![0.5, 0.5]); // 1 - 0.1 * 2 = 0.8, clipped
     Ok(())
 }
+
+#[test]
+fn a_loss_that_is_not_a_scalar_and_variables_of_another_graph_are_refused_by_name() -> Result<()> {
+    let other = Graph::new();
+    let elsewhere = other.with_default(|| get_variable("elsewhere", [2]).get())?;
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [2]).initializer(Init::Ones).get()?;
+    let per_example = mul(&w, &w)?;
+    let err = GradientDescentOptimizer::new(0.1).minimize(&per_example, None, None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(
+        err.to_string().contains(&format!("`{}`", per_example.name())) && err.to_string().contains("scalar"),
+        "{err}"
+    );
+    let loss = reduce_sum(&per_example, None, false)?;
+    let err = GradientDescentOptimizer::new(0.1).minimize(&loss, Some(&[w.clone(), elsewhere]), None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
+    assert!(err.to_string().contains("elsewhere"), "{err}");
+    // Gradients of an integer tensor: no gradient flows through integers.
+    let count = scopeflow::cast(&w, DType::I32)?;
+    let err = scopeflow::gradients(&[&count], &[&w]).unwrap_err();
+    assert!(err.to_string().contains(&format!("`{}`", count.name())) && err.to_string().contains("int32"), "{err}");
+    assert_eq!(names(&graph)?, ["w"]);
+    Ok(())
+}

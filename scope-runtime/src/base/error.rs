@@ -226,6 +226,17 @@ pub enum Error {
     )]
     NoLosses,
 
+    /// Gradients asked of a tensor that is not a float.
+    #[error(
+        "gradients of `{tensor}`, a {dtype} tensor: gradients flow through float tensors only; cast it to a float first"
+    )]
+    GradientDType {
+        /// The tensor's name.
+        tensor: String,
+        /// Its dtype.
+        dtype: DType,
+    },
+
     /// A gradient asked through an op that has none in scopeflow.
     #[error(
         "no gradient for op `{op}` ({op_type}): {reason}; keep it off the path from the xs to the ys (stop_gradient)"
@@ -653,6 +664,7 @@ impl Error {
             | Error::InitializerDType { .. }
             | Error::RegularizerDType { .. }
             | Error::NoGradient { .. }
+            | Error::GradientDType { .. }
             | Error::Optimizer { .. }
             | Error::NoLosses
             | Error::LearningRate { .. }

@@ -147,6 +147,9 @@ fn gradients_in_scope(
     if let Some(t) = ys.iter().chain(xs).find(|t| t.graph_id != graph.id()) {
         return Err(Error::GraphMismatch { name: t.name.to_string() });
     }
+    if let Some(y) = ys.iter().find(|y| !y.dtype.is_floating()) {
+        return Err(Error::GradientDType { tensor: y.name().to_owned(), dtype: y.dtype });
+    }
     let scope = name_scope(name.unwrap_or("gradients")).enter()?;
     claim_name("uid")?;
     let mut grads: FxHashMap<u32, Vec<Vec<Tensor>>> = FxHashMap::default();

@@ -262,6 +262,13 @@ fn compute_gradients<O: Optimizer + ?Sized>(
             loss.dtype.name()
         )));
     }
+    if loss.shape.rank().is_some_and(|r| r > 0) {
+        return Err(fail(format!(
+            "the loss `{}` has shape {}; an optimizer minimizes a scalar (reduce it first, e.g. reduce_mean)",
+            loss.name(),
+            loss.shape
+        )));
+    }
     let vars = match var_list {
         Some(vars) => vars.to_vec(),
         None => get_default_graph()?.trainable_variables(None)?,
