@@ -59,3 +59,32 @@ fn shared_handles_are_send_and_sync() {
     assert_send_sync::<Tensor>();
     assert_send_sync::<Error>();
 }
+
+#[test]
+fn a_run_reading_variables_while_another_trains_sees_whole_values() -> Result<()> {
+    use scopeflow::{GradientDescentOptimizer, Optimizer, Session};
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    // Every step moves every element of `w` by the same amount: a value with
+    // elements from two steps would not be constant.
+    let w = get_variable("w", [4096]).initializer(Init::Zeros).get()?;
+    let loss = scopeflow::reduce_sum(&w, None, false)?;
+    let train = GradientDescentOptimizer::new(0.5).minimize(&loss, None, None)?;
+    let doubled = scopeflow::add(&w, &w)?;
+    let session = Session::new(&graph);
+    std::thread::scope(|s| -> Result<()> {
+        let trainer = s.spawn(|| -> Result<()> {
+            for _ in 0..100 {
+                session.run_targets(&[&train], &[])?;
+            }
+            Ok(())
+        });
+        for _ in 0..100 {
+            let seen = session.run(&[&doubled], &[])?.remove(0).to_f64_vec();
+            assert!(seen.iter().all(|&v| v == seen[0]), "a read mixed two steps: {} and others", seen[0]);
+        }
+        trainer.join().expect("the trainer does not panic")
+    })?;
+    assert_eq!(w.value()?.to_f64_vec()[0], -50.0);
+    Ok(())
+}
