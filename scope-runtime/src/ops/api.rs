@@ -977,7 +977,8 @@ api! {
     /// let _g = graph.as_default();
     /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
     /// let flat = constant(vec![0.0f32; 6])?;
-    /// assert_eq!(reshape_to(&flat, &shape(&x)?)?.shape().to_string(), "(None, None)");
+    /// // As TF, the static shape is what `shape(x)` knows of x: (None, 3).
+    /// assert_eq!(reshape_to(&flat, &shape(&x)?)?.shape().to_string(), "(None, 3)");
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn reshape_to(x: &Tensor, shape: &Tensor) -> Tensor |name| build(OpKind::Reshape, name, &[x, shape], Attr::None);
