@@ -72,38 +72,7 @@ pub fn read_tf1_checkpoint(prefix: impl AsRef<Path>) -> Result<BTreeMap<String, 
         let bytes = if entry.slices.is_empty() {
             data.bytes(&name, &entry)?.to_vec()
         } else {
-            let width = element_size(dtype);
-            let total = entry.shape.iter().try_fold(width, |n, d| n.checked_mul(*d));
-            let mut whole = vec![0u8; total.ok_or_else(|| bad(format!("`{name}` is too large")))?];
-            for slice in &entry.slices {
-                let extents: Vec<(usize, usize)> = slice
-                    .iter()
-                    .zip(&entry.shape)
-                    .map(|(&(start, length), &dim)| match length {
-                        None => Some((0, dim)),
-                        Some(l) => Some((usize::try_from(start).ok()?, usize::try_from(l).ok()?))
-                            .filter(|(s, l)| s.checked_add(*l).is_some_and(|e| e <= dim)),
-                    })
-                    .collect::<Option<_>>()
-                    .filter(|e: &Vec<_>| e.len() == entry.shape.len())
-                    .ok_or_else(|| bad(format!("`{name}` has a slice outside its shape")))?;
-                let key: Vec<(i64, i64)> = slice.iter().map(|&(s, l)| (s, l.unwrap_or(-1))).collect();
-                let slice_key = slice_key(&name, &key);
-                let part = entries
-                    .get(&slice_key)
-                    .ok_or_else(|| bad(format!("`{name}` lists a slice the index does not hold")))?;
-                let part = Entry::parse(part).map_err(|r| bad(format!("a slice of `{name}`: {r}")))?;
-                let part_shape: Vec<usize> = extents.iter().map(|e| e.1).collect();
-                if part.dtype != entry.dtype || part.shape != part_shape {
-                    return Err(bad(format!("a slice of `{name}` differs from its dtype or slice shape")));
-                }
-                let bytes = data.bytes(&name, &part)?;
-                if bytes.len() != part_shape.iter().product::<usize>() * width {
-                    return Err(bad(format!("a slice of `{name}` has {} bytes, which do not fill it", bytes.len())));
-                }
-                place(&mut whole, &entry.shape, width, &extents, bytes);
-            }
-            whole
+            assemble(&name, &entry, element_size(dtype), &entries, &mut data)?
         };
         let value = decode(dtype, &entry.shape, &bytes)
             .ok_or_else(|| bad(format!("`{name}` has {} bytes, which do not fill its shape", bytes.len())))?;
@@ -121,22 +90,88 @@ fn element_size(dtype: DType) -> usize {
     }
 }
 
-/// Copies the row-major bytes of the slice `extents` into `whole`, a row-major tensor of `shape`.
-fn place(whole: &mut [u8], shape: &[usize], width: usize, extents: &[(usize, usize)], part: &[u8]) {
-    // Contiguous runs are the slice's last dimension; walk the others as an odometer.
-    let Some((&(last_start, run), outer)) = extents.split_last() else {
-        whole[..width].copy_from_slice(&part[..width]);
-        return;
-    };
-    if run == 0 || outer.iter().any(|e| e.1 == 0) {
-        return;
+/// The row-major bytes of the tensor `entry` saved in slices, each slice
+/// read from its own entry (under its `EncodeTensorNameSlice` key) and
+/// placed; the slices must cover the tensor exactly once.
+fn assemble(
+    name: &str,
+    entry: &Entry,
+    width: usize,
+    entries: &BTreeMap<Vec<u8>, Vec<u8>>,
+    data: &mut Shards<'_>,
+) -> Result<Vec<u8>> {
+    let bad = data.bad;
+    let mut parts = Vec::with_capacity(entry.slices.len());
+    for slice in &entry.slices {
+        let extents: Vec<(usize, usize)> = slice
+            .iter()
+            .zip(&entry.shape)
+            .map(|(&(start, length), &dim)| match length {
+                None => Some((0, dim)),
+                Some(l) => Some((usize::try_from(start).ok()?, usize::try_from(l).ok()?))
+                    .filter(|(s, l)| s.checked_add(*l).is_some_and(|e| e <= dim)),
+            })
+            .collect::<Option<_>>()
+            .filter(|e: &Vec<_>| e.len() == entry.shape.len())
+            .ok_or_else(|| bad(format!("`{name}` has a slice outside its shape")))?;
+        let key: Vec<(i64, i64)> = slice.iter().map(|&(s, l)| (s, l.unwrap_or(-1))).collect();
+        let part = entries
+            .get(&slice_key(name, &key))
+            .ok_or_else(|| bad(format!("`{name}` lists a slice the index does not hold")))?;
+        let part = Entry::parse(part).map_err(|r| bad(format!("a slice of `{name}`: {r}")))?;
+        let part_shape: Vec<usize> = extents.iter().map(|e| e.1).collect();
+        if part.dtype != entry.dtype || part.shape != part_shape {
+            return Err(bad(format!("a slice of `{name}` differs from its dtype or slice shape")));
+        }
+        let bytes = data.bytes(name, &part)?;
+        if Some(bytes.len()) != part_shape.iter().try_fold(width, |n, d| n.checked_mul(*d)) {
+            return Err(bad(format!("a slice of `{name}` has {} bytes, which do not fill it", bytes.len())));
+        }
+        parts.push((extents, bytes.to_vec()));
     }
-    let strides: Vec<usize> = (0..shape.len()).map(|d| shape[d + 1..].iter().product::<usize>() * width).collect();
+    // The parts' sizes (bounded by the data files) must add up to the whole before it is allocated.
+    let total = entry.shape.iter().try_fold(width, |n, d| n.checked_mul(*d));
+    if total != parts.iter().try_fold(0usize, |n, (_, b)| n.checked_add(b.len())) {
+        return Err(bad(format!("the slices of `{name}` do not add up to its shape")));
+    }
+    let total = total.unwrap_or(0);
+    let mut whole = vec![0u8; total];
+    let mut covered = vec![false; total / width.max(1)];
+    for (extents, bytes) in &parts {
+        place(&mut whole, &mut covered, &entry.shape, width, extents, bytes)
+            .map_err(|()| bad(format!("the slices of `{name}` overlap")))?;
+    }
+    Ok(whole)
+}
+
+/// Copies the row-major bytes of the slice `extents` into `whole`, a
+/// row-major tensor of `shape`, marking the elements it fills in `covered`;
+/// fails when one was filled before.
+fn place(
+    whole: &mut [u8],
+    covered: &mut [bool],
+    shape: &[usize],
+    width: usize,
+    extents: &[(usize, usize)],
+    part: &[u8],
+) -> std::result::Result<(), ()> {
+    let strides: Vec<usize> = (0..shape.len()).map(|d| shape[d + 1..].iter().product()).collect();
+    // Contiguous runs are the slice's last dimension (one element for a scalar);
+    // the other dimensions are walked as an odometer.
+    let (run_start, run) = extents.last().copied().unwrap_or((0, 1));
+    let outer = &extents[..extents.len().saturating_sub(1)];
+    if run == 0 || part.is_empty() {
+        return Ok(());
+    }
     let mut at = vec![0; outer.len()];
     for chunk in part.chunks_exact(run * width) {
-        let offset: usize =
-            outer.iter().zip(&at).zip(&strides).map(|((e, i), s)| (e.0 + i) * s).sum::<usize>() + last_start * width;
-        whole[offset..offset + chunk.len()].copy_from_slice(chunk);
+        let first: usize =
+            outer.iter().zip(&at).zip(&strides).map(|((e, i), s)| (e.0 + i) * s).sum::<usize>() + run_start;
+        if covered[first..first + run].iter().any(|c| *c) {
+            return Err(());
+        }
+        covered[first..first + run].fill(true);
+        whole[first * width..(first + run) * width].copy_from_slice(chunk);
         for d in (0..outer.len()).rev() {
             at[d] += 1;
             if at[d] < outer[d].1 {
@@ -145,6 +180,7 @@ fn place(whole: &mut [u8], shape: &[usize], width: usize, extents: &[(usize, usi
             at[d] = 0;
         }
     }
+    Ok(())
 }
 
 /// The data files of a bundle, read when first needed.
@@ -293,5 +329,38 @@ impl Entry {
             }
         }
         Ok(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::bundle_writer::{Tf1Tensor, encode_bundle};
+    use super::*;
+
+    /// Reads back a bundle of one tensor `v` of shape [4] saved in the slices `extents` of [4].
+    fn read_sliced(case: &str, extents: &[(usize, usize)]) -> Result<BTreeMap<String, Stored>> {
+        let slices = extents.iter().map(|&(s, l)| (vec![(s, l)], Value::from(vec![1.0f32; l]))).collect();
+        let tensors = [("v".to_owned(), Tf1Tensor::Sliced { dtype: DType::F32, shape: vec![4], slices })];
+        let (index, data) = encode_bundle(&tensors);
+        let dir = std::env::temp_dir().join(format!("scopeflow-sliced-{}-{case}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("m.index"), index).expect("index");
+        std::fs::write(dir.join("m.data-00000-of-00001"), data).expect("data");
+        let read = read_tf1_checkpoint(dir.join("m"));
+        std::fs::remove_dir_all(&dir).ok();
+        read
+    }
+
+    #[test]
+    fn slices_that_do_not_tile_the_tensor_are_format_errors() {
+        assert_eq!(read_sliced("ok", &[(2, 2), (0, 2)]).expect("tiles")["v"], Stored::Value(vec![1.0f32; 4].into()));
+        for (case, extents, says) in [
+            ("gap", &[(0, 2)][..], "do not add up"),
+            ("overlap", &[(0, 2), (1, 2)][..], "overlap"),
+            ("outside", &[(0, 2), (3, 2)][..], "outside its shape"),
+        ] {
+            let err = read_sliced(case, extents).unwrap_err().to_string();
+            assert!(err.contains(says) && err.contains("`v`"), "{case}: {err}");
+        }
     }
 }
