@@ -11,6 +11,7 @@
 
 use scopeflow::prelude::*;
 use scopeflow::{SaveOptions, get_or_create_global_step, latest_checkpoint};
+use std::path::{Path, PathBuf};
 
 /// The model: every variable with a random or fixed value, as Python's check expects them.
 fn build(graph: &Graph) -> Result<()> {
@@ -36,8 +37,21 @@ fn build(graph: &Graph) -> Result<()> {
     })
 }
 
+/// Saves the model in `dir` (which must exist): `model.ckpt-42.*`, `checkpoint`
+/// and `expected.safetensors`. Returns the checkpoint's prefix.
+pub fn run(dir: &Path) -> Result<PathBuf> {
+    let graph = Graph::with_seed(11);
+    build(&graph)?;
+    let saver = Saver::new(&graph);
+    let step = SaveOptions { global_step: Some(42), ..Default::default() };
+    let prefix = saver.save_with(dir.join("model.ckpt"), &step)?;
+    saver.save(dir.join("expected.safetensors"))?;
+    assert_eq!(latest_checkpoint(dir)?.as_ref(), Some(&prefix));
+    Ok(prefix)
+}
+
 fn main() -> Result<()> {
-    let Some(dir) = std::env::args().nth(1).map(std::path::PathBuf::from) else {
+    let Some(dir) = std::env::args().nth(1).map(PathBuf::from) else {
         eprintln!("usage: cargo run --example tf1_save -- DIR");
         std::process::exit(2);
     };
@@ -46,13 +60,6 @@ fn main() -> Result<()> {
         path: dir.display().to_string(),
         source,
     })?;
-    let graph = Graph::with_seed(11);
-    build(&graph)?;
-    let saver = Saver::new(&graph);
-    let prefix =
-        saver.save_with(dir.join("model.ckpt"), &SaveOptions { global_step: Some(42), ..Default::default() })?;
-    saver.save(dir.join("expected.safetensors"))?;
-    assert_eq!(latest_checkpoint(&dir)?.as_ref(), Some(&prefix));
-    println!("{}", prefix.display());
+    println!("{}", run(&dir)?.display());
     Ok(())
 }

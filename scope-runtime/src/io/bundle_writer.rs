@@ -65,6 +65,7 @@ pub(crate) fn write_bundle(prefix: &Path, tensors: &[(String, Tf1Tensor)], write
     })
 }
 
+/// `prefix` with `suffix` appended to its last component (`model.ckpt` + `.index`).
 pub(crate) fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
     let mut s = prefix.as_os_str().to_owned();
     s.push(suffix);
