@@ -1,4 +1,4 @@
-//! The `scopeflow` command: inspect checkpoints, diff them against a model.
+//! The `scopeflow` command: inspect checkpoints, diff them against a model, convert them.
 
 #[allow(dead_code)]
 #[path = "../examples/tf1_checkpoint.rs"]
@@ -88,4 +88,23 @@ fn diff_compares_a_checkpoint_with_a_model_manifest() -> Result<()> {
     assert_eq!(scopeflow(&["frobnicate"]).0, 2);
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+#[test]
+fn convert_writes_a_tf1_checkpoint_byte_for_byte_as_tensorflow_wrote_it() {
+    let dir = std::env::temp_dir().join(format!("scopeflow-cli-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let safetensors = dir.join("mlp.safetensors");
+    let prefix = dir.join("mlp.ckpt");
+    let fixture = tf1::fixture();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    assert_eq!(scopeflow(&["convert", &path(&fixture), &path(&safetensors)]).0, 0);
+    let (code, out) = scopeflow(&["convert", &path(&safetensors), &path(&prefix)]);
+    assert_eq!((code, out.trim_end()), (0, format!("wrote 5 tensors to {}", path(&prefix)).as_str()));
+    for suffix in [".index", ".data-00000-of-00001"] {
+        let ours = std::fs::read(format!("{}{suffix}", prefix.display())).expect("written");
+        let theirs = std::fs::read(format!("{}{suffix}", fixture.display())).expect("fixture");
+        assert!(ours == theirs, "{suffix} differs from TensorFlow's");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

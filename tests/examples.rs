@@ -19,6 +19,9 @@ mod shared_embedding;
 #[path = "../examples/siamese.rs"]
 mod siamese;
 #[allow(dead_code)]
+#[path = "../examples/tf1_save.rs"]
+mod tf1_save;
+#[allow(dead_code)]
 #[path = "../examples/threads.rs"]
 mod threads;
 #[allow(dead_code)]
@@ -240,5 +243,32 @@ fn train_digits_reads_fashion_mnist_idx_files_plain_or_gzipped() -> Result<(), B
     let err = train_digits::run(&mut Vec::new(), &options).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with("cannot read ") && err.contains("t10k-labels-idx1-ubyte.gz"), "{err}");
     std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+#[test]
+fn tf1_save_writes_every_variable_in_both_formats_with_the_same_values() -> Result<(), scopeflow::Error> {
+    let dir = std::env::temp_dir().join(format!("scopeflow-example-tf1-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let prefix = tf1_save::run(&dir)?;
+    assert_eq!(prefix, dir.join("model.ckpt-42"));
+    let tf1 = scopeflow::read_tf1_checkpoint(&prefix)?;
+    let names: Vec<&str> = tf1.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "global_step",
+            "net/bias",
+            "net/counts",
+            "net/emb",
+            "net/ids",
+            "net/kernel",
+            "net/mask",
+            "net/scale",
+            "net/wide"
+        ]
+    );
+    assert_eq!(tf1, scopeflow::read_safetensors(dir.join("expected.safetensors"))?);
+    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

@@ -41,9 +41,13 @@ pub use graph::{
     StridedSlice, TRAINABLE_VARIABLES, get_default_graph,
 };
 pub use io::bundle::{Stored, read_tf1_checkpoint};
+pub use io::bundle_writer::write_tf1_checkpoint;
+pub use io::checkpoint_state::latest_checkpoint;
 pub use io::events::EventWriter;
 pub use io::manifest::{Manifest, ManifestEntry, read_manifest};
-pub use io::saver::{RestoreOptions, RestoreReport, Saver, read_checkpoint, read_safetensors, write_safetensors};
+pub use io::saver::{
+    RestoreOptions, RestoreReport, SaveOptions, Saver, read_checkpoint, read_safetensors, write_safetensors,
+};
 pub use ops::losses;
 pub use ops::{
     Axes, Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,

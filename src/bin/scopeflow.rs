@@ -3,11 +3,12 @@
 //! ```text
 //! scopeflow inspect [--json] PATH     list a checkpoint's tensors as a scope tree
 //! scopeflow diff PATH MANIFEST        compare a checkpoint with a model's manifest
-//! scopeflow convert PATH OUT          write a checkpoint's tensors to a safetensors file
+//! scopeflow convert PATH OUT          write a checkpoint's tensors to another checkpoint
 //! ```
 //!
 //! PATH is a safetensors file, or a TF1 checkpoint prefix (`model.ckpt`) or
-//! its `.index` file. MANIFEST is a file holding `graph.manifest().summary()`.
+//! its `.index` file. `convert` writes a safetensors file when OUT ends in
+//! `.safetensors`, and otherwise a TF1 checkpoint at the prefix OUT. MANIFEST is a file holding `graph.manifest().summary()`.
 //! `diff` exits with 1 when anything differs.
 
 use scopeflow::{Stored, read_checkpoint};
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST | scopeflow convert PATH OUT.safetensors";
+    "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST | scopeflow convert PATH OUT[.safetensors]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -139,7 +140,11 @@ fn convert(path: &str, out: &str) -> scopeflow::Result<ExitCode> {
             Stored::Unsupported { dtype, .. } => eprintln!("skipped {name}: dtype {dtype} is not supported"),
         }
     }
-    scopeflow::write_safetensors(out, &values)?;
+    if out.ends_with(".safetensors") {
+        scopeflow::write_safetensors(out, &values)?;
+    } else {
+        scopeflow::write_tf1_checkpoint(out, &values)?;
+    }
     println!("wrote {} tensors to {out}", values.len());
     Ok(ExitCode::SUCCESS)
 }

@@ -625,6 +625,8 @@ pub enum FileKind {
     Manifest,
     /// A TensorBoard events file.
     Events,
+    /// TF1's `checkpoint` state file, naming a directory's latest checkpoint.
+    CheckpointState,
 }
 
 impl std::fmt::Display for FileKind {
@@ -634,6 +636,7 @@ impl std::fmt::Display for FileKind {
             FileKind::Tf1Bundle => "TF1 checkpoint (tensor bundle)",
             FileKind::Manifest => "manifest",
             FileKind::Events => "TensorBoard events",
+            FileKind::CheckpointState => "checkpoint state",
         })
     }
 }

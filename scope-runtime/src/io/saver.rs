@@ -1,6 +1,9 @@
-//! Saving and restoring variables by their scoped names, in safetensors files.
+//! Saving and restoring variables by their scoped names, in TF1 checkpoints
+//! or safetensors files.
 
+use super::atomic::write_all;
 use super::bundle::{Stored, read_tf1_checkpoint};
+use super::bundle_writer::{Tf1Tensor, with_suffix, write_bundle};
 use super::wire::tensor_bytes::{decode, encode as to_bytes};
 use crate::base::error::{FileKind, Mismatch};
 use crate::base::lexicon::closest;
@@ -9,32 +12,44 @@ use crate::graph::Graph;
 use crate::variable::Variable;
 use safetensors::{Dtype as StDtype, SafeTensors, tensor::TensorView};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Saves and restores a graph's variables by name (TF `tf.train.Saver`),
-/// in safetensors files that Python's `safetensors` package reads and writes.
+/// Saves and restores a graph's variables by name (TF `tf.train.Saver`).
 ///
-/// A partitioned variable is saved whole under its base name, as TensorFlow
-/// saves it. Writes go to a temporary file that is renamed over the target,
-/// so a crash never leaves half a checkpoint in place of a good one.
+/// The path picks the format, as TensorFlow's paths do: a TF1 checkpoint
+/// (tensor bundle) at a prefix such as `dir/model.ckpt`, written as
+/// `dir/model.ckpt.index` and `dir/model.ckpt.data-00000-of-00001` and
+/// recorded in `dir/checkpoint`, which TensorFlow's own `Saver.restore`,
+/// `tf.train.load_checkpoint` and `tf.train.latest_checkpoint` read; or a
+/// safetensors file, which Python's `safetensors` package reads and writes,
+/// for a path ending in `.safetensors`.
+///
+/// A partitioned variable is saved under its base name, as TensorFlow saves
+/// it: in slices in a TF1 checkpoint, whole in safetensors. Files are written
+/// to temporary files that are renamed into place once complete, so a crash
+/// never leaves half a checkpoint in place of a good one.
 ///
 /// # Examples
 ///
 /// ```
-/// use scope_runtime::{get_variable, variable_scope, Graph, Init, Saver};
+/// use scope_runtime::{get_variable, latest_checkpoint, variable_scope, Graph, Saver};
 /// let dir = std::env::temp_dir().join(format!("saver-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let path = dir.join("model.safetensors");
 ///
 /// let graph = Graph::with_seed(1);
 /// let w = graph.with_default(|| variable_scope("dense").with(|_| get_variable("kernel", [2, 2]).get()))?;
-/// Saver::new(&graph).save(&path)?;
+/// let prefix = Saver::new(&graph).save(dir.join("model.ckpt"))?; // TF: saver.save(sess, "dir/model.ckpt")
+/// assert!(dir.join("model.ckpt.index").exists() && dir.join("model.ckpt.data-00000-of-00001").exists());
+/// assert_eq!(latest_checkpoint(&dir)?, Some(prefix.clone()));
 ///
 /// let other = Graph::new();
 /// let w2 = other.with_default(|| variable_scope("dense").with(|_| get_variable("kernel", [2, 2]).get()))?;
-/// let report = Saver::new(&other).restore(&path)?;
+/// let report = Saver::new(&other).restore(&prefix)?;
 /// assert_eq!(report.applied, ["dense/kernel"]);
 /// assert_eq!(w2.value()?, w.value()?);
+///
+/// Saver::new(&graph).save(dir.join("model.safetensors"))?; // the same values in safetensors
+/// Saver::new(&other).restore(dir.join("model.safetensors"))?;
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
@@ -42,6 +57,43 @@ pub struct Saver {
     graph: Graph,
     scope: Option<String>,
     var_list: Option<Vec<Variable>>,
+}
+
+/// How [`Saver::save_with`] names and records a checkpoint (TF `Saver.save`'s
+/// arguments).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{get_variable, Graph, SaveOptions, Saver};
+/// let dir = std::env::temp_dir().join(format!("save-options-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let graph = Graph::new();
+/// graph.with_default(|| get_variable("w", [2]).get())?;
+/// let step = SaveOptions { global_step: Some(100), ..Default::default() };
+/// let prefix = Saver::new(&graph).save_with(dir.join("model.ckpt"), &step)?;
+/// assert_eq!(prefix, dir.join("model.ckpt-100"));
+/// assert!(dir.join("model.ckpt-100.index").exists() && dir.join("checkpoint").exists());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// Appended to the path as `-<step>` (TF `global_step=`): `model.ckpt-100`,
+    /// or `model-100.safetensors` for safetensors.
+    pub global_step: Option<i64>,
+    /// Record a TF1 checkpoint in its directory's `checkpoint` state file as
+    /// the latest one (TF `write_state=True`, the default). The file lists,
+    /// relative to the directory, the checkpoints it listed before whose
+    /// `.index` still exists, then this one; no checkpoint is ever deleted
+    /// (TF's `max_to_keep` is left to the caller).
+    pub write_state: bool,
+}
+
+impl Default for SaveOptions {
+    fn default() -> SaveOptions {
+        SaveOptions { global_step: None, write_state: true }
+    }
 }
 
 /// How a restore matches checkpoint names to variables.
@@ -128,15 +180,53 @@ impl Saver {
         Ok(out)
     }
 
-    /// Writes every selected variable's value to `path`, atomically.
+    /// Writes every selected variable's value to `path`, atomically: a TF1
+    /// checkpoint at the prefix `path`, recorded in the directory's
+    /// `checkpoint` file, or a safetensors file when `path` ends in
+    /// `.safetensors`. Returns the path written (TF `Saver.save`'s return value).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be written; the previous file, if any, stays.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let values: BTreeMap<String, Value> =
-            self.variables()?.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
-        write_safetensors(path, &values)
+    /// [`Error::Io`] when a file cannot be written; the previous checkpoint, if any, stays.
+    ///
+    /// # Examples
+    ///
+    /// See [`Saver`] and [`save_with`](Self::save_with).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<PathBuf> {
+        self.save_with(path, &SaveOptions::default())
+    }
+
+    /// Writes every selected variable's value to `path` as [`save`](Self::save)
+    /// does, named and recorded as `options` say. Returns the path written.
+    ///
+    /// # Errors
+    ///
+    /// As for [`save`](Self::save).
+    ///
+    /// # Examples
+    ///
+    /// See [`SaveOptions`].
+    pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<PathBuf> {
+        let path = path.as_ref();
+        let safetensors = is_safetensors(path);
+        let path = match options.global_step {
+            None => path.to_owned(),
+            Some(step) if safetensors => {
+                path.with_file_name(format!("{}-{step}.safetensors", path.file_stem().unwrap_or_default().display()))
+            }
+            Some(step) => with_suffix(path, &format!("-{step}")),
+        };
+        let variables = self.variables()?;
+        if safetensors {
+            let values: BTreeMap<String, Value> =
+                variables.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
+            write_safetensors(&path, &values)?;
+        } else {
+            let tensors =
+                variables.iter().map(|(name, v)| Ok((name.clone(), tf1_tensor(v)?))).collect::<Result<Vec<_>>>()?;
+            write_bundle(&path, &tensors, options.write_state)?;
+        }
+        Ok(path)
     }
 
     /// Restores the selected variables from `path` by name; see [`restore_with`](Self::restore_with).
@@ -150,7 +240,9 @@ impl Saver {
 
     /// Restores the selected variables from `path`, after applying the
     /// options' renames to checkpoint names. Nothing changes unless the whole
-    /// restore succeeds.
+    /// restore succeeds. `path` is a TF1 checkpoint prefix (as TensorFlow's
+    /// or [`save`](Self::save) wrote it, or [`latest_checkpoint`](crate::latest_checkpoint)
+    /// gives it) or its `.index` file, or a safetensors file.
     ///
     /// # Errors
     ///
@@ -160,12 +252,12 @@ impl Saver {
     /// in strict mode when names are missing or unexpected.
     pub fn restore_with(&self, path: impl AsRef<Path>, options: &RestoreOptions) -> Result<RestoreReport> {
         let path = path.as_ref();
-        self.restore_tensors(&path.display().to_string(), read_safetensors(path)?, options)
+        self.restore_tensors(&path.display().to_string(), read_checkpoint(path)?, options)
     }
 
     /// Restores the selected variables from a TensorFlow 1 checkpoint written
-    /// by `tf.train.Saver` (`prefix.index` and `prefix.data-*`), by name, as
-    /// [`restore_with`](Self::restore_with) does.
+    /// by `tf.train.Saver` or [`save`](Self::save) (`prefix.index` and
+    /// `prefix.data-*`), by name, as [`restore_with`](Self::restore_with) does.
     ///
     /// # Errors
     ///
@@ -267,8 +359,8 @@ impl Saver {
     }
 }
 
-/// Writes named values to a safetensors file, atomically: to a temporary
-/// file beside it, renamed over `path` once complete.
+/// Writes named values to a safetensors file, atomically: to a uniquely
+/// named temporary file beside it, flushed to disk and renamed over `path`.
 ///
 /// # Errors
 ///
@@ -300,17 +392,7 @@ pub fn write_safetensors(path: impl AsRef<Path>, values: &BTreeMap<String, Value
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(format)?;
     let data = safetensors::serialize(views, None).map_err(format)?;
-    let io = |source| Error::Io { what: FileKind::Safetensors, path: path.display().to_string(), source };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}",
-        path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, &data).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    write_all(FileKind::Safetensors, &[(path.to_owned(), data)], || Ok(None))
 }
 
 /// Every tensor of a safetensors file.
@@ -364,9 +446,36 @@ pub fn read_checkpoint(path: impl AsRef<Path>) -> Result<BTreeMap<String, Stored
     if let Some(prefix) = text.strip_suffix(".index") {
         return read_tf1_checkpoint(prefix);
     }
-    let mut index = path.as_os_str().to_owned();
-    index.push(".index");
-    if Path::new(&index).exists() { read_tf1_checkpoint(path) } else { read_safetensors(path) }
+    // A path that is neither a safetensors file nor a file at all is a TF1 prefix.
+    if is_safetensors(path) || (!with_suffix(path, ".index").exists() && path.is_file()) {
+        read_safetensors(path)
+    } else {
+        read_tf1_checkpoint(path)
+    }
+}
+
+/// Whether `path` names a safetensors file rather than a TF1 checkpoint prefix.
+fn is_safetensors(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "safetensors")
+}
+
+/// A variable as a TF1 checkpoint holds it: whole, or a partitioned one in
+/// its shards' slices, each shard's offset along the partitioned axis.
+fn tf1_tensor(v: &Variable) -> Result<Tf1Tensor> {
+    if v.shards().is_empty() {
+        return Ok(Tf1Tensor::Whole(v.value()?));
+    }
+    let axis = v.partitions().and_then(|p| p.iter().position(|n| *n > 1)).unwrap_or(0);
+    let mut offset = 0;
+    let mut slices = Vec::new();
+    for shard in v.shards() {
+        let extents: Vec<(usize, usize)> = (0..v.shape().len())
+            .map(|d| if d == axis { (offset, shard.shape()[d]) } else { (0, v.shape()[d]) })
+            .collect();
+        offset += shard.shape().get(axis).copied().unwrap_or(0);
+        slices.push((extents, shard.value()?));
+    }
+    Ok(Tf1Tensor::Sliced { dtype: v.dtype(), shape: v.shape().to_vec(), slices })
 }
 
 /// A tensor as safetensors stores it: dtype, shape, little-endian bytes.
