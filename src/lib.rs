@@ -21,8 +21,13 @@
 //! # Ok::<(), scopeflow::Error>(())
 //! ```
 
+// `#[scoped]` expands to `::scopeflow::…` paths; the layers use it too.
+extern crate self as scopeflow;
+
 pub use scope_macros::{model, scoped};
 pub use scope_runtime::losses;
+
+pub mod layers;
 pub use scope_runtime::{
     AdagradOptimizer, AdamOptimizer, AsScopeArg, Axes, CallSite, CollectionItem, Constraint, ConstraintFn,
     ControlDependencies, ControlDependenciesGuard, CustomGetter, CustomGetterFn, DType, DefaultGraphGuard, Dim,
@@ -40,9 +45,9 @@ pub use scope_runtime::{
     gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, is_valid_op_name,
     is_valid_scope_name, l2_loss, leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed, max_pool,
     maximum, minimum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with,
-    piecewise_constant, placeholder, pow, read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint,
-    reciprocal, reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum,
-    reduce_sum_axes, relu, relu6, reshape, reshape_to, select, shape, shape_as, sigmoid,
+    piecewise_constant, placeholder, pow, random_uniform, read_checkpoint, read_manifest, read_safetensors,
+    read_tf1_checkpoint, reciprocal, reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod,
+    reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape, reshape_to, select, shape, shape_as, sigmoid,
     sigmoid_cross_entropy_with_logits, sign, slice, softmax, softmax_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
     square, squared_difference, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack,

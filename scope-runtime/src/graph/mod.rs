@@ -7,7 +7,7 @@ mod default;
 mod op;
 mod variables;
 
-pub(crate) use attr::{Attr, Conv, OneHot, Pool};
+pub(crate) use attr::{Attr, Conv, OneHot, Pool, Random};
 pub use attr::{Padding, StridedSlice};
 pub use collections::CollectionItem;
 pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES};

@@ -48,6 +48,7 @@ mod gradients;
 mod indexed;
 mod infer;
 pub mod losses;
+mod random;
 mod state;
 
 pub use api::*;
@@ -56,12 +57,13 @@ pub use clip::*;
 pub(crate) use gradients::gradients_gated;
 pub use gradients::{gradients, gradients_indexed_with, gradients_with};
 pub use indexed::{Gradient, IndexedSlices};
+pub use random::*;
 pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
-use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
+use crate::kernels::{array as ka, math as km, nn as kn, random as kq, reduce as kr, state as ks};
 use crate::scope::with_ctx;
 use array_grad as ag;
 use grad as g;
@@ -297,6 +299,8 @@ op_table! {
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
     Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false, NotDifferentiable;
+    /// Floats uniform on `[0, 1)` of the shape its input holds, from the op's seeded stream.
+    RandomUniform    "RandomUniform" "RandomUniform"  1 Mixed   random_uniform  One(kq::random_uniform_kernel), false, NotDifferentiable;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.
