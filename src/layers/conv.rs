@@ -110,6 +110,7 @@ impl<'a> Conv2D<'a> {
     /// known, for an unknown padding or `data_format`, or dilation with
     /// strides; the errors of [`get_variable`](crate::get_variable) and of
     /// the ops ([`Error::OpShape`](crate::Error::OpShape) for inputs that are not 4-D).
+    #[track_caller]
     pub fn build(self) -> Result<Tensor> {
         let scope = self.common.scope("conv2d");
         build::conv2d(self.inputs, &self, scope)
@@ -121,6 +122,7 @@ mod build {
     use scope_runtime::bias_add;
 
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn conv2d(x: &Tensor, o: &Conv2D<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.common.label("conv2d");
         check_data_format(label, &o.data_format)?;

@@ -82,6 +82,7 @@ impl<'a> Dense<'a> {
     /// dimensions; the errors of [`get_variable`](crate::get_variable) (such
     /// as [`Error::VariableExists`](crate::Error::VariableExists) for a named
     /// layer built twice without `reuse`) and of the ops.
+    #[track_caller]
     pub fn build(self) -> Result<Tensor> {
         let scope = self.common.scope("dense");
         build::dense(self.inputs, &self, scope)
@@ -94,6 +95,7 @@ mod build {
 
     /// The layer in its scope (`#[scoped]`: `dense`, `dense_1`, … when unnamed).
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn dense(x: &Tensor, o: &Dense<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.common.label("dense");
         let rank = x.shape().rank().ok_or_else(|| layer_error(label, "the rank of its inputs must be known"))?;

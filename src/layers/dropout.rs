@@ -97,6 +97,7 @@ impl Dropout<'_> {
     ///
     /// [`Error::Layer`](crate::Error::Layer) for a rate outside `[0, 1)`, for
     /// inputs that are not floats, or a `training` tensor that is not a bool scalar.
+    #[track_caller]
     pub fn build(self) -> Result<Tensor> {
         build::dropout(self.inputs, &self, self.name.as_deref())
     }
@@ -107,6 +108,7 @@ mod build {
     use scope_runtime::{DType, Value, constant, identity, mul, name_scope, named, random_uniform, shape, where_v2};
 
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn dropout(x: &Tensor, o: &Dropout<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.name.as_deref().unwrap_or("dropout");
         if !(0.0..1.0).contains(&o.rate) {

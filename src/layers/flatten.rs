@@ -51,6 +51,7 @@ impl Flatten<'_> {
     ///
     /// [`Error::Layer`](crate::Error::Layer) when a dimension but the first is
     /// not known, for an unknown rank, or another `data_format`.
+    #[track_caller]
     pub fn build(self) -> Result<Tensor> {
         build::flatten(self.inputs, &self, self.name.as_deref())
     }
@@ -61,6 +62,7 @@ mod build {
     use scope_runtime::{constant, reshape_to};
 
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn flatten(x: &Tensor, o: &Flatten<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.name.as_deref().unwrap_or("flatten");
         check_data_format(label, &o.data_format)?;

@@ -200,6 +200,7 @@ impl Common {
 
     /// A weight of the layer in the current scope, as TF's `add_weight`:
     /// the input's dtype, the layer's `trainable` and `reuse`.
+    #[track_caller]
     fn weight(
         &self,
         name: &str,

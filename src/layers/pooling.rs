@@ -54,7 +54,8 @@ macro_rules! pooling {
             /// [`Error::Layer`](crate::Error::Layer) for an unknown padding
             /// or `data_format`; [`Error::OpShape`](crate::Error::OpShape)
             /// when the inputs are not 4-D or the window does not fit.
-            pub fn build(self) -> Result<Tensor> {
+            #[track_caller]
+    pub fn build(self) -> Result<Tensor> {
                 build::$fn(self.inputs, &self, self.name.as_deref())
             }
         }
@@ -109,6 +110,7 @@ mod build {
     use super::*;
 
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn max_pooling2d(x: &Tensor, o: &MaxPooling2D<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.name.as_deref().unwrap_or("max_pooling2d");
         check_data_format(label, &o.data_format)?;
@@ -116,6 +118,7 @@ mod build {
     }
 
     #[crate::scoped(scope = scope)]
+    #[track_caller]
     pub(super) fn average_pooling2d(x: &Tensor, o: &AveragePooling2D<'_>, scope: Option<&str>) -> Result<Tensor> {
         let label = o.name.as_deref().unwrap_or("average_pooling2d");
         check_data_format(label, &o.data_format)?;
