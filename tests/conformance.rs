@@ -352,6 +352,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 "global_variables" => scopeflow::GLOBAL_VARIABLES,
                 "trainable_variables" => scopeflow::TRAINABLE_VARIABLES,
                 "regularization_losses" => scopeflow::REGULARIZATION_LOSSES,
+                "update_ops" => scopeflow::UPDATE_OPS,
                 other => return Err(format!("unknown collection `{other}`")),
             };
             let items = graph.get_collection(key, scope).map_err(|e| format!("collection failed: {e}"))?;
@@ -1331,6 +1332,22 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
             "flatten" => vec!["name"],
             "max_pooling2d" | "average_pooling2d" => vec!["pool_size", "strides", "padding", "name"],
             "dropout" => vec!["rate", "training", "name"],
+            "batch_normalization" => vec![
+                "axis",
+                "momentum",
+                "epsilon",
+                "center",
+                "scale",
+                "beta_initializer",
+                "gamma_initializer",
+                "moving_mean_initializer",
+                "moving_variance_initializer",
+                "training",
+                "trainable",
+                "name",
+                "reuse",
+                "fused",
+            ],
             other => return Err(format!("unknown layer `{other}`")),
         };
     if let Some(k) = attrs.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -1469,6 +1486,56 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
             }
             if let Some(n) = text("name")? {
                 b = b.name(n);
+            }
+            b.build()
+        }
+        "batch_normalization" => {
+            let mut b = layers::batch_normalization(&x);
+            let number =
+                |key: &str| attrs.get(key).map(|v| v.as_f64().ok_or(format!("`{key}` is a number"))).transpose();
+            if let Some(a) = attrs.get("axis") {
+                b = b.axis(a.as_i64().ok_or("axis is an integer")?);
+            }
+            if let Some(m) = number("momentum")? {
+                b = b.momentum(m);
+            }
+            if let Some(e) = number("epsilon")? {
+                b = b.epsilon(e);
+            }
+            if let Some(c) = flag("center")? {
+                b = b.center(c);
+            }
+            if let Some(s) = flag("scale")? {
+                b = b.scale(s);
+            }
+            if let Some(f) = flag("fused")? {
+                b = b.fused(f);
+            }
+            if let Some(t) = flag("trainable")? {
+                b = b.trainable(t);
+            }
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            if let Some(r) = reuse {
+                b = b.reuse(r);
+            }
+            if let Some(i) = init("beta_initializer")? {
+                b = b.beta_initializer(i);
+            }
+            if let Some(i) = init("gamma_initializer")? {
+                b = b.gamma_initializer(i);
+            }
+            if let Some(i) = init("moving_mean_initializer")? {
+                b = b.moving_mean_initializer(i);
+            }
+            if let Some(i) = init("moving_variance_initializer")? {
+                b = b.moving_variance_initializer(i);
+            }
+            match attrs.get("training") {
+                None => {}
+                Some(Json::Bool(t)) => b = b.training(*t),
+                Some(l) => b = b.training(&input(labels, l)?),
             }
             b.build()
         }

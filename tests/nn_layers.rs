@@ -230,3 +230,129 @@ fn a_loss_minimized_through_every_layer_goes_down() -> Result<()> {
     assert_eq!(greater_equal(&constant(1.0f32)?, &constant(0.5f32)?)?.name(), "GreaterEqual");
     Ok(())
 }
+
+#[test]
+fn batch_norm_in_training_builds_tensorflows_unfused_graph_node_for_node() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(4)]))?;
+    layers::batch_normalization(&x).training(true).build()?;
+    // TF 2.21 tf.compat.v1.layers.batch_normalization(x, training=True) on a (?, 4)
+    // placeholder, the variables' helper nodes left out.
+    let want = [
+        "x",
+        "batch_normalization/gamma",
+        "batch_normalization/beta",
+        "batch_normalization/moving_mean",
+        "batch_normalization/moving_variance",
+        "batch_normalization/moments/mean/reduction_indices",
+        "batch_normalization/moments/mean",
+        "batch_normalization/moments/StopGradient",
+        "batch_normalization/moments/SquaredDifference",
+        "batch_normalization/moments/variance/reduction_indices",
+        "batch_normalization/moments/variance",
+        "batch_normalization/moments/Squeeze",
+        "batch_normalization/moments/Squeeze_1",
+        "batch_normalization/AssignMovingAvg/decay",
+        "batch_normalization/AssignMovingAvg/sub",
+        "batch_normalization/AssignMovingAvg/mul",
+        "batch_normalization/AssignMovingAvg",
+        "batch_normalization/AssignMovingAvg_1/decay",
+        "batch_normalization/AssignMovingAvg_1/sub",
+        "batch_normalization/AssignMovingAvg_1/mul",
+        "batch_normalization/AssignMovingAvg_1",
+        "batch_normalization/batchnorm/add/y",
+        "batch_normalization/batchnorm/add",
+        "batch_normalization/batchnorm/Rsqrt",
+        "batch_normalization/batchnorm/mul",
+        "batch_normalization/batchnorm/mul_1",
+        "batch_normalization/batchnorm/mul_2",
+        "batch_normalization/batchnorm/sub",
+        "batch_normalization/batchnorm/add_1",
+    ];
+    let got: Vec<String> = graph.nodes().into_iter().map(|n| n.name).filter(|n| !n.ends_with("/read")).collect();
+    assert_eq!(got, want);
+    let types: Vec<&str> = graph.nodes().iter().map(|n| n.op_type).collect();
+    assert!(types.contains(&"Rsqrt") && types.contains(&"Squeeze") && types.contains(&"AssignSub"));
+    Ok(())
+}
+
+#[test]
+fn batch_norm_normalizes_by_the_batch_in_training_and_updates_the_moving_averages() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, Some(2)]))?;
+    let train = layers::batch_normalization(&x).training(true).epsilon(0.0).name("bn").build()?;
+    let infer = layers::batch_normalization(&x).name("bn").reuse(Reuse::True).build()?;
+    let batch = Value::from(array![[1.0f32, 10.0], [3.0, 10.0], [5.0, 16.0], [7.0, 12.0]]);
+    let session = Session::new(&graph);
+    // Column 0: mean 4, variance 5; column 1: mean 12, variance 6.
+    let y = session.run(&[&train], &[(&x, &batch)])?.remove(0).to_f64_vec();
+    let want = [-3.0 / 5f64.sqrt(), -2.0 / 6f64.sqrt(), -1.0 / 5f64.sqrt(), -2.0 / 6f64.sqrt()];
+    for (g, w) in y.iter().zip(want) {
+        assert!((g - w).abs() < 1e-5, "{y:?}");
+    }
+    let updates: Vec<Operation> = graph
+        .get_collection(scopeflow::UPDATE_OPS, None)?
+        .iter()
+        .map(|u| graph.tensor(u.name()).expect("an update op").op())
+        .collect();
+    session.run_targets(&updates.iter().collect::<Vec<_>>(), &[(&x, &batch)])?;
+    let moving_mean = graph.variable("bn/moving_mean").unwrap().value()?.to_f64_vec();
+    let moving_variance = graph.variable("bn/moving_variance").unwrap().value()?.to_f64_vec();
+    assert!((moving_mean[0] - 0.04).abs() < 1e-6 && (moving_mean[1] - 0.12).abs() < 1e-6, "{moving_mean:?}");
+    assert!((moving_variance[0] - (0.99 + 0.05)).abs() < 1e-6, "{moving_variance:?}");
+    // Inference reads the moving averages (and epsilon 1e-3, the default).
+    let z = session.run(&[&infer], &[(&x, &batch)])?.remove(0).to_f64_vec();
+    assert!((z[0] - (1.0 - 0.04) / (1.04f64 + 1e-3).sqrt()).abs() < 1e-5, "{z:?}");
+    Ok(())
+}
+
+#[test]
+fn batch_norm_training_tensor_switches_moments_and_updates() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, Some(1)]))?;
+    let training = placeholder(DType::Bool, Shape::scalar())?;
+    let y = layers::batch_normalization(&x).training(&training).build()?;
+    let updates: Vec<Operation> = graph
+        .get_collection(scopeflow::UPDATE_OPS, None)?
+        .iter()
+        .map(|u| graph.tensor(u.name()).expect("an update op").op())
+        .collect();
+    let session = Session::new(&graph);
+    let batch = Value::from(array![[2.0f32], [4.0]]);
+    let off = Value::from(false);
+    let on = Value::from(true);
+    let inference = session.run(&[&y], &[(&x, &batch), (&training, &off)])?.remove(0).to_f64_vec();
+    assert!((inference[0] - 2.0 / 1.001f64.sqrt()).abs() < 1e-5, "{inference:?}");
+    session.run_targets(&updates.iter().collect::<Vec<_>>(), &[(&x, &batch), (&training, &off)])?;
+    assert_eq!(graph.variable("batch_normalization/moving_mean").unwrap().value()?.to_f64_vec(), vec![0.0]);
+    let trained = session.run(&[&y], &[(&x, &batch), (&training, &on)])?.remove(0).to_f64_vec();
+    assert!((trained[0] + 1.0 / 1.001f64.sqrt()).abs() < 1e-5, "{trained:?}");
+    session.run_targets(&updates.iter().collect::<Vec<_>>(), &[(&x, &batch), (&training, &on)])?;
+    let mean = graph.variable("batch_normalization/moving_mean").unwrap().value()?.to_f64_vec();
+    assert!((mean[0] - 0.03).abs() < 1e-6, "{mean:?}");
+    Ok(())
+}
+
+#[test]
+fn a_loss_minimized_through_batch_norm_trains_gamma_and_beta() -> Result<()> {
+    let graph = Graph::with_seed(2);
+    let _g = graph.as_default();
+    let x = constant(Array2::from_shape_fn((16, 3), |(i, j)| ((i * 5 + j * 3) % 7) as f32))?;
+    let h = layers::batch_normalization(&x).training(true).build()?;
+    let y = layers::dense(&h, 1).build()?;
+    let target = constant(Array2::from_shape_fn((16, 1), |(i, _)| (i % 3) as f32))?;
+    let loss = losses::mean_squared_error(&target, &y)?;
+    let step = GradientDescentOptimizer::new(0.05).minimize(&loss, None, None)?;
+    let session = Session::new(&graph);
+    let first = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
+    for _ in 0..80 {
+        session.run_targets(&[&step], &[])?;
+    }
+    let last = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
+    assert!(last < 0.7 * first, "loss {first} -> {last}");
+    assert_ne!(graph.variable("batch_normalization/gamma").unwrap().value()?.to_f64_vec(), vec![1.0; 3]);
+    Ok(())
+}

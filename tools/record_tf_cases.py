@@ -146,6 +146,9 @@ LAYERS = {
     "max_pooling2d": {"pool_size", "strides", "padding", "name"},
     "average_pooling2d": {"pool_size", "strides", "padding", "name"},
     "dropout": {"rate", "training", "name"},
+    "batch_normalization": {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                            "moving_mean_initializer", "moving_variance_initializer", "training", "trainable", "name",
+                            "reuse", "fused"},
 }
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.nn.sigmoid, "tanh": tf.nn.tanh}
 
@@ -293,9 +296,10 @@ class Runner:
                               for op in self.g.get_operations()]}
         if d == "collection":
             key = {"global_variables": tf.GraphKeys.GLOBAL_VARIABLES, "trainable_variables": tf.GraphKeys.TRAINABLE_VARIABLES,
-                   "regularization_losses": tf.GraphKeys.REGULARIZATION_LOSSES}[st["key"]]
+                   "regularization_losses": tf.GraphKeys.REGULARIZATION_LOSSES,
+                   "update_ops": tf.GraphKeys.UPDATE_OPS}[st["key"]]
             items = tf.get_collection(key, st.get("scope"))
-            return {"names": [i.op.name for i in items]}
+            return {"names": [i.name if isinstance(i, tf.Operation) else i.op.name for i in items]}
         if d == "thread":
             out = []
             def body():

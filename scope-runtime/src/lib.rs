@@ -38,7 +38,7 @@ pub use base::names::{is_valid_op_name, is_valid_scope_name};
 pub use base::{DType, Dim, Element, Operation, Reuse, Shape, Tensor, Value};
 pub use graph::{
     CollectionItem, DefaultGraphGuard, GLOBAL_VARIABLES, Graph, LOSSES, NodeInfo, Padding, REGULARIZATION_LOSSES,
-    StridedSlice, TRAINABLE_VARIABLES, get_default_graph,
+    StridedSlice, TRAINABLE_VARIABLES, UPDATE_OPS, get_default_graph,
 };
 pub use io::bundle::{Stored, read_tf1_checkpoint};
 pub use io::events::EventWriter;
@@ -53,9 +53,9 @@ pub use ops::{
     leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed, max_pool, maximum, minimum, mul, named, neg,
     no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, pow, random_uniform, reciprocal, reduce_max,
     reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu,
-    relu6, reshape, reshape_to, select, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice,
-    softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
-    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, stack,
+    relu6, reshape, reshape_to, rsqrt, select, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign,
+    slice, softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
+    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, squeeze, stack,
     stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like,
     zeros_like_as,
 };

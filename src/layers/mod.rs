@@ -1,5 +1,6 @@
 //! TF1's `tf.compat.v1.layers` in graph mode: [`dense`], [`flatten`],
-//! [`conv2d`], [`max_pooling2d`], [`average_pooling2d`], [`dropout`], with
+//! [`conv2d`], [`max_pooling2d`], [`average_pooling2d`], [`dropout`],
+//! [`batch_normalization`], with
 //! TensorFlow's defaults and names.
 //!
 //! Each function takes the input tensor and the arguments TensorFlow requires,
@@ -31,17 +32,21 @@
 //! Differences from TensorFlow, on purpose or not yet: a dilated `conv2d`
 //! is one `Conv2D` op with dilations (TF builds `SpaceToBatchND` /
 //! `BatchToSpaceND` around it; the layer's `BiasAdd` and activation keep
-//! TF's names); `dropout` with a bool tensor for `training` selects between
-//! the two branches with a `SelectV2` where TF builds a `cond`; `dense` on
+//! TF's names); `dropout` and `batch_normalization` with a bool tensor for
+//! `training` select with `SelectV2` where TF builds `cond`s;
+//! `batch_normalization` builds TF's unfused graph for every rank (TF fuses
+//! 4-D inputs into `FusedBatchNormV3` unless `fused=False`); `dense` on
 //! inputs of rank above 2 needs their shape fully known; only
 //! `data_format = "channels_last"`.
 
+mod batch_norm;
 mod conv;
 mod dense;
 mod dropout;
 mod flatten;
 mod pooling;
 
+pub use batch_norm::{BatchNormalization, batch_normalization};
 pub use conv::{Conv2D, conv2d};
 pub use dense::{Dense, dense};
 pub use dropout::{Dropout, Training, dropout};

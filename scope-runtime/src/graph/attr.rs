@@ -70,6 +70,8 @@ pub(crate) enum Attr {
         axis: usize,
         dtype: DType,
     },
+    /// The axes `Squeeze` removes, each of size 1.
+    Squeeze(Vec<usize>),
     /// A random op's stream (`RandomUniform`).
     Random(Box<Random>),
 }

@@ -627,6 +627,18 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn sqrt(x: &Tensor) -> Tensor |name| unary(OpKind::Sqrt, name, x);
+    /// `1 / √x` (TF `tf.math.rsqrt`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, rsqrt, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let r = rsqrt(&constant(vec![4.0f32, 0.25])?)?;
+    /// assert_eq!(r.name(), "Rsqrt");
+    /// assert_eq!(Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec(), vec![0.5, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn rsqrt(x: &Tensor) -> Tensor |name| unary(OpKind::Rsqrt, name, x);
     /// `eˣ` (TF `tf.exp`).
     ///
     /// ```

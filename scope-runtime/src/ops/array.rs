@@ -300,6 +300,17 @@ api! {
             build(OpKind::Tile, Some(op), &[x, &multiples], Attr::None)
         })
     };
+    /// The listed axes, each of size 1, removed (TF `tf.squeeze(x, axis)`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, squeeze, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let s = squeeze(&constant(ndarray::Array3::<f32>::zeros((1, 4, 1)))?, &[0, 2])?;
+    /// assert_eq!((s.name(), s.shape().to_vec()), ("Squeeze", Some(vec![4])));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn squeeze(x: &Tensor, axes: &[usize]) -> Tensor |name| build(OpKind::Squeeze, name, &[x], Attr::Squeeze(axes.to_vec()));
 }
 
 /// TF's Python slicing of a tensor (`t[1:]`, `t[0]`): a `strided_slice` of

@@ -112,6 +112,18 @@ pub(super) fn sqrt(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(build(OpKind::SqrtGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
 }
 
+/// TF `_RsqrtGrad`: `RsqrtGrad(y, grad)`.
+pub(super) fn rsqrt(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::RsqrtGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+/// TF `_SqueezeGrad`: the gradient reshaped to the input's shape.
+pub(super) fn squeeze(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let mut grads = reshape_to_input(op, grad)?;
+    grads.truncate(1);
+    Ok(grads)
+}
+
 /// TF `_ExpGrad`: `grad * y`.
 pub(super) fn exp(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some((&grad[0] * &op.outputs[0])?)])

@@ -167,6 +167,10 @@ op_table! {
     Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true, Of(g::square);
     /// `√x`.
     Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true, Of(g::sqrt);
+    /// `1 / √x`.
+    Rsqrt            "Rsqrt"         "Rsqrt"          1 Float   same            One(km::rsqrt_kernel), true, Of(g::rsqrt);
+    /// `grad * -0.5 * y³` for a Rsqrt's output `y`.
+    RsqrtGrad        "RsqrtGrad"     "RsqrtGrad"      2 Float   same            One(km::rsqrt_grad_kernel), false, Undefined;
     /// `eˣ`.
     Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Of(g::exp);
     /// `ln x`.
@@ -243,6 +247,8 @@ op_table! {
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
     Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Of(g::reshape_to_input);
+    /// The listed axes of size 1 removed.
+    Squeeze          "Squeeze"       "Squeeze"        1 Any     squeeze         One(ka::squeeze_kernel), true, Of(g::squeeze);
     /// An axis of size 1 inserted.
     ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Of(g::reshape_to_input);
     /// Permuted axes.
