@@ -1329,6 +1329,12 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
                 &WEIGHTS,
             ]
             .concat(),
+            "conv2d_transpose" => [
+                &["filters", "kernel_size", "strides", "padding", "activation", "use_bias", "trainable", "name"][..],
+                &["reuse"],
+                &WEIGHTS,
+            ]
+            .concat(),
             "flatten" => vec!["name"],
             "max_pooling2d" | "average_pooling2d" => vec!["pool_size", "strides", "padding", "name"],
             "dropout" => vec!["rate", "training", "name"],
@@ -1451,6 +1457,17 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
             }
             if let Some(d) = pair("dilation_rate")? {
                 b = b.dilation_rate(d);
+            }
+            if let Some(p) = text("padding")? {
+                b = b.padding(p);
+            }
+            weighted!(b).build()
+        }
+        "conv2d_transpose" => {
+            let mut b =
+                layers::conv2d_transpose(&x, usize_of("filters")?, pair("kernel_size")?.ok_or("needs kernel_size")?);
+            if let Some(s) = pair("strides")? {
+                b = b.strides(s);
             }
             if let Some(p) = text("padding")? {
                 b = b.padding(p);

@@ -356,3 +356,65 @@ fn a_loss_minimized_through_batch_norm_trains_gamma_and_beta() -> Result<()> {
     assert_ne!(graph.variable("batch_normalization/gamma").unwrap().value()?.to_f64_vec(), vec![1.0; 3]);
     Ok(())
 }
+
+#[test]
+fn conv2d_transpose_builds_tensorflows_nodes_and_spreads_each_input() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(2), Some(2), Some(1)]))?;
+    let y = layers::conv2d_transpose(&x, 1, 2).strides(2).kernel_initializer(Init::Ones).build()?;
+    // TF 2.21 tf.compat.v1.layers.conv2d_transpose, the variables' helper nodes left out.
+    let want = [
+        ("x", "Placeholder"),
+        ("conv2d_transpose/kernel", "VariableV2"),
+        ("conv2d_transpose/bias", "VariableV2"),
+        ("conv2d_transpose/Shape", "Shape"),
+        ("conv2d_transpose/strided_slice/stack", "Const"),
+        ("conv2d_transpose/strided_slice/stack_1", "Const"),
+        ("conv2d_transpose/strided_slice/stack_2", "Const"),
+        ("conv2d_transpose/strided_slice", "StridedSlice"),
+        ("conv2d_transpose/stack/1", "Const"),
+        ("conv2d_transpose/stack/2", "Const"),
+        ("conv2d_transpose/stack/3", "Const"),
+        ("conv2d_transpose/stack", "Pack"),
+        ("conv2d_transpose/strided_slice_1/stack", "Const"),
+        ("conv2d_transpose/strided_slice_1/stack_1", "Const"),
+        ("conv2d_transpose/strided_slice_1/stack_2", "Const"),
+        ("conv2d_transpose/strided_slice_1", "StridedSlice"),
+        ("conv2d_transpose/conv2d_transpose", "Conv2DBackpropInput"),
+        ("conv2d_transpose/BiasAdd", "BiasAdd"),
+    ];
+    let got: Vec<(String, &str)> =
+        graph.nodes().into_iter().filter(|n| !n.name.ends_with("/read")).map(|n| (n.name, n.op_type)).collect();
+    assert_eq!(got, want.map(|(n, t)| (n.to_owned(), t)));
+    let feed = Value::from(array![[[[1.0f32], [2.0]], [[3.0], [4.0]]]]);
+    let out = values(&y, &[(&x, &feed)])?;
+    #[rustfmt::skip]
+    assert_eq!(out, vec![
+        1.0, 1.0, 2.0, 2.0,
+        1.0, 1.0, 2.0, 2.0,
+        3.0, 3.0, 4.0, 4.0,
+        3.0, 3.0, 4.0, 4.0,
+    ]);
+    Ok(())
+}
+
+#[test]
+fn a_loss_minimized_through_conv2d_transpose_goes_down() -> Result<()> {
+    let graph = Graph::with_seed(4);
+    let _g = graph.as_default();
+    let x = constant(Array4::from_shape_fn((2, 3, 3, 2), |(n, i, j, c)| ((n + i * 2 + j + c) % 3) as f32))?;
+    let y = layers::conv2d_transpose(&x, 1, 3).strides(2).padding("same").build()?;
+    assert_eq!(y.shape(), &Shape::from(vec![2, 6, 6, 1]));
+    let target = constant(Array4::from_shape_fn((2, 6, 6, 1), |(_, i, j, _)| ((i + j) % 2) as f32))?;
+    let loss = losses::mean_squared_error(&target, &y)?;
+    let step = GradientDescentOptimizer::new(0.02).minimize(&loss, None, None)?;
+    let session = Session::new(&graph);
+    let first = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
+    for _ in 0..40 {
+        session.run_targets(&[&step], &[])?;
+    }
+    let last = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
+    Ok(())
+}

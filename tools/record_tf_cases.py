@@ -143,6 +143,8 @@ LAYERS = {
     "flatten": {"name"},
     "conv2d": ({"filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias",
                 "trainable", "name", "reuse"} | _WEIGHTS),
+    "conv2d_transpose": ({"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "trainable", "name",
+                          "reuse"} | _WEIGHTS),
     "max_pooling2d": {"pool_size", "strides", "padding", "name"},
     "average_pooling2d": {"pool_size", "strides", "padding", "name"},
     "dropout": {"rate", "training", "name"},

@@ -1,5 +1,5 @@
 //! TF1's `tf.compat.v1.layers` in graph mode: [`dense`], [`flatten`],
-//! [`conv2d`], [`max_pooling2d`], [`average_pooling2d`], [`dropout`],
+//! [`conv2d`], [`conv2d_transpose`], [`max_pooling2d`], [`average_pooling2d`], [`dropout`],
 //! [`batch_normalization`], with
 //! TensorFlow's defaults and names.
 //!
@@ -41,6 +41,7 @@
 
 mod batch_norm;
 mod conv;
+mod conv_transpose;
 mod dense;
 mod dropout;
 mod flatten;
@@ -48,6 +49,7 @@ mod pooling;
 
 pub use batch_norm::{BatchNormalization, batch_normalization};
 pub use conv::{Conv2D, conv2d};
+pub use conv_transpose::{Conv2DTranspose, conv2d_transpose};
 pub use dense::{Dense, dense};
 pub use dropout::{Dropout, Training, dropout};
 pub use flatten::{Flatten, flatten};

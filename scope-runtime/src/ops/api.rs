@@ -1167,6 +1167,28 @@ api! {
     fn conv2d_dilated(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding, dilations: [usize; 2]) -> Tensor |name| {
         build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations, padding }))
     };
+    /// The transpose of a 2-D convolution (TF `tf.nn.conv2d_transpose`): a
+    /// `Conv2DBackpropInput` of `value` ([batch, height, width, in]) with a
+    /// `[height, width, out, in]` filter, to `output_shape` (an int32 vector of
+    /// 4), named as the `conv2d_transpose` name scope it opens.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, conv2d_transpose, Graph, Padding, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::ones((1, 2, 2, 1)))?;
+    /// let f = constant(ndarray::Array4::<f32>::ones((2, 2, 1, 1)))?;
+    /// let y = conv2d_transpose(&x, &f, &constant(vec![1i32, 4, 4, 1])?, [2, 2], Padding::Valid)?;
+    /// assert_eq!((y.name(), y.shape().to_vec()), ("conv2d_transpose", Some(vec![1, 4, 4, 1])));
+    /// assert_eq!(Session::new(&graph).run(&[&y], &[])?[0].to_f64_vec(), vec![1.0; 16]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn conv2d_transpose(value: &Tensor, filter: &Tensor, output_shape: &Tensor, strides: [usize; 2], padding: Padding) -> Tensor |name| {
+        scoped_op(name, "conv2d_transpose", |op| {
+            let conv = Attr::Conv(Conv { strides, dilations: [1, 1], padding });
+            build(OpKind::Conv2DBackpropInput, Some(op), &[output_shape, filter, value], conv)
+        })
+    };
     /// Max pooling of an NHWC input (TF `tf.nn.max_pool2d`).
     ///
     /// ```

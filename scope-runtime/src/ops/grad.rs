@@ -505,6 +505,16 @@ pub(super) fn conv2d(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(dx), Some(df)])
 }
 
+/// TF `_Conv2DBackpropInputGrad`: none for the sizes, `Conv2DBackpropFilter`
+/// of the gradient for the filter and `Conv2D` of the gradient for the
+/// backpropagated input, with the op's attributes.
+pub(super) fn conv2d_backprop_input(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (f, dy, g) = (&op.inputs[1], &op.inputs[2], &grad[0]);
+    let df = build(OpKind::Conv2DBackpropFilter, None, &[g, &super::shape(f)?, dy], op.attr.clone())?;
+    let ddy = build(OpKind::Conv2D, None, &[g, f], op.attr.clone())?;
+    Ok(vec![None, Some(df), Some(ddy)])
+}
+
 /// TF `_MaxPoolGrad`: `MaxPoolGrad(x, y, grad)`.
 pub(super) fn max_pool(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let inputs = [&op.inputs[0], &op.outputs[0], &grad[0]];

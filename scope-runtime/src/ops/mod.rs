@@ -220,7 +220,7 @@ op_table! {
     /// 2-D convolution, NHWC.
     Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Of(g::conv2d);
     /// A convolution's gradient for its input.
-    Conv2DBackpropInput "Conv2DBackpropInput" "Conv2DBackpropInput" 3 Mixed conv2d_backprop_input One(kn::conv2d_backprop_input_kernel), false, Undefined;
+    Conv2DBackpropInput "Conv2DBackpropInput" "Conv2DBackpropInput" 3 Mixed conv2d_backprop_input One(kn::conv2d_backprop_input_kernel), false, Of(g::conv2d_backprop_input);
     /// A convolution's gradient for its filter.
     Conv2DBackpropFilter "Conv2DBackpropFilter" "Conv2DBackpropFilter" 3 Mixed conv2d_backprop_filter One(kn::conv2d_backprop_filter_kernel), false, Undefined;
     /// Max pooling, NHWC.
