@@ -51,8 +51,8 @@ pub use scope_runtime::{
     set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice, softmax,
     softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
     sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, squeeze, stack,
-    stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, variable_scope, where_v2, with_dependencies,
-    write_safetensors, zeros_like, zeros_like_as,
+    stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, unstack, variable_scope, where_v2,
+    with_dependencies, write_safetensors, zeros_like, zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

@@ -56,8 +56,8 @@ pub use ops::{
     reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape, reshape_to, rsqrt, select, set_shape, shape,
     shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice, softmax, softmax_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
-    square, squared_difference, squeeze, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack,
-    where_v2, with_dependencies, zeros_like, zeros_like_as,
+    square, squared_difference, squeeze, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to,
+    unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
 };
 pub use run::Session;
 pub use scope::{

@@ -8,7 +8,8 @@ use scope_runtime::{Init, Result, Tensor};
 /// unless set or the scope sets an initializer, as TF), `bias` of `[units]`
 /// (zeros), no activation unless set. Ops are TF's: `dense/MatMul`,
 /// `dense/BiasAdd`, `dense/Relu`; inputs of rank above 2 go through TF's
-/// `Tensordot` (`dense/Tensordot/MatMul`, `dense/Tensordot`).
+/// `Tensordot` (`dense/Tensordot/MatMul`, `dense/Tensordot`), node for node
+/// whether their shape is fully known or not.
 ///
 /// # Examples
 ///
@@ -78,8 +79,7 @@ impl<'a> Dense<'a> {
     ///
     /// [`Error::Layer`](crate::Error::Layer) when the last dimension of the
     /// inputs is not known (TF: "The last dimension of the inputs to `Dense`
-    /// should be defined"), or when inputs of rank above 2 have unknown
-    /// dimensions; the errors of [`get_variable`](crate::get_variable) (such
+    /// should be defined") or their rank is; the errors of [`get_variable`](crate::get_variable) (such
     /// as [`Error::VariableExists`](crate::Error::VariableExists) for a named
     /// layer built twice without `reuse`) and of the ops.
     #[track_caller]
@@ -91,7 +91,10 @@ impl<'a> Dense<'a> {
 
 mod build {
     use super::*;
-    use scope_runtime::{bias_add, matmul, name_scope, named, reshape};
+    use scope_runtime::{
+        Shape, bias_add, concat, constant, gather_axis, matmul, name_scope, named, reduce_prod, reshape, reshape_to,
+        set_shape, shape, stack, transpose_to,
+    };
 
     /// The layer in its scope (`#[scoped]`: `dense`, `dense_1`, … when unnamed).
     #[crate::scoped(scope = scope)]
@@ -121,28 +124,45 @@ mod build {
         }
     }
 
-    /// TF `tensordot(x, kernel, [[rank - 1], [0]])` on a fully known shape:
-    /// `Tensordot/Reshape` to rows, `Tensordot/MatMul`, then the reshape back
-    /// named `Tensordot` itself.
+    /// TF `tensordot(x, kernel, [[rank - 1], [0]])` in a `Tensordot` name
+    /// scope, node for node: on a fully known shape, `Reshape` to rows,
+    /// `MatMul` and the reshape back named `Tensordot`; otherwise TF's
+    /// dynamic graph (`axes`, `free`, `Shape`, `GatherV2`, `Prod`, `concat`,
+    /// `stack`, `transpose`, …). Keras then sets the static shape it knows.
     fn tensordot(label: &str, x: &Tensor, kernel: &Tensor, units: usize) -> Result<Tensor> {
-        let dims = x.shape().to_vec().ok_or_else(|| {
-            layer_error(
-                label,
-                format!(
-                    "inputs of rank above 2 need a fully known shape (`{}` has {}); reshape them to rank 2 first",
-                    x.name(),
-                    x.shape()
-                ),
-            )
-        })?;
+        let dims = x.shape().dims().ok_or_else(|| layer_error(label, "the rank of its inputs must be known"))?.to_vec();
+        let rank = dims.len();
         let ns = name_scope("Tensordot").enter()?;
-        let (last, rows) = (dims[dims.len() - 1], dims[..dims.len() - 1].iter().product::<usize>());
-        let flat = reshape(x, &[rows as i64, last as i64])?;
-        let y = matmul(&flat, kernel)?;
-        let mut out: Vec<i64> = dims[..dims.len() - 1].iter().map(|&d| d as i64).collect();
-        out.push(units as i64);
-        let shape = named("shape").constant(out.iter().map(|&d| d as i32).collect::<Vec<i32>>())?;
         let full = ns.name().to_owned();
-        named(&full).reshape_to(&y, &shape)
+        let y = match x.shape().to_vec() {
+            Some(known) => {
+                let rows = known[..rank - 1].iter().product::<usize>();
+                let flat = reshape(x, &[rows as i64, known[rank - 1] as i64])?;
+                let y = matmul(&flat, kernel)?;
+                let mut out: Vec<i32> = known[..rank - 1].iter().map(|&d| d as i32).collect();
+                out.push(units as i32);
+                let shape = named("shape").constant(out)?;
+                named(&full).reshape_to(&y, &shape)?
+            }
+            None => {
+                let axes = named("axes").constant(vec![rank as i32 - 1])?;
+                let free = named("free").constant((0..rank as i32 - 1).collect::<Vec<_>>())?;
+                let shape_x = shape(x)?;
+                let free_dims = gather_axis(&shape_x, &free, 0)?;
+                let axes_dims = gather_axis(&shape_x, &axes, 0)?;
+                let prod_free = reduce_prod(&free_dims, None, false)?;
+                let prod_axes = reduce_prod(&axes_dims, None, false)?;
+                let perm = concat(&[&free, &axes], 0)?;
+                let new_shape = stack(&[&prod_free, &prod_axes], 0)?;
+                let flat = reshape_to(&transpose_to(x, &perm)?, &new_shape)?;
+                let y = matmul(&flat, kernel)?;
+                let units = constant(vec![units as i32])?;
+                let out = concat(&[&free_dims, &units], 0)?;
+                named(&full).reshape_to(&y, &out)?
+            }
+        };
+        let mut out = dims[..rank - 1].to_vec();
+        out.push(Some(units));
+        set_shape(&y, &Shape::from_dims(out))
     }
 }

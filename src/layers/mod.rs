@@ -35,8 +35,7 @@
 //! TF's names); `dropout` and `batch_normalization` with a bool tensor for
 //! `training` select with `SelectV2` where TF builds `cond`s;
 //! `batch_normalization` builds TF's unfused graph for every rank (TF fuses
-//! 4-D inputs into `FusedBatchNormV3` unless `fused=False`); `dense` on
-//! inputs of rank above 2 needs their shape fully known; only
+//! 4-D inputs into `FusedBatchNormV3` unless `fused=False`); only
 //! `data_format = "channels_last"`.
 
 mod batch_norm;

@@ -1044,6 +1044,20 @@ api! {
             build(OpKind::Transpose, Some(op), &[x, &perm], Attr::None)
         })
     };
+    /// The axes permuted by the int32 vector `perm` (TF `tf.transpose(x, perm)`
+    /// with a tensor `perm`; default name `transpose`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, transpose_to, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::array![[1.0f32, 2.0], [3.0, 4.0]])?;
+    /// let t = transpose_to(&x, &constant(vec![1i32, 0])?)?;
+    /// assert_eq!(t.name(), "transpose");
+    /// assert_eq!(Session::new(&graph).run(&[&t], &[])?[0].to_f64_vec(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn transpose_to(x: &Tensor, perm: &Tensor) -> Tensor |name| build(OpKind::Transpose, name, &[x, perm], Attr::None);
     /// Concatenation along `axis` (TF `tf.concat`; default name `concat`).
     ///
     /// ```
