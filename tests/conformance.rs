@@ -160,6 +160,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "variable" => &["name", "value", "dtype", "trainable", "bind"],
         "constant" => &["value", "name", "dtype", "bind"],
         "op" => &["type", "inputs", "name", "attrs", "bind"],
+        "layer" => &["type", "inputs", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
         "graph_nodes" => &[],
         "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind", "expect_forward_nodes"],
@@ -177,6 +178,8 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
     }
     let expect_error = step.get("expect_error").map(|e| e.as_str().ok_or("expect_error is a string")).transpose()?;
     let expect = step.get("expect").map(|e| e.as_object().ok_or("expect is an object")).transpose()?;
+    // A `layer` step also checks the variables it created: those after this many.
+    let mut variables_before = None;
 
     let outcome: Result<Option<Bound>, scopeflow::Error> = match kind {
         "variable_scope" => enter_variable_scope(step, labels)?.map(|g| {
@@ -300,6 +303,10 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             build_op(ty, &inputs, name, attrs)?
         }
         "gradients" => return gradients_step(graph, step, labels, expect),
+        "layer" => {
+            variables_before = Some(graph.global_variables(None).map_err(|e| e.to_string())?.len());
+            build_layer(step, labels)?.map(|t| Some(Bound::Tensor(t)))
+        }
         "graph_nodes" => {
             let e = expect.ok_or("graph_nodes needs expect.nodes")?;
             unknown_keys(e, &["nodes"])?;
@@ -345,6 +352,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 "global_variables" => scopeflow::GLOBAL_VARIABLES,
                 "trainable_variables" => scopeflow::TRAINABLE_VARIABLES,
                 "regularization_losses" => scopeflow::REGULARIZATION_LOSSES,
+                "update_ops" => scopeflow::UPDATE_OPS,
                 other => return Err(format!("unknown collection `{other}`")),
             };
             let items = graph.get_collection(key, scope).map_err(|e| format!("collection failed: {e}"))?;
@@ -426,6 +434,13 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                     check_eq("name", e.get("name"), &s)
                 }
                 (Some(Bound::Variable(v)), Some(e)) => check_variable(&v, e, labels),
+                (Some(Bound::Tensor(t)), Some(e)) if variables_before.is_some() => {
+                    let mut e = e.clone();
+                    let want = e.remove("variables");
+                    check_op(graph, std::slice::from_ref(&t), &e)?;
+                    let all = graph.global_variables(None).map_err(|e| e.to_string())?;
+                    check_layer_variables(&all[variables_before.unwrap_or_default()..], want.as_ref())
+                }
                 (Some(Bound::Tensor(t)), Some(e)) => check_op(graph, std::slice::from_ref(&t), e),
                 (Some(Bound::Tensors(ts)), Some(e)) => check_op(graph, &ts, e),
                 (None, Some(_)) => Err("this step has nothing to check".into()),
@@ -1279,6 +1294,289 @@ fn check_nodes(added: &[scopeflow::NodeInfo], want: &[Json]) -> Result<(), Failu
             want.len(),
             added.get(want.len()..).map(|n| n.iter().map(|n| &n.name).collect::<Vec<_>>())
         ));
+    }
+    Ok(())
+}
+
+/// Builds a `layer` step's `tf.compat.v1.layers` function through `scopeflow::layers`.
+fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::Result<Tensor>, Failure> {
+    use scopeflow::layers::{self, Pair};
+    let ty = req_str(step, "type")?;
+    let inputs = step.get("inputs").and_then(Json::as_array).ok_or("layer needs `inputs`")?;
+    let [x] = inputs.as_slice() else { return Err("a layer takes one input".into()) };
+    let x = input(labels, x)?;
+    let empty = Map::new();
+    let attrs = match step.get("attrs") {
+        Some(a) => a.as_object().ok_or("attrs is an object")?,
+        None => &empty,
+    };
+    const WEIGHTS: [&str; 4] = ["kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"];
+    let allowed: Vec<&str> =
+        match ty {
+            "dense" => [&["units", "activation", "use_bias", "trainable", "name", "reuse"][..], &WEIGHTS].concat(),
+            "conv2d" => [
+                &[
+                    "filters",
+                    "kernel_size",
+                    "strides",
+                    "padding",
+                    "dilation_rate",
+                    "activation",
+                    "use_bias",
+                    "trainable",
+                ][..],
+                &["name", "reuse"],
+                &WEIGHTS,
+            ]
+            .concat(),
+            "conv2d_transpose" => [
+                &["filters", "kernel_size", "strides", "padding", "activation", "use_bias", "trainable", "name"][..],
+                &["reuse"],
+                &WEIGHTS,
+            ]
+            .concat(),
+            "flatten" => vec!["name"],
+            "max_pooling2d" | "average_pooling2d" => vec!["pool_size", "strides", "padding", "name"],
+            "dropout" => vec!["rate", "training", "name"],
+            "batch_normalization" => vec![
+                "axis",
+                "momentum",
+                "epsilon",
+                "center",
+                "scale",
+                "beta_initializer",
+                "gamma_initializer",
+                "moving_mean_initializer",
+                "moving_variance_initializer",
+                "training",
+                "trainable",
+                "name",
+                "reuse",
+                "fused",
+            ],
+            other => return Err(format!("unknown layer `{other}`")),
+        };
+    if let Some(k) = attrs.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(format!("unknown attr `{k}` for layer `{ty}`"));
+    }
+    let usize_of = |key: &str| -> Result<usize, Failure> {
+        attrs.get(key).and_then(Json::as_u64).map(|n| n as usize).ok_or(format!("`{key}` is a size"))
+    };
+    let pair = |key: &str| -> Result<Option<Pair>, Failure> {
+        match attrs.get(key) {
+            None => Ok(None),
+            Some(Json::Number(n)) => Ok(Some(Pair::from(n.as_u64().ok_or("a size")? as usize))),
+            Some(v) => match usize_list(v)?.as_slice() {
+                &[a, b] => Ok(Some(Pair([a, b]))),
+                _ => Err(format!("`{key}` is a size or two")),
+            },
+        }
+    };
+    let text = |key: &str| attrs.get(key).map(|v| v.as_str().ok_or(format!("`{key}` is a string"))).transpose();
+    let flag = |key: &str| attrs.get(key).map(|v| v.as_bool().ok_or(format!("`{key}` is a bool"))).transpose();
+    type Act = fn(&Tensor) -> scopeflow::Result<Tensor>;
+    let activation = match text("activation")? {
+        None => None,
+        Some("relu") => Some(scopeflow::relu as Act),
+        Some("sigmoid") => Some(scopeflow::sigmoid as Act),
+        Some("tanh") => Some(scopeflow::tanh as Act),
+        Some(other) => return Err(format!("unknown activation `{other}`")),
+    };
+    let reuse = match text("reuse")? {
+        None | Some("inherit") => None,
+        Some("true") => Some(Reuse::True),
+        Some("auto") => Some(Reuse::Auto),
+        Some(other) => return Err(format!("unknown reuse `{other}`")),
+    };
+    let init = |key: &str| attrs.get(key).map(parse_init).transpose();
+    let reg = |key: &str| -> Result<Option<Regularizer>, Failure> {
+        match attrs.get(key) {
+            None => Ok(None),
+            Some(v) => match v.get("l2").and_then(Json::as_f64) {
+                Some(scale) => Ok(Some(Regularizer::L2(scale))),
+                None => Err(format!("unknown regularizer {v}")),
+            },
+        }
+    };
+    // The options dense and conv2d share, set on builder `$b` when the step gives them.
+    macro_rules! weighted {
+        ($b:ident) => {{
+            let mut b = $b;
+            if let Some(f) = activation {
+                b = b.activation(f);
+            }
+            if let Some(u) = flag("use_bias")? {
+                b = b.use_bias(u);
+            }
+            if let Some(t) = flag("trainable")? {
+                b = b.trainable(t);
+            }
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            if let Some(r) = reuse {
+                b = b.reuse(r);
+            }
+            if let Some(i) = init("kernel_initializer")? {
+                b = b.kernel_initializer(i);
+            }
+            if let Some(i) = init("bias_initializer")? {
+                b = b.bias_initializer(i);
+            }
+            if let Some(r) = reg("kernel_regularizer")? {
+                b = b.kernel_regularizer(r);
+            }
+            if let Some(r) = reg("bias_regularizer")? {
+                b = b.bias_regularizer(r);
+            }
+            b
+        }};
+    }
+    macro_rules! named_and_padded {
+        ($b:expr) => {{
+            let mut b = $b;
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            if let Some(p) = text("padding")? {
+                b = b.padding(p);
+            }
+            b
+        }};
+    }
+    Ok(match ty {
+        "dense" => {
+            let b = layers::dense(&x, usize_of("units")?);
+            weighted!(b).build()
+        }
+        "conv2d" => {
+            let mut b =
+                layers::conv2d(&x, usize_of("filters")?, pair("kernel_size")?.ok_or("conv2d needs kernel_size")?);
+            if let Some(s) = pair("strides")? {
+                b = b.strides(s);
+            }
+            if let Some(d) = pair("dilation_rate")? {
+                b = b.dilation_rate(d);
+            }
+            if let Some(p) = text("padding")? {
+                b = b.padding(p);
+            }
+            weighted!(b).build()
+        }
+        "conv2d_transpose" => {
+            let mut b =
+                layers::conv2d_transpose(&x, usize_of("filters")?, pair("kernel_size")?.ok_or("needs kernel_size")?);
+            if let Some(s) = pair("strides")? {
+                b = b.strides(s);
+            }
+            if let Some(p) = text("padding")? {
+                b = b.padding(p);
+            }
+            weighted!(b).build()
+        }
+        "flatten" => {
+            let mut b = layers::flatten(&x);
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            b.build()
+        }
+        "max_pooling2d" => {
+            let (size, strides) =
+                (pair("pool_size")?.ok_or("needs pool_size")?, pair("strides")?.ok_or("needs strides")?);
+            named_and_padded!(layers::max_pooling2d(&x, size, strides)).build()
+        }
+        "average_pooling2d" => {
+            let (size, strides) =
+                (pair("pool_size")?.ok_or("needs pool_size")?, pair("strides")?.ok_or("needs strides")?);
+            named_and_padded!(layers::average_pooling2d(&x, size, strides)).build()
+        }
+        "dropout" => {
+            let mut b = layers::dropout(&x);
+            if let Some(r) = attrs.get("rate") {
+                b = b.rate(r.as_f64().ok_or("rate is a number")?);
+            }
+            match attrs.get("training") {
+                None => {}
+                Some(Json::Bool(t)) => b = b.training(*t),
+                Some(l) => b = b.training(&input(labels, l)?),
+            }
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            b.build()
+        }
+        "batch_normalization" => {
+            let mut b = layers::batch_normalization(&x);
+            let number =
+                |key: &str| attrs.get(key).map(|v| v.as_f64().ok_or(format!("`{key}` is a number"))).transpose();
+            if let Some(a) = attrs.get("axis") {
+                b = b.axis(a.as_i64().ok_or("axis is an integer")?);
+            }
+            if let Some(m) = number("momentum")? {
+                b = b.momentum(m);
+            }
+            if let Some(e) = number("epsilon")? {
+                b = b.epsilon(e);
+            }
+            if let Some(c) = flag("center")? {
+                b = b.center(c);
+            }
+            if let Some(s) = flag("scale")? {
+                b = b.scale(s);
+            }
+            if let Some(f) = flag("fused")? {
+                b = b.fused(f);
+            }
+            if let Some(t) = flag("trainable")? {
+                b = b.trainable(t);
+            }
+            if let Some(n) = text("name")? {
+                b = b.name(n);
+            }
+            if let Some(r) = reuse {
+                b = b.reuse(r);
+            }
+            if let Some(i) = init("beta_initializer")? {
+                b = b.beta_initializer(i);
+            }
+            if let Some(i) = init("gamma_initializer")? {
+                b = b.gamma_initializer(i);
+            }
+            if let Some(i) = init("moving_mean_initializer")? {
+                b = b.moving_mean_initializer(i);
+            }
+            if let Some(i) = init("moving_variance_initializer")? {
+                b = b.moving_variance_initializer(i);
+            }
+            match attrs.get("training") {
+                None => {}
+                Some(Json::Bool(t)) => b = b.training(*t),
+                Some(l) => b = b.training(&input(labels, l)?),
+            }
+            b.build()
+        }
+        _ => unreachable!("checked above"),
+    })
+}
+
+/// Checks the variables a `layer` step created against the recorded ones:
+/// names, shapes, dtypes, trainable, and values where recorded.
+fn check_layer_variables(got: &[Variable], want: Option<&Json>) -> Result<(), Failure> {
+    let Some(want) = want else { return Ok(()) };
+    let want = want.as_array().ok_or("variables is a list")?;
+    let names = |vs: &[Variable]| vs.iter().map(|v| v.name().to_owned()).collect::<Vec<_>>();
+    if want.len() != got.len() {
+        return Err(format!("variables: expected {want:?}, got {:?}", names(got)));
+    }
+    for (w, v) in want.iter().zip(got) {
+        let mut w = w.as_object().ok_or("a variable is an object")?.clone();
+        if let Some(t) = w.remove("trainable")
+            && t.as_bool() != Some(v.trainable())
+        {
+            return Err(format!("variable `{}`: trainable expected {t}, got {}", v.name(), v.trainable()));
+        }
+        check_variable(v, &w, &Labels::default()).map_err(|e| format!("variable `{}`: {e}", v.name()))?;
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ failed evaluations); `--clean` leaves them out.
 import json, sys, os, re, threading, contextlib
 import warnings; warnings.filterwarnings("ignore")
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+# `tf.compat.v1.layers` (the `layer` steps) needs tf-keras, chosen before TensorFlow is imported.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow.compat.v1 as tf
 tf.disable_v2_behavior() if os.environ.get("TFMODE") == "v1" else tf.disable_eager_execution()
 import numpy as np
@@ -134,6 +136,23 @@ FUNCS = {
     "concat": (tf.concat, None, {"axis"}, ()),   # None: one list argument
 }
 OLD_OPS = ("Add", "Sub", "Mul", "MatMul", "Relu", "Identity")
+# `layer` steps: tf.compat.v1.layers functions by name, with the keyword arguments a step may give.
+_WEIGHTS = {"kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer"}
+LAYERS = {
+    "dense": ({"units", "activation", "use_bias", "trainable", "name", "reuse"} | _WEIGHTS),
+    "flatten": {"name"},
+    "conv2d": ({"filters", "kernel_size", "strides", "padding", "dilation_rate", "activation", "use_bias",
+                "trainable", "name", "reuse"} | _WEIGHTS),
+    "conv2d_transpose": ({"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "trainable", "name",
+                          "reuse"} | _WEIGHTS),
+    "max_pooling2d": {"pool_size", "strides", "padding", "name"},
+    "average_pooling2d": {"pool_size", "strides", "padding", "name"},
+    "dropout": {"rate", "training", "name"},
+    "batch_normalization": {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                            "moving_mean_initializer", "moving_variance_initializer", "training", "trainable", "name",
+                            "reuse", "fused"},
+}
+ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.nn.sigmoid, "tanh": tf.nn.tanh}
 
 def py_value(x, dtype):
     """One element of a fetched value as JSON: bools and ints as such, floats as the shortest decimal in their dtype."""
@@ -254,6 +273,8 @@ class Runner:
             t = tf.placeholder(attr_dtype(st["dtype"]), shape=st["shape"], **kw); self.bind(st, t)
             self.mark_pure(t, False)
             return {"name": t.op.name, "op_type": t.op.type, "outputs": outputs_expect(t.op)}
+        if d == "layer":
+            return self.layer(st)
         if d == "op" and st["type"] not in OLD_OPS:
             return self.new_op(st, rec)
         if d == "op":
@@ -277,9 +298,10 @@ class Runner:
                               for op in self.g.get_operations()]}
         if d == "collection":
             key = {"global_variables": tf.GraphKeys.GLOBAL_VARIABLES, "trainable_variables": tf.GraphKeys.TRAINABLE_VARIABLES,
-                   "regularization_losses": tf.GraphKeys.REGULARIZATION_LOSSES}[st["key"]]
+                   "regularization_losses": tf.GraphKeys.REGULARIZATION_LOSSES,
+                   "update_ops": tf.GraphKeys.UPDATE_OPS}[st["key"]]
             items = tf.get_collection(key, st.get("scope"))
-            return {"names": [i.op.name for i in items]}
+            return {"names": [i.name if isinstance(i, tf.Operation) else i.op.name for i in items]}
         if d == "thread":
             out = []
             def body():
@@ -289,6 +311,34 @@ class Runner:
             rec["steps"] = out
             return None
         raise KeyError("unknown step " + d)
+    def layer(self, st):
+        """A `tf.compat.v1.layers` function on one input: its output op, and the variables it created."""
+        ty = st["type"]
+        if ty not in LAYERS: raise BadStep("unknown layer " + repr(ty))
+        attrs = dict(st.get("attrs", {}))
+        if set(attrs) - LAYERS[ty]: raise BadStep("%s: unknown attrs %s" % (ty, sorted(set(attrs) - LAYERS[ty])))
+        for k in list(attrs):
+            if k == "activation": attrs[k] = ACTIVATIONS[attrs[k]]
+            elif k.endswith("_initializer"): attrs[k] = init(attrs[k])
+            elif k.endswith("_regularizer"): attrs[k] = tf_l2(attrs[k]["l2"])
+            elif k == "reuse": attrs[k] = reuse_val(attrs[k])
+            elif k == "training" and isinstance(attrs[k], str): attrs[k] = self.lab(attrs[k])
+        ins = [self.lab(l) for l in st["inputs"]]
+        if len(ins) != 1: raise BadStep("a layer takes one input")
+        before = {v.op.name for v in tf.global_variables()}
+        t = getattr(tf.layers, ty)(ins[0], **attrs)
+        self.bind(st, t)
+        trainable = {v.op.name for v in tf.trainable_variables()}
+        new = [v for v in tf.global_variables() if v.op.name not in before]
+        e = {"name": t.op.name, "op_type": t.op.type, "outputs": outputs_expect(t.op),
+             "variables": [{"name": v.op.name, "shape": [int(d) for d in v.shape], "dtype": RDT[v.dtype.base_dtype],
+                            "trainable": v.op.name in trainable} for v in new]}
+        # Values of the variables a deterministic initializer fills (biases: zeros), read after all steps.
+        for ve, v in zip(e["variables"], new):
+            if any(self.g.get_operations() and op.name.startswith(v.op.name + "/Initializer/") and op.name.split("/")[-1] in ("zeros", "ones", "Const")
+                   for op in self.g.get_operations()):
+                self.ctx.setdefault("layer_values", []).append((ve, v))
+        return e
     def new_op(self, st, rec):
         ty, n = st["type"], st.get("name")
         ins = [self.lab(l) for l in st.get("inputs", [])]
@@ -347,6 +397,9 @@ def record(path, outdir, clean=False):
                     e["run_shapes"] = [list(np.shape(v)) for v in vals]
                 except Exception as ex:
                     rec["_runerr"] = type(ex).__name__ + ": " + str(ex).split("\n")[0][:200]
+            for ve, v in ctx.get("layer_values", []):
+                sess.run(v.initializer)
+                ve["value"] = [py_value(x, v.dtype.base_dtype) for x in np.asarray(sess.run(v)).ravel()]
             for rec, v, orig in values:
                 ini = rec.get("initializer")
                 want = orig.get("expect", {})

@@ -38,7 +38,7 @@ pub use base::names::{is_valid_op_name, is_valid_scope_name};
 pub use base::{DType, Dim, Element, Operation, Reuse, Shape, Tensor, Value};
 pub use graph::{
     CollectionItem, DefaultGraphGuard, GLOBAL_VARIABLES, Graph, LOSSES, NodeInfo, Padding, REGULARIZATION_LOSSES,
-    StridedSlice, TRAINABLE_VARIABLES, get_default_graph,
+    StridedSlice, TRAINABLE_VARIABLES, UPDATE_OPS, get_default_graph,
 };
 pub use io::bundle::{Stored, read_tf1_checkpoint};
 pub use io::bundle_writer::write_tf1_checkpoint;
@@ -51,17 +51,17 @@ pub use io::saver::{
 pub use ops::losses;
 pub use ops::{
     Axes, Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
-    bias_add, broadcast_to, cast, clip_by_global_norm, clip_by_value, concat, constant, conv2d, conv2d_dilated, div,
-    div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, floor, floor_div, floor_mod, gather, gather_axis,
-    global_norm, gradients, gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, l2_loss,
-    leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed, max_pool, maximum, minimum, mul, named, neg,
-    no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder, pow, reciprocal, reduce_max, reduce_max_axes,
-    reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
-    reshape_to, select, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice, softmax,
-    softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
-    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, stack,
-    stop_gradient, strided_slice, sub, tanh, tile, transpose, unstack, where_v2, with_dependencies, zeros_like,
-    zeros_like_as,
+    bias_add, broadcast_to, cast, clip_by_global_norm, clip_by_value, concat, constant, conv2d, conv2d_dilated,
+    conv2d_transpose, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, floor, floor_div, floor_mod,
+    gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with, gradients_with, greater,
+    greater_equal, group, identity, l2_loss, leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed,
+    max_pool, maximum, minimum, mul, named, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder,
+    pow, random_uniform, reciprocal, reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod,
+    reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape, reshape_to, rsqrt, select, set_shape, shape,
+    shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice, softmax, softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
+    square, squared_difference, squeeze, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to,
+    unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
 };
 pub use run::Session;
 pub use scope::{

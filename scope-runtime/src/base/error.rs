@@ -220,6 +220,15 @@ pub enum Error {
         problem: String,
     },
 
+    /// A layer (`layers::dense`, …) given options or inputs it cannot build with.
+    #[error("layer `{layer}`: {problem}")]
+    Layer {
+        /// The layer's scope (`dense_1`) or, before it has one, its kind.
+        layer: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
     /// A total loss asked of a graph that holds no loss.
     #[error(
         "no losses in the graph: make one with a `losses::` function (`losses::mean_squared_error`), or add a loss tensor to the `losses` collection"
@@ -671,6 +680,7 @@ impl Error {
             | Error::Optimizer { .. }
             | Error::NoLosses
             | Error::LearningRate { .. }
+            | Error::Layer { .. }
             | Error::PartitionedAssign { .. }
             | Error::PartitionShape { .. }
             | Error::InvalidFilter { .. }

@@ -70,6 +70,20 @@ pub(crate) enum Attr {
         axis: usize,
         dtype: DType,
     },
+    /// The axes `Squeeze` removes, each of size 1.
+    Squeeze(Vec<usize>),
+    /// A random op's stream (`RandomUniform`).
+    Random(Box<Random>),
+}
+
+/// A random op's stream: its seed (from the graph's seed and the op's name),
+/// its output dtype, and how many times it has run, so that each run draws
+/// new values and a graph built again with the same seed draws the same ones.
+#[derive(Clone, Debug)]
+pub(crate) struct Random {
+    pub(crate) seed: u64,
+    pub(crate) dtype: DType,
+    pub(crate) draws: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Padding of a convolution or pooling window (TensorFlow's `SAME` / `VALID`).

@@ -10,6 +10,9 @@ pub const GLOBAL_VARIABLES: &str = "global_variables";
 pub const TRAINABLE_VARIABLES: &str = "trainable_variables";
 /// The collection of losses `tf.losses` functions made (TF `GraphKeys.LOSSES`).
 pub const LOSSES: &str = "losses";
+/// The collection of ops a training step runs besides the optimizer's, such
+/// as batch normalization's moving-average updates (TF `GraphKeys.UPDATE_OPS`).
+pub const UPDATE_OPS: &str = "update_ops";
 /// The collection of regularization losses (TF `GraphKeys.REGULARIZATION_LOSSES`).
 pub const REGULARIZATION_LOSSES: &str = "regularization_losses";
 

@@ -7,10 +7,10 @@ mod default;
 mod op;
 mod variables;
 
-pub(crate) use attr::{Attr, Conv, OneHot, Pool};
+pub(crate) use attr::{Attr, Conv, OneHot, Pool, Random};
 pub use attr::{Padding, StridedSlice};
 pub use collections::CollectionItem;
-pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES};
+pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, UPDATE_OPS};
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};

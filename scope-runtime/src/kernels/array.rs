@@ -635,6 +635,22 @@ pub(crate) fn expand_dims_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value
     typed!(x, [F32, F64, I32, I64, Bool], |a| expand(a.into_owned(), dim))
 }
 
+/// TF `Squeeze`: the listed axes, each of size 1, removed.
+pub(crate) fn squeeze_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+    let Attr::Squeeze(axes) = attr else { return Err("Squeeze needs its axes") };
+    let x = Inputs::new(args).next()?;
+    let shape = x.value().shape().to_vec();
+    if axes.iter().any(|&a| shape.get(a) != Some(&1)) {
+        return Err("Squeeze removes only axes of size 1");
+    }
+    let dims: Vec<usize> = shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    fn squeeze<T: Clone>(a: ArrayD<T>, dims: &[usize]) -> KernelResult<ArrayD<T>> {
+        let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
+        a.into_shape_with_order(IxDyn(dims)).map_err(|_| "Squeeze keeps the element count")
+    }
+    typed!(x, [F32, F64, I32, I64, Bool], |a| squeeze(a.into_owned(), &dims))
+}
+
 /// The permutation that undoes the input's (TF `InvertPermutation`): `out[p[i]] = i`.
 pub(crate) fn invert_permutation_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
     let p = Inputs::new(args).next()?;

@@ -58,6 +58,9 @@ fn tanh<T: NdFloat>(x: T) -> T {
 fn sqrt<T: NdFloat>(x: T) -> T {
     x.sqrt()
 }
+fn rsqrt<T: NdFloat>(x: T) -> T {
+    x.sqrt().recip()
+}
 fn exp<T: NdFloat>(x: T) -> T {
     x.exp()
 }
@@ -116,6 +119,7 @@ unary! {
     softplus_kernel [F32, F64] softplus;
     tanh_kernel [F32, F64] tanh;
     sqrt_kernel [F32, F64] sqrt;
+    rsqrt_kernel [F32, F64] rsqrt;
     exp_kernel [F32, F64] exp;
     log_kernel [F32, F64] ln;
     log1p_kernel [F32, F64] log1p;
@@ -487,6 +491,8 @@ grad_pair! {
     tanh_grad_kernel |y, g, _alpha| g * (T::one() - y * y);
     /// `SqrtGrad(y, grad)`: `grad * 0.5 / y`.
     sqrt_grad_kernel |y, g, _alpha| g * T::from(0.5).unwrap_or(T::zero()) / y;
+    /// `RsqrtGrad(y, grad)`: `grad * -0.5 * y³`.
+    rsqrt_grad_kernel |y, g, _alpha| g * T::from(-0.5).unwrap_or(T::zero()) * y * y * y;
     /// `LeakyReluGrad(grad, features)`: `grad` where features > 0, else `alpha * grad`.
     leaky_relu_grad_kernel |g, f, alpha| if f > T::zero() { g } else { alpha * g };
 }

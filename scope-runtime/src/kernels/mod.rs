@@ -5,6 +5,7 @@
 pub(crate) mod array;
 pub(crate) mod math;
 pub(crate) mod nn;
+pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod state;
 

@@ -191,7 +191,9 @@ fn conv2d_backprop_input<T: NdFloat + Element>(
     let dy = dy.view().into_shape_with_order((g.n * g.oh * g.ow, g.cout)).map_err(|_| "gradient layout")?;
     let f = f.into_shape_with_order((g.patch(), g.cout)).map_err(|_| "filter layout")?;
     // Each output position's gradient spread over its patch, then added back into the input (col2im).
+    // With one output channel the product can come out column-major: read it row-major.
     let dcols = dy.dot(&f.t());
+    let dcols = dcols.as_standard_layout();
     let dcols = dcols.as_slice().ok_or("a product is contiguous")?;
     let mut dx = vec![T::zero(); g.n * g.h * g.w * g.cin];
     let (patch, cin) = (g.patch(), g.cin);

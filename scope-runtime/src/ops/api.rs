@@ -627,6 +627,18 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn sqrt(x: &Tensor) -> Tensor |name| unary(OpKind::Sqrt, name, x);
+    /// `1 / √x` (TF `tf.math.rsqrt`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, rsqrt, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let r = rsqrt(&constant(vec![4.0f32, 0.25])?)?;
+    /// assert_eq!(r.name(), "Rsqrt");
+    /// assert_eq!(Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec(), vec![0.5, 2.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn rsqrt(x: &Tensor) -> Tensor |name| unary(OpKind::Rsqrt, name, x);
     /// `eˣ` (TF `tf.exp`).
     ///
     /// ```
@@ -1033,6 +1045,20 @@ api! {
             build(OpKind::Transpose, Some(op), &[x, &perm], Attr::None)
         })
     };
+    /// The axes permuted by the int32 vector `perm` (TF `tf.transpose(x, perm)`
+    /// with a tensor `perm`; default name `transpose`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, transpose_to, Graph, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::array![[1.0f32, 2.0], [3.0, 4.0]])?;
+    /// let t = transpose_to(&x, &constant(vec![1i32, 0])?)?;
+    /// assert_eq!(t.name(), "transpose");
+    /// assert_eq!(Session::new(&graph).run(&[&t], &[])?[0].to_f64_vec(), vec![1.0, 3.0, 2.0, 4.0]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn transpose_to(x: &Tensor, perm: &Tensor) -> Tensor |name| build(OpKind::Transpose, name, &[x, perm], Attr::None);
     /// Concatenation along `axis` (TF `tf.concat`; default name `concat`).
     ///
     /// ```
@@ -1155,6 +1181,28 @@ api! {
     /// ```
     fn conv2d_dilated(input: &Tensor, filter: &Tensor, strides: [usize; 2], padding: Padding, dilations: [usize; 2]) -> Tensor |name| {
         build(OpKind::Conv2D, name, &[input, filter], Attr::Conv(Conv { strides, dilations, padding }))
+    };
+    /// The transpose of a 2-D convolution (TF `tf.nn.conv2d_transpose`): a
+    /// `Conv2DBackpropInput` of `value` ([batch, height, width, in]) with a
+    /// `[height, width, out, in]` filter, to `output_shape` (an int32 vector of
+    /// 4), named as the `conv2d_transpose` name scope it opens.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, conv2d_transpose, Graph, Padding, Session};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(ndarray::Array4::<f32>::ones((1, 2, 2, 1)))?;
+    /// let f = constant(ndarray::Array4::<f32>::ones((2, 2, 1, 1)))?;
+    /// let y = conv2d_transpose(&x, &f, &constant(vec![1i32, 4, 4, 1])?, [2, 2], Padding::Valid)?;
+    /// assert_eq!((y.name(), y.shape().to_vec()), ("conv2d_transpose", Some(vec![1, 4, 4, 1])));
+    /// assert_eq!(Session::new(&graph).run(&[&y], &[])?[0].to_f64_vec(), vec![1.0; 16]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn conv2d_transpose(value: &Tensor, filter: &Tensor, output_shape: &Tensor, strides: [usize; 2], padding: Padding) -> Tensor |name| {
+        scoped_op(name, "conv2d_transpose", |op| {
+            let conv = Attr::Conv(Conv { strides, dilations: [1, 1], padding });
+            build(OpKind::Conv2DBackpropInput, Some(op), &[output_shape, filter, value], conv)
+        })
     };
     /// Max pooling of an NHWC input (TF `tf.nn.max_pool2d`).
     ///

@@ -300,6 +300,80 @@ api! {
             build(OpKind::Tile, Some(op), &[x, &multiples], Attr::None)
         })
     };
+    /// The listed axes, each of size 1, removed (TF `tf.squeeze(x, axis)`).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, squeeze, Graph};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let s = squeeze(&constant(ndarray::Array3::<f32>::zeros((1, 4, 1)))?, &[0, 2])?;
+    /// assert_eq!((s.name(), s.shape().to_vec()), ("Squeeze", Some(vec![4])));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn squeeze(x: &Tensor, axes: &[usize]) -> Tensor |name| build(OpKind::Squeeze, name, &[x], Attr::Squeeze(axes.to_vec()));
+}
+
+/// TF `Tensor.set_shape`: `t` with the static shape it has merged with
+/// `shape` (what either knows), for a shape known only to the caller; the
+/// graph's node learns it too.
+///
+/// # Errors
+///
+/// [`Error::OpShape`](crate::Error::OpShape) when the shapes are not compatible.
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{placeholder, set_shape, DType, Graph, Shape};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = placeholder(DType::F32, Shape::from_dims([None, None]))?;
+/// let y = set_shape(&x, &Shape::from_dims([None, Some(3)]))?;
+/// assert_eq!(y.shape(), &Shape::from_dims([None, Some(3)]));
+/// assert!(set_shape(&y, &Shape::from(vec![2, 4])).is_err());
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn set_shape(t: &Tensor, shape: &Shape) -> Result<Tensor> {
+    let graph = crate::graph::get_default_graph()?;
+    let mut state = graph.write();
+    let mut out = t.clone();
+    let known = state.nodes.get_mut(t.node as usize).and_then(|n| n.outputs.get_mut(t.output as usize));
+    match known.map(|(known, _)| (known.merge(shape), known)) {
+        Some((Some(merged), known)) => {
+            *known = merged;
+            out.shape = known.clone();
+            Ok(out)
+        }
+        _ => Err(crate::base::Error::OpShape {
+            op: t.name().to_owned(),
+            op_type: "set_shape",
+            shapes: vec![t.shape.clone(), shape.clone()],
+            rule: "set_shape needs a shape compatible with the tensor's",
+        }),
+    }
+}
+
+/// `t[i]`, element `i` along the first axis, as TF's Python indexing builds
+/// it (`Tensor.__getitem__`): a `strided_slice` op of constants `stack`,
+/// `stack_1` and `stack_2`, the axis dropped.
+///
+/// # Errors
+///
+/// As for [`strided_slice`](fn@strided_slice).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, get_item, Graph, Session};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let first = get_item(&constant(vec![7i32, 8, 9])?, 0)?;
+/// assert_eq!((first.name(), first.shape().to_vec()), ("strided_slice", Some(vec![])));
+/// assert_eq!(Session::new(&graph).run(&[&first], &[])?[0].to_f64_vec(), vec![7.0]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn get_item(t: &Tensor, i: i64) -> Result<Tensor> {
+    python_slice(t, StridedSlice::new([i], [i + 1]).strides([1]).shrink_axis_mask(1))
 }
 
 /// TF's Python slicing of a tensor (`t[1:]`, `t[0]`): a `strided_slice` of

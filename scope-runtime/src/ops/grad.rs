@@ -112,6 +112,18 @@ pub(super) fn sqrt(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(build(OpKind::SqrtGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
 }
 
+/// TF `_RsqrtGrad`: `RsqrtGrad(y, grad)`.
+pub(super) fn rsqrt(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    Ok(vec![Some(build(OpKind::RsqrtGrad, None, &[&op.outputs[0], &grad[0]], Attr::None)?)])
+}
+
+/// TF `_SqueezeGrad`: the gradient reshaped to the input's shape.
+pub(super) fn squeeze(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let mut grads = reshape_to_input(op, grad)?;
+    grads.truncate(1);
+    Ok(grads)
+}
+
 /// TF `_ExpGrad`: `grad * y`.
 pub(super) fn exp(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some((&grad[0] * &op.outputs[0])?)])
@@ -491,6 +503,16 @@ pub(super) fn conv2d(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let dx = build(OpKind::Conv2DBackpropInput, None, &[&shapes[0], f, g], op.attr.clone())?;
     let df = build(OpKind::Conv2DBackpropFilter, None, &[x, &shapes[1], g], op.attr.clone())?;
     Ok(vec![Some(dx), Some(df)])
+}
+
+/// TF `_Conv2DBackpropInputGrad`: none for the sizes, `Conv2DBackpropFilter`
+/// of the gradient for the filter and `Conv2D` of the gradient for the
+/// backpropagated input, with the op's attributes.
+pub(super) fn conv2d_backprop_input(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let (f, dy, g) = (&op.inputs[1], &op.inputs[2], &grad[0]);
+    let df = build(OpKind::Conv2DBackpropFilter, None, &[g, &super::shape(f)?, dy], op.attr.clone())?;
+    let ddy = build(OpKind::Conv2D, None, &[g, f], op.attr.clone())?;
+    Ok(vec![None, Some(df), Some(ddy)])
 }
 
 /// TF `_MaxPoolGrad`: `MaxPoolGrad(x, y, grad)`.

@@ -883,6 +883,30 @@ pub(super) fn softmax_xent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     Ok(smallvec![(Shape::from_dims(vec![batch]), logits.dtype), (Shape::from_dims(vec![batch, classes]), logits.dtype)])
 }
 
+pub(super) fn squeeze(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
+    let Attr::Squeeze(axes) = attr else { return Err(Fail::Shape("missing axes")) };
+    let Some(dims) = x[0].shape.dims() else { return one(Shape::unknown(), x[0].dtype) };
+    if axes.iter().any(|&a| a >= dims.len() || dims[a].is_some_and(|d| d != 1)) {
+        return Err(Fail::Shape("Squeeze removes axes of size 1 within the input's rank"));
+    }
+    let out: Vec<Dim> = dims.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+    one(Shape::from_dims(out), x[0].dtype)
+}
+
+pub(super) fn random_uniform(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred {
+    let Attr::Random(r) = attr else { return Err(Fail::Shape("missing seed")) };
+    int_operand(x[0])?;
+    if x[0].shape.rank().is_some_and(|r| r != 1) {
+        return Err(Fail::Shape("RandomUniform takes a vector of sizes"));
+    }
+    let shape = match (const_ints(consts, 0), partial_shape(consts, 0)) {
+        (Some(d), _) => Shape::from_dims(d.iter().map(|&n| usize::try_from(n).ok()).collect::<Vec<_>>()),
+        (None, Some(d)) => Shape::from_dims(d),
+        (None, None) => unknown_dims(vector_length(x[0])),
+    };
+    one(shape, r.dtype)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,7 @@ mod gradients;
 mod indexed;
 mod infer;
 pub mod losses;
+mod random;
 mod state;
 
 pub use api::*;
@@ -56,12 +57,13 @@ pub use clip::*;
 pub(crate) use gradients::gradients_gated;
 pub use gradients::{gradients, gradients_indexed_with, gradients_with};
 pub use indexed::{Gradient, IndexedSlices};
+pub use random::*;
 pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
-use crate::kernels::{array as ka, math as km, nn as kn, reduce as kr, state as ks};
+use crate::kernels::{array as ka, math as km, nn as kn, random as kq, reduce as kr, state as ks};
 use crate::scope::with_ctx;
 use array_grad as ag;
 use grad as g;
@@ -165,6 +167,10 @@ op_table! {
     Square           "Square"        "Square"         1 Numeric same            One(km::square_kernel), true, Of(g::square);
     /// `√x`.
     Sqrt             "Sqrt"          "Sqrt"           1 Float   same            One(km::sqrt_kernel), true, Of(g::sqrt);
+    /// `1 / √x`.
+    Rsqrt            "Rsqrt"         "Rsqrt"          1 Float   same            One(km::rsqrt_kernel), true, Of(g::rsqrt);
+    /// `grad * -0.5 * y³` for a Rsqrt's output `y`.
+    RsqrtGrad        "RsqrtGrad"     "RsqrtGrad"      2 Float   same            One(km::rsqrt_grad_kernel), false, Undefined;
     /// `eˣ`.
     Exp              "Exp"           "Exp"            1 Float   same            One(km::exp_kernel), true, Of(g::exp);
     /// `ln x`.
@@ -214,7 +220,7 @@ op_table! {
     /// 2-D convolution, NHWC.
     Conv2D           "Conv2D"        "Conv2D"         2 Float   conv2d          One(kn::conv2d_kernel), false, Of(g::conv2d);
     /// A convolution's gradient for its input.
-    Conv2DBackpropInput "Conv2DBackpropInput" "Conv2DBackpropInput" 3 Mixed conv2d_backprop_input One(kn::conv2d_backprop_input_kernel), false, Undefined;
+    Conv2DBackpropInput "Conv2DBackpropInput" "Conv2DBackpropInput" 3 Mixed conv2d_backprop_input One(kn::conv2d_backprop_input_kernel), false, Of(g::conv2d_backprop_input);
     /// A convolution's gradient for its filter.
     Conv2DBackpropFilter "Conv2DBackpropFilter" "Conv2DBackpropFilter" 3 Mixed conv2d_backprop_filter One(kn::conv2d_backprop_filter_kernel), false, Undefined;
     /// Max pooling, NHWC.
@@ -241,6 +247,8 @@ op_table! {
     ArgMax           "ArgMax"        "ArgMax"         1 Numeric arg_max         One(kr::arg_max_kernel), false, NotDifferentiable;
     /// A new shape (its second input), same elements.
     Reshape          "Reshape"       "Reshape"        2 Mixed   reshape         One(ka::reshape_kernel), true, Of(g::reshape_to_input);
+    /// The listed axes of size 1 removed.
+    Squeeze          "Squeeze"       "Squeeze"        1 Any     squeeze         One(ka::squeeze_kernel), true, Of(g::squeeze);
     /// An axis of size 1 inserted.
     ExpandDims       "ExpandDims"    "ExpandDims"     2 Mixed   expand_dims     One(ka::expand_dims_kernel), false, Of(g::reshape_to_input);
     /// Permuted axes.
@@ -297,6 +305,8 @@ op_table! {
     Rank             "Rank"          "Rank"           1 Any     rank            One(ka::rank_kernel), false, NotDifferentiable;
     /// Integers from a start to a limit by a step.
     Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false, NotDifferentiable;
+    /// Floats uniform on `[0, 1)` of the shape its input holds, from the op's seeded stream.
+    RandomUniform    "RandomUniform" "RandomUniform"  1 Mixed   random_uniform  One(kq::random_uniform_kernel), false, NotDifferentiable;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.
