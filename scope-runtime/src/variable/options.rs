@@ -102,14 +102,14 @@ pub type PartitionFn = dyn Fn(&[usize], DType) -> Vec<usize> + Send + Sync;
 /// A non-negativity constraint (keras' `NonNeg`) on the variables of a scope:
 ///
 /// ```
-/// use scope_runtime::{constant, get_variable, maximum, mul, variable_scope};
+/// use scope_runtime::{constant, get_variable, maximum, mul, reduce_sum, variable_scope};
 /// use scope_runtime::{Constraint, GradientDescentOptimizer, Graph, Init, Optimizer, Session};
 /// let non_neg = Constraint::new(|w| maximum(w, &constant(0.0f32)?));
 /// let graph = Graph::new();
 /// let _g = graph.as_default();
 /// let w = variable_scope("s").constraint(non_neg).with(|_| get_variable("w", [2]).initializer(Init::Ones).get())?;
 /// assert!(w.constraint().is_some());
-/// let loss = mul(&w, &constant(vec![4.0f32, -1.0])?)?; // gradient (4, -1)
+/// let loss = reduce_sum(&mul(&w, &constant(vec![4.0f32, -1.0])?)?, None, false)?; // gradient (4, -1)
 /// let train = GradientDescentOptimizer::new(0.5).minimize(&loss, None, None)?;
 /// Session::new(&graph).run_targets(&[&train], &[])?;
 /// assert_eq!(w.value()?.to_f64_vec(), vec![0.0, 1.5]); // -1 clipped to 0
