@@ -607,3 +607,20 @@ fn reused_buffers_never_leak_between_runs() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn denormals_are_flushed_to_zero_as_tensorflow_does() -> Result<()> {
+    // TF 2.21: x * 1.0 and x * 1e-30 for x = [1e-39, 1e-10] give [0, 1e-10] and [0, 0].
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([Some(2)]))?;
+    let y = mul(&x, &constant(1.0f32)?)?;
+    let z = mul(&x, &constant(1e-30f32)?)?;
+    let fed = Value::from(vec![1e-39f32, 1e-10]);
+    let out = Session::new(&graph).run(&[&y, &z], &[(&x, &fed)])?;
+    assert_eq!(out[0].to_f64_vec(), vec![0.0, f64::from(1e-10f32)]);
+    assert_eq!(out[1].to_f64_vec(), vec![0.0, 0.0]);
+    // The calling thread's own arithmetic is left as it was.
+    assert!(std::hint::black_box(1e-39f32) * std::hint::black_box(1.0f32) > 0.0);
+    Ok(())
+}

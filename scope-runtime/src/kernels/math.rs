@@ -348,32 +348,15 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
     Ok(out.into_dyn())
 }
 
-/// Products of at least this many multiply-adds are split across threads.
-const PARALLEL_MIN_FLOPS: usize = 1 << 22;
-
-/// The threads a kernel may use: `SCOPEFLOW_NUM_THREADS`, else the machine's cores.
-pub(crate) fn num_threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::env::var("SCOPEFLOW_NUM_THREADS")
-            .ok()
-            .and_then(|n| n.trim().parse().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-    })
-}
-
 /// `out = a b` for f32 or f64 through the `gemm` crate, which reads any
 /// strides (transposed views included) and writes every element of `out`.
 fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, out: &mut Array2<T>) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));
-    let threads = num_threads();
-    let parallelism = if threads > 1 && m * k * n >= PARALLEL_MIN_FLOPS {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
+    // One thread: splitting these products across the machine's two cores
+    // with gemm's rayon made training steps slower, at batch 32 and 256
+    // (`cargo bench --bench train`), so threads are left to a later change.
+    let parallelism = gemm::Parallelism::None;
     let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [o_rs, o_cs] = [out.strides()[0], out.strides()[1]];

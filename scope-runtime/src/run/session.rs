@@ -154,6 +154,9 @@ impl Session {
         targets: &[&Operation],
     ) -> Result<Vec<Value>> {
         let plan = self.plan(fetches, feeds, targets)?;
+        // As TensorFlow's CPU kernels, compute with denormals flushed to zero:
+        // the same numbers as TF, and no 100x slowdown when values get tiny.
+        let _flush = FlushDenormals::new();
         // Runs at the same time each get what is spare; the last to finish refills.
         let mut spares = std::mem::take(&mut *plan.spares.lock().unwrap_or_else(|e| e.into_inner()));
         let mut slots: Vec<Slot<'_>> = (0..plan.slots).map(|_| Slot::Empty).collect();
@@ -417,5 +420,56 @@ impl Slot<'_> {
             Slot::Owned(v) => v,
             Slot::Variable(_) | Slot::Empty => unreachable!("a plan computes every input before its readers"),
         }
+    }
+}
+
+/// Flushes denormal floats to zero (x86's FTZ and DAZ bits) on this thread
+/// while it lives, and puts the previous mode back when dropped (TF's
+/// `ScopedFlushDenormal` around its kernels).
+struct FlushDenormals {
+    #[cfg(target_arch = "x86_64")]
+    saved: u32,
+}
+
+impl FlushDenormals {
+    #[cfg(target_arch = "x86_64")]
+    fn new() -> FlushDenormals {
+        /// Flush-to-zero (results) and denormals-are-zero (inputs).
+        const FTZ_DAZ: u32 = 0x8040;
+        let saved = mxcsr::read();
+        mxcsr::write(saved | FTZ_DAZ);
+        FlushDenormals { saved }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn new() -> FlushDenormals {
+        FlushDenormals {}
+    }
+}
+
+impl Drop for FlushDenormals {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        mxcsr::write(self.saved);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod mxcsr {
+    /// The thread's SSE control and status register.
+    pub(super) fn read() -> u32 {
+        let mut value: u32 = 0;
+        // SAFETY: `stmxcsr` stores the 4-byte register into `value`, which is
+        // a valid, aligned u32; SSE is part of every x86_64 CPU.
+        unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut value, options(nostack, preserves_flags)) };
+        value
+    }
+
+    /// Sets the register; `value` is one `read` returned with only mode bits changed.
+    pub(super) fn write(value: u32) {
+        // SAFETY: `ldmxcsr` loads 4 bytes from `value`, a valid u32; the
+        // callers only change the FTZ and DAZ mode bits of a value read from
+        // the register, which cannot fault.
+        unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &value, options(nostack, readonly, preserves_flags)) };
     }
 }
