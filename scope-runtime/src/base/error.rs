@@ -229,6 +229,23 @@ pub enum Error {
         problem: String,
     },
 
+    /// A variable's value too large to hold in memory.
+    #[error(
+        "variable `{name}` of shape {shape} and dtype {dtype} needs {bytes} bytes, more than the {limit} a value may take (the machine's memory; set SCOPEFLOW_MAX_VALUE_BYTES to change the limit)"
+    )]
+    ValueTooLarge {
+        /// The variable's name.
+        name: String,
+        /// Its shape.
+        shape: Shape,
+        /// Its dtype.
+        dtype: DType,
+        /// The bytes it needs (while being made).
+        bytes: u128,
+        /// The limit.
+        limit: u64,
+    },
+
     /// A total loss asked of a graph that holds no loss.
     #[error(
         "no losses in the graph: make one with a `losses::` function (`losses::mean_squared_error`), or add a loss tensor to the `losses` collection"
@@ -679,6 +696,7 @@ impl Error {
             | Error::GradientDType { .. }
             | Error::Optimizer { .. }
             | Error::NoLosses
+            | Error::ValueTooLarge { .. }
             | Error::LearningRate { .. }
             | Error::Layer { .. }
             | Error::PartitionedAssign { .. }

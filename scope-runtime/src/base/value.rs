@@ -183,9 +183,11 @@ impl Value {
         if data.len() != expected {
             return Err(Error::ValueShape { shape: shape.to_vec(), elements: data.len() });
         }
+        // The length is checked above; the shape may still be too large to index.
+        let too_large = |_| Error::ValueShape { shape: shape.to_vec(), elements: expected };
         Ok(
             by_dtype!(dtype, T => ArrayD::from_shape_vec(IxDyn(shape), data.into_iter().map(<T as Element>::from_f64).collect())
-            .expect("length checked above")),
+            .map_err(too_large)?),
         )
     }
 

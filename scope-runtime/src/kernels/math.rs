@@ -311,8 +311,8 @@ pub(crate) fn matmul_kernel(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Va
     typed!(a, [F32, F64, I32, I64], |a| matmul(a.view(), b.value(), attr, spares))
 }
 
-/// One row times a matrix is a sum of scaled rows: contiguous, and several
-/// times faster than a one-row GEMM. The output takes a spare buffer of its shape.
+/// Floats through `gemm`, integers with TF's wrapping arithmetic. The output
+/// takes a spare buffer of its shape.
 fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec<Value>) -> KernelResult<ArrayD<T>> {
     let (ta, tb) = match attr {
         Attr::MatMul { transpose_a, transpose_b } => (*transpose_a, *transpose_b),
@@ -336,14 +336,11 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
     };
     if matches!(T::DTYPE, DType::F32 | DType::F64) {
         float_mat_mul(&a, &b, &mut out);
-    } else if m == 1 && b.is_standard_layout() {
-        let mut y = out.row_mut(0);
-        y.fill(T::zero());
-        for (&x, row) in a.row(0).iter().zip(b.rows()) {
-            y.scaled_add(x, &row);
-        }
     } else {
-        ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
+        // Integers: TF's wrapping arithmetic, one dot product per element.
+        for ((i, j), o) in out.indexed_iter_mut() {
+            *o = a.row(i).iter().zip(b.column(j)).fold(T::zero(), |s, (&x, &y)| Num::add(s, Num::mul(x, y)));
+        }
     }
     Ok(out.into_dyn())
 }

@@ -13,13 +13,16 @@ pub(crate) fn window(
     dilation: usize,
     padding: Padding,
 ) -> Option<(usize, usize)> {
-    let span = (k - 1) * dilation + 1;
+    if stride == 0 || k == 0 {
+        return None;
+    }
+    let span = (k - 1).checked_mul(dilation)?.checked_add(1)?;
     match padding {
         Padding::Valid if input >= span => Some(((input - span) / stride + 1, 0)),
         Padding::Valid => None,
         Padding::Same => {
             let out = input.div_ceil(stride);
-            let total = ((out - 1) * stride + span).saturating_sub(input);
+            let total = out.saturating_sub(1).checked_mul(stride)?.checked_add(span)?.saturating_sub(input);
             Some((out, total / 2))
         }
     }
@@ -282,21 +285,23 @@ impl PoolGeometry {
     }
 
     /// Calls `each([b, oy, ox, c], taps)` for every output element, `taps`
-    /// the window's input positions `(iy, ix)` inside the input, row by row.
+    /// the window's input positions `(iy, ix)` inside the input, row by row
+    /// (only those: a window far larger than the input costs nothing more).
     fn for_each_window(&self, mut each: impl FnMut([usize; 4], &mut dyn Iterator<Item = (usize, usize)>)) {
+        // The input positions `o * stride - pad + [0, k)` that lie in `[0, size)`.
+        let inside = |o: usize, axis: usize, size: usize| {
+            let start = (o * self.strides[axis]) as i128 - self.pad[axis] as i128;
+            let end = (start + self.ksize[axis] as i128).min(size as i128);
+            (start.max(0) as usize)..(end.max(0) as usize)
+        };
         for b in 0..self.n {
             for oy in 0..self.oh {
+                let rows = inside(oy, 0, self.h);
                 for ox in 0..self.ow {
+                    let cols = inside(ox, 1, self.w);
                     for c in 0..self.ch {
-                        let rows = (0..self.ksize[0]).filter_map(|ky| {
-                            (oy * self.strides[0] + ky).checked_sub(self.pad[0]).filter(|&y| y < self.h)
-                        });
-                        let mut taps = rows.flat_map(|iy| {
-                            (0..self.ksize[1])
-                                .filter_map(move |kx| (ox * self.strides[1] + kx).checked_sub(self.pad[1]))
-                                .filter(|&x| x < self.w)
-                                .map(move |ix| (iy, ix))
-                        });
+                        let cols = cols.clone();
+                        let mut taps = rows.clone().flat_map(|iy| cols.clone().map(move |ix| (iy, ix)));
                         each([b, oy, ox, c], &mut taps);
                     }
                 }

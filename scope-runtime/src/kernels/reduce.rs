@@ -61,6 +61,10 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
                 out.map_axis(Axis(axis), |lane| lane.iter().copied().reduce(max).unwrap_or_else(T::zero))
             }
             Reduction::Prod => out.map_axis(Axis(axis), |lane| lane.iter().fold(T::one(), |p, &x| Num::mul(p, x))),
+            // Integers wrap on overflow, as TensorFlow's do.
+            Reduction::Sum | Reduction::Mean if !T::DTYPE.is_floating() => {
+                out.map_axis(Axis(axis), |lane| lane.iter().fold(T::zero(), |s, &x| Num::add(s, x)))
+            }
             Reduction::Sum | Reduction::Mean => out.sum_axis(Axis(axis)),
         };
     }

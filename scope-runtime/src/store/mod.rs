@@ -404,7 +404,11 @@ impl GraphState {
                 (dims, req.dtype, init)
             }
         };
-        if shape.iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d)).is_none_or(|bytes| bytes > isize::MAX as usize)
+        // Every size counts, a 0 as 1: arrays must index all of them (`[0, 2^40, 2^40]` cannot be made).
+        if shape
+            .iter()
+            .try_fold(dtype.size(), |n, &d| n.checked_mul(d.max(1)))
+            .is_none_or(|bytes| bytes > isize::MAX as usize)
         {
             return Err(Error::MissingShape { name: name.to_owned(), shape: Shape::from(shape.as_slice()) });
         }

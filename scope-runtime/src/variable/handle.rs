@@ -210,6 +210,9 @@ impl Variable {
                     return Ok(v.clone());
                 }
                 let mut guard = value.write().unwrap_or_else(|e| e.into_inner());
+                if guard.is_none() {
+                    self.check_size(init)?;
+                }
                 let v = guard
                     .get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
                 Ok(v.clone())
@@ -273,10 +276,34 @@ impl Variable {
             return Err("a partitioned variable is assigned through its shards");
         };
         let mut slot = value.write().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() && self.check_size(init).is_err() {
+            return Err("the variable's value is too large to hold in memory (read it for the details)");
+        }
         let current =
             slot.get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
         f(Arc::make_mut(current))?;
         Ok(current.clone())
+    }
+
+    /// Refuses to make a value larger than [`max_value_bytes`]: an error
+    /// naming the variable and its size instead of an allocation that
+    /// aborts the process.
+    fn check_size(&self, init: &Init) -> Result<()> {
+        let elements = self.0.shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128)).unwrap_or(u128::MAX);
+        // Random initializers make their values in f64 first.
+        let per_element = if init.is_random() { 8 + self.0.dtype.size() } else { self.0.dtype.size() };
+        let bytes = elements.saturating_mul(per_element as u128);
+        let limit = max_value_bytes();
+        if bytes > u128::from(limit) {
+            return Err(Error::ValueTooLarge {
+                name: self.name().to_owned(),
+                shape: Shape::from(self.0.shape.as_slice()),
+                dtype: self.0.dtype,
+                bytes,
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// Replaces the value, as [`update_in_place`](Self::update_in_place) does, when it has the variable's shape and dtype.
@@ -331,4 +358,20 @@ impl std::fmt::Debug for Variable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Variable({:?}, shape={}, dtype={})", self.name(), Shape::from(self.shape()), self.dtype())
     }
+}
+
+/// The most bytes a variable's value may take: `SCOPEFLOW_MAX_VALUE_BYTES`,
+/// else the machine's memory (Linux's `MemTotal`), else 1 TiB.
+fn max_value_bytes() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let set = std::env::var("SCOPEFLOW_MAX_VALUE_BYTES").ok().and_then(|v| v.trim().parse().ok());
+        let memory = || {
+            let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kib.checked_mul(1024)
+        };
+        set.or_else(memory).unwrap_or(1 << 40)
+    })
 }

@@ -139,6 +139,11 @@ impl Init {
         }
     }
 
+    /// Whether the value is drawn at random (made in f64 first).
+    pub(crate) fn is_random(&self) -> bool {
+        !matches!(self, Init::Zeros | Init::Ones | Init::Constant(_) | Init::Value(_))
+    }
+
     /// The op TensorFlow's initializer builds under `<variable>/Initializer/`
     /// (`None` for a value, which builds nothing there).
     pub(crate) fn op_name(&self) -> Option<&'static str> {

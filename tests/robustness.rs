@@ -1,0 +1,127 @@
+//! Bad input is an error, never a panic, an abort or a hang: defects the
+//! robustness issue lists, each as a regression test (more to come with it).
+
+use scopeflow::prelude::*;
+use scopeflow::{ErrorKind, Padding};
+
+fn graph() -> (Graph, scopeflow::DefaultGraphGuard) {
+    let graph = Graph::new();
+    let guard = graph.as_default();
+    (graph, guard)
+}
+
+#[test]
+fn a_variable_too_large_to_allocate_is_an_error_naming_it() -> Result<()> {
+    let (graph, _g) = graph();
+    for (name, dims) in [("huge", [1usize << 30, 1 << 30]), ("large", [1 << 20, 1 << 20])] {
+        let w = get_variable(name, dims).get()?;
+        let err = w.value().unwrap_err();
+        assert!(err.to_string().contains(name), "{err}");
+        let read = scopeflow::identity(&w)?;
+        let err = Session::new(&graph).run(&[&read], &[]).unwrap_err();
+        assert!(err.to_string().contains(name), "{err}");
+        assert!(Saver::new(&graph).save(std::env::temp_dir().join("scopeflow-too-large.safetensors")).is_err());
+    }
+    // No elements at all is fine, whatever the other sizes.
+    let empty = get_variable("empty", [0usize, 1 << 40, 1 << 40]).get();
+    if let Ok(empty) = empty {
+        assert!(empty.value().is_ok_and(|v| v.len() == 0));
+    }
+    Ok(())
+}
+
+#[test]
+fn means_of_nothing_and_of_many_are_right_or_refused() -> Result<()> {
+    let (graph, _g) = graph();
+    let session = Session::new(&graph);
+    let ints = constant(scopeflow::ndarray::Array2::<i32>::zeros((0, 3)))?;
+    let err = session.run(&[&reduce_mean(&ints, Some(&[0]), false)?], &[]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    let ones = constant(scopeflow::ndarray::Array1::<f32>::ones(20_000_000))?;
+    let mean = session.run(&[&reduce_mean(&ones, None, false)?], &[])?.remove(0).to_f64_vec()[0];
+    assert_eq!(mean, 1.0);
+    Ok(())
+}
+
+#[test]
+fn a_permutation_checked_only_at_run_time_is_an_error() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = placeholder(DType::F32, Shape::unknown())?;
+    let t = scopeflow::transpose(&x, Some(&[0, 0]))?;
+    let t2 = scopeflow::transpose(&x, Some(&[0, 5]))?;
+    let session = Session::new(&graph);
+    let value = Value::from(scopeflow::ndarray::Array2::<f32>::zeros((2, 3)));
+    for t in [&t, &t2] {
+        let err = session.run(&[t], &[(&x, &value)]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_huge_pooling_window_returns_at_once() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = constant(scopeflow::ndarray::Array4::<f32>::ones((1, 4, 4, 1)))?;
+    let start = std::time::Instant::now();
+    for pooled in [
+        scopeflow::max_pool(&x, [1 << 30, 1 << 30], [1, 1], Padding::Same),
+        scopeflow::avg_pool(&x, [1 << 30, 1 << 30], [1, 1], Padding::Same),
+    ] {
+        if let Ok(p) = pooled {
+            let out = Session::new(&graph).run(&[&p], &[]);
+            assert!(out.is_ok_and(|v| v[0].to_f64_vec().iter().all(|&v| v == 1.0)));
+        }
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    Ok(())
+}
+
+#[test]
+fn integer_arithmetic_wraps_as_tensorflow_does() -> Result<()> {
+    let (graph, _g) = graph();
+    let big = constant(vec![i32::MAX, i32::MAX])?;
+    let session = Session::new(&graph);
+    let sum = session.run(&[&add(&big, &big)?], &[])?.remove(0).to_f64_vec();
+    assert_eq!(sum, vec![-2.0, -2.0]);
+    let square = session.run(&[&scopeflow::square(&big)?], &[])?.remove(0).to_f64_vec();
+    assert_eq!(square, vec![1.0, 1.0]);
+    let total = session.run(&[&reduce_sum(&big, None, false)?], &[])?.remove(0).to_f64_vec();
+    assert_eq!(total, vec![-2.0]);
+    let m = constant(scopeflow::ndarray::arr2(&[[i32::MAX, i32::MAX]]))?;
+    let product = session.run(&[&matmul(&m, &scopeflow::transpose(&m, None)?)?], &[])?.remove(0).to_f64_vec();
+    assert_eq!(product, vec![2.0]);
+    Ok(())
+}
+
+#[test]
+fn shape_computations_that_overflow_are_errors() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = constant(scopeflow::ndarray::Array4::<f32>::ones((1, 4, 4, 1)))?;
+    assert!(reshape(&x, &[i64::MAX, 2]).is_err());
+    assert!(reshape(&x, &[1 << 40, 1 << 40]).is_err());
+    let flat = placeholder(DType::F32, Shape::unknown())?;
+    // Refused when built, or when run.
+    if let Ok(huge) = reshape(&flat, &[1 << 40, 1 << 40]) {
+        let fed = Value::from(vec![1.0f32; 4]);
+        assert!(Session::new(&graph).run(&[&huge], &[(&flat, &fed)]).is_err());
+    }
+    let dims = placeholder(DType::I64, Shape::from_dims([Some(2)]))?;
+    let to_dims = scopeflow::reshape_to(&flat, &dims)?;
+    let fed = Value::from(vec![1.0f32; 4]);
+    let asked = Value::from(vec![1i64 << 40, 1 << 40]);
+    assert!(Session::new(&graph).run(&[&to_dims], &[(&flat, &fed), (&dims, &asked)]).is_err());
+    let no_height = constant(scopeflow::ndarray::Array4::<f32>::ones((0, 1, 1, 1)))?;
+    assert!(scopeflow::conv2d(&x, &no_height, [1, 1], Padding::Same).is_err());
+    let empty = constant(scopeflow::ndarray::Array4::<f32>::ones((1, 0, 0, 1)))?;
+    let pooled = scopeflow::max_pool(&empty, [2, 2], [1, 1], Padding::Same);
+    if let Ok(p) = pooled {
+        let _ = Session::new(&graph).run(&[&p], &[]);
+    }
+    let filter = constant(scopeflow::ndarray::Array4::<f32>::ones((2, 2, 1, 1)))?;
+    assert!(scopeflow::conv2d_dilated(&x, &filter, [1, 1], Padding::Valid, [usize::MAX / 2, 1]).is_err());
+    let same = scopeflow::conv2d_dilated(&x, &filter, [1, 1], Padding::Same, [usize::MAX / 2, 1]);
+    if let Ok(c) = same {
+        let _ = Session::new(&graph).run(&[&c], &[]);
+    }
+    Ok(())
+}
