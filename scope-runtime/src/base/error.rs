@@ -237,7 +237,7 @@ pub enum Error {
         /// The variable's name.
         name: String,
         /// Its shape.
-        shape: Shape,
+        shape: Box<Shape>,
         /// Its dtype.
         dtype: DType,
         /// The bytes it needs (while being made).

@@ -297,7 +297,7 @@ impl Variable {
         if bytes > u128::from(limit) {
             return Err(Error::ValueTooLarge {
                 name: self.name().to_owned(),
-                shape: Shape::from(self.0.shape.as_slice()),
+                shape: Box::new(Shape::from(self.0.shape.as_slice())),
                 dtype: self.0.dtype,
                 bytes,
                 limit,
