@@ -240,8 +240,8 @@ pub enum Error {
         shape: Box<Shape>,
         /// Its dtype.
         dtype: DType,
-        /// The bytes it needs (while being made).
-        bytes: u128,
+        /// The bytes it needs while being made (`u64::MAX`: more than that).
+        bytes: u64,
         /// The limit.
         limit: u64,
     },

@@ -292,9 +292,9 @@ impl Variable {
         let elements = self.0.shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128)).unwrap_or(u128::MAX);
         // Random initializers make their values in f64 first.
         let per_element = if init.is_random() { 8 + self.0.dtype.size() } else { self.0.dtype.size() };
-        let bytes = elements.saturating_mul(per_element as u128);
+        let bytes = u64::try_from(elements.saturating_mul(per_element as u128)).unwrap_or(u64::MAX);
         let limit = max_value_bytes();
-        if bytes > u128::from(limit) {
+        if bytes > limit {
             return Err(Error::ValueTooLarge {
                 name: self.name().to_owned(),
                 shape: Box::new(Shape::from(self.0.shape.as_slice())),
