@@ -624,3 +624,17 @@ fn denormals_are_flushed_to_zero_as_tensorflow_does() -> Result<()> {
     assert!(std::hint::black_box(1e-39f32) * std::hint::black_box(1.0f32) > 0.0);
     Ok(())
 }
+
+#[test]
+fn a_read_ordered_before_an_update_sees_the_old_value() -> Result<()> {
+    // TF's snapshot-then-update: `old` is fetched, and the update waits for it.
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    let old = mul(&v, &constant(1.0f32)?)?;
+    let update =
+        scopeflow::control_dependencies(&[&old.op()]).with(|| scopeflow::assign_add(&v, &constant(vec![5.0f32])?))?;
+    let out = Session::new(&graph).run(&[&update, &old], &[])?;
+    assert_eq!((out[0].to_f64_vec(), out[1].to_f64_vec()), (vec![5.0], vec![0.0]));
+    Ok(())
+}

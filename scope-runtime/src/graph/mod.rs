@@ -24,7 +24,7 @@ use crate::base::{DType, Error, Result, Shape, Tensor, Value};
 use crate::variable::Variable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -82,11 +82,26 @@ pub(crate) struct GraphState {
 }
 
 thread_local! {
-    /// How many times this thread locked a graph for writing (see `Graph::undo_on_error`).
-    static OWN_WRITES: Cell<u64> = const { Cell::new(0) };
+    /// How many times this thread locked each graph for writing, by graph id
+    /// (see `Graph::undo_on_error`); a thread writes to few graphs.
+    static OWN_WRITES: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// What [`GraphState::restore`] puts back: everything but the nodes, which only grow.
+/// Adds `more` to this thread's count of writes to graph `id`, and returns the count.
+fn own_writes(id: u64, more: u64) -> u64 {
+    OWN_WRITES.with(|counts| {
+        let mut counts = counts.borrow_mut();
+        let index = counts.iter().position(|&(g, _)| g == id).unwrap_or_else(|| {
+            counts.push((id, 0));
+            counts.len() - 1
+        });
+        counts[index].1 += more;
+        counts[index].1
+    })
+}
+
+/// What [`GraphState::restore`] puts back: the number of nodes (those
+/// added since are dropped), the names, variables and collections.
 struct Savepoint {
     nodes: usize,
     names: NamesInUse,
@@ -100,7 +115,7 @@ struct Savepoint {
 }
 
 impl GraphState {
-    fn savepoint(&self) -> Savepoint {
+    fn savepoint(&self, graph_id: u64) -> Savepoint {
         Savepoint {
             nodes: self.nodes.len(),
             names: self.names.clone(),
@@ -110,7 +125,7 @@ impl GraphState {
             reduced_shape_cache: self.reduced_shape_cache.clone(),
             regularizers: self.regularizers.clone(),
             writes: self.writes,
-            own_writes: OWN_WRITES.with(Cell::get),
+            own_writes: own_writes(graph_id, 0),
         }
     }
 
@@ -286,7 +301,7 @@ impl Graph {
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, GraphState> {
         let mut state = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
         state.writes += 1;
-        OWN_WRITES.with(|n| n.set(n.get() + 1));
+        own_writes(self.id(), 1);
         state
     }
 
@@ -295,11 +310,11 @@ impl Graph {
     /// call leaves the graph as it was. When another thread wrote to the graph
     /// in the meantime, what was added stays (those writes are not undone).
     pub(crate) fn undo_on_error<T>(&self, build: impl FnOnce() -> Result<T>) -> Result<T> {
-        let saved = self.read().savepoint();
+        let saved = self.read().savepoint(self.id());
         let result = build();
         if result.is_err() {
             let mut state = self.inner.state.write().unwrap_or_else(|e| e.into_inner());
-            let own = OWN_WRITES.with(Cell::get) - saved.own_writes;
+            let own = own_writes(self.id(), 0) - saved.own_writes;
             if state.writes - saved.writes == own {
                 state.restore(saved);
             }
@@ -483,6 +498,17 @@ impl GraphState {
         const MAX_ELEMENTS: usize = 1024;
         let int = |d: DType| matches!(d, DType::I32 | DType::I64);
         if inputs.is_empty() || !inputs.iter().all(|t| int(t.dtype)) || !outputs.iter().all(|(_, d)| int(*d)) {
+            return Vec::new();
+        }
+        // Small outputs only (`Fill` or `Range` of known sizes can be huge).
+        // An output of unknown size from known inputs (`ListDiff`) is no
+        // larger than they are.
+        let small = |shape: &Shape| {
+            shape.to_vec().is_none_or(|dims| {
+                dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_some_and(|n| n <= MAX_ELEMENTS)
+            })
+        };
+        if !outputs.iter().all(|(shape, _)| small(shape)) {
             return Vec::new();
         }
         let Some(args) = inputs

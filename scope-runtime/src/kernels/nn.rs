@@ -104,12 +104,17 @@ impl ConvGeometry {
         let (&[n, h, w, cin], &[kh, kw, fin, cout]) = (x, f) else {
             return Err("Conv2D takes an NHWC input and a [height, width, in, out] filter");
         };
+        // Sizes may come from a tensor (the backprops' shapes): every buffer they make must fit.
+        super::element_count(x)?;
+        super::element_count(f)?;
         if cin != fin {
             return Err("the filter's input channels must match the input's channels");
         }
         let too_large = "the filter is larger than the input";
         let (oh, ph) = window(h, kh, c.strides[0], c.dilations[0], c.padding).ok_or(too_large)?;
         let (ow, pw) = window(w, kw, c.strides[1], c.dilations[1], c.padding).ok_or(too_large)?;
+        super::element_count(&[n, oh, ow, kh, kw, cin])?;
+        super::element_count(&[n, oh, ow, cout])?;
         Ok(ConvGeometry {
             n,
             h,
@@ -278,6 +283,8 @@ impl PoolGeometry {
     fn new(x: &[usize], attr: &Attr) -> KernelResult<PoolGeometry> {
         let Attr::Pool(p) = attr else { return Err("missing pooling attributes") };
         let &[n, h, w, ch] = x else { return Err("the input of pooling is NHWC: rank 4") };
+        // Sizes may come from a tensor (`AvgPoolGrad`'s input shape): the buffer must fit.
+        super::element_count(x)?;
         let too_large = "the window is larger than the input";
         let (oh, ph) = window(h, p.ksize[0], p.strides[0], 1, p.padding).ok_or(too_large)?;
         let (ow, pw) = window(w, p.ksize[1], p.strides[1], 1, p.padding).ok_or(too_large)?;

@@ -64,11 +64,17 @@ fn apply<T: Num>(a: &mut ArrayD<T>, delta: &Value, step: Step) -> KernelResult<(
 }
 
 /// The variables an `Apply*` op changes, in input order.
+/// Fails unless the `N` variables are distinct: an update locks each of them
+/// at once, and one variable twice would wait for itself.
 fn applied<'a, const N: usize>(attr: &'a Attr, op: &'static str) -> KernelResult<&'a [Variable; N]> {
-    match attr {
-        Attr::Apply { vars, .. } => <&[Variable; N]>::try_from(&vars[..]).map_err(|_| op),
-        _ => Err("missing variables"),
+    let vars = match attr {
+        Attr::Apply { vars, .. } => <&[Variable; N]>::try_from(&vars[..]).map_err(|_| op)?,
+        _ => return Err("missing variables"),
+    };
+    if vars.iter().enumerate().any(|(i, v)| vars[..i].contains(v)) {
+        return Err("an update's variable and slots must be distinct variables");
     }
+    Ok(vars)
 }
 
 /// Runs `$body` on the float array of each of `$var`'s values, the same dtype as `T` below.

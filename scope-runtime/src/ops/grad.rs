@@ -486,7 +486,10 @@ pub(super) fn sparse_softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
 
 /// TF `_SoftmaxCrossEntropyWithLogitsGrad`: the loss's gradient times the
 /// op's `softmax - labels` output for the logits, and times
-/// `-log_softmax(logits)` for the labels.
+/// `-log_softmax(logits)` for the labels (each broadcast by its own
+/// `ExpandDims`, as TF's `_BroadcastMul` builds them). A gradient into the
+/// `backprop` output, which only second derivatives use, is not propagated:
+/// scopeflow has no second derivatives.
 pub(super) fn softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     let g = expand_dims(&grad[0], -1)?;
     let logits_grad = named("mul").mul(&g, &op.outputs[1])?;

@@ -290,6 +290,10 @@ fn constant_value(state: &GraphState, node: u32) -> Option<Arc<Value>> {
                 _ => None,
             };
             let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
+            // Axes: a few values at most (a longer range is left to run time).
+            if limit.saturating_sub(start) > 1024 {
+                return None;
+            }
             let values: Vec<i64> = (start..limit).step_by(usize::try_from(delta).ok().filter(|&d| d > 0)?).collect();
             let data = values.iter().map(|&v| v as f64).collect();
             Some(Arc::new(Value::from_f64_data(n.outputs[0].1, &[values.len()], data).ok()?))

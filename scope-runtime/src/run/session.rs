@@ -3,7 +3,7 @@
 use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
 use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
 use crate::variable::Variable;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use std::sync::{Arc, Mutex};
 
@@ -297,30 +297,32 @@ impl Session {
                     .chain(n.control_inputs.iter().copied())
                     .any(|d| effectful[d as usize]);
         }
-        // Depth-first from the fetches and targets, stopping at feeds: post-order is a valid order.
-        // A control input that changes nothing is not run (as TF's graph optimizer drops
-        // it): such as the gradient of a layer's input that `tf.tuple` gates on.
-        let mut order: Vec<u32> = Vec::new();
-        let mut stack: Vec<(u32, bool)> =
-            fetches.iter().map(|t| t.node).chain(targets.iter().map(|o| o.node)).rev().map(|n| (n, false)).collect();
-        while let Some((node, expanded)) = stack.pop() {
-            if base.contains_key(&node) || (is_fed(node) && !expanded) {
+        // Which nodes run: depth-first from the fetches and targets, stopping
+        // at feeds. A control input that changes nothing is not run (as TF's
+        // graph optimizer drops it): such as the gradient of a layer's input
+        // that `tf.tuple` gates on.
+        let mut needed: FxHashSet<u32> = FxHashSet::default();
+        let mut stack: Vec<u32> = fetches.iter().map(|t| t.node).chain(targets.iter().map(|o| o.node)).collect();
+        while let Some(node) = stack.pop() {
+            if is_fed(node) || !needed.insert(node) {
                 continue;
             }
             let n = &state.nodes[node as usize];
-            if expanded {
-                base.insert(node, slots);
-                slots += n.outputs.len();
-                order.push(node);
-                continue;
-            }
             if matches!(n.op.kernel, Kernel::Placeholder) {
                 return Err(Error::FeedMissing { placeholder: n.name.to_string() });
             }
-            stack.push((node, true));
             let controls = n.control_inputs.iter().copied().filter(|&c| effectful[c as usize]);
-            let deps = n.inputs.iter().map(|o| o.node).chain(controls);
-            stack.extend(deps.collect::<SmallVec<[u32; 4]>>().into_iter().rev().map(|i| (i, false)));
+            stack.extend(n.inputs.iter().map(|o| o.node).chain(controls));
+        }
+        // In what order: creation order, which puts every input and control
+        // input (kept for other reasons, such as a read fetched too) before
+        // the nodes after it, so ordering edges hold even where they did not
+        // decide what runs.
+        let mut order: Vec<u32> = needed.into_iter().collect();
+        order.sort_unstable();
+        for &node in &order {
+            base.insert(node, slots);
+            slots += state.nodes[node as usize].outputs.len();
         }
         let slot_of = |o: Output| -> Result<usize> {
             match fed.get(&o) {
@@ -426,6 +428,12 @@ impl Slot<'_> {
 /// Flushes denormal floats to zero (x86's FTZ and DAZ bits) on this thread
 /// while it lives, and puts the previous mode back when dropped (TF's
 /// `ScopedFlushDenormal` around its kernels).
+///
+/// A deliberate deviation from Rust's default floating-point environment,
+/// as TensorFlow makes it: only results and inputs below `f32::MIN_POSITIVE`
+/// (or f64's) change, to 0, and only for the kernels of a run. Values folded
+/// while a graph is built are not flushed, and other architectures (aarch64's
+/// FPCR.FZ) are left as they are.
 struct FlushDenormals {
     #[cfg(target_arch = "x86_64")]
     saved: u32,
