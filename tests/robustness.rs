@@ -125,3 +125,29 @@ fn shape_computations_that_overflow_are_errors() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn nesting_scopes_fifty_thousand_deep_is_refused_early_and_leaves_the_graph_usable() -> Result<()> {
+    let (graph, _g) = graph();
+    let mut guards = Vec::new();
+    let mut refused = None;
+    for _ in 0..50_000 {
+        match variable_scope("s").enter() {
+            Ok(g) => guards.push(g),
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let err = refused.expect("a depth limit");
+    assert!(err.to_string().contains("nested too deep"), "{err}");
+    assert!(guards.len() > 1000, "{} levels", guards.len());
+    assert!(name_scope("n").enter().is_err());
+    while let Some(g) = guards.pop() {
+        g.exit()?;
+    }
+    assert_eq!(get_variable("w", [1]).get()?.name(), "w");
+    assert_eq!(graph.trainable_variables(None)?.len(), 1);
+    Ok(())
+}

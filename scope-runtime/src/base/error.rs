@@ -131,6 +131,20 @@ pub enum Error {
         nested: bool,
     },
 
+    /// A scope nested so deep that its name passes the length scopeflow allows.
+    #[error(
+        "a scope name of {len} bytes (more than {limit}), inside `{start}…`: scopes are nested too deep; \
+         leave scopes you are done with, or nest fewer"
+    )]
+    ScopeTooDeep {
+        /// The beginning of the enclosing scope's name.
+        start: String,
+        /// The length the name would have.
+        len: usize,
+        /// The longest allowed.
+        limit: usize,
+    },
+
     /// `variable_scope` with neither a name, a captured scope nor a default name.
     #[error("variable_scope needs a name, a captured VariableScope or a default_name (inside scope `{current}`)")]
     MissingScopeName {
@@ -696,6 +710,7 @@ impl Error {
             | Error::GradientDType { .. }
             | Error::Optimizer { .. }
             | Error::NoLosses
+            | Error::ScopeTooDeep { .. }
             | Error::ValueTooLarge { .. }
             | Error::LearningRate { .. }
             | Error::Layer { .. }

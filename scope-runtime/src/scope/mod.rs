@@ -417,6 +417,20 @@ fn check_scope_name(name: &str, nested: bool) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }) }
 }
 
+/// The longest scope name scopeflow makes: each nested scope keeps its full
+/// name, so unbounded nesting would take memory quadratic in the depth.
+pub(crate) const MAX_SCOPE_NAME: usize = 8192;
+
+/// Refuses a scope `name` inside `parent` whose full name would pass [`MAX_SCOPE_NAME`].
+fn check_depth(parent: &str, name: &str) -> Result<()> {
+    let len = parent.len() + name.len() + 1;
+    if len > MAX_SCOPE_NAME {
+        let start: String = parent.chars().take(64).collect();
+        return Err(Error::ScopeTooDeep { start, len, limit: MAX_SCOPE_NAME });
+    }
+    Ok(())
+}
+
 /// TF `Graph.name_scope(name)`: the scope string it yields (`foo_1/`, or `""`),
 /// which becomes the current name scope. Marks the name used. `name` must
 /// have been checked.
@@ -467,6 +481,10 @@ fn enter_variable_scope(
     };
     if let Some(n) = ns_to_open {
         check_scope_name(n, nested)?;
+        check_depth(&ctx.stack.name_scope, n)?;
+    }
+    if let Some(s) = scope_name {
+        check_depth(parent.name(), s)?;
     }
 
     let prev_name_scope = ctx.stack.name_scope.clone();
@@ -686,6 +704,7 @@ impl NameScopeBuilder<'_> {
         let name = self.name.unwrap_or("");
         let (returned, graph_id, token) = with_ctx(|mut ctx| {
             check_scope_name(name, !ctx.stack.name_scope.is_empty())?;
+            check_depth(&ctx.stack.name_scope, name)?;
             let prev = ctx.stack.name_scope.clone();
             let returned = open_name_scope(&mut ctx, name);
             ctx.stack.name_scope = returned.clone();
