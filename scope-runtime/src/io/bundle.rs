@@ -57,7 +57,14 @@ pub fn read_tf1_checkpoint(prefix: impl AsRef<Path>) -> Result<BTreeMap<String, 
         path: shown.clone(),
         source,
     })?;
-    let entries: BTreeMap<Vec<u8>, Vec<u8>> = read_table(&index).map_err(&bad)?.into_iter().collect();
+    let mut entries: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+    for (key, value) in read_table(&index).map_err(&bad)? {
+        if entries.contains_key(&key) {
+            // TensorFlow would take the first copy; a table holding two is damaged.
+            return Err(bad(format!("the index holds `{}` twice", String::from_utf8_lossy(&key))));
+        }
+        entries.insert(key, value);
+    }
     let num_shards = entries.get(&[][..]).map(|v| header_shards(v).map_err(&bad)).transpose()?.unwrap_or(1);
     let mut data = Shards { prefix, num_shards, files: BTreeMap::new(), bad: &bad };
     let mut out = BTreeMap::new();
@@ -212,9 +219,8 @@ impl Shards<'_> {
             .zip(usize::try_from(entry.size).ok())
             .and_then(|(o, s)| data.get(o..o.checked_add(s)?))
             .ok_or_else(|| (self.bad)(format!("`{name}` points past the end of its data file")))?;
-        if let Some(crc) = entry.crc
-            && unmask(crc) != crc32c::crc32c(bytes)
-        {
+        // An entry without the field holds 0, as protocol buffers read it, and is checked as TF checks it.
+        if unmask(entry.crc.unwrap_or(0)) != crc32c::crc32c(bytes) {
             return Err((self.bad)(format!("`{name}` fails its CRC-32C check: the data file is damaged")));
         }
         Ok(bytes)
@@ -349,6 +355,55 @@ mod tests {
         let read = read_tf1_checkpoint(dir.join("m"));
         std::fs::remove_dir_all(&dir).ok();
         read
+    }
+
+    /// Writes `index` and `data` as a checkpoint and reads it back.
+    fn read_files(case: &str, index: &[u8], data: &[u8]) -> Result<BTreeMap<String, Stored>> {
+        let dir = std::env::temp_dir().join(format!("scopeflow-bundle-{}-{case}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("m.index"), index).expect("index");
+        std::fs::write(dir.join("m.data-00000-of-00001"), data).expect("data");
+        let read = read_tf1_checkpoint(dir.join("m"));
+        std::fs::remove_dir_all(&dir).ok();
+        read
+    }
+
+    #[test]
+    fn an_entry_without_its_checksum_is_checked_as_tf_does() {
+        let tensors = [("v".to_owned(), Tf1Tensor::Whole(Value::from(vec![1.0f32, 2.0])))];
+        let (index, data) = encode_bundle(&tensors);
+        let entries = crate::io::table::read_table(&index).expect("table");
+        assert!(read_files("whole", &index, &data).is_ok());
+        // The entry of `v` without its crc32c field (6, a fixed32).
+        let without_crc: Vec<_> = entries
+            .iter()
+            .map(|(key, value)| {
+                if key.as_slice() != b"v" {
+                    return (key.clone(), value.clone());
+                }
+                let mut kept = Vec::new();
+                let mut at = 0;
+                while at < value.len() {
+                    let start = at;
+                    let tag = varint(value, &mut at).expect("tag");
+                    match tag & 7 {
+                        0 => drop(varint(value, &mut at).expect("varint")),
+                        1 => at += 8,
+                        2 => at += varint(value, &mut at).expect("length") as usize,
+                        5 => at += 4,
+                        _ => panic!("a wire type the writer does not use"),
+                    }
+                    if tag >> 3 != 6 {
+                        kept.extend_from_slice(&value[start..at]);
+                    }
+                }
+                (key.clone(), kept)
+            })
+            .collect();
+        let mut flipped = data.clone();
+        flipped[0] ^= 1;
+        let err = read_files("no-crc", &crate::io::table::write_table(&without_crc), &flipped).unwrap_err();
+        assert!(err.to_string().contains("CRC-32C") && err.to_string().contains("`v`"), "{err}");
     }
 
     #[test]
