@@ -108,3 +108,57 @@ fn convert_writes_a_tf1_checkpoint_byte_for_byte_as_tensorflow_wrote_it() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn convert_refuses_to_write_over_what_it_reads_and_inspect_survives_a_closed_pipe() -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("scopeflow-cli-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut values = std::collections::BTreeMap::new();
+    for i in 0..2000 {
+        values.insert(format!("scope_{i}/w"), Value::from(vec![i as f32]));
+    }
+    values.insert("odd\nname\u{7}".to_owned(), Value::from(vec![1.0f32]));
+    let prefix = dir.join("m.ckpt");
+    scopeflow::write_tf1_checkpoint(&prefix, &values)?;
+    let index = dir.join("m.ckpt.index");
+    let before = std::fs::read(&index).expect("index");
+    let (p, i) = (prefix.to_str().expect("utf-8"), index.to_str().expect("utf-8"));
+    assert_eq!(scopeflow(&["convert", p, i]).0, 2);
+    assert_eq!(scopeflow(&["convert", i, p]).0, 2);
+    assert_eq!(std::fs::read(&index).expect("index"), before);
+    // Control characters are escaped, not sent to the terminal.
+    let (code, out) = scopeflow(&["inspect", p]);
+    assert_eq!(code, 0);
+    assert!(out.contains("odd\\nname\\u{7}") && !out.contains('\u{7}'), "{out}");
+    // `scopeflow inspect … | head -1`: the reader goes away after one line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scopeflow"))
+        .args(["inspect", p])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("a line");
+    let status = child.wait_with_output().expect("ends");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(!String::from_utf8_lossy(&status.stderr).contains("panicked"));
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+#[test]
+fn a_file_that_is_also_a_tf1_prefix_is_refused_as_ambiguous() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("scopeflow-ambiguous-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("w".to_owned(), Value::from(vec![1.0f32]));
+    let prefix = dir.join("model");
+    scopeflow::write_tf1_checkpoint(&prefix, &values)?;
+    scopeflow::write_safetensors(&prefix, &values)?;
+    let err = scopeflow::read_checkpoint(&prefix).unwrap_err();
+    assert!(err.to_string().contains("both a file and the prefix"), "{err}");
+    assert!(scopeflow::read_checkpoint(dir.join("model.index")).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

@@ -9,11 +9,29 @@
 //! PATH is a safetensors file, or a TF1 checkpoint prefix (`model.ckpt`) or
 //! its `.index` file. `convert` writes a safetensors file when OUT ends in
 //! `.safetensors`, and otherwise a TF1 checkpoint at the prefix OUT. MANIFEST is a file holding `graph.manifest().summary()`.
-//! `diff` exits with 1 when anything differs.
+//! `diff` exits with 1 when anything differs. Exit codes: 0 done (also when
+//! the reader of the output goes away, as `| head` does), 1 `diff` found
+//! differences, 2 bad arguments or a file that cannot be read or written.
+//! Names are printed with control characters escaped.
 
 use scopeflow::{Stored, read_checkpoint};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::process::ExitCode;
+
+/// Prints a line on stdout; a reader that went away (`| head`) ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+}
+
+/// `name` with control characters escaped, safe to print on a terminal.
+fn shown(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
 
 const USAGE: &str =
     "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST | scopeflow convert PATH OUT[.safetensors]";
@@ -82,7 +100,7 @@ fn inspect(path: &str, json: bool) -> scopeflow::Result<ExitCode> {
                 )
             })
             .collect();
-        println!("[{}]", items.join(", "));
+        out!("[{}]", items.join(", "));
         return Ok(ExitCode::SUCCESS);
     }
     // A scope tree: each scope once, its variables indented under it.
@@ -93,12 +111,12 @@ fn inspect(path: &str, json: bool) -> scopeflow::Result<ExitCode> {
         let common = open.iter().zip(scopes).take_while(|(a, b)| a == b).count();
         open.truncate(common);
         for scope in &scopes[common..] {
-            println!("{}{scope}/", "  ".repeat(open.len()));
+            out!("{}{}/", "  ".repeat(open.len()), shown(scope));
             open.push(scope);
         }
-        println!("{}{} {shape:?} {dtype}", "  ".repeat(open.len()), leaf[0]);
+        out!("{}{} {shape:?} {}", "  ".repeat(open.len()), shown(leaf[0]), shown(dtype));
     }
-    println!("{} tensors", tensors.len());
+    out!("{} tensors", tensors.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,13 +128,15 @@ fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
         match saved.get(name) {
             None => {
                 differences += 1;
-                println!("missing     {name} {shape:?} {dtype}: the model has it, the checkpoint does not");
+                out!("missing     {} {shape:?} {dtype}: the model has it, the checkpoint does not", shown(name));
             }
             Some(found) if found != &(dtype.clone(), shape.clone()) => {
                 differences += 1;
-                println!(
-                    "mismatched  {name}: the model has {shape:?} {dtype}, the checkpoint {:?} {}",
-                    found.1, found.0
+                out!(
+                    "mismatched  {}: the model has {shape:?} {dtype}, the checkpoint {:?} {}",
+                    shown(name),
+                    found.1,
+                    shown(&found.0)
                 );
             }
             Some(_) => {}
@@ -124,20 +144,31 @@ fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
     }
     for (name, (dtype, shape)) in saved.iter().filter(|(n, _)| !model.contains_key(*n)) {
         differences += 1;
-        println!("unexpected  {name} {shape:?} {dtype}: the checkpoint has it, the model does not");
+        out!("unexpected  {} {shape:?} {}: the checkpoint has it, the model does not", shown(name), shown(dtype));
     }
-    println!("{} in both, {differences} differences", model.keys().filter(|n| saved.contains_key(*n)).count());
+    let both = model.keys().filter(|n| saved.contains_key(*n)).count();
+    if writeln!(std::io::stdout().lock(), "{both} in both, {differences} differences").is_err() && differences == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
     Ok(if differences == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn convert(path: &str, out: &str) -> scopeflow::Result<ExitCode> {
+    // A TF1 checkpoint is its prefix's files: writing to the prefix read would replace them.
+    let prefix = |p: &str| p.strip_suffix(".index").unwrap_or(p).to_owned();
+    if prefix(path) == prefix(out) {
+        eprintln!("scopeflow: convert would write over `{path}`, the checkpoint it reads; give another OUT");
+        return Ok(ExitCode::from(2));
+    }
     let mut values = BTreeMap::new();
     for (name, tensor) in read_checkpoint(path)? {
         match tensor {
             Stored::Value(v) => {
                 values.insert(name, v);
             }
-            Stored::Unsupported { dtype, .. } => eprintln!("skipped {name}: dtype {dtype} is not supported"),
+            Stored::Unsupported { dtype, .. } => {
+                eprintln!("skipped {}: dtype {} is not supported", shown(&name), shown(&dtype));
+            }
         }
     }
     if out.ends_with(".safetensors") {
@@ -145,6 +176,6 @@ fn convert(path: &str, out: &str) -> scopeflow::Result<ExitCode> {
     } else {
         scopeflow::write_tf1_checkpoint(out, &values)?;
     }
-    println!("wrote {} tensors to {out}", values.len());
+    out!("wrote {} tensors to {out}", values.len());
     Ok(ExitCode::SUCCESS)
 }

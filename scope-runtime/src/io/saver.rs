@@ -446,12 +446,18 @@ pub fn read_checkpoint(path: impl AsRef<Path>) -> Result<BTreeMap<String, Stored
     if let Some(prefix) = text.strip_suffix(".index") {
         return read_tf1_checkpoint(prefix);
     }
-    // A path that is neither a safetensors file nor a file at all is a TF1 prefix.
-    if is_safetensors(path) || (!with_suffix(path, ".index").exists() && path.is_file()) {
-        read_safetensors(path)
-    } else {
-        read_tf1_checkpoint(path)
+    let tf1 = with_suffix(path, ".index").exists();
+    if tf1 && path.is_file() && !is_safetensors(path) {
+        return Err(Error::Format {
+            path: text.into_owned(),
+            format: FileKind::Tf1Bundle,
+            reason: "it is both a file and the prefix of a TF1 checkpoint: name the `.index` file to read the \
+                     checkpoint, or give the file a `.safetensors` name"
+                .to_owned(),
+        });
     }
+    // A path that is neither a safetensors file nor a file at all is a TF1 prefix.
+    if is_safetensors(path) || (!tf1 && path.is_file()) { read_safetensors(path) } else { read_tf1_checkpoint(path) }
 }
 
 /// Whether `path` names a safetensors file rather than a TF1 checkpoint prefix.
