@@ -162,3 +162,17 @@ fn a_file_that_is_also_a_tf1_prefix_is_refused_as_ambiguous() -> Result<()> {
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+#[test]
+fn help_describes_every_command_and_the_exit_codes() {
+    let (code, out) = scopeflow(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(["inspect", "diff", "convert", "exit codes"].iter().all(|w| out.contains(w)), "{out}");
+    for command in ["inspect", "diff", "convert"] {
+        let (code, out) = scopeflow(&[command, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.starts_with(&format!("scopeflow {command}")), "{out}");
+    }
+    assert_eq!(scopeflow(&["frobnicate", "--help"]).0, 2);
+    assert_eq!(scopeflow(&["inspect"]).0, 2);
+}

@@ -36,10 +36,70 @@ fn shown(name: &str) -> String {
 const USAGE: &str =
     "usage: scopeflow inspect [--json] PATH | scopeflow diff PATH MANIFEST | scopeflow convert PATH OUT[.safetensors]";
 
+const HELP: &str = "scopeflow: look inside checkpoints by scoped name
+
+usage:
+  scopeflow inspect [--json] PATH   list a checkpoint's tensors as a scope tree (or JSON)
+  scopeflow diff PATH MANIFEST      compare a checkpoint with a model's manifest
+  scopeflow convert PATH OUT        write a checkpoint's tensors to another checkpoint
+  scopeflow COMMAND --help          what a command does and prints
+
+PATH is a safetensors file (`*.safetensors`), or a TF1 checkpoint: its prefix
+(`model.ckpt`) or its `.index` file.
+
+exit codes: 0 done (also when the reader of the output goes away, as `| head`
+does), 1 `diff` found differences, 2 bad arguments or a file that cannot be
+read or written (the message names the path and the format).";
+
+/// What `scopeflow COMMAND --help` prints.
+fn command_help(command: &str) -> Option<&'static str> {
+    Some(match command {
+        "inspect" => {
+            "scopeflow inspect [--json] PATH
+
+Lists every tensor of the checkpoint at PATH, sorted by name: as a tree of
+scopes with each tensor's shape and dtype, then `N tensors`; with --json, one
+JSON list of {\"name\", \"dtype\", \"shape\"} objects. Control characters in
+names are escaped."
+        }
+        "diff" => {
+            "scopeflow diff PATH MANIFEST
+
+Compares the checkpoint at PATH with MANIFEST (a file holding
+`graph.manifest().summary()`): one line per tensor `missing` (in the model
+only), `unexpected` (in the checkpoint only) or `mismatched` (shape or dtype),
+then `N in both, M differences`. Exits with 1 when anything differs."
+        }
+        "convert" => {
+            "scopeflow convert PATH OUT
+
+Writes every tensor of the checkpoint at PATH to OUT: a safetensors file when
+OUT ends in `.safetensors`, else a TF1 checkpoint with the prefix OUT
+(OUT.index, OUT.data-00000-of-00001), atomically. Refuses to write over the
+checkpoint it reads. Prints `wrote N tensors to OUT`."
+        }
+        _ => return None,
+    })
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
+        [] | ["--help" | "-h" | "help"] => {
+            println!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        [command, "--help" | "-h"] | ["help", command] => match command_help(command) {
+            Some(text) => {
+                println!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            None => {
+                eprintln!("scopeflow: no command `{}`\n{USAGE}", shown(command));
+                return ExitCode::from(2);
+            }
+        },
         ["inspect", "--json", path] => inspect(path, true),
         ["inspect", path] => inspect(path, false),
         ["diff", path, manifest] => diff(path, manifest),
