@@ -88,3 +88,51 @@ fn a_run_reading_variables_while_another_trains_sees_whole_values() -> Result<()
     assert_eq!(w.value()?.to_f64_vec()[0], -50.0);
     Ok(())
 }
+
+#[test]
+fn runs_and_saves_see_all_of_a_restore_or_none_of_it() -> Result<()> {
+    use scopeflow::{Saver, Session};
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let a = get_variable("a", [256]).initializer(Init::Zeros).get()?;
+    let b = get_variable("b", [256]).initializer(Init::Zeros).get()?;
+    let c = get_variable("c", [4, 64]).partitioner(scopeflow::Partitioner::fixed(2)).initializer(Init::Zeros).get()?;
+    let total = scopeflow::add(&scopeflow::add(&a, &b)?, &scopeflow::reshape(&c, &[256])?)?;
+    let dir = std::env::temp_dir().join(format!("scopeflow-atomic-restore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let saver = Saver::new(&graph);
+    let zeros = saver.save(dir.join("zeros.safetensors"))?;
+    for v in [&a, &b] {
+        v.assign(Value::from(vec![1.0f32; 256]))?;
+    }
+    for shard in c.shards() {
+        shard.assign(Value::from(scopeflow::ndarray::Array2::<f32>::ones((2, 64))))?;
+    }
+    let ones = saver.save(dir.join("ones.safetensors"))?;
+    let session = Session::new(&graph);
+    std::thread::scope(|s| -> Result<()> {
+        let restorer = s.spawn(|| -> Result<()> {
+            for i in 0..200 {
+                saver.restore(if i % 2 == 0 { &zeros } else { &ones })?;
+            }
+            Ok(())
+        });
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    for _ in 0..200 {
+                        let seen = session.run(&[&total], &[])?.remove(0).to_f64_vec();
+                        assert!(seen.iter().all(|&v| v == seen[0]) && (seen[0] == 0.0 || seen[0] == 3.0), "{seen:?}");
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for r in readers {
+            r.join().expect("a reader does not panic")?;
+        }
+        restorer.join().expect("the restorer does not panic")
+    })?;
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

@@ -57,6 +57,10 @@ pub(crate) struct GraphInner {
     pub(crate) id: u64,
     pub(crate) seed: u64,
     pub(crate) state: RwLock<GraphState>,
+    /// Orders what reads and writes the variables as a whole: runs that only
+    /// read and saves share it; runs that update variables and restores hold
+    /// it alone, so each is all-or-nothing to every other (see `Graph::variables_gate`).
+    pub(crate) variables: RwLock<()>,
 }
 
 /// Everything a graph holds, behind one lock so that a failed call can leave it untouched.
@@ -252,6 +256,7 @@ impl Graph {
                 id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
                 seed,
                 state: RwLock::new(GraphState::default()),
+                variables: RwLock::new(()),
             }),
         }
     }
@@ -296,6 +301,18 @@ impl Graph {
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, GraphState> {
         self.inner.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Shared access to the graph's variables as a whole: a run that only
+    /// reads them, a save.
+    pub(crate) fn variables_shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.inner.variables.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sole access to the graph's variables as a whole: a run that updates
+    /// them, a restore. Other runs see all of its writes or none.
+    pub(crate) fn variables_alone(&self) -> RwLockWriteGuard<'_, ()> {
+        self.inner.variables.write().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, GraphState> {

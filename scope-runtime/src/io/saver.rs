@@ -217,6 +217,8 @@ impl Saver {
             Some(step) => with_suffix(path, &format!("-{step}")),
         };
         let variables = self.variables()?;
+        // Every value from one moment: no training step or restore in between.
+        let _shared = self.graph.variables_shared();
         if safetensors {
             let values: BTreeMap<String, Value> =
                 variables.iter().map(|(name, v)| Ok((name.clone(), v.value()?))).collect::<Result<_>>()?;
@@ -352,6 +354,8 @@ impl Saver {
                 unexpected: report.unexpected,
             });
         }
+        // All at once for every run and save: none sees half a restore.
+        let _alone = self.graph.variables_alone();
         for (var, value) in staged {
             var.assign(value.clone())?;
         }

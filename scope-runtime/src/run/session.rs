@@ -45,6 +45,8 @@ struct Plan {
     slots: usize,
     /// Buffers left over from earlier runs, for the next run's outputs.
     spares: Mutex<Vec<Value>>,
+    /// Whether a step changes a variable (the run then holds the variables alone).
+    updates: bool,
 }
 
 /// At most this many buffers are kept between runs of one plan.
@@ -154,6 +156,11 @@ impl Session {
         targets: &[&Operation],
     ) -> Result<Vec<Value>> {
         let plan = self.plan(fetches, feeds, targets)?;
+        // A run that updates variables is whole to every other run, save and restore.
+        let (_shared, _alone) = match plan.updates {
+            true => (None, Some(self.graph.variables_alone())),
+            false => (Some(self.graph.variables_shared()), None),
+        };
         // As TensorFlow's CPU kernels, compute with denormals flushed to zero:
         // the same numbers as TF, and no 100x slowdown when values get tiny.
         let _flush = FlushDenormals::new();
@@ -372,7 +379,8 @@ impl Session {
                 seen[s] = true;
             }
         }
-        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, spares: Mutex::default() })
+        let updates = steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
+        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, spares: Mutex::default(), updates })
     }
 }
 
