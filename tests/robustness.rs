@@ -151,3 +151,47 @@ fn nesting_scopes_fifty_thousand_deep_is_refused_early_and_leaves_the_graph_usab
     assert_eq!(graph.trainable_variables(None)?.len(), 1);
     Ok(())
 }
+
+#[test]
+fn a_save_killed_at_any_moment_leaves_the_previous_checkpoint_and_no_temporary_files() -> Result<()> {
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("scopeflow-killed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // A checkpoint large enough that a save takes a while.
+    let mut values = std::collections::BTreeMap::new();
+    for i in 0..64 {
+        values.insert(format!("layer{i}/kernel"), Value::from(scopeflow::ndarray::Array2::<f32>::ones((128, 128))));
+    }
+    let source = dir.join("source.ckpt");
+    scopeflow::write_tf1_checkpoint(&source, &values)?;
+    let out = dir.join("out.ckpt");
+    let convert = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scopeflow"));
+        command.args(["convert", source.to_str().expect("utf-8"), out.to_str().expect("utf-8")]);
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    };
+    assert!(convert().status().expect("runs").success());
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..50 {
+        let mut child = convert().spawn().expect("runs");
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(std::time::Duration::from_micros(seed % 40_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment, the checkpoint at `out` is whole.
+        assert_eq!(scopeflow::read_checkpoint(&out)?.len(), 64);
+    }
+    assert!(convert().status().expect("runs").success());
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

@@ -20,6 +20,34 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
+/// Removes the temporary files beside `path` that processes no longer
+/// running left (killed halfway through a save), so that a full disk does
+/// not stay full. Only Linux tells which processes run (`/proc`); elsewhere
+/// nothing is removed.
+fn remove_stale_temps(path: &Path) {
+    let proc_dir = Path::new("/proc");
+    if !proc_dir.join("self").exists() {
+        return;
+    }
+    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let start = format!(".{name}.tmp-");
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file.strip_prefix(&start).and_then(|rest| rest.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !proc_dir.join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Temporary files not yet renamed, removed when dropped.
 struct Temps(Vec<PathBuf>);
 
@@ -54,11 +82,15 @@ pub(crate) fn write_all(
 ) -> Result<()> {
     let mut temps = Temps(Vec::new());
     let mut planned = Vec::new();
+    for (path, _) in files {
+        remove_stale_temps(path);
+    }
     for (path, bytes) in files {
         planned.push((write_temp(kind, path, bytes, &mut temps)?, path.clone()));
     }
     let _renaming = RENAMES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((path, bytes)) = last()? {
+        remove_stale_temps(&path);
         planned.push((write_temp(kind, &path, &bytes, &mut temps)?, path));
     }
     for (tmp, path) in &planned {
