@@ -140,25 +140,28 @@ fn runs_and_saves_see_all_of_a_restore_or_none_of_it() -> Result<()> {
 #[test]
 fn eight_threads_sharing_and_building_under_load_make_each_variable_once_and_each_name_once() -> Result<()> {
     let graph = Graph::new();
-    std::thread::scope(|s| {
-        for t in 0..8 {
-            let graph = graph.clone();
-            s.spawn(move || -> Result<()> {
-                let _g = graph.as_default();
-                for i in 0..10_000 {
-                    // Overlapping names: every thread asks for the same 100 variables, over and over.
-                    let name = format!("v{}", (i * 7 + t) % 100);
-                    let _s = variable_scope("shared").reuse(Reuse::Auto).enter()?;
-                    let v = get_variable(&name, [2]).get()?;
-                    assert_eq!(v.name(), format!("shared/{name}"));
-                    if i % 10 == 0 {
-                        scopeflow::add(&v, &v)?;
+    std::thread::scope(|s| -> Result<()> {
+        let workers: Vec<_> = (0..8)
+            .map(|t| {
+                let graph = graph.clone();
+                s.spawn(move || -> Result<()> {
+                    let _g = graph.as_default();
+                    for i in 0..10_000 {
+                        // Overlapping names: every thread asks for the same 100 variables, over and over.
+                        let name = format!("v{}", (i * 7 + t) % 100);
+                        let _s = variable_scope("shared").reuse(Reuse::Auto).enter()?;
+                        let v = get_variable(&name, [2]).get()?;
+                        assert_eq!(v.name(), format!("shared/{name}"));
+                        if i % 10 == 0 {
+                            scopeflow::add(&v, &v)?;
+                        }
                     }
-                }
-                Ok(())
-            });
-        }
-    });
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().expect("a worker does not panic"))
+    })?;
     let variables = graph.global_variables(None)?;
     assert_eq!(variables.len(), 100);
     let manifest = graph.manifest();
