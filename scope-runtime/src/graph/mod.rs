@@ -16,6 +16,7 @@ pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
 pub(crate) use op::{
     Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn,
+    Values,
 };
 pub(crate) use variables::VariableTable;
 
@@ -490,10 +491,9 @@ impl GraphState {
     /// tensor it measures (TF's shape functions read a shape tensor that far).
     fn shape_of_shape(&self, t: &Tensor) -> Option<&Shape> {
         let node = self.nodes.get(t.node as usize)?;
-        let measured = match node.op.type_name {
-            "Shape" => node.inputs.first()?,
-            "ShapeN" => node.inputs.get(t.output as usize)?,
-            _ => return None,
+        let measured = match node.op.values {
+            Values::ShapesOfInputs => node.inputs.get(t.output as usize)?,
+            Values::Computed | Values::Range => return None,
         };
         Some(&self.nodes.get(measured.node as usize)?.outputs.get(measured.index as usize)?.0)
     }

@@ -24,6 +24,21 @@ pub(crate) struct OpDef {
     pub(crate) in_place: bool,
     /// Its gradient: how the gradients of its outputs flow to its inputs.
     pub(crate) grad: Grad,
+    /// What the graph may know of its outputs' values before a run.
+    pub(crate) values: Values,
+}
+
+/// What the graph knows of an op's output values while it is built (read by
+/// shape functions and gradients, as TF's shape refiner and `constant_value`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Values {
+    /// Nothing beyond constant folding.
+    Computed,
+    /// Output `i` is the shape of input `i` (`Shape`, `ShapeN`): as much of
+    /// it as that input's static shape knows.
+    ShapesOfInputs,
+    /// `Range`: its value when its three inputs are constants.
+    Range,
 }
 
 impl std::fmt::Debug for OpDef {

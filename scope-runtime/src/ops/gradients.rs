@@ -7,7 +7,7 @@
 use super::indexed::{StandIns, is_stand_in, lookup};
 use super::{Gradient, OpKind, build, named, scoped_op, shape};
 use crate::base::{Error, Operation, Result, Tensor, Value};
-use crate::graph::{Attr, Grad, GradOp, Graph, GraphState, Output};
+use crate::graph::{Attr, Grad, GradOp, Graph, GraphState, Output, Values};
 use crate::kernels::ints;
 use crate::scope::{claim_name, name_scope};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -284,7 +284,7 @@ fn constant_value(state: &GraphState, node: u32) -> Option<Arc<Value>> {
     let n = &state.nodes[node as usize];
     match &n.attr {
         Attr::Const(v) => Some(v.clone()),
-        _ if n.op.type_name == "Range" => {
+        _ if n.op.values == Values::Range => {
             let scalar = |i: usize| match &state.nodes[n.inputs.get(i)?.node as usize].attr {
                 Attr::Const(v) => ints(v)?.first().copied(),
                 _ => None,

@@ -62,7 +62,7 @@ pub use state::*;
 
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
-use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef};
+use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef, Values};
 use crate::kernels::{array as ka, math as km, nn as kn, random as kq, reduce as kr, state as ks};
 use crate::scope::with_ctx;
 use array_grad as ag;
@@ -86,10 +86,16 @@ macro_rules! op_table {
             kernel: $kernel,
             in_place: $in_place,
             grad: $grad,
+            values: op_table!(@values $infer),
         },)*];
     };
     (@arity n) => { Arity::Many };
     (@arity $n:literal) => { Arity::Exactly($n) };
+    // Told by the shape function: the ops whose outputs are other tensors' shapes, and ranges.
+    (@values shape_of) => { Values::ShapesOfInputs };
+    (@values shape_n) => { Values::ShapesOfInputs };
+    (@values range) => { Values::Range };
+    (@values $other:ident) => { Values::Computed };
 }
 
 use Grad::{NotDifferentiable, Of, Undefined};
