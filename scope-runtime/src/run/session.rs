@@ -255,7 +255,8 @@ impl Session {
             return Err(Error::GraphMismatch { name: op.name.to_string() });
         }
         let key_of = |t: &Tensor| u64::from(t.node) << 32 | u64::from(t.output);
-        let key: Box<[u64]> = fetches
+        // Built on the stack: a run of a known signature allocates nothing to find its plan.
+        let key: SmallVec<[u64; 16]> = fetches
             .iter()
             .map(|t| key_of(t))
             .chain([u64::MAX])
@@ -264,11 +265,11 @@ impl Session {
             .chain(targets.iter().map(|o| u64::from(o.node)))
             .collect();
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plan) = plans.get(&key) {
+        if let Some(plan) = plans.get(key.as_slice()) {
             return Ok(plan.clone());
         }
         let plan = Arc::new(self.make_plan(fetches, feeds, targets)?);
-        plans.insert(key, plan.clone());
+        plans.insert(key.as_slice().into(), plan.clone());
         Ok(plan)
     }
 
