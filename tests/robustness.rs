@@ -195,3 +195,104 @@ fn a_save_killed_at_any_moment_leaves_the_previous_checkpoint_and_no_temporary_f
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+/// A small deterministic generator for the damage below.
+struct Damage(u64);
+
+impl Damage {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below.max(1) as u64) as usize
+    }
+
+    /// `bytes` with a few bytes changed, cut short or grown.
+    fn apply(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        match self.next(4) {
+            0 => {
+                for _ in 0..1 + self.next(4) {
+                    let at = self.next(out.len());
+                    out[at] ^= 1 << self.next(8);
+                }
+            }
+            1 => out.truncate(self.next(out.len())),
+            2 => {
+                let at = self.next(out.len());
+                out[at] = [0x00, 0xff, 0x7f, 0x80][self.next(4)];
+            }
+            _ => out.extend((0..self.next(64)).map(|_| self.next(256) as u8)),
+        }
+        out
+    }
+}
+
+#[test]
+fn damaged_checkpoints_and_manifests_are_errors_never_panics() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tf1_written");
+    let prefix = std::fs::read_dir(&fixture)
+        .expect("fixture")
+        .flatten()
+        .find_map(|e| e.file_name().to_string_lossy().strip_suffix(".index").map(str::to_owned))
+        .expect("an index");
+    let index = std::fs::read(fixture.join(format!("{prefix}.index"))).expect("index");
+    let data = std::fs::read(fixture.join(format!("{prefix}.data-00000-of-00001"))).expect("data");
+    let dir = std::env::temp_dir().join(format!("scopeflow-damaged-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("a/w".to_owned(), Value::from(vec![1.0f32, 2.0]));
+    values.insert("b".to_owned(), Value::from(vec![3i64]));
+    let safetensors_path = dir.join("m.safetensors");
+    scopeflow::write_safetensors(&safetensors_path, &values).expect("written");
+    let safetensors = std::fs::read(&safetensors_path).expect("safetensors");
+    let manifest = {
+        let (graph, _g) = graph();
+        variable_scope("a").with(|_| get_variable("w", [2]).get()).expect("made");
+        get_variable("b", [1]).dtype(DType::I64).get().expect("made");
+        graph.manifest().summary()
+    };
+    assert!(
+        scopeflow::read_manifest({
+            std::fs::write(dir.join("ok.manifest"), &manifest).expect("write");
+            dir.join("ok.manifest")
+        })
+        .is_ok_and(|m| m.len() == 2)
+    );
+    let (mut errors, mut read) = (0, 0);
+    for i in 0..2000 {
+        let target = dir.join("t");
+        let outcome = std::panic::catch_unwind(|| match i % 4 {
+            0 => {
+                std::fs::write(dir.join("t.index"), damage_clone(&index, i)).expect("write");
+                std::fs::write(dir.join("t.data-00000-of-00001"), &data).expect("write");
+                scopeflow::read_tf1_checkpoint(&target).map(drop)
+            }
+            1 => {
+                std::fs::write(dir.join("t.index"), &index).expect("write");
+                std::fs::write(dir.join("t.data-00000-of-00001"), damage_clone(&data, i)).expect("write");
+                scopeflow::read_tf1_checkpoint(&target).map(drop)
+            }
+            2 => {
+                std::fs::write(dir.join("t.safetensors"), damage_clone(&safetensors, i)).expect("write");
+                scopeflow::read_safetensors(dir.join("t.safetensors")).map(drop)
+            }
+            _ => {
+                std::fs::write(dir.join("t.manifest"), damage_clone(manifest.as_bytes(), i)).expect("write");
+                scopeflow::read_manifest(dir.join("t.manifest")).map(drop)
+            }
+        });
+        match outcome {
+            Ok(Ok(())) => read += 1,
+            Ok(Err(_)) => errors += 1,
+            Err(_) => panic!("damage {i} made a reader panic"),
+        }
+    }
+    assert!(errors > 500 && read > 0, "{errors} errors, {read} read");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The `i`-th damaged copy of `bytes` (each case its own, repeatably).
+fn damage_clone(bytes: &[u8], i: usize) -> Vec<u8> {
+    Damage(0x2545_f491_4f6c_dd1d ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).apply(bytes)
+}
