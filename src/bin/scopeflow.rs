@@ -19,13 +19,23 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Prints a line on stdout; a reader that went away (`| head`) ends the command quietly.
+/// Prints a line on stdout: a reader that went away (`| head`) ends the
+/// command quietly, any other failure to write with exit code 2.
 macro_rules! out {
     ($($arg:tt)*) => {
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            return Ok(ExitCode::SUCCESS);
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            return Ok(output_failed(e));
         }
     };
+}
+
+/// The exit code when stdout cannot be written: success for a closed pipe, else 2 with a message.
+fn output_failed(e: std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("scopeflow: cannot write the output: {e}");
+    ExitCode::from(2)
 }
 
 /// `name` with control characters escaped, safe to print on a terminal.
@@ -207,9 +217,7 @@ fn diff(path: &str, manifest: &str) -> scopeflow::Result<ExitCode> {
         out!("unexpected  {} {shape:?} {}: the checkpoint has it, the model does not", shown(name), shown(dtype));
     }
     let both = model.keys().filter(|n| saved.contains_key(*n)).count();
-    if writeln!(std::io::stdout().lock(), "{both} in both, {differences} differences").is_err() && differences == 0 {
-        return Ok(ExitCode::SUCCESS);
-    }
+    out!("{both} in both, {differences} differences");
     Ok(if differences == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
