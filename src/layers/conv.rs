@@ -1,7 +1,7 @@
 //! `tf.layers.conv2d`: a 2-D convolution, bias and activation.
 
 use super::{Activation, Common, LayerPadding, Pair, WeightOptions, check_data_format, common_setters, known_dim};
-use super::{layer_error, weight_setters};
+use super::{bias_and_activation, layer_error, output_setters, weight_setters};
 use scope_runtime::{Init, Padding, Result, Tensor};
 
 /// A 2-D convolution layer, TF `tf.compat.v1.layers.conv2d(inputs, filters, kernel_size)`:
@@ -86,17 +86,7 @@ impl<'a> Conv2D<'a> {
         self
     }
 
-    /// The activation applied last, inside the layer's scope (TF `activation`; default none).
-    pub fn activation(mut self, activation: impl Fn(&Tensor) -> Result<Tensor> + 'a) -> Self {
-        self.activation = Some(Box::new(activation));
-        self
-    }
-
-    /// Whether the layer adds a bias (TF `use_bias`, default `true`).
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.use_bias = use_bias;
-        self
-    }
+    output_setters!();
 
     weight_setters!(kernel: kernel_initializer, kernel_regularizer, kernel_constraint, "kernel");
     weight_setters!(bias: bias_initializer, bias_regularizer, bias_constraint, "bias");
@@ -119,7 +109,6 @@ impl<'a> Conv2D<'a> {
 
 mod build {
     use super::*;
-    use scope_runtime::bias_add;
 
     #[crate::scoped(scope = scope)]
     #[track_caller]
@@ -147,16 +136,10 @@ mod build {
             true => Some(o.common.weight("bias", &[o.filters], x.dtype(), &o.bias, Some(Init::Zeros))?),
             false => None,
         };
-        let mut y = match dilated {
+        let y = match dilated {
             false => scope_runtime::conv2d(x, &kernel, o.strides.0, padding)?,
             true => scope_runtime::conv2d_dilated(x, &kernel, o.strides.0, padding, o.dilation_rate.0)?,
         };
-        if let Some(b) = &bias {
-            y = bias_add(&y, b)?;
-        }
-        match &o.activation {
-            Some(f) => f(&y),
-            None => Ok(y),
-        }
+        bias_and_activation(y, bias.as_ref(), o.activation.as_ref())
     }
 }

@@ -1,7 +1,7 @@
 //! `tf.layers.conv2d_transpose`: the transpose of a 2-D convolution, bias and activation.
 
 use super::{Activation, Common, LayerPadding, Pair, WeightOptions, check_data_format, common_setters, known_dim};
-use super::{layer_error, weight_setters};
+use super::{bias_and_activation, layer_error, output_setters, weight_setters};
 use scope_runtime::{Init, Padding, Result, Tensor};
 
 /// A transposed 2-D convolution layer ("deconvolution"), TF
@@ -82,17 +82,7 @@ impl<'a> Conv2DTranspose<'a> {
         self
     }
 
-    /// The activation applied last, inside the layer's scope (TF `activation`; default none).
-    pub fn activation(mut self, activation: impl Fn(&Tensor) -> Result<Tensor> + 'a) -> Self {
-        self.activation = Some(Box::new(activation));
-        self
-    }
-
-    /// Whether the layer adds a bias (TF `use_bias`, default `true`).
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.use_bias = use_bias;
-        self
-    }
+    output_setters!();
 
     weight_setters!(kernel: kernel_initializer, kernel_regularizer, kernel_constraint, "kernel");
     weight_setters!(bias: bias_initializer, bias_regularizer, bias_constraint, "bias");
@@ -114,7 +104,7 @@ impl<'a> Conv2DTranspose<'a> {
 
 mod build {
     use super::*;
-    use scope_runtime::{Shape, bias_add, get_item, name_scope, named, set_shape, shape};
+    use scope_runtime::{Shape, get_item, name_scope, named, set_shape, shape};
 
     #[crate::scoped(scope = scope)]
     #[track_caller]
@@ -162,13 +152,7 @@ mod build {
             Some(&[n, ..]) => Shape::from_dims([n, Some(output_dims[0]), Some(output_dims[1]), Some(o.filters)]),
             _ => Shape::unknown(),
         };
-        let mut y = set_shape(&y, &static_shape)?;
-        if let Some(b) = &bias {
-            y = bias_add(&y, b)?;
-        }
-        match &o.activation {
-            Some(f) => f(&y),
-            None => Ok(y),
-        }
+        let y = set_shape(&y, &static_shape)?;
+        bias_and_activation(y, bias.as_ref(), o.activation.as_ref())
     }
 }

@@ -1,6 +1,7 @@
 //! `tf.layers.dense`: `activation(inputs · kernel + bias)`.
 
-use super::{Activation, Common, WeightOptions, common_setters, known_dim, layer_error, weight_setters};
+use super::{Activation, Common, WeightOptions, bias_and_activation, common_setters, known_dim, layer_error};
+use super::{output_setters, weight_setters};
 use scope_runtime::{Init, Result, Tensor};
 
 /// A densely connected layer, TF `tf.compat.v1.layers.dense(inputs, units)`:
@@ -55,19 +56,7 @@ pub struct Dense<'a> {
 }
 
 impl<'a> Dense<'a> {
-    /// The activation applied last, inside the layer's scope (TF
-    /// `activation=tf.nn.relu`; default none): [`relu`](crate::relu),
-    /// [`sigmoid`](crate::sigmoid), [`tanh`](crate::tanh), any `fn(&Tensor) -> Result<Tensor>`.
-    pub fn activation(mut self, activation: impl Fn(&Tensor) -> Result<Tensor> + 'a) -> Self {
-        self.activation = Some(Box::new(activation));
-        self
-    }
-
-    /// Whether the layer adds a bias (TF `use_bias`, default `true`).
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.use_bias = use_bias;
-        self
-    }
+    output_setters!();
 
     weight_setters!(kernel: kernel_initializer, kernel_regularizer, kernel_constraint, "kernel");
     weight_setters!(bias: bias_initializer, bias_regularizer, bias_constraint, "bias");
@@ -92,8 +81,8 @@ impl<'a> Dense<'a> {
 mod build {
     use super::*;
     use scope_runtime::{
-        Shape, bias_add, concat, constant, gather_axis, matmul, name_scope, named, reduce_prod, reshape, reshape_to,
-        set_shape, shape, stack, transpose_to,
+        Shape, concat, constant, gather_axis, matmul, name_scope, named, reduce_prod, reshape, reshape_to, set_shape,
+        shape, stack, transpose_to,
     };
 
     /// The layer in its scope (`#[scoped]`: `dense`, `dense_1`, … when unnamed).
@@ -114,14 +103,8 @@ mod build {
             true => Some(o.common.weight("bias", &[o.units], x.dtype(), &o.bias, Some(Init::Zeros))?),
             false => None,
         };
-        let mut y = if rank == 2 { matmul(x, &kernel)? } else { tensordot(label, x, &kernel, o.units)? };
-        if let Some(b) = &bias {
-            y = bias_add(&y, b)?;
-        }
-        match &o.activation {
-            Some(f) => f(&y),
-            None => Ok(y),
-        }
+        let y = if rank == 2 { matmul(x, &kernel)? } else { tensordot(label, x, &kernel, o.units)? };
+        bias_and_activation(y, bias.as_ref(), o.activation.as_ref())
     }
 
     /// TF `tensordot(x, kernel, [[rank - 1], [0]])` in a `Tensordot` name

@@ -256,6 +256,41 @@ macro_rules! common_setters {
     };
 }
 
+/// The setters of a layer ending in a bias and an activation: `activation`, `use_bias`.
+macro_rules! output_setters {
+    () => {
+        /// The activation applied last, inside the layer's scope (TF
+        /// `activation=tf.nn.relu`; default none): [`relu`](crate::relu),
+        /// [`sigmoid`](crate::sigmoid), [`tanh`](crate::tanh), any `fn(&Tensor) -> Result<Tensor>`.
+        pub fn activation(mut self, activation: impl Fn(&Tensor) -> Result<Tensor> + 'a) -> Self {
+            self.activation = Some(Box::new(activation));
+            self
+        }
+
+        /// Whether the layer adds a bias (TF `use_bias`, default `true`).
+        pub fn use_bias(mut self, use_bias: bool) -> Self {
+            self.use_bias = use_bias;
+            self
+        }
+    };
+}
+
+/// The end of dense and convolution layers: `activation(y + bias)`, each part when there is one.
+pub(crate) fn bias_and_activation(
+    y: Tensor,
+    bias: Option<&scope_runtime::Variable>,
+    activation: Option<&Activation<'_>>,
+) -> Result<Tensor> {
+    let y = match bias {
+        Some(b) => scope_runtime::bias_add(&y, b)?,
+        None => y,
+    };
+    match activation {
+        Some(f) => f(&y),
+        None => Ok(y),
+    }
+}
+
 /// The setters of a weight's [`WeightOptions`]: `{kernel,bias}_{initializer,regularizer,constraint}`.
 macro_rules! weight_setters {
     ($field:ident: $init:ident, $reg:ident, $con:ident, $what:literal) => {
@@ -279,4 +314,4 @@ macro_rules! weight_setters {
     };
 }
 
-use {common_setters, weight_setters};
+use {common_setters, output_setters, weight_setters};

@@ -100,8 +100,13 @@ impl Graph {
     ///
     /// [`Error::InvalidFilter`] when `scope` is not a valid regular expression.
     pub fn regularization_losses(&self, scope: Option<&str>) -> Result<Vec<Tensor>> {
+        self.tensors_in(REGULARIZATION_LOSSES, scope)
+    }
+
+    /// The tensors of a collection, filtered as by [`get_collection`](Graph::get_collection).
+    pub(crate) fn tensors_in(&self, key: &str, scope: Option<&str>) -> Result<Vec<Tensor>> {
         Ok(self
-            .get_collection(REGULARIZATION_LOSSES, scope)?
+            .get_collection(key, scope)?
             .into_iter()
             .filter_map(|i| match i {
                 CollectionItem::Tensor(t) => Some(t),

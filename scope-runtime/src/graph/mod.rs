@@ -493,17 +493,24 @@ impl GraphState {
         let node = self.nodes.get(t.node as usize)?;
         let measured = match node.op.values {
             Values::ShapesOfInputs => node.inputs.get(t.output as usize)?,
-            Values::Computed | Values::Range => return None,
+            Values::Computed => return None,
         };
         Some(&self.nodes.get(measured.node as usize)?.outputs.get(measured.index as usize)?.0)
     }
 
     /// The value of `t` when it is known at build time: a constant's, or a folded one.
     fn known_value(&self, t: &Tensor) -> Option<&Value> {
-        let node = self.nodes.get(t.node as usize)?;
+        self.known_output(Output::of(t)).map(|v| &**v)
+    }
+
+    /// The value of output `o` when it is known at build time (TF
+    /// `constant_value`): a constant's, or a folded one (a `Range` of
+    /// constants, a shape computed from constants, …).
+    pub(crate) fn known_output(&self, o: Output) -> Option<&Arc<Value>> {
+        let node = self.nodes.get(o.node as usize)?;
         match &node.attr {
-            Attr::Const(v) => Some(&**v),
-            _ => node.folded.get(t.output as usize).map(|v| &**v),
+            Attr::Const(v) => Some(v),
+            _ => node.folded.get(o.index as usize),
         }
     }
 

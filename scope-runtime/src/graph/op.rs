@@ -37,8 +37,6 @@ pub(crate) enum Values {
     /// Output `i` is the shape of input `i` (`Shape`, `ShapeN`): as much of
     /// it as that input's static shape knows.
     ShapesOfInputs,
-    /// `Range`: its value when its three inputs are constants.
-    Range,
 }
 
 impl std::fmt::Debug for OpDef {

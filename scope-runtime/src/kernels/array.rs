@@ -281,16 +281,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
     let axes: Vec<Stride> =
         (0..spec.begin.len()).map(|i| stride_axis(spec, i, x.shape()[i])).collect::<Result<_, _>>()?;
     Ok(each_array!(x, |a| {
-        let mut view = a.view();
-        for (i, axis) in axes.iter().enumerate() {
-            view.slice_axis_inplace(Axis(i), axis_slice(axis));
-        }
-        for (i, axis) in axes.iter().enumerate().rev() {
-            if let Stride::Index(idx) = *axis {
-                view.collapse_axis(Axis(i), idx);
-                view = view.remove_axis(Axis(i));
-            }
-        }
+        let view = strided(a.view(), &axes);
         Element::wrap(view.to_owned())
     }))
 }
@@ -315,16 +306,7 @@ pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut
     let zeros = Value::filled(g.dtype(), &shape, 0.0);
     Ok(each_array!(g, |a| {
         let mut out = Element::unwrap_ref(&zeros).ok_or("the gradient's dtype")?.clone();
-        let mut view = out.view_mut();
-        for (i, axis) in axes.iter().enumerate() {
-            view.slice_axis_inplace(Axis(i), axis_slice(axis));
-        }
-        for (i, axis) in axes.iter().enumerate().rev() {
-            if let Stride::Index(idx) = *axis {
-                view.collapse_axis(Axis(i), idx);
-                view = view.remove_axis(Axis(i));
-            }
-        }
+        let mut view = strided(out.view_mut(), &axes);
         if view.shape() != a.shape() {
             return Err("the gradient does not have the strided slice's shape");
         }
@@ -334,6 +316,24 @@ pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut
 }
 
 /// The ndarray slice of one strided-slice axis (the whole axis for a shrunk one, collapsed later).
+/// The elements a strided slice takes, as a view of `view`: each axis
+/// sliced, the axes taken at one index removed.
+fn strided<S: ndarray::RawData>(
+    mut view: ndarray::ArrayBase<S, IxDyn>,
+    axes: &[Stride],
+) -> ndarray::ArrayBase<S, IxDyn> {
+    for (i, axis) in axes.iter().enumerate() {
+        view.slice_axis_inplace(Axis(i), axis_slice(axis));
+    }
+    for (i, axis) in axes.iter().enumerate().rev() {
+        if let Stride::Index(idx) = *axis {
+            view.collapse_axis(Axis(i), idx);
+            view = view.remove_axis(Axis(i));
+        }
+    }
+    view
+}
+
 fn axis_slice(axis: &Stride) -> Slice {
     match *axis {
         Stride::Index(_) => Slice::from(..),

@@ -7,8 +7,7 @@
 use super::indexed::{StandIns, is_stand_in, lookup};
 use super::{Gradient, OpKind, build, named, scoped_op, shape};
 use crate::base::{Error, Operation, Result, Tensor, Value};
-use crate::graph::{Attr, Grad, GradOp, Graph, GraphState, Output, Values};
-use crate::kernels::ints;
+use crate::graph::{Attr, Grad, GradOp, Graph, Output};
 use crate::scope::{claim_name, name_scope};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -278,30 +277,6 @@ struct OpView {
     consts: Vec<Option<Arc<Value>>>,
 }
 
-/// The value of a node's first output when the graph fixes it (TF
-/// `constant_value`): a constant, or a `Range` of constants.
-fn constant_value(state: &GraphState, node: u32) -> Option<Arc<Value>> {
-    let n = &state.nodes[node as usize];
-    match &n.attr {
-        Attr::Const(v) => Some(v.clone()),
-        _ if n.op.values == Values::Range => {
-            let scalar = |i: usize| match &state.nodes[n.inputs.get(i)?.node as usize].attr {
-                Attr::Const(v) => ints(v)?.first().copied(),
-                _ => None,
-            };
-            let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
-            // Axes: a few values at most (a longer range is left to run time).
-            if limit.saturating_sub(start) > 1024 {
-                return None;
-            }
-            let values: Vec<i64> = (start..limit).step_by(usize::try_from(delta).ok().filter(|&d| d > 0)?).collect();
-            let data = values.iter().map(|&v| v as f64).collect();
-            Some(Arc::new(Value::from_f64_data(n.outputs[0].1, &[values.len()], data).ok()?))
-        }
-        _ => None,
-    }
-}
-
 /// Reads forward ops from the graph (which the driver grows as it goes).
 struct Views<'a> {
     graph: &'a Graph,
@@ -319,7 +294,7 @@ impl Views<'_> {
             inputs: n.inputs.iter().map(|o| state.output(id, o.node, o.index)).collect(),
             outputs: (0..n.outputs.len() as u32).map(|i| state.output(id, node, i)).collect(),
             attr: n.attr.clone(),
-            consts: n.inputs.iter().map(|o| constant_value(&state, o.node)).collect(),
+            consts: n.inputs.iter().map(|&o| state.known_output(o).cloned()).collect(),
         }
     }
 

@@ -137,18 +137,7 @@ fn num_present(losses: &Tensor, weights: &Tensor) -> Result<Tensor> {
 ///
 /// [`Error::NoDefaultGraph`]; [`Error::InvalidFilter`] for a bad `scope` pattern.
 pub fn get_losses(scope: Option<&str>) -> Result<Vec<Tensor>> {
-    tensors_of(LOSSES, scope)
-}
-
-fn tensors_of(key: &str, scope: Option<&str>) -> Result<Vec<Tensor>> {
-    Ok(get_default_graph()?
-        .get_collection(key, scope)?
-        .into_iter()
-        .filter_map(|item| match item {
-            CollectionItem::Tensor(t) => Some(t),
-            CollectionItem::Variable(_) => None,
-        })
-        .collect())
+    get_default_graph()?.tensors_in(LOSSES, scope)
 }
 
 /// The regularization losses of the variables whose names `scope` matches
@@ -177,7 +166,8 @@ fn tensors_of(key: &str, scope: Option<&str>) -> Result<Vec<Tensor>> {
 /// [`Error::NoDefaultGraph`]; [`Error::InvalidFilter`] for a bad `scope` pattern.
 pub fn get_regularization_losses(scope: Option<&str>) -> Result<Vec<Tensor>> {
     let graph = get_default_graph()?;
-    tensors_of(REGULARIZATION_LOSSES, scope)?
+    graph
+        .tensors_in(REGULARIZATION_LOSSES, scope)?
         .into_iter()
         .map(|loss| {
             let lazy = graph.read().regularizers.get(&loss.node).cloned();

@@ -91,10 +91,9 @@ macro_rules! op_table {
     };
     (@arity n) => { Arity::Many };
     (@arity $n:literal) => { Arity::Exactly($n) };
-    // Told by the shape function: the ops whose outputs are other tensors' shapes, and ranges.
+    // Told by the shape function: the ops whose outputs are other tensors' shapes.
     (@values shape_of) => { Values::ShapesOfInputs };
     (@values shape_n) => { Values::ShapesOfInputs };
-    (@values range) => { Values::Range };
     (@values $other:ident) => { Values::Computed };
 }
 
