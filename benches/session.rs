@@ -1,5 +1,6 @@
 //! Hand-rolled benchmark of `Session::run` against the same computation
-//! written by hand with ndarray (no harness crate).
+//! written by hand with ndarray and the `gemm` crate on the same threads
+//! (no harness crate).
 //!
 //! Run with:
 //!
@@ -15,39 +16,46 @@
 //!    (`MLP/layer{1,2,3}/{kernel,bias}`, MatMul, BiasAdd, Relu on the hidden
 //!    layers only), its input fed through a `[None, 784]` placeholder, at
 //!    batch 1, 32 and 256, against `x.dot(&w1) + &b1` then `mapv_into(relu)`
-//!    … on the same weights, read once with `Variable::value()` before timing.
+//!    … on the same weights, read once with `Variable::value()` before timing;
+//!    the products by hand call `gemm` on as many threads as the session, split
+//!    by the same rule (`hand::Threads`), so the ratio measures the executor.
 //!    At batch 1 a third, informational routine runs the one-row product as a
 //!    sum of scaled rows (the algorithm the MatMul kernel picks for one row),
 //!    to separate the kernel's choice from the session's overhead.
 //! 2. `conv`: `conv2d` of a `[32, 28, 28, 1]` feed with a `[3, 3, 1, 32]`
 //!    variable filter, SAME, stride 1, against a hand-written im2col and one
-//!    matrix product.
+//!    matrix product (`gemm`, same threads).
 //! 3. `overhead`: one `run` of `x + 1` on a one-element f32 feed, the fixed
 //!    cost of a run (plan lookup, slots, one kernel call, the output `Vec`),
 //!    shown beside ndarray's `&x + 1.0` on the same one-element array.
+//!
+//! 4. `gemm`: the MLP's products through `gemm` alone on one thread and on
+//!    the session's threads, to place the line above which the MatMul kernel
+//!    splits a product; `gemm gflops=…` is the rate reached on the largest.
+//!
+//! Threads: `SCOPEFLOW_NUM_THREADS`, else the machine's cores (the line
+//! `threads=N` says which); `SCOPEFLOW_NUM_THREADS=1` gives one-thread figures.
 //!
 //! Before timing, each subject's output is checked against its hand-written
 //! twin (largest absolute difference at most 1e-4).
 //!
 //! The last lines printed are one-line summaries meant for scripts.
 
+mod hand;
 mod harness;
 
+use hand::{SEED, Threads, WIDTHS};
 use harness::{Config, Routine, Stats, paired_ratio};
 use scopeflow::ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
 use scopeflow::prelude::*;
-use scopeflow::{Padding, Session, bias_add, conv2d, placeholder};
+use scopeflow::{Padding, Session, conv2d, placeholder};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 /// 41 samples of ~15 ms, each routine calibrated on its own.
 const CONFIG: Config = Config { samples: 41, target: Duration::from_millis(15), shared_iters: false };
-/// The graph seed (initial values then depend only on it and the names).
-const SEED: u64 = 7;
 /// Largest absolute difference allowed between scopeflow and by hand.
 const TOLERANCE: f64 = 1e-4;
-/// Layer widths of the MLP.
-const WIDTHS: [usize; 4] = [784, 256, 256, 10];
 /// Batch sizes of the MLP measurement.
 const BATCHES: [usize; 3] = [1, 32, 256];
 /// Convolution: batch, height, width, input channels, filter size, output channels.
@@ -113,24 +121,7 @@ struct Mlp {
 
 fn build_mlp() -> Result<Mlp> {
     let graph = Graph::with_seed(SEED);
-    let (x, y, layers) = graph.with_default(|| -> Result<_> {
-        let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(WIDTHS[0])]))?;
-        let _s = variable_scope("MLP").enter()?;
-        let mut h = x.clone();
-        let mut layers = Vec::new();
-        for (i, w) in WIDTHS.windows(2).enumerate() {
-            let _l = variable_scope(format!("layer{}", i + 1).as_str()).enter()?;
-            let kernel = get_variable("kernel", [w[0], w[1]]).get()?;
-            let init = Init::RandomNormal { mean: 0.0, stddev: 0.1 };
-            let bias = get_variable("bias", [w[1]]).initializer(init).get()?;
-            h = bias_add(&h.matmul(&kernel)?, &bias)?;
-            if i + 2 < WIDTHS.len() {
-                h = relu(&h)?;
-            }
-            layers.push((kernel, bias));
-        }
-        Ok((x, h, layers))
-    })?;
+    let (x, y, layers) = graph.with_default(hand::mlp)?;
     assert_eq!(y.name(), "MLP/layer3/BiasAdd");
     let names: Vec<String> = layers.iter().flat_map(|(k, b)| [k.name().to_owned(), b.name().to_owned()]).collect();
     let expected: Vec<String> =
@@ -140,25 +131,28 @@ fn build_mlp() -> Result<Mlp> {
 }
 
 /// The MLP's weights as plain ndarray arrays.
-struct HandMlp {
+struct HandMlp<'t> {
     w: [Array2<f32>; 3],
     b: [Array1<f32>; 3],
+    threads: &'t Threads,
 }
 
-impl HandMlp {
-    fn read(mlp: &Mlp) -> HandMlp {
+impl<'t> HandMlp<'t> {
+    fn read(mlp: &Mlp, threads: &'t Threads) -> HandMlp<'t> {
         let l = &mlp.layers;
         HandMlp {
             w: [matrix(&l[0].0), matrix(&l[1].0), matrix(&l[2].0)],
             b: [vector(&l[0].1), vector(&l[1].1), vector(&l[2].1)],
+            threads,
         }
     }
 
-    /// The forward pass as one would write it with ndarray.
+    /// The forward pass as one would write it with ndarray and `gemm`.
     fn forward(&self, x: &Array2<f32>) -> Array2<f32> {
-        let h = (x.dot(&self.w[0]) + &self.b[0]).mapv_into(relu_f32);
-        let h = (h.dot(&self.w[1]) + &self.b[1]).mapv_into(relu_f32);
-        h.dot(&self.w[2]) + &self.b[2]
+        let dot = |a: &Array2<f32>, w: &Array2<f32>| self.threads.dot(&a.view(), &w.view());
+        let h = (dot(x, &self.w[0]) + &self.b[0]).mapv_into(relu_f32);
+        let h = (dot(&h, &self.w[1]) + &self.b[1]).mapv_into(relu_f32);
+        dot(&h, &self.w[2]) + &self.b[2]
     }
 
     /// One row times a matrix as a sum of scaled rows (what the MatMul kernel
@@ -177,10 +171,10 @@ impl HandMlp {
     }
 }
 
-fn bench_mlp(mlp: &Mlp, hand: &HandMlp, batch: usize) -> Vec<Stats> {
+fn bench_mlp(mlp: &Mlp, hand: &HandMlp<'_>, batch: usize) -> Vec<Stats> {
     let x = Array2::from_shape_fn((batch, WIDTHS[0]), |(r, c)| input_value(r * WIDTHS[0] + c));
     let feed = Value::from(x.clone());
-    let session = Session::new(&mlp.graph);
+    let session = Session::with_options(&mlp.graph, hand.threads.options());
     let (mx, my) = (&mlp.x, &mlp.y);
 
     let got = session.run(&[my], &[(mx, &feed)]).expect("Session::run").remove(0);
@@ -211,7 +205,7 @@ fn bench_mlp(mlp: &Mlp, hand: &HandMlp, batch: usize) -> Vec<Stats> {
 // -------------------------------------------------------------------- 2. conv
 
 /// NHWC SAME convolution with stride 1 as im2col and one matrix product.
-fn conv_by_hand(x: &Array4<f32>, f: &Array2<f32>, k: usize) -> Array4<f32> {
+fn conv_by_hand(x: &Array4<f32>, f: &Array2<f32>, k: usize, threads: &Threads) -> Array4<f32> {
     let (n, h, w, cin) = x.dim();
     let pad = (k - 1) / 2;
     let xs = x.as_slice().expect("standard layout");
@@ -240,12 +234,12 @@ fn conv_by_hand(x: &Array4<f32>, f: &Array2<f32>, k: usize) -> Array4<f32> {
             }
         }
     }
-    let y = cols.dot(f);
+    let y = threads.dot(&cols.view(), &f.view());
     let cout = f.ncols();
     y.into_shape_with_order((n, h, w, cout)).expect("output shape")
 }
 
-fn bench_conv() -> Result<Vec<Stats>> {
+fn bench_conv(threads: &Threads) -> Result<Vec<Stats>> {
     let (n, h, w, cin, k, cout) = CONV;
     let graph = Graph::with_seed(SEED);
     let (x, y, filter) = graph.with_default(|| -> Result<_> {
@@ -264,10 +258,10 @@ fn bench_conv() -> Result<Vec<Stats>> {
         let a = a.into_dimensionality::<Ix4>().expect("rank 4");
         a.into_shape_with_order((k * k * cin, cout)).expect("filter as a matrix")
     };
-    let session = Session::new(&graph);
+    let session = Session::with_options(&graph, threads.options());
 
     let got = session.run(&[&y], &[(&x, &feed)])?.remove(0);
-    let want = conv_by_hand(&images, &f, k);
+    let want = conv_by_hand(&images, &f, k, threads);
     check(&format!("conv batch={n}"), max_abs_diff(&got, want.as_slice().expect("standard layout"), want.shape()));
 
     Ok(CONFIG.interleaved(vec![
@@ -275,13 +269,16 @@ fn bench_conv() -> Result<Vec<Stats>> {
             format!("scopeflow Session::run conv2d (batch {n})"),
             routine(|| session.run(black_box(&[&y]), black_box(&[(&x, &feed)])).expect("Session::run")),
         ),
-        (format!("ndarray im2col + dot by hand (batch {n})"), routine(|| conv_by_hand(black_box(&images), &f, k))),
+        (
+            format!("ndarray im2col + dot by hand (batch {n})"),
+            routine(|| conv_by_hand(black_box(&images), &f, k, threads)),
+        ),
     ]))
 }
 
 // ---------------------------------------------------------------- 3. overhead
 
-fn bench_overhead() -> Result<Vec<Stats>> {
+fn bench_overhead(threads: &Threads) -> Result<Vec<Stats>> {
     let graph = Graph::new();
     let (x, y) = graph.with_default(|| -> Result<_> {
         let x = placeholder(DType::F32, Shape::from_dims([None]))?;
@@ -290,7 +287,7 @@ fn bench_overhead() -> Result<Vec<Stats>> {
     })?;
     let feed = Value::from(vec![2.0f32]);
     let array = feed.as_array::<f32>().expect("f32").clone();
-    let session = Session::new(&graph);
+    let session = Session::with_options(&graph, threads.options());
     let got = session.run(&[&y], &[(&x, &feed)])?.remove(0);
     assert_eq!(got.to_f64_vec(), [3.0]);
     check("overhead x + 1", max_abs_diff(&got, &[3.0], &[1]));
@@ -302,6 +299,39 @@ fn bench_overhead() -> Result<Vec<Stats>> {
         ),
         ("ndarray &x + 1.0 (1 element, info)".to_owned(), routine(|| black_box(&array) + 1.0)),
     ]))
+}
+
+// -------------------------------------------------------------------- 4. gemm
+
+/// The products of the MLP's forward pass, `[m, k] x [k, n]`, and a square one.
+const PRODUCTS: [(usize, usize, usize); 6] =
+    [(1, 784, 256), (32, 784, 256), (32, 256, 256), (256, 256, 256), (256, 784, 256), (512, 512, 512)];
+
+/// Each product on one thread and on all, interleaved: `(m, k, n, one, all)`.
+fn bench_gemm(threads: &Threads) -> Vec<(usize, usize, usize, Stats, Stats)> {
+    PRODUCTS
+        .iter()
+        .map(|&(m, k, n)| {
+            let a = Array2::from_shape_fn((m, k), |(r, c)| input_value(r * k + c));
+            let b = Array2::from_shape_fn((k, n), |(r, c)| input_value(r * n + c + 1));
+            let mut out = Array2::zeros((m, n));
+            let mut out2 = Array2::zeros((m, n));
+            let mut stats = CONFIG
+                .interleaved(vec![
+                    (
+                        format!("gemm {m}x{k}x{n}, 1 thread"),
+                        routine(|| threads.dot_into(&a.view(), &b.view(), black_box(&mut out), false)),
+                    ),
+                    (
+                        format!("gemm {m}x{k}x{n}, {} threads", threads.count),
+                        routine(|| threads.dot_into(&a.view(), &b.view(), black_box(&mut out2), true)),
+                    ),
+                ])
+                .into_iter();
+            let (one, all) = (stats.next().expect("one thread"), stats.next().expect("all threads"));
+            (m, k, n, one, all)
+        })
+        .collect()
 }
 
 /// A measurement's median in microseconds.
@@ -337,8 +367,11 @@ fn main() -> Result<()> {
     println!("each Session::run interleaved with the same computation written by hand with ndarray");
     println!();
 
+    let threads = Threads::of_sessions();
+    println!("threads={}", threads.count);
+    println!();
     let mlp = build_mlp()?;
-    let hand = HandMlp::read(&mlp);
+    let hand = HandMlp::read(&mlp, &threads);
     let mut mlp_stats = Vec::new();
     for batch in BATCHES {
         let stats = bench_mlp(&mlp, &hand, batch);
@@ -346,11 +379,19 @@ fn main() -> Result<()> {
         mlp_stats.push((batch, stats));
     }
 
-    let conv = bench_conv()?;
+    let conv = bench_conv(&threads)?;
     report("conv2d 3x3x1x32 SAME stride 1 on [32, 28, 28, 1]", &conv);
 
-    let overhead = bench_overhead()?;
+    let overhead = bench_overhead(&threads)?;
     report("fixed cost of one run (x + 1 on a one-element feed)", &overhead);
+
+    let gemm = bench_gemm(&threads);
+    println!("gemm alone, one thread against {} (the MatMul kernel splits from 2^23 multiply-adds):", threads.count);
+    for (_, _, _, one, all) in &gemm {
+        one.print();
+        all.print();
+    }
+    println!();
 
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
     println!();
@@ -361,5 +402,13 @@ fn main() -> Result<()> {
     let (s, h) = (us(&conv[0]), us(&conv[1]));
     println!("conv batch={} scopeflow_us={s:.3} ndarray_us={h:.3} ratio={:.3}", CONV.0, s / h);
     println!("overhead run_us={:.3}", us(&overhead[0]));
+    for (m, k, n, one, all) in &gemm {
+        let (one, all) = (us(one), us(all));
+        println!("gemm m={m} k={k} n={n} one_us={one:.3} threads_us={all:.3} speedup={:.3}", one / all);
+    }
+    if let Some((m, k, n, one, all)) = gemm.iter().find(|g| (g.0, g.1, g.2) == (256, 784, 256)) {
+        let best = one.median().min(all.median());
+        println!("gemm gflops={:.1} product={m}x{k}x{n} threads={}", 2.0 * (m * k * n) as f64 / best, threads.count);
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Hand-rolled benchmark of one Adam training step run by a `Session`
-//! against the same step written by hand with ndarray (no harness crate).
+//! against the same step written by hand with ndarray and the `gemm` crate
+//! on the same threads (no harness crate).
 //!
 //! Run with:
 //!
@@ -13,7 +14,9 @@
 //! global step; a step is one `Session::run_with_targets` fetching the loss
 //! and running the train op. The floor: the forward pass, the backward pass
 //! and Adam's update (TF's formulas, in place) written by hand with ndarray,
-//! on a copy of the same weights.
+//! on a copy of the same weights; its products call `gemm` on as many
+//! threads as the session's, split by the same rule (`hand::Threads`:
+//! `SCOPEFLOW_NUM_THREADS`, else the machine's cores).
 //!
 //! Before timing, one step of each from the same weights is checked: the
 //! losses and every updated weight agree within 1e-4. Then both keep training
@@ -23,21 +26,21 @@
 //! The last lines printed are one-line summaries meant for scripts:
 //! `train batch=B scopeflow_us=… ndarray_us=… ratio=…`.
 
+mod hand;
 mod harness;
 
+use hand::{SEED, Threads, WIDTHS};
 use harness::{Config, Routine, Stats, paired_ratio};
-use scopeflow::ndarray::{Array1, Array2, Axis, Ix1, Ix2};
+use scopeflow::ndarray::{Array, Array1, Array2, Axis, Dimension, Ix1, Ix2, Zip};
 use scopeflow::prelude::*;
 use scopeflow::{
-    AdamOptimizer, Operation, Optimizer, Session, bias_add, get_or_create_global_step, placeholder,
+    AdamOptimizer, Operation, Optimizer, Session, get_or_create_global_step, placeholder,
     sparse_softmax_cross_entropy_with_logits,
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const CONFIG: Config = Config { samples: 41, target: Duration::from_millis(15), shared_iters: false };
-const SEED: u64 = 7;
-const WIDTHS: [usize; 4] = [784, 256, 256, 10];
 const BATCHES: [usize; 2] = [32, 256];
 const LEARNING_RATE: f32 = 1e-3;
 const BETA1: f32 = 0.9;
@@ -58,24 +61,8 @@ struct Model {
 fn build() -> Result<Model> {
     let graph = Graph::with_seed(SEED);
     let _g = graph.as_default();
-    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(WIDTHS[0])]))?;
+    let (x, logits, layers) = hand::mlp()?;
     let labels = placeholder(DType::I32, Shape::from_dims([None]))?;
-    let (logits, layers) = {
-        let _s = variable_scope("MLP").enter()?;
-        let mut h = x.clone();
-        let mut layers = Vec::new();
-        for (i, w) in WIDTHS.windows(2).enumerate() {
-            let _l = variable_scope(format!("layer{}", i + 1).as_str()).enter()?;
-            let kernel = get_variable("kernel", [w[0], w[1]]).get()?;
-            let bias = get_variable("bias", [w[1]]).initializer(Init::RandomNormal { mean: 0.0, stddev: 0.1 }).get()?;
-            h = bias_add(&h.matmul(&kernel)?, &bias)?;
-            if i + 2 < WIDTHS.len() {
-                h = relu(&h)?;
-            }
-            layers.push((kernel, bias));
-        }
-        (h, layers)
-    };
     let loss = reduce_mean(&sparse_softmax_cross_entropy_with_logits(&labels, &logits)?, None, false)?;
     let step = get_or_create_global_step()?;
     let train = AdamOptimizer::new(f64::from(LEARNING_RATE)).minimize(&loss, None, Some(&step))?;
@@ -83,17 +70,17 @@ fn build() -> Result<Model> {
 }
 
 /// The same model and Adam state as plain arrays.
-#[derive(Clone)]
-struct Hand {
+struct Hand<'t> {
     w: Vec<Array2<f32>>,
     b: Vec<Array1<f32>>,
     m: Vec<(Array2<f32>, Array1<f32>)>,
     v: Vec<(Array2<f32>, Array1<f32>)>,
     powers: (f32, f32),
+    threads: &'t Threads,
 }
 
-impl Hand {
-    fn read(model: &Model) -> Hand {
+impl<'t> Hand<'t> {
+    fn read(model: &Model, threads: &'t Threads) -> Hand<'t> {
         let get = |v: &Variable| v.value().expect("value").as_array::<f32>().expect("f32").clone();
         let w: Vec<Array2<f32>> =
             model.layers.iter().map(|(k, _)| get(k).into_dimensionality::<Ix2>().expect("matrix")).collect();
@@ -101,7 +88,7 @@ impl Hand {
             model.layers.iter().map(|(_, b)| get(b).into_dimensionality::<Ix1>().expect("vector")).collect();
         let zeros: Vec<(Array2<f32>, Array1<f32>)> =
             w.iter().zip(&b).map(|(w, b)| (Array2::zeros(w.raw_dim()), Array1::zeros(b.raw_dim()))).collect();
-        Hand { w, b, m: zeros.clone(), v: zeros, powers: (BETA1, BETA2) }
+        Hand { w, b, m: zeros.clone(), v: zeros, powers: (BETA1, BETA2), threads }
     }
 
     /// One step: forward, mean cross-entropy, backward, Adam. Returns the loss.
@@ -109,7 +96,7 @@ impl Hand {
         let n = x.nrows();
         let mut acts = vec![x.clone()];
         for i in 0..self.w.len() {
-            let mut z = acts[i].dot(&self.w[i]) + &self.b[i];
+            let mut z = self.threads.dot(&acts[i].view(), &self.w[i].view()) + &self.b[i];
             if i + 1 < self.w.len() {
                 z.mapv_inplace(|v| v.max(0.0));
             }
@@ -128,10 +115,10 @@ impl Hand {
         grad /= n as f32;
         let alpha = LEARNING_RATE * (1.0 - self.powers.1).sqrt() / (1.0 - self.powers.0);
         for i in (0..self.w.len()).rev() {
-            let dw = acts[i].t().dot(&grad);
+            let dw = self.threads.dot(&acts[i].t(), &grad.view());
             let db = grad.sum_axis(Axis(0));
             if i > 0 {
-                let mut below = grad.dot(&self.w[i].t());
+                let mut below = self.threads.dot(&grad.view(), &self.w[i].t());
                 below.zip_mut_with(&acts[i], |g, &a| {
                     if a <= 0.0 {
                         *g = 0.0;
@@ -147,19 +134,20 @@ impl Hand {
     }
 }
 
-/// TF's ApplyAdam on one array, in place.
-fn adam<D: scopeflow::ndarray::Dimension>(
-    w: &mut scopeflow::ndarray::Array<f32, D>,
-    m: &mut scopeflow::ndarray::Array<f32, D>,
-    v: &mut scopeflow::ndarray::Array<f32, D>,
-    g: &scopeflow::ndarray::Array<f32, D>,
+/// TF's ApplyAdam on one array, in place (on one thread, as the session's kernel).
+fn adam<D: Dimension>(
+    w: &mut Array<f32, D>,
+    m: &mut Array<f32, D>,
+    v: &mut Array<f32, D>,
+    g: &Array<f32, D>,
     alpha: f32,
 ) {
-    scopeflow::ndarray::Zip::from(w).and(m).and(v).and(g).for_each(|w, m, v, &g| {
+    let update = |w: &mut f32, m: &mut f32, v: &mut f32, &g: &f32| {
         *m += (g - *m) * (1.0 - BETA1);
         *v += (g * g - *v) * (1.0 - BETA2);
         *w -= (*m * alpha) / (v.sqrt() + EPSILON);
-    });
+    };
+    Zip::from(w).and(m).and(v).and(g).for_each(update);
 }
 
 fn input(batch: usize) -> (Array2<f32>, Vec<usize>) {
@@ -180,14 +168,14 @@ fn routine<'a, R>(mut f: impl FnMut() -> R + 'a) -> Routine<'a> {
     })
 }
 
-fn bench(batch: usize) -> Result<Vec<Stats>> {
+fn bench(batch: usize, threads: &Threads) -> Result<Vec<Stats>> {
     let model = build()?;
-    let mut hand = Hand::read(&model);
+    let mut hand = Hand::read(&model, threads);
     let (x, labels) = input(batch);
     let feed_x = Value::from(x.clone());
     let feed_y = Value::from(labels.iter().map(|&l| l as i32).collect::<Vec<_>>());
     let feeds = [(&model.x, &feed_x), (&model.labels, &feed_y)];
-    let session = Session::new(&model.graph);
+    let session = Session::with_options(&model.graph, threads.options());
 
     // One step of each from the same weights agrees.
     let got = session.run_with_targets(&[&model.loss], &feeds, &[&model.train])?[0].to_f64_vec()[0];
@@ -217,9 +205,12 @@ fn main() -> Result<()> {
     println!("scopeflow training benchmark: median of {} samples, ~{:?} per sample,", CONFIG.samples, CONFIG.target);
     println!("one Adam step of the 784-256-256-10 MLP, interleaved with the same step written by hand");
     println!();
+    let threads = Threads::of_sessions();
+    println!("threads={}", threads.count);
+    println!();
     let mut lines = Vec::new();
     for batch in BATCHES {
-        let stats = bench(batch)?;
+        let stats = bench(batch, &threads)?;
         println!("Adam step, batch {batch}:");
         for s in &stats {
             s.print();

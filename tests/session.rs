@@ -4,7 +4,7 @@
 
 use scopeflow::ndarray::{Array, Array2, Array4, array};
 use scopeflow::prelude::*;
-use scopeflow::{Padding, Session, placeholder};
+use scopeflow::{Padding, Session, SessionOptions, placeholder};
 
 /// Values TensorFlow computed for `x = ((arange(100) % 7) - 3) / 4` as
 /// [2, 5, 5, 2] and `f = ((arange(54) % 5) - 2) / 3` as [3, 3, 2, 3].
@@ -636,5 +636,36 @@ fn a_read_ordered_before_an_update_sees_the_old_value() -> Result<()> {
         scopeflow::control_dependencies(&[&old.op()]).with(|| scopeflow::assign_add(&v, &constant(vec![5.0f32])?))?;
     let out = Session::new(&graph).run(&[&update, &old], &[])?;
     assert_eq!((out[0].to_f64_vec(), out[1].to_f64_vec()), (vec![5.0], vec![0.0]));
+    Ok(())
+}
+
+#[test]
+fn a_product_split_across_threads_equals_one_threads_product() -> Result<()> {
+    // 96 x 700 x 300 (20M multiply-adds) is split into column blocks on more
+    // than one thread; 300 x 700 x 40 into row blocks; 1 x 700 x 300 stays whole.
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let value = |r: usize, c: usize, salt: usize| (((r * 31 + c * 17 + salt) % 97) as f32 - 48.0) / 32.0;
+    let mut products = Vec::new();
+    for (m, k, n) in [(96, 700, 300), (300, 700, 40), (1, 700, 300)] {
+        let a = constant(Array2::from_shape_fn((m, k), |(r, c)| value(r, c, 1)))?;
+        let b = constant(Array2::from_shape_fn((k, n), |(r, c)| value(r, c, 2)))?;
+        products.push(matmul(&a, &b)?);
+        products.push(scopeflow::matmul_transposed(&a, &scopeflow::transpose(&b, None)?, false, true)?);
+    }
+    let fetches: Vec<&Tensor> = products.iter().collect();
+    let one = Session::with_options(&graph, SessionOptions::default().num_threads(1));
+    assert_eq!(one.num_threads(), 1);
+    let want = one.run(&fetches, &[])?;
+    for threads in [2, 3] {
+        let session = Session::with_options(&graph, SessionOptions::default().num_threads(threads));
+        let got = session.run(&fetches, &[])?;
+        for ((g, w), t) in got.iter().zip(&want).zip(&products) {
+            assert_eq!(g.shape(), w.shape(), "{}", t.name());
+            for (x, y) in g.to_f64_vec().iter().zip(w.to_f64_vec()) {
+                assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "{} on {threads} threads: {x} vs {y}", t.name());
+            }
+        }
+    }
     Ok(())
 }

@@ -63,7 +63,7 @@ pub use ops::{
     square, squared_difference, squeeze, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to,
     unstack, where_v2, with_dependencies, zeros_like, zeros_like_as,
 };
-pub use run::Session;
+pub use run::{Session, SessionOptions};
 pub use scope::{
     AsScopeArg, ControlDependencies, ControlDependenciesGuard, NameScopeBuilder, NameScopeGuard, ScopeArg,
     VariableScope, VariableScopeBuilder, VariableScopeGuard, control_dependencies, current_name_scope,

@@ -1,9 +1,10 @@
 //! Elementwise arithmetic, activations, comparisons, selection and matrix products.
 
-use super::{Inputs, Num, Typed, map, same, typed, zip, zip_into};
+use super::{Inputs, Num, Typed, cpu, map, same, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Attr, KernelResult};
-use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, NdFloat, Zip};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Zip};
+use smallvec::SmallVec;
 
 fn add<T: Num>(a: T, b: T) -> T {
     Num::add(a, b)
@@ -345,22 +346,58 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
     Ok(out.into_dyn())
 }
 
-/// `out = a b` for f32 or f64 through the `gemm` crate, which reads any
-/// strides (transposed views included) and writes every element of `out`.
+/// Multiply-adds from which a product is split across threads: below it,
+/// handing half to another thread costs more than it saves (`gemm` lines
+/// of `cargo bench --bench session`: 32x784x256, 6.4M, gained 0.9-1.2x on
+/// this 2-core machine, 256x256x256, 16.8M, 1.0-1.4x, 256x784x256 1.3-1.8x).
+const PARALLEL_MULTIPLY_ADDS: usize = 1 << 23;
+/// Products with this many output columns are cut into column blocks, each
+/// thread packing the whole left matrix and its share of the right one;
+/// narrower ones into row blocks. Column blocks measured faster for the
+/// MLP's products (rows made each thread pack all of a wide right matrix).
+const SPLIT_COLUMNS_FROM: usize = 64;
+
+/// `out = a b` for f32 or f64. A large product is cut into one block of
+/// output columns (rows when it is narrow) per thread of the running session, each computed by [`gemm_into`]; the caller's thread
+/// takes the first block.
 fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, out: &mut Array2<T>) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));
-    // One thread: splitting these products across the machine's two cores
-    // with gemm's rayon made training steps slower, at batch 32 and 256
-    // (`cargo bench --bench train`), so threads are left to a later change.
-    let parallelism = gemm::Parallelism::None;
+    let Some(pool) = cpu::pool_for(m.saturating_mul(n).saturating_mul(k), PARALLEL_MULTIPLY_ADDS) else {
+        return gemm_into(a.view(), b.view(), out.view_mut());
+    };
+    // Blocks of whole SIMD widths (16 f32s), one per thread.
+    let threads = pool.current_num_threads();
+    let axis = if n >= SPLIT_COLUMNS_FROM { Axis(1) } else { Axis(0) };
+    let block = out.len_of(axis).div_ceil(threads).next_multiple_of(16);
+    let inputs: SmallVec<[(ArrayView2<'_, T>, ArrayView2<'_, T>); 4]> = match axis {
+        Axis(1) => b.axis_chunks_iter(axis, block).map(|b| (a.view(), b)).collect(),
+        _ => a.axis_chunks_iter(axis, block).map(|a| (a, b.view())).collect(),
+    };
+    let mut blocks: SmallVec<[_; 4]> = inputs.into_iter().zip(out.axis_chunks_iter_mut(axis, block)).collect();
+    let first = blocks.remove(0);
+    pool.in_place_scope(|scope| {
+        for ((a, b), out) in blocks {
+            scope.spawn(move |_| gemm_into(a, b, out));
+        }
+        let ((a, b), out) = first;
+        gemm_into(a, b, out);
+    });
+}
+
+/// `out = a b` through the `gemm` crate on this thread; it reads any
+/// strides (transposed views included) and writes every element of `out`.
+fn gemm_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));
     let [a_rs, a_cs] = [a.strides()[0], a.strides()[1]];
     let [b_rs, b_cs] = [b.strides()[0], b.strides()[1]];
     let [o_rs, o_cs] = [out.strides()[0], out.strides()[1]];
     // SAFETY: the pointers and strides are those of live ndarray views of
-    // the stated shapes, `out` is a distinct owned array, and `gemm`
-    // dispatches on `T` being f32 or f64 (checked above), so every access
-    // stays inside the three arrays. With `read_dst` false, `out` is only written.
+    // the stated shapes, `out` is a distinct mutable view, and `gemm`
+    // dispatches on `T` being f32 or f64 (checked by the caller), so every
+    // access stays inside the three arrays. With `read_dst` false, `out` is
+    // only written.
     unsafe {
         gemm::gemm(
             m,
@@ -381,7 +418,7 @@ fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, out: &mut
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
     }
 }

@@ -2,4 +2,4 @@
 
 mod session;
 
-pub use session::Session;
+pub use session::{Session, SessionOptions};

@@ -2,6 +2,7 @@
 
 use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
 use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
+use crate::kernels::cpu::{self, FlushDenormals, Pool, Using, default_threads};
 use crate::variable::Variable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -33,6 +34,40 @@ use std::sync::{Arc, Mutex};
 pub struct Session {
     graph: Graph,
     plans: Mutex<FxHashMap<Box<[u64]>, Arc<Plan>>>,
+    threads: usize,
+    /// The workers large kernels share their work with; `None` for one thread.
+    pool: Option<&'static Pool>,
+}
+
+/// How a [`Session`] runs (TF's `ConfigProto` for a session).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{Graph, Session, SessionOptions};
+/// let graph = Graph::new();
+/// // One thread: the same results, bit for bit, on any machine.
+/// let session = Session::with_options(&graph, SessionOptions::default().num_threads(1));
+/// assert_eq!(session.num_threads(), 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    num_threads: Option<usize>,
+}
+
+impl SessionOptions {
+    /// How many threads a run's kernels may use (TF's
+    /// `intra_op_parallelism_threads`). By default `SCOPEFLOW_NUM_THREADS`
+    /// when it is set to a positive integer, else the machine's cores. One
+    /// thread computes everything on the thread that calls `run`; with more,
+    /// large matrix products and optimizer updates are split across a pool
+    /// the process keeps for that count, and results equal one thread's
+    /// within float round-off (elementwise updates are bit for bit the same).
+    /// 0 counts as 1.
+    pub fn num_threads(mut self, threads: usize) -> SessionOptions {
+        self.num_threads = Some(threads.max(1));
+        self
+    }
 }
 
 /// The steps one fetch/feed/target signature needs, in order.
@@ -85,8 +120,33 @@ enum Slot<'a> {
 
 impl Session {
     /// A session on `graph`.
+    ///
+    /// Its kernels use `SCOPEFLOW_NUM_THREADS` threads, or the machine's
+    /// cores (see [`SessionOptions::num_threads`]).
     pub fn new(graph: &Graph) -> Session {
-        Session { graph: graph.clone(), plans: Mutex::new(FxHashMap::default()) }
+        Session::with_options(graph, SessionOptions::default())
+    }
+
+    /// A session on `graph` that runs as `options` say.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{Graph, Session, SessionOptions};
+    /// let graph = Graph::new();
+    /// let session = Session::with_options(&graph, SessionOptions::default().num_threads(2));
+    /// assert!(session.num_threads() <= 2); // 1 if the system would not start a thread
+    /// ```
+    pub fn with_options(graph: &Graph, options: SessionOptions) -> Session {
+        let asked = options.num_threads.unwrap_or_else(default_threads);
+        let pool = cpu::pool(asked);
+        let threads = pool.map_or(1, |p| p.current_num_threads());
+        Session { graph: graph.clone(), plans: Mutex::new(FxHashMap::default()), threads, pool }
+    }
+
+    /// How many threads its kernels use.
+    pub fn num_threads(&self) -> usize {
+        self.threads
     }
 
     /// The graph it runs.
@@ -164,6 +224,7 @@ impl Session {
         // As TensorFlow's CPU kernels, compute with denormals flushed to zero:
         // the same numbers as TF, and no 100x slowdown when values get tiny.
         let _flush = FlushDenormals::new();
+        let _pool = Using::new(self.pool);
         // Runs at the same time each get what is spare; the last to finish refills.
         let mut spares = std::mem::take(&mut *plan.spares.lock().unwrap_or_else(|e| e.into_inner()));
         let mut slots: Vec<Slot<'_>> = (0..plan.slots).map(|_| Slot::Empty).collect();
@@ -431,62 +492,5 @@ impl Slot<'_> {
             Slot::Owned(v) => v,
             Slot::Variable(_) | Slot::Empty => unreachable!("a plan computes every input before its readers"),
         }
-    }
-}
-
-/// Flushes denormal floats to zero (x86's FTZ and DAZ bits) on this thread
-/// while it lives, and puts the previous mode back when dropped (TF's
-/// `ScopedFlushDenormal` around its kernels).
-///
-/// A deliberate deviation from Rust's default floating-point environment,
-/// as TensorFlow makes it: only results and inputs below `f32::MIN_POSITIVE`
-/// (or f64's) change, to 0, and only for the kernels of a run. Values folded
-/// while a graph is built are not flushed, and other architectures (aarch64's
-/// FPCR.FZ) are left as they are.
-struct FlushDenormals {
-    #[cfg(target_arch = "x86_64")]
-    saved: u32,
-}
-
-impl FlushDenormals {
-    #[cfg(target_arch = "x86_64")]
-    fn new() -> FlushDenormals {
-        /// Flush-to-zero (results) and denormals-are-zero (inputs).
-        const FTZ_DAZ: u32 = 0x8040;
-        let saved = mxcsr::read();
-        mxcsr::write(saved | FTZ_DAZ);
-        FlushDenormals { saved }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn new() -> FlushDenormals {
-        FlushDenormals {}
-    }
-}
-
-impl Drop for FlushDenormals {
-    fn drop(&mut self) {
-        #[cfg(target_arch = "x86_64")]
-        mxcsr::write(self.saved);
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod mxcsr {
-    /// The thread's SSE control and status register.
-    pub(super) fn read() -> u32 {
-        let mut value: u32 = 0;
-        // SAFETY: `stmxcsr` stores the 4-byte register into `value`, which is
-        // a valid, aligned u32; SSE is part of every x86_64 CPU.
-        unsafe { std::arch::asm!("stmxcsr [{}]", in(reg) &mut value, options(nostack, preserves_flags)) };
-        value
-    }
-
-    /// Sets the register; `value` is one `read` returned with only mode bits changed.
-    pub(super) fn write(value: u32) {
-        // SAFETY: `ldmxcsr` loads 4 bytes from `value`, a valid u32; the
-        // callers only change the FTZ and DAZ mode bits of a value read from
-        // the register, which cannot fault.
-        unsafe { std::arch::asm!("ldmxcsr [{}]", in(reg) &value, options(nostack, readonly, preserves_flags)) };
     }
 }
