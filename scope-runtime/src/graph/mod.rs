@@ -15,8 +15,8 @@ pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
 pub(crate) use op::{
-    Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn,
-    Values,
+    Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs,
+    UpdateFn, Values,
 };
 pub(crate) use variables::VariableTable;
 
@@ -538,7 +538,7 @@ impl GraphState {
         let Some(args) = inputs
             .iter()
             .map(|t| self.known_value(t).filter(|v| v.len() <= MAX_ELEMENTS).map(Arg::Shared))
-            .collect::<Option<Vec<_>>>()
+            .collect::<Option<Args<'_>>>()
         else {
             return Vec::new();
         };

@@ -157,17 +157,20 @@ impl Arg<'_> {
 /// A kernel's failure: inputs, known only at run time, that do not fit.
 pub(crate) type KernelResult<T = Value> = std::result::Result<T, &'static str>;
 
+/// A kernel's inputs: a few, kept on the stack (ops with more spill to the heap).
+pub(crate) type Args<'a> = smallvec::SmallVec<[Arg<'a>; 4]>;
+
 /// A kernel with one output. `spares` holds buffers of earlier runs that an
 /// output may take instead of allocating.
-pub(crate) type OneFn = fn(&Attr, Vec<Arg<'_>>, &mut Vec<Value>) -> KernelResult;
+pub(crate) type OneFn = fn(&Attr, Args<'_>, &mut Vec<Value>) -> KernelResult;
 
 /// A kernel with several outputs.
-pub(crate) type ManyFn = fn(&Attr, Vec<Arg<'_>>) -> KernelResult<Vec<Value>>;
+pub(crate) type ManyFn = fn(&Attr, Args<'_>) -> KernelResult<Vec<Value>>;
 
 /// A kernel that changes the variable of its attributes and outputs its new
 /// value, shared with the variable. It is handed its inputs after the first,
 /// the variable itself, which it changes under the variable's lock.
-pub(crate) type UpdateFn = fn(&Attr, Vec<Arg<'_>>) -> KernelResult<std::sync::Arc<Value>>;
+pub(crate) type UpdateFn = fn(&Attr, Args<'_>) -> KernelResult<std::sync::Arc<Value>>;
 
 /// How an op computes.
 #[derive(Clone, Copy)]

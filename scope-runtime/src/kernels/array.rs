@@ -4,7 +4,7 @@
 use super::{Inputs, axis_in, element_count, ints, typed};
 use crate::base::value::each_array;
 use crate::base::{Dim, Element, Value};
-use crate::graph::{Arg, Attr, KernelResult, OneHot, StridedSlice};
+use crate::graph::{Arg, Args, Attr, KernelResult, OneHot, StridedSlice};
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
 /// Resolves a reshape target (with at most one `-1`) for `count` elements.
@@ -33,7 +33,7 @@ pub(crate) fn reshape_target(target: &[i64], count: Option<usize>) -> Result<Vec
 }
 
 /// The same elements in the attribute's shape.
-pub(crate) fn reshape_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn reshape_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, shape) = (inputs.next()?, inputs.next()?);
     let target = ints(shape.value()).ok_or("the shape of Reshape is int32 or int64")?;
@@ -47,7 +47,7 @@ pub(crate) fn reshape_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -
 }
 
 /// The axes permuted.
-pub(crate) fn transpose_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn transpose_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, perm) = (inputs.next()?, inputs.next()?);
     let perm = ints(perm.value()).ok_or("the permutation is int32 or int64")?;
@@ -62,7 +62,7 @@ pub(crate) fn transpose_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>)
     typed!(x, [F32, F64, I32, I64, Bool], |a| transpose(a.view(), &perm))
 }
 
-fn join(attr: &Attr, mut args: Vec<Arg<'_>>, stack: bool) -> KernelResult {
+fn join(attr: &Attr, mut args: Args<'_>, stack: bool) -> KernelResult {
     // ConcatV2 takes its axis as its last input; stacks and partitions in their attributes.
     let axis = match *attr {
         Attr::Axis(a) => i64::try_from(a).map_err(|_| "axis")?,
@@ -78,17 +78,17 @@ fn join(attr: &Attr, mut args: Vec<Arg<'_>>, stack: bool) -> KernelResult {
 }
 
 /// Concatenation along the attribute's axis.
-pub(crate) fn concat_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn concat_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     join(attr, args, false)
 }
 
 /// Stacking along a new axis.
-pub(crate) fn stack_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn stack_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     join(attr, args, true)
 }
 
 /// Slices of the first input along the axis (third input) picked by the integer indices of the second.
-pub(crate) fn gather_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn gather_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (params, indices, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let axis = match ints(axis.value()).as_deref() {
@@ -145,7 +145,7 @@ fn split_axis(axis: &Arg<'_>, value: &Value) -> KernelResult<usize> {
 }
 
 /// `num` equal parts along the axis of the first input (TF `Split`).
-pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn split_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let Attr::Split { num, .. } = *attr else { return Err("missing split attributes") };
     let mut inputs = Inputs::new(args);
     let (axis, x) = (inputs.next()?, inputs.next()?);
@@ -159,7 +159,7 @@ pub(crate) fn split_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<
 
 /// Parts of the sizes of the second input, one of which may be `-1` for the
 /// rest, along the axis of the third (TF `SplitV`).
-pub(crate) fn split_v_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn split_v_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (x, sizes, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let axis = split_axis(&axis, x.value())?;
@@ -188,7 +188,7 @@ pub(crate) fn split_sizes(sizes: &[i64], dim: Dim) -> Result<Vec<Dim>, &'static 
 }
 
 /// The slices along an axis, that axis removed (TF `Unpack`).
-pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn unstack_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let Attr::Unstack { axis, num } = *attr else { return Err("missing unstack attributes") };
     let x = Inputs::new(args).next()?;
     let x = x.value();
@@ -199,7 +199,7 @@ pub(crate) fn unstack_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Ve
 }
 
 /// `size` elements from `begin` per axis; a size of `-1` takes the rest (TF `Slice`).
-pub(crate) fn slice_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn slice_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, begin, size) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let begin: Vec<usize> = ints(begin.value())
@@ -264,7 +264,7 @@ pub(crate) fn stride_axis(spec: &StridedSlice, i: usize, d: usize) -> Result<Str
 
 /// TF `StridedSlice`: the input sliced by its begin, end and strides
 /// inputs, with the attribute's begin, end and shrink-axis masks.
-pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn strided_slice_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
     let mut inputs = Inputs::new(args);
     let x = inputs.next()?;
@@ -288,7 +288,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<
 
 /// TF `StridedSliceGrad`: zeros of the shape (first input) with the
 /// gradient (last input) placed where the strided slice took its elements.
-pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
     let mut inputs = Inputs::new(args);
     let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
@@ -350,7 +350,7 @@ fn axis_slice(axis: &Stride) -> Slice {
 }
 
 /// TF `ConcatOffset`: where each shape (inputs after the axis) starts along the axis.
-pub(crate) fn concat_offset_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn concat_offset_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let axis = *ints(inputs.next()?.value()).ok_or("the axis is int32 or int64")?.first().ok_or("missing axis")?;
     let shapes: Vec<Value> = std::iter::from_fn(|| inputs.next().ok().map(Arg::into_value)).collect();
@@ -370,7 +370,7 @@ pub(crate) fn concat_offset_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult
 }
 
 /// TF `ShapeN`: each input's shape as an int32 vector.
-pub(crate) fn shape_n_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn shape_n_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     args.iter()
         .map(|a| {
             let dims: Vec<i32> = a
@@ -386,14 +386,14 @@ pub(crate) fn shape_n_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<V
 }
 
 /// The input's shape as a vector of int32 or int64.
-pub(crate) fn shape_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn shape_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::DType(dtype) = *attr else { return Err("missing dtype") };
     let dims: Vec<f64> = Inputs::new(args).next()?.value().shape().iter().map(|&d| d as f64).collect();
     Value::from_f64_data(dtype, &[dims.len()], dims).map_err(|_| "shape")
 }
 
 /// The scalar second input repeated into the shape the first input lists.
-pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn fill_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (dims, x) = (inputs.next()?, inputs.next()?);
     let dims: Vec<usize> = match dims.value() {
@@ -413,7 +413,7 @@ pub(crate) fn fill_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> K
 
 /// TF `ListDiff(x, y)`: the elements of the vector `x` not in `y`, in order,
 /// and their positions in `x` (int32).
-pub(crate) fn list_diff_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn list_diff_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (x, y) = (inputs.next()?, inputs.next()?);
     let dtype = x.value().dtype();
@@ -427,7 +427,7 @@ pub(crate) fn list_diff_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec
 }
 
 /// TF `BroadcastTo`: the input broadcast (numpy's rules) to the shape its second input holds.
-pub(crate) fn broadcast_to_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn broadcast_to_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, dims) = (inputs.next()?, inputs.next()?);
     let dims: Vec<usize> = ints(dims.value())
@@ -446,7 +446,7 @@ pub(crate) fn broadcast_to_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Valu
 /// TF `DynamicStitch`: `merged[indices[m][i], …] = data[m][i, …]`, the
 /// `indices` the first half of the inputs and the `data` the second; a later
 /// index wins.
-pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let n = args.len() / 2;
     if n == 0 || args.len() != 2 * n {
         return Err("DynamicStitch takes as many data as index tensors");
@@ -479,13 +479,13 @@ pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Va
 }
 
 /// Zeros of the input's shape and dtype.
-pub(crate) fn zeros_like_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn zeros_like_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let x = Inputs::new(args).next()?;
     Ok(Value::filled(x.value().dtype(), x.value().shape(), 0.0))
 }
 
 /// `on` where the new axis equals the index, `off` elsewhere (an index out of range is all `off`).
-pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn one_hot_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::OneHot(OneHot { depth, on, off, axis, dtype }) = *attr else { return Err("missing one_hot attributes") };
     let x = Inputs::new(args).next()?;
     let indices: Vec<i64> = match x.value() {
@@ -512,7 +512,7 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
 }
 
 /// A value around the input, per axis before and after.
-pub(crate) fn pad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn pad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, paddings) = (inputs.next()?, inputs.next()?);
     let x = x.value();
@@ -548,7 +548,7 @@ pub(crate) fn pad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> Ke
 }
 
 /// The input repeated along each axis.
-pub(crate) fn tile_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn tile_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, multiples) = (inputs.next()?, inputs.next()?);
     let x = x.value();
@@ -579,7 +579,7 @@ pub(crate) fn tile_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> K
 }
 
 /// The input's rank, as an int32 scalar.
-pub(crate) fn rank_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn rank_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let rank = Inputs::new(args).next()?.value().shape().len();
     Ok(Value::from(i32::try_from(rank).map_err(|_| "rank")?))
 }
@@ -594,7 +594,7 @@ pub(crate) fn range_len(start: i64, limit: i64, delta: i64) -> Option<usize> {
 }
 
 /// `start, start + delta, …` up to `limit` (excluded), in the inputs' integer dtype.
-pub(crate) fn range_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn range_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let scalar = |a: KernelResult<Arg<'_>>| -> KernelResult<(i64, crate::base::DType)> {
         let a = a?;
@@ -620,7 +620,7 @@ pub(crate) fn expand_axis(dim: i64, rank: usize) -> Option<usize> {
 }
 
 /// The input with an axis of size 1 inserted at the scalar second input (TF `ExpandDims`).
-pub(crate) fn expand_dims_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn expand_dims_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, dim) = (inputs.next()?, inputs.next()?);
     let dim = match ints(dim.value()).as_deref() {
@@ -636,7 +636,7 @@ pub(crate) fn expand_dims_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value
 }
 
 /// TF `Squeeze`: the listed axes, each of size 1, removed.
-pub(crate) fn squeeze_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn squeeze_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::Squeeze(axes) = attr else { return Err("Squeeze needs its axes") };
     let x = Inputs::new(args).next()?;
     let shape = x.value().shape().to_vec();
@@ -652,7 +652,7 @@ pub(crate) fn squeeze_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
 }
 
 /// The permutation that undoes the input's (TF `InvertPermutation`): `out[p[i]] = i`.
-pub(crate) fn invert_permutation_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn invert_permutation_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let p = Inputs::new(args).next()?;
     let perm = ints(p.value()).ok_or("a permutation is int32 or int64")?;
     let mut inverse = vec![-1i64; perm.len()];

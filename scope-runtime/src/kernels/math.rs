@@ -2,7 +2,7 @@
 
 use super::{Inputs, Num, Typed, cpu, map, same, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
-use crate::graph::{Arg, Attr, KernelResult};
+use crate::graph::{Arg, Args, Attr, KernelResult};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Zip};
 use smallvec::SmallVec;
 
@@ -72,7 +72,7 @@ fn ln<T: NdFloat>(x: T) -> T {
 /// Kernels of one input and one output of the same dtype, mapped elementwise.
 macro_rules! unary {
     ($($name:ident [$($v:ident),*] $f:ident;)*) => {$(
-        pub(crate) fn $name(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
             typed!(Inputs::new(args).next()?, [$($v),*], |a| map(a, $f))
         }
     )*};
@@ -130,7 +130,7 @@ unary! {
 /// Kernels of two broadcast inputs and one output of their dtype.
 macro_rules! binary {
     ($($name:ident [$($v:ident),*] $f:ident;)*) => {$(
-        pub(crate) fn $name(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
             let mut inputs = Inputs::new(args);
             let a = inputs.next()?;
             let b = inputs.next()?;
@@ -152,7 +152,7 @@ binary! {
 }
 
 /// TF `ReciprocalGrad(y, grad)`: `-grad * y²` for a `Reciprocal`'s output `y`.
-pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (y, g) = (inputs.next()?, inputs.next()?);
     fn rule<T: NdFloat>(y: T, g: T) -> T {
@@ -163,7 +163,7 @@ pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<V
 
 /// TF `Cumprod(x, axis)`: running products along `axis`, `exclusive` (each
 /// product leaves its own element out) and `reverse` (from the end) as asked.
-pub(crate) fn cumprod_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn cumprod_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::Cumulative { exclusive, reverse } = *attr else { return Err("missing cumulative attributes") };
     let mut inputs = Inputs::new(args);
     let (x, axis) = (inputs.next()?, inputs.next()?);
@@ -196,7 +196,7 @@ pub(crate) fn cumprod_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
 /// Kernels comparing two broadcast inputs elementwise into bools.
 macro_rules! comparison {
     ($($name:ident $op:tt;)*) => {$(
-        pub(crate) fn $name(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
             let mut inputs = Inputs::new(args);
             let (a, b) = (inputs.next()?, inputs.next()?);
             let b = b.value();
@@ -220,7 +220,7 @@ comparison! {
 }
 
 /// `max(x, alpha * x)` (TF `LeakyRelu`).
-pub(crate) fn leaky_relu_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn leaky_relu_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::Alpha(alpha) = *attr else { return Err("missing alpha") };
     fn leaky<T: NdFloat>(a: Typed<'_, T>, alpha: f64) -> KernelResult<ArrayD<T>> {
         let alpha = T::from(alpha).ok_or("alpha is not representable")?;
@@ -230,25 +230,25 @@ pub(crate) fn leaky_relu_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Val
 }
 
 /// `x + bias` along the last axis.
-pub(crate) fn bias_add_kernel(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn bias_add_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     add_kernel(attr, args, spares)
 }
 
 /// The values converted to the attribute's dtype.
-pub(crate) fn cast_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn cast_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::DType(to) = *attr else { return Err("missing dtype") };
     let x = Inputs::new(args).next()?;
     Ok(if x.value().dtype() == to { x.into_value() } else { x.value().cast(to) })
 }
 
 /// The input unchanged.
-pub(crate) fn identity_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn identity_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     Ok(Inputs::new(args).next()?.into_value())
 }
 
 /// `cond ? x : y` elementwise: TF `Select` (`cond` of `x`'s shape, or a
 /// vector picking rows) and, with `broadcast`, `SelectV2` (all three broadcast).
-fn select(args: Vec<Arg<'_>>, broadcast: bool) -> KernelResult {
+fn select(args: Args<'_>, broadcast: bool) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let cond = inputs.next()?;
     let Value::Bool(cond) = cond.value() else { return Err("the condition must be bool") };
@@ -267,7 +267,7 @@ fn select(args: Vec<Arg<'_>>, broadcast: bool) -> KernelResult {
             if x.shape() != y.shape() {
                 return Err("Select takes values of one shape");
             }
-            x.shape().to_vec()
+            x.shape().into()
         };
         let cond = match (broadcast, cond.ndim(), x.ndim()) {
             (false, 1, n) if n > 1 => {
@@ -280,8 +280,9 @@ fn select(args: Vec<Arg<'_>>, broadcast: bool) -> KernelResult {
             }
             _ => cond,
         };
-        let c = cond.broadcast(shape.clone()).ok_or("the condition does not fit the values")?;
-        let xv = x.broadcast(shape.clone()).ok_or("broadcast")?;
+        let shape = shape.as_slice();
+        let c = cond.broadcast(shape).ok_or("the condition does not fit the values")?;
+        let xv = x.broadcast(shape).ok_or("broadcast")?;
         let yv = y.broadcast(shape).ok_or("broadcast")?;
         Ok(Zip::from(&c).and(&xv).and(&yv).map_collect(|&c, &a, &b| if c { a } else { b }))
     }
@@ -296,17 +297,17 @@ fn select(args: Vec<Arg<'_>>, broadcast: bool) -> KernelResult {
 }
 
 /// TF `Select`.
-pub(crate) fn select_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn select_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     select(args, false)
 }
 
 /// TF `SelectV2`.
-pub(crate) fn select_v2_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn select_v2_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     select(args, true)
 }
 
 /// Matrix product on 2-D inputs, with TensorFlow's transpose flags.
-pub(crate) fn matmul_kernel(attr: &Attr, args: Vec<Arg<'_>>, spares: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn matmul_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (a, b) = (inputs.next()?, inputs.next()?);
     typed!(a, [F32, F64, I32, I64], |a| matmul(a.view(), b.value(), attr, spares))
@@ -424,7 +425,7 @@ fn gemm_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayV
 }
 
 /// The sum of all inputs, of one shape.
-pub(crate) fn add_n_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn add_n_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let mut sum = inputs.next()?.into_value();
     while let Ok(next) = inputs.next() {
@@ -437,7 +438,7 @@ pub(crate) fn add_n_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> 
 }
 
 /// `grad` where the features are positive, else 0 (TF `ReluGrad(gradients, features)`).
-pub(crate) fn relu_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn relu_grad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (grad, features) = (inputs.next()?, inputs.next()?);
     fn gate<T: NdFloat + Element>(g: Typed<'_, T>, f: &Value) -> KernelResult<ArrayD<T>> {
@@ -457,7 +458,7 @@ pub(crate) fn relu_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>)
 }
 
 /// `grad * y * (1 - y)` (TF `SigmoidGrad(y, dy)`).
-pub(crate) fn sigmoid_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn sigmoid_grad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (y, dy) = (inputs.next()?, inputs.next()?);
     fn chain<T: NdFloat + Element>(y: Typed<'_, T>, dy: &Value) -> KernelResult<ArrayD<T>> {
@@ -476,7 +477,7 @@ pub(crate) fn sigmoid_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Valu
 macro_rules! grad_pair {
     ($($(#[$doc:meta])* $name:ident |$a:ident, $b:ident, $alpha:ident| $body:expr;)*) => {$(
         $(#[$doc])*
-        pub(crate) fn $name(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
             let alpha = match *attr {
                 Attr::Alpha(a) => a,
                 _ => 0.0,
@@ -540,7 +541,7 @@ floor_ints!(i32 i64);
 macro_rules! floor_kernels {
     ($($(#[$doc:meta])* $name:ident $f:ident;)*) => {$(
         $(#[$doc])*
-        pub(crate) fn $name(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
             let mut inputs = Inputs::new(args);
             let (a, b) = (inputs.next()?, inputs.next()?);
             if super::ints(b.value()).is_some_and(|d| d.contains(&0)) {

@@ -11,7 +11,7 @@ pub(crate) mod reduce;
 pub(crate) mod state;
 
 use crate::base::{Element, Value};
-use crate::graph::{Arg, KernelResult};
+use crate::graph::{Arg, Args, KernelResult};
 use ndarray::{ArrayD, ArrayViewD, LinalgScalar, Zip};
 
 /// A typed input array, borrowed or owned.
@@ -60,10 +60,10 @@ macro_rules! typed {
 pub(crate) use typed;
 
 /// The inputs of a kernel, taken in order.
-pub(crate) struct Inputs<'a>(std::vec::IntoIter<Arg<'a>>);
+pub(crate) struct Inputs<'a>(smallvec::IntoIter<[Arg<'a>; 4]>);
 
 impl<'a> Inputs<'a> {
-    pub(crate) fn new(args: Vec<Arg<'a>>) -> Inputs<'a> {
+    pub(crate) fn new(args: Args<'a>) -> Inputs<'a> {
         Inputs(args.into_iter())
     }
 
@@ -124,8 +124,8 @@ pub(crate) fn map<T: Copy, F: Fn(T) -> T>(a: Typed<'_, T>, f: F) -> KernelResult
     })
 }
 
-/// Broadcasting of two concrete shapes, as NumPy does.
-pub(crate) fn broadcast_sizes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+/// Broadcasting of two concrete shapes, as NumPy does (on the stack up to rank 4).
+pub(crate) fn broadcast_sizes(a: &[usize], b: &[usize]) -> Option<smallvec::SmallVec<[usize; 4]>> {
     let rank = a.len().max(b.len());
     let at = |d: &[usize], i: usize| if i + d.len() >= rank { d[i + d.len() - rank] } else { 1 };
     (0..rank)
@@ -148,7 +148,8 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(a: Typed<'_, T>, b: &Valu
         }
         a => {
             let (av, bv) = (a.view(), b.view());
-            let (av, bv) = (av.broadcast(out.clone()).ok_or("broadcast")?, bv.broadcast(out).ok_or("broadcast")?);
+            let out = out.as_slice();
+            let (av, bv) = (av.broadcast(out).ok_or("broadcast")?, bv.broadcast(out).ok_or("broadcast")?);
             Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
         }
     }
@@ -162,7 +163,8 @@ pub(crate) fn zip_into<T: Copy + Element, U, F: Fn(T, T) -> U>(
 ) -> KernelResult<ArrayD<U>> {
     let b = same::<T>(b)?;
     let out = broadcast_sizes(a.shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
-    let (av, bv) = (a.broadcast(out.clone()).ok_or("broadcast")?, b.broadcast(out).ok_or("broadcast")?);
+    let out = out.as_slice();
+    let (av, bv) = (a.broadcast(out).ok_or("broadcast")?, b.broadcast(out).ok_or("broadcast")?);
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
 }
 
@@ -200,7 +202,7 @@ pub(crate) fn count<T: Num>(n: usize) -> T {
 mod tests {
     #[test]
     fn concrete_shapes_broadcast_as_numpy() {
-        assert_eq!(super::broadcast_sizes(&[4, 1, 3], &[2, 1]), Some(vec![4, 2, 3]));
+        assert_eq!(super::broadcast_sizes(&[4, 1, 3], &[2, 1]).map(|s| s.to_vec()), Some(vec![4, 2, 3]));
         assert_eq!(super::broadcast_sizes(&[2, 3], &[2]), None);
     }
 }

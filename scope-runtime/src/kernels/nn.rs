@@ -2,7 +2,7 @@
 
 use super::{Inputs, Typed, same, typed};
 use crate::base::{Element, Value};
-use crate::graph::{Arg, Attr, KernelResult, Padding};
+use crate::graph::{Args, Attr, KernelResult, Padding};
 use ndarray::{Array2, ArrayD, ArrayViewD, Axis, IxDyn, NdFloat, Zip};
 
 /// Output size and padding before, for one spatial dimension of a window op.
@@ -29,12 +29,12 @@ pub(crate) fn window(
 }
 
 /// Softmax over the last axis, stable against overflow.
-pub(crate) fn softmax_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn softmax_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     typed!(Inputs::new(args).next()?, [F32, F64], |a| softmax(a, false))
 }
 
 /// Log-softmax over the last axis.
-pub(crate) fn log_softmax_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn log_softmax_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     typed!(Inputs::new(args).next()?, [F32, F64], |a| softmax(a, true))
 }
 
@@ -56,7 +56,7 @@ fn softmax<T: NdFloat + Element>(a: Typed<'_, T>, log: bool) -> KernelResult<Arr
 }
 
 /// `sum(x²) / 2`.
-pub(crate) fn l2_loss_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn l2_loss_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     fn l2<T: NdFloat>(a: ArrayViewD<'_, T>) -> KernelResult<ArrayD<T>> {
         let half = T::from(0.5).expect("0.5 is representable");
         Ok(ArrayD::from_elem(IxDyn(&[]), a.fold(T::zero(), |s, &x| s + x * x) * half))
@@ -65,7 +65,7 @@ pub(crate) fn l2_loss_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -
 }
 
 /// NHWC convolution as im2col and one matrix product.
-pub(crate) fn conv2d_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn conv2d_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, f) = (inputs.next()?, inputs.next()?);
     typed!(x, [F32, F64], |a| conv2d(a.view(), f.value(), attr))
@@ -177,7 +177,7 @@ fn sizes(v: &Value) -> KernelResult<Vec<usize>> {
 
 /// TF `Conv2DBackpropInput`: the gradient of a convolution for its input,
 /// from the input's shape, the filter and the output's gradient.
-pub(crate) fn conv2d_backprop_input_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn conv2d_backprop_input_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (input_sizes, f, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let input_sizes = sizes(input_sizes.value())?;
@@ -215,7 +215,7 @@ fn conv2d_backprop_input<T: NdFloat + Element>(
 
 /// TF `Conv2DBackpropFilter`: the gradient of a convolution for its filter,
 /// from the input, the filter's shape and the output's gradient.
-pub(crate) fn conv2d_backprop_filter_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn conv2d_backprop_filter_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, filter_sizes, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let filter_sizes = sizes(filter_sizes.value())?;
@@ -242,12 +242,12 @@ fn conv2d_backprop_filter<T: NdFloat + Element>(
 }
 
 /// NHWC max pooling.
-pub(crate) fn max_pool_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn max_pool_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     typed!(Inputs::new(args).next()?, [F32, F64], |a| pool(true, a.view(), attr))
 }
 
 /// NHWC average pooling; `SAME` windows average only real elements, as in TensorFlow.
-pub(crate) fn avg_pool_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn avg_pool_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     typed!(Inputs::new(args).next()?, [F32, F64], |a| pool(false, a.view(), attr))
 }
 
@@ -319,7 +319,7 @@ impl PoolGeometry {
 
 /// TF `MaxPoolGrad`: each output's gradient goes to the first input of its
 /// window (row by row) that equals the window's maximum.
-pub(crate) fn max_pool_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn max_pool_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, _output, dy) = (inputs.next()?, inputs.next()?, inputs.next()?);
     typed!(x, [F32, F64], |x| max_pool_grad(x.view(), dy.value(), attr))
@@ -349,7 +349,7 @@ fn max_pool_grad<T: NdFloat + Element>(x: ArrayViewD<'_, T>, dy: &Value, attr: &
 
 /// TF `AvgPoolGrad`: each output's gradient shared equally by the inputs of
 /// its window (only those inside the input, as the forward average).
-pub(crate) fn avg_pool_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn avg_pool_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (input_sizes, dy) = (inputs.next()?, inputs.next()?);
     let input_sizes = sizes(input_sizes.value())?;
@@ -375,7 +375,7 @@ fn avg_pool_grad<T: NdFloat>(input_sizes: &[usize], dy: ArrayViewD<'_, T>, attr:
 /// TF `SparseSoftmaxCrossEntropyWithLogits`: per row, the loss
 /// `logsumexp(logits) - logits[label]` and its gradient `softmax - one_hot`,
 /// from logits `[batch, classes]` and integer labels `[batch]`.
-pub(crate) fn sparse_softmax_xent_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn sparse_softmax_xent_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (logits, labels) = (inputs.next()?, inputs.next()?);
     if labels.value().shape().len() != 1 {
@@ -413,7 +413,7 @@ fn sparse_xent<T: NdFloat>(logits: ArrayViewD<'_, T>, labels: &[i64]) -> KernelR
 
 /// TF `SoftmaxCrossEntropyWithLogits`: per row of `logits` `[batch, classes]`,
 /// `-sum(labels * log_softmax(logits))`, and its gradient `softmax - labels`.
-pub(crate) fn softmax_xent_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn softmax_xent_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (logits, labels) = (inputs.next()?, inputs.next()?);
     match (logits.value(), labels.value()) {

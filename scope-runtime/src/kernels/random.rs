@@ -1,7 +1,7 @@
 //! Random ops: values drawn from an op's own seeded stream.
 
 use crate::base::{DType, Value};
-use crate::graph::{Arg, Attr, KernelResult};
+use crate::graph::{Args, Attr, KernelResult};
 use crate::variable::init::Rng;
 use ndarray::{ArrayD, IxDyn};
 use std::sync::atomic::Ordering;
@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 /// holds. Each run draws the next values of the op's stream: run `k` of an
 /// op seeded `s` draws from `Rng::new(s + k)` mixed, so a graph built again
 /// with the same seed draws the same values run by run.
-pub(crate) fn random_uniform_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn random_uniform_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::Random(r) = attr else { return Err("RandomUniform needs its seed") };
     let dims = args.first().ok_or("RandomUniform takes a vector of sizes")?;
     let dims: Vec<usize> = match dims.value() {

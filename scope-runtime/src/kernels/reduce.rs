@@ -3,7 +3,7 @@
 use super::math::max;
 use super::{Inputs, Num, axis_in, count, ints, typed};
 use crate::base::Value;
-use crate::graph::{Arg, Attr, KernelResult};
+use crate::graph::{Args, Attr, KernelResult};
 use ndarray::{ArrayD, ArrayViewD, Axis};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -15,26 +15,26 @@ enum Reduction {
 }
 
 /// Sum over the axes of the second input.
-pub(crate) fn sum_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn sum_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     reduction(Reduction::Sum, attr, args)
 }
 
 /// Mean over the axes of the second input.
-pub(crate) fn mean_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn mean_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     reduction(Reduction::Mean, attr, args)
 }
 
 /// Maximum over the axes of the second input.
-pub(crate) fn max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn max_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     reduction(Reduction::Max, attr, args)
 }
 
 /// Product over the axes of the second input.
-pub(crate) fn prod_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn prod_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     reduction(Reduction::Prod, attr, args)
 }
 
-fn reduction(op: Reduction, attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult {
+fn reduction(op: Reduction, attr: &Attr, args: Args<'_>) -> KernelResult {
     let Attr::Reduce { keep_dims, .. } = *attr else { return Err("missing keep_dims") };
     let mut inputs = Inputs::new(args);
     let (x, axes) = (inputs.next()?, inputs.next()?);
@@ -86,7 +86,7 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
 }
 
 /// The index of the largest element along an axis (the first of equals), as int32 or int64.
-pub(crate) fn arg_max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn arg_max_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::ArgMax { axis, dtype } = *attr else { return Err("missing axis") };
     let x = Inputs::new(args).next()?;
     fn arg_max<T: PartialOrd + Copy>(a: ArrayViewD<'_, T>, axis: usize) -> KernelResult<ArrayD<usize>> {
@@ -123,7 +123,7 @@ pub(crate) fn arg_max_kernel(attr: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>
 /// axes (of the broadcast shape) each side was stretched along, which its
 /// gradient must be summed over. Equal shapes need none; an axis where both
 /// are 1 is listed for both, as TensorFlow does.
-pub(crate) fn broadcast_gradient_args_kernel(_: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn broadcast_gradient_args_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
     let mut inputs = Inputs::new(args);
     let (a, b) = (inputs.next()?, inputs.next()?);
     let dtype = a.value().dtype();
@@ -161,7 +161,7 @@ pub(crate) fn broadcast_reduction_axes(x: &[i64], y: &[i64]) -> Option<(Vec<i64>
 
 /// TF `UnsortedSegmentSum`: `out[ids[i], …] += data[i, …]` over the leading
 /// axes the ids cover, `out` of `num_segments` rows; negative ids are dropped.
-pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (data, ids, num) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let id_shape = ids.value().shape().to_vec();
@@ -193,7 +193,7 @@ pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut 
 }
 
 /// The sum over every axis but the last (TF `BiasAddGrad`, NHWC).
-pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Vec<Arg<'_>>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn bias_add_grad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     fn per_channel<T: Num>(a: ArrayViewD<'_, T>) -> KernelResult<ArrayD<T>> {
         let channels = *a.shape().last().ok_or("BiasAddGrad needs rank 1 or more")?;
         let rows = a.len().checked_div(channels).unwrap_or(0);

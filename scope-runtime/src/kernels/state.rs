@@ -2,7 +2,7 @@
 
 use super::{Inputs, Num, same};
 use crate::base::Value;
-use crate::graph::{Arg, Attr, KernelResult};
+use crate::graph::{Arg, Args, Attr, KernelResult};
 use crate::variable::Variable;
 use ndarray::{ArrayD, Zip};
 use std::sync::Arc;
@@ -15,17 +15,17 @@ fn variable(attr: &Attr) -> KernelResult<&Variable> {
 }
 
 /// The value of the second input stored in the variable; the output is the new value.
-pub(crate) fn assign_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn assign_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     variable(attr)?.replace(Inputs::new(args).next()?.into_value())
 }
 
 /// The variable plus the second input, in place and atomically; the output is the new value.
-pub(crate) fn assign_add_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn assign_add_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     accumulate(attr, args, Step::Add)
 }
 
 /// The variable minus the second input, in place and atomically; the output is the new value.
-pub(crate) fn assign_sub_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn assign_sub_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     accumulate(attr, args, Step::Sub)
 }
 
@@ -35,7 +35,7 @@ enum Step {
     Sub,
 }
 
-fn accumulate(attr: &Attr, args: Vec<Arg<'_>>, step: Step) -> KernelResult<Arc<Value>> {
+fn accumulate(attr: &Attr, args: Args<'_>, step: Step) -> KernelResult<Arc<Value>> {
     let var = variable(attr)?;
     let delta = Inputs::new(args).next()?;
     let delta = delta.value();
@@ -111,7 +111,7 @@ fn check_shapes<T>(a: &ArrayD<T>, others: &[&ndarray::ArrayD<T>]) -> KernelResul
 /// `var -= delta * alpha` for a scalar `alpha` and a `delta` of the
 /// variable's shape, in place and atomically, rounding as TF's kernel does;
 /// the output is the new value.
-pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     let [alpha, delta] = values::<2>(&args)?;
     float_update!(variable(attr)?, |a: T| {
         let (alpha, d) = (scalar::<T>(alpha)?, same::<T>(delta)?);
@@ -125,7 +125,7 @@ pub(crate) fn apply_gradient_descent_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> 
 /// `accum = accum * momentum + grad`, then `var -= accum * lr`, or with
 /// Nesterov `var -= grad * lr + accum * momentum * lr`; the output is the
 /// variable's new value.
-pub(crate) fn apply_momentum_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_momentum_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     let [var, accum] = applied::<2>(attr, "ApplyMomentum changes a variable and its accumulator")?;
     let nesterov = matches!(attr, Attr::Apply { nesterov: true, .. });
     let [lr, grad, momentum] = values::<3>(&args)?;
@@ -157,7 +157,7 @@ fn scalar<T: Num>(v: &Value) -> KernelResult<T> {
 /// TF's `ApplyAdam`, in place, rounding as its CPU kernel does:
 /// `alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)`, `m += (g - m) * (1 - beta1)`,
 /// `v += (g² - v) * (1 - beta2)`, `var -= m * alpha / (sqrt(v) + epsilon)`.
-pub(crate) fn apply_adam_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_adam_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     let [var, m, v] = applied::<3>(attr, "ApplyAdam changes a variable and its two moments")?;
     let [b1p, b2p, lr, b1, b2, eps, grad] = values::<7>(&args)?;
     // One pass over the four arrays, the moments locked inside the variable
@@ -204,7 +204,7 @@ fn adam<T: ndarray::NdFloat>(
 /// `ApplyCenteredRMSProp` (variable, mg, ms, mom), in place:
 /// `ms += (g² - ms) * (1 - rho)`, centered `mg += (g - mg) * (1 - rho)`,
 /// `mom = mom * momentum + g * lr / sqrt(ms [- mg²] + epsilon)`, `var -= mom`.
-fn rms_prop(attr: &Attr, args: Vec<Arg<'_>>, centered: bool) -> KernelResult<Arc<Value>> {
+fn rms_prop(attr: &Attr, args: Args<'_>, centered: bool) -> KernelResult<Arc<Value>> {
     let (var, mg, ms, mom) = if centered {
         let [var, mg, ms, mom] = applied::<4>(attr, "ApplyCenteredRMSProp changes a variable and three slots")?;
         (var, Some(mg), ms, mom)
@@ -257,17 +257,17 @@ fn rms_prop(attr: &Attr, args: Vec<Arg<'_>>, centered: bool) -> KernelResult<Arc
 }
 
 /// TF's `ApplyRMSProp`; see [`rms_prop`].
-pub(crate) fn apply_rms_prop_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_rms_prop_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     rms_prop(attr, args, false)
 }
 
 /// TF's `ApplyCenteredRMSProp`; see [`rms_prop`].
-pub(crate) fn apply_centered_rms_prop_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_centered_rms_prop_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     rms_prop(attr, args, true)
 }
 
 /// TF's `ApplyAdagrad`, in place: `accum += g²`, `var -= g * lr / sqrt(accum)`.
-pub(crate) fn apply_adagrad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Arc<Value>> {
+pub(crate) fn apply_adagrad_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
     let [var, accum] = applied::<2>(attr, "ApplyAdagrad changes a variable and its accumulator")?;
     let [lr, grad] = values::<2>(&args)?;
     let accum = float_update!(accum, |a: T| {

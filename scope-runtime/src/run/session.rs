@@ -1,7 +1,7 @@
 //! `Session::run`: plan once per fetch/feed/target signature, then run many times.
 
 use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
-use crate::graph::{Arg, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
+use crate::graph::{Arg, Args, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
 use crate::kernels::cpu::{self, FlushDenormals, Pool, Using, default_threads};
 use crate::variable::Variable;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -78,10 +78,21 @@ struct Plan {
     /// Slot, static shape, dtype and name of each feed.
     feeds: Vec<(usize, Shape, DType, Arc<str>)>,
     slots: usize,
-    /// Buffers left over from earlier runs, for the next run's outputs.
-    spares: Mutex<Vec<Value>>,
+    /// What the last run left for the next: the slots' memory, and buffers
+    /// for outputs. Runs at the same time each get a share (one of them all
+    /// of it); the one leaving the most spares puts its own back.
+    scratch: Mutex<Scratch>,
     /// Whether a step changes a variable (the run then holds the variables alone).
     updates: bool,
+}
+
+/// What one run leaves to the next run of its plan.
+#[derive(Default)]
+struct Scratch {
+    /// Empty slots, with room for the plan's.
+    slots: Vec<Slot>,
+    /// Buffers for outputs, largest first.
+    spares: Vec<Value>,
 }
 
 /// At most this many buffers are kept between runs of one plan.
@@ -109,9 +120,10 @@ enum Compute {
 }
 
 /// A value during a run.
-enum Slot<'a> {
+enum Slot {
     Empty,
-    Fed(&'a Value),
+    /// The value of the run's feed at this index.
+    Fed(usize),
     Shared(Arc<Value>),
     Owned(Value),
     /// A variable, read by each step that uses it, when it runs.
@@ -225,10 +237,10 @@ impl Session {
         // the same numbers as TF, and no 100x slowdown when values get tiny.
         let _flush = FlushDenormals::new();
         let _pool = Using::new(self.pool);
-        // Runs at the same time each get what is spare; the last to finish refills.
-        let mut spares = std::mem::take(&mut *plan.spares.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut slots: Vec<Slot<'_>> = (0..plan.slots).map(|_| Slot::Empty).collect();
-        for ((slot, shape, dtype, name), (_, value)) in plan.feeds.iter().zip(feeds) {
+        let Scratch { mut slots, mut spares } =
+            std::mem::take(&mut *plan.scratch.lock().unwrap_or_else(|e| e.into_inner()));
+        slots.resize_with(plan.slots, || Slot::Empty);
+        for (index, ((slot, shape, dtype, name), (_, value))) in plan.feeds.iter().zip(feeds).enumerate() {
             if value.dtype() != *dtype || !shape.accepts(value.shape()) {
                 return Err(Error::FeedMismatch {
                     tensor: name.to_string(),
@@ -238,7 +250,7 @@ impl Session {
                     dtype: value.dtype(),
                 });
             }
-            slots[*slot] = Slot::Fed(value);
+            slots[*slot] = Slot::Fed(index);
         }
         for step in &plan.steps {
             let kernel_error = |reason| Error::Kernel { op: step.name.to_string(), op_type: step.op_type, reason };
@@ -248,8 +260,8 @@ impl Session {
                 Compute::Nothing => {}
                 Compute::One(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let value =
-                        kernel(attr, take_args(&mut slots, &step.inputs, &reads), &mut spares).map_err(kernel_error)?;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads);
+                    let value = kernel(attr, args, &mut spares).map_err(kernel_error)?;
                     slots[step.out] = Slot::Owned(value);
                 }
                 Compute::Update(kernel, attr) => {
@@ -260,12 +272,13 @@ impl Session {
                     };
                     let rest = step.inputs.get(changed..).unwrap_or_default();
                     let reads = read_variables(&slots, rest)?;
-                    let value = kernel(attr, take_args(&mut slots, rest, &reads)).map_err(kernel_error)?;
+                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(kernel_error)?;
                     slots[step.out] = Slot::Shared(value);
                 }
                 Compute::Many(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let values = kernel(attr, take_args(&mut slots, &step.inputs, &reads)).map_err(kernel_error)?;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads);
+                    let values = kernel(attr, args).map_err(kernel_error)?;
                     if values.len() != step.outputs {
                         return Err(kernel_error("the kernel made another number of outputs than the op has"));
                     }
@@ -280,7 +293,7 @@ impl Session {
         for (k, &i) in plan.fetches.iter().enumerate() {
             let value = match std::mem::replace(&mut slots[i], Slot::Empty) {
                 Slot::Owned(v) => v,
-                Slot::Fed(v) => v.clone(),
+                Slot::Fed(f) => feeds[f].1.clone(),
                 Slot::Shared(v) => Arc::try_unwrap(v).unwrap_or_else(|v| (*v).clone()),
                 Slot::Variable(v) => Arc::unwrap_or_clone(v.snapshot()?),
                 Slot::Empty => match plan.fetches[..k].iter().position(|&j| j == i) {
@@ -291,16 +304,16 @@ impl Session {
             out.push(value);
         }
         // What was computed and not fetched is next run's spare memory.
-        spares.extend(slots.into_iter().filter_map(|s| match s {
+        spares.extend(slots.drain(..).filter_map(|s| match s {
             Slot::Owned(v) => Some(v),
             _ => None,
         }));
         // The largest are worth keeping: reusing them saves the most.
         spares.sort_unstable_by_key(|v| std::cmp::Reverse(v.len()));
         spares.truncate(MAX_SPARES);
-        let mut kept = plan.spares.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() < spares.len() {
-            *kept = spares;
+        let mut kept = plan.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.spares.len() <= spares.len() {
+            *kept = Scratch { slots, spares };
         }
         drop(kept);
         Ok(out)
@@ -442,13 +455,13 @@ impl Session {
             }
         }
         let updates = steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
-        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, spares: Mutex::default(), updates })
+        Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, scratch: Mutex::default(), updates })
     }
 }
 
 /// The current values of the variables among a step's inputs, read now, so
 /// that a read ordered after an assignment sees it.
-fn read_variables(slots: &[Slot<'_>], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 2]>> {
+fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 2]>> {
     inputs
         .iter()
         .map(|&(i, _)| match &slots[i] {
@@ -460,7 +473,12 @@ fn read_variables(slots: &[Slot<'_>], inputs: &[(usize, bool)]) -> Result<SmallV
 
 /// A step's arguments: inputs read for the last time move into the kernel,
 /// which may reuse them; the others, and variables, are borrowed.
-fn take_args<'a>(slots: &'a mut [Slot<'_>], inputs: &[(usize, bool)], reads: &'a [Option<Arc<Value>>]) -> Vec<Arg<'a>> {
+fn take_args<'a>(
+    slots: &'a mut [Slot],
+    feeds: &'a [(&Tensor, &Value)],
+    inputs: &[(usize, bool)],
+    reads: &'a [Option<Arc<Value>>],
+) -> Args<'a> {
     let mut moved: SmallVec<[Option<Value>; 2]> = inputs
         .iter()
         .map(|&(i, last)| match (last, &slots[i]) {
@@ -471,7 +489,7 @@ fn take_args<'a>(slots: &'a mut [Slot<'_>], inputs: &[(usize, bool)], reads: &'a
             _ => None,
         })
         .collect();
-    let slots: &'a [Slot<'_>] = slots;
+    let slots: &'a [Slot] = slots;
     inputs
         .iter()
         .zip(moved.iter_mut())
@@ -479,15 +497,16 @@ fn take_args<'a>(slots: &'a mut [Slot<'_>], inputs: &[(usize, bool)], reads: &'a
         .map(|((&(i, _), m), read)| match (m.take(), read) {
             (Some(v), _) => Arg::Owned(v),
             (None, Some(r)) => Arg::Shared(r),
-            (None, None) => Arg::Shared(slots[i].value()),
+            (None, None) => Arg::Shared(slots[i].value(feeds)),
         })
         .collect()
 }
 
-impl Slot<'_> {
-    fn value(&self) -> &Value {
+impl Slot {
+    /// The value held, `feeds` being the run's.
+    fn value<'a>(&'a self, feeds: &[(&Tensor, &'a Value)]) -> &'a Value {
         match self {
-            Slot::Fed(v) => v,
+            Slot::Fed(f) => feeds[*f].1,
             Slot::Shared(v) => v,
             Slot::Owned(v) => v,
             Slot::Variable(_) | Slot::Empty => unreachable!("a plan computes every input before its readers"),
