@@ -17,8 +17,7 @@ fn data() -> PathBuf {
 }
 
 fn expected() -> Json {
-    serde_json::from_str(&std::fs::read_to_string(data().join("expected.json")).expect("expected.json"))
-        .expect("json")
+    serde_json::from_str(&std::fs::read_to_string(data().join("expected.json")).expect("expected.json")).expect("json")
 }
 
 fn floats(v: &Json) -> Vec<f64> {
@@ -86,8 +85,7 @@ fn build_cnn() -> Result<Cnn> {
     let loss = reduce_mean(&sparse_softmax_cross_entropy_with_logits(&y, &logits)?, None, false)?;
     let global_step = get_or_create_global_step()?;
     let graph = scopeflow::get_default_graph()?;
-    let update_ops: Vec<Operation> =
-        graph.get_collection(UPDATE_OPS, None)?.iter().map(CollectionItem::op).collect();
+    let update_ops: Vec<Operation> = graph.get_collection(UPDATE_OPS, None)?.iter().map(CollectionItem::op).collect();
     let update_refs: Vec<&Operation> = update_ops.iter().collect();
     let train = control_dependencies(&update_refs)
         .with(|| AdamOptimizer::new(0.01).minimize(&loss, None, Some(&global_step)))?;
@@ -133,12 +131,24 @@ fn the_restored_port_gives_tensorflows_outputs_in_inference_and_training_mode() 
     let session = Session::new(&graph);
     let (x, y) = batch(expected["eval_batch"].as_u64().expect("a batch") as usize);
     let inference = session.run(&[&cnn.logits], &[(&cnn.x, &x), (&cnn.training, &Value::from(false))])?;
-    assert_close("inference logits", &inference[0].to_f64_vec(), &floats(&expected["eval_inference_logits"]), 1e-5, 0.0);
+    assert_close(
+        "inference logits",
+        &inference[0].to_f64_vec(),
+        &floats(&expected["eval_inference_logits"]),
+        1e-5,
+        0.0,
+    );
     let noise = uniform(&expected["eval_uniform"]);
     let feeds = [(&cnn.x, &x), (&cnn.y, &y), (&cnn.training, &Value::from(true)), (&cnn.noise, &noise)];
     let training = session.run(&[&cnn.logits, &cnn.loss], &feeds)?;
     assert_close("training logits", &training[0].to_f64_vec(), &floats(&expected["eval_training_logits"]), 1e-5, 0.0);
-    assert_close("training loss", &training[1].to_f64_vec(), &[expected["eval_training_loss"].as_f64().expect("a loss")], 1e-5, 0.0);
+    assert_close(
+        "training loss",
+        &training[1].to_f64_vec(),
+        &[expected["eval_training_loss"].as_f64().expect("a loss")],
+        1e-5,
+        0.0,
+    );
     Ok(())
 }
 
@@ -161,9 +171,27 @@ fn the_restored_port_continues_on_tensorflows_training_trajectory() -> Result<()
         let got = session.run_with_targets(&[&cnn.loss], &feeds, &[&cnn.train])?;
         let want_loss = want["loss"].as_f64().expect("a loss");
         worst = worst.max((got[0].to_f64_vec()[0] - want_loss).abs());
-        assert_close(&format!("loss before step {step}"), &got[0].to_f64_vec(), &[want_loss], TRAJECTORY_ATOL, TRAJECTORY_RTOL);
-        assert_close(&format!("moving_mean after step {step}"), &moving_mean.value()?.to_f64_vec(), &floats(&want["moving_mean"]), TRAJECTORY_ATOL, TRAJECTORY_RTOL);
-        assert_close(&format!("moving_variance after step {step}"), &moving_variance.value()?.to_f64_vec(), &floats(&want["moving_variance"]), TRAJECTORY_ATOL, TRAJECTORY_RTOL);
+        assert_close(
+            &format!("loss before step {step}"),
+            &got[0].to_f64_vec(),
+            &[want_loss],
+            TRAJECTORY_ATOL,
+            TRAJECTORY_RTOL,
+        );
+        assert_close(
+            &format!("moving_mean after step {step}"),
+            &moving_mean.value()?.to_f64_vec(),
+            &floats(&want["moving_mean"]),
+            TRAJECTORY_ATOL,
+            TRAJECTORY_RTOL,
+        );
+        assert_close(
+            &format!("moving_variance after step {step}"),
+            &moving_variance.value()?.to_f64_vec(),
+            &floats(&want["moving_variance"]),
+            TRAJECTORY_ATOL,
+            TRAJECTORY_RTOL,
+        );
     }
     for var in graph.global_variables(None)? {
         let want = floats(&expected["final"][var.name()]);

@@ -202,12 +202,17 @@ mod build {
                 format!("axis {} is not built; scopeflow normalizes the last axis (-1)", o.axis),
             ));
         }
-        if o.fused == Some(true) {
-            return Err(layer_error(
-                label,
-                "fused batch norm (FusedBatchNormV3) is not built; leave `fused` unset or false",
-            ));
-        }
+        // TF: `fused=None` fuses 4-D inputs normalized over their channels.
+        let fused = match o.fused {
+            Some(true) if rank != 4 => {
+                return Err(layer_error(
+                    label,
+                    format!("fused batch norm takes 4-D inputs; `{}` has rank {rank} (leave `fused` unset)", x.name()),
+                ));
+            }
+            Some(fused) => fused,
+            None => rank == 4,
+        };
         if !x.dtype().is_floating() {
             return Err(layer_error(label, format!("its inputs must be floats; `{}` is {}", x.name(), x.dtype())));
         }
@@ -223,31 +228,38 @@ mod build {
             fixed.weight("moving_mean", &[channels], dtype, &none, Some(o.moving_mean_initializer.clone()))?;
         let moving_variance =
             fixed.weight("moving_variance", &[channels], dtype, &none, Some(o.moving_variance_initializer.clone()))?;
-        let (mean, variance) = match &o.training {
-            Training::Bool(false) => (moving_mean.tensor().clone(), moving_variance.tensor().clone()),
-            training => {
-                let when = match training {
-                    Training::Tensor(t) if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) => {
-                        return Err(layer_error(
-                            label,
-                            format!(
-                                "`training` must be a bool scalar; `{}` is {} of shape {}",
-                                t.name(),
-                                t.dtype(),
-                                t.shape()
-                            ),
-                        ));
-                    }
-                    Training::Tensor(t) => Some(t),
-                    Training::Bool(_) => None,
-                };
+        let when = match &o.training {
+            Training::Tensor(t) if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) => {
+                return Err(layer_error(
+                    label,
+                    format!("`training` must be a bool scalar; `{}` is {} of shape {}", t.name(), t.dtype(), t.shape()),
+                ));
+            }
+            Training::Tensor(t) => Some(Some(t)),
+            Training::Bool(true) => Some(None),
+            Training::Bool(false) => None,
+        };
+        let moving = [&moving_mean, &moving_variance];
+        if fused {
+            let ones = |value: f64| constant(Value::filled(dtype, &[channels], value));
+            let scale = match &gamma {
+                Some(g) => g.tensor().clone(),
+                None => ones(1.0)?,
+            };
+            let offset = match &beta {
+                Some(b) => b.tensor().clone(),
+                None => ones(0.0)?,
+            };
+            return fused_batch_norm(x, [&scale, &offset], moving, o, when);
+        }
+        let (mean, variance) = match when {
+            None => (moving_mean.tensor().clone(), moving_variance.tensor().clone()),
+            Some(when) => {
                 let (batch_mean, batch_variance) = moments(x, rank)?;
                 let decay = 1.0 - o.momentum;
                 let mean_update = assign_moving_average(&moving_mean, &batch_mean, decay, when)?;
                 let variance_update = assign_moving_average(&moving_variance, &batch_variance, decay, when)?;
-                let graph = get_default_graph()?;
-                graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(mean_update));
-                graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(variance_update));
+                add_updates(mean_update, variance_update)?;
                 match when {
                     None => (batch_mean, batch_variance),
                     Some(t) => {
@@ -257,6 +269,67 @@ mod build {
             }
         };
         normalize(x, &mean, &variance, beta.as_ref().map(|b| b.tensor()), gamma.as_ref().map(|g| g.tensor()), o.epsilon)
+    }
+
+    /// Adds the two moving-average updates to `UPDATE_OPS`.
+    fn add_updates(mean_update: Tensor, variance_update: Tensor) -> Result<()> {
+        let graph = get_default_graph()?;
+        graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(mean_update));
+        graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(variance_update));
+        Ok(())
+    }
+
+    /// TF (Keras) `_fused_batch_norm`: one `FusedBatchNormV3`; in training a
+    /// `Const` momentum and the `AssignMovingAvg` updates of the moving
+    /// averages by the op's batch mean and (unbiased) batch variance. With a
+    /// training tensor, both ops (training's first) and `SelectV2`s, the
+    /// momentum being 1 (no update) when it is false, where TF builds `cond`s.
+    fn fused_batch_norm(
+        x: &Tensor,
+        [scale, offset]: [&Tensor; 2],
+        [moving_mean, moving_variance]: [&scope_runtime::Variable; 2],
+        o: &BatchNormalization<'_>,
+        when: Option<Option<&Tensor>>,
+    ) -> Result<Tensor> {
+        let (mm, mv) = (moving_mean.tensor(), moving_variance.tensor());
+        let Some(when) = when else {
+            return Ok(scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, false)?.0);
+        };
+        let (y, batch_mean, batch_variance) =
+            scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, true)?;
+        let momentum = constant(Value::filled(x.dtype(), &[], o.momentum))?;
+        let (y, momentum) = match when {
+            None => (y, momentum),
+            Some(t) => {
+                let (inference, ..) = scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, false)?;
+                let y = where_v2(t, &y, &inference)?;
+                (y, where_v2(t, &momentum, &constant(Value::filled(x.dtype(), &[], 1.0))?)?)
+            }
+        };
+        let mean_update = assign_moving_average_by(moving_mean, &batch_mean, &momentum)?;
+        let variance_update = assign_moving_average_by(moving_variance, &batch_variance, &momentum)?;
+        add_updates(mean_update, variance_update)?;
+        Ok(y)
+    }
+
+    /// TF (Keras) `_assign_moving_average` with a momentum tensor: in an
+    /// `AssignMovingAvg` scope, `sub = 1 - momentum`, `(variable - value) * sub`,
+    /// and an `AssignSub` named the scope.
+    fn assign_moving_average_by(
+        variable: &scope_runtime::Variable,
+        value: &Tensor,
+        momentum: &Tensor,
+    ) -> Result<Tensor> {
+        let ns = name_scope("AssignMovingAvg").enter()?;
+        let decay = {
+            let sub = name_scope("sub").enter()?;
+            let one = named("x").constant(Value::filled(momentum.dtype(), &[], 1.0))?;
+            let full = sub.name().to_owned();
+            named(&full).sub(&one, momentum)?
+        };
+        let delta = (&(variable.tensor() - value)? * &decay)?;
+        let full = ns.name().to_owned();
+        named(&full).assign_sub(variable, &delta)
     }
 
     /// TF `nn.moments(x, all axes but the last)`: `moments/mean`, `moments/variance`, squeezed.
