@@ -10,19 +10,23 @@ use scope_runtime::{Init, Regularizer, Result, Tensor};
 /// `momentum = 0.99`, `epsilon = 1e-3`, `center` and `scale` on, not in
 /// training unless `training` says so — TF's defaults.
 ///
-/// It builds TF's unfused graph (`nn.batch_normalization` in a `batchnorm`
-/// name scope: `batch_normalization/batchnorm/add_1` is the output). In
-/// training it normalizes by the batch's `moments` and makes TF's update ops
+/// As TF (`fused=None`), 4-D inputs get one `FusedBatchNormV3` op
+/// (`batch_normalization/FusedBatchNormV3` is the output), other ranks TF's
+/// unfused graph (`nn.batch_normalization` in a `batchnorm` name scope:
+/// `batch_normalization/batchnorm/add_1`); `fused(false)` asks for the unfused
+/// graph, `fused(true)` for the fused op (4-D inputs only). In training it
+/// normalizes by the batch's moments and makes TF's update ops
 /// `batch_normalization/AssignMovingAvg` and `AssignMovingAvg_1`
 /// (`moving -= (moving - batch) * (1 - momentum)`), added to the
 /// [`UPDATE_OPS`](crate::UPDATE_OPS) collection: run them with each training
 /// step, as in TF1 (`tf.control_dependencies(tf.get_collection(UPDATE_OPS))`).
+/// The fused op, as TF's, updates the moving variance with the *unbiased*
+/// batch variance (`n / (n - 1)` times the one it normalizes by); the unfused
+/// graph with the biased one.
 ///
-/// TensorFlow builds `FusedBatchNormV3` instead for 4-D inputs unless
-/// `fused=False`; scopeflow builds the unfused graph for every rank (the same
-/// values, but for TF's fused update of the moving variance with the unbiased
-/// batch variance). With a bool tensor for `training`, `SelectV2` ops pick the
-/// moments and zero the updates where TF builds `cond`s.
+/// With a bool tensor for `training`, `SelectV2` ops pick the outputs and
+/// zero the updates where TF builds `cond`s (the variables, update ops and
+/// values are TF's; the selecting nodes are not).
 ///
 /// # Examples
 ///
@@ -35,6 +39,9 @@ use scope_runtime::{Init, Regularizer, Result, Tensor};
 /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(4)]))?;
 /// let y = layers::batch_normalization(&x).training(true).build()?;
 /// assert_eq!(y.name(), "batch_normalization/batchnorm/add_1");
+/// let images = placeholder(DType::F32, Shape::from_dims([None, Some(8), Some(8), Some(3)]))?;
+/// let z = layers::batch_normalization(&images).build()?; // inference: no update ops
+/// assert_eq!(z.name(), "batch_normalization_1/FusedBatchNormV3");
 /// let updates: Vec<String> = graph.get_collection(UPDATE_OPS, None)?.iter().map(|u| u.name().to_owned()).collect();
 /// assert_eq!(updates, ["batch_normalization/AssignMovingAvg", "batch_normalization/AssignMovingAvg_1"]);
 /// assert!(!graph.variable("batch_normalization/moving_variance").unwrap().trainable());
@@ -161,7 +168,9 @@ impl BatchNormalization<'_> {
         self
     }
 
-    /// TF `fused`: unset or `false` (the unfused graph is built; `true` is refused).
+    /// TF `fused`: unset, the fused op for 4-D inputs and the unfused graph
+    /// otherwise (TF's `None`); `false`, the unfused graph; `true`, the fused
+    /// op, for 4-D inputs only.
     pub fn fused(mut self, fused: bool) -> Self {
         self.fused = Some(fused);
         self
@@ -174,7 +183,7 @@ impl BatchNormalization<'_> {
     /// # Errors
     ///
     /// [`Error::Layer`](crate::Error::Layer) for an axis other than the last,
-    /// `fused(true)`, inputs whose last dimension is not known or that are not
+    /// `fused(true)` on inputs that are not 4-D, inputs whose last dimension is not known or that are not
     /// floats, or a `training` tensor that is not a bool scalar; the errors of
     /// [`get_variable`](crate::get_variable) and of the ops.
     #[track_caller]
@@ -241,14 +250,15 @@ mod build {
         };
         let moving = [&moving_mean, &moving_variance];
         if fused {
-            let ones = |value: f64| constant(Value::filled(dtype, &[channels], value));
-            let scale = match &gamma {
-                Some(g) => g.tensor().clone(),
-                None => ones(1.0)?,
-            };
+            let filled = |value: f64| constant(Value::filled(dtype, &[channels], value));
+            // TF makes the stand-in for a missing beta first, then gamma's.
             let offset = match &beta {
                 Some(b) => b.tensor().clone(),
-                None => ones(0.0)?,
+                None => filled(0.0)?,
+            };
+            let scale = match &gamma {
+                Some(g) => g.tensor().clone(),
+                None => filled(1.0)?,
             };
             return fused_batch_norm(x, [&scale, &offset], moving, o, when);
         }
