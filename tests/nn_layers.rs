@@ -536,3 +536,35 @@ fn a_loss_minimized_through_conv2d_transpose_goes_down() -> Result<()> {
     assert!(last < 0.8 * first, "loss {first} -> {last}");
     Ok(())
 }
+
+#[test]
+fn dropout_noise_shape_shares_the_mask_along_its_ones_and_a_seed_repeats_it() -> Result<()> {
+    let masks = || -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let graph = Graph::new(); // no graph seed: an op seed alone makes the masks repeat, as in TF
+        let _g = graph.as_default();
+        let x = constant(scopeflow::ndarray::Array4::<f32>::ones((2, 3, 3, 4)))?;
+        let channels = layers::dropout(&x).noise_shape([None, Some(1), Some(1), None]).seed(11).training(true);
+        let a = channels.build()?;
+        let b = layers::dropout(&x).noise_shape([None, Some(1), Some(1), None]).seed(11).training(true).build()?;
+        let c = layers::dropout(&x).seed(12).training(true).build()?;
+        let noise = graph.tensor("dropout/dropout/random_uniform/RandomUniform").expect("the first layer's noise");
+        assert_eq!(noise.shape().to_vec(), Some(vec![2, 1, 1, 4]));
+        let got = Session::new(&graph).run(&[&a, &b, &c], &[])?;
+        Ok((got[0].to_f64_vec(), got[1].to_f64_vec(), got[2].to_f64_vec()))
+    };
+    let (a, b, c) = masks()?;
+    assert_eq!(a, b, "the same op seed draws the same mask");
+    assert_ne!(a, c);
+    assert_eq!(masks()?, (a.clone(), b, c), "and again in a new graph");
+    // One mask per (batch, channel): every position of an image keeps or drops a channel together.
+    for (batch, image) in a.chunks(36).enumerate() {
+        for position in image.chunks(4) {
+            assert_eq!(position, &image[..4], "image {batch}");
+        }
+    }
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let err = layers::dropout(&constant(vec![1.0f32, 2.0])?).noise_shape([Some(3)]).build().unwrap_err();
+    assert!(err.to_string().contains("noise_shape [3] (-1: None) has 3 at axis 0"), "{err}");
+    Ok(())
+}
