@@ -453,20 +453,6 @@ fn softmax_xent<T: NdFloat>(
     Ok((loss, backprop.into_dyn()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_follow_tensorflow() {
-        assert_eq!(window(28, 3, 1, 1, Padding::Same), Some((28, 1)));
-        assert_eq!(window(28, 3, 2, 1, Padding::Same), Some((14, 0)));
-        assert_eq!(window(5, 3, 2, 1, Padding::Valid), Some((2, 0)));
-        assert_eq!(window(5, 3, 1, 2, Padding::Valid), Some((1, 0)));
-        assert_eq!(window(2, 3, 1, 1, Padding::Valid), None);
-    }
-}
-
 /// TF `FusedBatchNormV3` on NHWC `x` with per-channel `scale`, `offset`,
 /// `mean` and `variance`, as TF's CPU kernel computes it. In training the
 /// moments are the batch's: `y = (x - m) * (rsqrt(v + epsilon) * scale) +
@@ -636,4 +622,18 @@ fn fused_batch_norm_grad<T: NdFloat>(
     let dx = dx.into_shape_with_order(IxDyn(x.shape())).map_err(|_| "the gradient's layout")?;
     let empty = || ArrayD::zeros(IxDyn(&[0]));
     Ok(vec![dx, dscale.into_dyn(), doffset.into_dyn(), empty(), empty()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_follow_tensorflow() {
+        assert_eq!(window(28, 3, 1, 1, Padding::Same), Some((28, 1)));
+        assert_eq!(window(28, 3, 2, 1, Padding::Same), Some((14, 0)));
+        assert_eq!(window(5, 3, 2, 1, Padding::Valid), Some((2, 0)));
+        assert_eq!(window(5, 3, 1, 2, Padding::Valid), Some((1, 0)));
+        assert_eq!(window(2, 3, 1, 1, Padding::Valid), None);
+    }
 }
