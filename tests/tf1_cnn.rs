@@ -119,17 +119,17 @@ fn the_port_has_tensorflows_variables_and_restores_its_checkpoint_strictly() -> 
     let cnn = build_cnn()?;
     assert_eq!(cnn.train.name(), expected["train_op_name"].as_str().expect("a name"));
     let updates: Vec<String> = graph.get_collection(UPDATE_OPS, None)?.iter().map(|u| u.name().to_owned()).collect();
-    assert_eq!(updates, floats_or_names(&expected["update_ops"]));
+    assert_eq!(updates, names_of(&expected["update_ops"]));
     let mut ours: Vec<String> = graph.global_variables(None)?.iter().map(|v| v.name().to_owned()).collect();
     ours.sort();
-    assert_eq!(ours, floats_or_names(&expected["saved_names"]));
+    assert_eq!(ours, names_of(&expected["saved_names"]));
     let report = restore(&graph)?;
     assert_eq!(report.applied.len(), ours.len(), "{report:?}");
     assert!(report.missing.is_empty() && report.unexpected.is_empty() && report.not_needed.is_empty(), "{report:?}");
     Ok(())
 }
 
-fn floats_or_names(v: &Json) -> Vec<String> {
+fn names_of(v: &Json) -> Vec<String> {
     v.as_array().expect("a list").iter().map(|s| s.as_str().expect("a name").to_owned()).collect()
 }
 
@@ -214,6 +214,24 @@ fn the_restored_port_continues_on_tensorflows_training_trajectory() -> Result<()
         assert_close(&format!("final {}", var.name()), &got, &want, TRAJECTORY_ATOL, TRAJECTORY_RTOL);
     }
     eprintln!("largest difference from TensorFlow over the trajectory: {worst:e}");
+
+    // Handed back: the Saver writes a TF1 checkpoint with TF's names (and
+    // global_step's suffix), holding exactly what the graph holds.
+    let dir = std::env::temp_dir().join(format!("scopeflow-tf1-cnn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let step = scopeflow::SaveOptions { global_step: Some(10), ..Default::default() };
+    let prefix = scopeflow::Saver::new(&graph).save_with(dir.join("model.ckpt"), &step)?;
+    assert_eq!(latest_checkpoint(&dir)?, Some(prefix.clone()));
+    let written = scopeflow::read_tf1_checkpoint(&prefix)?;
+    let names: Vec<String> = written.keys().cloned().collect();
+    assert_eq!(names, names_of(&expected["saved_names"]));
+    for var in graph.global_variables(None)? {
+        match &written[var.name()] {
+            scopeflow::Stored::Value(v) => assert_eq!(v, &var.value()?, "{} as written", var.name()),
+            other => panic!("{} written as {other:?}", var.name()),
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 

@@ -1323,13 +1323,22 @@ impl Tensor {
 
 /// Batch normalization of an NHWC input over its last axis as one op, TF's
 /// `FusedBatchNormV3` (`tf.compat.v1.nn.fused_batch_norm`, which
-/// `tf.layers.batch_normalization` builds for 4-D inputs): `y = (x - mean)
-/// * rsqrt(variance + epsilon) * scale + offset` per channel. With
+/// `tf.layers.batch_normalization` builds for 4-D inputs), per channel
+/// `y = (x - mean) * rsqrt(variance + epsilon) * scale + offset`. With
 /// `is_training`, the mean and variance are the batch's (`mean` and
 /// `variance` are then not read) and the results are `y`, the batch mean
 /// and the batch's *unbiased* variance (`n / (n - 1)` times the one `y`
 /// used), which moving averages take; otherwise `mean` and `variance` are
 /// used and passed on. `epsilon` is kept as TF keeps it, a float32.
+///
+/// # Errors
+///
+/// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
+/// naming the op when the inputs do not fit (`x` 4-D, the others vectors of
+/// its channels, all of one float dtype); [`Error::GraphMismatch`](crate::Error::GraphMismatch),
+/// [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
+///
+/// # Examples
 ///
 /// ```
 /// use scope_runtime::{constant, fused_batch_norm, Graph, Session};
@@ -1345,13 +1354,6 @@ impl Tensor {
 /// assert!((got[0].to_f64_vec()[0] + 3.0 / 5f64.sqrt()).abs() < 1e-5); // biased variance 5
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
-///
-/// # Errors
-///
-/// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
-/// naming the op when the inputs do not fit (`x` 4-D, the others vectors of
-/// its channels, all of one float dtype); [`Error::GraphMismatch`](crate::Error::GraphMismatch),
-/// [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
 // TF's own signature (x, scale, offset, mean, variance, epsilon, is_training): one more argument than clippy's limit.
 #[allow(clippy::too_many_arguments)]
 pub fn fused_batch_norm(
