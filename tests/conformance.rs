@@ -1337,7 +1337,7 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
             .concat(),
             "flatten" => vec!["name"],
             "max_pooling2d" | "average_pooling2d" => vec!["pool_size", "strides", "padding", "name"],
-            "dropout" => vec!["rate", "training", "name"],
+            "dropout" => vec!["rate", "noise_shape", "seed", "training", "name"],
             "batch_normalization" => vec![
                 "axis",
                 "momentum",
@@ -1495,6 +1495,20 @@ fn build_layer(step: &Map<String, Json>, labels: &Labels) -> Result<scopeflow::R
             let mut b = layers::dropout(&x);
             if let Some(r) = attrs.get("rate") {
                 b = b.rate(r.as_f64().ok_or("rate is a number")?);
+            }
+            if let Some(n) = attrs.get("noise_shape") {
+                let entries = n.as_array().ok_or("noise_shape is a list")?;
+                let dims: Vec<Option<usize>> = entries
+                    .iter()
+                    .map(|d| match d {
+                        Json::Null => Ok(None),
+                        d => d.as_u64().map(|d| Some(d as usize)).ok_or("noise_shape holds sizes and nulls"),
+                    })
+                    .collect::<Result<_, _>>()?;
+                b = b.noise_shape(dims);
+            }
+            if let Some(s) = attrs.get("seed") {
+                b = b.seed(s.as_u64().ok_or("seed is a non-negative integer")?);
             }
             match attrs.get("training") {
                 None => {}

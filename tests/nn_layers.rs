@@ -313,6 +313,89 @@ fn batch_norm_in_training_builds_tensorflows_unfused_graph_node_for_node() -> Re
 }
 
 #[test]
+fn batch_norm_of_4d_inputs_builds_tensorflows_fused_graph_node_for_node() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(3), Some(3), Some(2)]))?;
+    let y = layers::batch_normalization(&x).training(true).center(false).scale(false).build()?;
+    assert_eq!(y.name(), "batch_normalization/FusedBatchNormV3");
+    // TF 2.21 tf.compat.v1.layers.batch_normalization(x, training=True, center=False,
+    // scale=False) on a (?, 3, 3, 2) placeholder (fused by default), with each node's
+    // inputs; the variables' helper nodes left out.
+    let want = [
+        ("x", vec![]),
+        ("batch_normalization/moving_mean", vec![]),
+        ("batch_normalization/moving_variance", vec![]),
+        ("batch_normalization/Const", vec![]),
+        ("batch_normalization/Const_1", vec![]),
+        (
+            "batch_normalization/FusedBatchNormV3",
+            vec![
+                "x",
+                "batch_normalization/Const_1",
+                "batch_normalization/Const",
+                "batch_normalization/moving_mean/read",
+                "batch_normalization/moving_variance/read",
+            ],
+        ),
+        ("batch_normalization/Const_2", vec![]),
+        ("batch_normalization/AssignMovingAvg/sub/x", vec![]),
+        (
+            "batch_normalization/AssignMovingAvg/sub",
+            vec!["batch_normalization/AssignMovingAvg/sub/x", "batch_normalization/Const_2"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg/sub_1",
+            vec!["batch_normalization/moving_mean/read", "batch_normalization/FusedBatchNormV3:1"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg/mul",
+            vec!["batch_normalization/AssignMovingAvg/sub_1", "batch_normalization/AssignMovingAvg/sub"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg",
+            vec!["batch_normalization/moving_mean", "batch_normalization/AssignMovingAvg/mul"],
+        ),
+        ("batch_normalization/AssignMovingAvg_1/sub/x", vec![]),
+        (
+            "batch_normalization/AssignMovingAvg_1/sub",
+            vec!["batch_normalization/AssignMovingAvg_1/sub/x", "batch_normalization/Const_2"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg_1/sub_1",
+            vec!["batch_normalization/moving_variance/read", "batch_normalization/FusedBatchNormV3:2"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg_1/mul",
+            vec!["batch_normalization/AssignMovingAvg_1/sub_1", "batch_normalization/AssignMovingAvg_1/sub"],
+        ),
+        (
+            "batch_normalization/AssignMovingAvg_1",
+            vec!["batch_normalization/moving_variance", "batch_normalization/AssignMovingAvg_1/mul"],
+        ),
+    ];
+    let got: Vec<(String, Vec<String>)> =
+        graph.nodes().into_iter().filter(|n| !n.name.ends_with("/read")).map(|n| (n.name, n.inputs)).collect();
+    let want: Vec<(String, Vec<String>)> =
+        want.iter().map(|(n, i)| (n.to_string(), i.iter().map(|s| s.to_string()).collect())).collect();
+    assert_eq!(got, want);
+    Ok(())
+}
+
+#[test]
+fn fused_batch_norm_of_other_than_4d_inputs_is_refused_and_fused_false_stays_unfused() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(4)]))?;
+    let err = layers::batch_normalization(&x).fused(true).name("bn").build().unwrap_err();
+    assert!(err.to_string().contains("fused batch norm takes 4-D inputs; `x` has rank 2"), "{err}");
+    let img = named("img").placeholder(DType::F32, Shape::from_dims([None, Some(3), Some(3), Some(2)]))?;
+    assert_eq!(layers::batch_normalization(&img).fused(false).build()?.name(), "batch_normalization/batchnorm/add_1");
+    assert_eq!(layers::batch_normalization(&img).fused(true).build()?.name(), "batch_normalization_1/FusedBatchNormV3");
+    Ok(())
+}
+
+#[test]
 fn batch_norm_normalizes_by_the_batch_in_training_and_updates_the_moving_averages() -> Result<()> {
     let graph = Graph::new();
     let _g = graph.as_default();
@@ -451,5 +534,37 @@ fn a_loss_minimized_through_conv2d_transpose_goes_down() -> Result<()> {
     }
     let last = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
     assert!(last < 0.8 * first, "loss {first} -> {last}");
+    Ok(())
+}
+
+#[test]
+fn dropout_noise_shape_shares_the_mask_along_its_ones_and_a_seed_repeats_it() -> Result<()> {
+    let masks = || -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let graph = Graph::new(); // no graph seed: an op seed alone makes the masks repeat, as in TF
+        let _g = graph.as_default();
+        let x = constant(scopeflow::ndarray::Array4::<f32>::ones((2, 3, 3, 4)))?;
+        let channels = layers::dropout(&x).noise_shape([None, Some(1), Some(1), None]).seed(11).training(true);
+        let a = channels.build()?;
+        let b = layers::dropout(&x).noise_shape([None, Some(1), Some(1), None]).seed(11).training(true).build()?;
+        let c = layers::dropout(&x).seed(12).training(true).build()?;
+        let noise = graph.tensor("dropout/dropout/random_uniform/RandomUniform").expect("the first layer's noise");
+        assert_eq!(noise.shape().to_vec(), Some(vec![2, 1, 1, 4]));
+        let got = Session::new(&graph).run(&[&a, &b, &c], &[])?;
+        Ok((got[0].to_f64_vec(), got[1].to_f64_vec(), got[2].to_f64_vec()))
+    };
+    let (a, b, c) = masks()?;
+    assert_eq!(a, b, "the same op seed draws the same mask");
+    assert_ne!(a, c);
+    assert_eq!(masks()?, (a.clone(), b, c), "and again in a new graph");
+    // One mask per (batch, channel): every position of an image keeps or drops a channel together.
+    for (batch, image) in a.chunks(36).enumerate() {
+        for position in image.chunks(4) {
+            assert_eq!(position, &image[..4], "image {batch}");
+        }
+    }
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let err = layers::dropout(&constant(vec![1.0f32, 2.0])?).noise_shape([Some(3)]).build().unwrap_err();
+    assert!(err.to_string().contains("noise_shape [3] (-1: None) has 3 at axis 0"), "{err}");
     Ok(())
 }

@@ -147,7 +147,7 @@ LAYERS = {
                           "reuse"} | _WEIGHTS),
     "max_pooling2d": {"pool_size", "strides", "padding", "name"},
     "average_pooling2d": {"pool_size", "strides", "padding", "name"},
-    "dropout": {"rate", "training", "name"},
+    "dropout": {"rate", "noise_shape", "seed", "training", "name"},
     "batch_normalization": {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
                             "moving_mean_initializer", "moving_variance_initializer", "training", "trainable", "name",
                             "reuse", "fused"},

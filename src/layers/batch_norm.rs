@@ -10,19 +10,23 @@ use scope_runtime::{Init, Regularizer, Result, Tensor};
 /// `momentum = 0.99`, `epsilon = 1e-3`, `center` and `scale` on, not in
 /// training unless `training` says so — TF's defaults.
 ///
-/// It builds TF's unfused graph (`nn.batch_normalization` in a `batchnorm`
-/// name scope: `batch_normalization/batchnorm/add_1` is the output). In
-/// training it normalizes by the batch's `moments` and makes TF's update ops
+/// As TF (`fused=None`), 4-D inputs get one `FusedBatchNormV3` op
+/// (`batch_normalization/FusedBatchNormV3` is the output), other ranks TF's
+/// unfused graph (`nn.batch_normalization` in a `batchnorm` name scope:
+/// `batch_normalization/batchnorm/add_1`); `fused(false)` asks for the unfused
+/// graph, `fused(true)` for the fused op (4-D inputs only). In training it
+/// normalizes by the batch's moments and makes TF's update ops
 /// `batch_normalization/AssignMovingAvg` and `AssignMovingAvg_1`
 /// (`moving -= (moving - batch) * (1 - momentum)`), added to the
 /// [`UPDATE_OPS`](crate::UPDATE_OPS) collection: run them with each training
 /// step, as in TF1 (`tf.control_dependencies(tf.get_collection(UPDATE_OPS))`).
+/// The fused op, as TF's, updates the moving variance with the *unbiased*
+/// batch variance (`n / (n - 1)` times the one it normalizes by); the unfused
+/// graph with the biased one.
 ///
-/// TensorFlow builds `FusedBatchNormV3` instead for 4-D inputs unless
-/// `fused=False`; scopeflow builds the unfused graph for every rank (the same
-/// values, but for TF's fused update of the moving variance with the unbiased
-/// batch variance). With a bool tensor for `training`, `SelectV2` ops pick the
-/// moments and zero the updates where TF builds `cond`s.
+/// With a bool tensor for `training`, `SelectV2` ops pick the outputs and
+/// zero the updates where TF builds `cond`s (the variables, update ops and
+/// values are TF's; the selecting nodes are not).
 ///
 /// # Examples
 ///
@@ -35,6 +39,9 @@ use scope_runtime::{Init, Regularizer, Result, Tensor};
 /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(4)]))?;
 /// let y = layers::batch_normalization(&x).training(true).build()?;
 /// assert_eq!(y.name(), "batch_normalization/batchnorm/add_1");
+/// let images = placeholder(DType::F32, Shape::from_dims([None, Some(8), Some(8), Some(3)]))?;
+/// let z = layers::batch_normalization(&images).build()?; // inference: no update ops
+/// assert_eq!(z.name(), "batch_normalization_1/FusedBatchNormV3");
 /// let updates: Vec<String> = graph.get_collection(UPDATE_OPS, None)?.iter().map(|u| u.name().to_owned()).collect();
 /// assert_eq!(updates, ["batch_normalization/AssignMovingAvg", "batch_normalization/AssignMovingAvg_1"]);
 /// assert!(!graph.variable("batch_normalization/moving_variance").unwrap().trainable());
@@ -161,7 +168,9 @@ impl BatchNormalization<'_> {
         self
     }
 
-    /// TF `fused`: unset or `false` (the unfused graph is built; `true` is refused).
+    /// TF `fused`: unset, the fused op for 4-D inputs and the unfused graph
+    /// otherwise (TF's `None`); `false`, the unfused graph; `true`, the fused
+    /// op, for 4-D inputs only.
     pub fn fused(mut self, fused: bool) -> Self {
         self.fused = Some(fused);
         self
@@ -174,7 +183,7 @@ impl BatchNormalization<'_> {
     /// # Errors
     ///
     /// [`Error::Layer`](crate::Error::Layer) for an axis other than the last,
-    /// `fused(true)`, inputs whose last dimension is not known or that are not
+    /// `fused(true)` on inputs that are not 4-D, inputs whose last dimension is not known or that are not
     /// floats, or a `training` tensor that is not a bool scalar; the errors of
     /// [`get_variable`](crate::get_variable) and of the ops.
     #[track_caller]
@@ -202,12 +211,17 @@ mod build {
                 format!("axis {} is not built; scopeflow normalizes the last axis (-1)", o.axis),
             ));
         }
-        if o.fused == Some(true) {
-            return Err(layer_error(
-                label,
-                "fused batch norm (FusedBatchNormV3) is not built; leave `fused` unset or false",
-            ));
-        }
+        // TF: `fused=None` fuses 4-D inputs normalized over their channels.
+        let fused = match o.fused {
+            Some(true) if rank != 4 => {
+                return Err(layer_error(
+                    label,
+                    format!("fused batch norm takes 4-D inputs; `{}` has rank {rank} (leave `fused` unset)", x.name()),
+                ));
+            }
+            Some(fused) => fused,
+            None => rank == 4,
+        };
         if !x.dtype().is_floating() {
             return Err(layer_error(label, format!("its inputs must be floats; `{}` is {}", x.name(), x.dtype())));
         }
@@ -223,31 +237,39 @@ mod build {
             fixed.weight("moving_mean", &[channels], dtype, &none, Some(o.moving_mean_initializer.clone()))?;
         let moving_variance =
             fixed.weight("moving_variance", &[channels], dtype, &none, Some(o.moving_variance_initializer.clone()))?;
-        let (mean, variance) = match &o.training {
-            Training::Bool(false) => (moving_mean.tensor().clone(), moving_variance.tensor().clone()),
-            training => {
-                let when = match training {
-                    Training::Tensor(t) if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) => {
-                        return Err(layer_error(
-                            label,
-                            format!(
-                                "`training` must be a bool scalar; `{}` is {} of shape {}",
-                                t.name(),
-                                t.dtype(),
-                                t.shape()
-                            ),
-                        ));
-                    }
-                    Training::Tensor(t) => Some(t),
-                    Training::Bool(_) => None,
-                };
+        let when = match &o.training {
+            Training::Tensor(t) if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) => {
+                return Err(layer_error(
+                    label,
+                    format!("`training` must be a bool scalar; `{}` is {} of shape {}", t.name(), t.dtype(), t.shape()),
+                ));
+            }
+            Training::Tensor(t) => Some(Some(t)),
+            Training::Bool(true) => Some(None),
+            Training::Bool(false) => None,
+        };
+        let moving = [&moving_mean, &moving_variance];
+        if fused {
+            let filled = |value: f64| constant(Value::filled(dtype, &[channels], value));
+            // TF makes the stand-in for a missing beta first, then gamma's.
+            let offset = match &beta {
+                Some(b) => b.tensor().clone(),
+                None => filled(0.0)?,
+            };
+            let scale = match &gamma {
+                Some(g) => g.tensor().clone(),
+                None => filled(1.0)?,
+            };
+            return fused_batch_norm(x, [&scale, &offset], moving, o, when);
+        }
+        let (mean, variance) = match when {
+            None => (moving_mean.tensor().clone(), moving_variance.tensor().clone()),
+            Some(when) => {
                 let (batch_mean, batch_variance) = moments(x, rank)?;
                 let decay = 1.0 - o.momentum;
                 let mean_update = assign_moving_average(&moving_mean, &batch_mean, decay, when)?;
                 let variance_update = assign_moving_average(&moving_variance, &batch_variance, decay, when)?;
-                let graph = get_default_graph()?;
-                graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(mean_update));
-                graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(variance_update));
+                add_updates(mean_update, variance_update)?;
                 match when {
                     None => (batch_mean, batch_variance),
                     Some(t) => {
@@ -257,6 +279,67 @@ mod build {
             }
         };
         normalize(x, &mean, &variance, beta.as_ref().map(|b| b.tensor()), gamma.as_ref().map(|g| g.tensor()), o.epsilon)
+    }
+
+    /// Adds the two moving-average updates to `UPDATE_OPS`.
+    fn add_updates(mean_update: Tensor, variance_update: Tensor) -> Result<()> {
+        let graph = get_default_graph()?;
+        graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(mean_update));
+        graph.add_to_collection(scope_runtime::UPDATE_OPS, CollectionItem::Tensor(variance_update));
+        Ok(())
+    }
+
+    /// TF (Keras) `_fused_batch_norm`: one `FusedBatchNormV3`; in training a
+    /// `Const` momentum and the `AssignMovingAvg` updates of the moving
+    /// averages by the op's batch mean and (unbiased) batch variance. With a
+    /// training tensor, both ops (training's first) and `SelectV2`s, the
+    /// momentum being 1 (no update) when it is false, where TF builds `cond`s.
+    fn fused_batch_norm(
+        x: &Tensor,
+        [scale, offset]: [&Tensor; 2],
+        [moving_mean, moving_variance]: [&scope_runtime::Variable; 2],
+        o: &BatchNormalization<'_>,
+        when: Option<Option<&Tensor>>,
+    ) -> Result<Tensor> {
+        let (mm, mv) = (moving_mean.tensor(), moving_variance.tensor());
+        let Some(when) = when else {
+            return Ok(scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, false)?.0);
+        };
+        let (y, batch_mean, batch_variance) =
+            scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, true)?;
+        let momentum = constant(Value::filled(x.dtype(), &[], o.momentum))?;
+        let (y, momentum) = match when {
+            None => (y, momentum),
+            Some(t) => {
+                let (inference, ..) = scope_runtime::fused_batch_norm(x, scale, offset, mm, mv, o.epsilon, false)?;
+                let y = where_v2(t, &y, &inference)?;
+                (y, where_v2(t, &momentum, &constant(Value::filled(x.dtype(), &[], 1.0))?)?)
+            }
+        };
+        let mean_update = assign_moving_average_by(moving_mean, &batch_mean, &momentum)?;
+        let variance_update = assign_moving_average_by(moving_variance, &batch_variance, &momentum)?;
+        add_updates(mean_update, variance_update)?;
+        Ok(y)
+    }
+
+    /// TF (Keras) `_assign_moving_average` with a momentum tensor: in an
+    /// `AssignMovingAvg` scope, `sub = 1 - momentum`, `(variable - value) * sub`,
+    /// and an `AssignSub` named the scope.
+    fn assign_moving_average_by(
+        variable: &scope_runtime::Variable,
+        value: &Tensor,
+        momentum: &Tensor,
+    ) -> Result<Tensor> {
+        let ns = name_scope("AssignMovingAvg").enter()?;
+        let decay = {
+            let sub = name_scope("sub").enter()?;
+            let one = named("x").constant(Value::filled(momentum.dtype(), &[], 1.0))?;
+            let full = sub.name().to_owned();
+            named(&full).sub(&one, momentum)?
+        };
+        let delta = (&(variable.tensor() - value)? * &decay)?;
+        let full = ns.name().to_owned();
+        named(&full).assign_sub(variable, &delta)
     }
 
     /// TF `nn.moments(x, all axes but the last)`: `moments/mean`, `moments/variance`, squeezed.

@@ -58,7 +58,7 @@ impl From<&Tensor> for Training {
 /// # Ok::<(), scopeflow::Error>(())
 /// ```
 pub fn dropout(inputs: &Tensor) -> Dropout<'_> {
-    Dropout { inputs, rate: 0.5, training: Training::Bool(false), name: None }
+    Dropout { inputs, rate: 0.5, noise_shape: None, seed: None, training: Training::Bool(false), name: None }
 }
 
 /// The options of [`dropout`]; `.build()` makes the layer.
@@ -66,6 +66,8 @@ pub fn dropout(inputs: &Tensor) -> Dropout<'_> {
 pub struct Dropout<'a> {
     inputs: &'a Tensor,
     rate: f64,
+    noise_shape: Option<Vec<Option<usize>>>,
+    seed: Option<u64>,
     training: Training,
     name: Option<String>,
 }
@@ -74,6 +76,43 @@ impl Dropout<'_> {
     /// The fraction of inputs dropped (TF `rate`, default 0.5), in `[0, 1)`.
     pub fn rate(mut self, rate: f64) -> Self {
         self.rate = rate;
+        self
+    }
+
+    /// The shape of the kept-or-dropped mask, broadcast over the inputs (TF
+    /// `noise_shape`, default the inputs' shape): one entry per axis, `None`
+    /// for the inputs' size there (TF's `None`), `Some(1)` to keep or drop
+    /// along that axis together, as `[None, Some(1), Some(1), None]` drops
+    /// whole channels of an image. Built as TF builds it, in the layer's scope:
+    /// `Shape` of the inputs, a `strided_slice` for each `None` and a `packed`
+    /// stack of them (or a `Const` when every entry is given).
+    ///
+    /// ```
+    /// use scopeflow::prelude::*;
+    /// use scopeflow::layers;
+    ///
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = constant(scopeflow::ndarray::Array2::<f32>::ones((3, 50)))?;
+    /// let d = layers::dropout(&x).noise_shape([Some(1), None]).seed(7).training(true).build()?;
+    /// let out = Session::new(&graph).run(&[&d], &[])?.remove(0);
+    /// let rows: Vec<Vec<f64>> = out.to_f64_vec().chunks(50).map(<[f64]>::to_vec).collect();
+    /// assert!(rows[0] == rows[1] && rows[1] == rows[2]); // one mask for every row
+    /// # Ok::<(), scopeflow::Error>(())
+    /// ```
+    pub fn noise_shape(mut self, noise_shape: impl IntoIterator<Item = Option<usize>>) -> Self {
+        self.noise_shape = Some(noise_shape.into_iter().collect());
+        self
+    }
+
+    /// The op-level seed of the mask (TF `seed`, default none): with it, the
+    /// mask comes from the graph's seed and this one, not from the op's
+    /// name, and repeats even in a graph made by [`Graph::new`](crate::Graph::new)
+    /// (TF then takes its default graph seed); see
+    /// [`random_uniform_with_seed`](crate::random_uniform_with_seed). TF's
+    /// Philox values are not reproduced.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 
@@ -96,7 +135,9 @@ impl Dropout<'_> {
     /// # Errors
     ///
     /// [`Error::Layer`](crate::Error::Layer) for a rate outside `[0, 1)`, for
-    /// inputs that are not floats, or a `training` tensor that is not a bool scalar.
+    /// inputs that are not floats, a `training` tensor that is not a bool
+    /// scalar, or a `noise_shape` that does not fit the inputs (its length is
+    /// not their rank, or an entry is neither 1 nor their size).
     #[track_caller]
     pub fn build(self) -> Result<Tensor> {
         build::dropout(self.inputs, &self, self.name.as_deref())
@@ -105,7 +146,10 @@ impl Dropout<'_> {
 
 mod build {
     use super::*;
-    use scope_runtime::{DType, Value, constant, identity, mul, name_scope, named, random_uniform, shape, where_v2};
+    use scope_runtime::{
+        DType, Value, constant, get_item, identity, mul, name_scope, named, random_uniform, random_uniform_with_seed,
+        shape, where_v2,
+    };
 
     #[crate::scoped(scope = scope)]
     #[track_caller]
@@ -117,9 +161,15 @@ mod build {
         if !x.dtype().is_floating() {
             return Err(layer_error(label, format!("its inputs must be floats; `{}` is {}", x.name(), x.dtype())));
         }
+        if let Some(noise) = &o.noise_shape {
+            check_noise_shape(label, x, noise)?;
+        }
         match &o.training {
             Training::Bool(false) => identity(x),
-            Training::Bool(true) => drop(x, o.rate),
+            Training::Bool(true) => {
+                let noise = noise_shape(x, o)?;
+                drop(x, o, noise.as_ref())
+            }
             Training::Tensor(t) => {
                 if t.dtype() != DType::Bool || t.shape().rank().is_some_and(|r| r != 0) {
                     return Err(layer_error(
@@ -132,21 +182,97 @@ mod build {
                         ),
                     ));
                 }
-                let dropped = drop(x, o.rate)?;
+                let noise = noise_shape(x, o)?;
+                let dropped = drop(x, o, noise.as_ref())?;
                 where_v2(t, &dropped, x)
             }
         }
     }
 
-    /// TF `nn.dropout(x, rate)`, node for node, in a `dropout` name scope.
-    fn drop(x: &Tensor, rate: f64) -> Result<Tensor> {
+    /// A noise shape has one entry per axis of the inputs, each 1 or their size.
+    fn check_noise_shape(label: &str, x: &Tensor, noise: &[Option<usize>]) -> Result<()> {
+        let Some(dims) = x.shape().dims() else { return Ok(()) };
+        let show = || format!("{:?}", noise.iter().map(|d| d.map_or(-1, |d| d as i64)).collect::<Vec<_>>());
+        if noise.len() != dims.len() {
+            return Err(layer_error(
+                label,
+                format!(
+                    "noise_shape {} (-1: None) has {} entries; inputs `{}` of shape {} have {} axes",
+                    show(),
+                    noise.len(),
+                    x.name(),
+                    x.shape(),
+                    dims.len()
+                ),
+            ));
+        }
+        for (axis, (n, d)) in noise.iter().zip(dims).enumerate() {
+            if let (Some(n), Some(d)) = (n, d)
+                && *n != 1
+                && n != d
+            {
+                return Err(layer_error(
+                    label,
+                    format!(
+                        "noise_shape {} (-1: None) has {n} at axis {axis}, where inputs `{}` of shape {} have {d}; use 1 or None",
+                        show(),
+                        x.name(),
+                        x.shape()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// TF (Keras) `Dropout._get_noise_shape`, in the layer's scope: `Shape` of
+    /// the inputs, then the noise shape as a tensor: `packed` (a `Pack` of a
+    /// `strided_slice` of that shape for each `None` and a `packed/<i>`
+    /// constant for each size), or a `Const` when no entry is `None`.
+    fn noise_shape(x: &Tensor, o: &Dropout<'_>) -> Result<Option<Tensor>> {
+        let Some(noise) = &o.noise_shape else { return Ok(None) };
+        let dynamic = shape(x)?;
+        let sizes: Option<Vec<i32>> = noise.iter().map(|d| d.and_then(|d| i32::try_from(d).ok())).collect();
+        if let Some(sizes) = sizes {
+            return constant(sizes).map(Some);
+        }
+        let slices: Vec<Option<Tensor>> = noise
+            .iter()
+            .enumerate()
+            .map(|(axis, d)| match d {
+                None => get_item(&dynamic, axis as i64).map(Some),
+                Some(_) => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        let packed = name_scope("packed").enter()?;
+        let mut parts = Vec::with_capacity(noise.len());
+        for (axis, (d, slice)) in noise.iter().zip(slices).enumerate() {
+            parts.push(match (d, slice) {
+                (_, Some(t)) => t,
+                (Some(d), None) => named(&axis.to_string()).constant(*d as i32)?,
+                (None, None) => unreachable!("a None entry has its slice"),
+            });
+        }
+        let full = packed.name().to_owned();
+        named(&full).stack(&parts.iter().collect::<Vec<_>>(), 0).map(Some)
+    }
+
+    /// TF `nn.dropout(x, rate, noise_shape, seed)`, node for node, in a `dropout` name scope.
+    fn drop(x: &Tensor, o: &Dropout<'_>, noise: Option<&Tensor>) -> Result<Tensor> {
         let _ns = name_scope("dropout").enter()?;
-        let scale = constant(Value::filled(x.dtype(), &[], 1.0 / (1.0 - rate)))?;
+        let scale = constant(Value::filled(x.dtype(), &[], 1.0 / (1.0 - o.rate)))?;
         let scaled = mul(x, &scale)?;
-        let noise = random_uniform(&shape(x)?, x.dtype())?;
+        let noise_shape = match noise {
+            Some(n) => n.clone(),
+            None => shape(x)?,
+        };
+        let noise = match o.seed {
+            Some(seed) => random_uniform_with_seed(&noise_shape, x.dtype(), seed)?,
+            None => random_uniform(&noise_shape, x.dtype())?,
+        };
         let keep = {
             let ge = name_scope("GreaterEqual").enter()?;
-            let y = named("y").constant(Value::filled(x.dtype(), &[], rate))?;
+            let y = named("y").constant(Value::filled(x.dtype(), &[], o.rate))?;
             let full = ge.name().to_owned();
             named(&full).greater_equal(&noise, &y)?
         };

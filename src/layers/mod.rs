@@ -33,9 +33,8 @@
 //! is one `Conv2D` op with dilations (TF builds `SpaceToBatchND` /
 //! `BatchToSpaceND` around it; the layer's `BiasAdd` and activation keep
 //! TF's names); `dropout` and `batch_normalization` with a bool tensor for
-//! `training` select with `SelectV2` where TF builds `cond`s;
-//! `batch_normalization` builds TF's unfused graph for every rank (TF fuses
-//! 4-D inputs into `FusedBatchNormV3` unless `fused=False`); only
+//! `training` select with `SelectV2` where TF builds `cond`s (the
+//! variables, update ops and values are TF's); only
 //! `data_format = "channels_last"`.
 
 mod batch_norm;

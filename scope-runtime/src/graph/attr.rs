@@ -74,6 +74,13 @@ pub(crate) enum Attr {
     Squeeze(Vec<usize>),
     /// A random op's stream (`RandomUniform`).
     Random(Box<Random>),
+    /// Fused batch normalization's `epsilon` (as TF keeps it: a float32) and
+    /// `is_training` (TF `FusedBatchNormV3` and its gradient, NHWC,
+    /// `exponential_avg_factor = 1`).
+    FusedBatchNorm {
+        epsilon: f32,
+        is_training: bool,
+    },
 }
 
 /// A random op's stream: its seed (from the graph's seed and the op's name),

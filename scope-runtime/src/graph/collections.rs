@@ -1,7 +1,7 @@
 //! Collections: named lists of variables and tensors (TF `GraphKeys`), filtered by scope.
 
 use super::{Graph, GraphState};
-use crate::base::{Error, Result, Tensor};
+use crate::base::{Error, Operation, Result, Tensor};
 use crate::variable::Variable;
 
 /// The collection of every variable (TF `GraphKeys.GLOBAL_VARIABLES`).
@@ -31,6 +31,31 @@ impl CollectionItem {
         match self {
             CollectionItem::Variable(v) => v.name(),
             CollectionItem::Tensor(t) => t.name(),
+        }
+    }
+
+    /// The item's op: the variable's `VariableV2` node, or the op making the
+    /// tensor. With it, TF1's `tf.control_dependencies(tf.get_collection(UPDATE_OPS))`
+    /// is a map over the collection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{assign_add, constant, get_variable, CollectionItem, Graph, Init};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let v = get_variable("v", [1]).initializer(Init::Zeros).get()?;
+    /// let update = assign_add(&v, &constant(vec![1.0f32])?)?;
+    /// graph.add_to_collection("update_ops", CollectionItem::Tensor(update));
+    /// let ops: Vec<String> = graph.get_collection("update_ops", None)?.iter().map(|i| i.op().name().to_owned()).collect();
+    /// assert_eq!(ops, ["AssignAdd"]);
+    /// assert_eq!(CollectionItem::Variable(v).op().name(), "v");
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn op(&self) -> Operation {
+        match self {
+            CollectionItem::Variable(v) => v.variable_tensor().op(),
+            CollectionItem::Tensor(t) => t.op(),
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct Graph {
 pub(crate) struct GraphInner {
     pub(crate) id: u64,
     pub(crate) seed: u64,
+    /// Whether the seed was given (TF `tf.set_random_seed`) rather than drawn.
+    pub(crate) seeded: bool,
     pub(crate) state: RwLock<GraphState>,
     /// Orders what reads and writes the variables as a whole: runs that only
     /// read and saves share it; runs that update variables and restores hold
@@ -233,7 +235,7 @@ impl Graph {
     /// An empty graph whose random initializers draw a fresh seed.
     pub fn new() -> Graph {
         use std::hash::{BuildHasher, RandomState};
-        Graph::with_seed(RandomState::new().hash_one(NEXT_GRAPH_ID.load(Ordering::Relaxed)))
+        Graph::build(RandomState::new().hash_one(NEXT_GRAPH_ID.load(Ordering::Relaxed)), false)
     }
 
     /// An empty graph with a graph-level seed (TF `tf.set_random_seed`): random
@@ -252,10 +254,15 @@ impl Graph {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn with_seed(seed: u64) -> Graph {
+        Graph::build(seed, true)
+    }
+
+    fn build(seed: u64, seeded: bool) -> Graph {
         Graph {
             inner: Arc::new(GraphInner {
                 id: NEXT_GRAPH_ID.fetch_add(1, Ordering::Relaxed),
                 seed,
+                seeded,
                 state: RwLock::new(GraphState::default()),
                 variables: RwLock::new(()),
             }),
@@ -265,6 +272,13 @@ impl Graph {
     /// The graph-level seed.
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// The graph-level seed TF pairs with an op-level seed: the one given to
+    /// [`with_seed`](Graph::with_seed), or TF's `DEFAULT_GRAPH_SEED` (87654321)
+    /// for a graph made by [`new`](Graph::new).
+    pub(crate) fn seed_for_op_seed(&self) -> u64 {
+        if self.inner.seeded { self.inner.seed } else { 87_654_321 }
     }
 
     pub(crate) fn id(&self) -> u64 {

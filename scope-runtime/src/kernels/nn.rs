@@ -2,7 +2,7 @@
 
 use super::{Inputs, Typed, same, typed};
 use crate::base::{Element, Value};
-use crate::graph::{Args, Attr, KernelResult, Padding};
+use crate::graph::{Arg, Args, Attr, KernelResult, Padding};
 use ndarray::{Array2, ArrayD, ArrayViewD, Axis, IxDyn, NdFloat, Zip};
 
 /// Output size and padding before, for one spatial dimension of a window op.
@@ -451,6 +451,177 @@ fn softmax_xent<T: NdFloat>(
         Zip::from(&mut grad).and(&row).and(&label).for_each(|g, &x, &p| *g = (x - m).exp() / sum - p);
     }
     Ok((loss, backprop.into_dyn()))
+}
+
+/// TF `FusedBatchNormV3` on NHWC `x` with per-channel `scale`, `offset`,
+/// `mean` and `variance`, as TF's CPU kernel computes it. In training the
+/// moments are the batch's: `y = (x - m) * (rsqrt(v + epsilon) * scale) +
+/// offset` with `m = sum(x) / n` and the biased `v = sum((x - m)²) / n` over
+/// the `n` positions of each channel; the outputs are then `y`, `m`, the
+/// unbiased `v * n / (n - 1)` (for the moving averages), and `m`, `v` saved
+/// for the gradient. In inference the given `mean` and `variance` are used
+/// and passed on. The sixth output is an empty reserve.
+pub(crate) fn fused_batch_norm_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
+    let Attr::FusedBatchNorm { epsilon, is_training } = *attr else { return Err("FusedBatchNormV3 needs its epsilon") };
+    let mut inputs = Inputs::new(args);
+    let x = inputs.next()?;
+    let rest: Vec<Arg<'_>> = (0..4).map(|_| inputs.next()).collect::<KernelResult<_>>()?;
+    match x.value() {
+        Value::F32(a) => {
+            let v = channel_vectors::<f32>(&rest)?;
+            let outs = fused_batch_norm(a, [v[0], v[1], v[2], v[3]], epsilon, is_training)?;
+            Ok(outs.into_iter().map(Value::F32).collect())
+        }
+        Value::F64(a) => {
+            let v = channel_vectors::<f64>(&rest)?;
+            let outs = fused_batch_norm(a, [v[0], v[1], v[2], v[3]], f64::from(epsilon), is_training)?;
+            Ok(outs.into_iter().map(Value::F64).collect())
+        }
+        _ => Err("this op has no kernel for this dtype"),
+    }
+}
+
+/// The channel vectors among a fused batch norm's inputs, in `T`.
+fn channel_vectors<'a, T: Element>(args: &'a [Arg<'_>]) -> KernelResult<Vec<&'a ArrayD<T>>> {
+    args.iter()
+        .map(|a| {
+            let v = same::<T>(a.value())?;
+            if v.ndim() == 1 { Ok(v) } else { Err("scale, offset, mean and variance are vectors") }
+        })
+        .collect()
+}
+
+/// A channel vector as a 1-D view.
+fn vector<T>(a: &ArrayD<T>) -> KernelResult<ndarray::ArrayView1<'_, T>> {
+    a.view().into_dimensionality().map_err(|_| "scale, offset, mean and variance are vectors")
+}
+
+/// The NHWC input as rows of channels, checked against the vectors' length.
+fn rows_of_channels<'a, T: NdFloat>(
+    x: &'a ArrayD<T>,
+    vectors: &[&ArrayD<T>],
+) -> KernelResult<ndarray::ArrayView2<'a, T>> {
+    if x.ndim() != 4 {
+        return Err("the input is 4-D (NHWC)");
+    }
+    let c = x.shape()[3];
+    if vectors.iter().any(|v| v.len() != c) {
+        return Err("scale, offset, mean and variance have one entry per channel (the last axis)");
+    }
+    let n = x.len() / c.max(1);
+    x.view().into_shape_with_order((n, c)).map_err(|_| "the input's layout")
+}
+
+fn fused_batch_norm<T: NdFloat>(
+    x: &ArrayD<T>,
+    [scale, offset, mean, variance]: [&ArrayD<T>; 4],
+    epsilon: T,
+    is_training: bool,
+) -> KernelResult<Vec<ArrayD<T>>> {
+    let rows = rows_of_channels(x, &[scale, offset, mean, variance])?;
+    let (n, c) = rows.dim();
+    let (scale, offset) = (vector(scale)?, vector(offset)?);
+    let (m, v) = if is_training {
+        let inv = T::one() / T::from(n).expect("a count is representable");
+        let m = rows.sum_axis(Axis(0)) * inv;
+        let v = (&rows - &m).mapv(|d| d * d).sum_axis(Axis(0)) * inv;
+        (m, v)
+    } else {
+        (vector(mean)?.to_owned(), vector(variance)?.to_owned())
+    };
+    let factor = Zip::from(&v).and(scale).map_collect(|&v, &s| (v + epsilon).sqrt().recip() * s);
+    let mut y = ndarray::Array2::<T>::zeros((n, c));
+    Zip::from(y.rows_mut()).and(rows.rows()).for_each(|mut out, row| {
+        Zip::from(&mut out).and(&row).and(&m).and(&factor).and(&offset).for_each(|o, &x, &m, &f, &b| {
+            *o = (x - m) * f + b;
+        });
+    });
+    let y = y.into_shape_with_order(IxDyn(x.shape())).map_err(|_| "the output's layout")?;
+    let reserve = ArrayD::zeros(IxDyn(&[0]));
+    let saved_variance = v.clone().into_dyn();
+    let batch_variance = if is_training {
+        let n = T::from(n).expect("a count is representable");
+        let adjust = n / (n - T::one()).max(T::one());
+        v.mapv(|v| v * adjust).into_dyn()
+    } else {
+        v.into_dyn()
+    };
+    let m = m.into_dyn();
+    Ok(vec![y, m.clone(), batch_variance, m, saved_variance, reserve])
+}
+
+/// TF `FusedBatchNormGradV3` on NHWC inputs, as TF's CPU kernel: from the
+/// output's gradient `dy`, `x`, `scale` and the saved mean `m` and variance
+/// `v` (the batch's in training, the given ones in inference), with
+/// `r = rsqrt(v + epsilon)`: the offset's gradient `sum(dy)`, the scale's
+/// `sum(dy * (x - m) * r)`, and the input's: in training `scale * r * (dy -
+/// mean(dy) - (x - m) * mean(dy * (x - m)) / (v + epsilon))`, in inference
+/// `dy * scale * r`. Two empty reserves follow.
+pub(crate) fn fused_batch_norm_grad_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Value>> {
+    let Attr::FusedBatchNorm { epsilon, is_training } = *attr else {
+        return Err("FusedBatchNormGradV3 needs its epsilon");
+    };
+    let mut inputs = Inputs::new(args);
+    let dy = inputs.next()?;
+    let x = inputs.next()?;
+    let rest: Vec<Arg<'_>> = (0..3).map(|_| inputs.next()).collect::<KernelResult<_>>()?;
+    match (dy.value(), x.value()) {
+        (Value::F32(dy), Value::F32(x)) => {
+            let v = channel_vectors::<f32>(&rest)?;
+            let outs = fused_batch_norm_grad(dy, x, [v[0], v[1], v[2]], epsilon, is_training)?;
+            Ok(outs.into_iter().map(Value::F32).collect())
+        }
+        (Value::F64(dy), Value::F64(x)) => {
+            let v = channel_vectors::<f64>(&rest)?;
+            let outs = fused_batch_norm_grad(dy, x, [v[0], v[1], v[2]], f64::from(epsilon), is_training)?;
+            Ok(outs.into_iter().map(Value::F64).collect())
+        }
+        _ => Err("this op has no kernel for this dtype"),
+    }
+}
+
+fn fused_batch_norm_grad<T: NdFloat>(
+    dy: &ArrayD<T>,
+    x: &ArrayD<T>,
+    [scale, mean, variance]: [&ArrayD<T>; 3],
+    epsilon: T,
+    is_training: bool,
+) -> KernelResult<Vec<ArrayD<T>>> {
+    if dy.shape() != x.shape() {
+        return Err("the output's gradient has the input's shape");
+    }
+    let rows = rows_of_channels(x, &[scale, mean, variance])?;
+    let dys = rows_of_channels(dy, &[])?;
+    let (n, c) = rows.dim();
+    let (scale, mean, variance) = (vector(scale)?, vector(mean)?, vector(variance)?);
+    let r = variance.mapv(|v| (v + epsilon).sqrt().recip());
+    let centered = &rows - &mean;
+    let doffset = dys.sum_axis(Axis(0));
+    let dscale = (&dys * &centered).sum_axis(Axis(0)) * &r;
+    let dx = if is_training {
+        let inv = T::one() / T::from(n.max(1)).expect("a count is representable");
+        let mean_dy = &doffset * inv;
+        let mean_dy_centered = (&dys * &centered).sum_axis(Axis(0)) * inv;
+        let coef = Zip::from(&scale).and(&r).map_collect(|&s, &r| s * r);
+        let over = Zip::from(&mean_dy_centered).and(&variance).map_collect(|&d, &v| d / (v + epsilon));
+        let mut dx = ndarray::Array2::<T>::zeros((n, c));
+        Zip::from(dx.rows_mut()).and(dys.rows()).and(centered.rows()).for_each(|mut out, g, xc| {
+            Zip::from(&mut out)
+                .and(&g)
+                .and(&xc)
+                .and(&coef)
+                .and(&mean_dy)
+                .and(&over)
+                .for_each(|o, &g, &xc, &k, &mg, &ov| *o = k * (g - mg - xc * ov));
+        });
+        dx
+    } else {
+        let coef = Zip::from(&scale).and(&r).map_collect(|&s, &r| s * r);
+        &dys * &coef
+    };
+    let dx = dx.into_shape_with_order(IxDyn(x.shape())).map_err(|_| "the gradient's layout")?;
+    let empty = || ArrayD::zeros(IxDyn(&[0]));
+    Ok(vec![dx, dscale.into_dyn(), doffset.into_dyn(), empty(), empty()])
 }
 
 #[cfg(test)]

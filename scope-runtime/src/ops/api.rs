@@ -1320,3 +1320,56 @@ impl Tensor {
         matmul(self, rhs.as_ref())
     }
 }
+
+/// Batch normalization of an NHWC input over its last axis as one op, TF's
+/// `FusedBatchNormV3` (`tf.compat.v1.nn.fused_batch_norm`, which
+/// `tf.layers.batch_normalization` builds for 4-D inputs), per channel
+/// `y = (x - mean) * rsqrt(variance + epsilon) * scale + offset`. With
+/// `is_training`, the mean and variance are the batch's (`mean` and
+/// `variance` are then not read) and the results are `y`, the batch mean
+/// and the batch's *unbiased* variance (`n / (n - 1)` times the one `y`
+/// used), which moving averages take; otherwise `mean` and `variance` are
+/// used and passed on. `epsilon` is kept as TF keeps it, a float32.
+///
+/// # Errors
+///
+/// [`Error::OpShape`](crate::Error::OpShape) or [`Error::OpDType`](crate::Error::OpDType)
+/// naming the op when the inputs do not fit (`x` 4-D, the others vectors of
+/// its channels, all of one float dtype); [`Error::GraphMismatch`](crate::Error::GraphMismatch),
+/// [`Error::NoDefaultGraph`](crate::Error::NoDefaultGraph).
+///
+/// # Examples
+///
+/// ```
+/// use scope_runtime::{constant, fused_batch_norm, Graph, Session};
+/// let graph = Graph::new();
+/// let _g = graph.as_default();
+/// let x = constant(ndarray::Array4::from_shape_vec((1, 2, 2, 1), vec![1.0f32, 3.0, 5.0, 7.0]).unwrap())?;
+/// let (ones, zeros) = (constant(vec![1.0f32])?, constant(vec![0.0f32])?);
+/// let (y, mean, variance) = fused_batch_norm(&x, &ones, &zeros, &zeros, &ones, 0.0, true)?;
+/// assert_eq!(y.name(), "FusedBatchNormV3");
+/// let got = Session::new(&graph).run(&[&y, &mean, &variance], &[])?;
+/// assert_eq!(got[1].to_f64_vec(), [4.0]);
+/// assert!((got[2].to_f64_vec()[0] - 20.0 / 3.0).abs() < 1e-5); // unbiased: 20 / (4 - 1)
+/// assert!((got[0].to_f64_vec()[0] + 3.0 / 5f64.sqrt()).abs() < 1e-5); // biased variance 5
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+// TF's own signature (x, scale, offset, mean, variance, epsilon, is_training): one more argument than clippy's limit.
+#[allow(clippy::too_many_arguments)]
+pub fn fused_batch_norm(
+    x: &Tensor,
+    scale: &Tensor,
+    offset: &Tensor,
+    mean: &Tensor,
+    variance: &Tensor,
+    epsilon: f64,
+    is_training: bool,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let attr = Attr::FusedBatchNorm { epsilon: epsilon as f32, is_training };
+    let built = super::build_op(OpKind::FusedBatchNorm, None, &[x, scale, offset, mean, variance], &[], attr)?;
+    let mut outputs = built.outputs.into_iter();
+    match (outputs.next(), outputs.next(), outputs.next()) {
+        (Some(y), Some(m), Some(v)) => Ok((y, m, v)),
+        _ => unreachable!("FusedBatchNormV3 has six outputs"),
+    }
+}

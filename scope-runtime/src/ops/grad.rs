@@ -498,6 +498,20 @@ pub(super) fn softmax_xent(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
     Ok(vec![Some(logits_grad), Some(named("mul").mul(&g, &minus_log_softmax)?)])
 }
 
+/// TF `_FusedBatchNormV3Grad`: one `FusedBatchNormGradV3` with the op's
+/// attributes, fed in training with the batch moments the op saved (its
+/// outputs 3 and 4), in inference with the mean and variance it was given,
+/// and its reserve (output 5); the input, scale and offset get its first
+/// three outputs, the mean and variance nothing.
+pub(super) fn fused_batch_norm(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {
+    let is_training = matches!(op.attr, Attr::FusedBatchNorm { is_training: true, .. });
+    let (x, scale) = (&op.inputs[0], &op.inputs[1]);
+    let (mean, variance) = if is_training { (&op.outputs[3], &op.outputs[4]) } else { (&op.inputs[3], &op.inputs[4]) };
+    let inputs = [&grad[0], x, scale, mean, variance, &op.outputs[5]];
+    let g = build_op(OpKind::FusedBatchNormGrad, None, &inputs, &[], op.attr.clone())?.outputs;
+    Ok(vec![Some(g[0].clone()), Some(g[1].clone()), Some(g[2].clone()), None, None])
+}
+
 /// TF `_Conv2DGrad`: both shapes from one `ShapeN`, then
 /// `Conv2DBackpropInput` and `Conv2DBackpropFilter` with the op's attributes.
 pub(super) fn conv2d(op: &GradOp<'_>, grad: &[Tensor]) -> Grads {

@@ -856,6 +856,72 @@ pub(super) fn sparse_softmax_xent(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inf
     ])
 }
 
+/// TF `FusedBatchNormV3`'s shape function: `x` is NHWC; `scale`, `offset`,
+/// `mean` and `variance` are vectors of its channels. Outputs: `y` as `x`,
+/// four channel vectors, and a reserve of unknown shape.
+pub(super) fn fused_batch_norm(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (dims, channels) = nhwc_and_channels(x[0], &x[1..])?;
+    let c = Shape::from_dims([channels]);
+    let dt = x[0].dtype;
+    Ok(smallvec![
+        (Shape::from_dims(dims), dt),
+        (c.clone(), dt),
+        (c.clone(), dt),
+        (c.clone(), dt),
+        (c, dt),
+        (Shape::unknown(), dt)
+    ])
+}
+
+/// TF `FusedBatchNormGradV3`'s shape function: from `y_backprop` and `x`
+/// (NHWC), `scale`, and the two saved channel vectors (the third reserve is
+/// any shape): `x_backprop` as `x`, the scale's and offset's gradients, and
+/// two empty reserves.
+pub(super) fn fused_batch_norm_grad(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    let (mut dims, channels) = nhwc_and_channels(x[1], &[x[2], x[3], x[4]])?;
+    let (dy, _) = nhwc_and_channels(x[0], &[])?;
+    if x[0].dtype != x[1].dtype || x[5].dtype != x[1].dtype {
+        return Err(Fail::DType);
+    }
+    for (d, g) in dims.iter_mut().zip(dy) {
+        if !compatible(*d, g) {
+            return Err(Fail::Shape("the output's gradient has the input's shape"));
+        }
+        *d = d.or(g);
+    }
+    let c = Shape::from_dims([channels]);
+    let dt = x[1].dtype;
+    let empty = Shape::from_dims([Some(0)]);
+    Ok(smallvec![(Shape::from_dims(dims), dt), (c.clone(), dt), (c, dt), (empty.clone(), dt), (empty, dt)])
+}
+
+/// An NHWC tensor `x` and channel vectors of its dtype: `x`'s dims (rank 4)
+/// and the channels, merged from `x`'s last dimension and the vectors.
+fn nhwc_and_channels(x: &Tensor, vectors: &[&Tensor]) -> Result<(Vec<Dim>, Dim), Fail> {
+    if !x.dtype.is_floating() || vectors.iter().any(|v| v.dtype != x.dtype) {
+        return Err(Fail::DType);
+    }
+    let dims = x.shape.dims().map(<[Dim]>::to_vec).unwrap_or_else(|| vec![None; 4]);
+    if dims.len() != 4 {
+        return Err(Fail::Shape("the input is 4-D (NHWC)"));
+    }
+    let mut channels = dims[3];
+    for v in vectors {
+        let n = match v.shape.dims() {
+            None => None,
+            Some(&[n]) => n,
+            Some(_) => return Err(Fail::Shape("scale, offset, mean and variance are vectors")),
+        };
+        if !compatible(channels, n) {
+            return Err(Fail::Shape("scale, offset, mean and variance have one entry per channel (the last axis)"));
+        }
+        channels = channels.or(n);
+    }
+    let mut dims = dims;
+    dims[3] = channels;
+    Ok((dims, channels))
+}
+
 pub(super) fn broadcast_gradient_args(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     int_operand(x[0])?;
     int_operand(x[1])?;

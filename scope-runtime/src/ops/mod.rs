@@ -218,6 +218,10 @@ op_table! {
     LogSoftmax       "LogSoftmax"    "LogSoftmax"     1 Float   same            One(kn::log_softmax_kernel), true, Of(g::log_softmax);
     /// `sum(x²) / 2`.
     L2Loss           "L2Loss"        "L2Loss"         1 Float   scalar          One(kn::l2_loss_kernel), false, Of(g::l2_loss);
+    /// Batch normalization of NHWC inputs over their last axis, by the batch's moments or by given ones (six outputs).
+    FusedBatchNorm   "FusedBatchNormV3" "FusedBatchNormV3" 5 Float fused_batch_norm Many(kn::fused_batch_norm_kernel), false, Of(g::fused_batch_norm);
+    /// The gradients of `FusedBatchNormV3` for its input, scale and offset (five outputs).
+    FusedBatchNormGrad "FusedBatchNormGradV3" "FusedBatchNormGradV3" 6 Float fused_batch_norm_grad Many(kn::fused_batch_norm_grad_kernel), false, Undefined;
     /// Softmax cross-entropy against integer labels, and its gradient (two outputs).
     SparseSoftmaxXent "SparseSoftmaxCrossEntropyWithLogits" "SparseSoftmaxCrossEntropyWithLogits" 2 Mixed sparse_softmax_xent Many(kn::sparse_softmax_xent_kernel), false, Of(g::sparse_softmax_xent);
     /// Softmax cross-entropy against a distribution per row, and its gradient (two outputs).

@@ -36,12 +36,58 @@ api! {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     fn random_uniform(shape: &Tensor, dtype: DType) -> Tensor |name| {
-        if !dtype.is_floating() {
-            return Err(Error::OpDType { op: name.unwrap_or("random_uniform").to_owned(), op_type: "RandomUniform", dtypes: vec![dtype] });
-        }
-        let scope = name_scope(name.unwrap_or("random_uniform")).enter()?;
-        let seed = with_ctx(|ctx| Ok(ctx.graph.seed()))?.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(scope.name().as_bytes());
-        let random = Random { seed, dtype, draws: Arc::new(AtomicU64::new(0)) };
-        build(OpKind::RandomUniform, None, &[shape], Attr::Random(Box::new(random)))
+        uniform(shape, dtype, name, None)
     };
+    /// Like [`random_uniform`](fn@random_uniform), with an op-level seed (TF
+    /// `tf.random.uniform(shape, dtype=dtype, seed=seed)`): the op's stream
+    /// then comes from the graph's seed and `seed` alone, not from its name,
+    /// so ops with the same seed draw the same values run by run, and the
+    /// values are repeatable even in a graph made by [`Graph::new`](crate::Graph::new)
+    /// (TF then takes its default graph seed). (TensorFlow's Philox values
+    /// are not reproduced.)
+    ///
+    /// ```
+    /// use scope_runtime::{constant, random_uniform_with_seed, shape, DType, Graph, Session};
+    /// let run = |op_seed| -> scope_runtime::Result<Vec<f64>> {
+    ///     let graph = Graph::new();
+    ///     let _g = graph.as_default();
+    ///     let s = shape(&constant(scope_runtime::ndarray::Array1::<f32>::zeros(4))?)?;
+    ///     let a = random_uniform_with_seed(&s, DType::F32, op_seed)?;
+    ///     let b = random_uniform_with_seed(&s, DType::F32, op_seed)?;
+    ///     let got = Session::new(&graph).run(&[&a, &b], &[])?;
+    ///     assert_eq!(got[0], got[1]); // the same seed, the same stream, whatever the op's name
+    ///     Ok(got[0].to_f64_vec())
+    /// };
+    /// assert_eq!(run(3)?, run(3)?);
+    /// assert_ne!(run(3)?, run(4)?);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn random_uniform_with_seed(shape: &Tensor, dtype: DType, seed: u64) -> Tensor |name| {
+        uniform(shape, dtype, name, Some(seed))
+    };
+}
+
+/// A `RandomUniform` in a `random_uniform` name scope, its stream seeded by
+/// the graph's seed and the op's name, or by the graph's seed and `op_seed`.
+fn uniform(shape: &Tensor, dtype: DType, name: Option<&str>, op_seed: Option<u64>) -> Result<Tensor> {
+    if !dtype.is_floating() {
+        return Err(Error::OpDType {
+            op: name.unwrap_or("random_uniform").to_owned(),
+            op_type: "RandomUniform",
+            dtypes: vec![dtype],
+        });
+    }
+    let scope = name_scope(name.unwrap_or("random_uniform")).enter()?;
+    let seed = with_ctx(|ctx| {
+        Ok(match op_seed {
+            None => ctx.graph.seed().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(scope.name().as_bytes()),
+            Some(s) => {
+                ctx.graph.seed_for_op_seed().wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    ^ s.wrapping_mul(0xd605_bbb5_8c8a_bbd7).rotate_left(29)
+                    ^ stable_hash(b"op seed")
+            }
+        })
+    })?;
+    let random = Random { seed, dtype, draws: Arc::new(AtomicU64::new(0)) };
+    build(OpKind::RandomUniform, None, &[shape], Attr::Random(Box::new(random)))
 }
