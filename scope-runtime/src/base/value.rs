@@ -271,6 +271,21 @@ impl Value {
         T::unwrap_ref(self)
     }
 
+    /// Copies `other`'s elements into this value's buffer; `false` (and
+    /// nothing copied) when the dtypes or shapes differ.
+    pub(crate) fn copy_from(&mut self, other: &Value) -> bool {
+        fn copy<T: Element>(a: &mut ArrayD<T>, other: &Value) -> bool {
+            match other.as_array::<T>() {
+                Some(b) if b.shape() == a.shape() => {
+                    a.assign(b);
+                    true
+                }
+                _ => false,
+            }
+        }
+        each_array!(self, |a| copy(a, other))
+    }
+
     /// The sub-array starting at `offset` with extent `shape` (TensorFlow's `slice`).
     pub(crate) fn slice(&self, offset: &[usize], shape: &[usize]) -> Value {
         each_array!(self, |a| {

@@ -157,8 +157,9 @@ impl Arg<'_> {
 /// A kernel's failure: inputs, known only at run time, that do not fit.
 pub(crate) type KernelResult<T = Value> = std::result::Result<T, &'static str>;
 
-/// A kernel's inputs: a few, kept on the stack (ops with more spill to the heap).
-pub(crate) type Args<'a> = smallvec::SmallVec<[Arg<'a>; 4]>;
+/// A kernel's inputs, on the stack up to eight (ApplyAdam's seven fit;
+/// ops with more, such as a long AddN or Concat, spill to the heap).
+pub(crate) type Args<'a> = smallvec::SmallVec<[Arg<'a>; 8]>;
 
 /// A kernel with one output. `spares` holds buffers of earlier runs that an
 /// output may take instead of allocating.

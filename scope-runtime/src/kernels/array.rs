@@ -1,7 +1,7 @@
 //! Kernels that move elements rather than compute them: reshapes, joins and
 //! splits, slices, gathers, padding, tiling and filled arrays.
 
-use super::{Inputs, axis_in, element_count, ints, typed};
+use super::{Inputs, Ints, axis_in, element_count, ints, typed};
 use crate::base::value::each_array;
 use crate::base::{Dim, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult, OneHot, StridedSlice};
@@ -268,7 +268,9 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Valu
     let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
     let mut inputs = Inputs::new(args);
     let x = inputs.next()?;
-    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let mut int_input = || -> KernelResult<Vec<i64>> {
+        ints(inputs.next()?.value()).map(Ints::into_vec).ok_or("int32 or int64 operands")
+    };
     let (begin, end, strides) = (int_input()?, int_input()?, int_input()?);
     if end.len() != begin.len() || strides.len() != begin.len() {
         return Err("begin, end and strides have one entry per sliced axis");
@@ -291,7 +293,9 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Valu
 pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
     let Attr::StridedSlice(masks) = attr else { return Err("missing strided slice attributes") };
     let mut inputs = Inputs::new(args);
-    let mut int_input = || -> KernelResult<Vec<i64>> { ints(inputs.next()?.value()).ok_or("int32 or int64 operands") };
+    let mut int_input = || -> KernelResult<Vec<i64>> {
+        ints(inputs.next()?.value()).map(Ints::into_vec).ok_or("int32 or int64 operands")
+    };
     let (shape, begin, end, strides) = (int_input()?, int_input()?, int_input()?, int_input()?);
     let g = inputs.next()?;
     let shape: Vec<usize> =
@@ -453,8 +457,8 @@ pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>
     }
     let values: Vec<&Value> = args.iter().map(Arg::value).collect();
     let (indices, data) = values.split_at(n);
-    let indices: Vec<Vec<i64>> =
-        indices.iter().map(|v| ints(v).ok_or("indices are int32 or int64")).collect::<KernelResult<_>>()?;
+    let indices: Vec<Ints> =
+        indices.iter().map(|v| ints(v).ok_or("indices are int32 or int64")).collect::<KernelResult<Vec<Ints>>>()?;
     let len = indices.iter().flatten().try_fold(0usize, |m, &i| usize::try_from(i).map(|i| m.max(i + 1)));
     let len = len.map_err(|_| "an index is negative")?;
     let inner: Vec<usize> = {

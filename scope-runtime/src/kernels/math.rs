@@ -1,6 +1,6 @@
 //! Elementwise arithmetic, activations, comparisons, selection and matrix products.
 
-use super::{Inputs, Num, Typed, cpu, map, same, typed, zip, zip_into};
+use super::{Inputs, Num, Typed, cpu, map, same, spare, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Zip};
@@ -72,8 +72,8 @@ fn ln<T: NdFloat>(x: T) -> T {
 /// Kernels of one input and one output of the same dtype, mapped elementwise.
 macro_rules! unary {
     ($($name:ident [$($v:ident),*] $f:ident;)*) => {$(
-        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
-            typed!(Inputs::new(args).next()?, [$($v),*], |a| map(a, $f))
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
+            typed!(Inputs::new(args).next()?, [$($v),*], |a| map(a, $f, spares))
         }
     )*};
 }
@@ -130,11 +130,11 @@ unary! {
 /// Kernels of two broadcast inputs and one output of their dtype.
 macro_rules! binary {
     ($($name:ident [$($v:ident),*] $f:ident;)*) => {$(
-        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
             let mut inputs = Inputs::new(args);
             let a = inputs.next()?;
             let b = inputs.next()?;
-            typed!(a, [$($v),*], |a| zip(a, b.value(), $f))
+            typed!(a, [$($v),*], |a| zip(a, b.value(), $f, spares))
         }
     )*};
 }
@@ -152,13 +152,13 @@ binary! {
 }
 
 /// TF `ReciprocalGrad(y, grad)`: `-grad * y²` for a `Reciprocal`'s output `y`.
-pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn reciprocal_grad_kernel(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (y, g) = (inputs.next()?, inputs.next()?);
     fn rule<T: NdFloat>(y: T, g: T) -> T {
         -g * y * y
     }
-    typed!(y, [F32, F64], |y| zip(y, g.value(), rule))
+    typed!(y, [F32, F64], |y| zip(y, g.value(), rule, spares))
 }
 
 /// TF `Cumprod(x, axis)`: running products along `axis`, `exclusive` (each
@@ -220,13 +220,13 @@ comparison! {
 }
 
 /// `max(x, alpha * x)` (TF `LeakyRelu`).
-pub(crate) fn leaky_relu_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn leaky_relu_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let Attr::Alpha(alpha) = *attr else { return Err("missing alpha") };
-    fn leaky<T: NdFloat>(a: Typed<'_, T>, alpha: f64) -> KernelResult<ArrayD<T>> {
+    fn leaky<T: NdFloat + Element>(a: Typed<'_, T>, alpha: f64, spares: &mut Vec<Value>) -> KernelResult<ArrayD<T>> {
         let alpha = T::from(alpha).ok_or("alpha is not representable")?;
-        map(a, |x| if x > T::zero() { x } else { x * alpha })
+        map(a, |x| if x > T::zero() { x } else { x * alpha }, spares)
     }
-    typed!(Inputs::new(args).next()?, [F32, F64], |a| leaky(a, alpha))
+    typed!(Inputs::new(args).next()?, [F32, F64], |a| leaky(a, alpha, spares))
 }
 
 /// `x + bias` along the last axis.
@@ -331,8 +331,7 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
         return Err("the inner dimensions must agree: [m, k] x [k, n]");
     }
     let (m, n) = (a.nrows(), b.ncols());
-    let spare = spares.iter().position(|v| v.shape() == [m, n] && v.dtype() == T::DTYPE).map(|i| spares.swap_remove(i));
-    let mut out: Array2<T> = match spare.and_then(T::into_array).and_then(|b| b.into_dimensionality().ok()) {
+    let mut out: Array2<T> = match spare::<T>(spares, &[m, n]).and_then(|b| b.into_dimensionality().ok()) {
         Some(buffer) => buffer,
         None => Array2::zeros((m, n)),
     };
@@ -425,16 +424,16 @@ fn gemm_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayV
 }
 
 /// The sum of all inputs, of one shape.
-pub(crate) fn add_n_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn add_n_kernel(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
-    let mut sum = inputs.next()?.into_value();
+    let mut sum = inputs.next()?;
     while let Ok(next) = inputs.next() {
-        if next.value().shape() != sum.shape() {
+        if next.value().shape() != sum.value().shape() {
             return Err("the inputs of AddN have one shape");
         }
-        sum = typed!(Arg::Owned(sum), [F32, F64, I32, I64], |a| zip(a, next.value(), add))?;
+        sum = Arg::Owned(typed!(sum, [F32, F64, I32, I64], |a| zip(a, next.value(), add, spares))?);
     }
-    Ok(sum)
+    Ok(sum.into_value())
 }
 
 /// `grad` where the features are positive, else 0 (TF `ReluGrad(gradients, features)`).
@@ -541,13 +540,13 @@ floor_ints!(i32 i64);
 macro_rules! floor_kernels {
     ($($(#[$doc:meta])* $name:ident $f:ident;)*) => {$(
         $(#[$doc])*
-        pub(crate) fn $name(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+        pub(crate) fn $name(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
             let mut inputs = Inputs::new(args);
             let (a, b) = (inputs.next()?, inputs.next()?);
             if super::ints(b.value()).is_some_and(|d| d.contains(&0)) {
                 return Err("integer division by zero");
             }
-            typed!(a, [I32, I64], |a| zip(a, b.value(), Floor::$f))
+            typed!(a, [I32, I64], |a| zip(a, b.value(), Floor::$f, spares))
         }
     )*};
 }

@@ -60,7 +60,7 @@ macro_rules! typed {
 pub(crate) use typed;
 
 /// The inputs of a kernel, taken in order.
-pub(crate) struct Inputs<'a>(smallvec::IntoIter<[Arg<'a>; 4]>);
+pub(crate) struct Inputs<'a>(smallvec::IntoIter<[Arg<'a>; 8]>);
 
 impl<'a> Inputs<'a> {
     pub(crate) fn new(args: Args<'a>) -> Inputs<'a> {
@@ -112,15 +112,34 @@ macro_rules! integers {
 floats!(f32 f64);
 integers!(i32 i64);
 
-/// `f` elementwise, in place when the input is owned. Generic over `F` (not a
-/// function pointer) so that `f` inlines and the loop vectorizes.
-pub(crate) fn map<T: Copy, F: Fn(T) -> T>(a: Typed<'_, T>, f: F) -> KernelResult<ArrayD<T>> {
+/// A buffer of `shape` for an output of element type `T`: one of an earlier
+/// run's spares of that shape and dtype, whose values are stale (the caller
+/// writes every element).
+pub(crate) fn spare<T: Element>(spares: &mut Vec<Value>, shape: &[usize]) -> Option<ArrayD<T>> {
+    let i = spares.iter().position(|v| v.dtype() == T::DTYPE && v.shape() == shape)?;
+    T::into_array(spares.swap_remove(i))
+}
+
+/// `f` elementwise, in place when the input is owned, else into a spare
+/// buffer when there is one. Generic over `F` (not a function pointer) so
+/// that `f` inlines and the loop vectorizes.
+pub(crate) fn map<T: Copy + Element, F: Fn(T) -> T>(
+    a: Typed<'_, T>,
+    f: F,
+    spares: &mut Vec<Value>,
+) -> KernelResult<ArrayD<T>> {
     Ok(match a {
         Typed::Owned(mut a) => {
             a.mapv_inplace(&f);
             a
         }
-        Typed::Shared(a) => a.mapv(&f),
+        Typed::Shared(a) => match spare::<T>(spares, a.shape()) {
+            Some(mut out) => {
+                Zip::from(&mut out).and(a).for_each(|o, &x| *o = f(x));
+                out
+            }
+            None => a.mapv(&f),
+        },
     })
 }
 
@@ -137,8 +156,14 @@ pub(crate) fn broadcast_sizes(a: &[usize], b: &[usize]) -> Option<smallvec::Smal
         .collect()
 }
 
-/// `f` on two broadcast inputs, in place when the first is owned and already has the output's shape.
-pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(a: Typed<'_, T>, b: &Value, f: F) -> KernelResult<ArrayD<T>> {
+/// `f` on two broadcast inputs, in place when the first is owned and
+/// already has the output's shape, else into a spare buffer when there is one.
+pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
+    a: Typed<'_, T>,
+    b: &Value,
+    f: F,
+    spares: &mut Vec<Value>,
+) -> KernelResult<ArrayD<T>> {
     let b = same::<T>(b)?;
     let out = broadcast_sizes(a.view().shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
     match a {
@@ -150,7 +175,13 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(a: Typed<'_, T>, b: &Valu
             let (av, bv) = (a.view(), b.view());
             let out = out.as_slice();
             let (av, bv) = (av.broadcast(out).ok_or("broadcast")?, bv.broadcast(out).ok_or("broadcast")?);
-            Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+            Ok(match spare::<T>(spares, out) {
+                Some(mut buffer) => {
+                    Zip::from(&mut buffer).and(&av).and(&bv).for_each(|o, &x, &y| *o = f(x, y));
+                    buffer
+                }
+                None => Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)),
+            })
         }
     }
 }
@@ -177,8 +208,11 @@ pub(crate) fn element_count(shape: &[usize]) -> KernelResult<usize> {
         .ok_or("the output would have more elements than memory can hold")
 }
 
+/// A few integers (shapes, axes, multiples), on the stack up to eight.
+pub(crate) type Ints = smallvec::SmallVec<[i64; 8]>;
+
 /// The integers of an int32 or int64 value, row-major; `None` for other dtypes.
-pub(crate) fn ints(v: &Value) -> Option<Vec<i64>> {
+pub(crate) fn ints(v: &Value) -> Option<Ints> {
     match v {
         Value::I32(a) => Some(a.iter().map(|&x| i64::from(x)).collect()),
         Value::I64(a) => Some(a.iter().copied().collect()),

@@ -43,7 +43,7 @@ fn reduction(op: Reduction, attr: &Attr, args: Args<'_>) -> KernelResult {
 }
 
 fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: bool) -> KernelResult<ArrayD<T>> {
-    let mut axes: Vec<usize> = axes
+    let mut axes: smallvec::SmallVec<[usize; 8]> = axes
         .iter()
         .map(|&x| axis_in(x, a.ndim()))
         .collect::<Option<_>>()
@@ -51,23 +51,26 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
     axes.sort_unstable_by(|x, y| y.cmp(x));
     axes.dedup();
     let n: usize = axes.iter().map(|&x| a.shape()[x]).product();
-    let mut out = a.to_owned();
+    // The first axis reduces the input itself (not a copy); later ones, the result.
+    let mut out: Option<ArrayD<T>> = None;
     for &axis in &axes {
-        out = match op {
+        let from = out.as_ref().map_or_else(|| a.view(), |o| o.view());
+        out = Some(match op {
             Reduction::Max => {
-                if out.shape()[axis] == 0 {
+                if from.shape()[axis] == 0 {
                     return Err("the maximum of no elements is undefined");
                 }
-                out.map_axis(Axis(axis), |lane| lane.iter().copied().reduce(max).unwrap_or_else(T::zero))
+                from.map_axis(Axis(axis), |lane| lane.iter().copied().reduce(max).unwrap_or_else(T::zero))
             }
-            Reduction::Prod => out.map_axis(Axis(axis), |lane| lane.iter().fold(T::one(), |p, &x| Num::mul(p, x))),
+            Reduction::Prod => from.map_axis(Axis(axis), |lane| lane.iter().fold(T::one(), |p, &x| Num::mul(p, x))),
             // Integers wrap on overflow, as TensorFlow's do.
             Reduction::Sum | Reduction::Mean if !T::DTYPE.is_floating() => {
-                out.map_axis(Axis(axis), |lane| lane.iter().fold(T::zero(), |s, &x| Num::add(s, x)))
+                from.map_axis(Axis(axis), |lane| lane.iter().fold(T::zero(), |s, &x| Num::add(s, x)))
             }
-            Reduction::Sum | Reduction::Mean => out.sum_axis(Axis(axis)),
-        };
+            Reduction::Sum | Reduction::Mean => from.sum_axis(Axis(axis)),
+        });
     }
+    let mut out = out.unwrap_or_else(|| a.to_owned());
     if op == Reduction::Mean {
         // Floats divide 0 by 0 into NaN, as TensorFlow; integers have no such value.
         if n == 0 && !T::DTYPE.is_floating() {

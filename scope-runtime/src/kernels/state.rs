@@ -16,7 +16,7 @@ fn variable(attr: &Attr) -> KernelResult<&Variable> {
 
 /// The value of the second input stored in the variable; the output is the new value.
 pub(crate) fn assign_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Arc<Value>> {
-    variable(attr)?.replace(Inputs::new(args).next()?.into_value())
+    variable(attr)?.assign_from(Inputs::new(args).next()?.value())
 }
 
 /// The variable plus the second input, in place and atomically; the output is the new value.
@@ -96,8 +96,8 @@ macro_rules! float_update {
 
 /// The values of the `N` inputs a kernel is handed.
 fn values<'a, const N: usize>(inputs: &'a [Arg<'a>]) -> KernelResult<[&'a Value; N]> {
-    let all: Vec<&Value> = inputs.iter().map(Arg::value).collect();
-    <[&Value; N]>::try_from(all).map_err(|_| "wrong number of inputs")
+    let inputs = <&[Arg<'a>; N]>::try_from(inputs).map_err(|_| "wrong number of inputs")?;
+    Ok(inputs.each_ref().map(Arg::value))
 }
 
 /// Fails unless every one of `others` has `a`'s shape (nothing is changed then).

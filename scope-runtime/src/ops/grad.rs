@@ -582,7 +582,7 @@ fn unknown_rank(op: &GradOp<'_>) -> Error {
 
 /// The axes of a reduction, when its second input is a constant.
 fn reduction_axes_of(op: &GradOp<'_>) -> Result<Vec<i64>> {
-    op.consts.get(1).and_then(|c| ints(c.as_deref()?)).ok_or_else(|| {
+    op.consts.get(1).and_then(|c| ints(c.as_deref()?)).map(|v| v.into_vec()).ok_or_else(|| {
         no_gradient(op, "its axes are computed at run time (scopeflow's reduction gradients need constant axes)")
     })
 }

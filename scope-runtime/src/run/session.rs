@@ -442,13 +442,14 @@ impl Session {
         }
         for (step, &node) in steps.iter_mut().zip(&order).rev() {
             let slots_read: SmallVec<[usize; 2]> = step.inputs.iter().map(|i| i.0).collect();
-            // Only ops whose row allows it take their inputs' buffers; the
-            // others leave them to become spare buffers for the next run.
+            // Only ops whose row allows it take a buffer, their first input's
+            // (the one their kernels write in place); other inputs stay in
+            // their slots and become spare buffers for the next run.
             let moves = state.nodes[node as usize].op.in_place;
-            for input in step.inputs.iter_mut() {
+            for (i, input) in step.inputs.iter_mut().enumerate() {
                 // A value read twice by one step is never moved: the other read needs it.
                 let once = slots_read.iter().filter(|&&s| s == input.0).count() == 1;
-                input.1 = moves && once && !seen[input.0];
+                input.1 = moves && i == 0 && once && !seen[input.0];
             }
             for s in slots_read {
                 seen[s] = true;
@@ -461,7 +462,7 @@ impl Session {
 
 /// The current values of the variables among a step's inputs, read now, so
 /// that a read ordered after an assignment sees it.
-fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 2]>> {
+fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 8]>> {
     inputs
         .iter()
         .map(|&(i, _)| match &slots[i] {
@@ -479,7 +480,7 @@ fn take_args<'a>(
     inputs: &[(usize, bool)],
     reads: &'a [Option<Arc<Value>>],
 ) -> Args<'a> {
-    let mut moved: SmallVec<[Option<Value>; 2]> = inputs
+    let mut moved: SmallVec<[Option<Value>; 8]> = inputs
         .iter()
         .map(|&(i, last)| match (last, &slots[i]) {
             (true, Slot::Owned(_)) => match std::mem::replace(&mut slots[i], Slot::Empty) {

@@ -306,16 +306,25 @@ impl Variable {
         Ok(())
     }
 
-    /// Replaces the value, as [`update_in_place`](Self::update_in_place) does, when it has the variable's shape and dtype.
-    pub(crate) fn replace(&self, new: Value) -> std::result::Result<Arc<Value>, &'static str> {
+    /// Stores a copy of `new`, into the current buffer when no run or
+    /// reader holds it (a training step's assignment then allocates
+    /// nothing), else into a new one; the output is the new value.
+    pub(crate) fn assign_from(&self, new: &Value) -> std::result::Result<Arc<Value>, &'static str> {
         if new.shape() != self.shape() || new.dtype() != self.dtype() {
             return Err("the value assigned has another shape or dtype than the variable");
         }
         let Storage::Single { value, .. } = &self.0.storage else {
             return Err("a partitioned variable is assigned through its shards");
         };
-        let new = Arc::new(new);
-        *value.write().unwrap_or_else(|e| e.into_inner()) = Some(new.clone());
+        let mut slot = value.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(current) = slot.as_mut()
+            && let Some(buffer) = Arc::get_mut(current)
+            && buffer.copy_from(new)
+        {
+            return Ok(current.clone());
+        }
+        let new = Arc::new(new.clone());
+        *slot = Some(new.clone());
         Ok(new)
     }
 
