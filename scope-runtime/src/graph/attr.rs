@@ -74,6 +74,8 @@ pub(crate) enum Attr {
     Squeeze(Vec<usize>),
     /// A random op's stream (`RandomUniform`).
     Random(Box<Random>),
+    /// A loop op's body (`Scan`, `ScanGrad`).
+    Loop(Arc<dyn super::LoopBody>),
 }
 
 /// A random op's stream: its seed (from the graph's seed and the op's name),

@@ -2,6 +2,7 @@
 //! threads, and the one builder every node goes through.
 
 mod attr;
+mod body;
 mod collections;
 mod default;
 mod op;
@@ -9,6 +10,7 @@ mod variables;
 
 pub(crate) use attr::{Attr, Conv, OneHot, Pool, Random};
 pub use attr::{Padding, StridedSlice};
+pub(crate) use body::{LoopBody, LoopSignature};
 pub use collections::CollectionItem;
 pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, UPDATE_OPS};
 pub use default::DefaultGraphGuard;
