@@ -1614,7 +1614,9 @@ fn build_cell(spec: &Json) -> Result<Box<dyn scopeflow::rnn::RnnCell>, Failure> 
     let allowed: &[&str] = match ty {
         "basic_rnn" => &["num_units", "name"],
         "basic_lstm" => &["num_units", "forget_bias", "name"],
-        "lstm" => &["num_units", "use_peepholes", "cell_clip", "num_proj", "proj_clip", "forget_bias", "name", "initializer"],
+        "lstm" => {
+            &["num_units", "use_peepholes", "cell_clip", "num_proj", "proj_clip", "forget_bias", "name", "initializer"]
+        }
         "gru" => &["num_units", "name", "kernel_initializer", "bias_initializer"],
         "multi" => &["cells"],
         "dropout" => &["cell", "input_keep_prob", "output_keep_prob", "state_keep_prob"],

@@ -65,7 +65,8 @@ fn every_cell_reproduces_tensorflows_outputs_states_and_gradients() -> Result<()
     assert_eq!(cases.len(), 8);
     for case in cases {
         let name = case["name"].as_str().expect("a name");
-        let (batch, time, depth) = (3, case["time"].as_u64().unwrap() as usize, case["depth"].as_u64().unwrap() as usize);
+        let (batch, time, depth) =
+            (3, case["time"].as_u64().unwrap() as usize, case["depth"].as_u64().unwrap() as usize);
         assert_eq!(case["batch"], 3);
         let graph = Graph::new();
         let _g = graph.as_default();
@@ -88,8 +89,9 @@ fn every_cell_reproduces_tensorflows_outputs_states_and_gradients() -> Result<()
             let (out, state) = b.build()?;
             (out, state, vec![x])
         } else {
-            let xs: Vec<Tensor> =
-                (0..time).map(|_| placeholder(DType::F32, Shape::from_dims([None, Some(depth)]))).collect::<Result<_>>()?;
+            let xs: Vec<Tensor> = (0..time)
+                .map(|_| placeholder(DType::F32, Shape::from_dims([None, Some(depth)])))
+                .collect::<Result<_>>()?;
             let per_step = x_value.as_array::<f32>().unwrap();
             for (t, x) in xs.iter().enumerate() {
                 let slice = per_step.index_axis(scopeflow::ndarray::Axis(1), t).to_owned();
@@ -111,11 +113,13 @@ fn every_cell_reproduces_tensorflows_outputs_states_and_gradients() -> Result<()
         theirs.sort();
         assert_eq!(sorted, theirs, "{name}: variable names");
         for (n, v) in vars {
-            let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+            let shape: Vec<usize> =
+                v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
             graph.variable(n).unwrap().assign(value(&shape, floats(&v["value"])))?;
         }
         let flat = state.flatten();
-        let out_shape: Vec<usize> = case["outputs_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let out_shape: Vec<usize> =
+            case["outputs_shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
         let w = constant(value(&out_shape, floats(&case["output_weights"])))?;
         let mut terms = vec![reduce_sum(&mul(&out, &w)?, None, false)?];
         for (s, v) in flat.iter().zip(case["state_weights"].as_array().unwrap()) {
@@ -140,7 +144,11 @@ fn every_cell_reproduces_tensorflows_outputs_states_and_gradients() -> Result<()
         }
         let at = 2 + flat.len();
         for (k, v) in variables.iter().enumerate() {
-            close(&format!("{name} d/d{}", v.name()), &run[at + k].to_f64_vec(), &floats(&case["variable_grads"][v.name()]));
+            close(
+                &format!("{name} d/d{}", v.name()),
+                &run[at + k].to_f64_vec(),
+                &floats(&case["variable_grads"][v.name()]),
+            );
         }
         // d/dx: dynamic [batch, time, depth]; static one [batch, depth] per step, TF's stacked [time, batch, depth].
         let dx: Vec<f64> = run[at + variables.len()..].iter().flat_map(|v| v.to_f64_vec()).collect();
@@ -172,7 +180,10 @@ fn scan_gradients_match_finite_differences_in_f64() -> Result<()> {
     let w = constant(value_f64(&[3, 3], values(&[3, 3], 7)))?;
     let out = scan(&[h0, a0], &[x], &[&w, u, b], |s| {
         let t = scopeflow::cast(s.time, DType::F64)?;
-        let pre = add(&add(&matmul(&s.inputs[0], &s.captures[0])?, &matmul(&s.states[0], &s.captures[1])?)?, &mul(&t, &s.captures[2])?)?;
+        let pre = add(
+            &add(&matmul(&s.inputs[0], &s.captures[0])?, &matmul(&s.states[0], &s.captures[1])?)?,
+            &mul(&t, &s.captures[2])?,
+        )?;
         let h = tanh(&pre)?;
         let a = mul(&s.states[1], &h)?;
         Ok((vec![h.clone(), a], vec![sigmoid(&h)?]))
@@ -254,9 +265,33 @@ fn the_unstacked_time_steps_of_static_rnn_match_dynamic_rnn() -> Result<()> {
     let steps = unstack(&x, None, 1)?;
     let (outs, _) = rnn::static_rnn(&cell, &steps).build()?;
     let unrolled = stack(&outs.iter().collect::<Vec<_>>(), 1)?;
-    let feed = Value::from(ArrayD::from_shape_vec(IxDyn(&[2, 4, 3]), values(&[2, 4, 3], 1).iter().map(|&v| v as f32).collect()).unwrap());
+    let feed = Value::from(
+        ArrayD::from_shape_vec(IxDyn(&[2, 4, 3]), values(&[2, 4, 3], 1).iter().map(|&v| v as f32).collect()).unwrap(),
+    );
     let run = Session::new(&graph).run(&[&dynamic, &unrolled], &[(&x, &feed)])?;
     let (a, b) = (run[0].to_f64_vec(), run[1].to_f64_vec());
     assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() < 1e-6), "{a:?} vs {b:?}");
+    Ok(())
+}
+
+#[test]
+fn dropout_wrapper_zeroes_or_scales_each_output_inside_the_loop() -> Result<()> {
+    use scopeflow::rnn::DropoutWrapper;
+    let graph = Graph::with_seed(11);
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, None, Some(3)]))?;
+    let cell = LSTMCell::new(16);
+    let (plain, _) = rnn::dynamic_rnn(&cell, &x).build()?;
+    // The wrapper of the same cell shares its variables; only its outputs are dropped.
+    let (dropped, _) = rnn::dynamic_rnn(&DropoutWrapper::new(&cell).output_keep_prob(0.5), &x).build()?;
+    assert_eq!(graph.global_variables(None)?.len(), 2);
+    let feed = Value::from(
+        ArrayD::from_shape_vec(IxDyn(&[2, 5, 3]), values(&[2, 5, 3], 2).iter().map(|&v| v as f32).collect()).unwrap(),
+    );
+    let run = Session::new(&graph).run(&[&plain, &dropped], &[(&x, &feed)])?;
+    let (p, d) = (run[0].to_f64_vec(), run[1].to_f64_vec());
+    let zeros = d.iter().filter(|v| **v == 0.0).count();
+    assert!(zeros > p.len() / 4 && zeros < 3 * p.len() / 4, "{zeros} of {} dropped", p.len());
+    assert!(p.iter().zip(&d).all(|(p, d)| *d == 0.0 || (d - 2.0 * p).abs() < 1e-6));
     Ok(())
 }

@@ -91,7 +91,11 @@ fn a_tf1_lstm_classifier_restores_reproduces_and_trains_on() -> Result<()> {
         assert_close(&format!("loss before step {}", 5 + k), &got[0].to_f64_vec(), &[want]);
     }
     for v in graph.global_variables(None)? {
-        assert_close(&format!("final {}", v.name()), &v.value()?.to_f64_vec(), &floats(&expected["final_values"][v.name()]));
+        assert_close(
+            &format!("final {}", v.name()),
+            &v.value()?.to_f64_vec(),
+            &floats(&expected["final_values"][v.name()]),
+        );
     }
     Ok(())
 }

@@ -52,8 +52,8 @@ pub use ops::losses;
 pub use ops::{
     Axes, Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
     bias_add, broadcast_to, cast, clip_by_global_norm, clip_by_value, concat, constant, conv2d, conv2d_dilated,
-    conv2d_transpose, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, fill_to, floor, floor_div, floor_mod,
-    gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with, gradients_with, greater,
+    conv2d_transpose, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, fill_to, floor, floor_div,
+    floor_mod, gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with, gradients_with, greater,
     greater_equal, group, identity, l2_loss, leaky_relu, less, log, log_softmax, log1p, matmul, matmul_transposed,
     max_pool, maximum, minimum, mul, named, neg, no_op, one_hot, one_hot_with, ones_like, pad, pad_with, placeholder,
     pow, random_uniform, reciprocal, reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod,

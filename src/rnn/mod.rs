@@ -96,6 +96,29 @@ pub trait RnnCell {
     fn pack_state(&self, flat: &[Tensor]) -> State;
 }
 
+/// A cell behind a reference is that cell (a wrapper of a borrowed cell shares its variables).
+impl<C: RnnCell + ?Sized> RnnCell for &C {
+    fn state_size(&self) -> Vec<usize> {
+        (**self).state_size()
+    }
+
+    fn output_size(&self) -> usize {
+        (**self).output_size()
+    }
+
+    fn build(&self, input_depth: usize, dtype: DType) -> Result<Vec<Tensor>> {
+        (**self).build(input_depth, dtype)
+    }
+
+    fn step(&self, weights: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        (**self).step(weights, inputs, state)
+    }
+
+    fn pack_state(&self, flat: &[Tensor]) -> State {
+        (**self).pack_state(flat)
+    }
+}
+
 /// A boxed cell is a cell (for [`MultiRNNCell`]'s cells and wrappers of them).
 impl<C: RnnCell + ?Sized> RnnCell for Box<C> {
     fn state_size(&self) -> Vec<usize> {

@@ -28,7 +28,10 @@ fn stacked(parts: &[Value]) -> KernelResult<Value> {
 
 /// The number of steps: the length of the sequences, all the same and at least 1.
 fn steps(sequences: &[&Value]) -> KernelResult<usize> {
-    let steps = sequences.first().and_then(|v| v.shape().first().copied()).ok_or("a scan needs a sequence of rank 1 or more")?;
+    let steps = sequences
+        .first()
+        .and_then(|v| v.shape().first().copied())
+        .ok_or("a scan needs a sequence of rank 1 or more")?;
     if sequences.iter().any(|v| v.shape().first() != Some(&steps)) {
         return Err("the sequences of a scan have different lengths");
     }
@@ -86,7 +89,9 @@ const LOOP_FAILED: &str = "a step of the loop body failed: a value known only no
 /// `a + b` for accumulating gradients of captures; bools are kept.
 fn accumulate(a: Value, b: &Value) -> KernelResult<Value> {
     fn sum<T: Element + Copy + crate::kernels::Num>(a: Value, b: &Value) -> KernelResult<Value> {
-        let (Some(x), Some(y)) = (a.as_array::<T>(), b.as_array::<T>()) else { return Err("gradients of different dtypes") };
+        let (Some(x), Some(y)) = (a.as_array::<T>(), b.as_array::<T>()) else {
+            return Err("gradients of different dtypes");
+        };
         if x.shape() != y.shape() {
             return Err("the gradients of a capture have different shapes at different steps");
         }

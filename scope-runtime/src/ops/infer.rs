@@ -907,31 +907,6 @@ pub(super) fn random_uniform(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> 
     one(shape, r.dtype)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broadcasting_follows_numpy() {
-        let s = |d: &[usize]| Shape::from(d);
-        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[3])), Some(s(&[2, 3])));
-        assert_eq!(broadcast_shapes(&s(&[2, 1]), &s(&[1, 4])), Some(s(&[2, 4])));
-        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[2])), None);
-        assert_eq!(
-            broadcast_shapes(&Shape::from_dims([None, Some(3)]), &s(&[3])),
-            Some(Shape::from_dims([None, Some(3)]))
-        );
-    }
-
-    #[test]
-    fn reshape_infers_one_dimension() {
-        assert_eq!(reshape_target(&[-1, 4], Some(8)), Ok(vec![Some(2), Some(4)]));
-        assert!(reshape_target(&[3, -1], Some(8)).is_err());
-        assert!(reshape_target(&[-1, -1], Some(8)).is_err());
-        assert_eq!(reshape_target(&[-1, 784], None), Ok(vec![None, Some(784)]));
-    }
-}
-
 /// `shape` with a leading axis of `steps` (a loop's values stacked over time).
 fn over_time(steps: Dim, shape: &Shape) -> Shape {
     match shape.dims() {
@@ -955,11 +930,18 @@ pub(super) fn scan(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     if x.len() != s.states + s.sequences + s.captures || s.sequences == 0 {
         return Err(Fail::Shape("a scan takes its states, at least one sequence and its captures"));
     }
-    let steps = x[s.states].shape.dims().and_then(|d| d.first().copied()).ok_or(Fail::Shape("a sequence needs rank 1 or more"))?;
+    let steps = x[s.states]
+        .shape
+        .dims()
+        .and_then(|d| d.first().copied())
+        .ok_or(Fail::Shape("a sequence needs rank 1 or more"))?;
     let specs = body.step_outputs();
     let mut out = Outputs::new();
     for (i, t) in x[..s.states].iter().enumerate() {
-        let shape = t.shape.merge(&specs[i].0).ok_or(Fail::Shape("a loop body's new state has another shape than the state"))?;
+        let shape = t
+            .shape
+            .merge(&specs[i].0)
+            .ok_or(Fail::Shape("a loop body's new state has another shape than the state"))?;
         out.push((shape, t.dtype));
     }
     for (shape, dtype) in &specs[s.states..] {
@@ -982,4 +964,29 @@ pub(super) fn scan_grad(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
     let mut out: Outputs = history.iter().map(|t| (one_step(&t.shape), t.dtype)).collect();
     out.extend(x[..s.sequences + s.captures].iter().map(|t| (t.shape.clone(), t.dtype)));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let s = |d: &[usize]| Shape::from(d);
+        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[3])), Some(s(&[2, 3])));
+        assert_eq!(broadcast_shapes(&s(&[2, 1]), &s(&[1, 4])), Some(s(&[2, 4])));
+        assert_eq!(broadcast_shapes(&s(&[2, 3]), &s(&[2])), None);
+        assert_eq!(
+            broadcast_shapes(&Shape::from_dims([None, Some(3)]), &s(&[3])),
+            Some(Shape::from_dims([None, Some(3)]))
+        );
+    }
+
+    #[test]
+    fn reshape_infers_one_dimension() {
+        assert_eq!(reshape_target(&[-1, 4], Some(8)), Ok(vec![Some(2), Some(4)]));
+        assert!(reshape_target(&[3, -1], Some(8)).is_err());
+        assert!(reshape_target(&[-1, -1], Some(8)).is_err());
+        assert_eq!(reshape_target(&[-1, 784], None), Ok(vec![None, Some(784)]));
+    }
 }

@@ -103,7 +103,8 @@ pub fn scan(
             inputs.push(named(&format!("capture_{i}")).placeholder(t.dtype, t.shape.clone())?);
         }
         let (k, m) = (initial.len(), sequences.len());
-        let step = ScanStep { time: &time, states: &inputs[..k], inputs: &inputs[k..k + m], captures: &inputs[k + m..] };
+        let step =
+            ScanStep { time: &time, states: &inputs[..k], inputs: &inputs[k..k + m], captures: &inputs[k + m..] };
         let (states, outputs) = body(&step)?;
         if states.len() != k {
             return Err(problem(format!("the body returned {} states for {k}", states.len())));
