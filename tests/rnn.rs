@@ -295,3 +295,27 @@ fn dropout_wrapper_zeroes_or_scales_each_output_inside_the_loop() -> Result<()> 
     assert!(p.iter().zip(&d).all(|(p, d)| *d == 0.0 || (d - 2.0 * p).abs() < 1e-6));
     Ok(())
 }
+
+#[test]
+fn cells_refuse_weights_and_states_of_another_count_instead_of_panicking() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([Some(2), Some(3)]))?;
+    let cell = LSTMCell::new(4).use_peepholes(true);
+    let w = cell.build(3, DType::F32)?;
+    assert_eq!(w.len(), 5);
+    let err = cell.step(&w[..2], &x, &[x.clone(), x.clone()]).unwrap_err();
+    assert!(err.to_string().contains("takes 5 weight tensors, not 2"), "{err}");
+    assert!(cell.step(&w, &x, &[x.clone()]).is_err());
+    assert!(cell.pack_state(&[x.clone()]).is_err());
+    let multi = MultiRNNCell::new(vec![Box::new(GRUCell::new(2))]);
+    assert!(multi.step(&[], &x, &[]).is_err());
+    // An initial state of another structure is refused by the loop.
+    let seq = placeholder(DType::F32, Shape::from_dims([None, None, Some(3)]))?;
+    let bad = rnn::State::Tensor(x.clone());
+    let err = rnn::dynamic_rnn(&GRUCell::new(2), &seq).initial_state(bad).scope("g").build();
+    assert!(err.is_err());
+    let wrong_rank = rnn::dynamic_rnn(&GRUCell::new(2), &x).scope("h").build().unwrap_err();
+    assert!(wrong_rank.to_string().contains("rank 3"), "{wrong_rank}");
+    Ok(())
+}

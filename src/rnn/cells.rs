@@ -1,7 +1,7 @@
 //! The cells of `tf.compat.v1.nn.rnn_cell`: `BasicRNNCell`, `BasicLSTMCell`,
 //! `LSTMCell`, `GRUCell`, with TF's variables, gate layouts and defaults.
 
-use super::{CellActivation, LSTMStateTuple, RnnCell, State, Weights};
+use super::{CellActivation, LSTMStateTuple, RnnCell, State, Weights, expect_parts};
 use scope_runtime::{
     DType, Init, Result, Shape, Tensor, Value, add, bias_add, clip_by_value, concat, constant, get_variable, matmul,
     mul, sigmoid, split, sub, tanh,
@@ -92,13 +92,15 @@ impl RnnCell for BasicRNNCell {
     }
 
     fn step(&self, w: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        let (w, state) =
+            (expect_parts("basic_rnn_cell", "weight", w, 2)?, expect_parts("basic_rnn_cell", "state", state, 1)?);
         let gate = bias_add(&matmul(&concat(&[inputs, &state[0]], 1)?, &w[0])?, &w[1])?;
         let out = (self.activation)(&gate)?;
         Ok((out.clone(), vec![out]))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
-        State::Tensor(flat[0].clone())
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
+        Ok(State::Tensor(expect_parts("cell", "state", flat, 1)?[0].clone()))
     }
 }
 
@@ -177,6 +179,8 @@ impl RnnCell for BasicLSTMCell {
     }
 
     fn step(&self, w: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        let (w, state) =
+            (expect_parts("basic_lstm_cell", "weight", w, 2)?, expect_parts("basic_lstm_cell", "state", state, 2)?);
         let (c, h) = (&state[0], &state[1]);
         let gates = bias_add(&matmul(&concat(&[inputs, h], 1)?, &w[0])?, &w[1])?;
         let [i, j, f, o]: [Tensor; 4] = split(&gates, 4, 1)?.try_into().expect("split makes 4 parts");
@@ -186,8 +190,9 @@ impl RnnCell for BasicLSTMCell {
         Ok((new_h.clone(), vec![new_c, new_h]))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
-        State::Lstm(LSTMStateTuple { c: flat[0].clone(), h: flat[1].clone() })
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
+        let flat = expect_parts("lstm cell", "state", flat, 2)?;
+        Ok(State::Lstm(LSTMStateTuple { c: flat[0].clone(), h: flat[1].clone() }))
     }
 }
 
@@ -331,6 +336,9 @@ impl RnnCell for LSTMCell {
     }
 
     fn step(&self, w: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        let weights = 2 + 3 * usize::from(self.use_peepholes) + usize::from(self.num_proj.is_some());
+        let (w, state) =
+            (expect_parts("lstm_cell", "weight", w, weights)?, expect_parts("lstm_cell", "state", state, 2)?);
         let (c_prev, m_prev) = (&state[0], &state[1]);
         let lstm_matrix = bias_add(&matmul(&concat(&[inputs, m_prev], 1)?, &w[0])?, &w[1])?;
         let [i, j, f, o]: [Tensor; 4] = split(&lstm_matrix, 4, 1)?.try_into().expect("split makes 4 parts");
@@ -354,7 +362,7 @@ impl RnnCell for LSTMCell {
             mul(&sigmoid(&o)?, &act(&c)?)?
         };
         if self.num_proj.is_some() {
-            m = matmul(&m, w.last().expect("the projection is the last weight"))?;
+            m = matmul(&m, &w[weights - 1])?;
             if let Some(clip) = self.proj_clip {
                 m = clip_by_value(&m, -clip, clip)?;
             }
@@ -362,8 +370,9 @@ impl RnnCell for LSTMCell {
         Ok((m.clone(), vec![c, m]))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
-        State::Lstm(LSTMStateTuple { c: flat[0].clone(), h: flat[1].clone() })
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
+        let flat = expect_parts("lstm cell", "state", flat, 2)?;
+        Ok(State::Lstm(LSTMStateTuple { c: flat[0].clone(), h: flat[1].clone() }))
     }
 }
 
@@ -463,6 +472,7 @@ impl RnnCell for GRUCell {
     }
 
     fn step(&self, w: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
+        let (w, state) = (expect_parts("gru_cell", "weight", w, 4)?, expect_parts("gru_cell", "state", state, 1)?);
         let h = &state[0];
         let gates = sigmoid(&bias_add(&matmul(&concat(&[inputs, h], 1)?, &w[0])?, &w[1])?)?;
         let [r, u]: [Tensor; 2] = split(&gates, 2, 1)?.try_into().expect("split makes 2 parts");
@@ -473,7 +483,7 @@ impl RnnCell for GRUCell {
         Ok((new_h.clone(), vec![new_h]))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
-        State::Tensor(flat[0].clone())
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
+        Ok(State::Tensor(expect_parts("cell", "state", flat, 1)?[0].clone()))
     }
 }

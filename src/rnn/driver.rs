@@ -117,7 +117,7 @@ impl<'a> DynamicRnn<'a> {
             true => out.outputs[0].clone(),
             false => transpose(&out.outputs[0], Some(&[1, 0, 2]))?,
         };
-        Ok((outputs, cell.pack_state(&out.final_states)))
+        Ok((outputs, cell.pack_state(&out.final_states)?))
     }
 }
 
@@ -243,6 +243,6 @@ impl<'a> StaticRnn<'a> {
             outputs.push(output);
             state = new_state;
         }
-        Ok((outputs, cell.pack_state(&state)))
+        Ok((outputs, cell.pack_state(&state)?))
     }
 }

@@ -93,7 +93,12 @@ pub trait RnnCell {
     fn step(&self, weights: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)>;
 
     /// The flattened state in the cell's structure.
-    fn pack_state(&self, flat: &[Tensor]) -> State;
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Layer`] when `flat` has another number of tensors than
+    /// [`state_size`](RnnCell::state_size).
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State>;
 }
 
 /// A cell behind a reference is that cell (a wrapper of a borrowed cell shares its variables).
@@ -114,7 +119,7 @@ impl<C: RnnCell + ?Sized> RnnCell for &C {
         (**self).step(weights, inputs, state)
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
         (**self).pack_state(flat)
     }
 }
@@ -137,7 +142,7 @@ impl<C: RnnCell + ?Sized> RnnCell for Box<C> {
         (**self).step(weights, inputs, state)
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
         (**self).pack_state(flat)
     }
 }
@@ -206,6 +211,20 @@ impl Weights {
 /// An [`Error::Layer`] for the cell or loop `what`.
 fn rnn_error(what: &str, problem: impl Into<String>) -> Error {
     Error::Layer { layer: what.to_owned(), problem: problem.into() }
+}
+
+/// Checks that a cell was handed `want` tensors of `what` (weights, state parts).
+fn expect_parts<'a>(cell: &str, what: &str, got: &'a [Tensor], want: usize) -> Result<&'a [Tensor]> {
+    match got.len() == want {
+        true => Ok(got),
+        false => Err(rnn_error(
+            cell,
+            format!(
+                "its step takes {want} {what} tensors, not {}; pass what `build` and `zero_state` return",
+                got.len()
+            ),
+        )),
+    }
 }
 
 /// The static last dimension of `x`, which a cell needs.

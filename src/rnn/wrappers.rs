@@ -1,6 +1,6 @@
 //! Cells made of cells: `MultiRNNCell` (stacked) and `DropoutWrapper`.
 
-use super::{RnnCell, State, Weights, rnn_error};
+use super::{RnnCell, State, Weights, expect_parts, rnn_error};
 use crate::layers;
 use scope_runtime::{DType, Result, Tensor, variable_scope};
 use std::cell::RefCell;
@@ -78,6 +78,8 @@ impl RnnCell for MultiRNNCell {
 
     fn step(&self, weights: &[Tensor], inputs: &Tensor, state: &[Tensor]) -> Result<(Tensor, Vec<Tensor>)> {
         let counts = self.counts.borrow();
+        let weights = expect_parts("multi_rnn_cell", "weight", weights, counts.iter().sum())?;
+        let state = expect_parts("multi_rnn_cell", "state", state, self.state_size().len())?;
         let (mut x, mut new_state) = (inputs.clone(), Vec::with_capacity(state.len()));
         let (mut w_at, mut s_at) = (0, 0);
         for (cell, &count) in self.cells.iter().zip(counts.iter()) {
@@ -91,18 +93,15 @@ impl RnnCell for MultiRNNCell {
         Ok((x, new_state))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
+        let flat = expect_parts("multi_rnn_cell", "state", flat, self.state_size().len())?;
         let mut at = 0;
-        State::Tuple(
-            self.cells
-                .iter()
-                .map(|c| {
-                    let n = c.state_size().len();
-                    at += n;
-                    c.pack_state(&flat[at - n..at])
-                })
-                .collect(),
-        )
+        let states = self.cells.iter().map(|c| {
+            let n = c.state_size().len();
+            at += n;
+            c.pack_state(&flat[at - n..at])
+        });
+        Ok(State::Tuple(states.collect::<Result<_>>()?))
     }
 }
 
@@ -186,7 +185,7 @@ impl<C: RnnCell> RnnCell for DropoutWrapper<C> {
         let x = drop(inputs, self.input_keep_prob)?;
         let (out, new_state) = self.cell.step(weights, &x, state)?;
         // TF drops every state tensor but an LSTMStateTuple's `c`.
-        let keep_c = matches!(self.cell.pack_state(&new_state), State::Lstm(_));
+        let keep_c = matches!(self.cell.pack_state(&new_state)?, State::Lstm(_));
         let new_state = new_state
             .iter()
             .enumerate()
@@ -195,7 +194,7 @@ impl<C: RnnCell> RnnCell for DropoutWrapper<C> {
         Ok((drop(&out, self.output_keep_prob)?, new_state))
     }
 
-    fn pack_state(&self, flat: &[Tensor]) -> State {
+    fn pack_state(&self, flat: &[Tensor]) -> Result<State> {
         self.cell.pack_state(flat)
     }
 }
