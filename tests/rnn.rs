@@ -319,3 +319,47 @@ fn cells_refuse_weights_and_states_of_another_count_instead_of_panicking() -> Re
     assert!(wrong_rank.to_string().contains("rank 3"), "{wrong_rank}");
     Ok(())
 }
+
+#[test]
+fn dynamic_rnn_gradients_of_every_weight_match_finite_differences_in_f64() -> Result<()> {
+    // Peepholes, clipping, a projection and sequence lengths, stacked on a GRU, in f64.
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F64, Shape::from_dims([None, None, Some(2)]))?;
+    let lengths = constant(vec![3i32, 1])?;
+    let cell = MultiRNNCell::new(vec![
+        Box::new(LSTMCell::new(3).use_peepholes(true).cell_clip(0.9).num_proj(2)),
+        Box::new(GRUCell::new(2)),
+    ]);
+    let (out, state) = rnn::dynamic_rnn(&cell, &x).sequence_length(&lengths).build()?;
+    let mut terms = vec![reduce_sum(&mul(&out, &out)?, None, false)?];
+    for s in state.flatten() {
+        terms.push(reduce_sum(&s, None, false)?);
+    }
+    let loss = scopeflow::add_n(&terms.iter().collect::<Vec<_>>())?;
+    let variables = graph.global_variables(None)?;
+    assert_eq!(variables.len(), 10);
+    for (k, v) in variables.iter().enumerate() {
+        v.assign(value_f64(v.shape(), values(v.shape(), 40 + k as u64).iter().map(|a| a * 0.7).collect()))?;
+    }
+    let grads = gradients(&[&loss], &variables.iter().map(|v| v.tensor()).collect::<Vec<_>>())?;
+    let session = Session::new(&graph);
+    let feed = value_f64(&[2, 3, 2], values(&[2, 3, 2], 5));
+    let loss_now = || -> Result<f64> { Ok(session.run(&[&loss], &[(&x, &feed)])?[0].to_f64_vec()[0]) };
+    for (v, g) in variables.iter().zip(&grads) {
+        let analytic = session.run(&[g.as_ref().expect("every weight is used")], &[(&x, &feed)])?[0].to_f64_vec();
+        let base = v.value()?.to_f64_vec();
+        for (k, &a) in analytic.iter().enumerate() {
+            let mut at = |d: f64| -> Result<f64> {
+                let mut data = base.clone();
+                data[k] += d;
+                v.assign(value_f64(v.shape(), data))?;
+                loss_now()
+            };
+            let numeric = (at(1e-6)? - at(-1e-6)?) / 2e-6;
+            assert!((a - numeric).abs() <= 1e-6 * numeric.abs().max(1.0), "{}[{k}]: {a} vs {numeric}", v.name());
+        }
+        v.assign(value_f64(v.shape(), base))?;
+    }
+    Ok(())
+}
