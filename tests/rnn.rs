@@ -306,8 +306,8 @@ fn cells_refuse_weights_and_states_of_another_count_instead_of_panicking() -> Re
     assert_eq!(w.len(), 5);
     let err = cell.step(&w[..2], &x, &[x.clone(), x.clone()]).unwrap_err();
     assert!(err.to_string().contains("takes 5 weight tensors, not 2"), "{err}");
-    assert!(cell.step(&w, &x, &[x.clone()]).is_err());
-    assert!(cell.pack_state(&[x.clone()]).is_err());
+    assert!(cell.step(&w, &x, std::slice::from_ref(&x)).is_err());
+    assert!(cell.pack_state(std::slice::from_ref(&x)).is_err());
     let multi = MultiRNNCell::new(vec![Box::new(GRUCell::new(2))]);
     assert!(multi.step(&[], &x, &[]).is_err());
     // An initial state of another structure is refused by the loop.
@@ -350,7 +350,7 @@ fn dynamic_rnn_gradients_of_every_weight_match_finite_differences_in_f64() -> Re
         let analytic = session.run(&[g.as_ref().expect("every weight is used")], &[(&x, &feed)])?[0].to_f64_vec();
         let base = v.value()?.to_f64_vec();
         for (k, &a) in analytic.iter().enumerate() {
-            let mut at = |d: f64| -> Result<f64> {
+            let at = |d: f64| -> Result<f64> {
                 let mut data = base.clone();
                 data[k] += d;
                 v.assign(value_f64(v.shape(), data))?;
