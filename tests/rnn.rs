@@ -363,3 +363,20 @@ fn dynamic_rnn_gradients_of_every_weight_match_finite_differences_in_f64() -> Re
     }
     Ok(())
 }
+
+#[test]
+fn a_step_that_fails_at_run_time_is_an_error_naming_the_loop_the_step_and_the_op() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, None, Some(3)]))?;
+    let h0 = placeholder(DType::F32, Shape::from_dims([None, Some(4)]))?;
+    let (out, _) = rnn::dynamic_rnn(&GRUCell::new(4), &x).initial_state(rnn::State::Tensor(h0.clone())).build()?;
+    let xv = Value::from(scopeflow::ndarray::Array3::<f32>::ones((2, 3, 3)));
+    let hv = Value::from(scopeflow::ndarray::Array2::<f32>::ones((5, 4))); // a batch of 5 for inputs of 2
+    let err = Session::new(&graph).run(&[&out], &[(&x, &xv), (&h0, &hv)]).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, scopeflow::Error::LoopStep { step: 0, .. }), "{text}");
+    assert!(text.starts_with("loop `rnn/scan` failed at step 0: op `"), "{text}");
+    assert!(text.contains("(ConcatV2)"), "{text}");
+    Ok(())
+}

@@ -17,8 +17,8 @@ pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
 pub(crate) use op::{
-    Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn,
-    Values,
+    Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, LoopFailure, LoopFn, ManyFn, OneFn, OpDef,
+    Outputs, UpdateFn, Values,
 };
 pub(crate) use variables::VariableTable;
 

@@ -3,7 +3,7 @@
 
 use crate::base::value::each_array;
 use crate::base::{Element, Value};
-use crate::graph::{Arg, Attr, KernelResult, LoopBody};
+use crate::graph::{Arg, Attr, KernelResult, LoopBody, LoopFailure};
 use ndarray::Axis;
 use std::sync::Arc;
 
@@ -44,12 +44,12 @@ fn steps(sequences: &[&Value]) -> KernelResult<usize> {
 /// `Scan`: inputs are the initial states, the time-major sequences and the
 /// captures; outputs the final states, each step output stacked over time,
 /// and each state as it was before each step, stacked (for the gradient).
-pub(crate) fn scan_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn scan_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> Result<Vec<Value>, LoopFailure> {
     let body = body(attr)?;
     let s = body.signature();
     let values: Vec<&Value> = args.iter().map(Arg::value).collect();
     if values.len() != s.states + s.sequences + s.captures {
-        return Err("a scan has another number of inputs than its body takes");
+        return Err("a scan has another number of inputs than its body takes".into());
     }
     let (states, rest) = values.split_at(s.states);
     let (sequences, captures) = rest.split_at(s.sequences);
@@ -60,9 +60,11 @@ pub(crate) fn scan_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<V
     for t in 0..steps {
         let slices: Vec<Value> = sequences.iter().map(|v| at(v, t)).collect();
         let inputs: Vec<&Value> = state.iter().chain(&slices).chain(captures.iter().copied()).collect();
-        let mut made = body.step(&Value::from(t as i32), &inputs).map_err(|_| LOOP_FAILED)?;
+        let mut made = body
+            .step(&Value::from(t as i32), &inputs)
+            .map_err(|error| LoopFailure::Step { step: t, error: Box::new(error) })?;
         if made.len() != s.states + s.outputs {
-            return Err("a loop body made another number of values than it declares");
+            return Err("a loop body made another number of values than it declares".into());
         }
         let step_outputs = made.split_off(s.states);
         for (old, h) in std::mem::replace(&mut state, made).into_iter().zip(&mut history) {
@@ -81,10 +83,6 @@ pub(crate) fn scan_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<V
     }
     Ok(out)
 }
-
-/// What a kernel says when its body's run fails (the body's own error is
-/// not a static string; running the body's graph alone shows it).
-const LOOP_FAILED: &str = "a step of the loop body failed: a value known only now does not fit an op of the body";
 
 /// `a + b` for accumulating gradients of captures; bools are kept.
 fn accumulate(a: Value, b: &Value) -> KernelResult<Value> {
@@ -112,12 +110,12 @@ fn accumulate(a: Value, b: &Value) -> KernelResult<Value> {
 /// captures, the states before each step (stacked, from `Scan`), the
 /// gradients of the final states and of the stacked outputs; outputs the
 /// gradients of the initial states, the sequences and the captures.
-pub(crate) fn scan_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<Vec<Value>> {
+pub(crate) fn scan_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> Result<Vec<Value>, LoopFailure> {
     let body = body(attr)?;
     let s = body.signature();
     let values: Vec<&Value> = args.iter().map(Arg::value).collect();
     if values.len() != s.sequences + s.captures + 2 * s.states + s.outputs {
-        return Err("a scan's gradient has another number of inputs than its body takes");
+        return Err("a scan's gradient has another number of inputs than its body takes".into());
     }
     let (sequences, rest) = values.split_at(s.sequences);
     let (captures, rest) = rest.split_at(s.captures);
@@ -125,7 +123,7 @@ pub(crate) fn scan_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<
     let (d_final, d_outputs) = rest.split_at(s.states);
     let steps = steps(sequences)?;
     if history.iter().chain(d_outputs).any(|v| v.shape().first() != Some(&steps)) {
-        return Err("the stacked states and output gradients of a scan have another length than its sequences");
+        return Err("the stacked states and output gradients of a scan have another length than its sequences".into());
     }
     let mut d_state: Vec<Value> = d_final.iter().map(|v| (*v).clone()).collect();
     let mut d_sequences: Vec<Vec<Value>> = (0..s.sequences).map(|_| Vec::with_capacity(steps)).collect();
@@ -136,9 +134,11 @@ pub(crate) fn scan_grad_kernel(attr: &Attr, args: Vec<Arg<'_>>) -> KernelResult<
         let d_out: Vec<Value> = d_outputs.iter().map(|v| at(v, t)).collect();
         let inputs: Vec<&Value> =
             state.iter().chain(&slices).chain(captures.iter().copied()).chain(&d_state).chain(&d_out).collect();
-        let mut grads = body.gradient_step(&Value::from(t as i32), &inputs).map_err(|_| LOOP_FAILED)?;
+        let mut grads = body
+            .gradient_step(&Value::from(t as i32), &inputs)
+            .map_err(|error| LoopFailure::Step { step: t, error: Box::new(error) })?;
         if grads.len() != s.states + s.sequences + s.captures {
-            return Err("a loop body's gradient made another number of values than it declares");
+            return Err("a loop body's gradient made another number of values than it declares".into());
         }
         let rest = grads.split_off(s.states);
         d_state = grads;

@@ -314,9 +314,9 @@ op_table! {
     /// Floats uniform on `[0, 1)` of the shape its input holds, from the op's seeded stream.
     RandomUniform    "RandomUniform" "RandomUniform"  1 Mixed   random_uniform  One(kq::random_uniform_kernel), false, NotDifferentiable;
     /// A loop over time: a body subgraph run once per step on the states, one slice of each sequence and the captures (see `scan`).
-    Scan             "Scan"          "scan"           n Mixed   scan            Many(kc::scan_kernel), false, Of(scan_grad::scan);
+    Scan             "Scan"          "scan"           n Mixed   scan            Kernel::Loop(kc::scan_kernel), false, Of(scan_grad::scan);
     /// A `Scan`'s backpropagation through time: its body's gradient run once per step, last step first.
-    ScanGrad         "ScanGrad"      "ScanGrad"       n Mixed   scan_grad       Many(kc::scan_grad_kernel), false, Undefined;
+    ScanGrad         "ScanGrad"      "ScanGrad"       n Mixed   scan_grad       Kernel::Loop(kc::scan_grad_kernel), false, Undefined;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.

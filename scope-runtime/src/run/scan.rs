@@ -48,7 +48,8 @@ pub struct ScanOutput {
 ///
 /// [`Error::Layer`] when `sequences` is empty or the body returns another
 /// number of states than it got, or states of another dtype; the body's
-/// own errors.
+/// own errors. When the graph runs, a step that fails is an
+/// [`Error::LoopStep`] naming the loop and the step, with the body's error.
 ///
 /// # Examples
 ///
