@@ -380,3 +380,36 @@ fn a_step_that_fails_at_run_time_is_an_error_naming_the_loop_the_step_and_the_op
     assert!(text.contains("(ConcatV2)"), "{text}");
     Ok(())
 }
+
+#[test]
+fn threads_share_one_dynamic_rnn_session() -> Result<()> {
+    let graph = Graph::with_seed(2);
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, None, Some(2)]))?;
+    let (out, _) = rnn::dynamic_rnn(&LSTMCell::new(3), &x).build()?;
+    let session = Session::new(&graph);
+    let feed = |b: usize| {
+        let data: Vec<f32> = values(&[b, b + 1, 2], b as u64).iter().map(|&v| v as f32).collect();
+        Value::from(ArrayD::from_shape_vec(IxDyn(&[b, b + 1, 2]), data).unwrap())
+    };
+    let alone: Vec<Vec<f64>> =
+        (1..5).map(|b| Ok(session.run(&[&out], &[(&x, &feed(b))])?[0].to_f64_vec())).collect::<Result<_>>()?;
+    std::thread::scope(|s| {
+        let runs: Vec<_> = (1..5)
+            .map(|b| {
+                let (session, out, x, feed) = (&session, &out, &x, &feed);
+                s.spawn(move || -> Result<Vec<f64>> {
+                    let mut last = Vec::new();
+                    for _ in 0..20 {
+                        last = session.run(&[out], &[(x, &feed(b))])?[0].to_f64_vec();
+                    }
+                    Ok(last)
+                })
+            })
+            .collect();
+        for (run, want) in runs.into_iter().zip(&alone) {
+            assert_eq!(&run.join().expect("no panic")?, want);
+        }
+        Ok(())
+    })
+}
