@@ -28,6 +28,7 @@ pub use scope_macros::{model, scoped};
 pub use scope_runtime::losses;
 
 pub mod layers;
+pub mod rnn;
 pub use scope_runtime::{
     AdagradOptimizer, AdamOptimizer, AsScopeArg, Axes, CallSite, CollectionItem, Constraint, ConstraintFn,
     ControlDependencies, ControlDependenciesGuard, CustomGetter, CustomGetterFn, DType, DefaultGraphGuard, Dim,
@@ -36,21 +37,21 @@ pub use scope_runtime::{
     LearningRate, Manifest, ManifestEntry, Mismatch, MomentumOptimizer, NameKind, NameScopeBuilder, NameScopeGuard,
     Named, NewVariable, NodeInfo, Operation, Optimizer, Padding, PartitionFn, PartitionProblem, Partitioner,
     REGULARIZATION_LOSSES, RMSPropOptimizer, Regularizer, RestoreOptions, RestoreReport, Result, Reuse, SaveOptions,
-    Saver, ScopeArg, Session, SessionOptions, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES, Tensor, UPDATE_OPS,
-    Value, Variable, VariableRequest, VariableScope, VariableScopeBuilder, VariableScopeGuard, abs, add, add_n, argmax,
-    argmax_as, assign, assign_add, assign_sub, avg_pool, bias_add, broadcast_to, cast, clip_by_global_norm,
-    clip_by_value, concat, constant, control_dependencies, conv2d, conv2d_dilated, conv2d_transpose,
-    current_name_scope, current_variable_scope, div, div_no_nan, embedding_lookup, equal, exp, expand_dims,
-    exponential_decay, fans, fill, floor, floor_div, floor_mod, fused_batch_norm, gather, gather_axis,
-    get_default_graph, get_item, get_or_create_global_step, get_variable, global_norm, gradients,
+    Saver, ScanOutput, ScanStep, ScopeArg, Session, SessionOptions, Shape, Stored, StridedSlice, TRAINABLE_VARIABLES,
+    Tensor, UPDATE_OPS, Value, Variable, VariableRequest, VariableScope, VariableScopeBuilder, VariableScopeGuard, abs,
+    add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool, bias_add, broadcast_to, cast,
+    clip_by_global_norm, clip_by_value, concat, constant, control_dependencies, conv2d, conv2d_dilated,
+    conv2d_transpose, current_name_scope, current_variable_scope, div, div_no_nan, embedding_lookup, equal, exp,
+    expand_dims, exponential_decay, fans, fill, fill_to, floor, floor_div, floor_mod, fused_batch_norm, gather,
+    gather_axis, get_default_graph, get_item, get_or_create_global_step, get_variable, global_norm, gradients,
     gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, is_valid_op_name,
     is_valid_scope_name, l2_loss, latest_checkpoint, leaky_relu, less, log, log_softmax, log1p, matmul,
     matmul_transposed, max_pool, maximum, minimum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with,
     ones_like, pad, pad_with, piecewise_constant, placeholder, pow, random_uniform, random_uniform_with_seed,
     read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reciprocal, reduce_max, reduce_max_axes,
     reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
-    reshape_to, rsqrt, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice,
-    softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
+    reshape_to, rsqrt, scan, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign,
+    slice, softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
     sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, squeeze, stack,
     stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, unstack, variable_scope, where_v2,
     with_dependencies, write_safetensors, write_tf1_checkpoint, zeros_like, zeros_like_as,

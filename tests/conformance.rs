@@ -24,6 +24,8 @@ enum Bound {
     Tensor(Tensor),
     /// The outputs of an op with several (`split`, `unstack`).
     Tensors(Vec<Tensor>),
+    /// The outputs (one per step for `static_rnn`) and flattened final state of an `rnn` step.
+    Rnn(Vec<Tensor>, Vec<Tensor>),
 }
 
 type Labels = Arc<Mutex<HashMap<String, Bound>>>;
@@ -161,6 +163,7 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         "constant" => &["value", "name", "dtype", "bind"],
         "op" => &["type", "inputs", "name", "attrs", "bind"],
         "layer" => &["type", "inputs", "attrs", "bind"],
+        "rnn" => &["driver", "cell", "inputs", "attrs", "bind"],
         "placeholder" => &["dtype", "shape", "name", "bind"],
         "graph_nodes" => &[],
         "gradients" => &["ys", "xs", "grad_ys", "name", "feeds", "bind", "expect_forward_nodes"],
@@ -307,6 +310,10 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
             variables_before = Some(graph.global_variables(None).map_err(|e| e.to_string())?.len());
             build_layer(step, labels)?.map(|t| Some(Bound::Tensor(t)))
         }
+        "rnn" => {
+            variables_before = Some(graph.global_variables(None).map_err(|e| e.to_string())?.len());
+            build_rnn(step, labels)?.map(|(outputs, state)| Some(Bound::Rnn(outputs, state)))
+        }
         "graph_nodes" => {
             let e = expect.ok_or("graph_nodes needs expect.nodes")?;
             unknown_keys(e, &["nodes"])?;
@@ -424,7 +431,12 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
         (Ok(bound), None) => {
             if let (Some(bound), Some(label)) = (&bound, step.get("bind")) {
                 let label = label.as_str().ok_or("bind is a string")?;
-                labels.lock().unwrap().insert(label.to_owned(), bound.clone());
+                // An `rnn` step binds its last output, as the recorder does.
+                let bound = match bound {
+                    Bound::Rnn(outputs, _) => Bound::Tensor(outputs.last().ok_or("an rnn without outputs")?.clone()),
+                    other => other.clone(),
+                };
+                labels.lock().unwrap().insert(label.to_owned(), bound);
             }
             match (bound, expect) {
                 (_, None) => Ok(()),
@@ -443,6 +455,19 @@ fn run_step(graph: &Graph, step: &Json, labels: &Labels, guards: &mut Vec<Guard>
                 }
                 (Some(Bound::Tensor(t)), Some(e)) => check_op(graph, std::slice::from_ref(&t), e),
                 (Some(Bound::Tensors(ts)), Some(e)) => check_op(graph, &ts, e),
+                (Some(Bound::Rnn(outputs, state)), Some(e)) => {
+                    unknown_keys(e, &["outputs", "state", "variables"])?;
+                    for (what, got) in [("outputs", &outputs), ("state", &state)] {
+                        let want = e.get(what).and_then(Json::as_array).ok_or(format!("rnn expects `{what}`"))?;
+                        let want: Vec<Shape> = want.iter().map(parse_static_shape).collect::<Result<_, _>>()?;
+                        let got: Vec<Shape> = got.iter().map(|t| t.shape().clone()).collect();
+                        if want != got {
+                            return Err(format!("{what}: expected shapes {want:?}, got {got:?}"));
+                        }
+                    }
+                    let all = graph.global_variables(None).map_err(|e| e.to_string())?;
+                    check_layer_variables(&all[variables_before.unwrap_or_default()..], e.get("variables"))
+                }
                 (None, Some(_)) => Err("this step has nothing to check".into()),
             }
         }
@@ -1593,4 +1618,157 @@ fn check_layer_variables(got: &[Variable], want: Option<&Json>) -> Result<(), Fa
         check_variable(v, &w, &Labels::default()).map_err(|e| format!("variable `{}`: {e}", v.name()))?;
     }
     Ok(())
+}
+
+/// A cell of an `rnn` step from its spec (`{"type": "lstm", "num_units": 4, …}`).
+fn build_cell(spec: &Json) -> Result<Box<dyn scopeflow::rnn::RnnCell>, Failure> {
+    use scopeflow::rnn::{BasicLSTMCell, BasicRNNCell, DropoutWrapper, GRUCell, LSTMCell, MultiRNNCell};
+    let spec = spec.as_object().ok_or("a cell is an object")?;
+    let ty = req_str(spec, "type")?;
+    let allowed: &[&str] = match ty {
+        "basic_rnn" => &["num_units", "name"],
+        "basic_lstm" => &["num_units", "forget_bias", "name"],
+        "lstm" => {
+            &["num_units", "use_peepholes", "cell_clip", "num_proj", "proj_clip", "forget_bias", "name", "initializer"]
+        }
+        "gru" => &["num_units", "name", "kernel_initializer", "bias_initializer"],
+        "multi" => &["cells"],
+        "dropout" => &["cell", "input_keep_prob", "output_keep_prob", "state_keep_prob"],
+        other => return Err(format!("unknown cell `{other}`")),
+    };
+    if let Some(k) = spec.keys().find(|k| k.as_str() != "type" && !allowed.contains(&k.as_str())) {
+        return Err(format!("unknown attr `{k}` for cell `{ty}`"));
+    }
+    let units = || spec.get("num_units").and_then(Json::as_u64).map(|n| n as usize).ok_or("`num_units` is a size");
+    let float = |k: &str| spec.get(k).map(|v| v.as_f64().ok_or(format!("`{k}` is a number"))).transpose();
+    let name = spec.get("name").map(|n| n.as_str().ok_or("`name` is a string")).transpose()?;
+    Ok(match ty {
+        "basic_rnn" => {
+            let mut c = BasicRNNCell::new(units()?);
+            if let Some(n) = name {
+                c = c.name(n);
+            }
+            Box::new(c)
+        }
+        "basic_lstm" => {
+            let mut c = BasicLSTMCell::new(units()?);
+            if let Some(f) = float("forget_bias")? {
+                c = c.forget_bias(f);
+            }
+            if let Some(n) = name {
+                c = c.name(n);
+            }
+            Box::new(c)
+        }
+        "lstm" => {
+            let mut c = LSTMCell::new(units()?);
+            if let Some(p) = spec.get("use_peepholes") {
+                c = c.use_peepholes(p.as_bool().ok_or("`use_peepholes` is a bool")?);
+            }
+            if let Some(f) = float("cell_clip")? {
+                c = c.cell_clip(f);
+            }
+            if let Some(p) = spec.get("num_proj") {
+                c = c.num_proj(p.as_u64().ok_or("`num_proj` is a size")? as usize);
+            }
+            if let Some(f) = float("proj_clip")? {
+                c = c.proj_clip(f);
+            }
+            if let Some(f) = float("forget_bias")? {
+                c = c.forget_bias(f);
+            }
+            if let Some(i) = spec.get("initializer") {
+                c = c.initializer(parse_init(i)?);
+            }
+            if let Some(n) = name {
+                c = c.name(n);
+            }
+            Box::new(c)
+        }
+        "gru" => {
+            let mut c = GRUCell::new(units()?);
+            if let Some(i) = spec.get("kernel_initializer") {
+                c = c.kernel_initializer(parse_init(i)?);
+            }
+            if let Some(i) = spec.get("bias_initializer") {
+                c = c.bias_initializer(parse_init(i)?);
+            }
+            if let Some(n) = name {
+                c = c.name(n);
+            }
+            Box::new(c)
+        }
+        "multi" => {
+            let cells = spec.get("cells").and_then(Json::as_array).ok_or("`cells` is a list")?;
+            Box::new(MultiRNNCell::new(cells.iter().map(build_cell).collect::<Result<_, _>>()?))
+        }
+        "dropout" => {
+            let mut c = DropoutWrapper::new(build_cell(spec.get("cell").ok_or("dropout needs `cell`")?)?);
+            if let Some(p) = float("input_keep_prob")? {
+                c = c.input_keep_prob(p);
+            }
+            if let Some(p) = float("output_keep_prob")? {
+                c = c.output_keep_prob(p);
+            }
+            if let Some(p) = float("state_keep_prob")? {
+                c = c.state_keep_prob(p);
+            }
+            Box::new(c)
+        }
+        _ => unreachable!("checked above"),
+    })
+}
+
+/// An `rnn` step: `dynamic_rnn` or `static_rnn` of a cell; its outputs and flattened final state.
+#[allow(clippy::type_complexity)] // the two results of a step that may fail in two ways
+fn build_rnn(
+    step: &Map<String, Json>,
+    labels: &Labels,
+) -> Result<scopeflow::Result<(Vec<Tensor>, Vec<Tensor>)>, Failure> {
+    use scopeflow::rnn;
+    let cell = build_cell(step.get("cell").ok_or("rnn needs `cell`")?)?;
+    let inputs: Vec<Tensor> = step
+        .get("inputs")
+        .and_then(Json::as_array)
+        .ok_or("rnn needs `inputs`")?
+        .iter()
+        .map(|l| input(labels, l))
+        .collect::<Result<_, _>>()?;
+    let empty = Map::new();
+    let attrs = match step.get("attrs") {
+        Some(a) => a.as_object().ok_or("attrs is an object")?,
+        None => &empty,
+    };
+    if let Some(k) = attrs.keys().find(|k| !["sequence_length", "scope", "time_major"].contains(&k.as_str())) {
+        return Err(format!("unknown attr `{k}` for rnn"));
+    }
+    let lengths = attrs.get("sequence_length").map(|l| input(labels, l)).transpose()?;
+    let scope = attrs.get("scope").map(|s| s.as_str().ok_or("`scope` is a string")).transpose()?;
+    Ok(match req_str(step, "driver")? {
+        "dynamic_rnn" => {
+            let [x] = inputs.as_slice() else { return Err("dynamic_rnn takes one input".into()) };
+            let mut b = rnn::dynamic_rnn(cell.as_ref(), x);
+            if let Some(l) = &lengths {
+                b = b.sequence_length(l);
+            }
+            if let Some(s) = scope {
+                b = b.scope(s);
+            }
+            if let Some(t) = attrs.get("time_major") {
+                b = b.time_major(t.as_bool().ok_or("`time_major` is a bool")?);
+            }
+            b.build().map(|(out, state)| (vec![out], state.flatten()))
+        }
+        "static_rnn" => {
+            let mut b = rnn::static_rnn(cell.as_ref(), &inputs);
+            if let Some(l) = &lengths {
+                b = b.sequence_length(l);
+            }
+            if let Some(s) = scope {
+                b = b.scope(s);
+            }
+            b.build().map(|(outs, state)| (outs, state.flatten()))
+        }
+        other => return Err(format!("unknown rnn driver `{other}`")),
+    })
 }

@@ -275,6 +275,8 @@ class Runner:
             return {"name": t.op.name, "op_type": t.op.type, "outputs": outputs_expect(t.op)}
         if d == "layer":
             return self.layer(st)
+        if d == "rnn":
+            return self.rnn(st)
         if d == "op" and st["type"] not in OLD_OPS:
             return self.new_op(st, rec)
         if d == "op":
@@ -336,6 +338,53 @@ class Runner:
         # Values of the variables a deterministic initializer fills (biases: zeros), read after all steps.
         for ve, v in zip(e["variables"], new):
             if any(self.g.get_operations() and op.name.startswith(v.op.name + "/Initializer/") and op.name.split("/")[-1] in ("zeros", "ones", "Const")
+                   for op in self.g.get_operations()):
+                self.ctx.setdefault("layer_values", []).append((ve, v))
+        return e
+    def cell(self, spec):
+        """A `tf.compat.v1.nn.rnn_cell` cell from its spec (see tests/tf_recorded/README.md)."""
+        spec = dict(spec)
+        ty = spec.pop("type")
+        R = tf.nn.rnn_cell
+        if ty == "multi":
+            return R.MultiRNNCell([self.cell(c) for c in spec.pop("cells")], **spec)
+        if ty == "dropout":
+            return R.DropoutWrapper(self.cell(spec.pop("cell")), **spec)
+        allowed = {"basic_rnn": {"num_units", "name"}, "basic_lstm": {"num_units", "forget_bias", "name"},
+                   "lstm": {"num_units", "use_peepholes", "cell_clip", "num_proj", "proj_clip", "forget_bias", "name", "initializer"},
+                   "gru": {"num_units", "name", "kernel_initializer", "bias_initializer"}}
+        if ty not in allowed: raise BadStep("unknown cell " + repr(ty))
+        if set(spec) - allowed[ty]: raise BadStep("%s: unknown attrs %s" % (ty, sorted(set(spec) - allowed[ty])))
+        for k in list(spec):
+            if k.endswith("initializer"): spec[k] = init(spec[k])
+        return {"basic_rnn": R.BasicRNNCell, "basic_lstm": R.BasicLSTMCell, "lstm": R.LSTMCell, "gru": R.GRUCell}[ty](**spec)
+    def rnn(self, st):
+        """`tf.compat.v1.nn.dynamic_rnn` / `static_rnn` of a cell: the shapes of its outputs and state, the variables it made."""
+        driver = st["driver"]
+        attrs = dict(st.get("attrs", {}))
+        if set(attrs) - {"sequence_length", "scope", "time_major"}: raise BadStep("rnn: unknown attrs")
+        if "sequence_length" in attrs: attrs["sequence_length"] = self.lab(attrs["sequence_length"])
+        ins = [self.lab(l) for l in st["inputs"]]
+        cell = self.cell(st["cell"])
+        before = {v.op.name for v in tf.global_variables()}
+        if driver == "dynamic_rnn":
+            if len(ins) != 1: raise BadStep("dynamic_rnn takes one input")
+            out, state = tf.nn.dynamic_rnn(cell, ins[0], dtype=ins[0].dtype, **attrs)
+            outs = [out]
+        elif driver == "static_rnn":
+            if "time_major" in attrs: raise BadStep("static_rnn has no time_major")
+            outs, state = tf.nn.static_rnn(cell, ins, dtype=ins[0].dtype, **attrs)
+        else:
+            raise BadStep("unknown driver " + repr(driver))
+        self.bind(st, outs[-1])
+        trainable = {v.op.name for v in tf.trainable_variables()}
+        new = [v for v in tf.global_variables() if v.op.name not in before]
+        e = {"outputs": [shape_list(o.shape) for o in outs],
+             "state": [shape_list(t.shape) for t in tf.nest.flatten(state)],
+             "variables": [{"name": v.op.name, "shape": [int(d) for d in v.shape], "dtype": RDT[v.dtype.base_dtype],
+                            "trainable": v.op.name in trainable} for v in new]}
+        for ve, v in zip(e["variables"], new):
+            if any(op.name.startswith(v.op.name + "/Initializer/") and op.name.split("/")[-1] in ("zeros", "ones", "Const")
                    for op in self.g.get_operations()):
                 self.ctx.setdefault("layer_values", []).append((ve, v))
         return e

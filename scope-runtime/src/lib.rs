@@ -52,11 +52,11 @@ pub use ops::losses;
 pub use ops::{
     Axes, Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,
     bias_add, broadcast_to, cast, clip_by_global_norm, clip_by_value, concat, constant, conv2d, conv2d_dilated,
-    conv2d_transpose, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, floor, floor_div, floor_mod,
-    fused_batch_norm, gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with, gradients_with,
-    greater, greater_equal, group, identity, l2_loss, leaky_relu, less, log, log_softmax, log1p, matmul,
-    matmul_transposed, max_pool, maximum, minimum, mul, named, neg, no_op, one_hot, one_hot_with, ones_like, pad,
-    pad_with, placeholder, pow, random_uniform, random_uniform_with_seed, reciprocal, reduce_max, reduce_max_axes,
+    conv2d_transpose, div, div_no_nan, embedding_lookup, equal, exp, expand_dims, fill, fill_to, floor, floor_div,
+    floor_mod, fused_batch_norm, gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with,
+    gradients_with, greater, greater_equal, group, identity, l2_loss, leaky_relu, less, log, log_softmax, log1p,
+    matmul, matmul_transposed, max_pool, maximum, minimum, mul, named, neg, no_op, one_hot, one_hot_with, ones_like,
+    pad, pad_with, placeholder, pow, random_uniform, random_uniform_with_seed, reciprocal, reduce_max, reduce_max_axes,
     reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
     reshape_to, rsqrt, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice,
     softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
@@ -64,7 +64,7 @@ pub use ops::{
     stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, unstack, where_v2, with_dependencies,
     zeros_like, zeros_like_as,
 };
-pub use run::{Session, SessionOptions};
+pub use run::{ScanOutput, ScanStep, Session, SessionOptions, scan};
 pub use scope::{
     AsScopeArg, ControlDependencies, ControlDependenciesGuard, NameScopeBuilder, NameScopeGuard, ScopeArg,
     VariableScope, VariableScopeBuilder, VariableScopeGuard, control_dependencies, current_name_scope,

@@ -415,6 +415,18 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A step of a loop op's body (`Scan`: `dynamic_rnn`'s loop, or its
+    /// gradient) that failed when the graph ran.
+    #[error("loop `{op}` failed at step {step}: {source}")]
+    LoopStep {
+        /// The loop op's name (`rnn/scan`).
+        op: String,
+        /// The step, counting from 0 (for a gradient, backwards from the last).
+        step: usize,
+        /// The body's error.
+        source: Box<Error>,
+    },
+
     /// A file that cannot be read or written: a checkpoint, a manifest or an events file.
     #[error("cannot read or write {what} file `{path}`: {source}")]
     Io {
@@ -726,6 +738,7 @@ impl Error {
             | Error::FeedMissing { .. }
             | Error::FeedMismatch { .. }
             | Error::Kernel { .. }
+            | Error::LoopStep { .. }
             | Error::Format { .. }
             | Error::CheckpointIncomplete { .. }
             | Error::ConstraintOutput { .. } => ErrorKind::InvalidArgument,

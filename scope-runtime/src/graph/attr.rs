@@ -81,6 +81,8 @@ pub(crate) enum Attr {
         epsilon: f32,
         is_training: bool,
     },
+    /// A loop op's body (`Scan`, `ScanGrad`).
+    Loop(Arc<dyn super::LoopBody>),
 }
 
 /// A random op's stream: its seed (from the graph's seed and the op's name),

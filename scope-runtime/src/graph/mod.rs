@@ -2,6 +2,7 @@
 //! threads, and the one builder every node goes through.
 
 mod attr;
+mod body;
 mod collections;
 mod default;
 mod op;
@@ -9,14 +10,15 @@ mod variables;
 
 pub(crate) use attr::{Attr, Conv, OneHot, Pool, Random};
 pub use attr::{Padding, StridedSlice};
+pub(crate) use body::{LoopBody, LoopSignature};
 pub use collections::CollectionItem;
 pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, UPDATE_OPS};
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
 pub(crate) use op::{
-    Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs,
-    UpdateFn, Values,
+    Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, LoopFailure, LoopFn, ManyFn, OneFn,
+    OpDef, Outputs, UpdateFn, Values,
 };
 pub(crate) use variables::VariableTable;
 

@@ -173,6 +173,25 @@ pub(crate) type ManyFn = fn(&Attr, Args<'_>) -> KernelResult<Vec<Value>>;
 /// the variable itself, which it changes under the variable's lock.
 pub(crate) type UpdateFn = fn(&Attr, Args<'_>) -> KernelResult<std::sync::Arc<Value>>;
 
+/// Why a loop kernel failed: its own inputs, or a step of its body (with the body's error).
+#[derive(Debug)]
+pub(crate) enum LoopFailure {
+    /// The loop's inputs do not fit.
+    Kernel(&'static str),
+    /// Step `step` of the body failed.
+    Step { step: usize, error: Box<crate::base::Error> },
+}
+
+impl From<&'static str> for LoopFailure {
+    fn from(reason: &'static str) -> LoopFailure {
+        LoopFailure::Kernel(reason)
+    }
+}
+
+/// A loop kernel (`Scan`): it runs a body subgraph once per step, so a run
+/// of it is never folded at build time, and a failed step keeps its error.
+pub(crate) type LoopFn = fn(&Attr, Args<'_>) -> std::result::Result<Vec<Value>, LoopFailure>;
+
 /// How an op computes.
 #[derive(Clone, Copy)]
 pub(crate) enum Kernel {
@@ -192,6 +211,8 @@ pub(crate) enum Kernel {
     Many(ManyFn),
     /// An update of the variable in its attributes.
     Update(UpdateFn),
+    /// A loop over a body subgraph, with several outputs.
+    Loop(LoopFn),
 }
 
 impl Kernel {

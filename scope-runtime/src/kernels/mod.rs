@@ -3,6 +3,7 @@
 //! attributes and takes their outputs.
 
 pub(crate) mod array;
+pub(crate) mod control;
 pub(crate) mod cpu;
 pub(crate) mod math;
 pub(crate) mod nn;

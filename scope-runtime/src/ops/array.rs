@@ -175,6 +175,29 @@ api! {
             fill_from(op, d, v, Shape::from(dims))
         })
     };
+    /// A scalar `value` repeated into the shape the integer vector `dims`
+    /// holds when the graph runs, of which `known` is what is known now (TF
+    /// `tf.fill(dims, value)` with a tensor for `dims`, as
+    /// `tf.zeros(tf.stack([batch_size, units]))` builds an RNN's zero state).
+    ///
+    /// ```
+    /// use scope_runtime::{fill_to, placeholder, shape, DType, Graph, Shape, Session, Value};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+    /// let zeros = fill_to(&shape(&x)?, &Shape::from_dims([None, Some(3)]), 0.0f32)?;
+    /// assert_eq!(zeros.shape().to_string(), "(None, 3)");
+    /// let out = Session::new(&graph).run(&[&zeros], &[(&x, &Value::from(ndarray::Array2::<f32>::ones((2, 3))))])?;
+    /// assert_eq!(out[0].shape(), &[2, 3]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn fill_to(dims: &Tensor, known: &Shape, value: impl Into<Value>) -> Tensor |name| {
+        let value = value.into();
+        scoped_op(name, "Fill", |op| {
+            let v = named("value").constant(value)?;
+            fill_from(op, dims.clone(), v, known.clone())
+        })
+    };
     /// Zeros of `x`'s shape and dtype (TF `tf.zeros_like`: as there, a
     /// constant when the shape is known and small, a `Fill` when known and
     /// large, else a `ZerosLike` op).

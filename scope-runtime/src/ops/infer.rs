@@ -973,6 +973,65 @@ pub(super) fn random_uniform(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> 
     one(shape, r.dtype)
 }
 
+/// `shape` with a leading axis of `steps` (a loop's values stacked over time).
+fn over_time(steps: Dim, shape: &Shape) -> Shape {
+    match shape.dims() {
+        Some(d) => Shape::from_dims(std::iter::once(steps).chain(d.iter().copied())),
+        None => Shape::unknown(),
+    }
+}
+
+/// `shape` without its leading axis (one step of a time-major value).
+fn one_step(shape: &Shape) -> Shape {
+    match shape.dims() {
+        Some([_, rest @ ..]) => Shape::from_dims(rest.iter().copied()),
+        _ => Shape::unknown(),
+    }
+}
+
+/// `Scan`: the final states, the outputs stacked over time, the states before each step stacked.
+pub(super) fn scan(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
+    let Attr::Loop(body) = attr else { return Err(Fail::Shape("a scan needs its body")) };
+    let s = body.signature();
+    if x.len() != s.states + s.sequences + s.captures || s.sequences == 0 {
+        return Err(Fail::Shape("a scan takes its states, at least one sequence and its captures"));
+    }
+    let steps = x[s.states]
+        .shape
+        .dims()
+        .and_then(|d| d.first().copied())
+        .ok_or(Fail::Shape("a sequence needs rank 1 or more"))?;
+    let specs = body.step_outputs();
+    let mut out = Outputs::new();
+    for (i, t) in x[..s.states].iter().enumerate() {
+        let shape = t
+            .shape
+            .merge(&specs[i].0)
+            .ok_or(Fail::Shape("a loop body's new state has another shape than the state"))?;
+        out.push((shape, t.dtype));
+    }
+    for (shape, dtype) in &specs[s.states..] {
+        out.push((over_time(steps, shape), *dtype));
+    }
+    for t in &x[..s.states] {
+        out.push((over_time(steps, &t.shape), t.dtype));
+    }
+    Ok(out)
+}
+
+/// `ScanGrad`: gradients of the initial states, the sequences and the captures, each of its input's shape.
+pub(super) fn scan_grad(x: &[&Tensor], attr: &Attr, _: Consts<'_>) -> Inferred {
+    let Attr::Loop(body) = attr else { return Err(Fail::Shape("a scan's gradient needs its body")) };
+    let s = body.signature();
+    if x.len() != s.sequences + s.captures + 2 * s.states + s.outputs {
+        return Err(Fail::Shape("a scan's gradient takes its sequences, captures, states and gradients"));
+    }
+    let history = &x[s.sequences + s.captures..s.sequences + s.captures + s.states];
+    let mut out: Outputs = history.iter().map(|t| (one_step(&t.shape), t.dtype)).collect();
+    out.extend(x[..s.sequences + s.captures].iter().map(|t| (t.shape.clone(), t.dtype)));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@ mod indexed;
 mod infer;
 pub mod losses;
 mod random;
+mod scan_grad;
 mod state;
 
 pub use api::*;
@@ -63,7 +64,7 @@ pub use state::*;
 use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef, Values};
-use crate::kernels::{array as ka, math as km, nn as kn, random as kq, reduce as kr, state as ks};
+use crate::kernels::{array as ka, control as kc, math as km, nn as kn, random as kq, reduce as kr, state as ks};
 use crate::scope::with_ctx;
 use array_grad as ag;
 use grad as g;
@@ -316,6 +317,10 @@ op_table! {
     Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false, NotDifferentiable;
     /// Floats uniform on `[0, 1)` of the shape its input holds, from the op's seeded stream.
     RandomUniform    "RandomUniform" "RandomUniform"  1 Mixed   random_uniform  One(kq::random_uniform_kernel), false, NotDifferentiable;
+    /// A loop over time: a body subgraph run once per step on the states, one slice of each sequence and the captures (see `scan`).
+    Scan             "Scan"          "scan"           n Mixed   scan            Kernel::Loop(kc::scan_kernel), false, Of(scan_grad::scan);
+    /// A `Scan`'s backpropagation through time: its body's gradient run once per step, last step first.
+    ScanGrad         "ScanGrad"      "ScanGrad"       n Mixed   scan_grad       Kernel::Loop(kc::scan_grad_kernel), false, Undefined;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.

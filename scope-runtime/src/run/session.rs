@@ -1,7 +1,7 @@
 //! `Session::run`: plan once per fetch/feed/target signature, then run many times.
 
 use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
-use crate::graph::{Arg, Args, Attr, Graph, Kernel, ManyFn, OneFn, Output, UpdateFn};
+use crate::graph::{Arg, Args, Attr, Graph, Kernel, LoopFailure, LoopFn, ManyFn, OneFn, Output, UpdateFn};
 use crate::kernels::cpu::{self, FlushDenormals, Pool, Using, default_threads};
 use crate::variable::Variable;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -117,6 +117,7 @@ enum Compute {
     One(OneFn, Attr),
     Many(ManyFn, Attr),
     Update(UpdateFn, Attr),
+    Loop(LoopFn, Attr),
 }
 
 /// A value during a run.
@@ -174,7 +175,9 @@ impl Session {
     /// [`Error::GraphMismatch`] for a tensor of another graph;
     /// [`Error::FeedMissing`] when a fetch needs an unfed placeholder;
     /// [`Error::FeedMismatch`] for a feed of the wrong dtype or shape;
-    /// [`Error::Kernel`] when shapes known only now do not fit an op.
+    /// [`Error::Kernel`] when shapes known only now do not fit an op;
+    /// [`Error::LoopStep`] when they do not fit an op of a loop's body (a
+    /// [`scan`](crate::scan), `dynamic_rnn`), with that op's error.
     pub fn run(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)]) -> Result<Vec<Value>> {
         self.run_with_targets(fetches, feeds, &[])
     }
@@ -275,10 +278,19 @@ impl Session {
                     let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(kernel_error)?;
                     slots[step.out] = Slot::Shared(value);
                 }
-                Compute::Many(kernel, attr) => {
+                Compute::Many(..) | Compute::Loop(..) => {
                     let reads = read_variables(&slots, &step.inputs)?;
                     let args = take_args(&mut slots, feeds, &step.inputs, &reads);
-                    let values = kernel(attr, args).map_err(kernel_error)?;
+                    let values = match &step.compute {
+                        Compute::Many(kernel, attr) => kernel(attr, args).map_err(kernel_error)?,
+                        Compute::Loop(kernel, attr) => kernel(attr, args).map_err(|failure| match failure {
+                            LoopFailure::Kernel(reason) => kernel_error(reason),
+                            LoopFailure::Step { step: index, error } => {
+                                Error::LoopStep { op: step.name.to_string(), step: index, source: error }
+                            }
+                        })?,
+                        _ => unreachable!("matched above"),
+                    };
                     if values.len() != step.outputs {
                         return Err(kernel_error("the kernel made another number of outputs than the op has"));
                     }
@@ -423,6 +435,7 @@ impl Session {
                 (Kernel::One(f), attr) => Compute::One(f, attr.clone()),
                 (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
                 (Kernel::Update(f), attr) => Compute::Update(f, attr.clone()),
+                (Kernel::Loop(f), attr) => Compute::Loop(f, attr.clone()),
                 _ => Compute::Nothing,
             };
             steps.push(Step {
