@@ -74,6 +74,9 @@ pub(crate) enum Attr {
     Squeeze(Vec<usize>),
     /// A random op's stream (`RandomUniform`).
     Random(Box<Random>),
+    /// What a collective op computes with the other processes of the job.
+    #[cfg(feature = "mpi")]
+    Collective(Arc<dyn super::Collective>),
 }
 
 /// A random op's stream: its seed (from the graph's seed and the op's name),

@@ -18,6 +18,8 @@ pub(crate) use op::{
     Arg, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, ManyFn, OneFn, OpDef, Outputs, UpdateFn,
     Values,
 };
+#[cfg(feature = "mpi")]
+pub(crate) use op::Collective;
 pub(crate) use variables::VariableTable;
 
 use crate::base::names::NamesInUse;

@@ -3,6 +3,8 @@
 //! attributes and takes their outputs.
 
 pub(crate) mod array;
+#[cfg(feature = "mpi")]
+pub(crate) mod collective;
 pub(crate) mod math;
 pub(crate) mod nn;
 pub(crate) mod random;

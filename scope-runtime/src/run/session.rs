@@ -71,6 +71,8 @@ enum Compute {
     One(OneFn, Attr),
     Many(ManyFn, Attr),
     Update(UpdateFn, Attr),
+    #[cfg(feature = "mpi")]
+    Collective(Arc<dyn crate::graph::Collective>),
 }
 
 /// A value during a run.
@@ -205,6 +207,17 @@ impl Session {
                 Compute::Many(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
                     let values = kernel(attr, take_args(&mut slots, &step.inputs, &reads)).map_err(kernel_error)?;
+                    if values.len() != step.outputs {
+                        return Err(kernel_error("the kernel made another number of outputs than the op has"));
+                    }
+                    for (i, value) in values.into_iter().enumerate() {
+                        slots[step.out + i] = Slot::Owned(value);
+                    }
+                }
+                #[cfg(feature = "mpi")]
+                Compute::Collective(kernel) => {
+                    let reads = read_variables(&slots, &step.inputs)?;
+                    let values = kernel.compute(&step.name, take_args(&mut slots, &step.inputs, &reads))?;
                     if values.len() != step.outputs {
                         return Err(kernel_error("the kernel made another number of outputs than the op has"));
                     }
@@ -349,6 +362,8 @@ impl Session {
                 (Kernel::One(f), attr) => Compute::One(f, attr.clone()),
                 (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
                 (Kernel::Update(f), attr) => Compute::Update(f, attr.clone()),
+                #[cfg(feature = "mpi")]
+                (Kernel::Collective, Attr::Collective(kernel)) => Compute::Collective(kernel.clone()),
                 _ => Compute::Nothing,
             };
             steps.push(Step {
