@@ -226,7 +226,9 @@ fn parse(bytes: &[u8]) -> Described<'_> {
         .filter_map(|l| {
             let mut parts = l.splitn(3, '\t');
             let (name, dtype, dims) = (parts.next()?, parts.next()?, parts.next()?);
-            Some((name, format!("{dtype} of shape ({})", dims.replace(',', ", "))))
+            // As TF prints shapes: `(3, 2)`, `(8,)`, `()`.
+            let dims = if dims.contains(',') || dims.is_empty() { dims.replace(',', ", ") } else { format!("{dims},") };
+            Some((name, format!("{dtype} of shape ({dims})")))
         })
         .collect();
     (setting, entries)
