@@ -151,12 +151,20 @@ impl Comm {
 
     /// Sums `values` over the ranks, in place: every rank gets the same sums.
     pub(crate) fn all_reduce_sum<T: Equivalence + Copy>(&self, values: &mut [T]) {
-        self.with(|world| {
-            for chunk in values.chunks_mut(MAX_COUNT) {
-                let mine = chunk.to_vec();
-                world.all_reduce_into(&mine[..], chunk, SystemOperation::sum());
+        let mine = values.to_vec();
+        self.all_reduce_sum_into(&mine, values);
+    }
+
+    /// `sums` = the sum of every rank's `mine` (of one length on every rank).
+    pub(crate) fn all_reduce_sum_into<T: Equivalence + Copy>(&self, mine: &[T], sums: &mut [T]) {
+        let done = self.with(|world| {
+            for (send, receive) in mine.chunks(MAX_COUNT).zip(sums.chunks_mut(MAX_COUNT)) {
+                world.all_reduce_into(send, receive, SystemOperation::sum());
             }
         });
+        if done.is_none() {
+            sums.copy_from_slice(mine);
+        }
     }
 
     /// Rank 0's `bytes` on every rank (the others' are replaced).
@@ -342,11 +350,11 @@ impl Allreduce {
     /// Averages `values[i]` for the `i` of `bucket` (all of one float dtype) in one allreduce.
     fn reduce_bucket(&self, values: &mut [Value], bucket: &[usize]) {
         match values[bucket[0]].dtype() {
-            DType::F32 => self.reduce_typed::<f32>(values, bucket, Value::F32, |v| match v {
+            DType::F32 => self.reduce_typed::<f32>(values, bucket, |v| match v {
                 Value::F32(a) => Some(a),
                 _ => None,
             }),
-            DType::F64 => self.reduce_typed::<f64>(values, bucket, Value::F64, |v| match v {
+            DType::F64 => self.reduce_typed::<f64>(values, bucket, |v| match v {
                 Value::F64(a) => Some(a),
                 _ => None,
             }),
@@ -354,31 +362,36 @@ impl Allreduce {
         }
     }
 
-    fn reduce_typed<T>(
-        &self,
-        values: &mut [Value],
-        bucket: &[usize],
-        wrap: fn(ArrayD<T>) -> Value,
-        unwrap: fn(&Value) -> Option<&ArrayD<T>>,
-    ) where
+    /// Packs the bucket's arrays into one buffer, sums it over the ranks,
+    /// and writes each mean back into its array.
+    fn reduce_typed<T>(&self, values: &mut [Value], bucket: &[usize], array: fn(&mut Value) -> Option<&mut ArrayD<T>>)
+    where
         T: Equivalence + Copy + num_like::Float,
     {
-        let mut buffer: Vec<T> = Vec::with_capacity(bucket.iter().map(|&i| values[i].len()).sum());
+        let total = bucket.iter().map(|&i| values[i].len()).sum();
+        let mut mine: Vec<T> = Vec::with_capacity(total);
         for &i in bucket {
-            if let Some(a) = unwrap(&values[i]) {
-                buffer.extend(a.iter().copied());
+            match array(&mut values[i]) {
+                Some(a) => match a.as_slice() {
+                    Some(contiguous) => mine.extend_from_slice(contiguous),
+                    None => mine.extend(a.iter().copied()),
+                },
+                None => {}
             }
         }
-        self.comm.all_reduce_sum(&mut buffer);
+        let mut sums = mine.clone();
+        self.comm.all_reduce_sum_into(&mine, &mut sums);
         let scale = T::recip_of(self.comm.size);
         let mut at = 0;
         for &i in bucket {
-            let shape = values[i].shape().to_vec();
-            let n = values[i].len();
-            let data: Vec<T> = buffer[at..at + n].iter().map(|&x| x.times(scale)).collect();
-            at += n;
-            if let Ok(a) = ArrayD::from_shape_vec(IxDyn(&shape), data) {
-                values[i] = wrap(a);
+            if let Some(a) = array(&mut values[i]) {
+                let n = a.len();
+                let means = sums[at..at + n].iter().map(|&s| s.times(scale));
+                match a.as_slice_mut() {
+                    Some(contiguous) => contiguous.iter_mut().zip(means).for_each(|(x, m)| *x = m),
+                    None => a.iter_mut().zip(means).for_each(|(x, m)| *x = m),
+                }
+                at += n;
             }
         }
     }

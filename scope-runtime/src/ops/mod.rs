@@ -338,7 +338,7 @@ op_table! {
     ApplyAdagrad     "ApplyAdagrad"  "ApplyAdagrad"   4 Float   apply_slots     Update(ks::apply_adagrad_kernel), false, NotDifferentiable;
     /// The mean of each input over the processes of an MPI job, by name, fused by dtype.
     #[cfg(feature = "mpi")]
-    MpiAllreduce     "MpiAllreduce"  "MpiAllreduce"   n Mixed   each_float      Kernel::Collective, false, Undefined;
+    MpiAllreduce     "MpiAllreduce"  "MpiAllreduce"   n Mixed   each_float      Kernel::Collective, true, Undefined;
 }
 
 impl OpKind {
