@@ -115,7 +115,8 @@ fn close(got: &[(String, Value)], want: &[(String, Value)], tolerance: f64) -> s
         return Err(format!("other variables: {:?}", got.iter().map(|g| &g.0).collect::<Vec<_>>()));
     }
     for ((name, g), (_, w)) in got.iter().zip(want) {
-        let worst = g.to_f64_vec().iter().zip(w.to_f64_vec()).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0, f64::max);
+        let worst =
+            g.to_f64_vec().iter().zip(w.to_f64_vec()).map(|(a, b)| (a - b).abs() / (1.0 + b.abs())).fold(0.0, f64::max);
         if worst > tolerance || g.shape() != w.shape() {
             return Err(format!("`{name}` differs from one process by {worst:e} (tolerance {tolerance:e})"));
         }
@@ -165,7 +166,13 @@ fn equals_one_process(world: &World, kind: Kind, fusion: usize, tolerance: f64) 
 /// A rank whose graph differs: `mlp/w1` of another shape on rank 1, or
 /// named otherwise, or another fusion threshold. Broadcasting and the first
 /// step fail on every rank, naming what differs and where.
-fn differing(world: &World, hidden: usize, name: &str, fusion: usize, expect: &[&str]) -> std::result::Result<(), String> {
+fn differing(
+    world: &World,
+    hidden: usize,
+    name: &str,
+    fusion: usize,
+    expect: &[&str],
+) -> std::result::Result<(), String> {
     let fail = |e: Error| e.to_string();
     let model = build(SEED, Kind::Sgd, Some((world, fusion)), hidden, name).map_err(fail)?;
     let (x, y) = data(&batch(0)[world.shard(BATCH)]);
@@ -319,10 +326,10 @@ fn main() {
                             Ok(())
                         } else {
                             let failed = format!("rank {rank}: FAILED {name}: ");
-                            Err(text
-                                .lines()
-                                .find(|l| l.starts_with(&failed))
-                                .map_or_else(|| format!("rank {rank} did not report; mpirun said:\n{text}"), str::to_owned))
+                            Err(text.lines().find(|l| l.starts_with(&failed)).map_or_else(
+                                || format!("rank {rank} did not report; mpirun said:\n{text}"),
+                                str::to_owned,
+                            ))
                         }
                     })
                     .collect::<std::result::Result<Vec<()>, String>>()

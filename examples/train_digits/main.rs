@@ -12,7 +12,7 @@
 //! Run: `cargo run --release --example train_digits [-- --fashion-mnist DIR] [--epochs N] [--logdir DIR]`,
 //! then `tensorboard --logdir target/train_digits`. It ends with `test accuracy=0.xxxx`.
 
-pub mod data;
+pub(crate) mod data;
 
 use data::Shuffle;
 use indicatif::{ProgressBar, ProgressStyle};

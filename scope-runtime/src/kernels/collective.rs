@@ -371,12 +371,11 @@ impl Allreduce {
         let total = bucket.iter().map(|&i| values[i].len()).sum();
         let mut mine: Vec<T> = Vec::with_capacity(total);
         for &i in bucket {
-            match array(&mut values[i]) {
-                Some(a) => match a.as_slice() {
+            if let Some(a) = array(&mut values[i]) {
+                match a.as_slice() {
                     Some(contiguous) => mine.extend_from_slice(contiguous),
                     None => mine.extend(a.iter().copied()),
-                },
-                None => {}
+                }
             }
         }
         let mut sums = mine.clone();
@@ -444,7 +443,8 @@ pub(crate) fn value_from_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> O
     let data = bytes.get(..used)?;
     macro_rules! read {
         ($t:ty, $variant:ident) => {{
-            let xs: Vec<$t> = data.chunks_exact(size).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default())).collect();
+            let xs: Vec<$t> =
+                data.chunks_exact(size).map(|c| <$t>::from_le_bytes(c.try_into().unwrap_or_default())).collect();
             Value::$variant(ArrayD::from_shape_vec(IxDyn(shape), xs).ok()?)
         }};
     }
@@ -484,7 +484,10 @@ mod tests {
             describe(64, "a\tfloat32\t2\nw\tfloat32\t3,3\n"),
         ];
         let e = mismatch("the gradients", &all).to_string();
-        assert!(e.contains("`w` is float32 of shape (3, 3) on ranks 0 and 2, float32 of shape (3, 2) on rank 1"), "{e}");
+        assert!(
+            e.contains("`w` is float32 of shape (3, 3) on ranks 0 and 2, float32 of shape (3, 2) on rank 1"),
+            "{e}"
+        );
         let e = mismatch("the gradients", &[describe(1, ""), describe(2, "")]).to_string();
         assert!(e.contains("fusion threshold"), "{e}");
     }
