@@ -119,8 +119,8 @@ impl World {
     /// let graph = Graph::with_seed(world.rank() as u64); // different seeds…
     /// let _g = graph.as_default();
     /// let w = get_variable("w", [2, 2]).get()?;
-    /// world.broadcast_variables(&graph)?; // …the same values on every rank
-    /// assert!(w.is_materialized());
+    /// world.broadcast_variables(&graph)?; // …rank 0's values on every rank
+    /// assert_eq!(w.value()?.shape(), &[2, 2]);
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn broadcast_variables(&self, graph: &Graph) -> Result<()> {
