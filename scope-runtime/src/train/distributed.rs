@@ -94,10 +94,7 @@ impl World {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn shard(&self, n: usize) -> Range<usize> {
-        let (size, rank) = (self.size(), self.rank());
-        let (base, extra) = (n / size, n % size);
-        let start = rank * base + rank.min(extra);
-        start..start + base + usize::from(rank < extra)
+        shard(n, self.rank(), self.size())
     }
 
     /// Gives every rank rank 0's values of the graph's global variables
@@ -335,5 +332,22 @@ impl<O: Optimizer> Optimizer for DistributedOptimizer<O> {
             let _scope = name_scope(format!("Distributed{}_Allreduce", self.inner.name()).as_str()).enter()?;
             self.average_gradients(grads)
         })
+    }
+}
+
+/// Rank `rank`'s share of `n` items among `size` ranks (see [`World::shard`]).
+fn shard(n: usize, rank: usize, size: usize) -> Range<usize> {
+    let (base, extra) = (n / size, n % size);
+    let start = rank * base + rank.min(extra);
+    start..start + base + usize::from(rank < extra)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shards_cover_every_item_once_sizes_differing_by_at_most_one() {
+        assert_eq!((0..3).map(|r| super::shard(8, r, 3)).collect::<Vec<_>>(), [0..3, 3..6, 6..8]);
+        assert_eq!((0..4).map(|r| super::shard(2, r, 4)).collect::<Vec<_>>(), [0..1, 1..2, 2..2, 2..2]);
+        assert_eq!(super::shard(32, 1, 2), 16..32);
     }
 }
