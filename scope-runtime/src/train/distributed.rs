@@ -215,6 +215,10 @@ impl World {
 /// the variable and the ranks when not. Gradients of one dtype travel in
 /// buffers of up to [`fusion_threshold`](Self::fusion_threshold) bytes.
 ///
+/// Collectives pair up by order: every rank runs the same train ops in the
+/// same order, each from one thread at a time (as under Horovod); a rank
+/// that runs none while the others wait stalls them, as any MPI program.
+///
 /// # Examples
 ///
 /// ```
