@@ -29,6 +29,10 @@ pub use scope_runtime::losses;
 
 pub mod layers;
 pub mod rnn;
+/// Data-parallel training on MPI (feature `mpi`): see the README's section
+/// "Training on several processes or machines".
+#[cfg(feature = "mpi")]
+pub use scope_runtime::mpi;
 pub use scope_runtime::{
     AdagradOptimizer, AdamOptimizer, AsScopeArg, Axes, CallSite, CollectionItem, Constraint, ConstraintFn,
     ControlDependencies, ControlDependenciesGuard, CustomGetter, CustomGetterFn, DType, DefaultGraphGuard, Dim,

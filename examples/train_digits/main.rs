@@ -12,7 +12,7 @@
 //! Run: `cargo run --release --example train_digits [-- --fashion-mnist DIR] [--epochs N] [--logdir DIR]`,
 //! then `tensorboard --logdir target/train_digits`. It ends with `test accuracy=0.xxxx`.
 
-mod data;
+pub(crate) mod data;
 
 use data::Shuffle;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,8 +28,8 @@ use std::path::PathBuf;
 const USAGE: &str =
     "usage: cargo run --release --example train_digits -- [--fashion-mnist DIR] [--epochs N] [--logdir DIR]";
 /// The graph's seed (TF `tf.set_random_seed`) and the shuffles'.
-const SEED: u64 = 0;
-const CLASSES: usize = 10;
+pub const SEED: u64 = 0;
+pub const CLASSES: usize = 10;
 
 /// `tf.layers.dense(x, units, name=name)`: variables `name/kernel` and
 /// `name/bias` in the current variable scope, ops in `name/`.
@@ -66,18 +66,18 @@ fn accuracy(labels: &Tensor, logits: &Tensor) -> Result<Tensor> {
 }
 
 /// One tower: its inputs, and what it computes from them.
-struct Tower {
-    images: Tensor,
-    labels: Tensor,
-    logits: Tensor,
-    loss: Tensor,
-    accuracy: Tensor,
+pub struct Tower {
+    pub images: Tensor,
+    pub labels: Tensor,
+    pub logits: Tensor,
+    pub loss: Tensor,
+    pub accuracy: Tensor,
 }
 
 impl Tower {
     /// Builds a tower in name scope `name` (`train/mlp/hidden/MatMul`, …; the
     /// variables, named by variable scopes only, stay `mlp/…`).
-    fn build(name: &str, pixels: usize, hidden: usize, reuse: Reuse) -> Result<Tower> {
+    pub fn build(name: &str, pixels: usize, hidden: usize, reuse: Reuse) -> Result<Tower> {
         name_scope(name).with(|_| {
             let images = named("images").placeholder(DType::F32, Shape::from_dims([None, Some(pixels)]))?;
             let labels = named("labels").placeholder(DType::I32, Shape::from_dims([None]))?;
@@ -89,13 +89,13 @@ impl Tower {
     }
 
     /// Loss and accuracy over a whole split, as `Split::all` gives it.
-    fn evaluate(&self, session: &Session, (images, labels): &(Value, Value)) -> Result<(f64, f64)> {
+    pub fn evaluate(&self, session: &Session, (images, labels): &(Value, Value)) -> Result<(f64, f64)> {
         let got = session.run(&[&self.loss, &self.accuracy], &[(&self.images, images), (&self.labels, labels)])?;
         Ok((scalar(&got[0]), scalar(&got[1])))
     }
 }
 
-fn scalar(value: &Value) -> f64 {
+pub fn scalar(value: &Value) -> f64 {
     value.to_f64_vec()[0]
 }
 
@@ -124,7 +124,7 @@ impl Default for Options {
 
 impl Options {
     /// Reads `--fashion-mnist DIR`, `--epochs N` and `--logdir DIR`.
-    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         let mut options = Options::default();
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -143,16 +143,16 @@ impl Options {
 }
 
 /// How a dataset is trained: the same MLP, sized and run for its images.
-struct Settings {
-    epochs: usize,
-    batch: usize,
-    hidden: usize,
-    learning_rate: f64,
+pub struct Settings {
+    pub epochs: usize,
+    pub batch: usize,
+    pub hidden: usize,
+    pub learning_rate: f64,
 }
 
 impl Settings {
-    const DIGITS: Settings = Settings { epochs: 30, batch: 32, hidden: 64, learning_rate: 1e-3 };
-    const FASHION_MNIST: Settings = Settings { epochs: 10, batch: 64, hidden: 128, learning_rate: 1e-3 };
+    pub const DIGITS: Settings = Settings { epochs: 30, batch: 32, hidden: 64, learning_rate: 1e-3 };
+    pub const FASHION_MNIST: Settings = Settings { epochs: 10, batch: 64, hidden: 128, learning_rate: 1e-3 };
 }
 
 fn main() {

@@ -75,6 +75,14 @@ pub use train::{
     AdagradOptimizer, AdamOptimizer, GLOBAL_STEP, GradAndVar, GradientDescentOptimizer, LearningRate,
     MomentumOptimizer, Optimizer, RMSPropOptimizer, exponential_decay, get_or_create_global_step, piecewise_constant,
 };
+/// Data-parallel training across processes and machines on MPI (the `mpi`
+/// feature): [`World`](mpi::World) (rank, size, broadcast of rank 0's
+/// variables) and [`DistributedOptimizer`](mpi::DistributedOptimizer)
+/// (gradients averaged over the ranks by variable name before each update).
+#[cfg(feature = "mpi")]
+pub mod mpi {
+    pub use crate::train::distributed::{AllreduceStats, DEFAULT_FUSION_THRESHOLD, DistributedOptimizer, World};
+}
 pub use variable::{
     Constraint, ConstraintFn, CustomGetter, CustomGetterFn, Distribution, FanMode, Getter, Init, PartitionFn,
     Partitioner, Regularizer, Variable, VariableRequest, fans,

@@ -427,6 +427,31 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// The processes of an MPI job hold different tensors where they must
+    /// hold the same: they built different graphs.
+    #[cfg(feature = "mpi")]
+    #[error(
+        "the ranks of the MPI job disagree on {what}: `{name}` is {}; every rank must build the same graph \
+         (the same variable names, dtypes and shapes) and run the same ops in the same order",
+        ranks_list(found)
+    )]
+    RankMismatch {
+        /// What the ranks compared (the gradients of an op, the variables broadcast).
+        what: String,
+        /// The first variable, by name, that differs.
+        name: String,
+        /// Each description of it (`float32 of shape (3, 2)`, `missing`) and the ranks that hold it.
+        found: Vec<(String, Vec<usize>)>,
+    },
+
+    /// MPI cannot be started or used as scopeflow needs it.
+    #[cfg(feature = "mpi")]
+    #[error("MPI: {problem}")]
+    Mpi {
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
     /// A file that cannot be read or written: a checkpoint, a manifest or an events file.
     #[error("cannot read or write {what} file `{path}`: {source}")]
     Io {
@@ -571,6 +596,19 @@ fn partition_message(name: &str, problem: &PartitionProblem) -> String {
              use the partitioning it was created with"
         ),
     }
+}
+
+/// `float32 of shape (3, 3) on ranks 0 and 2, missing on rank 1`.
+#[cfg(feature = "mpi")]
+fn ranks_list(found: &[(String, Vec<usize>)]) -> String {
+    let on = |ranks: &[usize]| match ranks {
+        [one] => format!("rank {one}"),
+        [most @ .., last] => {
+            format!("ranks {} and {last}", most.iter().map(usize::to_string).collect::<Vec<_>>().join(", "))
+        }
+        [] => "no rank".to_owned(),
+    };
+    found.iter().map(|(what, ranks)| format!("{what} on {}", on(ranks))).collect::<Vec<_>>().join(", ")
 }
 
 fn for_name(name: &Option<String>) -> String {
@@ -746,6 +784,8 @@ impl Error {
             Error::CheckpointMismatch { what: Mismatch::Shape, .. } => ErrorKind::ShapeMismatch,
             Error::CheckpointMismatch { what: Mismatch::DType, .. } => ErrorKind::DTypeMismatch,
             Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
+            #[cfg(feature = "mpi")]
+            Error::RankMismatch { .. } | Error::Mpi { .. } => ErrorKind::Usage,
         }
     }
 }

@@ -83,6 +83,9 @@ pub(crate) enum Attr {
     },
     /// A loop op's body (`Scan`, `ScanGrad`).
     Loop(Arc<dyn super::LoopBody>),
+    /// What a collective op computes with the other processes of the job.
+    #[cfg(feature = "mpi")]
+    Collective(Arc<dyn super::Collective>),
 }
 
 /// A random op's stream: its seed (from the graph's seed and the op's name),

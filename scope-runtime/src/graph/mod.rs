@@ -16,6 +16,8 @@ pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
 pub(crate) use default::{push_default, with_default_graph};
+#[cfg(feature = "mpi")]
+pub(crate) use op::Collective;
 pub(crate) use op::{
     Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, LoopFailure, LoopFn, ManyFn, OneFn,
     OpDef, Outputs, UpdateFn, Values,

@@ -213,6 +213,21 @@ pub(crate) enum Kernel {
     Update(UpdateFn),
     /// A loop over a body subgraph, with several outputs.
     Loop(LoopFn),
+    /// A computation shared with the other processes of a job, the
+    /// [`Collective`] in its attributes.
+    #[cfg(feature = "mpi")]
+    Collective,
+}
+
+/// A kernel that computes together with the other processes of an MPI job
+/// (a collective such as an allreduce). Unlike the table's function kernels
+/// it carries state (the communicator, the names of what it reduces) and
+/// fails with a full [`Error`](crate::base::Error): which variable, which ranks.
+#[cfg(feature = "mpi")]
+pub(crate) trait Collective: Send + Sync + std::fmt::Debug {
+    /// Computes the outputs of the op named `op` from its inputs; every
+    /// process of the job runs it with inputs of the same names, dtypes and shapes.
+    fn compute(&self, op: &str, inputs: Args<'_>) -> Result<Vec<Value>>;
 }
 
 impl Kernel {

@@ -3,6 +3,8 @@
 //! attributes and takes their outputs.
 
 pub(crate) mod array;
+#[cfg(feature = "mpi")]
+pub(crate) mod collective;
 pub(crate) mod control;
 pub(crate) mod cpu;
 pub(crate) mod math;

@@ -458,6 +458,15 @@ pub(super) fn concat_offset(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred 
 }
 
 /// `ShapeN`: each input's shape, as int32.
+/// One output per input, of its shape and dtype, all floats (`MpiAllreduce`).
+#[cfg(feature = "mpi")]
+pub(super) fn each_float(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
+    if x.iter().any(|t| !t.dtype.is_floating()) {
+        return Err(Fail::DType);
+    }
+    Ok(x.iter().map(|t| (t.shape.clone(), t.dtype)).collect())
+}
+
 pub(super) fn shape_n(x: &[&Tensor], _: &Attr, _: Consts<'_>) -> Inferred {
     Ok(x.iter().map(|t| (Shape::from_dims([t.shape.rank()]), DType::I32)).collect())
 }

@@ -43,6 +43,8 @@ mod api;
 mod array;
 mod array_grad;
 mod clip;
+#[cfg(feature = "mpi")]
+mod collective;
 mod grad;
 mod gradients;
 mod indexed;
@@ -55,6 +57,8 @@ mod state;
 pub use api::*;
 pub use array::*;
 pub use clip::*;
+#[cfg(feature = "mpi")]
+pub(crate) use collective::mpi_allreduce;
 pub(crate) use gradients::gradients_gated;
 pub use gradients::{gradients, gradients_indexed_with, gradients_with};
 pub use indexed::{Gradient, IndexedSlices};
@@ -72,13 +76,15 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 macro_rules! op_table {
-    ($($(#[$doc:meta])* $kind:ident $type_name:literal $default:literal $arity:tt $dtypes:ident
-        $infer:ident $kernel:expr, $in_place:literal, $grad:expr;)*) => {
+    // A row may end its doc comment with `#[cfg(…)]`: the op exists only
+    // when the cfg holds (an optional feature's op).
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $kind:ident $type_name:literal $default:literal $arity:tt
+        $dtypes:ident $infer:ident $kernel:expr, $in_place:literal, $grad:expr;)*) => {
         /// Every op type a graph can hold.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub(crate) enum OpKind { $($(#[$doc])* $kind,)* }
+        pub(crate) enum OpKind { $($(#[doc = $doc])* $(#[cfg($cfg)])? $kind,)* }
 
-        static OP_DEFS: &[OpDef] = &[$(OpDef {
+        static OP_DEFS: &[OpDef] = &[$($(#[cfg($cfg)])? OpDef {
             type_name: $type_name,
             default_name: $default,
             arity: op_table!(@arity $arity),
@@ -339,6 +345,9 @@ op_table! {
     ApplyCenteredRMSProp "ApplyCenteredRMSProp" "ApplyCenteredRMSProp" 9 Float apply_slots Update(ks::apply_centered_rms_prop_kernel), false, NotDifferentiable;
     /// Adagrad's update of a variable and its accumulator, in place.
     ApplyAdagrad     "ApplyAdagrad"  "ApplyAdagrad"   4 Float   apply_slots     Update(ks::apply_adagrad_kernel), false, NotDifferentiable;
+    /// The mean of each input over the processes of an MPI job, by name, fused by dtype.
+    #[cfg(feature = "mpi")]
+    MpiAllreduce     "MpiAllreduce"  "MpiAllreduce"   n Mixed   each_float      Kernel::Collective, true, Undefined;
 }
 
 impl OpKind {

@@ -118,6 +118,8 @@ enum Compute {
     Many(ManyFn, Attr),
     Update(UpdateFn, Attr),
     Loop(LoopFn, Attr),
+    #[cfg(feature = "mpi")]
+    Collective(Arc<dyn crate::graph::Collective>),
 }
 
 /// A value during a run.
@@ -298,6 +300,17 @@ impl Session {
                         slots[step.out + i] = Slot::Owned(value);
                     }
                 }
+                #[cfg(feature = "mpi")]
+                Compute::Collective(kernel) => {
+                    let reads = read_variables(&slots, &step.inputs)?;
+                    let values = kernel.compute(&step.name, take_args(&mut slots, feeds, &step.inputs, &reads))?;
+                    if values.len() != step.outputs {
+                        return Err(kernel_error("the kernel made another number of outputs than the op has"));
+                    }
+                    for (i, value) in values.into_iter().enumerate() {
+                        slots[step.out + i] = Slot::Owned(value);
+                    }
+                }
             }
         }
         // Fetched values move out of their slots; a slot fetched twice is copied.
@@ -436,6 +449,8 @@ impl Session {
                 (Kernel::Many(f), attr) => Compute::Many(f, attr.clone()),
                 (Kernel::Update(f), attr) => Compute::Update(f, attr.clone()),
                 (Kernel::Loop(f), attr) => Compute::Loop(f, attr.clone()),
+                #[cfg(feature = "mpi")]
+                (Kernel::Collective, Attr::Collective(kernel)) => Compute::Collective(kernel.clone()),
                 _ => Compute::Nothing,
             };
             steps.push(Step {

@@ -12,6 +12,8 @@ use crate::variable::{Init, Variable};
 use rustc_hash::FxHashMap;
 use std::sync::Mutex;
 
+#[cfg(feature = "mpi")]
+pub(crate) mod distributed;
 mod schedules;
 
 pub use schedules::{exponential_decay, piecewise_constant};
