@@ -240,3 +240,45 @@ fn the_restored_port_continues_tensorflows_alternating_training() -> Result<()> 
 /// Tolerances of the continued trajectory: see the module doc.
 const TRAJECTORY_ATOL: f64 = 1e-7;
 const TRAJECTORY_RTOL: f64 = 1e-6;
+
+/// The recorder's `name_cases`: the discriminator written with a `reuse`
+/// argument (false, then true) shares as `reuse = auto` does; a second Adam
+/// over a variable that already has Adam's slots gets TF's uniquified slots
+/// (`w/Adam_2`, `w/Adam_3`) and beta powers, and a named one its own.
+#[test]
+fn the_other_ways_to_write_it_have_tensorflows_names() -> Result<()> {
+    let expected = expected();
+    let cases = &expected["name_cases"];
+    let names = |vars: Vec<Variable>| vars.iter().map(|v| v.name().to_owned()).collect::<Vec<_>>();
+
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = named("x").placeholder(DType::F32, Shape::from_dims([None, Some(2)]))?;
+    let discriminator = |x: &Tensor, reuse: bool| {
+        let reuse = if reuse { Reuse::True } else { Reuse::Inherit };
+        variable_scope("discriminator").reuse(reuse).with(|_| {
+            let h = layers::dense(x, 8).activation(lrelu).name("hidden").build()?;
+            layers::dense(&h, 1).name("logits").build()
+        })
+    };
+    let outputs = [discriminator(&x, false)?, discriminator(&x, true)?];
+    let outputs: Vec<String> = outputs.iter().map(|t| t.op().name().to_owned()).collect();
+    assert_eq!(outputs, names_of(&cases["reuse_true"]["outputs"]));
+    assert_eq!(names(graph.global_variables(None)?), names_of(&cases["reuse_true"]["variables"]));
+    drop(_g);
+
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let w = get_variable("w", [2]).get()?;
+    let v = get_variable("v", [2]).get()?;
+    let loss = (&reduce_sum(&(&w * &w)?, None, false)? + &reduce_sum(&(&v * &v)?, None, false)?)?;
+    let ops = [
+        AdamOptimizer::new(0.1).minimize(&loss, None, None)?,
+        AdamOptimizer::new(0.1).minimize(&loss, Some(std::slice::from_ref(&w)), None)?,
+        AdamOptimizer::new(0.1).with_name("GAdam").minimize(&loss, Some(std::slice::from_ref(&w)), None)?,
+    ];
+    let ops: Vec<String> = ops.iter().map(|op| op.name().to_owned()).collect();
+    assert_eq!(ops, names_of(&cases["three_adams"]["train_ops"]));
+    assert_eq!(names(graph.global_variables(None)?), names_of(&cases["three_adams"]["variables"]));
+    Ok(())
+}

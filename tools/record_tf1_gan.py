@@ -36,7 +36,8 @@ order), every saved name, both train ops' names, the losses of the first
 steps; at the checkpoint, on batch 100: the generator's output, both
 discriminator logits and both losses; per continued step (5..9): d_loss before
 the D step, g_loss before the G step (after the D step); and every saved
-variable's values after step 9.
+variable's values after step 9. `name_cases` holds names from two more graphs
+(see `name_cases`).
 """
 import json
 import os
@@ -122,7 +123,41 @@ with open(os.path.join(OUT, "checkpoint"), "w") as f:
     base = os.path.basename(path)
     f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n' % (base, base))
 
+
+
+def name_cases():
+    """Names only, no training: the discriminator written with a `reuse`
+    argument (False, then True) instead of AUTO_REUSE; and three Adams, the
+    second over a variable the first already has slots for (its slots are
+    uniquified: `w/Adam_2`, `w/Adam_3`), the third named."""
+    cases = {}
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, X], name="x")
+
+        def disc(x, reuse=False):
+            with tf.variable_scope("discriminator", reuse=reuse):
+                h = tf.layers.dense(x, H, activation=tf.nn.leaky_relu, name="hidden")
+                return tf.layers.dense(h, 1, name="logits")
+
+        a, b = disc(x), disc(x, reuse=True)
+        cases["reuse_true"] = {"outputs": [a.op.name, b.op.name],
+                               "variables": [v.op.name for v in tf.global_variables()]}
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.get_variable("w", [2])
+        v = tf.get_variable("v", [2])
+        loss = tf.reduce_sum(w * w) + tf.reduce_sum(v * v)
+        ops = [tf.train.AdamOptimizer(0.1).minimize(loss),
+               tf.train.AdamOptimizer(0.1).minimize(loss, var_list=[w]),
+               tf.train.AdamOptimizer(0.1, name="GAdam").minimize(loss, var_list=[w])]
+        cases["three_adams"] = {"train_ops": [op.name for op in ops],
+                                "variables": [v.op.name for v in tf.global_variables()]}
+    return cases
+
+
 expected = {
+    "name_cases": name_cases(),
     "source": "tools/record_tf1_gan.py, TensorFlow " + tf.__version__,
     "sizes": {"batch": B, "noise": Z, "data": X, "hidden": H},
     "checkpoint": os.path.basename(path),
