@@ -9,7 +9,7 @@
 //! strictly (both optimizers' slots and the second one's uniquified
 //! `beta1_power_1` / `beta2_power_1`), the restored model gives TF's outputs
 //! within 1e-5, and five more alternating D and G steps follow TF's
-//! trajectory.
+//! trajectory; the Saver then writes it back as a TF1 checkpoint by TF's names.
 //!
 //! The trajectory's tolerance, `|ours - TF| <= 1e-7 + 1e-6 |TF|` for every
 //! loss and every saved variable (slots and beta powers included), is
@@ -234,6 +234,30 @@ fn the_restored_port_continues_tensorflows_alternating_training() -> Result<()> 
         ));
     }
     eprintln!("largest difference from TensorFlow over the trajectory: {worst:e}");
+
+    // Handed back: the Saver writes a TF1 checkpoint with TF's names (both
+    // optimizers' slots and beta powers, and global_step's suffix), holding
+    // exactly what the graph holds. With SCOPEFLOW_TF1_GAN_OUT set, it is
+    // written there and kept, for `tools/check_tf1_gan.py` (CI): TensorFlow
+    // restores it into its own GAN.
+    let keep = std::env::var_os("SCOPEFLOW_TF1_GAN_OUT").map(PathBuf::from);
+    let dir =
+        keep.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("scopeflow-tf1-gan-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let step = scopeflow::SaveOptions { global_step: Some(10), ..Default::default() };
+    let prefix = Saver::new(&graph).save_with(dir.join("model.ckpt"), &step)?;
+    assert_eq!(latest_checkpoint(&dir)?, Some(prefix.clone()));
+    let written = scopeflow::read_tf1_checkpoint(&prefix)?;
+    assert_eq!(written.keys().cloned().collect::<Vec<_>>(), names_of(&expected["saved_names"]));
+    for var in graph.global_variables(None)? {
+        match &written[var.name()] {
+            scopeflow::Stored::Value(v) => assert_eq!(v, &var.value()?, "{} as written", var.name()),
+            other => panic!("{} written as {other:?}", var.name()),
+        }
+    }
+    if keep.is_none() {
+        std::fs::remove_dir_all(&dir).ok();
+    }
     Ok(())
 }
 

@@ -50,8 +50,6 @@ import tensorflow.compat.v1 as tf
 
 tf.disable_v2_behavior()
 tf.get_logger().setLevel("ERROR")
-OUT = sys.argv[1]
-os.makedirs(OUT, exist_ok=True)
 B, Z, X, H, FIRST, MORE = 8, 4, 2, 8, 5, 5
 
 
@@ -83,9 +81,9 @@ def discriminator(x):
         return tf.layers.dense(h, 1, name="logits")
 
 
-g = tf.Graph()
-with g.as_default():
-    tf.set_random_seed(3)
+def build_gan():
+    """The model in the default graph: (z, x, fake, d_real, d_fake, d_loss, g_loss,
+    d_vars, g_vars, global_step, d_train, g_train)."""
     z = tf.placeholder(tf.float32, [None, Z], name="z")
     x = tf.placeholder(tf.float32, [None, X], name="x")
     fake = generator(z)
@@ -99,30 +97,7 @@ with g.as_default():
     global_step = tf.train.get_or_create_global_step()
     d_train = tf.train.AdamOptimizer(0.01, beta1=0.5).minimize(d_loss, var_list=d_vars)
     g_train = tf.train.AdamOptimizer(0.01, beta1=0.5).minimize(g_loss, var_list=g_vars, global_step=global_step)
-    saver = tf.train.Saver()
-    names = sorted(v.op.name for v in tf.global_variables())
-
-    def step(sess, s):
-        zv, xv = batch(s)
-        dl, _ = sess.run([d_loss, d_train], {z: zv, x: xv})
-        gl, _ = sess.run([g_loss, g_train], {z: zv})
-        return float(dl), float(gl)
-
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        first = [step(sess, s) for s in range(FIRST)]
-        for f in os.listdir(OUT):
-            os.remove(os.path.join(OUT, f))
-        path = saver.save(sess, os.path.join(OUT, "model.ckpt"), global_step=global_step, write_meta_graph=False)
-        ze, xe = batch(100)
-        fe, dre, dfe, dle, gle = sess.run([fake, d_real, d_fake, d_loss, g_loss], {z: ze, x: xe})
-        more = [step(sess, s) for s in range(FIRST, FIRST + MORE)]
-        final = {v.op.name: flat(sess.run(v)) for v in tf.global_variables()}
-# The state file names the checkpoint by the path given to save; keep it relative.
-with open(os.path.join(OUT, "checkpoint"), "w") as f:
-    base = os.path.basename(path)
-    f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n' % (base, base))
-
+    return z, x, fake, d_real, d_fake, d_loss, g_loss, d_vars, g_vars, global_step, d_train, g_train
 
 
 def name_cases():
@@ -156,26 +131,60 @@ def name_cases():
     return cases
 
 
-expected = {
-    "name_cases": name_cases(),
-    "source": "tools/record_tf1_gan.py, TensorFlow " + tf.__version__,
-    "sizes": {"batch": B, "noise": Z, "data": X, "hidden": H},
-    "checkpoint": os.path.basename(path),
-    "d_vars": [v.op.name for v in d_vars],
-    "g_vars": [v.op.name for v in g_vars],
-    "d_train": d_train.name,
-    "g_train": g_train.name,
-    "names": {"fake": fake.name, "d_real": d_real.name, "d_fake": d_fake.name,
-              "d_loss": d_loss.name, "g_loss": g_loss.name},
-    "saved_names": names,
-    "first_losses": first,
-    "eval_batch": 100,
-    "eval": {"fake": flat(fe), "d_real": flat(dre), "d_fake": flat(dfe), "d_loss": float(dle), "g_loss": float(gle)},
-    "steps": [{"step": FIRST + k, "d_loss": d, "g_loss": gl} for k, (d, gl) in enumerate(more)],
-    "final": final,
-}
-with open(os.path.join(OUT, "expected.json"), "w") as f:
-    json.dump(expected, f, separators=(",", ":"))
-print("wrote", OUT, "with", len(names), "variables:", names)
-print("d_train", d_train.name, "g_train", g_train.name, expected["names"])
-print("losses", first + [(s["d_loss"], s["g_loss"]) for s in expected["steps"]])
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(3)
+        z, x, fake, d_real, d_fake, d_loss, g_loss, d_vars, g_vars, global_step, d_train, g_train = build_gan()
+        saver = tf.train.Saver()
+        names = sorted(v.op.name for v in tf.global_variables())
+
+        def step(sess, s):
+            zv, xv = batch(s)
+            dl, _ = sess.run([d_loss, d_train], {z: zv, x: xv})
+            gl, _ = sess.run([g_loss, g_train], {z: zv})
+            return float(dl), float(gl)
+
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            first = [step(sess, s) for s in range(FIRST)]
+            for f in os.listdir(out):
+                os.remove(os.path.join(out, f))
+            path = saver.save(sess, os.path.join(out, "model.ckpt"), global_step=global_step, write_meta_graph=False)
+            ze, xe = batch(100)
+            fe, dre, dfe, dle, gle = sess.run([fake, d_real, d_fake, d_loss, g_loss], {z: ze, x: xe})
+            more = [step(sess, s) for s in range(FIRST, FIRST + MORE)]
+            final = {v.op.name: flat(sess.run(v)) for v in tf.global_variables()}
+    # The state file names the checkpoint by the path given to save; keep it relative.
+    with open(os.path.join(out, "checkpoint"), "w") as f:
+        base = os.path.basename(path)
+        f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n' % (base, base))
+
+    expected = {
+        "name_cases": name_cases(),
+        "source": "tools/record_tf1_gan.py, TensorFlow " + tf.__version__,
+        "sizes": {"batch": B, "noise": Z, "data": X, "hidden": H},
+        "checkpoint": os.path.basename(path),
+        "d_vars": [v.op.name for v in d_vars],
+        "g_vars": [v.op.name for v in g_vars],
+        "d_train": d_train.name,
+        "g_train": g_train.name,
+        "names": {"fake": fake.name, "d_real": d_real.name, "d_fake": d_fake.name,
+                  "d_loss": d_loss.name, "g_loss": g_loss.name},
+        "saved_names": names,
+        "first_losses": first,
+        "eval_batch": 100,
+        "eval": {"fake": flat(fe), "d_real": flat(dre), "d_fake": flat(dfe), "d_loss": float(dle), "g_loss": float(gle)},
+        "steps": [{"step": FIRST + k, "d_loss": d, "g_loss": gl} for k, (d, gl) in enumerate(more)],
+        "final": final,
+    }
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f, separators=(",", ":"))
+    print("wrote", out, "with", len(names), "variables:", names)
+    print("d_train", d_train.name, "g_train", g_train.name, expected["names"])
+    print("losses", first + [(s["d_loss"], s["g_loss"]) for s in expected["steps"]])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
