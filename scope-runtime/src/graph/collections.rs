@@ -34,6 +34,30 @@ impl CollectionItem {
         }
     }
 
+    /// The variable, when the item is one. With it, TF1's
+    /// `var_list=tf.get_collection(TRAINABLE_VARIABLES, scope="generator")`
+    /// is a `filter_map` over the collection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{get_variable, variable_scope, CollectionItem, Graph, TRAINABLE_VARIABLES};
+    /// let graph = Graph::new();
+    /// let _g = graph.as_default();
+    /// variable_scope("generator").with(|_| get_variable("w", [2]).get())?;
+    /// get_variable("d", [2]).get()?;
+    /// let items = graph.get_collection(TRAINABLE_VARIABLES, Some("generator"))?;
+    /// let vars: Vec<_> = items.iter().filter_map(CollectionItem::variable).cloned().collect();
+    /// assert_eq!(vars, [graph.variable("generator/w").unwrap()]);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn variable(&self) -> Option<&Variable> {
+        match self {
+            CollectionItem::Variable(v) => Some(v),
+            CollectionItem::Tensor(_) => None,
+        }
+    }
+
     /// The item's op: the variable's `VariableV2` node, or the op making the
     /// tensor. With it, TF1's `tf.control_dependencies(tf.get_collection(UPDATE_OPS))`
     /// is a map over the collection.
