@@ -4,7 +4,6 @@ use super::{OpKind, build};
 use crate::base::{DType, Error, Result, Tensor};
 use crate::graph::{Attr, Random};
 use crate::scope::{name_scope, with_ctx};
-use crate::variable::init::stable_hash;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -67,8 +66,9 @@ api! {
     };
 }
 
-/// A `RandomUniform` in a `random_uniform` name scope, its stream seeded by
-/// the graph's seed and the op's name, or by the graph's seed and `op_seed`.
+/// A `RandomUniform` in a `random_uniform` name scope, its seeds TF's
+/// `get_seed(op_seed)`: the graph's seed and the graph's count of random ops
+/// (or `op_seed`).
 fn uniform(shape: &Tensor, dtype: DType, name: Option<&str>, op_seed: Option<u64>) -> Result<Tensor> {
     if !dtype.is_floating() {
         return Err(Error::OpDType {
@@ -77,17 +77,8 @@ fn uniform(shape: &Tensor, dtype: DType, name: Option<&str>, op_seed: Option<u64
             dtypes: vec![dtype],
         });
     }
-    let scope = name_scope(name.unwrap_or("random_uniform")).enter()?;
-    let seed = with_ctx(|ctx| {
-        Ok(match op_seed {
-            None => ctx.graph.seed().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(scope.name().as_bytes()),
-            Some(s) => {
-                ctx.graph.seed_for_op_seed().wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                    ^ s.wrapping_mul(0xd605_bbb5_8c8a_bbd7).rotate_left(29)
-                    ^ stable_hash(b"op seed")
-            }
-        })
-    })?;
-    let random = Random { seed, dtype, draws: Arc::new(AtomicU64::new(0)) };
+    let _scope = name_scope(name.unwrap_or("random_uniform")).enter()?;
+    let seeds = with_ctx(|ctx| Ok(ctx.graph.write().random_seeds(ctx.graph.graph_seed(), op_seed)))?;
+    let random = Random { seeds, dtype, reserved: Arc::new(AtomicU64::new(0)) };
     build(OpKind::RandomUniform, None, &[shape], Attr::Random(Box::new(random)))
 }

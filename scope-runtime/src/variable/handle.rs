@@ -52,7 +52,8 @@ pub(crate) enum Storage {
         init: Init,
         /// Shape of the whole variable when this is a shard (initializers' fans use it).
         full_shape: Vec<usize>,
-        seed: u64,
+        /// The seeds of its initializer's random op (TF `seed`, `seed2`).
+        seed: super::philox::Seeds,
         /// Shared, so that a session reads it without copying.
         value: RwLock<Option<Arc<Value>>>,
     },
