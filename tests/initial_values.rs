@@ -49,8 +49,10 @@ fn initializer(spec: &Json) -> Option<Init> {
                 Some("fan_out") => FanMode::FanOut,
                 _ => FanMode::FanAvg,
             },
+            // TF's "normal" is the truncated normal.
             distribution: match spec[3].as_str() {
                 Some("uniform") => Distribution::Uniform,
+                Some("untruncated_normal") => Distribution::UntruncatedNormal,
                 _ => Distribution::TruncatedNormal,
             },
         },

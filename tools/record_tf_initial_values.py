@@ -143,6 +143,8 @@ INITS = [
     ("he_uniform", ["he_uniform"]),
     ("vs_fan_out_uniform", ["variance_scaling", 0.5, "fan_out", "uniform"]),
     ("vs_fan_avg_truncated", ["variance_scaling", 3.0, "fan_avg", "truncated_normal"]),
+    ("vs_untruncated", ["variance_scaling", 2.0, "fan_in", "untruncated_normal"]),
+    ("vs_normal_is_truncated", ["variance_scaling", 1.0, "fan_in", "normal"]),
 ]
 
 CASES = []

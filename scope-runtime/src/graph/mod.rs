@@ -277,7 +277,9 @@ impl Graph {
     }
 
     /// An empty graph with a graph-level seed (TF `tf.set_random_seed`): random
-    /// initial values then depend only on the seed and each variable's name.
+    /// initial values and random ops then draw TensorFlow's values, bit for
+    /// bit, from the seed and the order in which random initializers and ops
+    /// are made (TF's `get_seed` counts them per graph).
     ///
     /// # Examples
     ///

@@ -13,10 +13,13 @@ api! {
     /// `tf.random.uniform(shape, dtype=dtype)`: a `RandomUniform` op inside a
     /// `random_uniform` name scope.
     ///
-    /// The op's seed comes from the graph's seed ([`Graph::with_seed`](crate::Graph::with_seed))
-    /// and the op's name; each run draws new values, and a graph built again
-    /// with the same seed draws the same values run by run. (TensorFlow's
-    /// Philox values are not reproduced.)
+    /// The values are TensorFlow's, bit for bit: as TF's `get_seed`, the op's
+    /// seeds are the graph's seed ([`Graph::with_seed`](crate::Graph::with_seed))
+    /// and the number of random ops and random initializers made in the
+    /// graph before it, and its kernel draws with TF's Philox. Each run draws
+    /// the next values, as TF's kernel does (TF starts again in a new
+    /// session; here the op's stream continues), so a graph built again with
+    /// the same seed draws TF's values run by run.
     ///
     /// ```
     /// use scope_runtime::{constant, random_uniform, shape, DType, Graph, Session};
@@ -39,11 +42,11 @@ api! {
     };
     /// Like [`random_uniform`](fn@random_uniform), with an op-level seed (TF
     /// `tf.random.uniform(shape, dtype=dtype, seed=seed)`): the op's stream
-    /// then comes from the graph's seed and `seed` alone, not from its name,
-    /// so ops with the same seed draw the same values run by run, and the
-    /// values are repeatable even in a graph made by [`Graph::new`](crate::Graph::new)
-    /// (TF then takes its default graph seed). (TensorFlow's Philox values
-    /// are not reproduced.)
+    /// then comes from the graph's seed and `seed` alone, not from the count
+    /// of random ops, so ops with the same seed draw the same values run by
+    /// run, and the values are repeatable even in a graph made by
+    /// [`Graph::new`](crate::Graph::new) (TF then takes its default graph
+    /// seed, 87654321). The values are TensorFlow's, bit for bit.
     ///
     /// ```
     /// use scope_runtime::{constant, random_uniform_with_seed, shape, DType, Graph, Session};
@@ -54,7 +57,7 @@ api! {
     ///     let a = random_uniform_with_seed(&s, DType::F32, op_seed)?;
     ///     let b = random_uniform_with_seed(&s, DType::F32, op_seed)?;
     ///     let got = Session::new(&graph).run(&[&a, &b], &[])?;
-    ///     assert_eq!(got[0], got[1]); // the same seed, the same stream, whatever the op's name
+    ///     assert_eq!(got[0], got[1]); // the same seed, the same stream, whatever the op's place
     ///     Ok(got[0].to_f64_vec())
     /// };
     /// assert_eq!(run(3)?, run(3)?);

@@ -97,6 +97,8 @@ pub enum Distribution {
     TruncatedNormal,
     /// Uniform on `[-limit, limit)`.
     Uniform,
+    /// Normal, not truncated (TF's `"untruncated_normal"`).
+    UntruncatedNormal,
 }
 
 #[allow(non_upper_case_globals)] // TensorFlow's spellings, for readers porting TF1 code.
@@ -177,10 +179,8 @@ impl Init {
             Init::VarianceScaling { scale, mode, distribution } => match (*scale == 1.0, mode, distribution) {
                 (true, FanMode::FanAvg, Distribution::Uniform) => "glorot_uniform",
                 (true, FanMode::FanAvg, Distribution::TruncatedNormal) => "glorot_normal",
-                _ if *scale == 2.0 && *mode == FanMode::FanIn => match distribution {
-                    Distribution::Uniform => "he_uniform",
-                    Distribution::TruncatedNormal => "he_normal",
-                },
+                (false, FanMode::FanIn, Distribution::Uniform) if *scale == 2.0 => "he_uniform",
+                (false, FanMode::FanIn, Distribution::TruncatedNormal) if *scale == 2.0 => "he_normal",
                 _ => "variance_scaling",
             },
             Init::Value(_) => "value",
@@ -203,7 +203,9 @@ impl Init {
             Init::Zeros => "zeros",
             Init::Ones => "ones",
             Init::Constant(_) => "Const",
-            Init::RandomNormal { .. } => "random_normal",
+            Init::RandomNormal { .. } | Init::VarianceScaling { distribution: Distribution::UntruncatedNormal, .. } => {
+                "random_normal"
+            }
             Init::TruncatedNormal { .. }
             | Init::VarianceScaling { distribution: Distribution::TruncatedNormal, .. } => "truncated_normal",
             Init::RandomUniform { .. } | Init::VarianceScaling { distribution: Distribution::Uniform, .. } => {
@@ -285,6 +287,7 @@ impl Init {
                         let limit = (3.0 * scale).sqrt();
                         uniform_between(shape, Draws::uniform(rng, n, dtype), -limit, limit)
                     }
+                    Distribution::UntruncatedNormal => scaled(shape, Draws::normal(rng, n, dtype), scale.sqrt(), 0.0),
                 }
             }
         }
