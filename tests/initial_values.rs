@@ -1,11 +1,15 @@
 //! Initial values as TensorFlow's: the graphs `tools/record_tf_initial_values.py`
 //! built with TensorFlow (TF1 graph mode, `tf.set_random_seed`) are built again
 //! with the public API, and every variable's initial value, and each run of a
-//! `random_uniform` or training-mode dropout, equals TensorFlow's bit for bit
+//! `random_uniform`, `random_normal`, `truncated_normal` or training-mode
+//! dropout, equals TensorFlow's bit for bit
 //! (tests/data/tf_initial_values.json).
 
 use scopeflow::prelude::*;
-use scopeflow::{Distribution, FanMode, Partitioner, add, layers, random_uniform, random_uniform_with_seed, shape};
+use scopeflow::{
+    Distribution, FanMode, NodeInfo, Partitioner, add, layers, random_normal, random_uniform, random_uniform_with_seed,
+    shape, truncated_normal,
+};
 use serde_json::Value as Json;
 
 fn recorded() -> Json {
@@ -120,6 +124,17 @@ fn build(case: &Json) -> Result<Vec<(Tensor, usize)>> {
                 };
                 runs.push((t, step[2].as_u64().unwrap() as usize));
             }
+            kind @ ("normal" | "truncated") => {
+                let x = constant(ndarray::ArrayD::<f32>::zeros(dims(&step[1])))?;
+                let (dtype, mean, stddev) =
+                    (dtype(step[3].as_str().unwrap()), step[4].as_f64().unwrap(), step[5].as_f64().unwrap());
+                let t = if kind == "normal" {
+                    random_normal(&shape(&x)?, mean, stddev, dtype)?
+                } else {
+                    truncated_normal(&shape(&x)?, mean, stddev, dtype)?
+                };
+                runs.push((t, step[2].as_u64().unwrap() as usize));
+            }
             "dropout" => {
                 let d = dims(&step[1]);
                 let x = constant(ndarray::ArrayD::from_elem(d, 1.0f32))?;
@@ -180,6 +195,14 @@ fn random_ops_draw_tensorflows_values_run_by_run() -> Result<()> {
         let _g = graph.as_default();
         let ours = build(case)?;
         assert_eq!(ours.len(), theirs.len());
+        if let Some(nodes) = case["nodes"].as_array() {
+            // The random ops' own nodes, named as TF names them (the inputs' nodes differ).
+            let random = |n: &&str| n.starts_with("random_normal") || n.starts_with("truncated_normal");
+            let want: Vec<&str> = nodes.iter().map(|n| n.as_str().unwrap()).filter(random).collect();
+            let got: Vec<NodeInfo> = graph.nodes();
+            let got: Vec<&str> = got.iter().map(|n| n.name.as_str()).filter(random).collect();
+            assert_eq!(got, want);
+        }
         let session = Session::new(&graph);
         for ((tensor, count), tf) in ours.iter().zip(theirs) {
             let tf_runs = tf["runs"].as_array().expect("runs");
@@ -191,7 +214,7 @@ fn random_ops_draw_tensorflows_values_run_by_run() -> Result<()> {
             }
         }
     }
-    assert!(checked >= 9, "{checked} runs checked");
+    assert!(checked >= 17, "{checked} runs checked");
     Ok(())
 }
 

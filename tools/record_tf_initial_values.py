@@ -12,7 +12,8 @@ bit (f32 as u32 hex, f64 as u64 hex, ints as numbers), in creation order, with
 the `seed` / `seed2` attributes of each random op (TF derives them in
 `random_seed.get_seed` from the graph seed and a per-graph count of the random
 ops created without a seed) and the number of ops in the graph when each variable was created (TF 2 graphs have no `_last_id`).
-Some cases also run a random op (`tf.random.uniform`, training-mode dropout)
+Some cases also run a random op (`tf.random.uniform`, `normal`, `truncated_normal`,
+training-mode dropout)
 several times and store each run's values: each run draws the op's next values.
 
 A case's `steps` say what the Rust replay builds, in order; the replay in
@@ -104,6 +105,12 @@ def run_case(case):
                 # tf.random.uniform(shape) run step[2] times
                 t = tf.random.uniform(step[1], dtype=DTYPES[step[3]], seed=step[4] if len(step) > 4 else None)
                 fetch_runs.append((t, step[2]))
+            elif kind in ("normal", "truncated"):
+                # tf.random.normal / truncated_normal(tf.shape(x), mean, stddev, dtype) run step[2] times
+                x = tf.placeholder_with_default(np.zeros(step[1], np.float32), [None] * len(step[1]))
+                op = tf.random.normal if kind == "normal" else tf.random.truncated_normal
+                t = op(tf.shape(x), step[4], step[5], dtype=DTYPES[step[3]])
+                fetch_runs.append((t, step[2]))
             elif kind == "dropout":
                 x = tf.constant(np.ones(step[1], np.float32))
                 t = tf.layers.dropout(x, rate=step[2], training=True)
@@ -128,6 +135,7 @@ def run_case(case):
     record["variables"] = variables
     record["random_ops"] = op_seeds
     record["runs"] = runs
+    record["nodes"] = [op.name for op in graph.get_operations()] if case.get("nodes") else None
     return record
 
 
@@ -243,6 +251,18 @@ CASES.append({
         ["dropout", [4, 6], 0.5, 2],
         ["uniform", [2, 2], 2, "f32", 17],
         ["var", "b", [2], "f32", ["default"]],
+    ],
+})
+
+CASES.append({
+    "name": "normal_ops",
+    "graph_seed": 11,
+    "nodes": True,
+    "steps": [
+        ["normal", [3, 5], 2, "f32", 0.5, 2.0],
+        ["truncated", [7, 3], 2, "f32", 0.0, 1.0],
+        ["normal", [5], 2, "f64", 0.0, 1.0],
+        ["truncated", [3, 3], 2, "f64", -1.0, 0.5],
     ],
 })
 

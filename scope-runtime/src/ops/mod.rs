@@ -316,6 +316,10 @@ op_table! {
     Range            "Range"         "Range"          3 Mixed   range           One(ka::range_kernel), false, NotDifferentiable;
     /// Floats uniform on `[0, 1)` of the shape its input holds, from the op's seeded stream.
     RandomUniform    "RandomUniform" "RandomUniform"  1 Mixed   random_uniform  One(kq::random_uniform_kernel), false, NotDifferentiable;
+    /// Standard normal values of the shape its input holds, from the op's seeded stream.
+    RandomStandardNormal "RandomStandardNormal" "RandomStandardNormal" 1 Mixed random_uniform One(kq::random_standard_normal_kernel), false, NotDifferentiable;
+    /// Standard normal values within two standard deviations, from the op's seeded stream.
+    TruncatedNormal  "TruncatedNormal" "TruncatedNormal" 1 Mixed random_uniform One(kq::truncated_normal_kernel), false, NotDifferentiable;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.

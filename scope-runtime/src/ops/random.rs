@@ -1,8 +1,9 @@
 //! TF's `random_ops`: random tensors drawn from the graph's seed.
 
 use super::{OpKind, build};
-use crate::base::{DType, Error, Result, Tensor};
+use crate::base::{DType, Error, Result, Tensor, Value};
 use crate::graph::{Attr, Random};
+use crate::ops::named;
 use crate::scope::{name_scope, with_ctx};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -67,6 +68,61 @@ api! {
     fn random_uniform_with_seed(shape: &Tensor, dtype: DType, seed: u64) -> Tensor |name| {
         uniform(shape, dtype, name, Some(seed))
     };
+    /// Standard normal values times `stddev` plus `mean`, of the shape
+    /// `shape` holds, as TF `tf.random.normal(shape, mean, stddev, dtype)`:
+    /// in a `random_normal` name scope, the constants `mean` and `stddev`, a
+    /// `RandomStandardNormal`, `mul` and the `add` named as the scope
+    /// (`random_normal`). The values are TensorFlow's, bit for bit, drawn
+    /// from the seeds TF's `get_seed` gives (see [`random_uniform`](fn@random_uniform)).
+    ///
+    /// ```
+    /// use scope_runtime::{constant, random_normal, shape, DType, Graph, Session};
+    /// let graph = Graph::with_seed(3);
+    /// let _g = graph.as_default();
+    /// let x = constant(scope_runtime::ndarray::Array2::<f32>::zeros((2, 3)))?;
+    /// let r = random_normal(&shape(&x)?, 0.0, 1.0, DType::F32)?;
+    /// assert_eq!(r.name(), "random_normal");
+    /// let values = Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec();
+    /// assert_eq!(values[0] as f32, -1.864718); // TF 2.21 draws -1.864718 here too
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn random_normal(shape: &Tensor, mean: f64, stddev: f64, dtype: DType) -> Tensor |name| {
+        normal(OpKind::RandomStandardNormal, shape, mean, stddev, dtype, name.unwrap_or("random_normal"))
+    };
+    /// Like [`random_normal`](fn@random_normal), with values beyond two
+    /// standard deviations drawn again, as TF `tf.random.truncated_normal`:
+    /// a `TruncatedNormal` op in a `truncated_normal` name scope.
+    ///
+    /// ```
+    /// use scope_runtime::{constant, shape, truncated_normal, DType, Graph, Session};
+    /// let graph = Graph::with_seed(3);
+    /// let _g = graph.as_default();
+    /// let x = constant(scope_runtime::ndarray::Array1::<f64>::zeros(1000))?;
+    /// let r = truncated_normal(&shape(&x)?, 1.0, 0.5, DType::F64)?;
+    /// assert_eq!(r.name(), "truncated_normal");
+    /// let values = Session::new(&graph).run(&[&r], &[])?[0].to_f64_vec();
+    /// assert!(values.iter().all(|v| (v - 1.0).abs() < 1.0));
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    fn truncated_normal(shape: &Tensor, mean: f64, stddev: f64, dtype: DType) -> Tensor |name| {
+        normal(OpKind::TruncatedNormal, shape, mean, stddev, dtype, name.unwrap_or("truncated_normal"))
+    };
+}
+
+/// TF `random_normal` / `truncated_normal`: in name scope `name`, `mean` and
+/// `stddev` constants, the random op `kind`, then `rnd * stddev + mean`.
+fn normal(kind: OpKind, shape: &Tensor, mean: f64, stddev: f64, dtype: DType, name: &str) -> Result<Tensor> {
+    if !dtype.is_floating() {
+        return Err(Error::OpDType { op: name.to_owned(), op_type: kind.def().type_name, dtypes: vec![dtype] });
+    }
+    let scope = name_scope(name).enter()?;
+    let mean = named("mean").constant(Value::filled(dtype, &[], mean))?;
+    let stddev = named("stddev").constant(Value::filled(dtype, &[], stddev))?;
+    let seeds = with_ctx(|ctx| Ok(ctx.graph.write().random_seeds(ctx.graph.graph_seed(), None)))?;
+    let random = Random { seeds, dtype, reserved: Arc::new(AtomicU64::new(0)) };
+    let rnd = build(kind, None, &[shape], Attr::Random(Box::new(random)))?;
+    let mul = named("mul").mul(&rnd, &stddev)?;
+    named(scope.name()).add(&mul, &mean)
 }
 
 /// A `RandomUniform` in a `random_uniform` name scope, its seeds TF's
