@@ -187,7 +187,7 @@ impl Init {
         }
     }
 
-    /// Whether the value is drawn at random (made in f64 first).
+    /// Whether the value is drawn at random (its initializer takes seeds).
     pub(crate) fn is_random(&self) -> bool {
         match self {
             Init::Seeded { init, .. } => init.is_random(),
@@ -231,6 +231,12 @@ impl Init {
                 Err(err("use a float dtype, or zeros, ones, constant or random_uniform"))
             }
             Init::RandomUniform { .. } if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
+            // TF's RandomUniformInt needs minval < maxval.
+            Init::RandomUniform { minval, maxval }
+                if !dtype.is_floating() && minval.partial_cmp(maxval) != Some(std::cmp::Ordering::Less) =>
+            {
+                Err(err("give minval < maxval for an integer dtype"))
+            }
             // TensorFlow converts the constant like a Python value: no number becomes a bool,
             // and no fraction an integer.
             Init::Constant(_) if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
@@ -400,6 +406,13 @@ mod tests {
     fn truncated_normal_never_beyond_two_stddev() {
         let v = Init::TruncatedNormal { mean: 1.0, stddev: 0.5 }.materialize(&[10_000], &[10_000], DType::F64, SEEDS);
         assert!(v.to_f64_vec().iter().all(|x| (x - 1.0).abs() <= 1.0));
+    }
+
+    #[test]
+    fn integer_uniform_needs_minval_below_maxval() {
+        let init = Init::RandomUniform { minval: 3.0, maxval: 3.0 };
+        assert!(init.check("v", DType::I32).is_err());
+        assert!(init.check("v", DType::F32).is_ok());
     }
 
     #[test]
