@@ -51,14 +51,15 @@ pub use scope_runtime::{
     gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, is_valid_op_name,
     is_valid_scope_name, l2_loss, latest_checkpoint, leaky_relu, less, log, log_softmax, log1p, matmul,
     matmul_transposed, max_pool, maximum, minimum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with,
-    ones_like, pad, pad_with, piecewise_constant, placeholder, pow, random_uniform, random_uniform_with_seed,
-    read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reciprocal, reduce_max, reduce_max_axes,
-    reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
-    reshape_to, rsqrt, scan, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign,
-    slice, softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
-    sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, squeeze, stack,
-    stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, unstack, variable_scope, where_v2,
-    with_dependencies, write_safetensors, write_tf1_checkpoint, zeros_like, zeros_like_as,
+    ones_like, pad, pad_with, piecewise_constant, placeholder, pow, random_normal, random_uniform,
+    random_uniform_with_seed, read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reciprocal,
+    reduce_max, reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum,
+    reduce_sum_axes, relu, relu6, reshape, reshape_to, rsqrt, scan, select, set_shape, shape, shape_as, sigmoid,
+    sigmoid_cross_entropy_with_logits, sign, slice, softmax, softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2, softplus, sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt,
+    square, squared_difference, squeeze, stack, stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to,
+    truncated_normal, unstack, variable_scope, where_v2, with_dependencies, write_safetensors, write_tf1_checkpoint,
+    zeros_like, zeros_like_as,
 };
 
 /// The README's example, compiled and run as a doc test.

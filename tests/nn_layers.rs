@@ -260,7 +260,11 @@ fn a_loss_minimized_through_every_layer_goes_down() -> Result<()> {
         session.run_targets(&[&train], &[])?;
     }
     let last = session.run(&[&loss], &[])?[0].to_f64_vec()[0];
-    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    assert!(last < 0.6 * first, "loss {first} -> {last}");
+    // TensorFlow 2.21 runs the same TF1 model (tf.layers, tf.set_random_seed(3)) from
+    // the same initial values with the same dropout masks: 0.34314048 -> 0.20297167.
+    assert!((first - 0.343_140_48).abs() < 1e-7, "first loss {first}, TF 0.34314048");
+    assert!((last - 0.202_971_67).abs() < 1e-6, "last loss {last}, TF 0.20297167");
     // The comparison dropout builds is TF's `GreaterEqual`, usable on its own too.
     assert_eq!(greater_equal(&constant(1.0f32)?, &constant(0.5f32)?)?.name(), "GreaterEqual");
     Ok(())

@@ -5,9 +5,11 @@
 //! training mode within 1e-5, and five more Adam steps follow TensorFlow's
 //! trajectory.
 //!
-//! Dropout's noise is TF's Philox draw, which scopeflow does not reproduce:
-//! the recorder saved each step's draw and the test feeds it in place of the
-//! port's `random_uniform` (any tensor can be fed).
+//! Dropout's noise is TF's Philox draw; scopeflow draws the same values from
+//! the same seeds, but TF's op had already run (five steps, an evaluation)
+//! where the restored port starts its stream afresh: the recorder saved each
+//! step's draw and the test feeds it in place of the port's `random_uniform`
+//! (any tensor can be fed).
 //!
 //! The trajectory's tolerance, `|ours - TF| <= 1e-7 + 1e-6 |TF|` for every
 //! loss, moving average and saved variable (slots included), is float32

@@ -56,13 +56,13 @@ pub use ops::{
     floor_mod, fused_batch_norm, gather, gather_axis, get_item, global_norm, gradients, gradients_indexed_with,
     gradients_with, greater, greater_equal, group, identity, l2_loss, leaky_relu, less, log, log_softmax, log1p,
     matmul, matmul_transposed, max_pool, maximum, minimum, mul, named, neg, no_op, one_hot, one_hot_with, ones_like,
-    pad, pad_with, placeholder, pow, random_uniform, random_uniform_with_seed, reciprocal, reduce_max, reduce_max_axes,
-    reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu, relu6, reshape,
-    reshape_to, rsqrt, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits, sign, slice,
-    softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
+    pad, pad_with, placeholder, pow, random_normal, random_uniform, random_uniform_with_seed, reciprocal, reduce_max,
+    reduce_max_axes, reduce_mean, reduce_mean_axes, reduce_prod, reduce_prod_axes, reduce_sum, reduce_sum_axes, relu,
+    relu6, reshape, reshape_to, rsqrt, select, set_shape, shape, shape_as, sigmoid, sigmoid_cross_entropy_with_logits,
+    sign, slice, softmax, softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, softplus,
     sparse_softmax_cross_entropy_with_logits, split, split_sizes, sqrt, square, squared_difference, squeeze, stack,
-    stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, unstack, where_v2, with_dependencies,
-    zeros_like, zeros_like_as,
+    stop_gradient, strided_slice, sub, tanh, tile, transpose, transpose_to, truncated_normal, unstack, where_v2,
+    with_dependencies, zeros_like, zeros_like_as,
 };
 pub use run::{ScanOutput, ScanStep, Session, SessionOptions, scan};
 pub use scope::{

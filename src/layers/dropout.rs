@@ -39,7 +39,7 @@ impl From<&Tensor> for Training {
 /// the layer's scope: `dropout_1/dropout/Mul` by `1 / (1 - rate)`, a
 /// `random_uniform/RandomUniform` of the inputs' shape drawn from the graph's
 /// seed, `GreaterEqual` against the rate and `SelectV2` to zero; the same
-/// graph seed gives the same masks, run by run.
+/// graph seed gives TensorFlow's masks, run by run.
 ///
 /// # Examples
 ///
@@ -106,11 +106,11 @@ impl Dropout<'_> {
     }
 
     /// The op-level seed of the mask (TF `seed`, default none): with it, the
-    /// mask comes from the graph's seed and this one, not from the op's
-    /// name, and repeats even in a graph made by [`Graph::new`](crate::Graph::new)
+    /// mask comes from the graph's seed and this one, not from the count of
+    /// random ops, and repeats even in a graph made by [`Graph::new`](crate::Graph::new)
     /// (TF then takes its default graph seed); see
-    /// [`random_uniform_with_seed`](crate::random_uniform_with_seed). TF's
-    /// Philox values are not reproduced.
+    /// [`random_uniform_with_seed`](crate::random_uniform_with_seed). The
+    /// masks are TF's, bit for bit.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self

@@ -88,14 +88,15 @@ pub(crate) enum Attr {
     Collective(Arc<dyn super::Collective>),
 }
 
-/// A random op's stream: its seed (from the graph's seed and the op's name),
-/// its output dtype, and how many times it has run, so that each run draws
-/// new values and a graph built again with the same seed draws the same ones.
+/// A random op's stream: its seeds (TF's `seed` and `seed2`), its output
+/// dtype, and how many Philox blocks its runs have reserved so far (TF's
+/// `GuardedPhiloxRandom`), so that each run draws new values and a graph
+/// built again with the same seed draws the same ones.
 #[derive(Clone, Debug)]
 pub(crate) struct Random {
-    pub(crate) seed: u64,
+    pub(crate) seeds: crate::variable::philox::Seeds,
     pub(crate) dtype: DType,
-    pub(crate) draws: Arc<std::sync::atomic::AtomicU64>,
+    pub(crate) reserved: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Padding of a convolution or pooling window (TensorFlow's `SAME` / `VALID`).

@@ -27,6 +27,7 @@ pub(crate) use variables::VariableTable;
 use crate::base::names::NamesInUse;
 use crate::base::{DType, Error, Result, Shape, Tensor, Value};
 use crate::variable::Variable;
+use crate::variable::philox::Seeds;
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use std::cell::RefCell;
@@ -88,8 +89,45 @@ pub(crate) struct GraphState {
     /// make each again (TF 2.21 keeps them as lazy tensors that build a fresh
     /// copy each time they are summed).
     pub(crate) regularizers: FxHashMap<u32, LazyL2Loss>,
+    /// How many random ops (and random initializers) took their op seed from
+    /// the graph (TF's per-graph count in `random_seed.get_seed`).
+    pub(crate) random_ops: u64,
     /// How many times the graph was locked for writing, by any thread.
     writes: u64,
+}
+
+/// TF's `DEFAULT_GRAPH_SEED`, paired with an op-level seed in a graph without a seed.
+const DEFAULT_GRAPH_SEED: u64 = 87_654_321;
+
+/// A graph's seed: given (TF `tf.set_random_seed`), or drawn when the graph was made.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GraphSeed {
+    pub(crate) seed: u64,
+    pub(crate) seeded: bool,
+}
+
+impl GraphState {
+    /// TF's `random_seed.get_seed(op_seed)`: the seeds of a new random op.
+    /// With a graph seed and no op seed, the op seed is the number of random
+    /// ops that took theirs from the graph before (a graph without a seed
+    /// uses its drawn seed the same way, where TF draws at random); an op
+    /// seed without a graph seed pairs with `DEFAULT_GRAPH_SEED`. Both are
+    /// taken modulo 2^31 - 1, and (0, 0), which TF's kernels read as "draw
+    /// at random", becomes (0, 2^31 - 1).
+    pub(crate) fn random_seeds(&mut self, graph: GraphSeed, op_seed: Option<u64>) -> Seeds {
+        const MAXINT32: u64 = (1 << 31) - 1;
+        let (seed, seed2) = match op_seed {
+            Some(op) => (if graph.seeded { graph.seed } else { DEFAULT_GRAPH_SEED }, op),
+            None => {
+                self.random_ops += 1;
+                (graph.seed, self.random_ops - 1)
+            }
+        };
+        match (seed % MAXINT32, seed2 % MAXINT32) {
+            (0, 0) => Seeds { seed: 0, seed2: MAXINT32 },
+            (seed, seed2) => Seeds { seed, seed2 },
+        }
+    }
 }
 
 thread_local! {
@@ -243,7 +281,9 @@ impl Graph {
     }
 
     /// An empty graph with a graph-level seed (TF `tf.set_random_seed`): random
-    /// initial values then depend only on the seed and each variable's name.
+    /// initial values and random ops then draw TensorFlow's values, bit for
+    /// bit, from the seed and the order in which random initializers and ops
+    /// are made (TF's `get_seed` counts them per graph).
     ///
     /// # Examples
     ///
@@ -278,11 +318,9 @@ impl Graph {
         self.inner.seed
     }
 
-    /// The graph-level seed TF pairs with an op-level seed: the one given to
-    /// [`with_seed`](Graph::with_seed), or TF's `DEFAULT_GRAPH_SEED` (87654321)
-    /// for a graph made by [`new`](Graph::new).
-    pub(crate) fn seed_for_op_seed(&self) -> u64 {
-        if self.inner.seeded { self.inner.seed } else { 87_654_321 }
+    /// The graph-level seed and whether it was given.
+    pub(crate) fn graph_seed(&self) -> GraphSeed {
+        GraphSeed { seed: self.inner.seed, seeded: self.inner.seeded }
     }
 
     pub(crate) fn id(&self) -> u64 {

@@ -327,6 +327,10 @@ op_table! {
     Scan             "Scan"          "scan"           n Mixed   scan            Kernel::Loop(kc::scan_kernel), false, Of(scan_grad::scan);
     /// A `Scan`'s backpropagation through time: its body's gradient run once per step, last step first.
     ScanGrad         "ScanGrad"      "ScanGrad"       n Mixed   scan_grad       Kernel::Loop(kc::scan_grad_kernel), false, Undefined;
+    /// Standard normal values of the shape its input holds, from the op's seeded stream.
+    RandomStandardNormal "RandomStandardNormal" "RandomStandardNormal" 1 Mixed random_uniform One(kq::random_standard_normal_kernel), false, NotDifferentiable;
+    /// Standard normal values within two standard deviations, from the op's seeded stream.
+    TruncatedNormal  "TruncatedNormal" "TruncatedNormal" 1 Mixed random_uniform One(kq::truncated_normal_kernel), false, NotDifferentiable;
     /// Stores a value in a variable.
     Assign           "Assign"        "Assign"         2 Any     assign          Update(ks::assign_kernel), false, NotDifferentiable;
     /// Adds to a variable.

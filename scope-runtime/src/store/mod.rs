@@ -10,11 +10,11 @@ use crate::base::error::PartitionProblem;
 use crate::base::names::{is_valid_op_name, join, join_into, name_from_scope_name};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse, Shape, Tensor, Value};
 use crate::graph::{
-    Attr, CollectionItem, GLOBAL_VARIABLES, GraphState, LazyL2Loss, NewNode, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES,
+    Attr, CollectionItem, GLOBAL_VARIABLES, GraphSeed, GraphState, LazyL2Loss, NewNode, REGULARIZATION_LOSSES,
+    TRAINABLE_VARIABLES,
 };
 use crate::ops::OpKind;
 use crate::scope::{try_with_ctx, with_ctx};
-use crate::variable::init::stable_hash;
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer, Storage, Variable, VariableRequest};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
@@ -197,7 +197,7 @@ impl GetVariable<'_> {
                 trainable: self.trainable,
                 caller,
                 graph_id: ctx.graph.id(),
-                seed: ctx.graph.seed(),
+                seed: ctx.graph.graph_seed(),
                 partitions: None,
             };
             let getter = self.custom_getter.or_else(|| scope.0.custom_getter.clone());
@@ -271,7 +271,8 @@ struct Request {
     trainable: bool,
     caller: CallSite,
     graph_id: u64,
-    seed: u64,
+    /// The graph-level seed, when the graph has one (TF `tf.set_random_seed`).
+    seed: GraphSeed,
     /// What a custom partitioner returned, computed before the graph was locked.
     partitions: Option<Vec<usize>>,
 }
@@ -427,7 +428,9 @@ impl GraphState {
         let op_name = self.claim_node_name(op_base(&plan.name)).expect("check_named found no clash");
         let read_name = mark_helper_names(&mut self.names, &op_name, plan.init.op_name().map(Helper::Initializer));
         let key: Arc<str> = Arc::from(plan.name.as_str());
-        let seed = req.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ stable_hash(plan.name.as_bytes());
+        // TF calls the initializer, and `get_seed` counts a random op, only for a random initializer.
+        let seed =
+            if plan.init.is_random() { self.random_seeds(req.seed, plan.init.op_seed()) } else { Default::default() };
         let storage = Storage::Single {
             full_shape: plan.full_shape.unwrap_or_else(|| plan.shape.clone()),
             init: plan.init,

@@ -93,8 +93,12 @@ impl<'a> NewVariable<'a> {
             let key: Arc<str> = Arc::from(op_name.as_str());
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
-            let storage =
-                Storage::Single { init, full_shape: shape.clone(), seed: 0, value: RwLock::new(Some(Arc::new(value))) };
+            let storage = Storage::Single {
+                init,
+                full_shape: shape.clone(),
+                seed: Default::default(),
+                value: RwLock::new(Some(Arc::new(value))),
+            };
             Ok(state.commit_variable(
                 read_name,
                 ctx.graph.id(),

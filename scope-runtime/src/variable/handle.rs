@@ -52,7 +52,8 @@ pub(crate) enum Storage {
         init: Init,
         /// Shape of the whole variable when this is a shard (initializers' fans use it).
         full_shape: Vec<usize>,
-        seed: u64,
+        /// The seeds of its initializer's random op (TF `seed`, `seed2`).
+        seed: super::philox::Seeds,
         /// Shared, so that a session reads it without copying.
         value: RwLock<Option<Arc<Value>>>,
     },
@@ -290,8 +291,8 @@ impl Variable {
     /// aborts the process.
     fn check_size(&self, init: &Init) -> Result<()> {
         let elements = self.0.shape.iter().try_fold(1u128, |n, &d| n.checked_mul(d as u128)).unwrap_or(u128::MAX);
-        // Random initializers make their values in f64 first.
-        let per_element = if init.is_random() { 8 + self.0.dtype.size() } else { self.0.dtype.size() };
+        // Random initializers hold their draws beside the value they make from them.
+        let per_element = if init.is_random() { 2 * self.0.dtype.size() } else { self.0.dtype.size() };
         let bytes = u64::try_from(elements.saturating_mul(per_element as u128)).unwrap_or(u64::MAX);
         let limit = max_value_bytes();
         if bytes > limit {

@@ -1,15 +1,20 @@
 //! Initializers, TensorFlow's fan-in/fan-out, and seeded randomness.
 
+use super::philox::{self, Philox, Seeds};
 use crate::base::{DType, Error, Result, Value};
+use ndarray::{ArrayD, IxDyn};
 use std::sync::Arc;
 
 /// How a variable gets its first value.
 ///
 /// Values are computed no later than the variable's first read, so building
 /// a graph stays cheap and a restored variable never pays for a random
-/// initialization it discards. Random initializers draw from a stream seeded
-/// by the graph seed and the variable's full name, so a seeded graph gives the
-/// same values whatever order its variables are created in.
+/// initialization it discards. Random initializers give TensorFlow's values
+/// bit for bit: as TF's `get_seed`, a variable created in a graph with a seed
+/// ([`Graph::with_seed`](crate::Graph::with_seed)) takes the seeds (graph
+/// seed, number of random ops and random initializers created before it in
+/// the graph), and draws with TF's Philox kernels; so the same TF1 model
+/// built with the same graph seed starts from the same values.
 ///
 /// # Examples
 ///
@@ -64,6 +69,14 @@ pub enum Init {
     },
     /// The given value; the variable takes its shape and dtype from it.
     Value(Arc<Value>),
+    /// A random initializer with an op-level seed (TF `seed=` of an
+    /// initializer); made by [`Init::with_seed`].
+    Seeded {
+        /// The initializer.
+        init: Box<Init>,
+        /// The op-level seed.
+        seed: u64,
+    },
 }
 
 /// Which fan a [`Init::VarianceScaling`] divides by.
@@ -84,6 +97,8 @@ pub enum Distribution {
     TruncatedNormal,
     /// Uniform on `[-limit, limit)`.
     Uniform,
+    /// Normal, not truncated (TF's `"untruncated_normal"`).
+    UntruncatedNormal,
 }
 
 #[allow(non_upper_case_globals)] // TensorFlow's spellings, for readers porting TF1 code.
@@ -117,9 +132,44 @@ impl Init {
         Init::Value(Arc::new(value.into()))
     }
 
+    /// This initializer with an op-level seed (TF `seed=`, as
+    /// `tf.random_uniform_initializer(-1, 1, seed=5)`): its random op takes
+    /// the seeds (graph seed, `seed`) rather than counting in the graph, and
+    /// a graph without a seed pairs it with TF's `DEFAULT_GRAPH_SEED`, so
+    /// the values repeat even in a graph made by [`Graph::new`](crate::Graph::new).
+    /// Initializers that draw nothing ignore the seed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::{get_variable, Graph, Init};
+    /// let value = |graph: Graph| {
+    ///     let _g = graph.as_default();
+    ///     get_variable("w", [2, 2]).initializer(Init::GlorotUniform.with_seed(5)).get()?.value()
+    /// };
+    /// assert_eq!(value(Graph::new())?, value(Graph::new())?);
+    /// # Ok::<(), scope_runtime::Error>(())
+    /// ```
+    pub fn with_seed(self, seed: u64) -> Init {
+        match self {
+            Init::Seeded { init, .. } => Init::Seeded { init, seed },
+            init if !init.is_random() => init,
+            init => Init::Seeded { init: Box::new(init), seed },
+        }
+    }
+
+    /// The op-level seed given by [`with_seed`](Init::with_seed).
+    pub(crate) fn op_seed(&self) -> Option<u64> {
+        match self {
+            Init::Seeded { seed, .. } => Some(*seed),
+            _ => None,
+        }
+    }
+
     /// TensorFlow's name of the initializer, for messages.
     pub fn name(&self) -> &'static str {
         match self {
+            Init::Seeded { init, .. } => init.name(),
             Init::Zeros => "zeros",
             Init::Ones => "ones",
             Init::Constant(_) => "constant",
@@ -129,29 +179,33 @@ impl Init {
             Init::VarianceScaling { scale, mode, distribution } => match (*scale == 1.0, mode, distribution) {
                 (true, FanMode::FanAvg, Distribution::Uniform) => "glorot_uniform",
                 (true, FanMode::FanAvg, Distribution::TruncatedNormal) => "glorot_normal",
-                _ if *scale == 2.0 && *mode == FanMode::FanIn => match distribution {
-                    Distribution::Uniform => "he_uniform",
-                    Distribution::TruncatedNormal => "he_normal",
-                },
+                (false, FanMode::FanIn, Distribution::Uniform) if *scale == 2.0 => "he_uniform",
+                (false, FanMode::FanIn, Distribution::TruncatedNormal) if *scale == 2.0 => "he_normal",
                 _ => "variance_scaling",
             },
             Init::Value(_) => "value",
         }
     }
 
-    /// Whether the value is drawn at random (made in f64 first).
+    /// Whether the value is drawn at random (its initializer takes seeds).
     pub(crate) fn is_random(&self) -> bool {
-        !matches!(self, Init::Zeros | Init::Ones | Init::Constant(_) | Init::Value(_))
+        match self {
+            Init::Seeded { init, .. } => init.is_random(),
+            _ => !matches!(self, Init::Zeros | Init::Ones | Init::Constant(_) | Init::Value(_)),
+        }
     }
 
     /// The op TensorFlow's initializer builds under `<variable>/Initializer/`
     /// (`None` for a value, which builds nothing there).
     pub(crate) fn op_name(&self) -> Option<&'static str> {
         Some(match self {
+            Init::Seeded { init, .. } => return init.op_name(),
             Init::Zeros => "zeros",
             Init::Ones => "ones",
             Init::Constant(_) => "Const",
-            Init::RandomNormal { .. } => "random_normal",
+            Init::RandomNormal { .. } | Init::VarianceScaling { distribution: Distribution::UntruncatedNormal, .. } => {
+                "random_normal"
+            }
             Init::TruncatedNormal { .. }
             | Init::VarianceScaling { distribution: Distribution::TruncatedNormal, .. } => "truncated_normal",
             Init::RandomUniform { .. } | Init::VarianceScaling { distribution: Distribution::Uniform, .. } => {
@@ -170,12 +224,19 @@ impl Init {
     pub(crate) fn check(&self, name: &str, dtype: DType) -> Result<()> {
         let err = |hint| Error::InitializerDType { name: name.to_owned(), initializer: self.name(), dtype, hint };
         match self {
+            Init::Seeded { init, .. } => init.check(name, dtype),
             Init::RandomNormal { .. } | Init::TruncatedNormal { .. } | Init::VarianceScaling { .. }
                 if !dtype.is_floating() =>
             {
                 Err(err("use a float dtype, or zeros, ones, constant or random_uniform"))
             }
             Init::RandomUniform { .. } if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
+            // TF's RandomUniformInt needs minval < maxval.
+            Init::RandomUniform { minval, maxval }
+                if !dtype.is_floating() && minval.partial_cmp(maxval) != Some(std::cmp::Ordering::Less) =>
+            {
+                Err(err("give minval < maxval for an integer dtype"))
+            }
             // TensorFlow converts the constant like a Python value: no number becomes a bool,
             // and no fraction an integer.
             Init::Constant(_) if dtype == DType::Bool => Err(err("use zeros or ones for bool")),
@@ -186,52 +247,119 @@ impl Init {
         }
     }
 
-    /// Computes the value for a variable (or a shard of one).
+    /// Computes the value for a variable (or a shard of one), as TensorFlow's
+    /// initializer ops compute it from the same seeds: the op's draws
+    /// (`RandomUniform`, `RandomStandardNormal`, `TruncatedNormal`,
+    /// `RandomUniformInt`) by Philox, then TF's `mul` and `add` in the
+    /// variable's dtype, bit for bit.
     ///
     /// `full_shape` is the shape of the whole variable when this is a shard:
     /// fans are computed from it, as TensorFlow does with `partition_info`.
-    pub(crate) fn materialize(&self, shape: &[usize], full_shape: &[usize], dtype: DType, seed: u64) -> Value {
-        let mut rng = Rng::new(seed);
+    pub(crate) fn materialize(&self, shape: &[usize], full_shape: &[usize], dtype: DType, seeds: Seeds) -> Value {
+        let rng = Philox::new(seeds);
         let n: usize = shape.iter().product();
-        let fill = |f: &mut dyn FnMut() -> f64| -> Value {
-            let data: Vec<f64> = (0..n).map(|_| f()).collect();
-            Value::from_f64_data(dtype, shape, data).expect("one element per position")
-        };
         match self {
+            Init::Seeded { init, .. } => init.materialize(shape, full_shape, dtype, seeds),
             Init::Zeros => Value::filled(dtype, shape, 0.0),
             Init::Ones => Value::filled(dtype, shape, 1.0),
             Init::Constant(c) => Value::filled(dtype, shape, *c),
             Init::Value(v) => v.cast(dtype),
-            Init::RandomNormal { mean, stddev } => fill(&mut || mean + stddev * rng.normal()),
-            Init::TruncatedNormal { mean, stddev } => fill(&mut || mean + stddev * rng.truncated_normal()),
-            Init::RandomUniform { minval, maxval } => {
-                if dtype.is_floating() {
-                    fill(&mut || minval + (maxval - minval) * rng.uniform())
-                } else {
-                    fill(&mut || (minval + ((maxval - minval) * rng.uniform())).floor())
-                }
+            Init::RandomNormal { mean, stddev } => scaled(shape, Draws::normal(rng, n, dtype), *stddev, *mean),
+            Init::TruncatedNormal { mean, stddev } => {
+                scaled(shape, Draws::truncated_normal(rng, n, dtype), *stddev, *mean)
             }
+            Init::RandomUniform { minval, maxval } => match dtype {
+                // TF `RandomUniformInt`: the bounds are the dtype's integers.
+                DType::I32 => from_vec(shape, philox::uniform_i32(rng, n, *minval as i32, *maxval as i32)),
+                DType::I64 => from_vec(shape, philox::uniform_i64(rng, n, *minval as i64, *maxval as i64)),
+                _ => uniform_between(shape, Draws::uniform(rng, n, dtype), *minval, *maxval),
+            },
             Init::VarianceScaling { scale, mode, distribution } => {
                 let (fan_in, fan_out) = fans(full_shape);
-                let n = match mode {
+                let n_fan = match mode {
                     FanMode::FanIn => fan_in,
                     FanMode::FanOut => fan_out,
                     FanMode::FanAvg => (fan_in + fan_out) / 2.0,
                 }
                 .max(1.0);
-                let scale = scale / n;
+                let scale = scale / n_fan;
                 match distribution {
-                    // 0.879… is the stddev of a standard normal truncated to [-2, 2].
+                    // 0.879… is the stddev of a standard normal truncated to [-2, 2] (TF's constant).
                     Distribution::TruncatedNormal => {
                         let stddev = scale.sqrt() / 0.879_625_661_034_239_8;
-                        fill(&mut || stddev * rng.truncated_normal())
+                        scaled(shape, Draws::truncated_normal(rng, n, dtype), stddev, 0.0)
                     }
                     Distribution::Uniform => {
                         let limit = (3.0 * scale).sqrt();
-                        fill(&mut || limit * (2.0 * rng.uniform() - 1.0))
+                        uniform_between(shape, Draws::uniform(rng, n, dtype), -limit, limit)
                     }
+                    Distribution::UntruncatedNormal => scaled(shape, Draws::normal(rng, n, dtype), scale.sqrt(), 0.0),
                 }
             }
+        }
+    }
+}
+
+/// A random op's output before TF's `mul` and `add`: floats or doubles.
+enum Draws {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl Draws {
+    fn uniform(rng: Philox, n: usize, dtype: DType) -> Draws {
+        if dtype == DType::F64 {
+            Draws::F64(philox::uniform_f64(rng, n))
+        } else {
+            Draws::F32(philox::uniform_f32(rng, n))
+        }
+    }
+
+    fn normal(rng: Philox, n: usize, dtype: DType) -> Draws {
+        if dtype == DType::F64 {
+            Draws::F64(philox::normal_f64(rng, n))
+        } else {
+            Draws::F32(philox::normal_f32(rng, n))
+        }
+    }
+
+    fn truncated_normal(rng: Philox, n: usize, dtype: DType) -> Draws {
+        if dtype == DType::F64 {
+            Draws::F64(philox::truncated_normal_f64(rng, n))
+        } else {
+            Draws::F32(philox::truncated_normal_f32(rng, n))
+        }
+    }
+}
+
+fn from_vec<T: crate::base::Element>(shape: &[usize], data: Vec<T>) -> Value {
+    T::wrap(ArrayD::from_shape_vec(IxDyn(shape), data).expect("one value per element"))
+}
+
+/// TF `random_normal` / `truncated_normal` after the draw: `rnd * stddev + mean`,
+/// each constant and each op in the dtype.
+fn scaled(shape: &[usize], draws: Draws, stddev: f64, mean: f64) -> Value {
+    match draws {
+        Draws::F32(v) => {
+            let (stddev, mean) = (stddev as f32, mean as f32);
+            from_vec(shape, v.into_iter().map(|x| x * stddev + mean).collect())
+        }
+        Draws::F64(v) => from_vec(shape, v.into_iter().map(|x| x * stddev + mean).collect()),
+    }
+}
+
+/// TF `random_uniform(minval, maxval)` after the draw: `rnd * (max - min) + min`,
+/// each constant and each op in the dtype.
+fn uniform_between(shape: &[usize], draws: Draws, min: f64, max: f64) -> Value {
+    match draws {
+        Draws::F32(v) => {
+            let (min, max) = (min as f32, max as f32);
+            let range = max - min;
+            from_vec(shape, v.into_iter().map(|x| x * range + min).collect())
+        }
+        Draws::F64(v) => {
+            let range = max - min;
+            from_vec(shape, v.into_iter().map(|x| x * range + min).collect())
         }
     }
 }
@@ -258,111 +386,15 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
     }
 }
 
-/// A stable 64-bit hash (FNV-1a) used to derive per-variable seeds from names.
-pub(crate) fn stable_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
-}
-
-/// xoshiro256++ seeded through SplitMix64: small, fast, and its stream never
-/// changes with a dependency upgrade, so seeded graphs stay reproducible.
-pub(crate) struct Rng {
-    s: [u64; 4],
-    spare: Option<f64>,
-}
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
-        let mut x = seed;
-        let mut next = || {
-            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng { s: [next(), next(), next(), next()], spare: None }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.s;
-        let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    /// Uniform on `[0, 1)` with 53 random bits.
-    pub(crate) fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Standard normal by the Marsaglia polar method.
-    pub(crate) fn normal(&mut self) -> f64 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        loop {
-            let u = 2.0 * self.uniform() - 1.0;
-            let v = 2.0 * self.uniform() - 1.0;
-            let s = u * u + v * v;
-            if s > 0.0 && s < 1.0 {
-                let m = (-2.0 * s.ln() / s).sqrt();
-                self.spare = Some(v * m);
-                return u * m;
-            }
-        }
-    }
-
-    /// Standard normal redrawn until within two standard deviations.
-    pub(crate) fn truncated_normal(&mut self) -> f64 {
-        loop {
-            let z = self.normal();
-            if z.abs() <= 2.0 {
-                return z;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn same_seed_gives_same_stream() {
-        let a: Vec<f64> = (0..5)
-            .map({
-                let mut r = Rng::new(3);
-                move |_| r.normal()
-            })
-            .collect();
-        let b: Vec<f64> = (0..5)
-            .map({
-                let mut r = Rng::new(3);
-                move |_| r.normal()
-            })
-            .collect();
-        assert_eq!(a, b);
-    }
-
-    #[test]
-    fn normal_has_unit_variance() {
-        let mut r = Rng::new(11);
-        let xs: Vec<f64> = (0..200_000).map(|_| r.normal()).collect();
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / xs.len() as f64;
-        assert!(mean.abs() < 0.01, "{mean}");
-        assert!((var - 1.0).abs() < 0.02, "{var}");
-    }
+    const SEEDS: Seeds = Seeds { seed: 1, seed2: 2 };
 
     #[test]
     fn glorot_uniform_stays_within_limit() {
-        let v = Init::GlorotUniform.materialize(&[784, 64], &[784, 64], DType::F32, 1);
+        let v = Init::GlorotUniform.materialize(&[784, 64], &[784, 64], DType::F32, SEEDS);
         let limit = (6.0f64 / (784.0 + 64.0)).sqrt();
         let xs = v.to_f64_vec();
         assert!(xs.iter().all(|x| x.abs() <= limit));
@@ -372,13 +404,20 @@ mod tests {
 
     #[test]
     fn truncated_normal_never_beyond_two_stddev() {
-        let v = Init::TruncatedNormal { mean: 1.0, stddev: 0.5 }.materialize(&[10_000], &[10_000], DType::F64, 5);
+        let v = Init::TruncatedNormal { mean: 1.0, stddev: 0.5 }.materialize(&[10_000], &[10_000], DType::F64, SEEDS);
         assert!(v.to_f64_vec().iter().all(|x| (x - 1.0).abs() <= 1.0));
     }
 
     #[test]
+    fn integer_uniform_needs_minval_below_maxval() {
+        let init = Init::RandomUniform { minval: 3.0, maxval: 3.0 };
+        assert!(init.check("v", DType::I32).is_err());
+        assert!(init.check("v", DType::F32).is_ok());
+    }
+
+    #[test]
     fn integer_uniform_stays_in_range() {
-        let v = Init::RandomUniform { minval: 0.0, maxval: 10.0 }.materialize(&[1000], &[1000], DType::I32, 9);
+        let v = Init::RandomUniform { minval: 0.0, maxval: 10.0 }.materialize(&[1000], &[1000], DType::I32, SEEDS);
         assert!(v.to_f64_vec().iter().all(|x| (0.0..10.0).contains(x)));
     }
 

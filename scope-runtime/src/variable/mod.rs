@@ -5,6 +5,7 @@
 pub(crate) mod handle;
 pub(crate) mod init;
 pub(crate) mod options;
+pub(crate) mod philox;
 
 pub(crate) use handle::Storage;
 pub use handle::Variable;
