@@ -296,3 +296,39 @@ fn damaged_checkpoints_and_manifests_are_errors_never_panics() {
 fn damage_clone(bytes: &[u8], i: usize) -> Vec<u8> {
     Damage(0x2545_f491_4f6c_dd1d ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).apply(bytes)
 }
+
+/// Found by tests/prop_ops.rs: ranks known only at run time that differ
+/// (ndarray asserted in the kernel).
+#[test]
+fn joining_values_of_different_ranks_is_an_error() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = placeholder(DType::I32, Shape::unknown())?;
+    let y = placeholder(DType::I32, Shape::unknown())?;
+    let session = Session::new(&graph);
+    let three = Value::from(scopeflow::ndarray::Array3::<i32>::zeros((1, 2, 2)));
+    let two = Value::from(scopeflow::ndarray::Array2::<i32>::zeros((2, 2)));
+    for joined in [concat(&[&x, &y], 2)?, scopeflow::stack(&[&x, &y], 2)?] {
+        let err = session.run(&[&joined], &[(&x, &three), (&y, &two)]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    }
+    Ok(())
+}
+
+/// Found by tests/prop_ops.rs: Square's gradient waits on its incoming
+/// gradient; under a Gather that is an `IndexedSlices`, whose stand-in node
+/// number leaked into the graph as a control input (`Session::run` indexed
+/// out of bounds).
+#[test]
+fn a_gradient_waiting_on_indexed_slices_waits_on_their_values() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = placeholder(DType::F32, [3usize, 2])?;
+    let i = placeholder(DType::I32, [2usize])?;
+    let y = scopeflow::gather(&scopeflow::square(&x)?, &i)?;
+    let grads = scopeflow::gradients(&[&y], &[&x])?;
+    let g = grads[0].as_ref().expect("x reaches y");
+    let xv = Value::from(scopeflow::ndarray::Array2::<f32>::ones((3, 2)));
+    let iv = Value::from(vec![0i32, 2]);
+    let out = Session::new(&graph).run(&[g], &[(&x, &xv), (&i, &iv)])?.remove(0);
+    assert_eq!(out.to_f64_vec(), [2.0, 2.0, 0.0, 0.0, 2.0, 2.0]);
+    Ok(())
+}
