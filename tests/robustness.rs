@@ -332,3 +332,55 @@ fn a_gradient_waiting_on_indexed_slices_waits_on_their_values() -> Result<()> {
     assert_eq!(out.to_f64_vec(), [2.0, 2.0, 0.0, 0.0, 2.0, 2.0]);
     Ok(())
 }
+
+/// A save whose writes fail partway (the disk is full; here the process's
+/// file size limit, `ulimit -f`, which needs neither root nor a mount)
+/// returns an error naming the file, keeps the previous checkpoint whole and
+/// removes its temporary files.
+#[test]
+fn a_save_onto_a_full_disk_fails_and_keeps_the_previous_checkpoint() -> Result<()> {
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("scopeflow-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let small: std::collections::BTreeMap<String, Value> =
+        [("w".to_owned(), Value::from(vec![1.0f32, 2.0, 3.0]))].into_iter().collect();
+    let large: std::collections::BTreeMap<String, Value> = (0..16)
+        .map(|i| (format!("layer{i}/kernel"), Value::from(scopeflow::ndarray::Array2::<f32>::ones((64, 64)))))
+        .collect();
+    let (small_src, large_src) = (dir.join("small.ckpt"), dir.join("large.ckpt"));
+    scopeflow::write_tf1_checkpoint(&small_src, &small)?;
+    scopeflow::write_tf1_checkpoint(&large_src, &large)?;
+    for out in [dir.join("out.ckpt"), dir.join("out.safetensors")] {
+        let convert = |src: &std::path::Path, limit: Option<u32>| {
+            // A write past the limit fails with EFBIG once SIGXFSZ is ignored.
+            let limit = limit.map_or(String::new(), |blocks| format!("trap '' XFSZ; ulimit -f {blocks}; "));
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("{limit}exec \"$0\" convert \"$1\" \"$2\""))
+                .args([env!("CARGO_BIN_EXE_scopeflow").as_ref(), src.as_os_str(), out.as_os_str()])
+                .output()
+                .expect("sh runs")
+        };
+        assert!(convert(&small_src, None).status.success());
+        // 64 KB of tensors into at most 32 KB (512-byte blocks) or 64 KB (1 KB blocks) per file.
+        let full = convert(&large_src, Some(32));
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("out."), "the message names the file: {stderr}");
+        let kept = scopeflow::read_checkpoint(&out)?;
+        assert_eq!(kept.len(), 1, "the previous checkpoint is kept whole");
+        match &kept["w"] {
+            scopeflow::Stored::Value(v) => assert_eq!(v.to_f64_vec(), [1.0, 2.0, 3.0]),
+            other => panic!("{other:?}"),
+        }
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
