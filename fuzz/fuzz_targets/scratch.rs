@@ -1,7 +1,8 @@
 //! The readers under test take paths: each input is written to a scratch
 //! directory of this process (in memory under /dev/shm where there is one).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// `name` in this process's scratch directory, holding `bytes`.
 pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
@@ -11,9 +12,13 @@ pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// This process's scratch directory, made on first use.
-pub fn dir() -> PathBuf {
-    let base = if std::path::Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
-    let dir = base.join(format!("scopeflow-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("the fuzzer's scratch directory can be made");
-    dir
+pub fn dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let dir = base.join(format!("scopeflow-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("the fuzzer's scratch directory can be made");
+        dir
+    })
 }
