@@ -38,12 +38,14 @@ for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"
   echo "== fuzz $target for ${seconds}s"
   # -malloc_limit_mb: an allocation a file only claims to need is a crash.
+  # -timeout=60: on a loaded machine a single input stalled for over 10 s
+  # (and replayed in 0.1 s); a real hang still fails.
   log=$(mktemp)
   status=0
   # ${FUZZ_BUILD:-…}: e.g. FUZZ_BUILD=--release for a build without debug assertions.
   # shellcheck disable=SC2086
   "${cargo[@]}" fuzz run ${FUZZ_BUILD:---release --debug-assertions} "${sanitizer[@]}" "$target" "fuzz/corpus/$target" \
-    "fuzz/seeds/$target" -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    "fuzz/seeds/$target" -- -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
   grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY)|panicked|ERROR|Test unit written' "$log" || true
   if [ "$status" -ne 0 ]; then
