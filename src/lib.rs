@@ -83,8 +83,8 @@ pub mod prelude {
 pub mod __private {
     pub use ::core::result::Result::{self, Err, Ok};
     pub use scope_runtime::{
-        AsScopeArg, DType, Init, Result as ScopeResult, Reuse, ScopeArg, Variable, get_variable, name_scope,
-        variable_scope,
+        AsScopeArg, DType, Init, Result as ScopeResult, Reuse, ScopeArg, Variable, VariableScopeGuard, get_variable,
+        name_scope, variable_scope,
     };
 
     /// The scope argument a `#[scoped(scope = param)]` parameter names.

@@ -296,3 +296,91 @@ fn damaged_checkpoints_and_manifests_are_errors_never_panics() {
 fn damage_clone(bytes: &[u8], i: usize) -> Vec<u8> {
     Damage(0x2545_f491_4f6c_dd1d ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).apply(bytes)
 }
+
+/// Found by tests/prop_ops.rs: ranks known only at run time that differ
+/// (ndarray asserted in the kernel).
+#[test]
+fn joining_values_of_different_ranks_is_an_error() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = placeholder(DType::I32, Shape::unknown())?;
+    let y = placeholder(DType::I32, Shape::unknown())?;
+    let session = Session::new(&graph);
+    let three = Value::from(scopeflow::ndarray::Array3::<i32>::zeros((1, 2, 2)));
+    let two = Value::from(scopeflow::ndarray::Array2::<i32>::zeros((2, 2)));
+    for joined in [concat(&[&x, &y], 2)?, scopeflow::stack(&[&x, &y], 2)?] {
+        let err = session.run(&[&joined], &[(&x, &three), (&y, &two)]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    }
+    Ok(())
+}
+
+/// Found by tests/prop_ops.rs: Square's gradient waits on its incoming
+/// gradient; under a Gather that is an `IndexedSlices`, whose stand-in node
+/// number leaked into the graph as a control input (`Session::run` indexed
+/// out of bounds).
+#[test]
+fn a_gradient_waiting_on_indexed_slices_waits_on_their_values() -> Result<()> {
+    let (graph, _g) = graph();
+    let x = placeholder(DType::F32, [3usize, 2])?;
+    let i = placeholder(DType::I32, [2usize])?;
+    let y = scopeflow::gather(&scopeflow::square(&x)?, &i)?;
+    let grads = scopeflow::gradients(&[&y], &[&x])?;
+    let g = grads[0].as_ref().expect("x reaches y");
+    let xv = Value::from(scopeflow::ndarray::Array2::<f32>::ones((3, 2)));
+    let iv = Value::from(vec![0i32, 2]);
+    let out = Session::new(&graph).run(&[g], &[(&x, &xv), (&i, &iv)])?.remove(0);
+    assert_eq!(out.to_f64_vec(), [2.0, 2.0, 0.0, 0.0, 2.0, 2.0]);
+    Ok(())
+}
+
+/// A save whose writes fail partway (the disk is full; here the process's
+/// file size limit, `ulimit -f`, which needs neither root nor a mount)
+/// returns an error naming the file, keeps the previous checkpoint whole and
+/// removes its temporary files.
+#[test]
+fn a_save_onto_a_full_disk_fails_and_keeps_the_previous_checkpoint() -> Result<()> {
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("scopeflow-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let small: std::collections::BTreeMap<String, Value> =
+        [("w".to_owned(), Value::from(vec![1.0f32, 2.0, 3.0]))].into_iter().collect();
+    let large: std::collections::BTreeMap<String, Value> = (0..16)
+        .map(|i| (format!("layer{i}/kernel"), Value::from(scopeflow::ndarray::Array2::<f32>::ones((64, 64)))))
+        .collect();
+    let (small_src, large_src) = (dir.join("small.ckpt"), dir.join("large.ckpt"));
+    scopeflow::write_tf1_checkpoint(&small_src, &small)?;
+    scopeflow::write_tf1_checkpoint(&large_src, &large)?;
+    for out in [dir.join("out.ckpt"), dir.join("out.safetensors")] {
+        let convert = |src: &std::path::Path, limit: Option<u32>| {
+            // A write past the limit fails with EFBIG once SIGXFSZ is ignored.
+            let limit = limit.map_or(String::new(), |blocks| format!("trap '' XFSZ; ulimit -f {blocks}; "));
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("{limit}exec \"$0\" convert \"$1\" \"$2\""))
+                .args([env!("CARGO_BIN_EXE_scopeflow").as_ref(), src.as_os_str(), out.as_os_str()])
+                .output()
+                .expect("sh runs")
+        };
+        assert!(convert(&small_src, None).status.success());
+        // 64 KB of tensors into at most 32 KB (512-byte blocks) or 64 KB (1 KB blocks) per file.
+        let full = convert(&large_src, Some(32));
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert_eq!(full.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("out."), "the message names the file: {stderr}");
+        let kept = scopeflow::read_checkpoint(&out)?;
+        assert_eq!(kept.len(), 1, "the previous checkpoint is kept whole");
+        match &kept["w"] {
+            scopeflow::Stored::Value(v) => assert_eq!(v.to_f64_vec(), [1.0, 2.0, 3.0]),
+            other => panic!("{other:?}"),
+        }
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

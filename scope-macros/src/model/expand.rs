@@ -45,6 +45,7 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
     let scope_param = Ident::new("scope", Span::mixed_site());
     let scope_type = Ident::new("S", Span::mixed_site());
     let (build_params, build_in_params, build_body, build_in_body);
+    let mut helpers = TokenStream::new();
     if ok {
         let params = &m.params;
         let scope_expr = match &m.scope {
@@ -53,7 +54,9 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
         };
         let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
         let opts = options(&m.options);
-        let body = build_block(&m.block, name);
+        let mut stmts = Vec::new();
+        let (literal, _) = build_block(&m.block, name, &mut stmts, &mut 0);
+        let stmts = chunked(stmts, params, &mut helpers);
         build_params = quote!(#(#params: usize),*);
         build_in_params = quote!(#scope_param: &#scope_type #(, #params: usize)*);
         build_body = quote!(Self::build_in(&#scope_expr #(, #params)*));
@@ -62,7 +65,8 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
                 .default_name(#snake)
                 #opts
                 .enter()?;
-            ::core::result::Result::Ok(#body)
+            #stmts
+            ::core::result::Result::Ok(#literal)
         };
     } else {
         // The same signatures with unnamed parameters (their names may be the mistake).
@@ -105,6 +109,8 @@ fn model(m: &Model, all: &[Model], ok: bool) -> TokenStream {
             {
                 #build_in_body
             }
+
+            #helpers
         }
     });
     out
@@ -183,34 +189,136 @@ fn options(o: &Options) -> TokenStream {
     out
 }
 
-fn build_block(block: &Block, struct_name: &Ident) -> TokenStream {
-    let guard = Ident::new("__scopeflow_scope", Span::mixed_site());
-    let inits = block.items.iter().map(|item| match item {
-        Item::Var(v) => {
-            let name = &v.name;
-            let value = get_variable(v);
-            quote!(#name: #value)
-        }
-        Item::Scope { name, options: o, block: inner } => {
-            let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
-            let lit = LitStr::new(&name_of(name), name.span());
-            let opts = options(o);
-            let body = build_block(inner, &child);
-            let field = block.field(item);
-            quote! {
-                #field: {
-                    let #guard = ::scopeflow::__private::variable_scope(#lit) #opts .enter()?;
-                    #body
-                }
+/// One statement of a generated `build_in`: it binds the locals `binds` (with
+/// their types) and moves the locals `takes` (a struct literal its fields,
+/// `drop` a guard).
+struct Stmt {
+    binds: Vec<(Ident, TokenStream)>,
+    takes: Vec<Ident>,
+    tokens: TokenStream,
+}
+
+/// The statements that build a block's struct, one per variable, sub-model
+/// and scope guard, followed by the struct literal (returned, with the locals
+/// it takes) that moves them in.
+///
+/// Flat on purpose: a struct literal holding every `get_variable(…).get()?`
+/// (or a nested block per scope) made rustc's time grow with the square of the
+/// variables (each `?` drops the fields evaluated before it; 250 variables took
+/// minutes in release) and its parser's stack grow with the nesting. Here each
+/// `?` is its own statement, scopes are left by dropping their guard (locals
+/// drop in reverse order on an early return, so guards still close innermost
+/// first), and the literal only moves locals. [`chunked`] then bounds how
+/// many statements one function holds.
+fn build_block(
+    block: &Block,
+    struct_name: &Ident,
+    stmts: &mut Vec<Stmt>,
+    next: &mut usize,
+) -> (TokenStream, Vec<Ident>) {
+    let mut inits = Vec::with_capacity(block.items.len());
+    let mut takes = Vec::with_capacity(block.items.len());
+    for item in &block.items {
+        let local = local(next);
+        match item {
+            Item::Var(v) => {
+                let (name, value) = (&v.name, get_variable(v));
+                let ty = quote!(::scopeflow::__private::Variable);
+                stmts.push(Stmt {
+                    binds: vec![(local.clone(), ty)],
+                    takes: Vec::new(),
+                    tokens: quote!(let #local = #value;),
+                });
+                inits.push(quote!(#name: #local));
+            }
+            Item::Scope { name, options: o, block: inner } => {
+                let child = format_ident!("{}{}", struct_name, camel_case(&name_of(name)));
+                let lit = LitStr::new(&name_of(name), name.span());
+                let opts = options(o);
+                let guard = self::local(next);
+                let enter = quote!(let #guard = ::scopeflow::__private::variable_scope(#lit) #opts .enter()?;);
+                let ty = quote!(::scopeflow::__private::VariableScopeGuard);
+                stmts.push(Stmt { binds: vec![(guard.clone(), ty)], takes: Vec::new(), tokens: enter });
+                let (literal, fields) = build_block(inner, &child, stmts, next);
+                let tokens = quote!(let #local = #literal;);
+                stmts.push(Stmt { binds: vec![(local.clone(), quote!(#child))], takes: fields, tokens });
+                let drop = quote!(::core::mem::drop(#guard););
+                stmts.push(Stmt { binds: Vec::new(), takes: vec![guard], tokens: drop });
+                let field = block.field(item);
+                inits.push(quote!(#field: #local));
+            }
+            Item::Model { name, path, args } => {
+                let lit = LitStr::new(&name_of(name), name.span());
+                let tokens = quote_spanned!(path.segments.last().map_or(name.span(), |s| s.ident.span())=>
+                    let #local = #path::build_in(&#lit #(, #args)*)?;);
+                stmts.push(Stmt { binds: vec![(local.clone(), quote!(#path))], takes: Vec::new(), tokens });
+                inits.push(quote!(#name: #local));
             }
         }
-        Item::Model { name, path, args } => {
-            let lit = LitStr::new(&name_of(name), name.span());
-            quote_spanned!(path.segments.last().map_or(name.span(), |s| s.ident.span())=>
-                #name: #path::build_in(&#lit #(, #args)*)?)
+        takes.push(local);
+    }
+    (quote!(#struct_name { #(#inits,)* }), takes)
+}
+
+/// How many statements one generated function holds.
+const CHUNK: usize = 32;
+
+/// `stmts`, with at most [`CHUNK`] of them in one function: while there are
+/// more, each run of `CHUNK` moves to a helper function of the `impl`
+/// (returned in `helpers`), which takes the model's parameters and the locals
+/// the run moves but does not bind, and returns those it binds and does not
+/// move; the run becomes one `let (…) = Self::helper(…)?;`.
+///
+/// One function with a statement per variable overflowed rustc's stack with
+/// 5,000 variables (LLVM's debug info recurses through the scope each `let`
+/// opens), and a debug build's frame (a slot per temporary) overflowed the
+/// stack of the thread calling `build`. Helpers carry `#[track_caller]`, so
+/// variables still record the caller of `build` as their creation site.
+fn chunked(mut stmts: Vec<Stmt>, params: &[Ident], helpers: &mut TokenStream) -> TokenStream {
+    let type_of: std::collections::HashMap<String, TokenStream> =
+        stmts.iter().flat_map(|s| &s.binds).map(|(b, t)| (b.to_string(), t.clone())).collect();
+    let mut count = 0usize;
+    while stmts.len() > CHUNK {
+        let mut outer = Vec::with_capacity(stmts.len() / CHUNK + 1);
+        let mut rest = stmts.into_iter().peekable();
+        while rest.peek().is_some() {
+            let run: Vec<Stmt> = rest.by_ref().take(CHUNK).collect();
+            let bound: std::collections::HashSet<String> =
+                run.iter().flat_map(|s| &s.binds).map(|(b, _)| b.to_string()).collect();
+            let taken: std::collections::HashSet<String> =
+                run.iter().flat_map(|s| &s.takes).map(ToString::to_string).collect();
+            // Locals from earlier runs that this one moves: arguments, with their types.
+            let inputs: Vec<Ident> =
+                run.iter().flat_map(|s| &s.takes).filter(|t| !bound.contains(&t.to_string())).cloned().collect();
+            let binds: Vec<(Ident, TokenStream)> =
+                run.iter().flat_map(|s| &s.binds).filter(|(b, _)| !taken.contains(&b.to_string())).cloned().collect();
+            count += 1;
+            let helper = format_ident!("__scopeflow_build_{}", count);
+            let (names, types): (Vec<_>, Vec<_>) = binds.iter().cloned().unzip();
+            let body = run.iter().map(|s| &s.tokens);
+            // Every local is bound by some statement, so its type is known.
+            let input_types = inputs.iter().map(|i| &type_of[&i.to_string()]);
+            helpers.extend(quote! {
+                #[doc(hidden)]
+                #[track_caller]
+                #[allow(clippy::too_many_arguments, clippy::type_complexity, unused_variables)]
+                fn #helper(#(#params: usize,)* #(#inputs: #input_types,)*) -> ::scopeflow::__private::ScopeResult<(#(#types,)*)> {
+                    #(#body)*
+                    ::core::result::Result::Ok((#(#names,)*))
+                }
+            });
+            let tokens = quote!(let (#(#names,)*) = Self::#helper(#(#params,)* #(#inputs,)*)?;);
+            outer.push(Stmt { binds, takes: inputs, tokens });
         }
-    });
-    quote!(#struct_name { #(#inits,)* })
+        stmts = outer;
+    }
+    stmts.into_iter().map(|s| s.tokens).collect()
+}
+
+/// A fresh local of the generated `build_in` (hygienic: never one of the user's names).
+fn local(next: &mut usize) -> Ident {
+    *next += 1;
+    format_ident!("__scopeflow_{}", *next, span = Span::mixed_site())
 }
 
 fn get_variable(v: &Var) -> TokenStream {

@@ -157,7 +157,7 @@ fn model(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Model> {
         }
         errors.push(e);
     }
-    let block = block(input, errors)?;
+    let block = block(input, errors, 0)?;
     Ok(Model { attrs, vis, name, params, scope, options, block })
 }
 
@@ -242,16 +242,34 @@ fn options(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Options> {
     Ok(o)
 }
 
-fn block(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Block> {
+/// How deep scope blocks may nest. Each block is a struct inside its parent's,
+/// and rustc stops laying out structs nested deeper than its recursion limit
+/// (128); 1,000 nested blocks crashed rustc before this limit.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// A `{ … }` block of items, `depth` blocks inside the model's own.
+fn block(input: ParseStream<'_>, errors: &Errors, depth: usize) -> syn::Result<Block> {
     let content;
-    braced!(content in input);
+    let brace = braced!(content in input);
     let mut items = Vec::new();
+    if depth > MAX_DEPTH {
+        errors.at_span(
+            brace.span.open(),
+            format!(
+                "scope blocks nest at most {MAX_DEPTH} deep in `model!` (this one is {depth} deep): each block is a \
+                 struct inside its parent's, and rustc cannot lay out structs nested much deeper"
+            ),
+        );
+        // Skipped whole (one token tree), so that deeper blocks add no errors.
+        content.parse::<TokenStream>()?;
+        return Ok(Block { items });
+    }
     while !content.is_empty() {
         if content.peek(Token![,]) || content.peek(Token![;]) {
             content.parse::<proc_macro2::TokenTree>()?;
             continue;
         }
-        match item(&content, errors) {
+        match item(&content, errors, depth) {
             Ok(i) => items.extend(i),
             Err(e) => {
                 errors.push(e);
@@ -265,7 +283,7 @@ fn block(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Block> {
 
 /// One item; `None` when it is a scope without a block, reported, and
 /// followed by the next item.
-fn item(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Item>> {
+fn item(input: ParseStream<'_>, errors: &Errors, depth: usize) -> syn::Result<Option<Item>> {
     let name: Ident = input.parse()?;
     if input.peek(Token![:]) {
         input.parse::<Token![:]>()?;
@@ -300,7 +318,7 @@ fn item(input: ParseStream<'_>, errors: &Errors) -> syn::Result<Option<Item>> {
         }
         return Err(missing);
     }
-    let block = block(input, errors)?;
+    let block = block(input, errors, depth + 1)?;
     Ok(Some(Item::Scope { name, options, block }))
 }
 

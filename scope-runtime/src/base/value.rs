@@ -306,6 +306,12 @@ impl Value {
                 if stack { ndarray::stack(Axis(axis), &views) } else { ndarray::concatenate(Axis(axis), &views) };
             joined.ok().map(T::wrap)
         }
+        // ndarray asserts (panics) on parts of different ranks; a graph of
+        // unknown ranks only finds them here.
+        let rank = parts.first()?.shape().len();
+        if parts.iter().any(|p| p.shape().len() != rank) {
+            return None;
+        }
         match parts.first()?.dtype() {
             DType::F32 => cat::<f32>(parts, axis, stack),
             DType::F64 => cat::<f64>(parts, axis, stack),

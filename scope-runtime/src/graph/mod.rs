@@ -498,6 +498,15 @@ impl GraphState {
         if let Some(t) = new.inputs.iter().find(|t| t.graph_id != graph_id) {
             return Err(Error::GraphMismatch { name: t.name.to_string() });
         }
+        // A node number this graph does not hold (a gradient's stand-in that
+        // escaped) would make every later run of the graph index out of bounds.
+        let known = |node: u32| (node as usize) < self.nodes.len();
+        if let Some(t) = new.inputs.iter().find(|t| !known(t.node)) {
+            return Err(Error::GraphMismatch { name: t.name.to_string() });
+        }
+        if !new.control_inputs.iter().all(|&n| known(n)) {
+            return Err(Error::GraphMismatch { name: new.name.to_string() });
+        }
         let shape_error = |rule| Error::OpShape {
             op: new.name.to_string(),
             op_type: def.type_name,

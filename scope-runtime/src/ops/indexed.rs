@@ -179,6 +179,16 @@ pub(crate) fn lookup(t: &Tensor) -> Option<IndexedSlices> {
     STAND_INS.with(|all| all.borrow().get(i).cloned())
 }
 
+/// The node to wait for when an open `control_dependencies` context names
+/// `node`: itself, or a stand-in's values' node (`None` for a stand-in of a
+/// `gradients` call that has ended, which no node can wait for).
+pub(crate) fn real_node(node: u32) -> Option<u32> {
+    match node.checked_sub(STAND_IN_BASE) {
+        None => Some(node),
+        Some(i) => STAND_INS.with(|all| all.borrow().get(i as usize).map(|s| s.values.node)),
+    }
+}
+
 /// The op to wait for when a control dependency names a stand-in: its values'.
 pub(crate) fn real_op(op: &Operation) -> Operation {
     let stand_in = Tensor {

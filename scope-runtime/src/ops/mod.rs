@@ -412,8 +412,11 @@ fn build_node<R>(
             .control_inputs
             .iter()
             .filter(|c| !inputs.iter().any(|t| c.seen.contains(&t.node)))
-            .flat_map(|c| &c.ops);
-        for node in control_inputs.iter().map(|o| o.node).chain(context.copied()) {
+            .flat_map(|c| &c.ops)
+            // A gradient function waiting on its incoming gradient, an
+            // `IndexedSlices` (Square's grad under a Gather's): its values' op.
+            .filter_map(|&node| indexed::real_node(node));
+        for node in control_inputs.iter().map(|o| o.node).chain(context) {
             if !control.contains(&node) && !inputs.iter().any(|t| t.node == node) {
                 control.push(node);
             }
