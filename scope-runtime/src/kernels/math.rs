@@ -358,8 +358,9 @@ const PARALLEL_MULTIPLY_ADDS: usize = 1 << 23;
 const SPLIT_COLUMNS_FROM: usize = 64;
 
 /// `out = a b` for f32 or f64. A large product is cut into one block of
-/// output columns (rows when it is narrow) per thread of the running session, each computed by [`gemm_into`]; the caller's thread
-/// takes the first block.
+/// output columns (rows when it is narrow) per thread of the running
+/// session, each computed by [`gemm_into`]; the caller's thread takes the
+/// first block.
 fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, out: &mut Array2<T>) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));

@@ -116,10 +116,11 @@ floats!(f32 f64);
 integers!(i32 i64);
 
 /// A buffer of `shape` for an output of element type `T`: one of an earlier
-/// run's spares of that shape and dtype, whose values are stale (the caller
-/// writes every element).
+/// run's spares of that shape and dtype, in standard (row-major) layout as a
+/// new array would be, whose values are stale (the caller writes every element).
 pub(crate) fn spare<T: Element>(spares: &mut Vec<Value>, shape: &[usize]) -> Option<ArrayD<T>> {
-    let i = spares.iter().position(|v| v.dtype() == T::DTYPE && v.shape() == shape)?;
+    let fits = |v: &Value| v.as_array::<T>().is_some_and(|a| a.shape() == shape && a.is_standard_layout());
+    let i = spares.iter().position(fits)?;
     T::into_array(spares.swap_remove(i))
 }
 

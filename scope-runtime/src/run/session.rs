@@ -60,10 +60,10 @@ impl SessionOptions {
     /// `intra_op_parallelism_threads`). By default `SCOPEFLOW_NUM_THREADS`
     /// when it is set to a positive integer, else the machine's cores. One
     /// thread computes everything on the thread that calls `run`; with more,
-    /// large matrix products and optimizer updates are split across a pool
-    /// the process keeps for that count, and results equal one thread's
-    /// within float round-off (elementwise updates are bit for bit the same).
-    /// 0 counts as 1.
+    /// matrix products of 2^23 multiply-adds or more are cut into one block
+    /// per thread of a pool the process keeps for that count, and results
+    /// equal one thread's within float round-off (other kernels stay on the
+    /// calling thread). 0 counts as 1.
     pub fn num_threads(mut self, threads: usize) -> SessionOptions {
         self.num_threads = Some(threads.max(1));
         self
