@@ -170,14 +170,20 @@ fn main() {
     }
 }
 
+/// The dataset `options` ask for (the UCI digits, or Fashion-MNIST from its
+/// directory) and the settings that suit it.
+pub fn load(options: &Options) -> Result<(data::Dataset, Settings), Box<dyn Error>> {
+    Ok(match &options.fashion_mnist {
+        Some(dir) => (data::fashion_mnist(dir)?, Settings::FASHION_MNIST),
+        None => (data::digits(SEED)?, Settings::DIGITS),
+    })
+}
+
 /// Loads the data, builds both towers and the optimizer, trains, evaluates
 /// the test images after each epoch, saves a checkpoint, and returns the
 /// final test accuracy (also printed last, as `test accuracy=0.xxxx`).
 pub fn run(out: &mut impl Write, options: &Options) -> Result<f64, Box<dyn Error>> {
-    let (data, settings) = match &options.fashion_mnist {
-        Some(dir) => (data::fashion_mnist(dir)?, Settings::FASHION_MNIST),
-        None => (data::digits(SEED)?, Settings::DIGITS),
-    };
+    let (data, settings) = load(options)?;
     let epochs = options.epochs.unwrap_or(settings.epochs);
     writeln!(
         out,

@@ -24,8 +24,8 @@ use scopeflow::{AdamOptimizer, EventWriter, Optimizer, get_or_create_global_step
 use std::error::Error;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
-use train_digits::data::{self, Shuffle};
-use train_digits::{Options, SEED, Settings, Tower, scalar};
+use train_digits::data::Shuffle;
+use train_digits::{Options, SEED, Tower, scalar};
 
 const USAGE: &str = "usage: mpirun -np N target/release/examples/train_digits_mpi \
                      [--fashion-mnist DIR] [--epochs N] [--logdir DIR]";
@@ -62,10 +62,7 @@ fn main() {
 /// Trains on `world`, evaluating on rank 0 after each epoch; returns the
 /// final test accuracy (on rank 0; 0 elsewhere).
 fn run(world: &World, out: &mut impl Write, options: &Options) -> Result<f64, Box<dyn Error>> {
-    let (data, settings) = match &options.fashion_mnist {
-        Some(dir) => (data::fashion_mnist(dir)?, Settings::FASHION_MNIST),
-        None => (data::digits(SEED)?, Settings::DIGITS),
-    };
+    let (data, settings) = train_digits::load(options)?;
     let epochs = options.epochs.unwrap_or(settings.epochs);
     writeln!(
         out,
