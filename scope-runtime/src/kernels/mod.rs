@@ -7,6 +7,7 @@ pub(crate) mod array;
 pub(crate) mod collective;
 pub(crate) mod control;
 pub(crate) mod cpu;
+pub(crate) mod direct;
 pub(crate) mod math;
 pub(crate) mod nn;
 pub(crate) mod random;
@@ -88,6 +89,8 @@ pub(crate) trait Num: LinalgScalar + PartialOrd + Send + Sync + Element {
     fn sub(self, other: Self) -> Self;
     fn mul(self, other: Self) -> Self;
     fn neg(self) -> Self;
+    /// `self * a + acc`, rounded once for floats (wrapping for integers).
+    fn fused_mul_add(self, a: Self, acc: Self) -> Self;
 }
 
 macro_rules! floats {
@@ -97,6 +100,8 @@ macro_rules! floats {
             fn sub(self, other: Self) -> Self { self - other }
             fn mul(self, other: Self) -> Self { self * other }
             fn neg(self) -> Self { -self }
+            #[inline(always)]
+            fn fused_mul_add(self, a: Self, acc: Self) -> Self { self.mul_add(a, acc) }
         }
     )*};
 }
@@ -108,6 +113,7 @@ macro_rules! integers {
             fn sub(self, other: Self) -> Self { self.wrapping_sub(other) }
             fn mul(self, other: Self) -> Self { self.wrapping_mul(other) }
             fn neg(self) -> Self { self.wrapping_neg() }
+            fn fused_mul_add(self, a: Self, acc: Self) -> Self { self.wrapping_mul(a).wrapping_add(acc) }
         }
     )*};
 }
@@ -169,6 +175,10 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
     spares: &mut Vec<Value>,
 ) -> KernelResult<ArrayD<T>> {
     let b = same::<T>(b)?;
+    // A scalar operand (`x * 0.5`, `x + 1`): one pass, without broadcasting.
+    if let Some(&y) = b.first().filter(|_| b.len() == 1 && b.ndim() <= a.view().ndim()) {
+        return map(a, |x| f(x, y), spares);
+    }
     let out = broadcast_sizes(a.view().shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
     match a {
         Typed::Owned(mut a) if a.shape() == out.as_slice() => {

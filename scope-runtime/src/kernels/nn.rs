@@ -1,9 +1,9 @@
 //! Neural-network kernels: softmax, convolution, pooling and the L2 loss.
 
-use super::{Inputs, Typed, same, typed};
+use super::{Inputs, Num, Typed, cpu, direct, same, spare, typed};
 use crate::base::{Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult, Padding};
-use ndarray::{Array2, ArrayD, ArrayViewD, Axis, IxDyn, NdFloat, Zip};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, IxDyn, NdFloat, Zip};
 
 /// Output size and padding before, for one spatial dimension of a window op.
 pub(crate) fn window(
@@ -65,21 +65,84 @@ pub(crate) fn l2_loss_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Ke
 }
 
 /// NHWC convolution as im2col and one matrix product.
-pub(crate) fn conv2d_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> KernelResult {
+pub(crate) fn conv2d_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, f) = (inputs.next()?, inputs.next()?);
-    typed!(x, [F32, F64], |a| conv2d(a.view(), f.value(), attr))
+    typed!(x, [F32, F64], |a| conv2d(a.view(), f.value(), attr, spares))
 }
 
-fn conv2d<T: NdFloat + Element>(x: ArrayViewD<'_, T>, f: &Value, attr: &Attr) -> KernelResult<ArrayD<T>> {
+fn conv2d<T: NdFloat + Num>(
+    x: ArrayViewD<'_, T>,
+    f: &Value,
+    attr: &Attr,
+    spares: &mut Vec<Value>,
+) -> KernelResult<ArrayD<T>> {
     let Attr::Conv(c) = attr else { return Err("missing convolution attributes") };
     let f = same::<T>(f)?;
     let g = ConvGeometry::new(x.shape(), f.shape(), c)?;
     let x = x.as_standard_layout();
-    let cols = g.im2col(x.as_slice().ok_or("input layout")?);
-    let f = f.view().into_shape_with_order((g.patch(), g.cout)).map_err(|_| "filter layout")?;
-    let y = cols.dot(&f.as_standard_layout());
-    y.into_shape_with_order(IxDyn(&[g.n, g.oh, g.ow, g.cout])).map_err(|_| "convolution output shape")
+    let xs = x.as_slice().ok_or("input layout")?;
+    let f = f.as_standard_layout();
+    let fs = f.as_slice().ok_or("filter layout")?;
+    let shape = [g.n, g.oh, g.ow, g.cout];
+    if g.patch() <= direct::DIRECT_CONV_MAX_PATCH {
+        return conv2d_direct(&g, xs, fs, spare::<T>(spares, &shape));
+    }
+    let mut out = spare::<T>(spares, &shape).unwrap_or_else(|| ArrayD::zeros(IxDyn(&shape)));
+    let ys = out.as_slice_mut().ok_or("output layout")?;
+    let cols = g.im2col(xs);
+    let f = ArrayView2::from_shape((g.patch(), g.cout), fs).map_err(|_| "filter layout")?;
+    let ys = ArrayViewMut2::from_shape((g.n * g.oh * g.ow, g.cout), ys).map_err(|_| "output layout")?;
+    super::math::float_mat_mul(&cols.view(), &f, ys);
+    Ok(out)
+}
+
+/// Multiply-adds from which a direct convolution is split across threads,
+/// by output positions.
+const PARALLEL_CONV_MULTIPLY_ADDS: usize = 1 << 21;
+
+/// A convolution with a small patch, position by position, split by
+/// positions across the session's threads when large; into `spare` when
+/// there is one.
+fn conv2d_direct<T: NdFloat + Num>(
+    g: &ConvGeometry,
+    x: &[T],
+    f: &[T],
+    spare: Option<ArrayD<T>>,
+) -> KernelResult<ArrayD<T>> {
+    let conv = direct::Conv {
+        x,
+        f,
+        input: [g.h, g.w, g.cin],
+        filter: [g.kh, g.kw, g.cout],
+        output: [g.oh, g.ow],
+        pad: g.pad,
+        strides: g.strides,
+        dilations: g.dilations,
+    };
+    let shape = [g.n, g.oh, g.ow, g.cout];
+    let positions = g.n * g.oh * g.ow;
+    let compute = |out: &mut [T]| {
+        let work = positions.saturating_mul(g.patch()).saturating_mul(g.cout);
+        let Some(pool) = cpu::pool_for(work, PARALLEL_CONV_MULTIPLY_ADDS).filter(|_| g.cout > 0) else {
+            return conv.positions(0, out);
+        };
+        let block = positions.div_ceil(pool.current_num_threads());
+        let mut blocks = out.chunks_mut(block * g.cout).enumerate();
+        let first = blocks.next();
+        let conv = &conv;
+        pool.in_place_scope(|scope| {
+            for (i, out) in blocks {
+                scope.spawn(move |_| conv.positions(i * block, out));
+            }
+            if let Some((_, out)) = first {
+                conv.positions(0, out);
+            }
+        });
+    };
+    let mut out = spare.unwrap_or_else(|| ArrayD::zeros(IxDyn(&shape)));
+    compute(out.as_slice_mut().ok_or("output layout")?);
+    Ok(out)
 }
 
 /// The sizes of an NHWC convolution: input, filter, output and padding.
@@ -140,16 +203,23 @@ impl ConvGeometry {
     /// filter tap inside the input, a run of `cin` elements each.
     fn for_each_tap(&self, mut each: impl FnMut(usize, usize, usize)) {
         for row in 0..self.n * self.oh * self.ow {
-            let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
-            let (oy, ox) = (rest / self.ow, rest % self.ow);
-            for ky in 0..self.kh {
-                let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pad[0]);
-                let Some(iy) = y.filter(|&y| y < self.h) else { continue };
-                for kx in 0..self.kw {
-                    let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pad[1]);
-                    let Some(ix) = x.filter(|&x| x < self.w) else { continue };
-                    each(row, (ky * self.kw + kx) * self.cin, ((b * self.h + iy) * self.w + ix) * self.cin);
-                }
+            self.taps_of(row, |dst, src| each(row, dst, src));
+        }
+    }
+
+    /// Calls `each(offset in the patch, offset in the input)` for the taps
+    /// of output position `row` that fall inside the input.
+    #[inline(always)]
+    fn taps_of(&self, row: usize, mut each: impl FnMut(usize, usize)) {
+        let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
+        let (oy, ox) = (rest / self.ow, rest % self.ow);
+        for ky in 0..self.kh {
+            let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pad[0]);
+            let Some(iy) = y.filter(|&y| y < self.h) else { continue };
+            for kx in 0..self.kw {
+                let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pad[1]);
+                let Some(ix) = x.filter(|&x| x < self.w) else { continue };
+                each((ky * self.kw + kx) * self.cin, ((b * self.h + iy) * self.w + ix) * self.cin);
             }
         }
     }
