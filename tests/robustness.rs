@@ -384,3 +384,60 @@ fn a_save_onto_a_full_disk_fails_and_keeps_the_previous_checkpoint() -> Result<(
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
+
+// Found by the audit of indexing and arithmetic on sizes a user gives: each
+// panicked in debug builds (an overflow, a capacity overflow) or aborted the
+// process on an allocation of terabytes.
+
+#[test]
+fn static_shapes_whose_size_overflows_are_unknown_or_refused() -> Result<()> {
+    let (_graph, _g) = graph();
+    let x = placeholder(DType::F32, Shape::from([1usize << 40, 1 << 40]))?;
+    assert_eq!(x.shape().num_elements(), None);
+    // No tensor can have that many elements: the count is unknown, not a wrapped number.
+    assert_eq!(reshape(&x, &[-1])?.shape().dims(), Some(&[None][..]));
+    let half = placeholder(DType::F32, Shape::from([usize::MAX / 2 + 1]))?;
+    let err = scopeflow::concat(&[&half, &half], 0).unwrap_err();
+    assert!(err.to_string().contains("concat") && err.to_string().contains("too large"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn outputs_too_large_to_allocate_are_errors_naming_the_op() -> Result<()> {
+    let (graph, _g) = graph();
+    let session = Session::new(&graph);
+    let one = constant(vec![1.0f32])?;
+    let ids = constant(vec![0i32, 1])?;
+    let huge = [
+        scopeflow::fill(&[1 << 20, 1 << 20], 1.0f32)?,
+        scopeflow::broadcast_to(&one, &[1 << 20, 1 << 20])?,
+        scopeflow::pad(&one, &[[1 << 40, 0]])?,
+        scopeflow::one_hot(&ids, 1 << 40)?,
+    ];
+    for t in &huge {
+        let err = session.run(&[t], &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        let op = t.name().split(':').next().unwrap_or_default().to_owned();
+        assert!(err.to_string().contains(&op) && err.to_string().contains("SCOPEFLOW_MAX_VALUE_BYTES"), "{err}");
+    }
+    Ok(())
+}
+
+#[test]
+fn tiling_nothing_by_a_huge_multiple_is_empty() -> Result<()> {
+    let (graph, _g) = graph();
+    let empty = constant(scopeflow::ndarray::Array1::<f32>::zeros(0))?;
+    let t = scopeflow::tile(&empty, &[1 << 60])?;
+    assert_eq!(Session::new(&graph).run(&[&t], &[])?[0].shape(), &[0]);
+    Ok(())
+}
+
+#[test]
+fn fill_sizes_beyond_int32_are_kept() -> Result<()> {
+    let (graph, _g) = graph();
+    // 2^32 used to become 0 (its low 32 bits) at run time while the static shape said 2^32.
+    let t = scopeflow::fill(&[1 << 32, 0], 1.0f32)?;
+    assert_eq!(t.shape().to_vec(), Some(vec![1 << 32, 0]));
+    assert_eq!(Session::new(&graph).run(&[&t], &[])?[0].shape(), &[1 << 32, 0]);
+    Ok(())
+}

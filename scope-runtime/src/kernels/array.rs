@@ -301,8 +301,12 @@ pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec
     let shape: Vec<usize> =
         shape.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>().ok_or("a negative dimension")?;
     element_count(&shape)?;
+    if end.len() != begin.len() || strides.len() != begin.len() {
+        return Err("begin, end and strides have one entry per sliced axis");
+    }
     let spec = StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
-    if spec.begin.len() > shape.len() || spec.end.len() != spec.begin.len() {
+    // `stride_axis(…, i, shape[i])` below: `i` < begin.len() <= shape.len(), and begin, end and strides have one length.
+    if spec.begin.len() > shape.len() {
         return Err("more sliced axes than the shape has");
     }
     let axes: Vec<Stride> = (0..spec.begin.len()).map(|i| stride_axis(&spec, i, shape[i])).collect::<Result<_, _>>()?;
@@ -467,13 +471,15 @@ pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>
     };
     let width: usize = inner.iter().product();
     let dtype = data[0].dtype();
-    let mut merged = vec![0.0f64; len * width];
+    // `len` comes from the indices' values: the output must fit before it is made.
+    let mut merged = vec![0.0f64; element_count(&[len, width])?];
     for (ids, d) in indices.iter().zip(data) {
         if d.dtype() != dtype || d.len() != ids.len() * width {
             return Err("each data tensor has its indices' shape then the same inner shape");
         }
         let flat = d.to_f64_vec();
         for (k, &i) in ids.iter().enumerate() {
+            // 0 <= i < len (a negative index was refused above); k < ids.len(), d.len() = ids.len() * width.
             let i = i as usize;
             merged[i * width..(i + 1) * width].copy_from_slice(&flat[k * width..(k + 1) * width]);
         }
@@ -565,19 +571,21 @@ pub(crate) fn tile_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kerne
     if multiples.len() != x.shape().len() {
         return Err("multiples have one entry per axis of the input");
     }
-    let tiled: Option<Vec<usize>> = x.shape().iter().zip(&multiples).map(|(d, m)| d.checked_mul(*m)).collect();
-    element_count(&tiled.ok_or("the tiled shape is too large")?)?;
+    let tiled: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(&multiples)
+        .map(|(d, m)| d.checked_mul(*m))
+        .collect::<Option<_>>()
+        .ok_or("the tiled shape is too large")?;
+    if element_count(&tiled)? == 0 {
+        // Nothing to copy, however large a multiple (a list of that many copies would not fit).
+        return Ok(Value::filled(x.dtype(), &tiled, 0.0));
+    }
+    // Every multiple is now at most the output's element count, which fits.
     let mut out = x.clone();
     for (axis, &m) in multiples.iter().enumerate() {
-        let copies = vec![&out; m];
-        out = match copies.is_empty() {
-            true => {
-                let mut shape = out.shape().to_vec();
-                shape[axis] = 0;
-                Value::filled(out.dtype(), &shape, 0.0)
-            }
-            false => Value::join(&copies, axis, false).ok_or("tile")?,
-        };
+        out = Value::join(&vec![&out; m], axis, false).ok_or("tile")?;
     }
     Ok(out)
 }
@@ -612,7 +620,9 @@ pub(crate) fn range_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kern
     }
     let n = range_len(start, limit, delta).ok_or("the range is too long")?;
     element_count(&[n])?;
-    let data: Vec<f64> = (0..n as i64).map(|i| (start + i * delta) as f64).collect();
+    // Each number lies between start and limit; only `i * delta` may pass
+    // i64's range on the way (range(i64::MIN, i64::MAX, 2^62)), and wrapping gives the right sum.
+    let data: Vec<f64> = (0..n as i64).map(|i| start.wrapping_add(i.wrapping_mul(delta)) as f64).collect();
     Value::from_f64_data(dtype, &[n], data).map_err(|_| "range")
 }
 

@@ -181,6 +181,8 @@ pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<
         let width: usize = inner.iter().product();
         let a = a.as_standard_layout();
         let rows = a.into_shape_with_order((ids.len(), width)).map_err(|_| "layout")?;
+        // `num` is an input's value: the output must fit before it is made.
+        super::element_count(&[num, width])?;
         let mut out = ndarray::Array2::<T>::zeros((num, width));
         for (row, &id) in rows.outer_iter().zip(ids) {
             let Ok(id) = usize::try_from(id) else { continue };

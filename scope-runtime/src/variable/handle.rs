@@ -371,8 +371,9 @@ impl std::fmt::Debug for Variable {
 }
 
 /// The most bytes a variable's value may take: `SCOPEFLOW_MAX_VALUE_BYTES`,
-/// else the machine's memory (Linux's `MemTotal`), else 1 TiB.
-fn max_value_bytes() -> u64 {
+/// else the machine's memory (Linux's `MemTotal`), else 1 TiB. Kernels
+/// hold their outputs to it too.
+pub(crate) fn max_value_bytes() -> u64 {
     static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| {
         let set = std::env::var("SCOPEFLOW_MAX_VALUE_BYTES").ok().and_then(|v| v.trim().parse().ok());
