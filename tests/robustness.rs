@@ -441,3 +441,54 @@ fn fill_sizes_beyond_int32_are_kept() -> Result<()> {
     assert_eq!(Session::new(&graph).run(&[&t], &[])?[0].shape(), &[1 << 32, 0]);
     Ok(())
 }
+
+/// An optimizer that keeps a tensor it built in a call that then fails.
+struct KeepsATensor(std::cell::RefCell<Option<Tensor>>);
+
+impl scopeflow::Optimizer for KeepsATensor {
+    type Prepared = ();
+    fn name(&self) -> &str {
+        "Keeps"
+    }
+    fn prepare(&self) -> Result<()> {
+        *self.0.borrow_mut() = Some(constant(7.0f32)?);
+        Ok(())
+    }
+    fn apply_dense(&self, _: &(), _: &Tensor, var: &Variable) -> Result<Operation> {
+        Err(scopeflow::Error::Optimizer {
+            optimizer: "Keeps".into(),
+            problem: format!("cannot update `{}`", var.name()),
+        })
+    }
+}
+
+#[test]
+fn a_handle_to_a_node_a_failed_call_took_out_is_an_error_not_another_node() -> Result<()> {
+    use scopeflow::Optimizer;
+    let (graph, _g) = graph();
+    let w = get_variable("w", [1]).get()?;
+    let loss = reduce_sum(&w, None, false)?;
+    let opt = KeepsATensor(Default::default());
+    assert!(opt.minimize(&loss, None, None).is_err());
+    let stale = opt.0.borrow().clone().expect("prepare ran");
+    let session = Session::new(&graph);
+    let is_stale = |r: Result<()>| {
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
+        assert!(err.to_string().contains("Keeps/Const") && err.to_string().contains("undone"), "{err}");
+    };
+    // Its number is past the graph's end (this used to panic: index out of bounds) …
+    is_stale(session.run(&[&stale], &[]).map(drop));
+    // … then another node's (this used to run that node).
+    let others: Vec<Tensor> = (0..50).map(|i| constant(i as f32)).collect::<Result<_>>()?;
+    assert!(graph.nodes().len() > 40);
+    is_stale(session.run(&[&stale], &[]).map(drop));
+    is_stale(session.run(&[&others[0]], &[(&stale, &Value::from(1.0f32))]).map(drop));
+    is_stale(add(&stale, &others[0]).map(drop));
+    is_stale(scopeflow::gradients(&[&stale], &[&others[0]]).map(drop));
+    is_stale(scopeflow::control_dependencies(&[&stale.op()]).enter().map(drop));
+    is_stale(session.run_targets(&[&stale.op()], &[]));
+    // Handles made outside the failed call work as before.
+    assert_eq!(session.run(&[&others[3]], &[])?[0].to_f64_vec(), vec![3.0]);
+    Ok(())
+}

@@ -353,6 +353,12 @@ impl Session {
         if let Some(op) = targets.iter().find(|o| o.graph_id != id) {
             return Err(Error::GraphMismatch { name: op.name.to_string() });
         }
+        {
+            // Every node the plan indexes is then one the graph holds.
+            let state = self.graph.read();
+            fetches.iter().chain(feeds.iter().map(|(t, _)| t)).try_for_each(|t| state.check_tensor(t))?;
+            targets.iter().try_for_each(|o| state.check_op(o))?;
+        }
         let key_of = |t: &Tensor| u64::from(t.node) << 32 | u64::from(t.output);
         // Built on the stack: a run of a known signature allocates nothing to find its plan.
         let key: SmallVec<[u64; 16]> = fetches
