@@ -492,3 +492,22 @@ fn a_handle_to_a_node_a_failed_call_took_out_is_an_error_not_another_node() -> R
     assert_eq!(session.run(&[&others[3]], &[])?[0].to_f64_vec(), vec![3.0]);
     Ok(())
 }
+
+#[test]
+fn updating_a_variable_too_large_to_make_is_value_too_large_naming_it() -> Result<()> {
+    use scopeflow::Optimizer;
+    let (graph, _g) = graph();
+    let w = get_variable("huge", [1usize << 20, 1 << 20]).get()?;
+    // A delta whose shape is known only when fed: the update refuses to make the variable's value first.
+    let delta = placeholder(DType::F32, Shape::unknown())?;
+    let plus = scopeflow::assign_add(&w, &delta)?.op();
+    let step =
+        scopeflow::GradientDescentOptimizer::new(0.1).apply_gradients(&[(Some(delta.clone()), w.clone())], None)?;
+    let session = Session::new(&graph);
+    for update in [&plus, &step] {
+        let err = session.run_targets(&[update], &[(&delta, &Value::from(1.0f32))]).unwrap_err();
+        // The structured error a read gives, not its message reduced to a kernel's string.
+        assert!(matches!(err, scopeflow::Error::ValueTooLarge { ref name, .. } if name == "huge"), "{err}");
+    }
+    Ok(())
+}

@@ -271,13 +271,20 @@ impl Session {
                 }
                 Compute::Update(kernel, attr) => {
                     // The variables (the first inputs) are not read: the kernel changes them in place.
-                    let changed = match attr {
-                        Attr::Apply { vars, .. } => vars.len(),
-                        _ => 1,
+                    let (changed, vars) = match attr {
+                        Attr::Apply { vars, .. } => (vars.len(), &vars[..]),
+                        Attr::Variable(var) => (1, std::slice::from_ref(var)),
+                        _ => (1, &[][..]),
                     };
                     let rest = step.inputs.get(changed..).unwrap_or_default();
                     let reads = read_variables(&slots, rest)?;
-                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(kernel_error)?;
+                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(|reason| {
+                        // A variable too large to make: the error that names it and its size.
+                        match vars.iter().find_map(|v| v.check_can_make().err()) {
+                            Some(too_large) if reason == crate::variable::handle::TOO_LARGE_TO_UPDATE => too_large,
+                            _ => kernel_error(reason),
+                        }
+                    })?;
                     slots[step.out] = Slot::Shared(value);
                 }
                 Compute::Many(..) | Compute::Loop(..) => {
