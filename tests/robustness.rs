@@ -511,3 +511,72 @@ fn updating_a_variable_too_large_to_make_is_value_too_large_naming_it() -> Resul
     }
     Ok(())
 }
+
+/// A real ENOSPC: saves onto a small filesystem (a 256 KB tmpfs) until it is
+/// full. The save that does not fit returns an error naming its file, every
+/// earlier checkpoint still reads back whole (including the one it was
+/// replacing), no temporary file is left, and once space is freed a save
+/// succeeds again. Mounting needs root, so this runs when
+/// `SCOPEFLOW_SMALL_FS` names such a filesystem's directory (CI mounts one:
+/// see `.ci/run`); `cargo test -- --ignored` without it fails.
+#[test]
+#[ignore = "needs SCOPEFLOW_SMALL_FS, a directory on a small filesystem (CI mounts a 256 KB tmpfs)"]
+fn saves_onto_a_full_filesystem_fail_and_keep_every_checkpoint() -> Result<()> {
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("SCOPEFLOW_SMALL_FS").expect("SCOPEFLOW_SMALL_FS names a directory on a small filesystem"),
+    );
+    let (graph, _g) = graph();
+    let big = get_variable("big", [128usize, 128]).get()?; // 64 KB
+    let saver = Saver::new(&graph);
+    let temps = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .expect("the directory reads")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    };
+    let clear = || {
+        for entry in std::fs::read_dir(&dir).expect("the directory reads").flatten() {
+            std::fs::remove_file(entry.path()).expect("removable");
+        }
+    };
+    let holds = |path: &std::path::Path, value: f32| -> Result<bool> {
+        Ok(match &scopeflow::read_checkpoint(path)?["big"] {
+            scopeflow::Stored::Value(v) => v.to_f64_vec().iter().all(|&x| x == f64::from(value)),
+            _ => false,
+        })
+    };
+    for (format, name) in [("TF1", "model-{n}.ckpt"), ("safetensors", "model-{n}.safetensors")] {
+        let path = |n: usize| dir.join(name.replace("{n}", &n.to_string()));
+        // Save until the filesystem is full; checkpoint n holds the value n.
+        let mut saved = 0;
+        let err = loop {
+            big.assign(Value::filled(DType::F32, &[128, 128], saved as f64))?;
+            match saver.save(path(saved)) {
+                Ok(_) => saved += 1,
+                Err(err) => break err,
+            }
+            assert!(saved < 10, "{format}: 10 saves of 64 KB fitted on the small filesystem");
+        };
+        assert!(saved >= 1, "{format}: the first save fits ({err})");
+        assert_eq!(err.kind(), ErrorKind::Io, "{format}: {err}");
+        assert!(err.to_string().contains(&format!("model-{saved}.")), "{format}: the error names the file: {err}");
+        assert!(err.to_string().to_lowercase().contains("space"), "{format}: ENOSPC: {err}");
+        assert!(temps().is_empty(), "{format}: temporary files left: {:?}", temps());
+        // Replacing a checkpoint while full fails too and keeps it.
+        big.assign(Value::filled(DType::F32, &[128, 128], -1.0))?;
+        assert!(saver.save(path(0)).is_err(), "{format}: a full filesystem took a whole new copy");
+        for n in 0..saved {
+            assert!(holds(&path(n), n as f32)?, "{format}: checkpoint {n} is damaged");
+        }
+        assert!(temps().is_empty(), "{format}: temporary files left: {:?}", temps());
+        eprintln!("{format}: {saved} saves of 64 KB fitted, then: {err}");
+        // Space freed, a save fits again.
+        clear();
+        saver.save(path(0))?;
+        assert!(holds(&path(0), -1.0)?);
+        clear();
+    }
+    Ok(())
+}
