@@ -580,3 +580,23 @@ fn saves_onto_a_full_filesystem_fail_and_keep_every_checkpoint() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn layers_given_sizes_that_overflow_are_errors() -> Result<()> {
+    let (graph, _g) = graph();
+    // conv2d_transpose multiplied the input size by the strides unchecked (a panic in debug builds).
+    let x = placeholder(DType::F32, Shape::from([1usize, 1 << 33, 1 << 33, 1]))?;
+    let err = scopeflow::layers::conv2d_transpose(&x, 1, 2).strides(1usize << 40).build().unwrap_err();
+    assert!(err.to_string().contains("conv2d_transpose") && err.to_string().contains("strides"), "{err}");
+    // dense multiplied its input's outer sizes unchecked.
+    let x = placeholder(DType::F32, Shape::from([1usize << 40, 1 << 40, 2]))?;
+    let err = scopeflow::layers::dense(&x, 3).build().unwrap_err();
+    assert!(err.to_string().contains("dense") && err.to_string().contains("too many rows"), "{err}");
+    // A size beyond int32 stays itself in dense's output shape (it was cut to its low 32 bits: 0).
+    let x = placeholder(DType::F32, Shape::from([0usize, 1 << 33, 2]))?;
+    let y = scopeflow::layers::dense(&x, 3).build()?;
+    assert_eq!(y.shape().to_vec(), Some(vec![0, 1 << 33, 3]));
+    let fed = Value::from(scopeflow::ndarray::ArrayD::<f32>::zeros(vec![0, 1 << 33, 2]));
+    assert_eq!(Session::new(&graph).run(&[&y], &[(&x, &fed)])?[0].shape(), &[0, 1 << 33, 3]);
+    Ok(())
+}
