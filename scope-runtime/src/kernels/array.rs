@@ -101,6 +101,7 @@ pub(crate) fn gather_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Ker
 }
 
 fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value, axis: usize) -> KernelResult<ArrayD<T>> {
+    // `axis` < rank (axis_in); each index is checked below `size` before `select` takes it.
     let size = params.shape()[axis];
     let ids = indices_of(indices, size).ok_or("a gather index is outside the params' dimension")?;
     let picked = params.select(Axis(axis), &ids);
@@ -122,6 +123,7 @@ fn indices_of(indices: &Value, bound: usize) -> Option<Vec<usize>> {
 
 /// Cuts `value` along `axis` into parts of `sizes`.
 fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> {
+    // The sizes come from `split_sizes` (or `dim / num`), which add up to `dim` without overflow.
     if axis >= value.shape().len() || sizes.iter().sum::<usize>() != value.shape()[axis] {
         return Err("the split sizes must add up to the dimension split");
     }
@@ -150,7 +152,7 @@ pub(crate) fn split_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Valu
     let mut inputs = Inputs::new(args);
     let (axis, x) = (inputs.next()?, inputs.next()?);
     let axis = split_axis(&axis, x.value())?;
-    let dim = x.value().shape()[axis];
+    let dim = x.value().shape()[axis]; // `axis` < rank: split_axis
     if num == 0 || dim % num != 0 {
         return Err("the dimension split is not divisible by the number of parts");
     }
@@ -164,7 +166,7 @@ pub(crate) fn split_v_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value
     let (x, sizes, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let axis = split_axis(&axis, x.value())?;
     let sizes = ints(sizes.value()).ok_or("split sizes are int32 or int64")?;
-    let dim = x.value().shape()[axis];
+    let dim = x.value().shape()[axis]; // `axis` < rank: split_axis
     let sizes = split_sizes(&sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
     cut(x.value(), axis, &sizes)
 }
@@ -280,6 +282,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Valu
     if spec.begin.len() > x.shape().len() {
         return Err("more sliced axes than the input has");
     }
+    // `i` < begin.len() <= rank (checked above), and begin, end and strides have one length.
     let axes: Vec<Stride> =
         (0..spec.begin.len()).map(|i| stride_axis(spec, i, x.shape()[i])).collect::<Result<_, _>>()?;
     Ok(each_array!(x, |a| {
@@ -370,8 +373,9 @@ pub(crate) fn concat_offset_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec
         .map(|s| {
             let dims = ints(s).filter(|d| d.len() == first.len()).ok_or("shapes of one rank")?;
             let mut offset = vec![0.0; dims.len()];
+            // `axis` < rank, and every shape has the first's rank (filtered above).
             offset[axis] = at as f64;
-            at += dims[axis];
+            at = at.checked_add(dims[axis]).ok_or("the shapes' sizes along the axis overflow")?;
             Value::from_f64_data(s.dtype(), &[dims.len()], offset).map_err(|_| "offset")
         })
         .collect()
@@ -416,6 +420,7 @@ pub(crate) fn fill_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kerne
         return Err("the value filled in must be a scalar");
     }
     element_count(&dims)?;
+    // `a[[]]`: the value is a scalar (checked above).
     Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
@@ -515,6 +520,7 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) ->
         .map(|flat| {
             let (outer, rest) = (flat / (depth * inner), flat % (depth * inner));
             let (k, i) = (rest / inner, rest % inner);
+            // outer < the indices' outer size and i < inner: `outer * inner + i` < indices.len().
             if indices[outer * inner + i] == k as i64 { on } else { off }
         })
         .collect();
@@ -536,6 +542,7 @@ pub(crate) fn pad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kernel
     if pads.len() != 2 * x.shape().len() || pads.iter().any(|&p| p < 0) {
         return Err("paddings have one pair of sizes per axis of the input");
     }
+    // Two pads per axis, none negative (checked above).
     let pad = |i: usize| (pads[2 * i] as usize, pads[2 * i + 1] as usize);
     let shape: Vec<usize> = x
         .shape()

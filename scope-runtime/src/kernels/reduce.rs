@@ -50,6 +50,7 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
         .ok_or("a reduction axis is out of range for the input's rank")?;
     axes.sort_unstable_by(|x, y| y.cmp(x));
     axes.dedup();
+    // Each axis < rank (axis_in); the product of some of a real array's sizes fits.
     let n: usize = axes.iter().map(|&x| a.shape()[x]).product();
     // The first axis reduces the input itself (not a copy); later ones, the result.
     let mut out: Option<ArrayD<T>> = None;
