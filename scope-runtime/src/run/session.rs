@@ -175,6 +175,8 @@ impl Session {
     /// # Errors
     ///
     /// [`Error::GraphMismatch`] for a tensor of another graph;
+    /// [`Error::StaleHandle`] for one a failed call took out of the graph;
+    /// [`Error::ValueTooLarge`] for a variable too large to make;
     /// [`Error::FeedMissing`] when a fetch needs an unfed placeholder;
     /// [`Error::FeedMismatch`] for a feed of the wrong dtype or shape;
     /// [`Error::Kernel`] when shapes known only now do not fit an op;
