@@ -266,7 +266,7 @@ fn sizes_too_large_for_memory_are_errors_not_panics() -> Result<()> {
     let ids = placeholder(DType::I32, Shape::from_dims([None]))?;
     let hot = one_hot(&ids, usize::MAX / 2)?;
     let err = Session::new(&graph).run(&[&hot], &[(&ids, &Value::from(vec![1i32, 2]))]).unwrap_err();
-    assert!(err.to_string().contains("more elements than memory can hold"), "{err}");
+    assert!(err.to_string().contains("more memory than a value may take"), "{err}");
     Ok(())
 }
 

@@ -127,11 +127,27 @@ mod build {
             false => None,
         };
         // Keras `deconv_output_length`.
-        let out = |size: usize, k: usize, stride: usize| match padding {
-            Padding::Same => size * stride,
-            Padding::Valid => size * stride + k.saturating_sub(stride),
+        // The sizes are stacked with the batch size (int32) into the output
+        // shape, as TF stacks them: each must fit in an int32.
+        let out = |size: usize, k: usize, stride: usize| {
+            let grown = size.checked_mul(stride);
+            let d = match padding {
+                Padding::Same => grown,
+                Padding::Valid => grown.and_then(|g| g.checked_add(k.saturating_sub(stride))),
+            };
+            d.filter(|&d| i32::try_from(d).is_ok()).ok_or_else(|| {
+                let problem = format!(
+                    "its output would have more than {} rows or columns (inputs {height}x{width}, strides {:?}); use smaller strides",
+                    i32::MAX,
+                    o.strides.0
+                );
+                layer_error(label, problem)
+            })
         };
-        let output_dims = [out(height, kh, o.strides.0[0]), out(width, kw, o.strides.0[1])];
+        let output_dims = [out(height, kh, o.strides.0[0])?, out(width, kw, o.strides.0[1])?];
+        if i32::try_from(o.filters).is_err() {
+            return Err(layer_error(label, format!("{} filters do not fit in an int32 size", o.filters)));
+        }
         let batch = get_item(&shape(x)?, 0)?;
         let output_shape = {
             let ns = name_scope("stack").enter()?;
@@ -139,6 +155,7 @@ mod build {
             let consts = dims
                 .iter()
                 .enumerate()
+                // Each fits in an int32 (checked above).
                 .map(|(i, &d)| named(&(i + 1).to_string()).constant(d as i32))
                 .collect::<Result<Vec<_>>>()?;
             let full = ns.name().to_owned();

@@ -119,12 +119,20 @@ mod build {
         let full = ns.name().to_owned();
         let y = match x.shape().to_vec() {
             Some(known) => {
-                let rows = known[..rank - 1].iter().product::<usize>();
+                // rank >= 3 here (`dense` multiplies rank 2 directly). A row
+                // count that overflows is no shape a tensor can have.
+                let rows = known[..rank - 1].iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| {
+                    layer_error(label, format!("`{}` of shape {} has too many rows to hold", x.name(), x.shape()))
+                })?;
                 let flat = reshape(x, &[rows as i64, known[rank - 1] as i64])?;
                 let y = matmul(&flat, kernel)?;
-                let mut out: Vec<i32> = known[..rank - 1].iter().map(|&d| d as i32).collect();
-                out.push(units as i32);
-                let shape = named("shape").constant(out)?;
+                let mut out: Vec<i64> = known[..rank - 1].iter().map(|&d| d as i64).collect();
+                out.push(units as i64);
+                // int32 as TF converts a list of Python ints, int64 when a size does not fit.
+                let shape = match out.iter().map(|&d| i32::try_from(d)).collect::<std::result::Result<Vec<i32>, _>>() {
+                    Ok(small) => named("shape").constant(small)?,
+                    Err(_) => named("shape").constant(out)?,
+                };
                 named(&full).reshape_to(&y, &shape)?
             }
             None => {

@@ -81,6 +81,7 @@ impl RnnCell for MultiRNNCell {
         let weights = expect_parts("multi_rnn_cell", "weight", weights, counts.iter().sum())?;
         let state = expect_parts("multi_rnn_cell", "state", state, self.state_size().len())?;
         let (mut x, mut new_state) = (inputs.clone(), Vec::with_capacity(state.len()));
+        // `expect_parts` checked the lengths: the cells' counts and state sizes add up to them.
         let (mut w_at, mut s_at) = (0, 0);
         for (cell, &count) in self.cells.iter().zip(counts.iter()) {
             let parts = cell.state_size().len();

@@ -47,6 +47,17 @@ pub enum Error {
         name: String,
     },
 
+    /// A tensor or op handle whose node is no longer in its graph: a call
+    /// that failed (an optimizer's `minimize`, `gradients`) took out the
+    /// nodes it had made, this one among them.
+    #[error(
+        "`{name}` was made by a call that failed and was undone, so its graph no longer holds it; build it again after fixing that call"
+    )]
+    StaleHandle {
+        /// The tensor or op.
+        name: String,
+    },
+
     /// `get_variable` without reuse on a name that exists.
     #[error(
         "variable `{name}` already exists, disallowed: reuse is `{reuse}` (set by {origin}) and it was created at {created_at}; \
@@ -783,7 +794,10 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::CheckpointMismatch { what: Mismatch::Shape, .. } => ErrorKind::ShapeMismatch,
             Error::CheckpointMismatch { what: Mismatch::DType, .. } => ErrorKind::DTypeMismatch,
-            Error::NoDefaultGraph | Error::GraphMismatch { .. } | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
+            Error::NoDefaultGraph
+            | Error::GraphMismatch { .. }
+            | Error::StaleHandle { .. }
+            | Error::ScopeExitOrder { .. } => ErrorKind::Usage,
             #[cfg(feature = "mpi")]
             Error::RankMismatch { .. } | Error::Mpi { .. } => ErrorKind::Usage,
         }

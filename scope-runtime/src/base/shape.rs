@@ -83,9 +83,19 @@ impl Shape {
         self.0.as_ref()?.iter().copied().collect()
     }
 
-    /// The number of elements when fully defined.
+    /// The number of elements when fully defined and countable (`None` when
+    /// a dimension is unknown or the count overflows `usize`: no such
+    /// tensor can exist).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use scope_runtime::Shape;
+    /// assert_eq!(Shape::from([4, 2]).num_elements(), Some(8));
+    /// assert_eq!(Shape::from([1usize << 40, 1 << 40]).num_elements(), None);
+    /// ```
     pub fn num_elements(&self) -> Option<usize> {
-        self.0.as_ref()?.iter().try_fold(1usize, |n, d| Some(n * (*d)?))
+        self.0.as_ref()?.iter().try_fold(1usize, |n, d| n.checked_mul((*d)?))
     }
 
     /// What both shapes know (TF `merge_with`); `None` when they disagree.

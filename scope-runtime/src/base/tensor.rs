@@ -5,6 +5,10 @@ use crate::base::error::{Error, Result};
 use crate::base::shape::Shape;
 use std::sync::Arc;
 
+/// Node numbers of `IndexedSlices` stand-ins (handles a `gradients` call
+/// passes between gradient functions) start here, far above any graph's nodes.
+pub(crate) const STAND_IN_BASE: u32 = u32::MAX - (1 << 24);
+
 /// An output of a graph node: what ops take and return.
 ///
 /// A `Tensor` names its node (`foo_1/Add`; the TensorFlow tensor name adds

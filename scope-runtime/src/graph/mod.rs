@@ -25,7 +25,7 @@ pub(crate) use op::{
 pub(crate) use variables::VariableTable;
 
 use crate::base::names::NamesInUse;
-use crate::base::{DType, Error, Result, Shape, Tensor, Value};
+use crate::base::{DType, Error, Operation, Result, Shape, Tensor, Value};
 use crate::variable::Variable;
 use crate::variable::philox::Seeds;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -613,6 +613,26 @@ impl GraphState {
             _ => return Vec::new(),
         };
         values.map(|v| v.into_iter().map(Arc::new).collect()).unwrap_or_default()
+    }
+
+    /// Checks that `t` is an output of the node this graph holds under its
+    /// number: [`Error::StaleHandle`] when a failed call's undo took that
+    /// node out (a later node may have taken its number). Each node's name
+    /// is its own allocation, which every handle to it shares and keeps
+    /// alive, so a handle is its node's exactly when their names are one.
+    pub(crate) fn check_tensor(&self, t: &Tensor) -> Result<()> {
+        match self.nodes.get(t.node as usize) {
+            Some(n) if Arc::ptr_eq(&n.name, &t.name) && (t.output as usize) < n.outputs.len() => Ok(()),
+            _ => Err(Error::StaleHandle { name: t.tensor_name() }),
+        }
+    }
+
+    /// [`check_tensor`](Self::check_tensor) for an op handle.
+    pub(crate) fn check_op(&self, o: &Operation) -> Result<()> {
+        match self.nodes.get(o.node as usize) {
+            Some(n) if Arc::ptr_eq(&n.name, &o.name) => Ok(()),
+            _ => Err(Error::StaleHandle { name: o.name.to_string() }),
+        }
     }
 
     /// The handle of output `index` of `node`.

@@ -154,6 +154,10 @@ fn assemble(
 /// Copies the row-major bytes of the slice `extents` into `whole`, a
 /// row-major tensor of `shape`, marking the elements it fills in `covered`;
 /// fails when one was filled before.
+///
+/// Indexing cannot fail: `assemble` checked that `extents` has `shape`'s
+/// rank and lies inside it, that `part` fills the extents, and that `whole`
+/// and `covered` hold the whole shape, so every run lies inside both.
 fn place(
     whole: &mut [u8],
     covered: &mut [bool],
@@ -235,6 +239,7 @@ fn fields(b: &[u8]) -> std::result::Result<Vec<(u64, Field<'_>)>, String> {
         let tag = varint(b, &mut at)?;
         let field = match tag & 7 {
             0 => Field::Varint(varint(b, &mut at)?),
+            // `at <= b.len()`, so `at + 8` cannot overflow; each slice is taken with `get`.
             1 => {
                 let v = b.get(at..at + 8).ok_or("a fixed64 runs past the end")?;
                 at += 8;

@@ -142,6 +142,7 @@ pub(crate) fn read_table(file: &[u8]) -> Result<Vec<TableEntry>, String> {
     if file.len() < FOOTER {
         return Err("the index file is shorter than its footer".into());
     }
+    // The file holds at least FOOTER (48) bytes (checked above): `footer[40..]` is its last 8.
     let footer = &file[file.len() - FOOTER..];
     if u64::from_le_bytes(footer[40..].try_into().expect("8 bytes")) != MAGIC {
         return Err("the index file does not end with the table magic number".into());
@@ -165,6 +166,7 @@ fn block(file: &[u8], (offset, size): (u64, u64)) -> Result<&[u8], String> {
     let whole = file
         .get(o..o.checked_add(s).and_then(|e| e.checked_add(5)).ok_or("block size overflows")?)
         .ok_or("a block points past the end of the index file")?;
+    // `whole` is `s + 5` bytes (taken with `get` above): the trailer is the type byte and a 4-byte CRC.
     let (contents, trailer) = whole.split_at(s);
     if trailer[0] != 0 {
         return Err(format!("a block uses compression type {}, which is not supported", trailer[0]));
@@ -182,12 +184,16 @@ fn block_entries(b: &[u8]) -> Result<Vec<TableEntry>, String> {
     let n = b.len().checked_sub(4).ok_or("a block is too short")?;
     let restarts = u32::from_le_bytes(b[n..].try_into().expect("4 bytes")) as usize;
     let end = restarts.checked_mul(4).and_then(|r| n.checked_sub(r)).ok_or("a block's restart array is too long")?;
+    // Entries end where the restart array begins, as TF's `Block::Iter` reads
+    // them (`end <= n < b.len()`, checked above).
+    let b = &b[..end];
     let (mut at, mut key, mut out) = (0, Vec::new(), Vec::new());
     while at < end {
         let shared = varint(b, &mut at)? as usize;
         let unshared = varint(b, &mut at)? as usize;
         let len = varint(b, &mut at)? as usize;
         let delta = b.get(at..at.saturating_add(unshared)).ok_or("a key runs past its block")?;
+        // `at + unshared` and then `at + len` are at most `b.len()`: each slice was taken with `get`.
         at += unshared;
         let value = b.get(at..at.saturating_add(len)).ok_or("a value runs past its block")?;
         at += len;

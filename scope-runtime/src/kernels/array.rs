@@ -101,6 +101,7 @@ pub(crate) fn gather_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Ker
 }
 
 fn gather<T: Clone>(params: ArrayViewD<'_, T>, indices: &Value, axis: usize) -> KernelResult<ArrayD<T>> {
+    // `axis` < rank (axis_in); each index is checked below `size` before `select` takes it.
     let size = params.shape()[axis];
     let ids = indices_of(indices, size).ok_or("a gather index is outside the params' dimension")?;
     let picked = params.select(Axis(axis), &ids);
@@ -122,6 +123,7 @@ fn indices_of(indices: &Value, bound: usize) -> Option<Vec<usize>> {
 
 /// Cuts `value` along `axis` into parts of `sizes`.
 fn cut(value: &Value, axis: usize, sizes: &[usize]) -> KernelResult<Vec<Value>> {
+    // The sizes come from `split_sizes` (or `dim / num`), which add up to `dim` without overflow.
     if axis >= value.shape().len() || sizes.iter().sum::<usize>() != value.shape()[axis] {
         return Err("the split sizes must add up to the dimension split");
     }
@@ -150,7 +152,7 @@ pub(crate) fn split_kernel(attr: &Attr, args: Args<'_>) -> KernelResult<Vec<Valu
     let mut inputs = Inputs::new(args);
     let (axis, x) = (inputs.next()?, inputs.next()?);
     let axis = split_axis(&axis, x.value())?;
-    let dim = x.value().shape()[axis];
+    let dim = x.value().shape()[axis]; // `axis` < rank: split_axis
     if num == 0 || dim % num != 0 {
         return Err("the dimension split is not divisible by the number of parts");
     }
@@ -164,7 +166,7 @@ pub(crate) fn split_v_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec<Value
     let (x, sizes, axis) = (inputs.next()?, inputs.next()?, inputs.next()?);
     let axis = split_axis(&axis, x.value())?;
     let sizes = ints(sizes.value()).ok_or("split sizes are int32 or int64")?;
-    let dim = x.value().shape()[axis];
+    let dim = x.value().shape()[axis]; // `axis` < rank: split_axis
     let sizes = split_sizes(&sizes, Some(dim))?.into_iter().map(|s| s.unwrap_or_default()).collect::<Vec<_>>();
     cut(x.value(), axis, &sizes)
 }
@@ -280,6 +282,7 @@ pub(crate) fn strided_slice_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Valu
     if spec.begin.len() > x.shape().len() {
         return Err("more sliced axes than the input has");
     }
+    // `i` < begin.len() <= rank (checked above), and begin, end and strides have one length.
     let axes: Vec<Stride> =
         (0..spec.begin.len()).map(|i| stride_axis(spec, i, x.shape()[i])).collect::<Result<_, _>>()?;
     Ok(each_array!(x, |a| {
@@ -301,8 +304,12 @@ pub(crate) fn strided_slice_grad_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec
     let shape: Vec<usize> =
         shape.iter().map(|&d| usize::try_from(d).ok()).collect::<Option<_>>().ok_or("a negative dimension")?;
     element_count(&shape)?;
+    if end.len() != begin.len() || strides.len() != begin.len() {
+        return Err("begin, end and strides have one entry per sliced axis");
+    }
     let spec = StridedSlice { begin, end, strides: Some(strides), ..StridedSlice::clone(masks) };
-    if spec.begin.len() > shape.len() || spec.end.len() != spec.begin.len() {
+    // `stride_axis(…, i, shape[i])` below: `i` < begin.len() <= shape.len(), and begin, end and strides have one length.
+    if spec.begin.len() > shape.len() {
         return Err("more sliced axes than the shape has");
     }
     let axes: Vec<Stride> = (0..spec.begin.len()).map(|i| stride_axis(&spec, i, shape[i])).collect::<Result<_, _>>()?;
@@ -366,8 +373,9 @@ pub(crate) fn concat_offset_kernel(_: &Attr, args: Args<'_>) -> KernelResult<Vec
         .map(|s| {
             let dims = ints(s).filter(|d| d.len() == first.len()).ok_or("shapes of one rank")?;
             let mut offset = vec![0.0; dims.len()];
+            // `axis` < rank, and every shape has the first's rank (filtered above).
             offset[axis] = at as f64;
-            at += dims[axis];
+            at = at.checked_add(dims[axis]).ok_or("the shapes' sizes along the axis overflow")?;
             Value::from_f64_data(s.dtype(), &[dims.len()], offset).map_err(|_| "offset")
         })
         .collect()
@@ -412,6 +420,7 @@ pub(crate) fn fill_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kerne
         return Err("the value filled in must be a scalar");
     }
     element_count(&dims)?;
+    // `a[[]]`: the value is a scalar (checked above).
     Ok(each_array!(x, |a| Element::wrap(ArrayD::from_elem(IxDyn(&dims), a[[]]))))
 }
 
@@ -467,13 +476,15 @@ pub(crate) fn dynamic_stitch_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>
     };
     let width: usize = inner.iter().product();
     let dtype = data[0].dtype();
-    let mut merged = vec![0.0f64; len * width];
+    // `len` comes from the indices' values: the output must fit before it is made.
+    let mut merged = vec![0.0f64; element_count(&[len, width])?];
     for (ids, d) in indices.iter().zip(data) {
         if d.dtype() != dtype || d.len() != ids.len() * width {
             return Err("each data tensor has its indices' shape then the same inner shape");
         }
         let flat = d.to_f64_vec();
         for (k, &i) in ids.iter().enumerate() {
+            // 0 <= i < len (a negative index was refused above); k < ids.len(), d.len() = ids.len() * width.
             let i = i as usize;
             merged[i * width..(i + 1) * width].copy_from_slice(&flat[k * width..(k + 1) * width]);
         }
@@ -509,6 +520,7 @@ pub(crate) fn one_hot_kernel(attr: &Attr, args: Args<'_>, _: &mut Vec<Value>) ->
         .map(|flat| {
             let (outer, rest) = (flat / (depth * inner), flat % (depth * inner));
             let (k, i) = (rest / inner, rest % inner);
+            // outer < the indices' outer size and i < inner: `outer * inner + i` < indices.len().
             if indices[outer * inner + i] == k as i64 { on } else { off }
         })
         .collect();
@@ -530,6 +542,7 @@ pub(crate) fn pad_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kernel
     if pads.len() != 2 * x.shape().len() || pads.iter().any(|&p| p < 0) {
         return Err("paddings have one pair of sizes per axis of the input");
     }
+    // Two pads per axis, none negative (checked above).
     let pad = |i: usize| (pads[2 * i] as usize, pads[2 * i + 1] as usize);
     let shape: Vec<usize> = x
         .shape()
@@ -565,19 +578,21 @@ pub(crate) fn tile_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kerne
     if multiples.len() != x.shape().len() {
         return Err("multiples have one entry per axis of the input");
     }
-    let tiled: Option<Vec<usize>> = x.shape().iter().zip(&multiples).map(|(d, m)| d.checked_mul(*m)).collect();
-    element_count(&tiled.ok_or("the tiled shape is too large")?)?;
+    let tiled: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(&multiples)
+        .map(|(d, m)| d.checked_mul(*m))
+        .collect::<Option<_>>()
+        .ok_or("the tiled shape is too large")?;
+    if element_count(&tiled)? == 0 {
+        // Nothing to copy, however large a multiple (a list of that many copies would not fit).
+        return Ok(Value::filled(x.dtype(), &tiled, 0.0));
+    }
+    // Every multiple is now at most the output's element count, which fits.
     let mut out = x.clone();
     for (axis, &m) in multiples.iter().enumerate() {
-        let copies = vec![&out; m];
-        out = match copies.is_empty() {
-            true => {
-                let mut shape = out.shape().to_vec();
-                shape[axis] = 0;
-                Value::filled(out.dtype(), &shape, 0.0)
-            }
-            false => Value::join(&copies, axis, false).ok_or("tile")?,
-        };
+        out = Value::join(&vec![&out; m], axis, false).ok_or("tile")?;
     }
     Ok(out)
 }
@@ -612,7 +627,9 @@ pub(crate) fn range_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kern
     }
     let n = range_len(start, limit, delta).ok_or("the range is too long")?;
     element_count(&[n])?;
-    let data: Vec<f64> = (0..n as i64).map(|i| (start + i * delta) as f64).collect();
+    // Each number lies between start and limit; only `i * delta` may pass
+    // i64's range on the way (range(i64::MIN, i64::MAX, 2^62)), and wrapping gives the right sum.
+    let data: Vec<f64> = (0..n as i64).map(|i| start.wrapping_add(i.wrapping_mul(delta)) as f64).collect();
     Value::from_f64_data(dtype, &[n], data).map_err(|_| "range")
 }
 

@@ -130,10 +130,14 @@ impl Comm {
         .unwrap_or_else(|| vec![x])
     }
 
-    /// Every rank's `bytes`, by rank.
+    /// Every rank's `bytes`, by rank; each cut to its share of the 2 GiB an
+    /// MPI gather counts in `int`s (descriptions of a graph's tensors, far
+    /// shorter), so that the counts and their offsets fit.
     pub(crate) fn all_gather_bytes(&self, bytes: &[u8]) -> Vec<Vec<u8>> {
+        let bytes = &bytes[..bytes.len().min(i32::MAX as usize / self.size.max(1))];
         let lengths = self.all_gather_u64(bytes.len() as u64);
         self.with(|world| {
+            // Every rank cut its bytes as above: the counts and their sum fit in an i32.
             let counts: Vec<i32> = lengths.iter().map(|&n| n as i32).collect();
             let displs: Vec<i32> = counts.iter().scan(0, |at, &n| Some(std::mem::replace(at, *at + n))).collect();
             let mut all = vec![0u8; counts.iter().map(|&n| n as usize).sum()];

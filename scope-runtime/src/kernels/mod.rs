@@ -213,13 +213,21 @@ pub(crate) fn zip_into<T: Copy + Element, U, F: Fn(T, T) -> U>(
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
 }
 
-/// The number of elements of `shape`, when an array of it can exist.
+/// The number of elements of `shape`, when an array of it can exist: its
+/// elements, 8 bytes each (the widest dtype, and the `f64`s some kernels
+/// build their outputs from), fit within the limit a value may take. Each
+/// kernel that allocates from sizes read from a tensor (a feed, a shape
+/// operand) checks them here first, so a huge size is an error naming the
+/// op instead of an allocation that aborts the process.
 pub(crate) fn element_count(shape: &[usize]) -> KernelResult<usize> {
+    let limit = crate::variable::handle::max_value_bytes() / 8;
     shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= isize::MAX as usize / 8)
-        .ok_or("the output would have more elements than memory can hold")
+        .filter(|&n| n <= isize::MAX as usize / 8 && n as u64 <= limit)
+        .ok_or(
+            "the output would need more memory than a value may take (the machine's memory; set SCOPEFLOW_MAX_VALUE_BYTES to change the limit)",
+        )
 }
 
 /// A few integers (shapes, axes, multiples), on the stack up to eight.

@@ -200,7 +200,10 @@ impl ConvGeometry {
     }
 
     /// Calls `each(row, offset in the patch, offset in the input)` for every
-    /// filter tap inside the input, a run of `cin` elements each.
+    /// filter tap inside the input, a run of `cin` elements each: `iy < h`
+    /// and `ix < w` are checked, so both runs lie inside buffers of
+    /// `n * oh * ow * patch` and `n * h * w * cin` elements, whose sizes
+    /// `new` checked.
     fn for_each_tap(&self, mut each: impl FnMut(usize, usize, usize)) {
         for row in 0..self.n * self.oh * self.ow {
             self.taps_of(row, |dst, src| each(row, dst, src));
@@ -361,6 +364,9 @@ impl PoolGeometry {
         Ok(PoolGeometry { n, h, w, ch, oh, ow, pad: [ph, pw], ksize: p.ksize, strides: p.strides })
     }
 
+    /// Every index it gives is inside the input (`taps`) or the output
+    /// (`[b, oy, ox, c]`), so the kernels index both with them directly.
+    ///
     /// Calls `each([b, oy, ox, c], taps)` for every output element, `taps`
     /// the window's input positions `(iy, ix)` inside the input, row by row
     /// (only those: a window far larger than the input costs nothing more).

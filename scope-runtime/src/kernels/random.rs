@@ -41,7 +41,7 @@ fn draw(
         _ => None,
     }
     .ok_or("the shape of a random op is a vector of sizes of 0 or more")?;
-    let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or("a random op's shape is too large")?;
+    let n = super::element_count(&dims)?;
     let mut rng = Philox::new(r.seeds);
     rng.skip(r.reserved.fetch_add((n as u64).wrapping_mul(RESERVED_PER_ELEMENT), Ordering::Relaxed));
     let shape = IxDyn(&dims);

@@ -50,6 +50,7 @@ fn reduce<T: Num>(op: Reduction, a: ArrayViewD<'_, T>, axes: &[i64], keep_dims: 
         .ok_or("a reduction axis is out of range for the input's rank")?;
     axes.sort_unstable_by(|x, y| y.cmp(x));
     axes.dedup();
+    // Each axis < rank (axis_in); the product of some of a real array's sizes fits.
     let n: usize = axes.iter().map(|&x| a.shape()[x]).product();
     // The first axis reduces the input itself (not a copy); later ones, the result.
     let mut out: Option<ArrayD<T>> = None;
@@ -181,6 +182,8 @@ pub(crate) fn unsorted_segment_sum_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<
         let width: usize = inner.iter().product();
         let a = a.as_standard_layout();
         let rows = a.into_shape_with_order((ids.len(), width)).map_err(|_| "layout")?;
+        // `num` is an input's value: the output must fit before it is made.
+        super::element_count(&[num, width])?;
         let mut out = ndarray::Array2::<T>::zeros((num, width));
         for (row, &id) in rows.outer_iter().zip(ids) {
             let Ok(id) = usize::try_from(id) else { continue };

@@ -170,7 +170,8 @@ api! {
     fn fill(dims: &[usize], value: impl Into<Value>) -> Tensor |name| {
         let value = value.into();
         scoped_op(name, "Fill", |op| {
-            let d = named("dims").constant(Value::from(dims.iter().map(|&d| d as i32).collect::<Vec<_>>()))?;
+            // int32 as TF converts a list of Python ints, int64 when a size does not fit.
+            let d = int_const("dims", &dims.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
             let v = named("value").constant(value)?;
             fill_from(op, d, v, Shape::from(dims))
         })

@@ -1,6 +1,11 @@
 //! Gradient functions of the ops that join, cut and slice (TF's
 //! `array_grad.py`), node for node, so the gradient graph has TensorFlow's
 //! names. Each runs inside `<op>_grad/`.
+//!
+//! Indexing here: `op.inputs[i]` and `op.outputs[i]` for `i` below the
+//! op's arity and output count, which the graph checked when it built the
+//! node (`Graph::add_node`), and `grad[i]` for an output (the driver passes
+//! one gradient per output, zeros where none flowed).
 
 use super::indexed::stand_in;
 use super::{

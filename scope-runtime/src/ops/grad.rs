@@ -1,6 +1,11 @@
 //! Gradient functions, one per differentiable op, written as TensorFlow's
 //! `math_grad.py` / `nn_grad.py` write them, node for node, so the gradient
 //! graph has TensorFlow's names. Each runs inside `<op>_grad/`.
+//!
+//! Indexing here: `op.inputs[i]` and `op.outputs[i]` for `i` below the
+//! op's arity and output count, which the graph checked when it built the
+//! node (`Graph::add_node`), and `grad[i]` for an output (the driver passes
+//! one gradient per output, zeros where none flowed).
 
 use super::api::sum_last_axis_kept;
 use super::{

@@ -146,6 +146,11 @@ fn gradients_in_scope(
     if let Some(t) = ys.iter().chain(xs).find(|t| t.graph_id != graph.id()) {
         return Err(Error::GraphMismatch { name: t.name.to_string() });
     }
+    {
+        // The walk below indexes the graph's nodes by the ys' and xs' numbers.
+        let state = graph.read();
+        ys.iter().chain(xs).filter(|t| !is_stand_in(t)).try_for_each(|t| state.check_tensor(t))?;
+    }
     if let Some(y) = ys.iter().find(|y| !y.dtype.is_floating()) {
         return Err(Error::GradientDType { tensor: y.name().to_owned(), dtype: y.dtype });
     }

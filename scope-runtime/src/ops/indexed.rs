@@ -133,8 +133,7 @@ pub(crate) fn densify(s: &IndexedSlices, name: Option<&str>) -> Result<Tensor> {
     build(OpKind::UnsortedSegmentSum, name, &[&s.values, &s.indices, &rows], Attr::None)
 }
 
-/// Node numbers of stand-ins start here, far above any graph's nodes.
-const STAND_IN_BASE: u32 = u32::MAX - (1 << 24);
+use crate::base::tensor::STAND_IN_BASE;
 
 thread_local! {
     /// The `IndexedSlices` the gradient functions of one `gradients` call

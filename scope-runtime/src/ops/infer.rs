@@ -1,5 +1,11 @@
 //! Shape functions: each op's output shapes and dtypes from its inputs and
 //! attributes, known at build time as far as TensorFlow knows them.
+//!
+//! Indexing here: a shape function reads `x[i]` only for `i` below its op's
+//! arity, which `Graph::add_node` checks before calling it (`Many` ops get
+//! one input or more), and a shape's `dims[i]` only after checking its rank.
+//! Sizes that come from a user or a constant are combined with checked
+//! arithmetic (`TOO_LARGE`).
 
 use crate::base::{DType, Dim, Shape, Tensor};
 use crate::graph::{Attr, Consts, Fail, Outputs};
@@ -267,7 +273,15 @@ pub(super) fn concat(x: &[&Tensor], attr: &Attr, consts: Consts<'_>) -> Inferred
     let mut out: Vec<Dim> = first.to_vec();
     for (i, slot) in out.iter_mut().enumerate() {
         if i == axis {
-            *slot = if known.len() == values.len() { known.iter().map(|d| d[i]).sum() } else { None };
+            // `d[i]`: every known shape has `first`'s rank (checked above). A
+            // sum that overflows is no shape a tensor can have.
+            *slot = match known.len() == values.len() {
+                true => known.iter().try_fold(Some(0usize), |n, d| match (n, d[i]) {
+                    (Some(n), Some(d)) => n.checked_add(d).map(Some).ok_or(TOO_LARGE),
+                    _ => Ok(None),
+                })?,
+                false => None,
+            };
         } else if known.iter().any(|d| !compatible(d[i], first[i])) {
             return Err(Fail::Shape("inputs of concat must agree on every axis but the concatenated one"));
         }

@@ -401,6 +401,8 @@ fn build_node<R>(
             return Err(Error::GraphMismatch { name: op.name.to_string() });
         }
         let mut state = ctx.graph.write();
+        inputs.iter().try_for_each(|t| state.check_tensor(t))?;
+        control_inputs.iter().try_for_each(|o| state.check_op(o))?;
         // TensorFlow names an op before checking its inputs: a failed op still uses its name.
         let name = Arc::from(state.claim_node_name(&full)?);
         // TF's `_control_dependencies_for_inputs`: the open contexts' ops, but

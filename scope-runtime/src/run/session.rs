@@ -175,6 +175,8 @@ impl Session {
     /// # Errors
     ///
     /// [`Error::GraphMismatch`] for a tensor of another graph;
+    /// [`Error::StaleHandle`] for one a failed call took out of the graph;
+    /// [`Error::ValueTooLarge`] for a variable too large to make;
     /// [`Error::FeedMissing`] when a fetch needs an unfed placeholder;
     /// [`Error::FeedMismatch`] for a feed of the wrong dtype or shape;
     /// [`Error::Kernel`] when shapes known only now do not fit an op;
@@ -271,13 +273,20 @@ impl Session {
                 }
                 Compute::Update(kernel, attr) => {
                     // The variables (the first inputs) are not read: the kernel changes them in place.
-                    let changed = match attr {
-                        Attr::Apply { vars, .. } => vars.len(),
-                        _ => 1,
+                    let (changed, vars) = match attr {
+                        Attr::Apply { vars, .. } => (vars.len(), &vars[..]),
+                        Attr::Variable(var) => (1, std::slice::from_ref(var)),
+                        _ => (1, &[][..]),
                     };
                     let rest = step.inputs.get(changed..).unwrap_or_default();
                     let reads = read_variables(&slots, rest)?;
-                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(kernel_error)?;
+                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(|reason| {
+                        // A variable too large to make: the error that names it and its size.
+                        match vars.iter().find_map(|v| v.check_can_make().err()) {
+                            Some(too_large) if reason == crate::variable::handle::TOO_LARGE_TO_UPDATE => too_large,
+                            _ => kernel_error(reason),
+                        }
+                    })?;
                     slots[step.out] = Slot::Shared(value);
                 }
                 Compute::Many(..) | Compute::Loop(..) => {
@@ -352,6 +361,12 @@ impl Session {
         }
         if let Some(op) = targets.iter().find(|o| o.graph_id != id) {
             return Err(Error::GraphMismatch { name: op.name.to_string() });
+        }
+        {
+            // Every node the plan indexes is then one the graph holds.
+            let state = self.graph.read();
+            fetches.iter().chain(feeds.iter().map(|(t, _)| t)).try_for_each(|t| state.check_tensor(t))?;
+            targets.iter().try_for_each(|o| state.check_op(o))?;
         }
         let key_of = |t: &Tensor| u64::from(t.node) << 32 | u64::from(t.output);
         // Built on the stack: a run of a known signature allocates nothing to find its plan.

@@ -45,6 +45,12 @@ impl ControlDependencies<'_> {
             if let Some(op) = self.ops.iter().find(|o| o.graph_id != graph_id) {
                 return Err(Error::GraphMismatch { name: op.name.to_string() });
             }
+            {
+                let state = ctx.graph.read();
+                // A gradient's stand-in is checked when an op waits on it (its values' op).
+                let real = self.ops.iter().filter(|o| o.node < crate::base::tensor::STAND_IN_BASE);
+                real.into_iter().try_for_each(|o| state.check_op(o))?;
+            }
             let token = ctx.token();
             ctx.stack
                 .control_inputs

@@ -596,6 +596,7 @@ impl GraphState {
         // Plan every shard before creating any, so that a failure changes nothing.
         let mut plans = Vec::with_capacity(count);
         let mut offset = vec![0; full_shape.len()];
+        // `call_partitioner` checked one count per axis, none 0: `axis` < rank and `count` >= 1.
         let (base_len, extra) = (full_shape[axis] / count, full_shape[axis] % count);
         for i in 0..count {
             let mut shard_shape = full_shape.clone();

@@ -278,12 +278,25 @@ impl Variable {
         };
         let mut slot = value.write().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() && self.check_size(init).is_err() {
-            return Err("the variable's value is too large to hold in memory (read it for the details)");
+            // The session turns it into the `Error::ValueTooLarge` of `check_can_make`.
+            return Err(TOO_LARGE_TO_UPDATE);
         }
         let current =
             slot.get_or_insert_with(|| Arc::new(init.materialize(&self.0.shape, full_shape, self.0.dtype, *seed)));
         f(Arc::make_mut(current))?;
         Ok(current.clone())
+    }
+
+    /// Fails as a read would when the value is not made yet and would be
+    /// larger than [`max_value_bytes`]: [`Error::ValueTooLarge`] naming the
+    /// variable, for an update that failed with [`TOO_LARGE_TO_UPDATE`].
+    pub(crate) fn check_can_make(&self) -> Result<()> {
+        match &self.0.storage {
+            Storage::Single { init, value, .. } if value.read().unwrap_or_else(|e| e.into_inner()).is_none() => {
+                self.check_size(init)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Refuses to make a value larger than [`max_value_bytes`]: an error
@@ -370,9 +383,13 @@ impl std::fmt::Debug for Variable {
     }
 }
 
+/// Why [`Variable::update_in_place`] refused to make a value too large to hold.
+pub(crate) const TOO_LARGE_TO_UPDATE: &str = "the variable's value is too large to hold in memory";
+
 /// The most bytes a variable's value may take: `SCOPEFLOW_MAX_VALUE_BYTES`,
-/// else the machine's memory (Linux's `MemTotal`), else 1 TiB.
-fn max_value_bytes() -> u64 {
+/// else the machine's memory (Linux's `MemTotal`), else 1 TiB. Kernels
+/// hold their outputs to it too.
+pub(crate) fn max_value_bytes() -> u64 {
     static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| {
         let set = std::env::var("SCOPEFLOW_MAX_VALUE_BYTES").ok().and_then(|v| v.trim().parse().ok());
