@@ -27,33 +27,67 @@ pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
 }
 
 /// The names in use in one graph, compared case-insensitively as TensorFlow does.
+///
+/// TensorFlow keeps a count per name, `layer_1`, `layer_2`, … each marked
+/// with 1 when generated. Here the names a base generated in a row are not
+/// stored one by one: a base's entry says that every `base_i` with
+/// `1 <= i < run` is in use (with count 1, unless an entry of its own says
+/// otherwise), so opening `layer` for the ten-thousandth time stores nothing
+/// new and allocates nothing.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct NamesInUse {
-    counts: FxHashMap<Box<str>, u32>,
+    counts: FxHashMap<Box<str>, Use>,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
 }
 
+/// One name's entry: TensorFlow's count, and the run of `name_i` in use.
+#[derive(Clone, Copy, Debug)]
+struct Use {
+    count: u32,
+    /// Every `name_i` with `1 <= i < run` is in use.
+    run: u32,
+}
+
+/// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
+/// could have written (`i >= 1`, no leading zero).
+pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
+    let (base, digits) = name.rsplit_once('_')?;
+    let b = digits.as_bytes();
+    if b.is_empty() || b[0] == b'0' || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.parse::<u32>().ok().map(|i| (base, i))
+}
+
 impl NamesInUse {
+    /// The count of a lowercased name: its own entry's, or 1 inside its base's run.
     fn count_of(&self, lowercase: &str) -> u32 {
-        self.counts.get(lowercase).copied().unwrap_or(0)
+        if let Some(u) = self.counts.get(lowercase) {
+            return u.count;
+        }
+        match split_suffix(lowercase) {
+            Some((base, i)) if self.counts.get(base).is_some_and(|u| i < u.run) => 1,
+            _ => 0,
+        }
     }
 
-    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
-    /// leaving the lowercased result in `key`.
-    fn suffix(&self, name: &str, key: &mut String) -> Option<u32> {
+    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none)
+    /// and the count it starts from, leaving the lowercased result in `key`.
+    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32) {
         key.clear();
         key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
-        let mut i = self.count_of(key);
-        if i == 0 {
-            return None;
+        let start = self.count_of(key);
+        if start == 0 {
+            return (None, 0);
         }
         let base = key.len();
+        let mut i = start;
         loop {
             key.truncate(base);
             write_suffix(key, i);
             if self.count_of(key) == 0 {
-                return Some(i);
+                return (Some(i), start);
             }
             i += 1;
         }
@@ -62,7 +96,7 @@ impl NamesInUse {
     /// What [`unique`](Self::unique) would return, without marking anything.
     pub(crate) fn peek(&self, name: &str) -> String {
         let mut out = name.to_owned();
-        if let Some(i) = self.suffix(name, &mut String::new()) {
+        if let (Some(i), _) = self.suffix(name, &mut String::new()) {
             write_suffix(&mut out, i);
         }
         out
@@ -80,16 +114,23 @@ impl NamesInUse {
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
         let mut key = std::mem::take(&mut self.key);
-        let suffix = self.suffix(name, &mut key);
+        let (suffix, start) = self.suffix(name, &mut key);
         let base = name.len();
-        match self.counts.get_mut(&key[..base]) {
-            Some(n) => *n += 1,
-            None => {
-                self.counts.insert(key[..base].into(), 1);
+        let entry = match self.counts.get_mut(&key[..base]) {
+            Some(u) => {
+                u.count = start + 1;
+                u
             }
-        }
+            None => self.counts.entry(key[..base].into()).or_insert(Use { count: start + 1, run: 1 }),
+        };
         if let Some(i) = suffix {
-            self.counts.insert(key.as_str().into(), 1);
+            // `suffix` found every `name_j` with `start <= j < i` in use: when
+            // that meets the run, `name_i` extends it instead of taking an entry.
+            if start <= entry.run {
+                entry.run = entry.run.max(i + 1);
+            } else {
+                self.counts.insert(key.as_str().into(), Use { count: 1, run: 1 });
+            }
             write_suffix(name, i);
         }
         self.key = key;
@@ -97,7 +138,7 @@ impl NamesInUse {
 
     /// Whether `name` is in use (case-insensitive).
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.counts.contains_key(name.to_ascii_lowercase().as_str())
+        self.count_of(&name.to_ascii_lowercase()) > 0
     }
 }
 
@@ -141,5 +182,32 @@ mod tests {
         assert!(names.contains("W_1"));
         assert_eq!(names.peek("x"), "x");
         assert!(!names.contains("x"));
+    }
+
+    #[test]
+    fn generated_names_in_a_run_count_as_used() {
+        let mut names = NamesInUse::default();
+        for expected in ["l", "l_1", "l_2", "l_3"] {
+            assert_eq!(names.unique("l"), expected);
+        }
+        assert!(names.contains("L_2") && !names.contains("l_4") && !names.contains("l_02"));
+        // An explicit use of a generated name counts it up from 1.
+        assert_eq!(names.unique("l_2"), "l_2_1");
+        assert_eq!(names.unique("l_2"), "l_2_2");
+        // An explicit name ahead of the run is skipped, and the run goes on past it.
+        assert_eq!(names.unique("l_5"), "l_5");
+        assert_eq!(names.unique("l"), "l_4");
+        assert_eq!(names.unique("l"), "l_6");
+        assert_eq!(names.unique("l"), "l_7");
+        assert_eq!(names.counts.len(), 3, "l, l_2 and l_5 have entries; l_1 .. l_7 do not");
+    }
+
+    #[test]
+    fn split_suffix_reads_only_written_suffixes() {
+        assert_eq!(split_suffix("a_12"), Some(("a", 12)));
+        assert_eq!(split_suffix("a_1_2"), Some(("a_1", 2)));
+        for name in ["a", "a_", "a_0", "a_01", "a_x", "a_99999999999"] {
+            assert_eq!(split_suffix(name), None, "{name}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The thread's default-name counts: how often each variable scope name was opened.
 
-use crate::base::names::{join_into, write_suffix};
+use crate::base::names::{join_into, split_suffix, write_suffix};
 use std::collections::BTreeMap;
 
 /// TensorFlow's per-thread `variable_scopes_count`: how often each variable
@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 /// name remembers the lowest suffix that may still be free), leaving a scope
 /// touches only the counts below it (a sorted map keeps them together), and
 /// leaving a captured re-entry undoes the changes made since entry instead of
-/// copying every count on entry.
+/// copying every count on entry. As TensorFlow only asks whether a count is
+/// zero, a name `base_i` with `1 <= i < next_free` of its base is opened
+/// without an entry of its own: opening `dense`, `dense_1`, … in turn stores
+/// one entry.
 #[derive(Default)]
 pub(crate) struct ScopeCounts {
     map: BTreeMap<Box<str>, Count>,
@@ -29,8 +32,18 @@ struct Count {
 }
 
 impl ScopeCounts {
+    /// How often `name` was opened; a name in its base's run counts 1.
     fn count(&self, name: &str) -> u32 {
-        self.map.get(name).map_or(0, |c| c.opened)
+        self.entry(name).map_or(0, |c| c.opened)
+    }
+
+    /// The entry of `name`, or for a name in its base's run, the one it would have.
+    fn entry(&self, name: &str) -> Option<Count> {
+        if let Some(c) = self.map.get(name) {
+            return Some(*c);
+        }
+        let (base, i) = split_suffix(name)?;
+        self.map.get(base).filter(|c| c.opened > 0 && i < c.next_free).map(|_| Count { opened: 1, next_free: 1 })
     }
 
     fn set(&mut self, name: &str, new: Option<Count>) {
@@ -48,8 +61,20 @@ impl ScopeCounts {
 
     /// `open_variable_scope`: counts one more opening of `name`.
     pub(crate) fn open(&mut self, name: &str) {
-        let c = self.map.get(name).copied().unwrap_or(Count { opened: 0, next_free: 1 });
-        self.set(name, Some(Count { opened: c.opened + 1, ..c }));
+        if let Some(c) = self.map.get(name).copied() {
+            self.set(name, Some(Count { opened: c.opened + 1, ..c }));
+            return;
+        }
+        if let Some((base, i)) = split_suffix(name)
+            && let Some(c) = self.map.get(base).copied().filter(|c| c.opened > 0 && i <= c.next_free)
+        {
+            // In the run (opened already, and only "not zero" matters), or next to it.
+            if i == c.next_free {
+                self.set(base, Some(Count { next_free: i + 1, ..c }));
+            }
+            return;
+        }
+        self.set(name, Some(Count { opened: 1, next_free: 1 }));
     }
 
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
@@ -79,7 +104,7 @@ impl ScopeCounts {
     pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
         let mut key = std::mem::take(&mut self.scratch);
         join_into(&mut key, parent, prefix);
-        let found = self.map.get(key.as_str()).copied().filter(|c| c.opened > 0);
+        let found = self.entry(&key).filter(|c| c.opened > 0);
         let mut out = prefix.to_owned();
         if let Some(c) = found {
             let base = key.len();
@@ -139,6 +164,26 @@ mod tests {
         c.close_subscopes("a");
         assert_eq!(c.unique("a", "x"), "x");
         assert_eq!(c.unique("", "a"), "a");
+    }
+
+    #[test]
+    fn names_opened_in_a_row_share_their_base_entry() {
+        let mut c = ScopeCounts::default();
+        c.open("p/d");
+        for i in 1..100 {
+            let name = c.unique("p", "d");
+            assert_eq!(name, format!("d_{i}"));
+            c.open(&format!("p/{name}"));
+        }
+        assert_eq!(c.map.len(), 1);
+        // A generated name used as a base counts as opened.
+        assert_eq!(c.unique("p", "d_7"), "d_7_1");
+        assert_eq!(c.unique("p/d_7", "x"), "x");
+        c.open("p/d_150");
+        assert_eq!(c.unique("p", "d"), "d_100");
+        c.close_subscopes("p");
+        assert_eq!(c.unique("p", "d"), "d");
+        assert_eq!(c.unique("p", "d_7"), "d_7");
     }
 
     #[test]
