@@ -22,6 +22,7 @@ pub(crate) struct ScopeCounts {
     logging: usize,
     /// Scratch space for candidate names.
     scratch: String,
+    scratch_high: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -82,11 +83,12 @@ impl ScopeCounts {
         use std::ops::Bound;
         // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
         let mut low = std::mem::take(&mut self.scratch);
+        let mut high = std::mem::take(&mut self.scratch_high);
         low.clear();
         low.push_str(name);
         low.push('/');
-        let mut high = low.clone();
-        high.pop();
+        high.clear();
+        high.push_str(name);
         high.push('0');
         while let Some(k) = self
             .map
@@ -97,15 +99,26 @@ impl ScopeCounts {
             self.set(&k, None);
         }
         self.scratch = low;
+        self.scratch_high = high;
     }
 
     /// `_get_unique_variable_scope`: `prefix`, or `prefix_N` with the lowest
     /// N whose full name was not opened, below the variable scope `parent`.
+    #[cfg(test)]
     pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
+        let mut out = prefix.to_owned();
+        if let Some(i) = self.unique_suffix(parent, prefix) {
+            write_suffix(&mut out, i);
+        }
+        out
+    }
+
+    /// The suffix N that [`unique`](Self::unique) adds to `prefix` (`None`: none).
+    pub(crate) fn unique_suffix(&mut self, parent: &str, prefix: &str) -> Option<u32> {
         let mut key = std::mem::take(&mut self.scratch);
         join_into(&mut key, parent, prefix);
         let found = self.entry(&key).filter(|c| c.opened > 0);
-        let mut out = prefix.to_owned();
+        let mut suffix = None;
         if let Some(c) = found {
             let base = key.len();
             let mut i = c.next_free.max(1);
@@ -121,10 +134,10 @@ impl ScopeCounts {
             if i != c.next_free {
                 self.set(&key, Some(Count { next_free: i, ..c }));
             }
-            write_suffix(&mut out, i);
+            suffix = Some(i);
         }
         self.scratch = key;
-        out
+        suffix
     }
 
     /// Starts recording changes, to be undone by [`undo_to`](Self::undo_to).
