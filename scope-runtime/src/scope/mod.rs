@@ -13,8 +13,10 @@ use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer};
 use stack::{Frame, FrameGuard, Restore, VarFrame};
+use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -49,7 +51,7 @@ pub(crate) struct ScopeData {
     graph_id: u64,
     graph: Weak<GraphInner>,
     pub(crate) name: String,
-    name_scope: Arc<String>,
+    name_scope: String,
     /// The reuse mode, with [`SET_HERE`] when this scope set it.
     reuse: AtomicU8,
     /// Unless this scope set its reuse mode, the scope whose setting it
@@ -80,12 +82,12 @@ impl ScopeData {
 }
 
 impl VariableScope {
-    pub(crate) fn root(graph: &Graph, empty: Arc<String>) -> VariableScope {
+    pub(crate) fn root(graph: &Graph) -> VariableScope {
         VariableScope(Arc::new(ScopeData {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
             name: String::new(),
-            name_scope: empty,
+            name_scope: String::new(),
             reuse: AtomicU8::new(Reuse::Inherit.to_u8()),
             reuse_origin: None,
             initializer: None,
@@ -399,9 +401,9 @@ impl<'a> VariableScopeBuilder<'a> {
             ScopeArg::Scope(s) => graph_for_captured(s)?,
             _ => None,
         };
-        let (scope, graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
+        let (graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
         Ok(VariableScopeGuard {
-            scope,
+            scope: OnceCell::new(),
             frame: FrameGuard { graph_id, token, _default: default_guard, _not_send: PhantomData },
         })
     }
@@ -455,7 +457,7 @@ fn check_depth(parent: &str, name: &str) -> Result<()> {
 /// TF `Graph.name_scope(name)`: the scope string it yields (`foo_1/`, or `""`),
 /// which becomes the current name scope. Marks the name used. `name` must
 /// have been checked.
-fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Arc<String> {
+fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Rc<String> {
     if name.is_empty() || name.ends_with('/') {
         ctx.stack.new_name(name)
     } else {
@@ -472,23 +474,20 @@ fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Arc<String> {
 }
 
 /// TensorFlow's `variable_scope.__enter__` followed by `_pure_variable_scope.__enter__`.
-fn enter_variable_scope(
-    ctx: &mut Ctx<'_>,
-    b: &VariableScopeBuilder<'_>,
-    caller: CallSite,
-) -> Result<(VariableScope, u64, u64)> {
+/// Returns the graph's id and the frame's token.
+fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller: CallSite) -> Result<(u64, u64)> {
     let nested = !ctx.stack.name_scope.is_empty();
     // With auxiliary_name_scope = false the current name scope is re-entered as is.
     let reentered = (!b.auxiliary_name_scope).then(|| ctx.stack.name_scope.clone());
-    let parent = ctx.stack.current.clone();
 
     // Everything that can fail is checked before anything changes.
+    let parent_name = ctx.stack.current.name();
     let (scope_name, name_scope_name): (Option<&str>, Option<&str>) = match b.arg {
         ScopeArg::Name(s) => (Some(s), Some(s)),
         ScopeArg::Scope(s) => (None, Some(s.name().rsplit('/').next().unwrap_or(""))),
         ScopeArg::Unnamed => {
             let Some(default) = b.default_name else {
-                return Err(Error::MissingScopeName { current: parent.name().to_owned() });
+                return Err(Error::MissingScopeName { current: parent_name.to_owned() });
             };
             if b.reuse != Reuse::Inherit {
                 return Err(Error::DefaultNameWithReuse { default_name: default.to_owned(), reuse: b.reuse });
@@ -506,73 +505,65 @@ fn enter_variable_scope(
         check_depth(&ctx.stack.name_scope, n)?;
     }
     if let Some(s) = scope_name {
-        check_depth(parent.name(), s)?;
+        check_depth(parent_name, s)?;
     }
 
-    let prev_name_scope = ctx.stack.name_scope.clone();
-    let opened = ns_to_open.map(|n| {
-        let returned = open_name_scope(ctx, n);
-        ctx.stack.name_scope = returned.clone();
-        returned
-    });
-
+    let opened = ns_to_open.map(|n| open_name_scope(ctx, n));
     let spare = ctx.stack.spare_scope();
+    let stack = &mut *ctx.stack;
+    let parent = &stack.current;
     let (scope, restore) = match b.arg {
         ScopeArg::Scope(captured) => {
             let (reuse, origin) =
                 if b.reuse == Reuse::Inherit { (captured.reuse(), captured.origin()) } else { (b.reuse, None) };
             let set_here = b.reuse != Reuse::Inherit;
-            let given =
-                Given { name: captured.name(), name_scope: captured.0.name_scope.clone(), reuse, set_here, origin };
+            let given = Given { name: captured.name(), name_scope: &captured.0.name_scope, reuse, set_here, origin };
             let scope = derive(captured, given, b, ctx.graph, spare);
-            ctx.stack.counts.open(captured.name());
-            let mark = ctx.stack.counts.mark();
+            stack.counts.open(captured.name());
+            let mark = stack.counts.mark();
             (scope, Restore::Undo(mark))
         }
         ScopeArg::Name(_) | ScopeArg::Unnamed => {
-            let mut full = std::mem::take(&mut ctx.stack.buf);
+            let full = &mut stack.buf;
             match scope_name {
-                Some(s) => join_into(&mut full, parent.name(), s),
+                Some(s) => join_into(full, parent.name(), s),
                 None => {
                     let default = b.default_name.expect("checked above");
-                    let suffix = ctx.stack.counts.unique_suffix(parent.name(), default);
-                    join_into(&mut full, parent.name(), default);
+                    let suffix = stack.counts.unique_suffix(parent.name(), default);
+                    join_into(full, parent.name(), default);
                     if let Some(i) = suffix {
-                        write_suffix(&mut full, i);
+                        write_suffix(full, i);
                         if parent.reuse() == Reuse::Auto {
-                            warn_default_in_auto(ctx, caller, &parent, default, &full);
+                            warn_default_in_auto(ctx.graph, caller, parent, default, full);
                         }
                     }
                 }
             }
             let relative = match scope_name {
                 Some(s) => &full[full.len() - s.len()..],
-                None => &full[parent_len(&parent)..],
+                None => &full[parent_len(parent)..],
             };
             let set_here = b.reuse != Reuse::Inherit && scope_name.is_some();
             let (reuse, origin) = if set_here { (b.reuse, None) } else { (parent.reuse(), parent.origin()) };
-            let name_scope = match &opened {
-                Some(returned) => returned.clone(),
-                None => ctx.stack.new_name(relative),
-            };
-            let scope =
-                derive(&parent, Given { name: &full, name_scope, reuse, set_here, origin }, b, ctx.graph, spare);
-            ctx.stack.counts.open(&full);
-            ctx.stack.buf = full;
+            let name_scope = opened.as_deref().map_or(relative, String::as_str);
+            let given = Given { name: full, name_scope, reuse, set_here, origin };
+            let scope = derive(parent, given, b, ctx.graph, spare);
+            stack.counts.open(full);
             (scope, Restore::CloseSubscopes)
         }
     };
-    ctx.stack.current = scope.clone();
+    let prev = std::mem::replace(&mut stack.current, scope);
+    let prev_name_scope = opened.map(|opened| std::mem::replace(&mut stack.name_scope, opened));
     let token = ctx.token();
     ctx.stack.push_frame(Frame {
         token,
         name: None,
         closed: false,
-        prev_name_scope: opened.map(|_| prev_name_scope),
+        prev_name_scope,
         control: false,
-        var: Some(VarFrame { scope: scope.clone(), prev: parent, restore }),
+        var: Some(VarFrame { prev, restore }),
     });
-    Ok((scope, ctx.graph.id(), token))
+    Ok((ctx.graph.id(), token))
 }
 
 /// The length of the prefix `parent/` that names below `parent` start with.
@@ -582,9 +573,9 @@ fn parent_len(parent: &VariableScope) -> usize {
 
 /// Warns, once per call site and scope, that a default-named scope inside a
 /// `reuse = auto` scope got a suffix, so its variables are not shared.
-fn warn_default_in_auto(ctx: &mut Ctx<'_>, caller: CallSite, parent: &VariableScope, default: &str, full: &str) {
+fn warn_default_in_auto(graph: &Graph, caller: CallSite, parent: &VariableScope, default: &str, full: &str) {
     let head = format!("{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`", parent.name());
-    let mut state = ctx.graph.write();
+    let mut state = graph.write();
     if !state.warnings.iter().any(|w| w.starts_with(&head)) {
         let unique = &full[parent_len(parent)..];
         state.warnings.push(format!(
@@ -598,7 +589,7 @@ fn warn_default_in_auto(ctx: &mut Ctx<'_>, caller: CallSite, parent: &VariableSc
 /// What a new scope object takes from how it was entered rather than from its base.
 struct Given<'a> {
     name: &'a str,
-    name_scope: Arc<String>,
+    name_scope: &'a str,
     reuse: Reuse,
     /// Whether the entry set the reuse mode (then `origin` is `None`).
     set_here: bool,
@@ -631,7 +622,8 @@ fn derive(
     {
         data.name.clear();
         data.name.push_str(given.name);
-        data.name_scope = given.name_scope;
+        data.name_scope.clear();
+        data.name_scope.push_str(given.name_scope);
         *data.reuse.get_mut() = reuse;
         data.reuse_origin = given.origin;
         data.initializer = initializer;
@@ -646,7 +638,7 @@ fn derive(
         graph_id: graph.id(),
         graph: Arc::downgrade(&graph.inner),
         name: given.name.to_owned(),
-        name_scope: given.name_scope,
+        name_scope: given.name_scope.to_owned(),
         reuse: AtomicU8::new(reuse),
         reuse_origin: given.origin,
         initializer,
@@ -661,14 +653,18 @@ fn derive(
 /// Keeps a variable scope entered until dropped or [`exit`](Self::exit)ed.
 #[must_use = "the scope is left when the guard is dropped"]
 pub struct VariableScopeGuard {
-    scope: VariableScope,
+    /// The scope object, fetched from the thread's stack when first asked for.
+    scope: OnceCell<VariableScope>,
     frame: FrameGuard,
 }
 
 impl VariableScopeGuard {
     /// The scope entered (capture it by cloning).
     pub fn scope(&self) -> &VariableScope {
-        &self.scope
+        self.scope.get_or_init(|| {
+            stack::entered_scope(self.frame.graph_id, self.frame.token)
+                .expect("a guard's scope stays on its thread's stack while the guard lives")
+        })
     }
 
     /// Leaves the scope now.
@@ -684,7 +680,7 @@ impl VariableScopeGuard {
 
 impl std::fmt::Debug for VariableScopeGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("VariableScopeGuard").field(&self.scope).finish()
+        f.debug_tuple("VariableScopeGuard").field(self.scope()).finish()
     }
 }
 
@@ -697,7 +693,7 @@ impl std::fmt::Debug for NameScopeGuard {
 impl std::ops::Deref for VariableScopeGuard {
     type Target = VariableScope;
     fn deref(&self) -> &VariableScope {
-        &self.scope
+        self.scope()
     }
 }
 
@@ -805,7 +801,7 @@ impl NameScopeBuilder<'_> {
 /// Keeps a name scope entered until dropped or [`exit`](Self::exit)ed.
 #[must_use = "the scope is left when the guard is dropped"]
 pub struct NameScopeGuard {
-    name: Arc<String>,
+    name: Rc<String>,
     frame: FrameGuard,
 }
 

@@ -9,6 +9,7 @@ use crate::variable::Variable;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
 thread_local! {
@@ -81,7 +82,7 @@ pub(crate) struct ScopeStack {
     /// The current variable scope.
     pub(crate) current: VariableScope,
     /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
-    pub(crate) name_scope: Arc<String>,
+    pub(crate) name_scope: Rc<String>,
     /// Variables this thread already found in the store. The store never
     /// forgets a variable, so an entry never goes stale; hits skip the lock.
     pub(crate) found: FxHashMap<Box<str>, Variable>,
@@ -92,12 +93,12 @@ pub(crate) struct ScopeStack {
     /// The open `control_dependencies` contexts, outermost first.
     pub(crate) control_inputs: Vec<ControlContext>,
     /// The name scope `""`, shared.
-    empty: Arc<String>,
+    empty: Rc<String>,
     /// Scope objects and name scope strings that nobody held any more when
     /// their scope was left, kept for the next entries: entering and leaving
     /// a scope that is not captured then allocates nothing.
     spare_scopes: Vec<Arc<ScopeData>>,
-    spare_names: Vec<Arc<String>>,
+    spare_names: Vec<Rc<String>>,
 }
 
 /// How many spare scope objects and names a stack keeps (the depth of
@@ -115,11 +116,11 @@ pub(crate) struct ControlContext {
 
 impl ScopeStack {
     fn new(graph: &Graph) -> ScopeStack {
-        let empty = Arc::new(String::new());
+        let empty = Rc::new(String::new());
         ScopeStack {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
-            current: VariableScope::root(graph, empty.clone()),
+            current: VariableScope::root(graph),
             name_scope: empty.clone(),
             empty,
             spare_scopes: Vec::new(),
@@ -143,18 +144,18 @@ impl ScopeStack {
     }
 
     /// A name scope string holding `name`, made from a spare one when there is one.
-    pub(crate) fn new_name(&mut self, name: &str) -> Arc<String> {
+    pub(crate) fn new_name(&mut self, name: &str) -> Rc<String> {
         if name.is_empty() {
             return self.empty.clone();
         }
         match self.spare_names.pop() {
             Some(mut spare) => {
-                let s = Arc::get_mut(&mut spare).expect("spare names are held by nobody else");
+                let s = Rc::get_mut(&mut spare).expect("spare names are held by nobody else");
                 s.clear();
                 s.push_str(name);
                 spare
             }
-            None => Arc::new(name.to_owned()),
+            None => Rc::new(name.to_owned()),
         }
     }
 
@@ -164,8 +165,8 @@ impl ScopeStack {
     }
 
     /// Keeps `name` for a later entry when nobody else holds it.
-    fn recycle_name(&mut self, mut name: Arc<String>) {
-        if self.spare_names.len() < SPARES && Arc::get_mut(&mut name).is_some() {
+    fn recycle_name(&mut self, mut name: Rc<String>) {
+        if self.spare_names.len() < SPARES && Rc::get_mut(&mut name).is_some() {
             self.spare_names.push(name);
         }
     }
@@ -177,9 +178,7 @@ impl ScopeStack {
             return;
         }
         if let Some(data) = Arc::get_mut(&mut scope.0) {
-            let name_scope = std::mem::replace(&mut data.name_scope, self.empty.clone());
             data.clear();
-            self.recycle_name(name_scope);
             self.spare_scopes.push(scope.0);
         }
     }
@@ -187,12 +186,12 @@ impl ScopeStack {
     fn restore(&mut self, frame: Frame) {
         let Frame { prev_name_scope, control, var, name, .. } = frame;
         drop(name);
-        if let Some(VarFrame { scope, prev, restore }) = var {
+        if let Some(VarFrame { prev, restore }) = var {
+            // The scope being left is the current one: those entered later are left.
             match restore {
-                Restore::CloseSubscopes => self.counts.close_subscopes(scope.name()),
+                Restore::CloseSubscopes => self.counts.close_subscopes(self.current.name()),
                 Restore::Undo(mark) => self.counts.undo_to(mark),
             }
-            drop(scope);
             let left = std::mem::replace(&mut self.current, prev);
             self.recycle_scope(left);
         }
@@ -210,30 +209,45 @@ impl ScopeStack {
 pub(crate) struct Frame {
     pub(crate) token: u64,
     /// The name scope a `name_scope` entered.
-    pub(crate) name: Option<Arc<String>>,
+    pub(crate) name: Option<Rc<String>>,
     pub(crate) closed: bool,
     /// The name scope to restore, when this scope changed it.
-    pub(crate) prev_name_scope: Option<Arc<String>>,
+    pub(crate) prev_name_scope: Option<Rc<String>>,
     /// Whether leaving it closes a `control_dependencies` context.
     pub(crate) control: bool,
     pub(crate) var: Option<VarFrame>,
 }
 
-impl Frame {
-    /// What messages call the scope.
-    fn label(&self) -> String {
-        match (&self.var, &self.name) {
-            (Some(var), _) => var.scope.name().to_owned(),
+impl ScopeStack {
+    /// The variable scope that the frame at `index` entered: the one current
+    /// before the next variable scope entered after it, or the current one.
+    fn scope_of(&self, index: usize) -> &VariableScope {
+        self.frames[index + 1..].iter().find_map(|f| f.var.as_ref()).map_or(&self.current, |v| &v.prev)
+    }
+
+    /// What messages call the scope of the frame at `index`.
+    fn label(&self, index: usize) -> String {
+        let frame = &self.frames[index];
+        match (&frame.var, &frame.name) {
+            (Some(_), _) => self.scope_of(index).name().to_owned(),
             (None, Some(name)) => name.to_string(),
-            (None, None) if self.control => "control_dependencies".to_owned(),
+            (None, None) if frame.control => "control_dependencies".to_owned(),
             (None, None) => String::new(),
         }
     }
 }
 
+/// The scope object of the variable scope entered with `token` and not yet left.
+pub(crate) fn entered_scope(graph_id: u64, token: u64) -> Option<VariableScope> {
+    THREAD.with(|t| {
+        let t = t.try_borrow().ok()?;
+        let stack = t.stacks.iter().find(|s| s.graph_id == graph_id)?;
+        let index = stack.frames.iter().rposition(|f| f.token == token && f.var.is_some())?;
+        Some(stack.scope_of(index).clone())
+    })
+}
+
 pub(crate) struct VarFrame {
-    /// The scope entered.
-    pub(crate) scope: VariableScope,
     /// The scope current before.
     pub(crate) prev: VariableScope,
     pub(crate) restore: Restore,
@@ -266,8 +280,8 @@ pub(crate) fn exit(graph_id: u64, token: u64, strict: bool) -> Result<()> {
                 stack.frames[pos].closed = true;
                 if strict {
                     return Err(Error::ScopeExitOrder {
-                        scope: stack.frames[pos].label(),
-                        innermost: stack.frames.last().map(Frame::label).unwrap_or_default(),
+                        scope: stack.label(pos),
+                        innermost: stack.label(stack.frames.len() - 1),
                     });
                 }
                 return Ok(());
