@@ -76,18 +76,25 @@ impl NamesInUse {
     /// and the count it starts from, leaving the lowercased result in `key`.
     fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32) {
         key.clear();
-        key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
-        let start = self.count_of(key);
+        key.push_str(name);
+        key.make_ascii_lowercase();
+        let (start, run) = match self.counts.get(key.as_str()) {
+            Some(u) => (u.count, u.run),
+            None => (self.count_of(key), 1),
+        };
         if start == 0 {
             return (None, 0);
         }
         let base = key.len();
         let mut i = start;
         loop {
-            key.truncate(base);
-            write_suffix(key, i);
-            if self.count_of(key) == 0 {
-                return (Some(i), start);
+            // `name_i` is in use inside the run, or with an entry of its own.
+            if i >= run {
+                key.truncate(base);
+                write_suffix(key, i);
+                if !self.counts.contains_key(key.as_str()) {
+                    return (Some(i), start);
+                }
             }
             i += 1;
         }
@@ -156,7 +163,7 @@ pub(crate) fn write_suffix(s: &mut String, i: u32) {
         }
     }
     s.push('_');
-    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]

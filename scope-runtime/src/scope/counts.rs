@@ -20,6 +20,9 @@ pub(crate) struct ScopeCounts {
     map: BTreeMap<Box<str>, Count>,
     log: Vec<(Box<str>, Option<Count>)>,
     logging: usize,
+    /// How many keys of `map` are below some scope (hold a `/`): when none
+    /// is, leaving a scope has no counts to forget.
+    nested: usize,
     /// Scratch space for candidate names.
     scratch: String,
     scratch_high: String,
@@ -55,6 +58,9 @@ impl ScopeCounts {
             },
             None => self.map.remove(name),
         };
+        if name.contains('/') {
+            self.nested = self.nested + usize::from(new.is_some()) - usize::from(old.is_some());
+        }
         if self.logging > 0 && old != new {
             self.log.push((name.into(), old));
         }
@@ -62,6 +68,12 @@ impl ScopeCounts {
 
     /// `open_variable_scope`: counts one more opening of `name`.
     pub(crate) fn open(&mut self, name: &str) {
+        if self.logging == 0
+            && let Some(c) = self.map.get_mut(name)
+        {
+            c.opened += 1;
+            return;
+        }
         if let Some(c) = self.map.get(name).copied() {
             self.set(name, Some(Count { opened: c.opened + 1, ..c }));
             return;
@@ -81,6 +93,9 @@ impl ScopeCounts {
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
     pub(crate) fn close_subscopes(&mut self, name: &str) {
         use std::ops::Bound;
+        if self.nested == 0 {
+            return;
+        }
         // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
         let mut low = std::mem::take(&mut self.scratch);
         let mut high = std::mem::take(&mut self.scratch_high);
@@ -150,10 +165,14 @@ impl ScopeCounts {
     pub(crate) fn undo_to(&mut self, mark: usize) {
         while self.log.len() > mark {
             let (name, old) = self.log.pop().expect("longer than mark");
-            match old {
+            let nested = name.contains('/');
+            let had = match old {
                 Some(c) => self.map.insert(name, c),
                 None => self.map.remove(&name),
             };
+            if nested {
+                self.nested = self.nested + usize::from(old.is_some()) - usize::from(had.is_some());
+            }
         }
         self.logging -= 1;
     }
@@ -197,6 +216,8 @@ mod tests {
         c.close_subscopes("p");
         assert_eq!(c.unique("p", "d"), "d");
         assert_eq!(c.unique("p", "d_7"), "d_7");
+        assert_eq!(c.nested, 0);
+        assert_eq!(c.map.keys().filter(|k| k.contains('/')).count(), c.nested);
     }
 
     #[test]
@@ -212,5 +233,6 @@ mod tests {
         assert_eq!(c.unique("foo", "bar"), "bar_1");
         c.open("foo/bar_1");
         assert_eq!(c.unique("foo", "bar"), "bar_2");
+        assert_eq!(c.map.keys().filter(|k| k.contains('/')).count(), c.nested);
     }
 }
