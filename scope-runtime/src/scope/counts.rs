@@ -1,7 +1,8 @@
 //! The thread's default-name counts: how often each variable scope name was opened.
 
 use crate::base::names::{join_into, split_suffix, write_suffix};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 
 /// TensorFlow's per-thread `variable_scopes_count`: how often each variable
 /// scope name was opened, which `default_name` scopes consult to pick
@@ -9,7 +10,8 @@ use std::collections::BTreeMap;
 ///
 /// Unlike TensorFlow, choosing a default name is O(1) amortized (each base
 /// name remembers the lowest suffix that may still be free), leaving a scope
-/// touches only the counts below it (a sorted map keeps them together), and
+/// touches only the counts below it (a sorted set of the names below some
+/// scope keeps them together), and
 /// leaving a captured re-entry undoes the changes made since entry instead of
 /// copying every count on entry. As TensorFlow only asks whether a count is
 /// zero, a name `base_i` with `1 <= i < next_free` of its base is opened
@@ -17,12 +19,11 @@ use std::collections::BTreeMap;
 /// one entry.
 #[derive(Default)]
 pub(crate) struct ScopeCounts {
-    map: BTreeMap<Box<str>, Count>,
+    map: FxHashMap<Box<str>, Count>,
     log: Vec<(Box<str>, Option<Count>)>,
     logging: usize,
-    /// How many keys of `map` are below some scope (hold a `/`): when none
-    /// is, leaving a scope has no counts to forget.
-    nested: usize,
+    /// The keys of `map` below some scope (holding a `/`), sorted.
+    below: BTreeSet<Box<str>>,
     /// Scratch space for candidate names.
     scratch: String,
     scratch_high: String,
@@ -58,11 +59,20 @@ impl ScopeCounts {
             },
             None => self.map.remove(name),
         };
-        if name.contains('/') {
-            self.nested = self.nested + usize::from(new.is_some()) - usize::from(old.is_some());
-        }
+        self.track(name, old.is_some(), new.is_some());
         if self.logging > 0 && old != new {
             self.log.push((name.into(), old));
+        }
+    }
+
+    /// Keeps `below` in step with `map` when `name` gains or loses its entry.
+    fn track(&mut self, name: &str, had: bool, has: bool) {
+        if had != has && name.contains('/') {
+            if has {
+                self.below.insert(name.into());
+            } else {
+                self.below.remove(name);
+            }
         }
     }
 
@@ -93,7 +103,7 @@ impl ScopeCounts {
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
     pub(crate) fn close_subscopes(&mut self, name: &str) {
         use std::ops::Bound;
-        if self.nested == 0 {
+        if self.below.is_empty() {
             return;
         }
         // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
@@ -105,11 +115,8 @@ impl ScopeCounts {
         high.clear();
         high.push_str(name);
         high.push('0');
-        while let Some(k) = self
-            .map
-            .range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str())))
-            .next()
-            .map(|(k, _)| k.clone())
+        while let Some(k) =
+            self.below.range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str()))).next().cloned()
         {
             self.set(&k, None);
         }
@@ -165,14 +172,11 @@ impl ScopeCounts {
     pub(crate) fn undo_to(&mut self, mark: usize) {
         while self.log.len() > mark {
             let (name, old) = self.log.pop().expect("longer than mark");
-            let nested = name.contains('/');
             let had = match old {
-                Some(c) => self.map.insert(name, c),
+                Some(c) => self.map.insert(name.clone(), c),
                 None => self.map.remove(&name),
             };
-            if nested {
-                self.nested = self.nested + usize::from(old.is_some()) - usize::from(had.is_some());
-            }
+            self.track(&name, had.is_some(), old.is_some());
         }
         self.logging -= 1;
     }
@@ -216,8 +220,7 @@ mod tests {
         c.close_subscopes("p");
         assert_eq!(c.unique("p", "d"), "d");
         assert_eq!(c.unique("p", "d_7"), "d_7");
-        assert_eq!(c.nested, 0);
-        assert_eq!(c.map.keys().filter(|k| k.contains('/')).count(), c.nested);
+        assert!(c.below.is_empty());
     }
 
     #[test]
@@ -233,6 +236,8 @@ mod tests {
         assert_eq!(c.unique("foo", "bar"), "bar_1");
         c.open("foo/bar_1");
         assert_eq!(c.unique("foo", "bar"), "bar_2");
-        assert_eq!(c.map.keys().filter(|k| k.contains('/')).count(), c.nested);
+        let mut nested: Vec<_> = c.map.keys().filter(|k| k.contains('/')).cloned().collect();
+        nested.sort();
+        assert_eq!(nested, c.below.iter().cloned().collect::<Vec<_>>());
     }
 }
