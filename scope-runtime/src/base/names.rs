@@ -63,27 +63,33 @@ pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
 impl NamesInUse {
     /// The count of a lowercased name: its own entry's, or 1 inside its base's run.
     fn count_of(&self, lowercase: &str) -> u32 {
-        if let Some(u) = self.counts.get(lowercase) {
-            return u.count;
+        match self.counts.get(lowercase) {
+            Some(u) => u.count,
+            None => self.in_run(lowercase),
         }
+    }
+
+    /// 1 when a lowercased name without an entry is inside its base's run, else 0.
+    fn in_run(&self, lowercase: &str) -> u32 {
         match split_suffix(lowercase) {
             Some((base, i)) if self.counts.get(base).is_some_and(|u| i < u.run) => 1,
             _ => 0,
         }
     }
 
-    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none)
-    /// and the count it starts from, leaving the lowercased result in `key`.
-    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32) {
+    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
+    /// the count it starts from and whether `name` has an entry, leaving the
+    /// lowercased result in `key`.
+    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, bool) {
         key.clear();
         key.push_str(name);
         key.make_ascii_lowercase();
-        let (start, run) = match self.counts.get(key.as_str()) {
-            Some(u) => (u.count, u.run),
-            None => (self.count_of(key), 1),
+        let (start, run, entry) = match self.counts.get(key.as_str()) {
+            Some(u) => (u.count, u.run, true),
+            None => (self.in_run(key), 1, false),
         };
         if start == 0 {
-            return (None, 0);
+            return (None, 0, entry);
         }
         let base = key.len();
         let mut i = start;
@@ -93,7 +99,7 @@ impl NamesInUse {
                 key.truncate(base);
                 write_suffix(key, i);
                 if !self.counts.contains_key(key.as_str()) {
-                    return (Some(i), start);
+                    return (Some(i), start, entry);
                 }
             }
             i += 1;
@@ -103,7 +109,7 @@ impl NamesInUse {
     /// What [`unique`](Self::unique) would return, without marking anything.
     pub(crate) fn peek(&self, name: &str) -> String {
         let mut out = name.to_owned();
-        if let (Some(i), _) = self.suffix(name, &mut String::new()) {
+        if let (Some(i), ..) = self.suffix(name, &mut String::new()) {
             write_suffix(&mut out, i);
         }
         out
@@ -121,15 +127,14 @@ impl NamesInUse {
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
         let mut key = std::mem::take(&mut self.key);
-        let (suffix, start) = self.suffix(name, &mut key);
+        let (suffix, start, had_entry) = self.suffix(name, &mut key);
         let base = name.len();
-        let entry = match self.counts.get_mut(&key[..base]) {
-            Some(u) => {
-                u.count = start + 1;
-                u
-            }
-            None => self.counts.entry(key[..base].into()).or_insert(Use { count: start + 1, run: 1 }),
+        let entry = if had_entry {
+            self.counts.get_mut(&key[..base]).expect("`suffix` found the entry")
+        } else {
+            self.counts.entry(key[..base].into()).or_insert(Use { count: 0, run: 1 })
         };
+        entry.count = start + 1;
         if let Some(i) = suffix {
             // `suffix` found every `name_j` with `start <= j < i` in use: when
             // that meets the run, `name_i` extends it instead of taking an entry.
