@@ -481,14 +481,21 @@ impl GraphState {
     /// TensorFlow, a name that is already a node's is an error, and the
     /// name it was made from stays used.
     pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
-        let name = match full.strip_suffix('/') {
-            Some(as_is) => as_is.to_owned(),
-            None => self.names.unique(full),
-        };
-        if self.node_names.contains(name.as_str()) {
-            return Err(Error::DuplicateNode { name });
-        }
+        let mut name = full.to_owned();
+        self.claim_node_name_into(&mut name)?;
         Ok(name)
+    }
+
+    /// [`claim_node_name`](Self::claim_node_name) in place: `full` becomes the node's name.
+    pub(crate) fn claim_node_name_into(&mut self, full: &mut String) -> Result<()> {
+        match full.strip_suffix('/') {
+            Some(as_is) => full.truncate(as_is.len()),
+            None => self.names.unique_into(full),
+        }
+        if self.node_names.contains(full.as_str()) {
+            return Err(Error::DuplicateNode { name: full.clone() });
+        }
+        Ok(())
     }
 
     /// The one way a node enters a graph: checks its inputs against its op's
