@@ -38,6 +38,7 @@ struct Count {
 
 impl ScopeCounts {
     /// How often `name` was opened; a name in its base's run counts 1.
+    #[cfg(test)]
     fn count(&self, name: &str) -> u32 {
         self.entry(name).map_or(0, |c| c.opened)
     }
@@ -136,7 +137,8 @@ impl ScopeCounts {
     }
 
     /// The suffix N that [`unique`](Self::unique) adds to `prefix` (`None`: none).
-    pub(crate) fn unique_suffix(&mut self, parent: &str, prefix: &str) -> Option<u32> {
+    #[cfg(test)]
+    fn unique_suffix(&mut self, parent: &str, prefix: &str) -> Option<u32> {
         let mut key = std::mem::take(&mut self.scratch);
         join_into(&mut key, parent, prefix);
         let found = self.entry(&key).filter(|c| c.opened > 0);
@@ -158,6 +160,39 @@ impl ScopeCounts {
             }
             suffix = Some(i);
         }
+        self.scratch = key;
+        suffix
+    }
+
+    /// [`unique_suffix`](Self::unique_suffix) and [`open`](Self::open) of
+    /// the name it picks, in one: a default name's entry, not the full name
+    /// made with the suffix. Returns the suffix (`None`: none).
+    pub(crate) fn open_unique(&mut self, parent: &str, prefix: &str) -> Option<u32> {
+        let mut key = std::mem::take(&mut self.scratch);
+        join_into(&mut key, parent, prefix);
+        let suffix = match self.entry(&key).filter(|c| c.opened > 0) {
+            None => {
+                self.open(&key);
+                None
+            }
+            Some(c) => {
+                let base = key.len();
+                // Below `next_free` every suffix is opened; above, only names with an entry are.
+                let mut i = c.next_free.max(1);
+                loop {
+                    key.truncate(base);
+                    write_suffix(&mut key, i);
+                    if !self.map.get(key.as_str()).is_some_and(|c| c.opened > 0) {
+                        break;
+                    }
+                    i += 1;
+                }
+                key.truncate(base);
+                // Every suffix below `i` is opened, and `i` is opened now.
+                self.set(&key, Some(Count { next_free: i + 1, ..c }));
+                Some(i)
+            }
+        };
         self.scratch = key;
         suffix
     }
@@ -221,6 +256,25 @@ mod tests {
         assert_eq!(c.unique("p", "d"), "d");
         assert_eq!(c.unique("p", "d_7"), "d_7");
         assert!(c.below.is_empty());
+    }
+
+    #[test]
+    fn open_unique_picks_and_opens_as_unique_then_open() {
+        let (mut a, mut b) = (ScopeCounts::default(), ScopeCounts::default());
+        for c in [&mut a, &mut b] {
+            c.open("p/d_2");
+            c.open("p/d_4");
+        }
+        for _ in 0..6 {
+            let picked = a.open_unique("p", "d");
+            let name = b.unique("p", "d");
+            b.open(&format!("p/{name}"));
+            assert_eq!(picked.map_or("d".to_owned(), |i| format!("d_{i}")), name);
+        }
+        for name in ["p/d", "p/d_1", "p/d_3", "p/d_5", "p/d_6", "p/d_7"] {
+            assert_eq!((a.count(name) > 0, b.count(name) > 0), (true, true), "{name}");
+        }
+        assert_eq!((a.count("p/d_8"), b.count("p/d_8")), (0, 0));
     }
 
     #[test]

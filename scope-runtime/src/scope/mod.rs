@@ -529,7 +529,7 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
                 Some(s) => join_into(full, parent.name(), s),
                 None => {
                     let default = b.default_name.expect("checked above");
-                    let suffix = stack.counts.unique_suffix(parent.name(), default);
+                    let suffix = stack.counts.open_unique(parent.name(), default);
                     join_into(full, parent.name(), default);
                     if let Some(i) = suffix {
                         write_suffix(full, i);
@@ -548,7 +548,9 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
             let name_scope = opened.as_deref().map_or(relative, String::as_str);
             let given = Given { name: full, name_scope, reuse, set_here, origin };
             let scope = derive(parent, given, b, ctx.graph, spare);
-            stack.counts.open(full);
+            if scope_name.is_some() {
+                stack.counts.open(full);
+            }
             (scope, Restore::CloseSubscopes)
         }
     };
