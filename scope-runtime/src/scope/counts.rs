@@ -36,6 +36,9 @@ struct Count {
     next_free: u32,
 }
 
+/// The count of a name not opened (kept as an entry once it was).
+const ZERO: Count = Count { opened: 0, next_free: 1 };
+
 impl ScopeCounts {
     /// How often `name` was opened; a name in its base's run counts 1.
     #[cfg(test)]
@@ -45,7 +48,7 @@ impl ScopeCounts {
 
     /// The entry of `name`, or for a name in its base's run, the one it would have.
     fn entry(&self, name: &str) -> Option<Count> {
-        if let Some(c) = self.map.get(name) {
+        if let Some(c) = self.map.get(name).filter(|c| c.opened > 0) {
             return Some(*c);
         }
         let (base, i) = split_suffix(name)?;
@@ -116,10 +119,16 @@ impl ScopeCounts {
         high.clear();
         high.push_str(name);
         high.push('0');
-        while let Some(k) =
-            self.below.range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str()))).next().cloned()
-        {
-            self.set(&k, None);
+        // Forgotten counts keep their entries, zeroed, for the next time the
+        // names are opened (TensorFlow deletes them): nothing is allocated again.
+        for k in self.below.range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str()))) {
+            let Some(c) = self.map.get_mut(k) else { continue };
+            if *c != ZERO {
+                if self.logging > 0 {
+                    self.log.push((k.clone(), Some(*c)));
+                }
+                *c = ZERO;
+            }
         }
         self.scratch = low;
         self.scratch_high = high;
@@ -255,7 +264,8 @@ mod tests {
         c.close_subscopes("p");
         assert_eq!(c.unique("p", "d"), "d");
         assert_eq!(c.unique("p", "d_7"), "d_7");
-        assert!(c.below.is_empty());
+        assert!(c.map.values().all(|&count| count == super::ZERO), "closing zeroes the counts below");
+        assert_eq!(c.below.len(), c.map.len());
     }
 
     #[test]
