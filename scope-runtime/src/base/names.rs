@@ -36,7 +36,9 @@ pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
 /// new and allocates nothing.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct NamesInUse {
-    counts: FxHashMap<Box<str>, Use>,
+    /// Each name's index in `uses`.
+    counts: FxHashMap<Box<str>, u32>,
+    uses: Vec<Use>,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
 }
@@ -61,9 +63,14 @@ pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
 }
 
 impl NamesInUse {
+    /// The entry of a lowercased name.
+    fn get(&self, lowercase: &str) -> Option<Use> {
+        self.counts.get(lowercase).map(|&i| self.uses[i as usize])
+    }
+
     /// The count of a lowercased name: its own entry's, or 1 inside its base's run.
     fn count_of(&self, lowercase: &str) -> u32 {
-        match self.counts.get(lowercase) {
+        match self.get(lowercase) {
             Some(u) => u.count,
             None => self.in_run(lowercase),
         }
@@ -72,21 +79,21 @@ impl NamesInUse {
     /// 1 when a lowercased name without an entry is inside its base's run, else 0.
     fn in_run(&self, lowercase: &str) -> u32 {
         match split_suffix(lowercase) {
-            Some((base, i)) if self.counts.get(base).is_some_and(|u| i < u.run) => 1,
+            Some((base, i)) if self.get(base).is_some_and(|u| i < u.run) => 1,
             _ => 0,
         }
     }
 
     /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
-    /// the count it starts from and whether `name` has an entry, leaving the
+    /// the count it starts from and the index of `name`'s entry, leaving the
     /// lowercased result in `key`.
-    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, bool) {
+    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, Option<u32>) {
         key.clear();
         key.push_str(name);
         key.make_ascii_lowercase();
         let (start, run, entry) = match self.counts.get(key.as_str()) {
-            Some(u) => (u.count, u.run, true),
-            None => (self.in_run(key), 1, false),
+            Some(&index) => (self.uses[index as usize].count, self.uses[index as usize].run, Some(index)),
+            None => (self.in_run(key), 1, None),
         };
         if start == 0 {
             return (None, 0, entry);
@@ -127,13 +134,10 @@ impl NamesInUse {
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
         let mut key = std::mem::take(&mut self.key);
-        let (suffix, start, had_entry) = self.suffix(name, &mut key);
+        let (suffix, start, index) = self.suffix(name, &mut key);
         let base = name.len();
-        let entry = if had_entry {
-            self.counts.get_mut(&key[..base]).expect("`suffix` found the entry")
-        } else {
-            self.counts.entry(key[..base].into()).or_insert(Use { count: 0, run: 1 })
-        };
+        let index = index.unwrap_or_else(|| self.insert(&key[..base]));
+        let entry = &mut self.uses[index as usize];
         entry.count = start + 1;
         if let Some(i) = suffix {
             // `suffix` found every `name_j` with `start <= j < i` in use: when
@@ -141,11 +145,21 @@ impl NamesInUse {
             if start <= entry.run {
                 entry.run = entry.run.max(i + 1);
             } else {
-                self.counts.insert(key.as_str().into(), Use { count: 1, run: 1 });
+                let new = self.insert(&key);
+                self.uses[new as usize].count = 1;
             }
-            write_suffix(name, i);
+            // `key` ends in the suffix, in the name's spelling.
+            name.push_str(&key[base..]);
         }
         self.key = key;
+    }
+
+    /// A new entry for a lowercased name, with count 0; returns its index.
+    fn insert(&mut self, lowercase: &str) -> u32 {
+        let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
+        self.uses.push(Use { count: 0, run: 1 });
+        self.counts.insert(lowercase.into(), index);
+        index
     }
 
     /// Whether `name` is in use (case-insensitive).
