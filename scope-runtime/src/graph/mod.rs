@@ -140,13 +140,32 @@ thread_local! {
 fn own_writes(id: u64, more: u64) -> u64 {
     OWN_WRITES.with(|counts| {
         let mut counts = counts.borrow_mut();
-        let index = counts.iter().position(|&(g, _)| g == id).unwrap_or_else(|| {
-            counts.push((id, 0));
-            counts.len() - 1
-        });
-        counts[index].1 += more;
-        counts[index].1
+        // The graph written last is kept last: a thread building one graph finds it at once.
+        if counts.last().is_none_or(|&(g, _)| g != id) {
+            match counts.iter().position(|&(g, _)| g == id) {
+                Some(index) => {
+                    let entry = counts.remove(index);
+                    counts.push(entry);
+                }
+                None => counts.push((id, 0)),
+            }
+        }
+        let last = counts.last_mut().expect("pushed above");
+        last.1 += more;
+        last.1
     })
+}
+
+impl Drop for GraphInner {
+    fn drop(&mut self) {
+        // This thread's count of writes goes with the graph (other threads'
+        // stay, a few bytes each, until they end).
+        let _ = OWN_WRITES.try_with(|counts| {
+            if let Ok(mut counts) = counts.try_borrow_mut() {
+                counts.retain(|&(g, _)| g != self.id);
+            }
+        });
+    }
 }
 
 /// What [`GraphState::restore`] puts back: the number of nodes (those
