@@ -27,6 +27,7 @@ pub(crate) struct ScopeCounts {
     /// Scratch space for candidate names.
     scratch: String,
     scratch_high: String,
+    scratch_key: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,17 +120,34 @@ impl ScopeCounts {
         high.clear();
         high.push_str(name);
         high.push('0');
-        // Forgotten counts keep their entries, zeroed, for the next time the
-        // names are opened (TensorFlow deletes them): nothing is allocated again.
-        for k in self.below.range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str()))) {
-            let Some(c) = self.map.get_mut(k) else { continue };
-            if *c != ZERO {
-                if self.logging > 0 {
-                    self.log.push((k.clone(), Some(*c)));
+        // TensorFlow deletes the counts. Here a count is first zeroed, its
+        // entry kept for the next time the name is opened (a scope re-entered
+        // inside a re-entered scope allocates nothing), and deleted when a
+        // scope above it is left with the count still zero: each entry is
+        // visited at most twice however deep the nesting.
+        let mut after = std::mem::take(&mut self.scratch_key);
+        let mut first = true;
+        loop {
+            let from = if first { Bound::Included(low.as_str()) } else { Bound::Excluded(after.as_str()) };
+            let Some(k) = self.below.range::<str, _>((from, Bound::Excluded(high.as_str()))).next() else { break };
+            first = false;
+            after.clear();
+            after.push_str(k);
+            match self.map.get_mut(after.as_str()) {
+                Some(c) if *c != ZERO => {
+                    if self.logging > 0 {
+                        self.log.push((after.as_str().into(), Some(*c)));
+                    }
+                    *c = ZERO;
                 }
-                *c = ZERO;
+                // A zero count and no entry mean the same.
+                _ => {
+                    self.map.remove(after.as_str());
+                    self.below.remove(after.as_str());
+                }
             }
         }
+        self.scratch_key = after;
         self.scratch = low;
         self.scratch_high = high;
     }
