@@ -209,7 +209,7 @@ impl ScopeCounts {
                 loop {
                     key.truncate(base);
                     write_suffix(&mut key, i);
-                    if !self.map.get(key.as_str()).is_some_and(|c| c.opened > 0) {
+                    if self.map.get(key.as_str()).is_none_or(|c| c.opened == 0) {
                         break;
                     }
                     i += 1;
