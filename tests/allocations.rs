@@ -134,3 +134,47 @@ fn a_later_training_step_allocates_no_more_than_its_shape_arithmetic_needs() -> 
     assert!(count <= 30, "a later training step allocated {count} times (30 expected)");
     Ok(())
 }
+
+#[test]
+fn entering_a_scope_again_allocates_nothing() -> Result<()> {
+    // After a few entries (each of `layer` takes a new name scope `layer_N`,
+    // each default-named one a new `dense_N`), an entry and exit reuses what
+    // the earlier ones made: names generated in a row have no entry of their
+    // own, and the scope objects and name scope strings nobody captured are
+    // filled in again.
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _outer = variable_scope("outer").enter()?;
+    let enter_exit = || -> Result<()> {
+        drop(variable_scope("layer").enter()?);
+        drop(variable_scope(None).default_name("dense").enter()?);
+        drop(name_scope("n").enter()?);
+        let block = variable_scope("block").enter()?;
+        drop(variable_scope("inner").enter()?);
+        block.exit()
+    };
+    for _ in 0..20 {
+        enter_exit()?;
+    }
+    let (count, entered) = allocations(|| (0..50).try_for_each(|_| enter_exit()));
+    entered?;
+    // `block_N/inner` is a new name each time, which the graph stores
+    // (TensorFlow's names in use); nothing else is allocated.
+    assert!(count <= 50 + 4, "50 rounds of entries allocated {count} times");
+    let (count, entered) = allocations(|| {
+        (0..50).try_for_each(|_| {
+            drop(variable_scope("layer").enter()?);
+            drop(variable_scope(None).default_name("dense").enter()?);
+            name_scope("n").enter().map(drop)
+        })
+    });
+    entered?;
+    assert_eq!(count, 0, "50 rounds of entries allocated {count} times");
+    // The names are TensorFlow's all the same.
+    let s = variable_scope("layer").enter()?;
+    assert_eq!((s.name(), s.original_name_scope()), ("outer/layer", "outer/layer_120/"));
+    drop(s);
+    let d = variable_scope(None).default_name("dense").enter()?;
+    assert_eq!((d.name(), d.original_name_scope()), ("outer/dense_120", "outer/dense_120/"));
+    Ok(())
+}

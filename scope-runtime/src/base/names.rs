@@ -27,33 +27,87 @@ pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
 }
 
 /// The names in use in one graph, compared case-insensitively as TensorFlow does.
+///
+/// TensorFlow keeps a count per name, `layer_1`, `layer_2`, … each marked
+/// with 1 when generated. Here the names a base generated in a row are not
+/// stored one by one: a base's entry says that every `base_i` with
+/// `1 <= i < run` is in use (with count 1, unless an entry of its own says
+/// otherwise), so opening `layer` for the ten-thousandth time stores nothing
+/// new and allocates nothing.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct NamesInUse {
+    /// Each name's index in `uses`.
     counts: FxHashMap<Box<str>, u32>,
+    uses: Vec<Use>,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
 }
 
+/// One name's entry: TensorFlow's count, and the run of `name_i` in use.
+#[derive(Clone, Copy, Debug)]
+struct Use {
+    count: u32,
+    /// Every `name_i` with `1 <= i < run` is in use.
+    run: u32,
+}
+
+/// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
+/// could have written (`i >= 1`, no leading zero).
+pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
+    let (base, digits) = name.rsplit_once('_')?;
+    let b = digits.as_bytes();
+    if b.is_empty() || b[0] == b'0' || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.parse::<u32>().ok().map(|i| (base, i))
+}
+
 impl NamesInUse {
+    /// The entry of a lowercased name.
+    fn get(&self, lowercase: &str) -> Option<Use> {
+        self.counts.get(lowercase).map(|&i| self.uses[i as usize])
+    }
+
+    /// The count of a lowercased name: its own entry's, or 1 inside its base's run.
     fn count_of(&self, lowercase: &str) -> u32 {
-        self.counts.get(lowercase).copied().unwrap_or(0)
+        match self.get(lowercase) {
+            Some(u) => u.count,
+            None => self.in_run(lowercase),
+        }
+    }
+
+    /// 1 when a lowercased name without an entry is inside its base's run, else 0.
+    fn in_run(&self, lowercase: &str) -> u32 {
+        match split_suffix(lowercase) {
+            Some((base, i)) if self.get(base).is_some_and(|u| i < u.run) => 1,
+            _ => 0,
+        }
     }
 
     /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
-    /// leaving the lowercased result in `key`.
-    fn suffix(&self, name: &str, key: &mut String) -> Option<u32> {
+    /// the count it starts from and the index of `name`'s entry, leaving the
+    /// lowercased result in `key`.
+    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, Option<u32>) {
         key.clear();
-        key.extend(name.chars().map(|c| c.to_ascii_lowercase()));
-        let mut i = self.count_of(key);
-        if i == 0 {
-            return None;
+        key.push_str(name);
+        key.make_ascii_lowercase();
+        let (start, run, entry) = match self.counts.get(key.as_str()) {
+            Some(&index) => (self.uses[index as usize].count, self.uses[index as usize].run, Some(index)),
+            None => (self.in_run(key), 1, None),
+        };
+        if start == 0 {
+            return (None, 0, entry);
         }
         let base = key.len();
+        let mut i = start;
         loop {
-            key.truncate(base);
-            write_suffix(key, i);
-            if self.count_of(key) == 0 {
-                return Some(i);
+            // `name_i` is in use inside the run, or with an entry of its own.
+            if i >= run {
+                key.truncate(base);
+                write_suffix(key, i);
+                if !self.counts.contains_key(key.as_str()) {
+                    return (Some(i), start, entry);
+                }
             }
             i += 1;
         }
@@ -62,7 +116,7 @@ impl NamesInUse {
     /// What [`unique`](Self::unique) would return, without marking anything.
     pub(crate) fn peek(&self, name: &str) -> String {
         let mut out = name.to_owned();
-        if let Some(i) = self.suffix(name, &mut String::new()) {
+        if let (Some(i), ..) = self.suffix(name, &mut String::new()) {
             write_suffix(&mut out, i);
         }
         out
@@ -80,24 +134,37 @@ impl NamesInUse {
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
         let mut key = std::mem::take(&mut self.key);
-        let suffix = self.suffix(name, &mut key);
+        let (suffix, start, index) = self.suffix(name, &mut key);
         let base = name.len();
-        match self.counts.get_mut(&key[..base]) {
-            Some(n) => *n += 1,
-            None => {
-                self.counts.insert(key[..base].into(), 1);
-            }
-        }
+        let index = index.unwrap_or_else(|| self.insert(&key[..base]));
+        let entry = &mut self.uses[index as usize];
+        entry.count = start + 1;
         if let Some(i) = suffix {
-            self.counts.insert(key.as_str().into(), 1);
-            write_suffix(name, i);
+            // `suffix` found every `name_j` with `start <= j < i` in use: when
+            // that meets the run, `name_i` extends it instead of taking an entry.
+            if start <= entry.run {
+                entry.run = entry.run.max(i + 1);
+            } else {
+                let new = self.insert(&key);
+                self.uses[new as usize].count = 1;
+            }
+            // `key` ends in the suffix, in the name's spelling.
+            name.push_str(&key[base..]);
         }
         self.key = key;
     }
 
+    /// A new entry for a lowercased name, with count 0; returns its index.
+    fn insert(&mut self, lowercase: &str) -> u32 {
+        let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
+        self.uses.push(Use { count: 0, run: 1 });
+        self.counts.insert(lowercase.into(), index);
+        index
+    }
+
     /// Whether `name` is in use (case-insensitive).
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.counts.contains_key(name.to_ascii_lowercase().as_str())
+        self.count_of(&name.to_ascii_lowercase()) > 0
     }
 }
 
@@ -115,7 +182,7 @@ pub(crate) fn write_suffix(s: &mut String, i: u32) {
         }
     }
     s.push('_');
-    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 #[cfg(test)]
@@ -141,5 +208,32 @@ mod tests {
         assert!(names.contains("W_1"));
         assert_eq!(names.peek("x"), "x");
         assert!(!names.contains("x"));
+    }
+
+    #[test]
+    fn generated_names_in_a_run_count_as_used() {
+        let mut names = NamesInUse::default();
+        for expected in ["l", "l_1", "l_2", "l_3"] {
+            assert_eq!(names.unique("l"), expected);
+        }
+        assert!(names.contains("L_2") && !names.contains("l_4") && !names.contains("l_02"));
+        // An explicit use of a generated name counts it up from 1.
+        assert_eq!(names.unique("l_2"), "l_2_1");
+        assert_eq!(names.unique("l_2"), "l_2_2");
+        // An explicit name ahead of the run is skipped, and the run goes on past it.
+        assert_eq!(names.unique("l_5"), "l_5");
+        assert_eq!(names.unique("l"), "l_4");
+        assert_eq!(names.unique("l"), "l_6");
+        assert_eq!(names.unique("l"), "l_7");
+        assert_eq!(names.counts.len(), 3, "l, l_2 and l_5 have entries; l_1 .. l_7 do not");
+    }
+
+    #[test]
+    fn split_suffix_reads_only_written_suffixes() {
+        assert_eq!(split_suffix("a_12"), Some(("a", 12)));
+        assert_eq!(split_suffix("a_1_2"), Some(("a_1", 2)));
+        for name in ["a", "a_", "a_0", "a_01", "a_x", "a_99999999999"] {
+            assert_eq!(split_suffix(name), None, "{name}");
+        }
     }
 }

@@ -140,13 +140,32 @@ thread_local! {
 fn own_writes(id: u64, more: u64) -> u64 {
     OWN_WRITES.with(|counts| {
         let mut counts = counts.borrow_mut();
-        let index = counts.iter().position(|&(g, _)| g == id).unwrap_or_else(|| {
-            counts.push((id, 0));
-            counts.len() - 1
-        });
-        counts[index].1 += more;
-        counts[index].1
+        // The graph written last is kept last: a thread building one graph finds it at once.
+        if counts.last().is_none_or(|&(g, _)| g != id) {
+            match counts.iter().position(|&(g, _)| g == id) {
+                Some(index) => {
+                    let entry = counts.remove(index);
+                    counts.push(entry);
+                }
+                None => counts.push((id, 0)),
+            }
+        }
+        let last = counts.last_mut().expect("pushed above");
+        last.1 += more;
+        last.1
     })
+}
+
+impl Drop for GraphInner {
+    fn drop(&mut self) {
+        // This thread's count of writes goes with the graph (other threads'
+        // stay, a few bytes each, until they end).
+        let _ = OWN_WRITES.try_with(|counts| {
+            if let Ok(mut counts) = counts.try_borrow_mut() {
+                counts.retain(|&(g, _)| g != self.id);
+            }
+        });
+    }
 }
 
 /// What [`GraphState::restore`] puts back: the number of nodes (those
@@ -481,14 +500,21 @@ impl GraphState {
     /// TensorFlow, a name that is already a node's is an error, and the
     /// name it was made from stays used.
     pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
-        let name = match full.strip_suffix('/') {
-            Some(as_is) => as_is.to_owned(),
-            None => self.names.unique(full),
-        };
-        if self.node_names.contains(name.as_str()) {
-            return Err(Error::DuplicateNode { name });
-        }
+        let mut name = full.to_owned();
+        self.claim_node_name_into(&mut name)?;
         Ok(name)
+    }
+
+    /// [`claim_node_name`](Self::claim_node_name) in place: `full` becomes the node's name.
+    pub(crate) fn claim_node_name_into(&mut self, full: &mut String) -> Result<()> {
+        match full.strip_suffix('/') {
+            Some(as_is) => full.truncate(as_is.len()),
+            None => self.names.unique_into(full),
+        }
+        if self.node_names.contains(full.as_str()) {
+            return Err(Error::DuplicateNode { name: full.clone() });
+        }
+        Ok(())
     }
 
     /// The one way a node enters a graph: checks its inputs against its op's

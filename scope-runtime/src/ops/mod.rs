@@ -65,7 +65,7 @@ pub use indexed::{Gradient, IndexedSlices};
 pub use random::*;
 pub use state::*;
 
-use crate::base::names::{is_valid_op_name, join, name_from_scope_name};
+use crate::base::names::{is_valid_op_name, join_into, name_from_scope_name};
 use crate::base::{Error, NameKind, Operation, Result, Tensor};
 use crate::graph::{Arity, Attr, DTypes, Grad, GraphState, Kernel, NewNode, OpDef, Values};
 use crate::kernels::{array as ka, control as kc, math as km, nn as kn, random as kq, reduce as kr, state as ks};
@@ -382,54 +382,77 @@ fn build_node<R>(
     if inputs.iter().any(|t| indexed::is_stand_in(t)) || control_inputs.iter().any(|o| indexed::is_stand_in_op(o)) {
         return build_with_dense_inputs(kind, name, inputs, control_inputs, attr, made);
     }
-    with_ctx(|ctx| {
+    with_ctx(|mut ctx| {
         let def = kind.def();
         let base = name.unwrap_or(def.default_name);
-        let full = if base.ends_with('/') { base.to_owned() } else { join(ctx.stack.name_stack(), base) };
-        if !is_valid_op_name(name_from_scope_name(&full)) {
-            return Err(Error::InvalidName {
-                name: name_from_scope_name(&full).to_owned(),
-                kind: NameKind::Op,
-                nested: !ctx.stack.name_scope.is_empty(),
-            });
+        // The full name is made in the thread's scratch buffer: no allocation but the node's name.
+        let mut full = std::mem::take(&mut ctx.stack.buf);
+        if base.ends_with('/') {
+            full.clear();
+            full.push_str(base);
+        } else {
+            join_into(&mut full, ctx.stack.name_stack(), base);
         }
-        let graph_id = ctx.graph.id();
-        if let Some(t) = inputs.iter().find(|t| t.graph_id != graph_id) {
-            return Err(Error::GraphMismatch { name: t.name.to_string() });
-        }
-        if let Some(op) = control_inputs.iter().find(|o| o.graph_id != graph_id) {
-            return Err(Error::GraphMismatch { name: op.name.to_string() });
-        }
-        let mut state = ctx.graph.write();
-        inputs.iter().try_for_each(|t| state.check_tensor(t))?;
-        control_inputs.iter().try_for_each(|o| state.check_op(o))?;
-        // TensorFlow names an op before checking its inputs: a failed op still uses its name.
-        let name = Arc::from(state.claim_node_name(&full)?);
-        // TF's `_control_dependencies_for_inputs`: the open contexts' ops, but
-        // for those the op already takes as inputs, and for the contexts one
-        // of its inputs was built inside (that input already waits for them).
-        let mut control: Vec<u32> = Vec::new();
-        let context = ctx
-            .stack
-            .control_inputs
-            .iter()
-            .filter(|c| !inputs.iter().any(|t| c.seen.contains(&t.node)))
-            .flat_map(|c| &c.ops)
-            // A gradient function waiting on its incoming gradient, an
-            // `IndexedSlices` (Square's grad under a Gather's): its values' op.
-            .filter_map(|&node| indexed::real_node(node));
-        for node in control_inputs.iter().map(|o| o.node).chain(context) {
-            if !control.contains(&node) && !inputs.iter().any(|t| t.node == node) {
-                control.push(node);
-            }
-        }
-        let control_inputs = control;
-        let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
-        for c in &mut ctx.stack.control_inputs {
-            c.seen.insert(node);
-        }
-        Ok(made(&state, graph_id, node))
+        let result = name_and_add(&mut ctx, def, &mut full, inputs, control_inputs, attr, made);
+        ctx.stack.buf = full;
+        result
     })
+}
+
+/// [`build_node`] once the full name is in `full` (left with the node's name).
+fn name_and_add<R>(
+    ctx: &mut crate::scope::Ctx<'_>,
+    def: &'static OpDef,
+    full: &mut String,
+    inputs: &[&Tensor],
+    control_inputs: &[&Operation],
+    attr: Attr,
+    made: impl FnOnce(&GraphState, u64, u32) -> R,
+) -> Result<R> {
+    if !is_valid_op_name(name_from_scope_name(full)) {
+        return Err(Error::InvalidName {
+            name: name_from_scope_name(full).to_owned(),
+            kind: NameKind::Op,
+            nested: !ctx.stack.name_scope.is_empty(),
+        });
+    }
+    let graph_id = ctx.graph.id();
+    if let Some(t) = inputs.iter().find(|t| t.graph_id != graph_id) {
+        return Err(Error::GraphMismatch { name: t.name.to_string() });
+    }
+    if let Some(op) = control_inputs.iter().find(|o| o.graph_id != graph_id) {
+        return Err(Error::GraphMismatch { name: op.name.to_string() });
+    }
+    let mut state = ctx.graph.write();
+    inputs.iter().try_for_each(|t| state.check_tensor(t))?;
+    control_inputs.iter().try_for_each(|o| state.check_op(o))?;
+    // TensorFlow names an op before checking its inputs: a failed op still uses its name.
+    state.claim_node_name_into(full)?;
+    let name: Arc<str> = Arc::from(full.as_str());
+    // TF's `_control_dependencies_for_inputs`: the open contexts' ops, but
+    // for those the op already takes as inputs, and for the contexts one
+    // of its inputs was built inside (that input already waits for them).
+    let mut control: Vec<u32> = Vec::new();
+    let context = ctx
+        .stack
+        .control_inputs
+        .iter()
+        .filter(|c| !inputs.iter().any(|t| c.seen.contains(&t.node)))
+        .flat_map(|c| &c.ops)
+        // A gradient function waiting on its incoming gradient, an
+        // `IndexedSlices` (Square's grad under a Gather's): its values' op.
+        .filter_map(|&node| indexed::real_node(node));
+    for node in control_inputs.iter().map(|o| o.node).chain(context) {
+        if !control.contains(&node) && !inputs.iter().any(|t| t.node == node) {
+            control.push(node);
+        }
+    }
+    let control_inputs = control;
+    let node = state.add_node(graph_id, NewNode { name, op: def, inputs, control_inputs, attr })?;
+    for c in &mut ctx.stack.control_inputs {
+        c.seen.insert(node);
+    }
+    Ok(made(&state, graph_id, node))
 }
 
 /// [`build_node`] when a gradient function gives an op an `IndexedSlices`

@@ -3,7 +3,6 @@
 use super::stack::{ControlContext, Frame, FrameGuard, with_ctx};
 use crate::base::{Error, Operation, Result};
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 /// Makes every op built inside run after `ops` (TF `tf.control_dependencies`):
 /// each gets them as control inputs, but for those it already takes as inputs.
@@ -55,10 +54,9 @@ impl ControlDependencies<'_> {
             ctx.stack
                 .control_inputs
                 .push(ControlContext { ops: self.ops.iter().map(|o| o.node).collect(), seen: Default::default() });
-            let label: Arc<str> = Arc::from("control_dependencies");
             ctx.stack.push_frame(Frame {
                 token,
-                label,
+                name: None,
                 closed: false,
                 prev_name_scope: None,
                 control: true,

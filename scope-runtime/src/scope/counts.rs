@@ -1,7 +1,8 @@
 //! The thread's default-name counts: how often each variable scope name was opened.
 
-use crate::base::names::{join_into, write_suffix};
-use std::collections::BTreeMap;
+use crate::base::names::{join_into, split_suffix, write_suffix};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 
 /// TensorFlow's per-thread `variable_scopes_count`: how often each variable
 /// scope name was opened, which `default_name` scopes consult to pick
@@ -9,16 +10,24 @@ use std::collections::BTreeMap;
 ///
 /// Unlike TensorFlow, choosing a default name is O(1) amortized (each base
 /// name remembers the lowest suffix that may still be free), leaving a scope
-/// touches only the counts below it (a sorted map keeps them together), and
+/// touches only the counts below it (a sorted set of the names below some
+/// scope keeps them together), and
 /// leaving a captured re-entry undoes the changes made since entry instead of
-/// copying every count on entry.
+/// copying every count on entry. As TensorFlow only asks whether a count is
+/// zero, a name `base_i` with `1 <= i < next_free` of its base is opened
+/// without an entry of its own: opening `dense`, `dense_1`, … in turn stores
+/// one entry.
 #[derive(Default)]
 pub(crate) struct ScopeCounts {
-    map: BTreeMap<Box<str>, Count>,
+    map: FxHashMap<Box<str>, Count>,
     log: Vec<(Box<str>, Option<Count>)>,
     logging: usize,
+    /// The keys of `map` below some scope (holding a `/`), sorted.
+    below: BTreeSet<Box<str>>,
     /// Scratch space for candidate names.
     scratch: String,
+    scratch_high: String,
+    scratch_key: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,9 +37,23 @@ struct Count {
     next_free: u32,
 }
 
+/// The count of a name not opened (kept as an entry once it was).
+const ZERO: Count = Count { opened: 0, next_free: 1 };
+
 impl ScopeCounts {
+    /// How often `name` was opened; a name in its base's run counts 1.
+    #[cfg(test)]
     fn count(&self, name: &str) -> u32 {
-        self.map.get(name).map_or(0, |c| c.opened)
+        self.entry(name).map_or(0, |c| c.opened)
+    }
+
+    /// The entry of `name`, or for a name in its base's run, the one it would have.
+    fn entry(&self, name: &str) -> Option<Count> {
+        if let Some(c) = self.map.get(name).filter(|c| c.opened > 0) {
+            return Some(*c);
+        }
+        let (base, i) = split_suffix(name)?;
+        self.map.get(base).filter(|c| c.opened > 0 && i < c.next_free).map(|_| Count { opened: 1, next_free: 1 })
     }
 
     fn set(&mut self, name: &str, new: Option<Count>) {
@@ -41,46 +64,112 @@ impl ScopeCounts {
             },
             None => self.map.remove(name),
         };
+        self.track(name, old.is_some(), new.is_some());
         if self.logging > 0 && old != new {
             self.log.push((name.into(), old));
         }
     }
 
+    /// Keeps `below` in step with `map` when `name` gains or loses its entry.
+    fn track(&mut self, name: &str, had: bool, has: bool) {
+        if had != has && name.contains('/') {
+            if has {
+                self.below.insert(name.into());
+            } else {
+                self.below.remove(name);
+            }
+        }
+    }
+
     /// `open_variable_scope`: counts one more opening of `name`.
     pub(crate) fn open(&mut self, name: &str) {
-        let c = self.map.get(name).copied().unwrap_or(Count { opened: 0, next_free: 1 });
-        self.set(name, Some(Count { opened: c.opened + 1, ..c }));
+        if self.logging == 0
+            && let Some(c) = self.map.get_mut(name)
+        {
+            c.opened += 1;
+            return;
+        }
+        if let Some(c) = self.map.get(name).copied() {
+            self.set(name, Some(Count { opened: c.opened + 1, ..c }));
+            return;
+        }
+        if let Some((base, i)) = split_suffix(name)
+            && let Some(c) = self.map.get(base).copied().filter(|c| c.opened > 0 && i <= c.next_free)
+        {
+            // In the run (opened already, and only "not zero" matters), or next to it.
+            if i == c.next_free {
+                self.set(base, Some(Count { next_free: i + 1, ..c }));
+            }
+            return;
+        }
+        self.set(name, Some(Count { opened: 1, next_free: 1 }));
     }
 
     /// `close_variable_subscopes`: forgets the counts of every scope below `name`.
     pub(crate) fn close_subscopes(&mut self, name: &str) {
         use std::ops::Bound;
+        if self.below.is_empty() {
+            return;
+        }
         // The keys below `name/` are exactly those in [`name/`, `name0`): `0` follows `/`.
         let mut low = std::mem::take(&mut self.scratch);
+        let mut high = std::mem::take(&mut self.scratch_high);
         low.clear();
         low.push_str(name);
         low.push('/');
-        let mut high = low.clone();
-        high.pop();
+        high.clear();
+        high.push_str(name);
         high.push('0');
-        while let Some(k) = self
-            .map
-            .range::<str, _>((Bound::Included(low.as_str()), Bound::Excluded(high.as_str())))
-            .next()
-            .map(|(k, _)| k.clone())
-        {
-            self.set(&k, None);
+        // TensorFlow deletes the counts. Here a count is first zeroed, its
+        // entry kept for the next time the name is opened (a scope re-entered
+        // inside a re-entered scope allocates nothing), and deleted when a
+        // scope above it is left with the count still zero: each entry is
+        // visited at most twice however deep the nesting.
+        let mut after = std::mem::take(&mut self.scratch_key);
+        let mut first = true;
+        loop {
+            let from = if first { Bound::Included(low.as_str()) } else { Bound::Excluded(after.as_str()) };
+            let Some(k) = self.below.range::<str, _>((from, Bound::Excluded(high.as_str()))).next() else { break };
+            first = false;
+            after.clear();
+            after.push_str(k);
+            match self.map.get_mut(after.as_str()) {
+                Some(c) if *c != ZERO => {
+                    if self.logging > 0 {
+                        self.log.push((after.as_str().into(), Some(*c)));
+                    }
+                    *c = ZERO;
+                }
+                // A zero count and no entry mean the same.
+                _ => {
+                    self.map.remove(after.as_str());
+                    self.below.remove(after.as_str());
+                }
+            }
         }
+        self.scratch_key = after;
         self.scratch = low;
+        self.scratch_high = high;
     }
 
     /// `_get_unique_variable_scope`: `prefix`, or `prefix_N` with the lowest
     /// N whose full name was not opened, below the variable scope `parent`.
+    #[cfg(test)]
     pub(crate) fn unique(&mut self, parent: &str, prefix: &str) -> String {
+        let mut out = prefix.to_owned();
+        if let Some(i) = self.unique_suffix(parent, prefix) {
+            write_suffix(&mut out, i);
+        }
+        out
+    }
+
+    /// The suffix N that [`unique`](Self::unique) adds to `prefix` (`None`: none).
+    #[cfg(test)]
+    fn unique_suffix(&mut self, parent: &str, prefix: &str) -> Option<u32> {
         let mut key = std::mem::take(&mut self.scratch);
         join_into(&mut key, parent, prefix);
-        let found = self.map.get(key.as_str()).copied().filter(|c| c.opened > 0);
-        let mut out = prefix.to_owned();
+        let found = self.entry(&key).filter(|c| c.opened > 0);
+        let mut suffix = None;
         if let Some(c) = found {
             let base = key.len();
             let mut i = c.next_free.max(1);
@@ -96,10 +185,43 @@ impl ScopeCounts {
             if i != c.next_free {
                 self.set(&key, Some(Count { next_free: i, ..c }));
             }
-            write_suffix(&mut out, i);
+            suffix = Some(i);
         }
         self.scratch = key;
-        out
+        suffix
+    }
+
+    /// [`unique_suffix`](Self::unique_suffix) and [`open`](Self::open) of
+    /// the name it picks, in one: a default name's entry, not the full name
+    /// made with the suffix. Returns the suffix (`None`: none).
+    pub(crate) fn open_unique(&mut self, parent: &str, prefix: &str) -> Option<u32> {
+        let mut key = std::mem::take(&mut self.scratch);
+        join_into(&mut key, parent, prefix);
+        let suffix = match self.entry(&key).filter(|c| c.opened > 0) {
+            None => {
+                self.open(&key);
+                None
+            }
+            Some(c) => {
+                let base = key.len();
+                // Below `next_free` every suffix is opened; above, only names with an entry are.
+                let mut i = c.next_free.max(1);
+                loop {
+                    key.truncate(base);
+                    write_suffix(&mut key, i);
+                    if self.map.get(key.as_str()).is_none_or(|c| c.opened == 0) {
+                        break;
+                    }
+                    i += 1;
+                }
+                key.truncate(base);
+                // Every suffix below `i` is opened, and `i` is opened now.
+                self.set(&key, Some(Count { next_free: i + 1, ..c }));
+                Some(i)
+            }
+        };
+        self.scratch = key;
+        suffix
     }
 
     /// Starts recording changes, to be undone by [`undo_to`](Self::undo_to).
@@ -112,10 +234,11 @@ impl ScopeCounts {
     pub(crate) fn undo_to(&mut self, mark: usize) {
         while self.log.len() > mark {
             let (name, old) = self.log.pop().expect("longer than mark");
-            match old {
-                Some(c) => self.map.insert(name, c),
+            let had = match old {
+                Some(c) => self.map.insert(name.clone(), c),
                 None => self.map.remove(&name),
             };
+            self.track(&name, had.is_some(), old.is_some());
         }
         self.logging -= 1;
     }
@@ -142,6 +265,47 @@ mod tests {
     }
 
     #[test]
+    fn names_opened_in_a_row_share_their_base_entry() {
+        let mut c = ScopeCounts::default();
+        c.open("p/d");
+        for i in 1..100 {
+            let name = c.unique("p", "d");
+            assert_eq!(name, format!("d_{i}"));
+            c.open(&format!("p/{name}"));
+        }
+        assert_eq!(c.map.len(), 1);
+        // A generated name used as a base counts as opened.
+        assert_eq!(c.unique("p", "d_7"), "d_7_1");
+        assert_eq!(c.unique("p/d_7", "x"), "x");
+        c.open("p/d_150");
+        assert_eq!(c.unique("p", "d"), "d_100");
+        c.close_subscopes("p");
+        assert_eq!(c.unique("p", "d"), "d");
+        assert_eq!(c.unique("p", "d_7"), "d_7");
+        assert!(c.map.values().all(|&count| count == super::ZERO), "closing zeroes the counts below");
+        assert_eq!(c.below.len(), c.map.len());
+    }
+
+    #[test]
+    fn open_unique_picks_and_opens_as_unique_then_open() {
+        let (mut a, mut b) = (ScopeCounts::default(), ScopeCounts::default());
+        for c in [&mut a, &mut b] {
+            c.open("p/d_2");
+            c.open("p/d_4");
+        }
+        for _ in 0..6 {
+            let picked = a.open_unique("p", "d");
+            let name = b.unique("p", "d");
+            b.open(&format!("p/{name}"));
+            assert_eq!(picked.map_or("d".to_owned(), |i| format!("d_{i}")), name);
+        }
+        for name in ["p/d", "p/d_1", "p/d_3", "p/d_5", "p/d_6", "p/d_7"] {
+            assert_eq!((a.count(name) > 0, b.count(name) > 0), (true, true), "{name}");
+        }
+        assert_eq!((a.count("p/d_8"), b.count("p/d_8")), (0, 0));
+    }
+
+    #[test]
     fn undo_restores_counts_at_mark() {
         let mut c = ScopeCounts::default();
         c.open("foo");
@@ -154,5 +318,8 @@ mod tests {
         assert_eq!(c.unique("foo", "bar"), "bar_1");
         c.open("foo/bar_1");
         assert_eq!(c.unique("foo", "bar"), "bar_2");
+        let mut nested: Vec<_> = c.map.keys().filter(|k| k.contains('/')).cloned().collect();
+        nested.sort();
+        assert_eq!(nested, c.below.iter().cloned().collect::<Vec<_>>());
     }
 }

@@ -8,15 +8,17 @@ pub use control::{ControlDependencies, ControlDependenciesGuard, control_depende
 
 pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
 
-use crate::base::names::{is_valid_name, join_into};
+use crate::base::names::{is_valid_name, join_into, write_suffix};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer};
 use stack::{Frame, FrameGuard, Restore, VarFrame};
+use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 /// A variable scope: its name, original name scope, reuse mode, the defaults
 /// (initializer, regularizer, partitioner, constraint, dtype) its variables
@@ -48,11 +50,13 @@ pub struct VariableScope(pub(crate) Arc<ScopeData>);
 pub(crate) struct ScopeData {
     graph_id: u64,
     graph: Weak<GraphInner>,
-    pub(crate) name: Arc<str>,
-    name_scope: Arc<str>,
+    pub(crate) name: String,
+    name_scope: String,
+    /// The reuse mode, with [`SET_HERE`] when this scope set it.
     reuse: AtomicU8,
-    /// The scope whose setting the reuse mode came from (`None`: nobody set it).
-    reuse_origin: Mutex<Option<Arc<str>>>,
+    /// Unless this scope set its reuse mode, the scope whose setting it
+    /// came from (`None`: nobody set it).
+    reuse_origin: Option<VariableScope>,
     pub(crate) initializer: Option<Init>,
     pub(crate) regularizer: Option<Regularizer>,
     pub(crate) partitioner: Option<Partitioner>,
@@ -62,15 +66,30 @@ pub(crate) struct ScopeData {
     pub(crate) dtype: Option<DType>,
 }
 
+/// The bit of [`ScopeData::reuse`] saying that the scope set its reuse mode itself.
+const SET_HERE: u8 = 0x80;
+
+impl ScopeData {
+    /// Lets go of what a scope object left for reuse holds.
+    pub(crate) fn clear(&mut self) {
+        self.reuse_origin = None;
+        self.initializer = None;
+        self.regularizer = None;
+        self.partitioner = None;
+        self.constraint = None;
+        self.custom_getter = None;
+    }
+}
+
 impl VariableScope {
     pub(crate) fn root(graph: &Graph) -> VariableScope {
         VariableScope(Arc::new(ScopeData {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
-            name: Arc::from(""),
-            name_scope: Arc::from(""),
+            name: String::new(),
+            name_scope: String::new(),
             reuse: AtomicU8::new(Reuse::Inherit.to_u8()),
-            reuse_origin: Mutex::new(None),
+            reuse_origin: None,
             initializer: None,
             regularizer: None,
             partitioner: None,
@@ -92,7 +111,7 @@ impl VariableScope {
 
     /// The reuse mode.
     pub fn reuse(&self) -> Reuse {
-        Reuse::from_u8(self.0.reuse.load(Ordering::Relaxed))
+        Reuse::from_u8(self.0.reuse.load(Ordering::Relaxed) & !SET_HERE)
     }
 
     /// Makes this scope share variables from now on (TF `scope.reuse_variables()`):
@@ -112,8 +131,7 @@ impl VariableScope {
     /// # Ok::<(), scope_runtime::Error>(())
     /// ```
     pub fn reuse_variables(&self) {
-        self.0.reuse.store(Reuse::True.to_u8(), Ordering::Relaxed);
-        *self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.0.name.clone());
+        self.0.reuse.store(Reuse::True.to_u8() | SET_HERE, Ordering::Relaxed);
     }
 
     /// The initializer its new variables default to, if set.
@@ -149,15 +167,20 @@ impl VariableScope {
 
     /// Where the reuse mode was set, for messages.
     pub(crate) fn reuse_origin(&self) -> String {
-        match self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()).as_deref() {
+        match self.origin().as_ref().map(VariableScope::name) {
             None => "no enclosing scope".to_owned(),
             Some("") => "the root scope".to_owned(),
             Some(name) => format!("scope `{name}`"),
         }
     }
 
-    fn origin(&self) -> Option<Arc<str>> {
-        self.0.reuse_origin.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// The scope whose setting the reuse mode came from (`None`: nobody set it).
+    fn origin(&self) -> Option<VariableScope> {
+        if self.0.reuse.load(Ordering::Relaxed) & SET_HERE != 0 {
+            Some(self.clone())
+        } else {
+            self.0.reuse_origin.clone()
+        }
     }
 
     /// The graph this scope belongs to.
@@ -378,9 +401,9 @@ impl<'a> VariableScopeBuilder<'a> {
             ScopeArg::Scope(s) => graph_for_captured(s)?,
             _ => None,
         };
-        let (scope, graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
+        let (graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
         Ok(VariableScopeGuard {
-            scope,
+            scope: OnceCell::new(),
             frame: FrameGuard { graph_id, token, _default: default_guard, _not_send: PhantomData },
         })
     }
@@ -434,39 +457,37 @@ fn check_depth(parent: &str, name: &str) -> Result<()> {
 /// TF `Graph.name_scope(name)`: the scope string it yields (`foo_1/`, or `""`),
 /// which becomes the current name scope. Marks the name used. `name` must
 /// have been checked.
-fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Arc<str> {
+fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Rc<String> {
     if name.is_empty() || name.ends_with('/') {
-        Arc::from(name)
+        ctx.stack.new_name(name)
     } else {
-        let mut state = ctx.graph.write();
-        let buf = &mut ctx.stack.buf;
+        let mut buf = std::mem::take(&mut ctx.stack.buf);
         buf.clear();
         buf.push_str(&ctx.stack.name_scope);
         buf.push_str(name);
-        state.names.unique_into(buf);
+        ctx.graph.write().names.unique_into(&mut buf);
         buf.push('/');
-        Arc::from(buf.as_str())
+        let returned = ctx.stack.new_name(&buf);
+        ctx.stack.buf = buf;
+        returned
     }
 }
 
 /// TensorFlow's `variable_scope.__enter__` followed by `_pure_variable_scope.__enter__`.
-fn enter_variable_scope(
-    ctx: &mut Ctx<'_>,
-    b: &VariableScopeBuilder<'_>,
-    caller: CallSite,
-) -> Result<(VariableScope, u64, u64)> {
+/// Returns the graph's id and the frame's token.
+fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller: CallSite) -> Result<(u64, u64)> {
     let nested = !ctx.stack.name_scope.is_empty();
     // With auxiliary_name_scope = false the current name scope is re-entered as is.
     let reentered = (!b.auxiliary_name_scope).then(|| ctx.stack.name_scope.clone());
-    let parent = ctx.stack.current.clone();
 
     // Everything that can fail is checked before anything changes.
+    let parent_name = ctx.stack.current.name();
     let (scope_name, name_scope_name): (Option<&str>, Option<&str>) = match b.arg {
         ScopeArg::Name(s) => (Some(s), Some(s)),
         ScopeArg::Scope(s) => (None, Some(s.name().rsplit('/').next().unwrap_or(""))),
         ScopeArg::Unnamed => {
             let Some(default) = b.default_name else {
-                return Err(Error::MissingScopeName { current: parent.name().to_owned() });
+                return Err(Error::MissingScopeName { current: parent_name.to_owned() });
             };
             if b.reuse != Reuse::Inherit {
                 return Err(Error::DefaultNameWithReuse { default_name: default.to_owned(), reuse: b.reuse });
@@ -475,7 +496,7 @@ fn enter_variable_scope(
         }
     };
     let ns_to_open: Option<&str> = match (&reentered, name_scope_name) {
-        (Some(r), _) => Some(r),
+        (Some(r), _) => Some(r.as_str()),
         (None, Some(n)) if !n.is_empty() => Some(n),
         _ => None,
     };
@@ -484,125 +505,168 @@ fn enter_variable_scope(
         check_depth(&ctx.stack.name_scope, n)?;
     }
     if let Some(s) = scope_name {
-        check_depth(parent.name(), s)?;
+        check_depth(parent_name, s)?;
     }
 
-    let prev_name_scope = ctx.stack.name_scope.clone();
-    let opened = ns_to_open.map(|n| {
-        let returned = open_name_scope(ctx, n);
-        ctx.stack.name_scope = returned.clone();
-        returned
-    });
-
-    let new = match b.arg {
+    let opened = ns_to_open.map(|n| open_name_scope(ctx, n));
+    let spare = ctx.stack.spare_scope();
+    let stack = &mut *ctx.stack;
+    let parent = &stack.current;
+    let (scope, restore) = match b.arg {
         ScopeArg::Scope(captured) => {
-            let (reuse, origin) = if b.reuse == Reuse::Inherit {
-                (captured.reuse(), captured.origin())
-            } else {
-                (b.reuse, Some(captured.0.name.clone()))
-            };
-            let scope =
-                derive(captured, captured.0.name.clone(), captured.0.name_scope.clone(), reuse, origin, b, ctx.graph);
-            ctx.stack.counts.open(captured.name());
-            let mark = ctx.stack.counts.mark();
+            let (reuse, origin) =
+                if b.reuse == Reuse::Inherit { (captured.reuse(), captured.origin()) } else { (b.reuse, None) };
+            let set_here = b.reuse != Reuse::Inherit;
+            let given = Given { name: captured.name(), name_scope: &captured.0.name_scope, reuse, set_here, origin };
+            let scope = derive(captured, given, b, ctx.graph, spare);
+            stack.counts.open(captured.name());
+            let mark = stack.counts.mark();
             (scope, Restore::Undo(mark))
         }
         ScopeArg::Name(_) | ScopeArg::Unnamed => {
-            let relative: std::borrow::Cow<'_, str> = match scope_name {
-                Some(s) => s.into(),
+            let full = &mut stack.buf;
+            match scope_name {
+                Some(s) => join_into(full, parent.name(), s),
                 None => {
                     let default = b.default_name.expect("checked above");
-                    let unique = ctx.stack.counts.unique(parent.name(), default);
-                    if parent.reuse() == Reuse::Auto && unique != default {
-                        // One warning per call site and scope, however often a loop repeats it.
-                        let head = format!(
-                            "{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`",
-                            parent.name()
-                        );
-                        let mut state = ctx.graph.write();
-                        if !state.warnings.iter().any(|w| w.starts_with(&head)) {
-                            state.warnings.push(format!(
-                                "{head} became `{parent}/{unique}`, so its variables are not shared with \
-                                 `{parent}/{default}`; give the scope a fixed name to share them",
-                                parent = parent.name()
-                            ));
+                    let suffix = stack.counts.open_unique(parent.name(), default);
+                    join_into(full, parent.name(), default);
+                    if let Some(i) = suffix {
+                        write_suffix(full, i);
+                        if parent.reuse() == Reuse::Auto {
+                            warn_default_in_auto(ctx.graph, caller, parent, default, full);
                         }
                     }
-                    unique.into()
                 }
+            }
+            let relative = match scope_name {
+                Some(s) => &full[full.len() - s.len()..],
+                None => &full[parent_len(parent)..],
             };
-            join_into(&mut ctx.stack.buf, parent.name(), &relative);
-            let full: Arc<str> = Arc::from(ctx.stack.buf.as_str());
-            let (reuse, origin) = if b.reuse == Reuse::Inherit || scope_name.is_none() {
-                (parent.reuse(), parent.origin())
-            } else {
-                (b.reuse, Some(full.clone()))
-            };
-            let name_scope = match &opened {
-                Some(returned) => returned.clone(),
-                None => Arc::from(&*relative),
-            };
-            let scope = derive(&parent, full.clone(), name_scope, reuse, origin, b, ctx.graph);
-            ctx.stack.counts.open(&full);
-            (scope, Restore::CloseSubscopes(full))
+            let set_here = b.reuse != Reuse::Inherit && scope_name.is_some();
+            let (reuse, origin) = if set_here { (b.reuse, None) } else { (parent.reuse(), parent.origin()) };
+            let name_scope = opened.as_deref().map_or(relative, String::as_str);
+            let given = Given { name: full, name_scope, reuse, set_here, origin };
+            let scope = derive(parent, given, b, ctx.graph, spare);
+            if scope_name.is_some() {
+                stack.counts.open(full);
+            }
+            (scope, Restore::CloseSubscopes)
         }
     };
-    let (scope, restore) = new;
-    ctx.stack.current = scope.clone();
+    let prev = std::mem::replace(&mut stack.current, scope);
+    let prev_name_scope = opened.map(|opened| std::mem::replace(&mut stack.name_scope, opened));
     let token = ctx.token();
     ctx.stack.push_frame(Frame {
         token,
-        label: scope.0.name.clone(),
+        name: None,
         closed: false,
-        prev_name_scope: opened.map(|_| prev_name_scope),
+        prev_name_scope,
         control: false,
-        var: Some(VarFrame { prev: parent, restore }),
+        var: Some(VarFrame { prev, restore }),
     });
-    Ok((scope, ctx.graph.id(), token))
+    Ok((ctx.graph.id(), token))
+}
+
+/// The length of the prefix `parent/` that names below `parent` start with.
+fn parent_len(parent: &VariableScope) -> usize {
+    if parent.name().is_empty() { 0 } else { parent.name().len() + 1 }
+}
+
+/// Warns, once per call site and scope, that a default-named scope inside a
+/// `reuse = auto` scope got a suffix, so its variables are not shared.
+fn warn_default_in_auto(graph: &Graph, caller: CallSite, parent: &VariableScope, default: &str, full: &str) {
+    let head = format!("{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`", parent.name());
+    let mut state = graph.write();
+    if !state.warnings.iter().any(|w| w.starts_with(&head)) {
+        let unique = &full[parent_len(parent)..];
+        state.warnings.push(format!(
+            "{head} became `{parent}/{unique}`, so its variables are not shared with \
+             `{parent}/{default}`; give the scope a fixed name to share them",
+            parent = parent.name()
+        ));
+    }
+}
+
+/// What a new scope object takes from how it was entered rather than from its base.
+struct Given<'a> {
+    name: &'a str,
+    name_scope: &'a str,
+    reuse: Reuse,
+    /// Whether the entry set the reuse mode (then `origin` is `None`).
+    set_here: bool,
+    origin: Option<VariableScope>,
 }
 
 /// A new scope object taking defaults from `base` (the parent, or the captured
-/// scope) and overrides from the builder.
+/// scope) and overrides from the builder, made in `spare` when given.
 fn derive(
     base: &VariableScope,
-    name: Arc<str>,
-    name_scope: Arc<str>,
-    reuse: Reuse,
-    origin: Option<Arc<str>>,
+    given: Given<'_>,
     b: &VariableScopeBuilder<'_>,
     graph: &Graph,
+    spare: Option<Arc<ScopeData>>,
 ) -> VariableScope {
+    let reuse = given.reuse.to_u8() | if given.set_here { SET_HERE } else { 0 };
+    let initializer = b.initializer.clone().or_else(|| base.0.initializer.clone());
+    let regularizer = b.regularizer.clone().or_else(|| base.0.regularizer.clone());
+    let partitioner = b.partitioner.clone().or_else(|| base.0.partitioner.clone());
+    let constraint = b.constraint.clone().or_else(|| base.0.constraint.clone());
+    // TF `_maybe_wrap_custom_getter(new, base.custom_getter)`.
+    let custom_getter = match (&b.custom_getter, &base.0.custom_getter) {
+        (Some(inner), Some(outer)) => Some(CustomGetter::wrapping(inner, outer)),
+        (inner, outer) => inner.clone().or_else(|| outer.clone()),
+    };
+    let dtype = b.dtype.or(base.0.dtype);
+    if let Some(mut spare) = spare
+        && spare.graph_id == graph.id()
+        && let Some(data) = Arc::get_mut(&mut spare)
+    {
+        data.name.clear();
+        data.name.push_str(given.name);
+        data.name_scope.clear();
+        data.name_scope.push_str(given.name_scope);
+        *data.reuse.get_mut() = reuse;
+        data.reuse_origin = given.origin;
+        data.initializer = initializer;
+        data.regularizer = regularizer;
+        data.partitioner = partitioner;
+        data.constraint = constraint;
+        data.custom_getter = custom_getter;
+        data.dtype = dtype;
+        return VariableScope(spare);
+    }
     VariableScope(Arc::new(ScopeData {
         graph_id: graph.id(),
         graph: Arc::downgrade(&graph.inner),
-        name,
-        name_scope,
-        reuse: AtomicU8::new(reuse.to_u8()),
-        reuse_origin: Mutex::new(origin),
-        initializer: b.initializer.clone().or_else(|| base.0.initializer.clone()),
-        regularizer: b.regularizer.clone().or_else(|| base.0.regularizer.clone()),
-        partitioner: b.partitioner.clone().or_else(|| base.0.partitioner.clone()),
-        constraint: b.constraint.clone().or_else(|| base.0.constraint.clone()),
-        // TF `_maybe_wrap_custom_getter(new, base.custom_getter)`.
-        custom_getter: match (&b.custom_getter, &base.0.custom_getter) {
-            (Some(inner), Some(outer)) => Some(CustomGetter::wrapping(inner, outer)),
-            (inner, outer) => inner.clone().or_else(|| outer.clone()),
-        },
-        dtype: b.dtype.or(base.0.dtype),
+        name: given.name.to_owned(),
+        name_scope: given.name_scope.to_owned(),
+        reuse: AtomicU8::new(reuse),
+        reuse_origin: given.origin,
+        initializer,
+        regularizer,
+        partitioner,
+        constraint,
+        custom_getter,
+        dtype,
     }))
 }
 
 /// Keeps a variable scope entered until dropped or [`exit`](Self::exit)ed.
 #[must_use = "the scope is left when the guard is dropped"]
 pub struct VariableScopeGuard {
-    scope: VariableScope,
+    /// The scope object, fetched from the thread's stack when first asked for.
+    scope: OnceCell<VariableScope>,
     frame: FrameGuard,
 }
 
 impl VariableScopeGuard {
     /// The scope entered (capture it by cloning).
     pub fn scope(&self) -> &VariableScope {
-        &self.scope
+        self.scope.get_or_init(|| {
+            stack::entered_scope(self.frame.graph_id, self.frame.token)
+                .expect("a guard's scope stays on its thread's stack while the guard lives")
+        })
     }
 
     /// Leaves the scope now.
@@ -618,7 +682,7 @@ impl VariableScopeGuard {
 
 impl std::fmt::Debug for VariableScopeGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("VariableScopeGuard").field(&self.scope).finish()
+        f.debug_tuple("VariableScopeGuard").field(self.scope()).finish()
     }
 }
 
@@ -631,7 +695,7 @@ impl std::fmt::Debug for NameScopeGuard {
 impl std::ops::Deref for VariableScopeGuard {
     type Target = VariableScope;
     fn deref(&self) -> &VariableScope {
-        &self.scope
+        self.scope()
     }
 }
 
@@ -711,7 +775,7 @@ impl NameScopeBuilder<'_> {
             let token = ctx.token();
             ctx.stack.push_frame(Frame {
                 token,
-                label: returned.clone(),
+                name: Some(returned.clone()),
                 closed: false,
                 prev_name_scope: Some(prev),
                 control: false,
@@ -739,7 +803,7 @@ impl NameScopeBuilder<'_> {
 /// Keeps a name scope entered until dropped or [`exit`](Self::exit)ed.
 #[must_use = "the scope is left when the guard is dropped"]
 pub struct NameScopeGuard {
-    name: Arc<str>,
+    name: Rc<String>,
     frame: FrameGuard,
 }
 

@@ -1,14 +1,15 @@
 //! The thread's scopes: per graph, the current variable and name scope and
 //! the stack of entered scopes that guards exit.
 
-use super::VariableScope;
 use super::counts::ScopeCounts;
+use super::{ScopeData, VariableScope};
 use crate::base::{Error, Result};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
 use crate::variable::Variable;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
 thread_local! {
@@ -81,7 +82,7 @@ pub(crate) struct ScopeStack {
     /// The current variable scope.
     pub(crate) current: VariableScope,
     /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
-    pub(crate) name_scope: Arc<str>,
+    pub(crate) name_scope: Rc<String>,
     /// Variables this thread already found in the store. The store never
     /// forgets a variable, so an entry never goes stale; hits skip the lock.
     pub(crate) found: FxHashMap<Box<str>, Variable>,
@@ -91,7 +92,18 @@ pub(crate) struct ScopeStack {
     pub(crate) buf: String,
     /// The open `control_dependencies` contexts, outermost first.
     pub(crate) control_inputs: Vec<ControlContext>,
+    /// The name scope `""`, shared.
+    empty: Rc<String>,
+    /// Scope objects and name scope strings that nobody held any more when
+    /// their scope was left, kept for the next entries: entering and leaving
+    /// a scope that is not captured then allocates nothing.
+    spare_scopes: Vec<Arc<ScopeData>>,
+    spare_names: Vec<Rc<String>>,
 }
+
+/// How many spare scope objects and names a stack keeps (the depth of
+/// nesting that allocates nothing when entered again).
+const SPARES: usize = 16;
 
 /// An open `control_dependencies` context: its ops, and the nodes this thread
 /// built inside it (TF's `_seen_nodes`: an op with such an input is already
@@ -104,11 +116,15 @@ pub(crate) struct ControlContext {
 
 impl ScopeStack {
     fn new(graph: &Graph) -> ScopeStack {
+        let empty = Rc::new(String::new());
         ScopeStack {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
             current: VariableScope::root(graph),
-            name_scope: Arc::from(""),
+            name_scope: empty.clone(),
+            empty,
+            spare_scopes: Vec::new(),
+            spare_names: Vec::new(),
             found: FxHashMap::default(),
             counts: ScopeCounts::default(),
             frames: Vec::new(),
@@ -127,18 +143,63 @@ impl ScopeStack {
         self.frames.push(frame);
     }
 
+    /// A name scope string holding `name`, made from a spare one when there is one.
+    pub(crate) fn new_name(&mut self, name: &str) -> Rc<String> {
+        if name.is_empty() {
+            return self.empty.clone();
+        }
+        match self.spare_names.pop() {
+            Some(mut spare) => {
+                let s = Rc::get_mut(&mut spare).expect("spare names are held by nobody else");
+                s.clear();
+                s.push_str(name);
+                spare
+            }
+            None => Rc::new(name.to_owned()),
+        }
+    }
+
+    /// A scope object to fill in, when a spare one is at hand.
+    pub(crate) fn spare_scope(&mut self) -> Option<Arc<ScopeData>> {
+        self.spare_scopes.pop()
+    }
+
+    /// Keeps `name` for a later entry when nobody else holds it.
+    fn recycle_name(&mut self, mut name: Rc<String>) {
+        if self.spare_names.len() < SPARES && Rc::get_mut(&mut name).is_some() {
+            self.spare_names.push(name);
+        }
+    }
+
+    /// Keeps the object of a scope just left for a later entry when nobody
+    /// captured it, letting go of what it holds.
+    fn recycle_scope(&mut self, mut scope: VariableScope) {
+        if self.spare_scopes.len() >= SPARES {
+            return;
+        }
+        if let Some(data) = Arc::get_mut(&mut scope.0) {
+            data.clear();
+            self.spare_scopes.push(scope.0);
+        }
+    }
+
     fn restore(&mut self, frame: Frame) {
-        if let Some(var) = frame.var {
-            match var.restore {
-                Restore::CloseSubscopes(name) => self.counts.close_subscopes(&name),
+        let Frame { prev_name_scope, control, var, name, .. } = frame;
+        drop(name);
+        if let Some(VarFrame { prev, restore }) = var {
+            // The scope being left is the current one: those entered later are left.
+            match restore {
+                Restore::CloseSubscopes => self.counts.close_subscopes(self.current.name()),
                 Restore::Undo(mark) => self.counts.undo_to(mark),
             }
-            self.current = var.prev;
+            let left = std::mem::replace(&mut self.current, prev);
+            self.recycle_scope(left);
         }
-        if let Some(ns) = frame.prev_name_scope {
-            self.name_scope = ns;
+        if let Some(ns) = prev_name_scope {
+            let left = std::mem::replace(&mut self.name_scope, ns);
+            self.recycle_name(left);
         }
-        if frame.control {
+        if control {
             self.control_inputs.pop();
         }
     }
@@ -147,16 +208,47 @@ impl ScopeStack {
 /// An entered scope, as remembered until its guard exits it.
 pub(crate) struct Frame {
     pub(crate) token: u64,
-    pub(crate) label: Arc<str>,
+    /// The name scope a `name_scope` entered.
+    pub(crate) name: Option<Rc<String>>,
     pub(crate) closed: bool,
     /// The name scope to restore, when this scope changed it.
-    pub(crate) prev_name_scope: Option<Arc<str>>,
+    pub(crate) prev_name_scope: Option<Rc<String>>,
     /// Whether leaving it closes a `control_dependencies` context.
     pub(crate) control: bool,
     pub(crate) var: Option<VarFrame>,
 }
 
+impl ScopeStack {
+    /// The variable scope that the frame at `index` entered: the one current
+    /// before the next variable scope entered after it, or the current one.
+    fn scope_of(&self, index: usize) -> &VariableScope {
+        self.frames[index + 1..].iter().find_map(|f| f.var.as_ref()).map_or(&self.current, |v| &v.prev)
+    }
+
+    /// What messages call the scope of the frame at `index`.
+    fn label(&self, index: usize) -> String {
+        let frame = &self.frames[index];
+        match (&frame.var, &frame.name) {
+            (Some(_), _) => self.scope_of(index).name().to_owned(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) if frame.control => "control_dependencies".to_owned(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// The scope object of the variable scope entered with `token` and not yet left.
+pub(crate) fn entered_scope(graph_id: u64, token: u64) -> Option<VariableScope> {
+    THREAD.with(|t| {
+        let t = t.try_borrow().ok()?;
+        let stack = t.stacks.iter().find(|s| s.graph_id == graph_id)?;
+        let index = stack.frames.iter().rposition(|f| f.token == token && f.var.is_some())?;
+        Some(stack.scope_of(index).clone())
+    })
+}
+
 pub(crate) struct VarFrame {
+    /// The scope current before.
     pub(crate) prev: VariableScope,
     pub(crate) restore: Restore,
 }
@@ -164,7 +256,7 @@ pub(crate) struct VarFrame {
 /// How leaving a variable scope restores the default-name counts.
 pub(crate) enum Restore {
     /// Leaving a scope opened by name zeroes the counts below it.
-    CloseSubscopes(Arc<str>),
+    CloseSubscopes,
     /// Leaving a captured re-entry restores the counts copied on entry.
     Undo(usize),
 }
@@ -188,8 +280,8 @@ pub(crate) fn exit(graph_id: u64, token: u64, strict: bool) -> Result<()> {
                 stack.frames[pos].closed = true;
                 if strict {
                     return Err(Error::ScopeExitOrder {
-                        scope: stack.frames[pos].label.to_string(),
-                        innermost: stack.frames.last().map(|f| f.label.to_string()).unwrap_or_default(),
+                        scope: stack.label(pos),
+                        innermost: stack.label(stack.frames.len() - 1),
                     });
                 }
                 return Ok(());

@@ -327,6 +327,14 @@ struct Plan {
     full_shape: Option<Vec<usize>>,
 }
 
+/// `name/part_0`, the name of a partitioned variable's first shard.
+fn part_0(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 7);
+    s.push_str(name);
+    s.push_str("/part_0");
+    s
+}
+
 impl GraphState {
     /// TF `_VariableStore.get_variable`: picks the partitioned or single path.
     fn get_variable(&mut self, req: &Request) -> Result<Variable> {
@@ -337,7 +345,7 @@ impl GraphState {
         if req.reuse == Reuse::True && self.variables.partitioned.contains_key(req.name.as_str()) {
             return self.get_partitioned(req, None);
         }
-        if self.variables.single.contains_key(format!("{}/part_0", req.name).as_str()) {
+        if self.variables.single.contains_key(part_0(&req.name).as_str()) {
             return Err(Error::PartitionMismatch {
                 name: req.name.clone(),
                 problem: PartitionProblem::ExistsPartitioned,
