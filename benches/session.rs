@@ -24,7 +24,8 @@
 //!    to separate the kernel's choice from the session's overhead.
 //! 2. `conv`: `conv2d` of a `[32, 28, 28, 1]` feed with a `[3, 3, 1, 32]`
 //!    variable filter, SAME, stride 1, against a hand-written im2col and one
-//!    matrix product (`gemm`, same threads).
+//!    matrix product (`gemm`, same threads). Here the ratio includes the
+//!    kernel's choice: the session computes a patch this small directly.
 //! 3. `overhead`: one `run` of `x + 1` on a one-element f32 feed, the fixed
 //!    cost of a run (plan lookup, slots, one kernel call, the output `Vec`),
 //!    shown beside ndarray's `&x + 1.0` on the same one-element array.

@@ -352,8 +352,8 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
 /// this 2-core machine, 256x256x256, 16.8M, 1.0-1.4x, 256x784x256 1.3-1.8x).
 const PARALLEL_MULTIPLY_ADDS: usize = 1 << 23;
 /// Multiply-adds from which a one-row product is split by columns. A batch
-/// of one through weights of `[k, 256]` on this 2-core VM (`prof`-style
-/// runs of `x.matmul(w)`): k = 512 took 16.8 µs split against 8.7 on one
+/// of one through weights of `[k, 256]` on this 2-core VM (medians of
+/// sessions running `x.matmul(w)`): k = 512 took 16.8 µs split against 8.7 on one
 /// thread, 784 13.6 against 13.2, 2048 30 against 51 (weights beyond the
 /// core's L2 gain from a second core's bandwidth).
 const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 19;

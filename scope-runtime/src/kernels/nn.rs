@@ -64,7 +64,8 @@ pub(crate) fn l2_loss_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Ke
     typed!(Inputs::new(args).next()?, [F32, F64], |a| l2(a.view()))
 }
 
-/// NHWC convolution as im2col and one matrix product.
+/// NHWC convolution: direct when the patch is small, else im2col and one
+/// matrix product.
 pub(crate) fn conv2d_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, f) = (inputs.next()?, inputs.next()?);
@@ -206,23 +207,16 @@ impl ConvGeometry {
     /// `new` checked.
     fn for_each_tap(&self, mut each: impl FnMut(usize, usize, usize)) {
         for row in 0..self.n * self.oh * self.ow {
-            self.taps_of(row, |dst, src| each(row, dst, src));
-        }
-    }
-
-    /// Calls `each(offset in the patch, offset in the input)` for the taps
-    /// of output position `row` that fall inside the input.
-    #[inline(always)]
-    fn taps_of(&self, row: usize, mut each: impl FnMut(usize, usize)) {
-        let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
-        let (oy, ox) = (rest / self.ow, rest % self.ow);
-        for ky in 0..self.kh {
-            let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pad[0]);
-            let Some(iy) = y.filter(|&y| y < self.h) else { continue };
-            for kx in 0..self.kw {
-                let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pad[1]);
-                let Some(ix) = x.filter(|&x| x < self.w) else { continue };
-                each((ky * self.kw + kx) * self.cin, ((b * self.h + iy) * self.w + ix) * self.cin);
+            let (b, rest) = (row / (self.oh * self.ow), row % (self.oh * self.ow));
+            let (oy, ox) = (rest / self.ow, rest % self.ow);
+            for ky in 0..self.kh {
+                let y = (oy * self.strides[0] + ky * self.dilations[0]).checked_sub(self.pad[0]);
+                let Some(iy) = y.filter(|&y| y < self.h) else { continue };
+                for kx in 0..self.kw {
+                    let x = (ox * self.strides[1] + kx * self.dilations[1]).checked_sub(self.pad[1]);
+                    let Some(ix) = x.filter(|&x| x < self.w) else { continue };
+                    each(row, (ky * self.kw + kx) * self.cin, ((b * self.h + iy) * self.w + ix) * self.cin);
+                }
             }
         }
     }
