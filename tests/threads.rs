@@ -117,7 +117,8 @@ fn runs_and_saves_see_all_of_a_restore_or_none_of_it() -> Result<()> {
             }
             Ok(())
         });
-        let readers: Vec<_> = (0..3)
+        // As the issue asks: Session::run from 8 threads during the restores.
+        let readers: Vec<_> = (0..8)
             .map(|_| {
                 s.spawn(|| -> Result<()> {
                     for _ in 0..200 {
@@ -128,9 +129,25 @@ fn runs_and_saves_see_all_of_a_restore_or_none_of_it() -> Result<()> {
                 })
             })
             .collect();
+        // And saves: each file holds one checkpoint's values, never a mix.
+        let saver_thread = s.spawn(|| -> Result<()> {
+            for i in 0..40 {
+                let path = saver.save(dir.join(format!("during-{}.safetensors", i % 4)))?;
+                let values: Vec<f64> = scopeflow::read_checkpoint(&path)?
+                    .into_values()
+                    .flat_map(|stored| match stored {
+                        scopeflow::Stored::Value(v) => v.to_f64_vec(),
+                        other => panic!("a float checkpoint holds {other:?}"),
+                    })
+                    .collect();
+                assert!(values.len() == 3 * 256 && values.iter().all(|&v| v == values[0]), "a save mixed restores");
+            }
+            Ok(())
+        });
         for r in readers {
             r.join().expect("a reader does not panic")?;
         }
+        saver_thread.join().expect("the saver does not panic")?;
         restorer.join().expect("the restorer does not panic")
     })?;
     std::fs::remove_dir_all(&dir).ok();
