@@ -185,12 +185,7 @@ fn a_save_killed_at_any_moment_leaves_the_previous_checkpoint_and_no_temporary_f
         assert_eq!(scopeflow::read_checkpoint(&out)?.len(), 64);
     }
     assert!(convert().status().expect("runs").success());
-    let left: Vec<String> = std::fs::read_dir(&dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp-"))
-        .collect();
+    let left = temporary_files(&dir);
     assert!(left.is_empty(), "temporary files left: {left:?}");
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
@@ -373,12 +368,7 @@ fn a_save_onto_a_full_disk_fails_and_keeps_the_previous_checkpoint() -> Result<(
             scopeflow::Stored::Value(v) => assert_eq!(v.to_f64_vec(), [1.0, 2.0, 3.0]),
             other => panic!("{other:?}"),
         }
-        let left: Vec<String> = std::fs::read_dir(&dir)
-            .expect("dir")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".tmp-"))
-            .collect();
+        let left = temporary_files(&dir);
         assert!(left.is_empty(), "temporary files left: {left:?}");
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -528,14 +518,7 @@ fn saves_onto_a_full_filesystem_fail_and_keep_every_checkpoint() -> Result<()> {
     let (graph, _g) = graph();
     let big = get_variable("big", [128usize, 128]).get()?; // 64 KB
     let saver = Saver::new(&graph);
-    let temps = || -> Vec<String> {
-        std::fs::read_dir(&dir)
-            .expect("the directory reads")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".tmp-"))
-            .collect()
-    };
+    let temps = || temporary_files(&dir);
     let clear = || {
         for entry in std::fs::read_dir(&dir).expect("the directory reads").flatten() {
             std::fs::remove_file(entry.path()).expect("removable");
@@ -599,4 +582,14 @@ fn layers_given_sizes_that_overflow_are_errors() -> Result<()> {
     let fed = Value::from(scopeflow::ndarray::ArrayD::<f32>::zeros(vec![0, 1 << 33, 2]));
     assert_eq!(Session::new(&graph).run(&[&y], &[(&x, &fed)])?[0].shape(), &[0, 1 << 33, 3]);
     Ok(())
+}
+
+/// The names of the temporary files a save left in `dir` (`….tmp-…`).
+fn temporary_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("the directory reads")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
 }
