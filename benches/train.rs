@@ -1,6 +1,6 @@
 //! Hand-rolled benchmark of one Adam training step run by a `Session`
-//! against the same step written by hand with ndarray and the `gemm` crate
-//! on the same threads (no harness crate).
+//! against the same step written by hand with ndarray and the session's
+//! product kernel on the same threads (no harness crate).
 //!
 //! Run with:
 //!
@@ -14,9 +14,10 @@
 //! global step; a step is one `Session::run_with_targets` fetching the loss
 //! and running the train op. The floor: the forward pass, the backward pass
 //! and Adam's update (TF's formulas, in place) written by hand with ndarray,
-//! on a copy of the same weights; its products call `gemm` on as many
-//! threads as the session's, split by the same rule (`hand::Threads`:
-//! `SCOPEFLOW_NUM_THREADS`, else the machine's cores).
+//! on a copy of the same weights; its products call the session's product
+//! kernel (`scopeflow::matmul_into`) on as many threads as the session's
+//! (`hand::Threads`: `SCOPEFLOW_NUM_THREADS`, else the machine's cores), and
+//! its Adam is ndarray's `Zip` on one thread.
 //!
 //! Before timing, one step of each from the same weights is checked: the
 //! losses and every updated weight agree within 1e-4. Then both keep training

@@ -49,7 +49,7 @@ pub use scope_runtime::{
     expand_dims, exponential_decay, fans, fill, fill_to, floor, floor_div, floor_mod, fused_batch_norm, gather,
     gather_axis, get_default_graph, get_item, get_or_create_global_step, get_variable, global_norm, gradients,
     gradients_indexed_with, gradients_with, greater, greater_equal, group, identity, is_valid_op_name,
-    is_valid_scope_name, l2_loss, latest_checkpoint, leaky_relu, less, log, log_softmax, log1p, matmul,
+    is_valid_scope_name, l2_loss, latest_checkpoint, leaky_relu, less, log, log_softmax, log1p, matmul, matmul_into,
     matmul_transposed, max_pool, maximum, minimum, mul, name_scope, named, ndarray, neg, no_op, one_hot, one_hot_with,
     ones_like, pad, pad_with, piecewise_constant, placeholder, pow, random_normal, random_uniform,
     random_uniform_with_seed, read_checkpoint, read_manifest, read_safetensors, read_tf1_checkpoint, reciprocal,

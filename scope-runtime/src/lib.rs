@@ -48,6 +48,7 @@ pub use io::manifest::{Manifest, ManifestEntry, read_manifest};
 pub use io::saver::{
     RestoreOptions, RestoreReport, SaveOptions, Saver, read_checkpoint, read_safetensors, write_safetensors,
 };
+pub use kernels::math::matmul_into;
 pub use ops::losses;
 pub use ops::{
     Axes, Gradient, IndexedSlices, Named, abs, add, add_n, argmax, argmax_as, assign, assign_add, assign_sub, avg_pool,

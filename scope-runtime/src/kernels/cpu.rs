@@ -6,11 +6,13 @@
 //! pool per thread count is made on first use and kept by the process, so
 //! sessions of one size share threads instead of each starting their own.
 
+use smallvec::SmallVec;
 use std::cell::Cell;
-use std::sync::{Mutex, OnceLock};
-
-/// A pool of worker threads, each computing with denormals flushed.
-pub(crate) type Pool = rayon::ThreadPool;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 thread_local! {
     /// The pool of the session running on this thread, if it has one.
@@ -30,36 +32,197 @@ pub(crate) fn default_threads() -> usize {
     }
 }
 
-/// The process's pool of `threads` workers, made on first use; `None` for
-/// one thread, or when the system would not start the threads (the session
-/// then computes on its own thread, as with one).
+/// The process's pool of `threads` threads (the caller's and `threads - 1`
+/// workers), made on first use; `None` for one thread, or when the system
+/// would not start the workers (the session then computes on its own
+/// thread, as with one).
 pub(crate) fn pool(threads: usize) -> Option<&'static Pool> {
-    static POOLS: OnceLock<Mutex<Vec<(usize, &'static Pool)>>> = OnceLock::new();
+    static POOLS: OnceLock<Mutex<Vec<&'static Pool>>> = OnceLock::new();
     if threads <= 1 {
         return None;
     }
     let mut pools = POOLS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&(_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+    if let Some(&pool) = pools.iter().find(|p| p.threads == threads) {
         return Some(pool);
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("scopeflow-{i}"))
-        // Workers keep TF's mode for their whole life: they only run kernels.
-        .start_handler(|_| std::mem::forget(FlushDenormals::new()))
-        .build()
-        .ok()?;
     // Kept for the process: few thread counts are ever asked for.
-    let pool: &'static Pool = Box::leak(Box::new(pool));
-    pools.push((threads, pool));
+    let pool: &'static Pool = Box::leak(Box::new(Pool::new(threads)));
+    let mut workers = Vec::with_capacity(threads - 1);
+    for i in 1..threads {
+        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || pool.serve());
+        // The workers started before stay parked: nothing hands them work.
+        workers.push(spawned.ok()?.thread().clone());
+    }
+    // Set once, here, before the pool is handed out.
+    let _ = pool.workers.set(workers);
+    pools.push(pool);
     Some(pool)
+}
+
+/// How long a worker waits for the next piece of work spinning before it
+/// parks: a run's products come microseconds apart, and waking a parked
+/// thread costs 10-50 µs on this 2-core VM where a spinning one answers in
+/// well under one.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// A job's parts, as the pool's threads see it: the caller's closure.
+type Job<'a> = &'a (dyn Fn(usize) + Sync);
+
+/// The threads a session's kernels share large work with: its own thread,
+/// which always takes part, and `threads - 1` workers that spin for a while
+/// after each job (then park), so that handing half a product to the other
+/// core costs about a microsecond instead of a wake-up.
+///
+/// One job at a time: a caller that finds the pool busy (another session's
+/// run, or a kernel inside a job) computes every part on its own thread.
+pub(crate) struct Pool {
+    threads: usize,
+    workers: OnceLock<Vec<Thread>>,
+    /// Held by the caller of the job under way.
+    claimed: AtomicBool,
+    /// The job's generation (high 32 bits) and its next unclaimed part (low
+    /// 32): a worker claims a part by advancing it, so a worker late from
+    /// an earlier job never claims a part of a later one.
+    next: AtomicU64,
+    /// The job: a pointer to the caller's `Job`, live until every part is done.
+    job: AtomicPtr<()>,
+    parts: AtomicUsize,
+    finished: AtomicUsize,
+    panicked: AtomicBool,
+    /// Workers parked or about to park: the caller wakes them.
+    sleeping: AtomicUsize,
+}
+
+impl Pool {
+    fn new(threads: usize) -> Pool {
+        Pool {
+            threads,
+            workers: OnceLock::new(),
+            claimed: AtomicBool::new(false),
+            next: AtomicU64::new(0),
+            job: AtomicPtr::new(std::ptr::null_mut()),
+            parts: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
+            sleeping: AtomicUsize::new(0),
+        }
+    }
+
+    /// Threads that compute a job: the caller's and the workers.
+    pub(crate) fn current_num_threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Calls `work(part)` for every part in `0..parts`, on this thread and
+    /// the workers, each part once, and returns when all are done. A panic
+    /// in a part is raised here once every part has finished.
+    pub(crate) fn run(&self, parts: usize, work: &(dyn Fn(usize) + Sync)) {
+        let parts = parts.min(u32::MAX as usize);
+        if parts <= 1 || self.claimed.swap(true, Ordering::Acquire) {
+            return (0..parts).for_each(work);
+        }
+        let job: Job<'_> = work;
+        self.finished.store(0, Ordering::Relaxed);
+        self.panicked.store(false, Ordering::Relaxed);
+        self.parts.store(parts, Ordering::Relaxed);
+        self.job.store((&raw const job).cast_mut().cast(), Ordering::Relaxed);
+        let generation = (self.next.load(Ordering::Relaxed) >> 32).wrapping_add(1) & u64::from(u32::MAX);
+        // SeqCst with the workers' count of sleepers: either they see the
+        // job before parking or this sees them parked and wakes them.
+        self.next.store(generation << 32, Ordering::SeqCst);
+        if self.sleeping.load(Ordering::SeqCst) > 0 {
+            self.workers.get().into_iter().flatten().for_each(Thread::unpark);
+        }
+        self.help(generation);
+        // The workers read `job` until the last part is done.
+        let mut spins = 0u32;
+        while self.finished.load(Ordering::Acquire) < parts {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(1 << 12) {
+                std::thread::yield_now();
+            }
+            std::hint::spin_loop();
+        }
+        let panicked = self.panicked.load(Ordering::Relaxed);
+        self.claimed.store(false, Ordering::Release);
+        assert!(!panicked, "a kernel panicked on one of the session's worker threads");
+    }
+
+    /// Calls `work(i, part)` for each of `parts`, each part on one of the
+    /// threads, as [`Pool::run`].
+    pub(crate) fn run_each<P: Send>(&self, parts: impl IntoIterator<Item = P>, work: impl Fn(usize, P) + Sync) {
+        let parts: SmallVec<[Mutex<Option<P>>; 8]> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+        self.run(parts.len(), &|i| {
+            if let Some(part) = parts[i].lock().unwrap_or_else(PoisonError::into_inner).take() {
+                work(i, part);
+            }
+        });
+    }
+
+    /// Claims and computes parts of job `generation` until none is left.
+    fn help(&self, generation: u64) {
+        loop {
+            let word = self.next.load(Ordering::Acquire);
+            let part = (word & u64::from(u32::MAX)) as usize;
+            if word >> 32 != generation || part >= self.parts.load(Ordering::Acquire) {
+                return;
+            }
+            let job = self.job.load(Ordering::Acquire);
+            if self.next.compare_exchange_weak(word, word + 1, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+                continue;
+            }
+            // SAFETY: the part was unclaimed, so the caller of this
+            // generation is still waiting for it and `job` (read after the
+            // generation was published) points at its live `Job`.
+            let job = unsafe { *job.cast::<Job<'_>>() };
+            if catch_unwind(AssertUnwindSafe(|| job(part))).is_err() {
+                self.panicked.store(true, Ordering::Relaxed);
+            }
+            self.finished.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// A worker's life: wait for a job (spinning, then parked), help with it.
+    fn serve(&'static self) {
+        // Workers keep TF's mode for their whole life: they only run kernels.
+        std::mem::forget(FlushDenormals::new());
+        let mut seen = 0;
+        loop {
+            let generation = self.wait_after(seen);
+            self.help(generation);
+            seen = generation;
+        }
+    }
+
+    /// The generation of the next job after `seen`.
+    fn wait_after(&self, seen: u64) -> u64 {
+        let current = || self.next.load(Ordering::Acquire) >> 32;
+        let start = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if current() != seen {
+                return current();
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        self.sleeping.fetch_add(1, Ordering::SeqCst);
+        while self.next.load(Ordering::SeqCst) >> 32 == seen {
+            std::thread::park();
+        }
+        self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        current()
+    }
 }
 
 /// The running session's pool, when `work` (say, multiply-adds) reaches
 /// `threshold`: below it, handing work to another thread costs more than it
-/// saves (a hand-off costs about 6 µs on this 2-core VM).
+/// saves.
 ///
-/// Only matrix products split today. Elementwise passes stay on one thread:
+/// Only matrix products and convolutions split today. Elementwise passes stay on one thread:
 /// Adam's update over the MLP's 200k-element kernel, halved across the two
 /// cores, made training steps slower here (batch 32: 830-870 µs against
 /// 600-615), being bound by memory the cores share.
@@ -159,6 +322,53 @@ mod tests {
     }
 
     #[test]
+    fn every_part_runs_once_and_a_busy_pool_computes_on_the_caller() {
+        let p = pool(2).expect("two threads start");
+        for parts in [0, 1, 2, 3, 100] {
+            let counts: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+            p.run(parts, &|i| {
+                counts[i].fetch_add(1, Ordering::Relaxed);
+                // A job inside a job runs on this thread.
+                let inner = AtomicUsize::new(0);
+                p.run(3, &|_| {
+                    inner.fetch_add(1, Ordering::Relaxed);
+                });
+                assert_eq!(inner.load(Ordering::Relaxed), 3);
+            });
+            assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1), "{parts} parts");
+        }
+        // From many threads at once, with the workers parked in between.
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                s.spawn(move || {
+                    for round in 0..50 {
+                        let sum = AtomicUsize::new(0);
+                        p.run(7, &|i| {
+                            sum.fetch_add(i, Ordering::Relaxed);
+                        });
+                        assert_eq!(sum.load(Ordering::Relaxed), 21);
+                        if (t + round) % 10 == 0 {
+                            std::thread::sleep(SPIN * 2);
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn a_panicking_part_is_raised_by_the_caller_and_the_pool_still_works() {
+        let p = pool(2).expect("two threads start");
+        let caught = catch_unwind(AssertUnwindSafe(|| p.run(8, &|i| assert!(i != 5, "part 5 fails"))));
+        assert!(caught.is_err());
+        let sum = AtomicUsize::new(0);
+        p.run(8, &|i| {
+            sum.fetch_add(i, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), 28);
+    }
+
+    #[test]
     fn a_pool_is_named_for_kernels_only_while_in_use() {
         let p = pool(2);
         assert!(pool_for(usize::MAX, 0).is_none());
@@ -173,9 +383,18 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn workers_flush_denormals() {
-        let p = pool(2).expect("two threads start");
+        // Three threads: a pool no other test keeps busy.
+        let p = pool(3).expect("three threads start");
         let tiny = std::hint::black_box(f32::MIN_POSITIVE);
-        let halves: Vec<f32> = p.broadcast(|_| std::hint::black_box(tiny) / 2.0);
-        assert_eq!(halves, vec![0.0, 0.0]);
+        // Parts slow enough that the worker takes some; this thread does
+        // not flush (a session's would), so only the worker's parts are 0.
+        let halves: Vec<Mutex<(f32, bool)>> = (0..16).map(|_| Mutex::new((1.0, false))).collect();
+        p.run(16, &|i| {
+            std::thread::sleep(Duration::from_millis(1));
+            let on_worker = std::thread::current().name().is_some_and(|n| n.starts_with("scopeflow-"));
+            *halves[i].lock().unwrap() = (std::hint::black_box(tiny) / 2.0, on_worker);
+        });
+        let on_workers: Vec<f32> = halves.iter().map(|h| *h.lock().unwrap()).filter(|h| h.1).map(|h| h.0).collect();
+        assert!(!on_workers.is_empty() && on_workers.iter().all(|&h| h == 0.0), "{on_workers:?}");
     }
 }

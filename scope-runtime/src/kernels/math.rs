@@ -3,8 +3,7 @@
 use super::{Inputs, Num, Typed, cpu, map, same, spare, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult};
-use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Zip};
-use smallvec::SmallVec;
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Slice, Zip};
 
 fn add<T: Num>(a: T, b: T) -> T {
     Num::add(a, b)
@@ -350,7 +349,7 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
 /// handing half to another thread costs more than it saves (`gemm` lines
 /// of `cargo bench --bench session`: 32x784x256, 6.4M, gained 0.9-1.2x on
 /// this 2-core machine, 256x256x256, 16.8M, 1.0-1.4x, 256x784x256 1.3-1.8x).
-const PARALLEL_MULTIPLY_ADDS: usize = 1 << 23;
+const PARALLEL_MULTIPLY_ADDS: usize = 1 << 18;
 /// Multiply-adds from which a one-row product is split by columns. A batch
 /// of one through weights of `[k, 256]` on this 2-core VM (medians of
 /// sessions running `x.matmul(w)`): k = 512 took 16.8 µs split against 8.7 on one
@@ -379,38 +378,82 @@ pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>
                 return super::direct::row_times_matrix(x, w, n, out);
             };
             let block = n.div_ceil(pool.current_num_threads()).next_multiple_of(16);
-            let mut blocks = out.chunks_mut(block).enumerate();
-            let first = blocks.next();
-            return pool.in_place_scope(|scope| {
-                for (i, out) in blocks {
-                    scope.spawn(move |_| super::direct::row_times_matrix(x, &w[i * block..], n, out));
-                }
-                if let Some((_, out)) = first {
-                    super::direct::row_times_matrix(x, w, n, out);
-                }
-            });
+            return pool
+                .run_each(out.chunks_mut(block), |i, out| super::direct::row_times_matrix(x, &w[i * block..], n, out));
         }
     }
     let Some(pool) = cpu::pool_for(m.saturating_mul(n).saturating_mul(k), PARALLEL_MULTIPLY_ADDS) else {
-        return gemm_into(a.view(), b.view(), out.view_mut());
+        return product_into(a.view(), b.view(), out.view_mut());
     };
-    // Blocks of whole SIMD widths (16 f32s), one per thread.
+    // Blocks of whole tiles (32 f32 columns, 8 rows), one per thread.
     let threads = pool.current_num_threads();
     let axis = if n >= SPLIT_COLUMNS_FROM { Axis(1) } else { Axis(0) };
-    let block = out.len_of(axis).div_ceil(threads).next_multiple_of(16);
-    let inputs: SmallVec<[(ArrayView2<'_, T>, ArrayView2<'_, T>); 4]> = match axis {
-        Axis(1) => b.axis_chunks_iter(axis, block).map(|b| (a.view(), b)).collect(),
-        _ => a.axis_chunks_iter(axis, block).map(|a| (a, b.view())).collect(),
-    };
-    let mut blocks: SmallVec<[_; 4]> = inputs.into_iter().zip(out.axis_chunks_iter_mut(axis, block)).collect();
-    let first = blocks.remove(0);
-    pool.in_place_scope(|scope| {
-        for ((a, b), out) in blocks {
-            scope.spawn(move |_| gemm_into(a, b, out));
-        }
-        let ((a, b), out) = first;
-        gemm_into(a, b, out);
+    let block = out.len_of(axis).div_ceil(threads).next_multiple_of(if axis == Axis(1) { 32 } else { 8 });
+    pool.run_each(out.axis_chunks_iter_mut(axis, block), |i, out| {
+        let (a, b) = match axis {
+            Axis(1) => (a.view(), b.slice_axis(axis, Slice::from(i * block..(i * block + block).min(n)))),
+            _ => (a.slice_axis(axis, Slice::from(i * block..(i * block + block).min(m))), b.view()),
+        };
+        product_into(a, b, out);
     });
+}
+
+/// `out = a b` for f32 matrices, computed as a [`Session`](crate::Session)
+/// with `threads` threads computes `MatMul`: the same kernel (register
+/// tiles for f32, a streaming pass for one row), split across the process's
+/// threads for that count the same way. For code written by hand next to a
+/// session (the benchmarks' baselines) that should cost what the session's
+/// products cost.
+///
+/// ```
+/// use scope_runtime::matmul_into;
+/// use scope_runtime::ndarray::{Array2, array};
+/// let a = array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let b = array![[5.0f32], [6.0]];
+/// let mut out = Array2::zeros((2, 1));
+/// matmul_into(a.view(), b.view(), out.view_mut(), 2)?;
+/// assert_eq!(out, array![[17.0], [39.0]]);
+/// # Ok::<(), scope_runtime::Error>(())
+/// ```
+pub fn matmul_into(
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    out: ArrayViewMut2<'_, f32>,
+    threads: usize,
+) -> crate::Result<()> {
+    if a.ncols() != b.nrows() || out.dim() != (a.nrows(), b.ncols()) {
+        return Err(crate::Error::OpShape {
+            op: "matmul_into".into(),
+            op_type: "MatMul",
+            shapes: [a.shape(), b.shape(), out.shape()].map(crate::Shape::from).to_vec(),
+            rule: "a is [m, k], b is [k, n] and out is [m, n]",
+        });
+    }
+    let _flush = cpu::FlushDenormals::new();
+    let _pool = cpu::Using::new(cpu::pool(threads));
+    float_mat_mul(&a, &b, out);
+    Ok(())
+}
+
+/// `out = a b` on this thread: in register tiles for f32 (see
+/// [`super::tiles`]), else (f64, or a right operand whose rows are not
+/// contiguous) through [`gemm_into`].
+fn product_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+    if T::DTYPE == DType::F32 {
+        // SAFETY: `T` is f32 (the only `Num` of dtype F32), so these are the
+        // same views with their element type named.
+        let (a32, b32, mut out32) = unsafe {
+            (
+                a.raw_view().cast::<f32>().deref_into_view(),
+                b.raw_view().cast::<f32>().deref_into_view(),
+                out.raw_view_mut().cast::<f32>().deref_into_view_mut(),
+            )
+        };
+        if super::tiles::product(&a32, &b32, &mut out32) {
+            return;
+        }
+    }
+    gemm_into(a, b, out)
 }
 
 /// `out = a b` through the `gemm` crate on this thread; it reads any

@@ -13,6 +13,7 @@ pub(crate) mod nn;
 pub(crate) mod random;
 pub(crate) mod reduce;
 pub(crate) mod state;
+pub(crate) mod tiles;
 
 use crate::base::{Element, Value};
 use crate::graph::{Arg, Args, KernelResult};

@@ -129,17 +129,8 @@ fn conv2d_direct<T: NdFloat + Num>(
             return conv.positions(0, out);
         };
         let block = positions.div_ceil(pool.current_num_threads());
-        let mut blocks = out.chunks_mut(block * g.cout).enumerate();
-        let first = blocks.next();
         let conv = &conv;
-        pool.in_place_scope(|scope| {
-            for (i, out) in blocks {
-                scope.spawn(move |_| conv.positions(i * block, out));
-            }
-            if let Some((_, out)) = first {
-                conv.positions(0, out);
-            }
-        });
+        pool.run_each(out.chunks_mut(block * g.cout), |i, out| conv.positions(i * block, out));
     };
     let mut out = spare.unwrap_or_else(|| ArrayD::zeros(IxDyn(&shape)));
     compute(out.as_slice_mut().ok_or("output layout")?);

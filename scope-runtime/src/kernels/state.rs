@@ -1,6 +1,6 @@
 //! Kernels with effects: assignments to variables, made in place.
 
-use super::{Inputs, Num, same};
+use super::{Inputs, Num, cpu, same};
 use crate::base::Value;
 use crate::graph::{Arg, Args, Attr, KernelResult};
 use crate::variable::Variable;
@@ -192,12 +192,80 @@ fn adam<T: ndarray::NdFloat>(
     check_shapes(x, &[m, v, g])?;
     let one = T::one();
     let alpha = lr * (one - b2p).sqrt() / (one - b1p);
-    Zip::from(x).and(m).and(v).and(g).for_each(|x, m, v, &g| {
-        *m += (g - *m) * (one - b1);
-        *v += (g * g - *v) * (one - b2);
-        *x -= (*m * alpha) / (v.sqrt() + eps);
-    });
+    let constants = AdamConstants { alpha, b1, b2, eps };
+    let slices = (x.as_slice_memory_order_mut(), m.as_slice_memory_order_mut(), v.as_slice_memory_order_mut());
+    let (Some(x), Some(m), Some(v), Some(g)) = (slices.0, slices.1, slices.2, g.as_slice_memory_order()) else {
+        // Not one block of memory each (never for variables and their
+        // gradients in practice): the same arithmetic through ndarray.
+        Zip::from(x).and(m).and(v).and(g).for_each(|x, m, v, &g| adam_element(x, m, v, g, &constants));
+        return Ok(());
+    };
+    match cpu::pool_for(x.len(), PARALLEL_UPDATE_ELEMENTS) {
+        None => adam_slices(x, m, v, g, &constants),
+        Some(pool) => {
+            let chunks = x.chunks_mut(UPDATE_CHUNK).zip(m.chunks_mut(UPDATE_CHUNK)).zip(v.chunks_mut(UPDATE_CHUNK));
+            pool.run_each(chunks.zip(g.chunks(UPDATE_CHUNK)), |_, (((x, m), v), g)| {
+                adam_slices(x, m, v, g, &constants)
+            });
+        }
+    }
     Ok(())
+}
+
+/// Elements from which an optimizer's update is shared with the session's
+/// other threads, in chunks of [`UPDATE_CHUNK`].
+const PARALLEL_UPDATE_ELEMENTS: usize = 1 << 15;
+const UPDATE_CHUNK: usize = 1 << 14;
+
+/// The numbers one Adam step uses for every element.
+struct AdamConstants<T> {
+    alpha: T,
+    b1: T,
+    b2: T,
+    eps: T,
+}
+
+/// Adam's update of one element, in TF's order of operations.
+#[inline(always)]
+fn adam_element<T: ndarray::NdFloat>(x: &mut T, m: &mut T, v: &mut T, g: T, c: &AdamConstants<T>) {
+    let one = T::one();
+    *m += (g - *m) * (one - c.b1);
+    *v += (g * g - *v) * (one - c.b2);
+    *x -= (*m * c.alpha) / (v.sqrt() + c.eps);
+}
+
+/// Adam over slices of equal length, vectorized for the widest vectors the
+/// CPU has (the same correctly rounded operations: sqrt and division are
+/// exact in every width, and nothing is fused).
+fn adam_slices<T: ndarray::NdFloat>(x: &mut [T], m: &mut [T], v: &mut [T], g: &[T], c: &AdamConstants<T>) {
+    #[inline(always)]
+    fn body<T: ndarray::NdFloat>(x: &mut [T], m: &mut [T], v: &mut [T], g: &[T], c: &AdamConstants<T>) {
+        for (((x, m), v), &g) in x.iter_mut().zip(m).zip(v).zip(g) {
+            adam_element(x, m, v, g, c);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx2")]
+    fn avx512<T: ndarray::NdFloat>(x: &mut [T], m: &mut [T], v: &mut [T], g: &[T], c: &AdamConstants<T>) {
+        body(x, m, v, g, c)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn avx2<T: ndarray::NdFloat>(x: &mut [T], m: &mut [T], v: &mut [T], g: &[T], c: &AdamConstants<T>) {
+        body(x, m, v, g, c)
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features the function is compiled for.
+            return unsafe { avx512(x, m, v, g, c) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { avx2(x, m, v, g, c) };
+        }
+    }
+    body(x, m, v, g, c)
 }
 
 /// TF's `ApplyRMSProp` (`centered: false`: variable, ms, mom) and

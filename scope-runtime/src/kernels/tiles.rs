@@ -1,0 +1,415 @@
+//! The f32 matrix product in register tiles, reading both operands where
+//! they lie: no packing, so a product of a few rows (a batch of 32 through
+//! a layer, a weight gradient summed over 32 examples) costs its
+//! multiply-adds and little else.
+//!
+//! A tile of output rows × columns keeps its sums in vector registers while
+//! the rows of `b` stream past: each step loads a few vectors of one row of
+//! `b` and multiplies them by one element of each of the tile's rows of `a`.
+//! Every output is the sum `Σ_p a[i, p] b[p, j]` taken in order of `p` with
+//! fused multiply-adds, so the result does not depend on how the output is
+//! cut into tiles or across threads.
+//!
+//! Written with AVX-512 and with AVX2 (chosen at run time by the CPU's
+//! features). [`product`] declines what it does not cover (no such CPU, or
+//! `b` without contiguous rows): the caller then uses the `gemm` crate.
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+/// Most terms per output computed here: a tile's column block of `b`
+/// (`k` rows of 32 columns, 128 bytes each) then still fits in a core's L2.
+const MAX_DEPTH: usize = 4096;
+
+/// `out = a b` for f32 matrices, when `b`'s and `out`'s rows are
+/// contiguous and the CPU has AVX-512 or AVX2 with FMA. Returns false
+/// (leaving `out` as it was) when it does not apply.
+pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mut ArrayViewMut2<'_, f32>) -> bool {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    debug_assert!(b.nrows() == k && out.dim() == (m, n));
+    // Columns one element apart (or a single column).
+    let unit = |strides: &[isize]| strides[1] == 1 || n == 1;
+    if k > MAX_DEPTH || !unit(b.strides()) || !unit(out.strides()) {
+        return false;
+    }
+    if m == 0 || n == 0 {
+        return true;
+    }
+    let non_negative = |strides: &[isize]| strides.iter().all(|&s| s >= 0);
+    if !non_negative(a.strides()) || !non_negative(b.strides()) || !non_negative(out.strides()) {
+        return false;
+    }
+    // The strides, as element counts (non-negative, checked above).
+    let to_usize = |s: isize| s as usize;
+    let shape = Shape {
+        m,
+        k,
+        n,
+        a_rows: to_usize(a.strides()[0]),
+        a_cols: to_usize(a.strides()[1]),
+        b_rows: to_usize(b.strides()[0]),
+        out_rows: to_usize(out.strides()[0]),
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features; the pointers and strides are
+            // those of live views of the stated shapes (non-negative strides,
+            // unit column stride for `b` and `out`, or one row), and `out`
+            // is a distinct mutable view.
+            unsafe { avx512::product(a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &shape) };
+            return true;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { avx2::product(a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &shape) };
+            return true;
+        }
+    }
+    let _ = shape;
+    false
+}
+
+/// Sizes and strides (in elements) of a product `out = a b`: `a` is
+/// `m × k`, `b` is `k × n` with unit column stride, as is `out` (`m × n`).
+struct Shape {
+    m: usize,
+    k: usize,
+    n: usize,
+    a_rows: usize,
+    a_cols: usize,
+    b_rows: usize,
+    out_rows: usize,
+}
+
+/// The tiled product over one instruction set's vectors: `$lanes` f32s per
+/// vector, tiles of up to `$rows` rows × `$vectors` vectors, and the
+/// module's `zero`, `load`, `store`, `splat`, `fmadd`, `load_part` and
+/// `store_part` (the first `n < $lanes` lanes).
+#[cfg(target_arch = "x86_64")]
+macro_rules! tiled_product {
+    ($features:literal, $lanes:literal, $rows:literal, $vectors:literal) => {
+        /// `out = a b` over the whole output, tile by tile: column blocks
+        /// outside, so that a block of `b` stays in cache for every row tile.
+        ///
+        /// # Safety
+        /// The CPU has the features; the pointers address matrices of
+        /// `shape`'s sizes and strides, `out` not overlapping the others.
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn product(a: *const f32, b: *const f32, out: *mut f32, shape: &super::Shape) {
+            const WIDE: usize = $lanes * $vectors;
+            let mut j = 0;
+            while j < shape.n {
+                let width = (shape.n - j).min(WIDE);
+                let mut i = 0;
+                while i < shape.m {
+                    let rows = (shape.m - i).min($rows);
+                    // SAFETY: rows i..i + rows and columns j..j + width are
+                    // inside the three matrices.
+                    unsafe {
+                        let a = a.add(i * shape.a_rows);
+                        let b = b.add(j);
+                        let out = out.add(i * shape.out_rows + j);
+                        match (rows, width) {
+                            ($rows, WIDE) => tile::<$rows, $vectors>(a, b, out, shape, $lanes),
+                            _ => edge_tile(rows, width, a, b, out, shape),
+                        }
+                    }
+                    i += rows;
+                }
+                j += width;
+            }
+        }
+
+        /// A tile narrower or shorter than the widest: whole vectors, then
+        /// one vector of the remaining `width % lanes` columns.
+        ///
+        /// # Safety
+        /// As [`tile`], for `rows` rows and `width` columns.
+        #[target_feature(enable = $features)]
+        unsafe fn edge_tile(
+            rows: usize,
+            width: usize,
+            a: *const f32,
+            b: *const f32,
+            out: *mut f32,
+            shape: &super::Shape,
+        ) {
+            let mut j = 0;
+            while j < width {
+                let lanes = (width - j).min($lanes);
+                // SAFETY: columns j..j + lanes are inside the tile.
+                unsafe {
+                    let (b, out) = (b.add(j), out.add(j));
+                    match rows {
+                        1 => tile::<1, 1>(a, b, out, shape, lanes),
+                        2 => tile::<2, 1>(a, b, out, shape, lanes),
+                        3 => tile::<3, 1>(a, b, out, shape, lanes),
+                        4 => tile::<4, 1>(a, b, out, shape, lanes),
+                        5 if $rows >= 5 => tile::<5, 1>(a, b, out, shape, lanes),
+                        6 if $rows >= 6 => tile::<6, 1>(a, b, out, shape, lanes),
+                        7 if $rows >= 7 => tile::<7, 1>(a, b, out, shape, lanes),
+                        _ => tile::<$rows, 1>(a, b, out, shape, lanes),
+                    }
+                }
+                j += lanes;
+            }
+        }
+
+        /// `R` rows × `V` vectors of sums, the last vector holding only its
+        /// first `last` lanes (`1..=lanes`).
+        ///
+        /// # Safety
+        /// `a` addresses the tile's first row of `a`, `b` and `out` its first
+        /// column; `R` rows and `(V - 1) * lanes + last` columns are inside.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn tile<const R: usize, const V: usize>(
+            a: *const f32,
+            b: *const f32,
+            out: *mut f32,
+            shape: &super::Shape,
+            last: usize,
+        ) {
+            // SAFETY: every access below is inside the tile, by the caller.
+            unsafe {
+                let mut sums = [[zero(); V]; R];
+                let mut a = a;
+                let mut b = b;
+                for _ in 0..shape.k {
+                    let mut row = [zero(); V];
+                    for (v, x) in row.iter_mut().enumerate() {
+                        *x = if v + 1 == V && last < $lanes {
+                            load_part(b.add(v * $lanes), last)
+                        } else {
+                            load(b.add(v * $lanes))
+                        };
+                    }
+                    for (r, sums) in sums.iter_mut().enumerate() {
+                        let x = splat(*a.add(r * shape.a_rows));
+                        for (sum, &y) in sums.iter_mut().zip(&row) {
+                            *sum = fmadd(x, y, *sum);
+                        }
+                    }
+                    a = a.add(shape.a_cols);
+                    b = b.add(shape.b_rows);
+                }
+                for (r, sums) in sums.iter().enumerate() {
+                    for (v, &sum) in sums.iter().enumerate() {
+                        let at = out.add(r * shape.out_rows + v * $lanes);
+                        if v + 1 == V && last < $lanes { store_part(at, last, sum) } else { store(at, sum) }
+                    }
+                }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// A mask of the first `n` lanes.
+    #[inline]
+    fn first(n: usize) -> __mmask16 {
+        ((1u32 << n.min(16)) - 1) as __mmask16
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn zero() -> __m512 {
+        _mm512_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn splat(x: f32) -> __m512 {
+        _mm512_set1_ps(x)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn fmadd(x: __m512, y: __m512, sum: __m512) -> __m512 {
+        _mm512_fmadd_ps(x, y, sum)
+    }
+
+    /// # Safety
+    /// 16 f32s are readable at `p`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(p: *const f32) -> __m512 {
+        // SAFETY: by the caller.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+
+    /// # Safety
+    /// 16 f32s are writable at `p`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(p: *mut f32, v: __m512) {
+        // SAFETY: by the caller.
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+
+    /// # Safety
+    /// `n` f32s are readable at `p` (the others are not touched).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load_part(p: *const f32, n: usize) -> __m512 {
+        // SAFETY: masked-off lanes are not read.
+        unsafe { _mm512_maskz_loadu_ps(first(n), p) }
+    }
+
+    /// # Safety
+    /// `n` f32s are writable at `p` (the others are not touched).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store_part(p: *mut f32, n: usize, v: __m512) {
+        // SAFETY: masked-off lanes are not written.
+        unsafe { _mm512_mask_storeu_ps(p, first(n), v) }
+    }
+
+    tiled_product!("avx512f,avx512vl,avx2,fma", 16, 8, 2);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// A mask of the first `n` lanes (all bits of each chosen lane set).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn first(n: usize) -> __m256i {
+        let n = n.min(8) as i32;
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn zero() -> __m256 {
+        _mm256_setzero_ps()
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn splat(x: f32) -> __m256 {
+        _mm256_set1_ps(x)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn fmadd(x: __m256, y: __m256, sum: __m256) -> __m256 {
+        _mm256_fmadd_ps(x, y, sum)
+    }
+
+    /// # Safety
+    /// 8 f32s are readable at `p`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(p: *const f32) -> __m256 {
+        // SAFETY: by the caller.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+
+    /// # Safety
+    /// 8 f32s are writable at `p`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store(p: *mut f32, v: __m256) {
+        // SAFETY: by the caller.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+
+    /// # Safety
+    /// `n` f32s are readable at `p` (the others are not touched).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_part(p: *const f32, n: usize) -> __m256 {
+        // SAFETY: masked-off lanes are not read.
+        unsafe { _mm256_maskload_ps(p, first(n)) }
+    }
+
+    /// # Safety
+    /// `n` f32s are writable at `p` (the others are not touched).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store_part(p: *mut f32, n: usize, v: __m256) {
+        // SAFETY: masked-off lanes are not written.
+        unsafe { _mm256_maskstore_ps(p, first(n), v) }
+    }
+
+    tiled_product!("avx2,fma", 8, 4, 3);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, ShapeBuilder};
+
+    /// The sums in f64.
+    fn naive(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f64> {
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols()).map(|p| f64::from(a[[i, p]]) * f64::from(b[[p, j]])).sum()
+        })
+    }
+
+    fn matrix(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| (((i * 31 + j * 17 + seed) % 23) as f32 - 11.0) / 7.0)
+    }
+
+    #[test]
+    fn products_of_every_tile_shape_match_the_sums() {
+        for (m, k, n) in
+            [(1, 1, 1), (3, 5, 7), (8, 16, 32), (9, 3, 33), (17, 40, 47), (32, 784, 256), (7, 0, 5), (33, 12, 10)]
+        {
+            let a = matrix(m, k, 1);
+            let b = matrix(k, n, 2);
+            // `a` as given and transposed in memory (a weight gradient's `x^T`).
+            let mut a_t = Array2::zeros((m, k).f());
+            a_t.assign(&a);
+            for a in [a.view(), a_t.view()] {
+                let mut out = Array2::from_elem((m, n), f32::NAN);
+                if !product(&a, &b.view(), &mut out.view_mut()) {
+                    // No AVX2 on this CPU: nothing to check.
+                    return;
+                }
+                for ((i, j), &want) in naive(&a, &b.view()).indexed_iter() {
+                    let got = f64::from(out[[i, j]]);
+                    assert!(
+                        (got - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "{m}x{k}x{n} at ({i}, {j}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_of_the_output_equal_the_whole_bit_for_bit() {
+        let (m, k, n) = (37, 300, 200);
+        let (a, b) = (matrix(m, k, 3), matrix(k, n, 4));
+        let mut whole = Array2::zeros((m, n));
+        if !product(&a.view(), &b.view(), &mut whole.view_mut()) {
+            return;
+        }
+        let mut pieces = Array2::zeros((m, n));
+        for (rows, cols) in [(0..20, 0..48), (0..20, 48..200), (20..37, 0..131), (20..37, 131..200)] {
+            let a = a.slice(ndarray::s![rows.clone(), ..]);
+            let b = b.slice(ndarray::s![.., cols.clone()]);
+            assert!(product(&a, &b, &mut pieces.slice_mut(ndarray::s![rows, cols])));
+        }
+        assert_eq!(whole, pieces);
+    }
+
+    #[test]
+    fn it_declines_what_it_does_not_cover() {
+        let a = matrix(4, 6, 5);
+        let mut out = Array2::from_elem((4, 4), 7.0f32);
+        // The right operand transposed in memory: its columns are not contiguous.
+        let c = matrix(4, 6, 7);
+        assert!(!product(&a.view(), &c.t(), &mut out.view_mut()));
+        assert!(out.iter().all(|&x| x == 7.0), "a declined product leaves the output");
+        let deep = matrix(1, MAX_DEPTH + 1, 8);
+        let tall = matrix(MAX_DEPTH + 1, 1, 9);
+        assert!(!product(&deep.view(), &tall.view(), &mut Array2::zeros((1, 1)).view_mut()));
+    }
+}
