@@ -9,7 +9,7 @@
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -91,6 +91,41 @@ pub(crate) struct Pool {
     panicked: AtomicBool,
     /// Workers parked or about to park: the caller wakes them.
     sleeping: AtomicUsize,
+    /// The CPU the caller of the latest job ran on, and the CPU of the
+    /// latest worker to start a part ([`NO_CPU`] when not known).
+    caller_cpu: AtomicU32,
+    worker_cpu: AtomicU32,
+}
+
+/// A CPU number meaning "not known".
+const NO_CPU: u32 = u32::MAX;
+
+/// The number of the CPU this thread runs on, when the CPU says (x86's
+/// `rdtscp`, whose auxiliary value Linux sets to it).
+fn current_cpu() -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS_RDTSCP: OnceLock<bool> = OnceLock::new();
+        // CPUID leaf 0x8000_0001, EDX bit 27 (asked once: in a VM `cpuid` traps).
+        let has = *HAS_RDTSCP.get_or_init(|| {
+            let highest = std::arch::x86_64::__cpuid(0x8000_0000).eax;
+            highest >= 0x8000_0001 && std::arch::x86_64::__cpuid(0x8000_0001).edx & (1 << 27) != 0
+        });
+        if has {
+            let mut aux = 0;
+            // SAFETY: the CPU has the instruction (checked above); it only
+            // reads the time stamp counter and the auxiliary register.
+            unsafe { std::arch::x86_64::__rdtscp(&mut aux) };
+            // Linux stores the node above the low 12 bits.
+            return aux & 0xfff;
+        }
+    }
+    NO_CPU
+}
+
+/// Whether two threads seen on these CPUs share one.
+fn same_cpu(a: u32, b: u32) -> bool {
+    a == b && a != NO_CPU
 }
 
 impl Pool {
@@ -105,6 +140,8 @@ impl Pool {
             finished: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
+            caller_cpu: AtomicU32::new(NO_CPU),
+            worker_cpu: AtomicU32::new(NO_CPU),
         }
     }
 
@@ -125,6 +162,8 @@ impl Pool {
         self.finished.store(0, Ordering::Relaxed);
         self.panicked.store(false, Ordering::Relaxed);
         self.parts.store(parts, Ordering::Relaxed);
+        let cpu = current_cpu();
+        self.caller_cpu.store(cpu, Ordering::Relaxed);
         self.job.store((&raw const job).cast_mut().cast(), Ordering::Relaxed);
         let generation = (self.next.load(Ordering::Relaxed) >> 32).wrapping_add(1) & u64::from(u32::MAX);
         // SeqCst with the workers' count of sleepers: either they see the
@@ -134,14 +173,14 @@ impl Pool {
             self.workers.get().into_iter().flatten().for_each(Thread::unpark);
         }
         self.help(generation);
-        // The workers read `job` until the last part is done.
-        let mut spins = 0u32;
+        // The workers read `job` until the last part is done. A worker on
+        // this thread's CPU only computes while this one yields.
+        let mut waiting = Waiting::new();
         while self.finished.load(Ordering::Acquire) < parts {
-            spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(1 << 12) {
+            if same_cpu(self.worker_cpu.load(Ordering::Relaxed), cpu) {
                 std::thread::yield_now();
             }
-            std::hint::spin_loop();
+            waiting.pause();
         }
         let panicked = self.panicked.load(Ordering::Relaxed);
         self.claimed.store(false, Ordering::Release);
@@ -175,6 +214,7 @@ impl Pool {
             // generation is still waiting for it and `job` (read after the
             // generation was published) points at its live `Job`.
             let job = unsafe { *job.cast::<Job<'_>>() };
+            self.worker_cpu.store(current_cpu(), Ordering::Relaxed);
             if catch_unwind(AssertUnwindSafe(|| job(part))).is_err() {
                 self.panicked.store(true, Ordering::Relaxed);
             }
@@ -197,17 +237,17 @@ impl Pool {
     /// The generation of the next job after `seen`.
     fn wait_after(&self, seen: u64) -> u64 {
         let current = || self.next.load(Ordering::Acquire) >> 32;
-        let start = Instant::now();
-        let mut spins = 0u32;
-        loop {
-            if current() != seen {
-                return current();
-            }
-            spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
+        let mut waiting = Waiting::new();
+        // Spinning on the CPU of the thread that will hand over the next job
+        // would take half its time: park instead, and be woken where the
+        // system finds room.
+        while current() == seen && waiting.pause() <= SPIN {
+            if waiting.spins % 64 == 0 && same_cpu(current_cpu(), self.caller_cpu.load(Ordering::Relaxed)) {
                 break;
             }
-            std::hint::spin_loop();
+        }
+        if current() != seen {
+            return current();
         }
         self.sleeping.fetch_add(1, Ordering::SeqCst);
         while self.next.load(Ordering::SeqCst) >> 32 == seen {
@@ -215,6 +255,40 @@ impl Pool {
         }
         self.sleeping.fetch_sub(1, Ordering::SeqCst);
         current()
+    }
+}
+
+/// A wait for another thread: spinning, and yielding the CPU every few
+/// microseconds, so that a thread it waits for that shares its CPU (a busy
+/// machine, more threads than cores) gets to run.
+struct Waiting {
+    start: Instant,
+    yielded: Duration,
+    spins: u32,
+}
+
+impl Waiting {
+    /// Time between yields.
+    const YIELD_EVERY: Duration = Duration::from_micros(20);
+
+    fn new() -> Waiting {
+        Waiting { start: Instant::now(), yielded: Duration::ZERO, spins: 0 }
+    }
+
+    /// One pause of the wait; returns how long it has lasted (measured
+    /// every 32 pauses).
+    fn pause(&mut self) -> Duration {
+        std::hint::spin_loop();
+        self.spins = self.spins.wrapping_add(1);
+        if !self.spins.is_multiple_of(32) {
+            return self.yielded;
+        }
+        let waited = self.start.elapsed();
+        if waited >= self.yielded + Self::YIELD_EVERY {
+            std::thread::yield_now();
+            self.yielded = waited;
+        }
+        waited
     }
 }
 

@@ -356,16 +356,15 @@ const PARALLEL_MULTIPLY_ADDS: usize = 1 << 18;
 /// thread, 784 13.6 against 13.2, 2048 30 against 51 (weights beyond the
 /// core's L2 gain from a second core's bandwidth).
 const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 19;
-/// Products with this many output columns are cut into column blocks, each
-/// thread packing the whole left matrix and its share of the right one;
-/// narrower ones into row blocks. Column blocks measured faster for the
-/// MLP's products (rows made each thread pack all of a wide right matrix).
+/// Products with this many output columns are cut into column blocks, one
+/// per thread, each reading all of the left matrix and its share of the
+/// right one; narrower ones into row blocks.
 const SPLIT_COLUMNS_FROM: usize = 64;
 
 /// `out = a b` for f32 or f64. A large product is cut into one block of
 /// output columns (rows when it is narrow) per thread of the running
-/// session, each computed by [`gemm_into`]; the caller's thread takes the
-/// first block.
+/// session, each computed by [`product_into`]; the caller's thread takes
+/// the first block.
 pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));

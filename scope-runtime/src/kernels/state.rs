@@ -200,22 +200,20 @@ fn adam<T: ndarray::NdFloat>(
         Zip::from(x).and(m).and(v).and(g).for_each(|x, m, v, &g| adam_element(x, m, v, g, &constants));
         return Ok(());
     };
-    match cpu::pool_for(x.len(), PARALLEL_UPDATE_ELEMENTS) {
-        None => adam_slices(x, m, v, g, &constants),
-        Some(pool) => {
-            let chunks = x.chunks_mut(UPDATE_CHUNK).zip(m.chunks_mut(UPDATE_CHUNK)).zip(v.chunks_mut(UPDATE_CHUNK));
-            pool.run_each(chunks.zip(g.chunks(UPDATE_CHUNK)), |_, (((x, m), v), g)| {
-                adam_slices(x, m, v, g, &constants)
-            });
-        }
-    }
+    let Some(pool) = cpu::pool_for(x.len(), PARALLEL_UPDATE_ELEMENTS) else {
+        adam_slices(x, m, v, g, &constants);
+        return Ok(());
+    };
+    // One block per thread, in whole cache lines.
+    let chunk = x.len().div_ceil(pool.current_num_threads()).next_multiple_of(16);
+    let chunks = x.chunks_mut(chunk).zip(m.chunks_mut(chunk)).zip(v.chunks_mut(chunk));
+    pool.run_each(chunks.zip(g.chunks(chunk)), |_, (((x, m), v), g)| adam_slices(x, m, v, g, &constants));
     Ok(())
 }
 
 /// Elements from which an optimizer's update is shared with the session's
-/// other threads, in chunks of [`UPDATE_CHUNK`].
+/// other threads.
 const PARALLEL_UPDATE_ELEMENTS: usize = 1 << 15;
-const UPDATE_CHUNK: usize = 1 << 14;
 
 /// The numbers one Adam step uses for every element.
 struct AdamConstants<T> {
