@@ -242,7 +242,7 @@ impl Pool {
         // would take half its time: park instead, and be woken where the
         // system finds room.
         while current() == seen && waiting.pause() <= SPIN {
-            if waiting.spins % 64 == 0 && same_cpu(current_cpu(), self.caller_cpu.load(Ordering::Relaxed)) {
+            if waiting.spins.is_multiple_of(64) && same_cpu(current_cpu(), self.caller_cpu.load(Ordering::Relaxed)) {
                 break;
             }
         }
