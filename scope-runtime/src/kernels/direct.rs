@@ -9,6 +9,7 @@
 //! count; the portable version rounds each product before adding it.
 
 use super::Num;
+use crate::base::DType;
 
 /// `acc + a * b`, fused when the CPU computes with fused multiply-add.
 #[inline(always)]
@@ -152,6 +153,64 @@ impl<T: Num> Conv<'_, T> {
     }
 }
 
+/// A convolution's input with its padding written out as zeros, so that
+/// every window lies inside it: `[n, height, width, cin]`.
+pub(crate) struct Padded {
+    data: Vec<f32>,
+    height: usize,
+    width: usize,
+}
+
+impl Conv<'_, f32> {
+    /// The input of `n` images, padded; `None` when the tiled kernel does
+    /// not run on this CPU or the padded input's size overflows.
+    pub(crate) fn padded(&self, n: usize) -> Option<Padded> {
+        if !super::tiles::available() {
+            return None;
+        }
+        let ([h, w, cin], [kh, kw, _], [oh, ow]) = (self.input, self.filter, self.output);
+        // Rows and columns the windows reach, from the padded input's start.
+        let reach = |out: usize, stride: usize, k: usize, dilation: usize| {
+            out.checked_sub(1)?
+                .checked_mul(stride)?
+                .checked_add(k.checked_sub(1)?.checked_mul(dilation)?)?
+                .checked_add(1)
+        };
+        let height = reach(oh, self.strides[0], kh, self.dilations[0])?.max(self.pad[0].checked_add(h)?);
+        let width = reach(ow, self.strides[1], kw, self.dilations[1])?.max(self.pad[1].checked_add(w)?);
+        let len = n.checked_mul(height)?.checked_mul(width)?.checked_mul(cin)?;
+        let mut data = vec![0.0; len];
+        for (image, padded) in self.x.chunks_exact(h * w * cin).zip(data.chunks_exact_mut(height * width * cin)).take(n)
+        {
+            for (row, padded) in image.chunks_exact(w * cin).zip(padded.chunks_exact_mut(width * cin).skip(self.pad[0]))
+            {
+                padded[self.pad[1] * cin..][..w * cin].copy_from_slice(row);
+            }
+        }
+        Some(Padded { data, height, width })
+    }
+
+    /// Output rows `first..` (image and output row flattened), `ow * cout`
+    /// values each, into `out`, whose every element is written: each row
+    /// one product in register tiles over the padded input.
+    pub(crate) fn padded_rows(&self, padded: &Padded, first: usize, out: &mut [f32]) {
+        let ([_, _, cin], [kh, kw, cout], [oh, ow]) = (self.input, self.filter, self.output);
+        let mut offsets = [0usize; DIRECT_CONV_MAX_PATCH];
+        let patch = kh * kw * cin;
+        for (t, offset) in offsets.iter_mut().enumerate().take(patch) {
+            let (dy, dx, i) = (t / (kw * cin) * self.dilations[0], t / cin % kw * self.dilations[1], t % cin);
+            *offset = (dy * padded.width + dx) * cin + i;
+        }
+        for (r, out) in out.chunks_exact_mut(ow * cout).enumerate() {
+            let (b, oy) = ((first + r) / oh, (first + r) % oh);
+            let start = ((b * padded.height + oy * self.strides[0]) * padded.width) * cin;
+            let done =
+                super::tiles::windows(&padded.data[start..], self.strides[1] * cin, ow, &offsets[..patch], self.f, out);
+            debug_assert!(done, "the padded input holds every window");
+        }
+    }
+}
+
 #[inline(always)]
 fn conv_positions<T: Num, const FMA: bool>(c: &Conv<'_, T>, first: usize, out: &mut [T]) {
     let ([h, w, cin], [kh, kw, cout], [oh, ow]) = (c.input, c.filter, c.output);
@@ -173,6 +232,12 @@ fn conv_positions<T: Num, const FMA: bool>(c: &Conv<'_, T>, first: usize, out: &
         *offsets = [dy, dx, i];
     }
     let taps = &taps[..patch];
+    // The same offsets alone, for the tiled f32 kernel.
+    let mut offsets = [0usize; DIRECT_CONV_MAX_PATCH];
+    for (offset, &(d, _)) in offsets.iter_mut().zip(taps) {
+        *offset = d;
+    }
+    let offsets = &offsets[..patch];
     let span = [(kh - 1).saturating_mul(c.dilations[0]), (kw - 1).saturating_mul(c.dilations[1])];
     let step = c.strides[1] * cin;
     // Output columns whose windows lie inside the input, along a row.
@@ -195,6 +260,30 @@ fn conv_positions<T: Num, const FMA: bool>(c: &Conv<'_, T>, first: usize, out: &
         let y0 = oy * c.strides[0];
         let inside_y = y0 >= c.pad[0] && (y0 - c.pad[0]).saturating_add(span[0]) < h;
         let window = |ox: usize| ((b * h + y0 - c.pad[0]) * w + ox * c.strides[1] - c.pad[1]) * cin;
+        if inside_y && inside_x(ox) && T::DTYPE == DType::F32 {
+            // The positions of this row whose windows lie inside the input,
+            // as one product in register tiles.
+            let mut run = 1;
+            while run < positions - done && ox + run < ow && inside_x(ox + run) {
+                run += 1;
+            }
+            // SAFETY: `T` is f32 (the only `Num` of dtype F32): the same
+            // slices with their element type named.
+            let (x32, f32s, out32) = unsafe {
+                let x = &c.x[window(ox)..];
+                let out = &mut rest[..run * cout];
+                (
+                    std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()),
+                    std::slice::from_raw_parts(c.f.as_ptr().cast::<f32>(), c.f.len()),
+                    std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<f32>(), out.len()),
+                )
+            };
+            if super::tiles::windows(x32, step, run, offsets, f32s, out32) {
+                done += run;
+                at = advance(at, run);
+                continue;
+            }
+        }
         if inside_y && positions - done >= 4 && ox + 3 < ow && inside_x(ox) && inside_x(ox + 3) {
             // Four neighbours inside the input: each filter row loaded once for all four.
             let x = &c.x[window(ox)..];

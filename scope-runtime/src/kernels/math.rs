@@ -346,10 +346,12 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
 }
 
 /// Multiply-adds from which a product is split across threads: below it,
-/// handing half to another thread costs more than it saves (`gemm` lines
-/// of `cargo bench --bench session`: 32x784x256, 6.4M, gained 0.9-1.2x on
-/// this 2-core machine, 256x256x256, 16.8M, 1.0-1.4x, 256x784x256 1.3-1.8x).
-const PARALLEL_MULTIPLY_ADDS: usize = 1 << 18;
+/// handing half to another thread costs more than it saves. Medians of
+/// `matmul_into` on this 2-core VM, one thread against two (the worker
+/// spinning): 32x64x64 (2^17) 2.45 against 3.88 µs, 32x128x64 (2^18) 4.72
+/// against 5.21, 32x128x128 (2^19) 9.32 against 5.48, 32x256x256 36.9
+/// against 19.4.
+const PARALLEL_MULTIPLY_ADDS: usize = 1 << 19;
 /// Multiply-adds from which a one-row product is split by columns. A batch
 /// of one through weights of `[k, 256]` on this 2-core VM (medians of
 /// sessions running `x.matmul(w)`): k = 512 took 16.8 µs split against 8.7 on one

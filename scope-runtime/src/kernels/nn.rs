@@ -1,9 +1,10 @@
 //! Neural-network kernels: softmax, convolution, pooling and the L2 loss.
 
 use super::{Inputs, Num, Typed, cpu, direct, same, spare, typed};
-use crate::base::{Element, Value};
+use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult, Padding};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, IxDyn, NdFloat, Zip};
+use std::mem::MaybeUninit;
 
 /// Output size and padding before, for one spatial dimension of a window op.
 pub(crate) fn window(
@@ -123,9 +124,71 @@ fn conv2d_direct<T: NdFloat + Num>(
     };
     let shape = [g.n, g.oh, g.ow, g.cout];
     let positions = g.n * g.oh * g.ow;
+    let work = positions.saturating_mul(g.patch()).saturating_mul(g.cout);
+    let pool = cpu::pool_for(work, PARALLEL_CONV_MULTIPLY_ADDS).filter(|_| g.cout > 0);
+    if T::DTYPE == DType::F32 && g.cout > 0 {
+        // SAFETY: `T` is f32 (the only `Num` of dtype F32): the same
+        // slices with their element type named.
+        let (x, f) = unsafe {
+            (
+                std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()),
+                std::slice::from_raw_parts(f.as_ptr().cast::<f32>(), f.len()),
+            )
+        };
+        let conv = direct::Conv {
+            x,
+            f,
+            input: conv.input,
+            filter: conv.filter,
+            output: conv.output,
+            pad: conv.pad,
+            strides: conv.strides,
+            dilations: conv.dilations,
+        };
+        if let Some(padded) = conv.padded(g.n) {
+            // Whole output rows, each thread a block of them, computed in
+            // chunks that stay in its cache.
+            let row = g.ow * g.cout;
+            let rows = g.n * g.oh;
+            let compute = |first: usize, out: &mut [MaybeUninit<f32>]| {
+                for (i, chunk) in out.chunks_mut(row * CONV_CHUNK_ROWS).enumerate() {
+                    chunk.fill(MaybeUninit::new(0.0));
+                    // SAFETY: every element was just written.
+                    let chunk = unsafe { &mut *(std::ptr::from_mut(chunk) as *mut [f32]) };
+                    conv.padded_rows(&padded, first + i * CONV_CHUNK_ROWS, chunk);
+                }
+            };
+            // Not zeroed up front: each chunk is zeroed in the cache of the
+            // thread that computes it (the whole output at once went to memory).
+            let (mut spare, mut fresh) = (spare, None);
+            let ys = match spare.as_mut() {
+                Some(spare) => spare.as_slice_mut().map(|s| (s.as_mut_ptr().cast::<MaybeUninit<f32>>(), s.len())),
+                None => fresh
+                    .insert(ArrayD::<T>::uninit(IxDyn(&shape)))
+                    .as_slice_mut()
+                    .map(|s| (s.as_mut_ptr().cast::<MaybeUninit<f32>>(), s.len())),
+            };
+            let (ptr, len) = ys.ok_or("output layout")?;
+            // SAFETY: the output's elements, f32 (as above), viewed as maybe
+            // uninitialized (only written through).
+            let ys = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+            match pool {
+                None => compute(0, ys),
+                Some(pool) => {
+                    let block = rows.div_ceil(pool.current_num_threads());
+                    pool.run_each(ys.chunks_mut(block * row), |i, out| compute(i * block, out));
+                }
+            }
+            return match (spare, fresh) {
+                (Some(spare), _) => Ok(spare),
+                // SAFETY: every chunk of the output was written above.
+                (None, Some(fresh)) => Ok(unsafe { fresh.assume_init() }),
+                (None, None) => Err("output layout"),
+            };
+        }
+    }
     let compute = |out: &mut [T]| {
-        let work = positions.saturating_mul(g.patch()).saturating_mul(g.cout);
-        let Some(pool) = cpu::pool_for(work, PARALLEL_CONV_MULTIPLY_ADDS).filter(|_| g.cout > 0) else {
+        let Some(pool) = pool else {
             return conv.positions(0, out);
         };
         let block = positions.div_ceil(pool.current_num_threads());
@@ -136,6 +199,9 @@ fn conv2d_direct<T: NdFloat + Num>(
     compute(out.as_slice_mut().ok_or("output layout")?);
     Ok(out)
 }
+
+/// Output rows a thread computes at a time: a few tens of KB, in its cache.
+const CONV_CHUNK_ROWS: usize = 8;
 
 /// The sizes of an NHWC convolution: input, filter, output and padding.
 struct ConvGeometry {

@@ -56,12 +56,12 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
             // those of live views of the stated shapes (non-negative strides,
             // unit column stride for `b` and `out`, or one row), and `out`
             // is a distinct mutable view.
-            unsafe { avx512::product(a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &shape) };
+            unsafe { avx512::product(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) };
             return true;
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: as above.
-            unsafe { avx2::product(a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &shape) };
+            unsafe { avx2::product(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) };
             return true;
         }
     }
@@ -69,8 +69,86 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
     false
 }
 
+/// Whether this CPU runs the tiled kernels (AVX-512, or AVX2 with FMA).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        (has!("avx512f") || has!("avx2")) && has!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `out[r, :] = Σ_t window_r[taps[t]] f[t, :]` for `rows` windows of `x`
+/// (window `r` starting at `x[r * step]`), `f` being `[taps.len(), cout]`
+/// row-major and `out` `[rows, cout]` (`cout = out.len() / rows`): the
+/// positions of a row of a direct convolution, as one product whose left
+/// operand is read through the taps' offsets. Returns false (leaving `out`
+/// as it was) without AVX-512 or AVX2 and FMA, or when the sizes do not fit
+/// the slices.
+pub(crate) fn windows(x: &[f32], step: usize, rows: usize, taps: &[usize], f: &[f32], out: &mut [f32]) -> bool {
+    let k = taps.len();
+    let Some(cout) = out.len().checked_div(rows) else { return true };
+    let reach = taps.iter().max().and_then(|&t| (rows - 1).checked_mul(step)?.checked_add(t));
+    let fits = reach.is_some_and(|r| r < x.len()) || k == 0;
+    if out.len() != rows * cout || f.len() < k.saturating_mul(cout) || !fits || cout == 0 {
+        return false;
+    }
+    let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, out_rows: cout };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features; every window's taps and
+            // every filter row and output row are inside the slices
+            // (checked above), and `out` is a distinct mutable slice.
+            unsafe { avx512::product(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) };
+            return true;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: as above.
+            unsafe { avx2::product(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) };
+            return true;
+        }
+    }
+    let _ = shape;
+    false
+}
+
+/// Where column `p` of a row of the left operand lies, from the row's
+/// first element: a stride (a matrix) or a table (a convolution's taps).
+trait Columns: Copy {
+    /// # Safety
+    /// `p` is below the product's depth `k`.
+    unsafe fn offset(self, p: usize) -> usize;
+}
+
+/// Columns `stride` elements apart.
+#[derive(Clone, Copy)]
+struct Strided(usize);
+
+impl Columns for Strided {
+    #[inline(always)]
+    unsafe fn offset(self, p: usize) -> usize {
+        p * self.0
+    }
+}
+
+/// Columns at the offsets of a table `k` long.
+#[derive(Clone, Copy)]
+struct Taps<'a>(&'a [usize]);
+
+impl Columns for Taps<'_> {
+    #[inline(always)]
+    unsafe fn offset(self, p: usize) -> usize {
+        // SAFETY: `p < k`, the table's length (by the caller).
+        unsafe { *self.0.get_unchecked(p) }
+    }
+}
+
 /// Sizes and strides (in elements) of a product `out = a b`: `a` is
-/// `m × k`, `b` is `k × n` with unit column stride, as is `out` (`m × n`).
+/// `m × k` (its columns `a_cols` apart, or where a [`Columns`] table says),
+/// `b` is `k × n` with unit column stride, as is `out` (`m × n`).
 struct Shape {
     m: usize,
     k: usize,
@@ -95,7 +173,13 @@ macro_rules! tiled_product {
         /// The CPU has the features; the pointers address matrices of
         /// `shape`'s sizes and strides, `out` not overlapping the others.
         #[target_feature(enable = $features)]
-        pub(super) unsafe fn product(a: *const f32, b: *const f32, out: *mut f32, shape: &super::Shape) {
+        pub(super) unsafe fn product<C: super::Columns>(
+            a: *const f32,
+            columns: C,
+            b: *const f32,
+            out: *mut f32,
+            shape: &super::Shape,
+        ) {
             const WIDE: usize = $lanes * $vectors;
             let mut j = 0;
             while j < shape.n {
@@ -110,8 +194,8 @@ macro_rules! tiled_product {
                         let b = b.add(j);
                         let out = out.add(i * shape.out_rows + j);
                         match (rows, width) {
-                            ($rows, WIDE) => tile::<$rows, $vectors>(a, b, out, shape, $lanes),
-                            _ => edge_tile(rows, width, a, b, out, shape),
+                            ($rows, WIDE) => tile::<$rows, $vectors, C>(a, columns, b, out, shape, $lanes),
+                            _ => edge_tile(rows, width, a, columns, b, out, shape),
                         }
                     }
                     i += rows;
@@ -126,10 +210,11 @@ macro_rules! tiled_product {
         /// # Safety
         /// As [`tile`], for `rows` rows and `width` columns.
         #[target_feature(enable = $features)]
-        unsafe fn edge_tile(
+        unsafe fn edge_tile<C: super::Columns>(
             rows: usize,
             width: usize,
             a: *const f32,
+            columns: C,
             b: *const f32,
             out: *mut f32,
             shape: &super::Shape,
@@ -141,14 +226,14 @@ macro_rules! tiled_product {
                 unsafe {
                     let (b, out) = (b.add(j), out.add(j));
                     match rows {
-                        1 => tile::<1, 1>(a, b, out, shape, lanes),
-                        2 => tile::<2, 1>(a, b, out, shape, lanes),
-                        3 => tile::<3, 1>(a, b, out, shape, lanes),
-                        4 => tile::<4, 1>(a, b, out, shape, lanes),
-                        5 if $rows >= 5 => tile::<5, 1>(a, b, out, shape, lanes),
-                        6 if $rows >= 6 => tile::<6, 1>(a, b, out, shape, lanes),
-                        7 if $rows >= 7 => tile::<7, 1>(a, b, out, shape, lanes),
-                        _ => tile::<$rows, 1>(a, b, out, shape, lanes),
+                        1 => tile::<1, 1, C>(a, columns, b, out, shape, lanes),
+                        2 => tile::<2, 1, C>(a, columns, b, out, shape, lanes),
+                        3 => tile::<3, 1, C>(a, columns, b, out, shape, lanes),
+                        4 => tile::<4, 1, C>(a, columns, b, out, shape, lanes),
+                        5 if $rows >= 5 => tile::<5, 1, C>(a, columns, b, out, shape, lanes),
+                        6 if $rows >= 6 => tile::<6, 1, C>(a, columns, b, out, shape, lanes),
+                        7 if $rows >= 7 => tile::<7, 1, C>(a, columns, b, out, shape, lanes),
+                        _ => tile::<$rows, 1, C>(a, columns, b, out, shape, lanes),
                     }
                 }
                 j += lanes;
@@ -163,8 +248,9 @@ macro_rules! tiled_product {
         /// column; `R` rows and `(V - 1) * lanes + last` columns are inside.
         #[inline]
         #[target_feature(enable = $features)]
-        unsafe fn tile<const R: usize, const V: usize>(
+        unsafe fn tile<const R: usize, const V: usize, C: super::Columns>(
             a: *const f32,
+            columns: C,
             b: *const f32,
             out: *mut f32,
             shape: &super::Shape,
@@ -173,9 +259,9 @@ macro_rules! tiled_product {
             // SAFETY: every access below is inside the tile, by the caller.
             unsafe {
                 let mut sums = [[zero(); V]; R];
-                let mut a = a;
                 let mut b = b;
-                for _ in 0..shape.k {
+                for p in 0..shape.k {
+                    let a = a.add(columns.offset(p));
                     let mut row = [zero(); V];
                     for (v, x) in row.iter_mut().enumerate() {
                         *x = if v + 1 == V && last < $lanes {
@@ -190,7 +276,6 @@ macro_rules! tiled_product {
                             *sum = fmadd(x, y, *sum);
                         }
                     }
-                    a = a.add(shape.a_cols);
                     b = b.add(shape.b_rows);
                 }
                 for (r, sums) in sums.iter().enumerate() {
