@@ -48,8 +48,19 @@ pub(crate) fn pool(threads: usize) -> Option<&'static Pool> {
     // Kept for the process: few thread counts are ever asked for.
     let pool: &'static Pool = Box::leak(Box::new(Pool::new(threads)));
     let mut workers = Vec::with_capacity(threads - 1);
+    let cpus = allowed_cpus();
     for i in 1..threads {
-        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || pool.serve());
+        // Worker i on the i-th CPU the process may use (the caller's thread
+        // is left where the system puts it): left free, the system kept the
+        // two threads of a 2-core VM on one CPU for seconds at a time, each
+        // computing at half speed.
+        let cpu = (cpus.len() > 1).then(|| cpus[i % cpus.len()]);
+        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || {
+            if let Some(cpu) = cpu {
+                pin_to(cpu);
+            }
+            pool.serve()
+        });
         // The workers started before stay parked: nothing hands them work.
         workers.push(spawned.ok()?.thread().clone());
     }
@@ -95,6 +106,38 @@ pub(crate) struct Pool {
     /// latest worker to start a part ([`NO_CPU`] when not known).
     caller_cpu: AtomicU32,
     worker_cpu: AtomicU32,
+}
+
+/// The CPUs this process may run on (empty when the system does not say).
+fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `set` is a valid, zeroed cpu_set_t of the size passed;
+        // the CPU_* helpers only read and write inside it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &raw mut set) == 0 {
+                let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(0);
+                return (0..max).filter(|&cpu| libc::CPU_ISSET(cpu, &set)).collect();
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Keeps this thread on `cpu` (nothing where the system cannot).
+fn pin_to(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: as in `allowed_cpus`; a failure leaves the thread free.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
 }
 
 /// A CPU number meaning "not known".

@@ -28,8 +28,11 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
     debug_assert!(b.nrows() == k && out.dim() == (m, n));
     // Columns one element apart (or a single column).
     let unit = |strides: &[isize]| strides[1] == 1 || n == 1;
-    if k > MAX_DEPTH || !unit(b.strides()) || !unit(out.strides()) {
+    if k > MAX_DEPTH || !unit(out.strides()) {
         return false;
+    }
+    if !unit(b.strides()) {
+        return b.strides()[0] == 1 && m <= MAX_TRANSPOSED_ROWS && transposed(a, b, out);
     }
     if m == 0 || n == 0 {
         return true;
@@ -67,6 +70,47 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
     }
     let _ = shape;
     false
+}
+
+/// Most rows of `a` for which a product with a transposed `b` is computed
+/// here (as `(bᵀ aᵀ)ᵀ`, with `aᵀ` and the result copied through scratch
+/// memory of `k × m` and `n × m` values).
+const MAX_TRANSPOSED_ROWS: usize = 256;
+
+thread_local! {
+    /// Scratch of [`transposed`]: `aᵀ` and `(a b)ᵀ`, kept between products.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// `out = a b` for a `b` whose rows are contiguous instead of its columns
+/// (`b = wᵀ` for a row-major `w`, as in the gradient `dy wᵀ` of a product):
+/// `(a b)ᵀ = w aᵀ` reads `w` in place, and only the small `aᵀ` and the
+/// result are copied. Each output is the same sum, in the same order, as
+/// [`product`] would take.
+fn transposed(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mut ArrayViewMut2<'_, f32>) -> bool {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    SCRATCH.with_borrow_mut(|(a_t, result)| {
+        a_t.clear();
+        a_t.resize(k * m, 0.0);
+        for (i, row) in a.rows().into_iter().enumerate() {
+            for (p, &x) in row.iter().enumerate() {
+                a_t[p * m + i] = x;
+            }
+        }
+        result.clear();
+        result.resize(n * m, 0.0);
+        let (Ok(a_t), Ok(mut result)) =
+            (ArrayView2::from_shape((k, m), &a_t[..]), ArrayViewMut2::from_shape((n, m), &mut result[..]))
+        else {
+            return false;
+        };
+        // `bᵀ` has contiguous columns: the direct path.
+        if !product(&b.t(), &a_t, &mut result) {
+            return false;
+        }
+        out.assign(&result.t());
+        true
+    })
 }
 
 /// Whether this CPU runs the tiled kernels (AVX-512, or AVX2 with FMA).
@@ -469,6 +513,23 @@ mod tests {
     }
 
     #[test]
+    fn a_transposed_right_operand_gives_the_same_sums() {
+        for (m, k, n) in [(1, 3, 5), (32, 256, 256), (9, 17, 40), (33, 10, 1)] {
+            let a = matrix(m, k, 10);
+            let w = matrix(n, k, 11);
+            let b = w.t();
+            let mut out = Array2::from_elem((m, n), f32::NAN);
+            if !product(&a.view(), &b, &mut out.view_mut()) {
+                return;
+            }
+            // The same sums as with `b` copied into row-major order, bit for bit.
+            let mut direct = Array2::from_elem((m, n), f32::NAN);
+            assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut()));
+            assert_eq!(out, direct, "{m}x{k}x{n}");
+        }
+    }
+
+    #[test]
     fn blocks_of_the_output_equal_the_whole_bit_for_bit() {
         let (m, k, n) = (37, 300, 200);
         let (a, b) = (matrix(m, k, 3), matrix(k, n, 4));
@@ -489,9 +550,10 @@ mod tests {
     fn it_declines_what_it_does_not_cover() {
         let a = matrix(4, 6, 5);
         let mut out = Array2::from_elem((4, 4), 7.0f32);
-        // The right operand transposed in memory: its columns are not contiguous.
-        let c = matrix(4, 6, 7);
-        assert!(!product(&a.view(), &c.t(), &mut out.view_mut()));
+        // The right operand with neither rows nor columns contiguous.
+        let c = matrix(12, 8, 7);
+        let strided = c.slice(ndarray::s![..;2, ..;2]);
+        assert!(!product(&a.view(), &strided, &mut out.view_mut()));
         assert!(out.iter().all(|&x| x == 7.0), "a declined product leaves the output");
         let deep = matrix(1, MAX_DEPTH + 1, 8);
         let tall = matrix(MAX_DEPTH + 1, 1, 9);
