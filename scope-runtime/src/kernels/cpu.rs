@@ -48,19 +48,8 @@ pub(crate) fn pool(threads: usize) -> Option<&'static Pool> {
     // Kept for the process: few thread counts are ever asked for.
     let pool: &'static Pool = Box::leak(Box::new(Pool::new(threads)));
     let mut workers = Vec::with_capacity(threads - 1);
-    let cpus = allowed_cpus();
     for i in 1..threads {
-        // Worker i on the i-th CPU the process may use (the caller's thread
-        // is left where the system puts it): left free, the system kept the
-        // two threads of a 2-core VM on one CPU for seconds at a time, each
-        // computing at half speed.
-        let cpu = (cpus.len() > 1).then(|| cpus[i % cpus.len()]);
-        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || {
-            if let Some(cpu) = cpu {
-                pin_to(cpu);
-            }
-            pool.serve()
-        });
+        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || pool.serve(i));
         // The workers started before stay parked: nothing hands them work.
         workers.push(spawned.ok()?.thread().clone());
     }
@@ -102,6 +91,8 @@ pub(crate) struct Pool {
     panicked: AtomicBool,
     /// Workers parked or about to park: the caller wakes them.
     sleeping: AtomicUsize,
+    /// The CPUs the process may run on, where the workers are pinned.
+    cpus: Vec<usize>,
     /// The CPU the caller of the latest job ran on, and the CPU of the
     /// latest worker to start a part ([`NO_CPU`] when not known).
     caller_cpu: AtomicU32,
@@ -183,6 +174,7 @@ impl Pool {
             finished: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
+            cpus: allowed_cpus(),
             caller_cpu: AtomicU32::new(NO_CPU),
             worker_cpu: AtomicU32::new(NO_CPU),
         }
@@ -209,13 +201,18 @@ impl Pool {
         self.caller_cpu.store(cpu, Ordering::Relaxed);
         self.job.store((&raw const job).cast_mut().cast(), Ordering::Relaxed);
         let generation = (self.next.load(Ordering::Relaxed) >> 32).wrapping_add(1) & u64::from(u32::MAX);
+        // Part 0 is this thread's, claimed as the job is published: with as
+        // many parts as threads, each part then goes to the same thread job
+        // after job (block i of a product, then block i of the update of
+        // what it computed), and its data stays in that core's cache.
         // SeqCst with the workers' count of sleepers: either they see the
         // job before parking or this sees them parked and wakes them.
-        self.next.store(generation << 32, Ordering::SeqCst);
+        self.next.store(generation << 32 | 1, Ordering::SeqCst);
         if self.sleeping.load(Ordering::SeqCst) > 0 {
             self.workers.get().into_iter().flatten().for_each(Thread::unpark);
         }
-        self.help(generation);
+        self.compute(job, 0, false);
+        self.help(generation, false);
         // The workers read `job` until the last part is done. A worker on
         // this thread's CPU only computes while this one yields.
         let mut waiting = Waiting::new();
@@ -242,7 +239,7 @@ impl Pool {
     }
 
     /// Claims and computes parts of job `generation` until none is left.
-    fn help(&self, generation: u64) {
+    fn help(&self, generation: u64, worker: bool) {
         loop {
             let word = self.next.load(Ordering::Acquire);
             let part = (word & u64::from(u32::MAX)) as usize;
@@ -257,36 +254,66 @@ impl Pool {
             // generation is still waiting for it and `job` (read after the
             // generation was published) points at its live `Job`.
             let job = unsafe { *job.cast::<Job<'_>>() };
-            self.worker_cpu.store(current_cpu(), Ordering::Relaxed);
-            if catch_unwind(AssertUnwindSafe(|| job(part))).is_err() {
-                self.panicked.store(true, Ordering::Relaxed);
-            }
-            self.finished.fetch_add(1, Ordering::Release);
+            self.compute(job, part, worker);
         }
     }
 
+    /// Computes `part` of `job` on this thread and counts it done.
+    fn compute(&self, job: Job<'_>, part: usize, worker: bool) {
+        if worker {
+            self.worker_cpu.store(current_cpu(), Ordering::Relaxed);
+        }
+        if catch_unwind(AssertUnwindSafe(|| job(part))).is_err() {
+            self.panicked.store(true, Ordering::Relaxed);
+        }
+        self.finished.fetch_add(1, Ordering::Release);
+    }
+
     /// A worker's life: wait for a job (spinning, then parked), help with it.
-    fn serve(&'static self) {
+    ///
+    /// Worker `index` (from 1) is pinned to a CPU of its own, one the caller
+    /// did not last run on: left free, the system kept the two threads of a
+    /// 2-core VM on one CPU for seconds at a time (each computing at half
+    /// speed), and a worker pinned once found the caller moved onto its CPU
+    /// and staying there.
+    fn serve(&'static self, index: usize) {
         // Workers keep TF's mode for their whole life: they only run kernels.
         std::mem::forget(FlushDenormals::new());
+        self.move_off(index, NO_CPU);
         let mut seen = 0;
         loop {
-            let generation = self.wait_after(seen);
-            self.help(generation);
+            let generation = self.wait_after(index, seen);
+            self.help(generation, true);
             seen = generation;
         }
     }
 
+    /// Pins worker `index` to a CPU other than `avoid`, when the process
+    /// may run on two or more.
+    fn move_off(&self, index: usize, avoid: u32) {
+        let others = || self.cpus.iter().filter(|&&cpu| u32::try_from(cpu).ok() != Some(avoid));
+        let count = others().count();
+        if self.cpus.len() > 1 && count > 0 {
+            if let Some(&cpu) = others().nth(index % count) {
+                pin_to(cpu);
+            }
+        }
+    }
+
     /// The generation of the next job after `seen`.
-    fn wait_after(&self, seen: u64) -> u64 {
+    fn wait_after(&self, index: usize, seen: u64) -> u64 {
         let current = || self.next.load(Ordering::Acquire) >> 32;
         let mut waiting = Waiting::new();
         // Spinning on the CPU of the thread that will hand over the next job
-        // would take half its time: park instead, and be woken where the
-        // system finds room.
+        // would take half its time: move to another CPU, or park when there
+        // is none.
         while current() == seen && waiting.pause() <= SPIN {
-            if waiting.spins.is_multiple_of(64) && same_cpu(current_cpu(), self.caller_cpu.load(Ordering::Relaxed)) {
-                break;
+            let caller = self.caller_cpu.load(Ordering::Relaxed);
+            if waiting.spins.is_multiple_of(64) && same_cpu(current_cpu(), caller) {
+                self.move_off(index, caller);
+                if same_cpu(current_cpu(), caller) {
+                    break;
+                }
             }
         }
         if current() != seen {
@@ -299,6 +326,17 @@ impl Pool {
         self.sleeping.fetch_sub(1, Ordering::SeqCst);
         current()
     }
+}
+
+/// Work on a matrix of this many columns or more is cut across threads into
+/// blocks of columns ([`column_block`] wide), narrower matrices into blocks
+/// of rows (the rule of matrix products' outputs).
+pub(crate) const SPLIT_COLUMNS_FROM: usize = 64;
+
+/// The columns of each thread's block of a matrix `columns` wide: whole
+/// tiles of 32 (see [`super::tiles`]).
+pub(crate) fn column_block(columns: usize, threads: usize) -> usize {
+    columns.div_ceil(threads.max(1)).next_multiple_of(32)
 }
 
 /// A wait for another thread: spinning, and yielding the CPU every few

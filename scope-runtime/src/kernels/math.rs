@@ -358,11 +358,6 @@ const PARALLEL_MULTIPLY_ADDS: usize = 1 << 19;
 /// thread, 784 13.6 against 13.2, 2048 30 against 51 (weights beyond the
 /// core's L2 gain from a second core's bandwidth).
 const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 19;
-/// Products with this many output columns are cut into column blocks, one
-/// per thread, each reading all of the left matrix and its share of the
-/// right one; narrower ones into row blocks.
-const SPLIT_COLUMNS_FROM: usize = 64;
-
 /// `out = a b` for f32 or f64. A large product is cut into one block of
 /// output columns (rows when it is narrow) per thread of the running
 /// session, each computed by [`product_into`]; the caller's thread takes
@@ -388,8 +383,10 @@ pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>
     };
     // Blocks of whole tiles (32 f32 columns, 8 rows), one per thread.
     let threads = pool.current_num_threads();
-    let axis = if n >= SPLIT_COLUMNS_FROM { Axis(1) } else { Axis(0) };
-    let block = out.len_of(axis).div_ceil(threads).next_multiple_of(if axis == Axis(1) { 32 } else { 8 });
+    let (axis, block) = match n >= cpu::SPLIT_COLUMNS_FROM {
+        true => (Axis(1), cpu::column_block(n, threads)),
+        false => (Axis(0), m.div_ceil(threads).next_multiple_of(8)),
+    };
     pool.run_each(out.axis_chunks_iter_mut(axis, block), |i, out| {
         let (a, b) = match axis {
             Axis(1) => (a.view(), b.slice_axis(axis, Slice::from(i * block..(i * block + block).min(n)))),

@@ -204,7 +204,9 @@ fn adam<T: ndarray::NdFloat>(
         adam_slices(x, m, v, g, &constants);
         return Ok(());
     };
-    // One block per thread, in whole cache lines.
+    // One block per thread, in whole cache lines. (Cut by columns, as the
+    // products cut the gradient, measured slower: 500 against 380 µs for
+    // the MLP's Adam step at batch 32 on two threads.)
     let chunk = x.len().div_ceil(pool.current_num_threads()).next_multiple_of(16);
     let chunks = x.chunks_mut(chunk).zip(m.chunks_mut(chunk)).zip(v.chunks_mut(chunk));
     pool.run_each(chunks.zip(g.chunks(chunk)), |_, (((x, m), v), g)| adam_slices(x, m, v, g, &constants));
