@@ -293,10 +293,11 @@ impl Pool {
     fn move_off(&self, index: usize, avoid: u32) {
         let others = || self.cpus.iter().filter(|&&cpu| u32::try_from(cpu).ok() != Some(avoid));
         let count = others().count();
-        if self.cpus.len() > 1 && count > 0 {
-            if let Some(&cpu) = others().nth(index % count) {
-                pin_to(cpu);
-            }
+        if self.cpus.len() > 1
+            && count > 0
+            && let Some(&cpu) = others().nth(index % count)
+        {
+            pin_to(cpu);
         }
     }
 
