@@ -93,6 +93,11 @@ pub(crate) struct Pool {
     sleeping: AtomicUsize,
     /// The CPUs the process may run on, where the workers are pinned.
     cpus: Vec<usize>,
+    /// Whether the latest measured round trip to a worker was slow, and
+    /// when it was measured (since `born`, in ms; 0 for never).
+    far: AtomicBool,
+    measured: AtomicU64,
+    born: Instant,
     /// The CPU the caller of the latest job ran on, and the CPU of the
     /// latest worker to start a part ([`NO_CPU`] when not known).
     caller_cpu: AtomicU32,
@@ -175,9 +180,85 @@ impl Pool {
             panicked: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
             cpus: allowed_cpus(),
+            far: AtomicBool::new(false),
+            measured: AtomicU64::new(0),
+            born: Instant::now(),
             caller_cpu: AtomicU32::new(NO_CPU),
             worker_cpu: AtomicU32::new(NO_CPU),
         }
+    }
+
+    /// Whether the caller's and the workers' cores are far apart (their
+    /// latest measured round trip above [`FAR_ROUND_TRIP`]), measured again
+    /// when the latest measure is older than [`MEASURE_EVERY`].
+    fn far(&self) -> bool {
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
+        let last = self.measured.load(Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= MEASURE_EVERY.as_millis() as u64;
+        // One thread measures; the others use the latest answer meanwhile.
+        if due
+            && self.measured.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+            && let Some(trip) = self.round_trip()
+        {
+            self.far.store(trip > FAR_ROUND_TRIP, Ordering::Relaxed);
+        }
+        self.far.load(Ordering::Relaxed)
+    }
+
+    /// The median time of a cache line's round trip between this thread and
+    /// a worker, as a two-part job whose parts bounce a counter; `None` when
+    /// no worker answered in time (busy, parked or on this CPU).
+    fn round_trip(&self) -> Option<Duration> {
+        if self.claimed.load(Ordering::Relaxed) {
+            // Busy: the parts would run one after the other on this thread.
+            return None;
+        }
+        let counter = AtomicU32::new(0);
+        let times = Mutex::new(SmallVec::<[Duration; 8]>::new());
+        let answered = AtomicBool::new(false);
+        let patience = Duration::from_millis(1);
+        let wait_for = |value: u32| {
+            let start = Instant::now();
+            let mut spins = 0u32;
+            while counter.load(Ordering::Acquire) != value {
+                std::hint::spin_loop();
+                spins = spins.wrapping_add(1);
+                if spins.is_multiple_of(64) && start.elapsed() > patience {
+                    return false;
+                }
+            }
+            true
+        };
+        self.run(2, &|part| match part {
+            // The caller: sends odd values, in batches timed together.
+            0 => {
+                let mut batch = Instant::now();
+                for i in 0..ROUND_TRIPS {
+                    counter.store(2 * i + 1, Ordering::Release);
+                    if !wait_for(2 * i + 2) {
+                        return;
+                    }
+                    if i % 25 == 24 {
+                        let mut times = times.lock().unwrap_or_else(PoisonError::into_inner);
+                        times.push(batch.elapsed() / 25);
+                        batch = Instant::now();
+                    }
+                }
+                answered.store(true, Ordering::Relaxed);
+            }
+            // A worker: answers each with the next even value.
+            _ => {
+                for i in 0..ROUND_TRIPS {
+                    if !wait_for(2 * i + 1) {
+                        return;
+                    }
+                    counter.store(2 * i + 2, Ordering::Release);
+                }
+            }
+        });
+        let mut times = times.into_inner().unwrap_or_else(PoisonError::into_inner);
+        times.sort();
+        answered.load(Ordering::Relaxed).then(|| times.get(times.len() / 2).copied()).flatten()
     }
 
     /// Threads that compute a job: the caller's and the workers.
@@ -376,18 +457,27 @@ impl Waiting {
 
 /// The running session's pool, when `work` (say, multiply-adds) reaches
 /// `threshold`: below it, handing work to another thread costs more than it
-/// saves.
-///
-/// Only matrix products and convolutions split today. Elementwise passes stay on one thread:
-/// Adam's update over the MLP's 200k-element kernel, halved across the two
-/// cores, made training steps slower here (batch 32: 830-870 µs against
-/// 600-615), being bound by memory the cores share.
+/// saves. When the pool's cores are far apart ([`Pool::far`]), only work
+/// [`FAR_FACTOR`] times larger is shared.
 pub(crate) fn pool_for(work: usize, threshold: usize) -> Option<&'static Pool> {
-    if work < threshold {
-        return None;
-    }
-    POOL.with(Cell::get)
+    let pool = POOL.with(Cell::get)?;
+    let threshold = if pool.far() { threshold.saturating_mul(FAR_FACTOR) } else { threshold };
+    (work >= threshold).then_some(pool)
 }
+
+/// How much larger work must be to be shared between cores far apart.
+const FAR_FACTOR: usize = 64;
+/// A round trip of a cache line between the caller and a worker above which
+/// their cores count as far apart. On this VM the host sometimes runs the two
+/// virtual CPUs on cores whose round trip is 300-400 ns instead of 60-190:
+/// every value one thread writes and the other reads then crosses between
+/// them slowly, and the Adam step of the MLP at batch 32 took 1000-1600 µs
+/// on two threads against 520 on one.
+const FAR_ROUND_TRIP: Duration = Duration::from_nanos(250);
+/// How often the round trip is measured again (the host moves the CPUs).
+const MEASURE_EVERY: Duration = Duration::from_secs(1);
+/// Round trips per measurement.
+const ROUND_TRIPS: u32 = 200;
 
 /// Names `pool` as this thread's for kernels while it lives, then restores
 /// what was named before (a run inside another thread's run is rare but legal).
