@@ -603,6 +603,25 @@ mod tests {
     }
 
     #[test]
+    fn cores_far_apart_share_only_larger_work() {
+        // Four threads: a pool no other test uses.
+        let p = pool(4).expect("four threads start");
+        // A measured round trip, when a worker answers (one may be slow to
+        // on a loaded machine: a few tries).
+        let trip = (0..10).find_map(|_| p.round_trip());
+        assert!(trip.is_some_and(|t| t < Duration::from_millis(1)), "{trip:?}");
+        let _using = Using::new(Some(p));
+        // As measured just now: no new measure for a second.
+        let now = u64::try_from(p.born.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
+        p.measured.store(now, Ordering::Relaxed);
+        p.far.store(true, Ordering::Relaxed);
+        assert!(pool_for(100, 100).is_none());
+        assert!(pool_for(100 * FAR_FACTOR, 100).is_some());
+        p.far.store(false, Ordering::Relaxed);
+        assert!(pool_for(100, 100).is_some());
+    }
+
+    #[test]
     fn a_panicking_part_is_raised_by_the_caller_and_the_pool_still_works() {
         let p = pool(2).expect("two threads start");
         let caught = catch_unwind(AssertUnwindSafe(|| p.run(8, &|i| assert!(i != 5, "part 5 fails"))));
@@ -621,7 +640,8 @@ mod tests {
         {
             let _using = Using::new(p);
             assert!(pool_for(10, 100).is_none(), "small work stays on its thread");
-            assert!(pool_for(100, 100).is_some());
+            // Work large enough even for cores far apart (the measured state).
+            assert!(pool_for(100 * FAR_FACTOR, 100).is_some());
         }
         assert!(pool_for(usize::MAX, 0).is_none());
     }
