@@ -387,7 +387,7 @@ fn main() -> Result<()> {
     report("fixed cost of one run (x + 1 on a one-element feed)", &overhead);
 
     let gemm = bench_gemm(&threads);
-    println!("gemm alone, one thread against {} (the MatMul kernel splits from 2^18 multiply-adds):", threads.count);
+    println!("gemm alone, one thread against {} (the MatMul kernel splits from 2^19 multiply-adds):", threads.count);
     for (_, _, _, one, all) in &gemm {
         one.print();
         all.print();

@@ -49,7 +49,7 @@ pub(crate) fn pool(threads: usize) -> Option<&'static Pool> {
     let pool: &'static Pool = Box::leak(Box::new(Pool::new(threads)));
     let mut workers = Vec::with_capacity(threads - 1);
     for i in 1..threads {
-        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || pool.serve(i));
+        let spawned = std::thread::Builder::new().name(format!("scopeflow-{i}")).spawn(move || pool.serve());
         // The workers started before stay parked: nothing hands them work.
         workers.push(spawned.ok()?.thread().clone());
     }
@@ -91,8 +91,6 @@ pub(crate) struct Pool {
     panicked: AtomicBool,
     /// Workers parked or about to park: the caller wakes them.
     sleeping: AtomicUsize,
-    /// The CPUs the process may run on, where the workers are pinned.
-    cpus: Vec<usize>,
     /// Whether the latest measured round trip to a worker was slow, and
     /// when it was measured (since `born`, in ms; 0 for never).
     far: AtomicBool,
@@ -102,38 +100,6 @@ pub(crate) struct Pool {
     /// latest worker to start a part ([`NO_CPU`] when not known).
     caller_cpu: AtomicU32,
     worker_cpu: AtomicU32,
-}
-
-/// The CPUs this process may run on (empty when the system does not say).
-fn allowed_cpus() -> Vec<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: `set` is a valid, zeroed cpu_set_t of the size passed;
-        // the CPU_* helpers only read and write inside it.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &raw mut set) == 0 {
-                let max = usize::try_from(libc::CPU_SETSIZE).unwrap_or(0);
-                return (0..max).filter(|&cpu| libc::CPU_ISSET(cpu, &set)).collect();
-            }
-        }
-    }
-    Vec::new()
-}
-
-/// Keeps this thread on `cpu` (nothing where the system cannot).
-fn pin_to(cpu: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: as in `allowed_cpus`; a failure leaves the thread free.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cpu;
 }
 
 /// A CPU number meaning "not known".
@@ -179,7 +145,6 @@ impl Pool {
             finished: AtomicUsize::new(0),
             panicked: AtomicBool::new(false),
             sleeping: AtomicUsize::new(0),
-            cpus: allowed_cpus(),
             far: AtomicBool::new(false),
             measured: AtomicU64::new(0),
             born: Instant::now(),
@@ -216,14 +181,15 @@ impl Pool {
         let counter = AtomicU32::new(0);
         let times = Mutex::new(SmallVec::<[Duration; 8]>::new());
         let answered = AtomicBool::new(false);
-        let patience = Duration::from_millis(1);
+        // The whole measure gives up after this (200 round trips take 15-80
+        // µs when the worker has a CPU of its own).
+        let deadline = Instant::now() + Duration::from_millis(1);
         let wait_for = |value: u32| {
-            let start = Instant::now();
             let mut spins = 0u32;
             while counter.load(Ordering::Acquire) != value {
                 std::hint::spin_loop();
                 spins = spins.wrapping_add(1);
-                if spins.is_multiple_of(64) && start.elapsed() > patience {
+                if spins.is_multiple_of(64) && Instant::now() > deadline {
                     return false;
                 }
             }
@@ -351,51 +317,27 @@ impl Pool {
     }
 
     /// A worker's life: wait for a job (spinning, then parked), help with it.
-    ///
-    /// Worker `index` (from 1) is pinned to a CPU of its own, one the caller
-    /// did not last run on: left free, the system kept the two threads of a
-    /// 2-core VM on one CPU for seconds at a time (each computing at half
-    /// speed), and a worker pinned once found the caller moved onto its CPU
-    /// and staying there.
-    fn serve(&'static self, index: usize) {
+    fn serve(&'static self) {
         // Workers keep TF's mode for their whole life: they only run kernels.
         std::mem::forget(FlushDenormals::new());
-        self.move_off(index, NO_CPU);
         let mut seen = 0;
         loop {
-            let generation = self.wait_after(index, seen);
+            let generation = self.wait_after(seen);
             self.help(generation, true);
             seen = generation;
         }
     }
 
-    /// Pins worker `index` to a CPU other than `avoid`, when the process
-    /// may run on two or more.
-    fn move_off(&self, index: usize, avoid: u32) {
-        let others = || self.cpus.iter().filter(|&&cpu| u32::try_from(cpu).ok() != Some(avoid));
-        let count = others().count();
-        if self.cpus.len() > 1
-            && count > 0
-            && let Some(&cpu) = others().nth(index % count)
-        {
-            pin_to(cpu);
-        }
-    }
-
     /// The generation of the next job after `seen`.
-    fn wait_after(&self, index: usize, seen: u64) -> u64 {
+    fn wait_after(&self, seen: u64) -> u64 {
         let current = || self.next.load(Ordering::Acquire) >> 32;
         let mut waiting = Waiting::new();
         // Spinning on the CPU of the thread that will hand over the next job
-        // would take half its time: move to another CPU, or park when there
-        // is none.
+        // would take half its time: park instead, and be woken where the
+        // system finds room.
         while current() == seen && waiting.pause() <= SPIN {
-            let caller = self.caller_cpu.load(Ordering::Relaxed);
-            if waiting.spins.is_multiple_of(64) && same_cpu(current_cpu(), caller) {
-                self.move_off(index, caller);
-                if same_cpu(current_cpu(), caller) {
-                    break;
-                }
+            if waiting.spins.is_multiple_of(64) && same_cpu(current_cpu(), self.caller_cpu.load(Ordering::Relaxed)) {
+                break;
             }
         }
         if current() != seen {
@@ -604,12 +546,16 @@ mod tests {
 
     #[test]
     fn cores_far_apart_share_only_larger_work() {
-        // Four threads: a pool no other test uses.
-        let p = pool(4).expect("four threads start");
-        // A measured round trip, when a worker answers (one may be slow to
-        // on a loaded machine: a few tries).
-        let trip = (0..10).find_map(|_| p.round_trip());
-        assert!(trip.is_some_and(|t| t < Duration::from_millis(1)), "{trip:?}");
+        let p = pool(2).expect("two threads start");
+        // A measure ends within its patience whether or not the worker
+        // answers (on a loaded machine, or with other tests using the pool,
+        // it may not); an answer is a plausible round trip.
+        for _ in 0..20 {
+            let start = Instant::now();
+            let trip = p.round_trip();
+            assert!(start.elapsed() < Duration::from_millis(100), "a measure that did not give up");
+            assert!(trip.is_none_or(|t| t > Duration::ZERO && t < Duration::from_millis(1)), "{trip:?}");
+        }
         let _using = Using::new(Some(p));
         // As measured just now: no new measure for a second.
         let now = u64::try_from(p.born.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);

@@ -9,7 +9,6 @@
 //! count; the portable version rounds each product before adding it.
 
 use super::Num;
-use crate::base::DType;
 
 /// `acc + a * b`, fused when the CPU computes with fused multiply-add.
 #[inline(always)]
@@ -232,12 +231,6 @@ fn conv_positions<T: Num, const FMA: bool>(c: &Conv<'_, T>, first: usize, out: &
         *offsets = [dy, dx, i];
     }
     let taps = &taps[..patch];
-    // The same offsets alone, for the tiled f32 kernel.
-    let mut offsets = [0usize; DIRECT_CONV_MAX_PATCH];
-    for (offset, &(d, _)) in offsets.iter_mut().zip(taps) {
-        *offset = d;
-    }
-    let offsets = &offsets[..patch];
     let span = [(kh - 1).saturating_mul(c.dilations[0]), (kw - 1).saturating_mul(c.dilations[1])];
     let step = c.strides[1] * cin;
     // Output columns whose windows lie inside the input, along a row.
@@ -260,30 +253,6 @@ fn conv_positions<T: Num, const FMA: bool>(c: &Conv<'_, T>, first: usize, out: &
         let y0 = oy * c.strides[0];
         let inside_y = y0 >= c.pad[0] && (y0 - c.pad[0]).saturating_add(span[0]) < h;
         let window = |ox: usize| ((b * h + y0 - c.pad[0]) * w + ox * c.strides[1] - c.pad[1]) * cin;
-        if inside_y && inside_x(ox) && T::DTYPE == DType::F32 {
-            // The positions of this row whose windows lie inside the input,
-            // as one product in register tiles.
-            let mut run = 1;
-            while run < positions - done && ox + run < ow && inside_x(ox + run) {
-                run += 1;
-            }
-            // SAFETY: `T` is f32 (the only `Num` of dtype F32): the same
-            // slices with their element type named.
-            let (x32, f32s, out32) = unsafe {
-                let x = &c.x[window(ox)..];
-                let out = &mut rest[..run * cout];
-                (
-                    std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()),
-                    std::slice::from_raw_parts(c.f.as_ptr().cast::<f32>(), c.f.len()),
-                    std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<f32>(), out.len()),
-                )
-            };
-            if super::tiles::windows(x32, step, run, offsets, f32s, out32) {
-                done += run;
-                at = advance(at, run);
-                continue;
-            }
-        }
         if inside_y && positions - done >= 4 && ox + 3 < ow && inside_x(ox) && inside_x(ox + 3) {
             // Four neighbours inside the input: each filter row loaded once for all four.
             let x = &c.x[window(ox)..];
@@ -460,6 +429,21 @@ mod tests {
             conv.positions(split / cout, &mut out[split..]);
             let mut portable = vec![f32::NAN; want.len()];
             conv_positions::<f32, false>(&conv, 0, &mut portable);
+            // Through the padded input and register tiles, in two blocks of rows.
+            if let Some(padded) = conv.padded(n) {
+                let mut tiled = vec![f32::NAN; want.len()];
+                let rows = n * oh;
+                let (first, second) = tiled.split_at_mut(rows / 2 * ow * cout);
+                conv.padded_rows(&padded, 0, first);
+                conv.padded_rows(&padded, rows / 2, second);
+                for (k, (&got, &want)) in tiled.iter().zip(&want).enumerate() {
+                    assert!(
+                        (f64::from(got) - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                        "tiled, case {:?} element {k}: {got} vs {want}",
+                        (h, w, cin, kh, kw, cout)
+                    );
+                }
+            }
             for (k, ((&got, &port), &want)) in out.iter().zip(&portable).zip(&want).enumerate() {
                 let close = |v: f32| (f64::from(v) - want).abs() <= 1e-4 * (1.0 + want.abs());
                 assert!(
