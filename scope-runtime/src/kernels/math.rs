@@ -352,12 +352,11 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
 /// against 5.21, 32x128x128 (2^19) 9.32 against 5.48, 32x256x256 36.9
 /// against 19.4.
 const PARALLEL_MULTIPLY_ADDS: usize = 1 << 19;
-/// Multiply-adds from which a one-row product is split by columns. A batch
-/// of one through weights of `[k, 256]` on this 2-core VM (medians of
-/// sessions running `x.matmul(w)`): k = 512 took 16.8 µs split against 8.7 on one
-/// thread, 784 13.6 against 13.2, 2048 30 against 51 (weights beyond the
-/// core's L2 gain from a second core's bandwidth).
-const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 19;
+/// Multiply-adds from which a one-row product is split by columns. The
+/// MLP's forward pass at batch 1 on this 2-core VM (its products 1x784x256
+/// and 1x256x256 split, the worker spinning): 10.9 µs against 15.7 with
+/// none split and 11.6-12.0 with only the first split.
+const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 16;
 /// `out = a b` for f32 or f64. A large product is cut into one block of
 /// output columns (rows when it is narrow) per thread of the running
 /// session, each computed by [`product_into`]; the caller's thread takes
