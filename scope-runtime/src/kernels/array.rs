@@ -589,12 +589,16 @@ pub(crate) fn tile_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Kerne
         // Nothing to copy, however large a multiple (a list of that many copies would not fit).
         return Ok(Value::filled(x.dtype(), &tiled, 0.0));
     }
-    // Every multiple is now at most the output's element count, which fits.
-    let mut out = x.clone();
-    for (axis, &m) in multiples.iter().enumerate() {
-        out = Value::join(&vec![&out; m], axis, false).ok_or("tile")?;
-    }
-    Ok(out)
+    // One pass: the input seen as [1, d0, 1, d1, …], broadcast to
+    // [m0, d0, m1, d1, …] and copied, is the output in row-major order.
+    let ones: Vec<usize> = x.shape().iter().flat_map(|&d| [1, d]).collect();
+    let spread: Vec<usize> = x.shape().iter().zip(&multiples).flat_map(|(&d, &m)| [m, d]).collect();
+    each_array!(x, |a| {
+        let a = a.as_standard_layout();
+        let a = a.view().into_shape_with_order(IxDyn(&ones)).map_err(|_| "tile")?;
+        let copies = a.broadcast(IxDyn(&spread)).ok_or("tile")?.to_owned();
+        copies.into_shape_with_order(IxDyn(&tiled)).map(Element::wrap).map_err(|_| "tile")
+    })
 }
 
 /// The input's rank, as an int32 scalar.
