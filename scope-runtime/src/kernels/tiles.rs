@@ -11,8 +11,10 @@
 //! cut into tiles or across threads.
 //!
 //! Written with AVX-512 and with AVX2 (chosen at run time by the CPU's
-//! features). [`product`] declines what it does not cover (no such CPU, or
-//! `b` without contiguous rows): the caller then uses the `gemm` crate.
+//! features). [`product`] declines what it does not cover (no such CPU, a
+//! depth above [`MAX_DEPTH`], a `b` with neither its rows nor its columns
+//! contiguous, or a transposed `b` beyond the scratch limits): the caller
+//! then uses the `gemm` crate.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -32,7 +34,8 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
         return false;
     }
     if !unit(b.strides()) {
-        return b.strides()[0] == 1 && m <= MAX_TRANSPOSED_ROWS && transposed(a, b, out);
+        let fits = m <= MAX_TRANSPOSED_ROWS && m.saturating_mul(n) <= MAX_TRANSPOSED_OUTPUTS;
+        return b.strides()[0] == 1 && fits && transposed(a, b, out);
     }
     if m == 0 || n == 0 {
         return true;
@@ -72,10 +75,12 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
     false
 }
 
-/// Most rows of `a` for which a product with a transposed `b` is computed
-/// here (as `(bᵀ aᵀ)ᵀ`, with `aᵀ` and the result copied through scratch
-/// memory of `k × m` and `n × m` values).
+/// Most rows of `a`, and most outputs, for which a product with a
+/// transposed `b` is computed here (as `(bᵀ aᵀ)ᵀ`, with `aᵀ` and the result
+/// copied through per-thread scratch of `k × m` and `n × m` values, kept
+/// between products: at most 4 MB each).
 const MAX_TRANSPOSED_ROWS: usize = 256;
+const MAX_TRANSPOSED_OUTPUTS: usize = 1 << 20;
 
 thread_local! {
     /// Scratch of [`transposed`]: `aᵀ` and `(a b)ᵀ`, kept between products.
