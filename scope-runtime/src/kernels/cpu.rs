@@ -352,17 +352,6 @@ impl Pool {
     }
 }
 
-/// Work on a matrix of this many columns or more is cut across threads into
-/// blocks of columns ([`column_block`] wide), narrower matrices into blocks
-/// of rows (the rule of matrix products' outputs).
-pub(crate) const SPLIT_COLUMNS_FROM: usize = 64;
-
-/// The columns of each thread's block of a matrix `columns` wide: whole
-/// tiles of 32 (see [`super::tiles`]).
-pub(crate) fn column_block(columns: usize, threads: usize) -> usize {
-    columns.div_ceil(threads.max(1)).next_multiple_of(32)
-}
-
 /// A wait for another thread: spinning, and yielding the CPU every few
 /// microseconds, so that a thread it waits for that shares its CPU (a busy
 /// machine, more threads than cores) gets to run.
@@ -402,9 +391,12 @@ impl Waiting {
 /// saves. When the pool's cores are far apart ([`Pool::far`]), only work
 /// [`FAR_FACTOR`] times larger is shared.
 pub(crate) fn pool_for(work: usize, threshold: usize) -> Option<&'static Pool> {
+    // Small work (most ops of a run) decides without a clock read.
+    if work < threshold {
+        return None;
+    }
     let pool = POOL.with(Cell::get)?;
-    let threshold = if pool.far() { threshold.saturating_mul(FAR_FACTOR) } else { threshold };
-    (work >= threshold).then_some(pool)
+    (work >= threshold.saturating_mul(FAR_FACTOR) || !pool.far()).then_some(pool)
 }
 
 /// How much larger work must be to be shared between cores far apart.

@@ -357,6 +357,11 @@ const PARALLEL_MULTIPLY_ADDS: usize = 1 << 19;
 /// and 1x256x256 split, the worker spinning): 10.9 µs against 15.7 with
 /// none split and 11.6-12.0 with only the first split.
 const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 16;
+/// Products with this many output columns are cut into column blocks, one
+/// per thread, each reading all of the left matrix and its share of the
+/// right one; narrower ones into row blocks.
+const SPLIT_COLUMNS_FROM: usize = 64;
+
 /// `out = a b` for f32 or f64. A large product is cut into one block of
 /// output columns (rows when it is narrow) per thread of the running
 /// session, each computed by [`product_into`]; the caller's thread takes
@@ -382,8 +387,8 @@ pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>
     };
     // Blocks of whole tiles (32 f32 columns, 8 rows), one per thread.
     let threads = pool.current_num_threads();
-    let (axis, block) = match n >= cpu::SPLIT_COLUMNS_FROM {
-        true => (Axis(1), cpu::column_block(n, threads)),
+    let (axis, block) = match n >= SPLIT_COLUMNS_FROM {
+        true => (Axis(1), n.div_ceil(threads).next_multiple_of(32)),
         false => (Axis(0), m.div_ceil(threads).next_multiple_of(8)),
     };
     pool.run_each(out.axis_chunks_iter_mut(axis, block), |i, out| {

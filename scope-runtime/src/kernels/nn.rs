@@ -112,16 +112,7 @@ fn conv2d_direct<T: NdFloat + Num>(
     f: &[T],
     spare: Option<ArrayD<T>>,
 ) -> KernelResult<ArrayD<T>> {
-    let conv = direct::Conv {
-        x,
-        f,
-        input: [g.h, g.w, g.cin],
-        filter: [g.kh, g.kw, g.cout],
-        output: [g.oh, g.ow],
-        pad: g.pad,
-        strides: g.strides,
-        dilations: g.dilations,
-    };
+    let conv = g.direct(x, f);
     let shape = [g.n, g.oh, g.ow, g.cout];
     let positions = g.n * g.oh * g.ow;
     let work = positions.saturating_mul(g.patch()).saturating_mul(g.cout);
@@ -135,16 +126,7 @@ fn conv2d_direct<T: NdFloat + Num>(
                 std::slice::from_raw_parts(f.as_ptr().cast::<f32>(), f.len()),
             )
         };
-        let conv = direct::Conv {
-            x,
-            f,
-            input: conv.input,
-            filter: conv.filter,
-            output: conv.output,
-            pad: conv.pad,
-            strides: conv.strides,
-            dilations: conv.dilations,
-        };
+        let conv = g.direct(x, f);
         if let Some(padded) = conv.padded(g.n) {
             // Whole output rows, each thread a block of them, computed in
             // chunks that stay in its cache.
@@ -253,6 +235,21 @@ impl ConvGeometry {
     }
 
     /// Elements of one patch: `kh * kw * cin`.
+    /// The direct convolution of these sizes over `x` and `f` (as a
+    /// `[patch, cout]` matrix).
+    fn direct<'a, U>(&self, x: &'a [U], f: &'a [U]) -> direct::Conv<'a, U> {
+        direct::Conv {
+            x,
+            f,
+            input: [self.h, self.w, self.cin],
+            filter: [self.kh, self.kw, self.cout],
+            output: [self.oh, self.ow],
+            pad: self.pad,
+            strides: self.strides,
+            dilations: self.dilations,
+        }
+    }
+
     fn patch(&self) -> usize {
         self.kh * self.kw * self.cin
     }

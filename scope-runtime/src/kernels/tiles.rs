@@ -55,23 +55,34 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
         b_rows: to_usize(b.strides()[0]),
         out_rows: to_usize(out.strides()[0]),
     };
+    // SAFETY: the pointers and strides are those of live views of the
+    // stated shapes (non-negative strides, unit column stride for `b` and
+    // `out`, or one column), and `out` is a distinct mutable view.
+    unsafe { run(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) }
+}
+
+/// The tiled product on the widest instruction set this CPU has; false
+/// (nothing computed) without AVX-512 or AVX2 and FMA.
+///
+/// # Safety
+/// The pointers address matrices of `shape`'s sizes and strides (the left
+/// one's columns where `columns` says), `out` not overlapping the others.
+unsafe fn run<C: Columns>(a: *const f32, columns: C, b: *const f32, out: *mut f32, shape: &Shape) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features; the pointers and strides are
-            // those of live views of the stated shapes (non-negative strides,
-            // unit column stride for `b` and `out`, or one row), and `out`
-            // is a distinct mutable view.
-            unsafe { avx512::product(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) };
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("fma") {
+            // SAFETY: the CPU has the features; the rest by the caller.
+            unsafe { avx512::product(a, columns, b, out, shape) };
             return true;
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if has!("avx2") && has!("fma") {
             // SAFETY: as above.
-            unsafe { avx2::product(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) };
+            unsafe { avx2::product(a, columns, b, out, shape) };
             return true;
         }
     }
-    let _ = shape;
+    let _ = (a, columns, b, out, shape);
     false
 }
 
@@ -145,23 +156,9 @@ pub(crate) fn windows(x: &[f32], step: usize, rows: usize, taps: &[usize], f: &[
         return false;
     }
     let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, out_rows: cout };
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features; every window's taps and
-            // every filter row and output row are inside the slices
-            // (checked above), and `out` is a distinct mutable slice.
-            unsafe { avx512::product(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) };
-            return true;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            unsafe { avx2::product(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) };
-            return true;
-        }
-    }
-    let _ = shape;
-    false
+    // SAFETY: every window's taps and every filter row and output row are
+    // inside the slices (checked above), and `out` is a distinct slice.
+    unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) }
 }
 
 /// Where column `p` of a row of the left operand lies, from the row's
