@@ -182,7 +182,7 @@ pub(crate) fn write_suffix(s: &mut String, i: u32) {
         }
     }
     s.push('_');
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! The f32 matrix product in register tiles, reading both operands where
-//! they lie: no packing, so a product of a few rows (a batch of 32 through
-//! a layer, a weight gradient summed over 32 examples) costs its
-//! multiply-adds and little else.
+//! The f32 matrix product in register tiles, reading `a` where it lies and
+//! `b` in place when a single row tile reads it; a block of `b` that several
+//! row tiles read is copied to contiguous rows first (32 or 16 columns at a
+//! time, so the copy is small next to the multiply-adds). A product of a few
+//! rows (a batch of 32 through a layer, a weight gradient summed over 32
+//! examples) then costs its multiply-adds and little else.
 //!
 //! A tile of output rows × columns keeps its sums in vector registers while
 //! the rows of `b` stream past: each step loads a few vectors of one row of
@@ -10,10 +12,12 @@
 //! fused multiply-adds, so the result does not depend on how the output is
 //! cut into tiles or across threads.
 //!
-//! Written with AVX-512 and with AVX2 (chosen at run time by the CPU's
-//! features). [`product`] declines what it does not cover (no such CPU, a
-//! depth above [`MAX_DEPTH`], a `b` with neither its rows nor its columns
-//! contiguous, or a transposed `b` beyond the scratch limits): the caller
+//! Written with AVX-512 (tiles of 8 rows × 32 columns) and with AVX2 (6 ×
+//! 16: its 16 registers hold 12 sums, 2 vectors of `b` and a splat; 4 × 24
+//! spilled a sum to the stack), chosen at run time by the CPU's features.
+//! [`product`] declines what it does not cover (no such CPU, a depth above
+//! [`MAX_DEPTH`], a `b` with neither its rows nor its columns contiguous,
+//! or a transposed `b` beyond the scratch limits): the caller
 //! then uses the `gemm` crate.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
@@ -161,6 +165,12 @@ pub(crate) fn windows(x: &[f32], step: usize, rows: usize, taps: &[usize], f: &[
     unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) }
 }
 
+thread_local! {
+    /// A block of `b` copied to contiguous rows by the tiled product, kept
+    /// between products (at most [`MAX_DEPTH`] × 32 values: 512 KB).
+    static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Where column `p` of a row of the left operand lies, from the row's
 /// first element: a stride (a matrix) or a table (a convolution's taps).
 trait Columns: Copy {
@@ -195,6 +205,7 @@ impl Columns for Taps<'_> {
 /// Sizes and strides (in elements) of a product `out = a b`: `a` is
 /// `m × k` (its columns `a_cols` apart, or where a [`Columns`] table says),
 /// `b` is `k × n` with unit column stride, as is `out` (`m × n`).
+#[derive(Clone, Copy)]
 struct Shape {
     m: usize,
     k: usize,
@@ -227,31 +238,63 @@ macro_rules! tiled_product {
             shape: &super::Shape,
         ) {
             const WIDE: usize = $lanes * $vectors;
-            let mut j = 0;
-            while j < shape.n {
-                let width = (shape.n - j).min(WIDE);
-                let mut i = 0;
-                while i < shape.m {
-                    let rows = (shape.m - i).min($rows);
-                    // SAFETY: rows i..i + rows and columns j..j + width are
-                    // inside the three matrices.
-                    unsafe {
-                        let a = a.add(i * shape.a_rows);
-                        let b = b.add(j);
-                        let out = out.add(i * shape.out_rows + j);
-                        match (rows, width) {
-                            ($rows, WIDE) => tile::<$rows, $vectors, C>(a, columns, b, out, shape, $lanes),
-                            _ => edge_tile(rows, width, a, columns, b, out, shape),
-                        }
-                    }
-                    i += rows;
+            // A block of `b` that several row tiles read is first copied to
+            // contiguous rows: read in place, rows a power of two of bytes
+            // apart (1 KB for 256 columns) share a few cache sets, and a deep
+            // block would come from L3 again for every row tile.
+            let pack = shape.m > $rows && shape.b_rows != WIDE;
+            let packed = super::Shape { b_rows: WIDE, ..*shape };
+            super::PANEL.with_borrow_mut(|panel| {
+                if pack && panel.len() < shape.k * WIDE {
+                    panel.resize(shape.k * WIDE, 0.0);
                 }
-                j += width;
-            }
+                let mut j = 0;
+                while j < shape.n {
+                    let width = (shape.n - j).min(WIDE);
+                    let (b, shape) = if pack && width == WIDE {
+                        for p in 0..shape.k {
+                            // SAFETY: row p's columns j..j + WIDE are inside
+                            // `b`; the panel holds k rows of WIDE.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    b.add(p * shape.b_rows + j),
+                                    panel.as_mut_ptr().add(p * WIDE),
+                                    WIDE,
+                                )
+                            };
+                        }
+                        (panel.as_ptr(), &packed)
+                    } else {
+                        // SAFETY: column j is inside `b`.
+                        (unsafe { b.add(j) }, shape)
+                    };
+                    let mut i = 0;
+                    while i < shape.m {
+                        // The last two tiles share what is left evenly: 8
+                        // rows as 4 + 4 rather than 6 + a tile of 2, whose
+                        // loads would outnumber its multiply-adds.
+                        let left = shape.m - i;
+                        let rows = if left > $rows && left < 2 * $rows { left.div_ceil(2) } else { left.min($rows) };
+                        // SAFETY: rows i..i + rows and columns j..j + width are
+                        // inside the three matrices (`b` starting at column j).
+                        unsafe {
+                            let a = a.add(i * shape.a_rows);
+                            let out = out.add(i * shape.out_rows + j);
+                            match (rows, width) {
+                                ($rows, WIDE) => tile::<$rows, $vectors, false, C>(a, columns, b, out, shape, $lanes),
+                                _ => edge_tile(rows, width, a, columns, b, out, shape),
+                            }
+                        }
+                        i += rows;
+                    }
+                    j += width;
+                }
+            });
         }
 
-        /// A tile narrower or shorter than the widest: whole vectors, then
-        /// one vector of the remaining `width % lanes` columns.
+        /// A tile narrower or shorter than the widest: fewer rows of the
+        /// whole width at once, else one vector of columns at a time (the
+        /// last holding the remaining `width % lanes`).
         ///
         /// # Safety
         /// As [`tile`], for `rows` rows and `width` columns.
@@ -265,36 +308,68 @@ macro_rules! tiled_product {
             out: *mut f32,
             shape: &super::Shape,
         ) {
+            if width == $lanes * $vectors {
+                // SAFETY: by the caller.
+                unsafe { edge_rows::<$vectors, false, C>(rows, a, columns, b, out, shape, $lanes) };
+                return;
+            }
             let mut j = 0;
             while j < width {
                 let lanes = (width - j).min($lanes);
                 // SAFETY: columns j..j + lanes are inside the tile.
                 unsafe {
                     let (b, out) = (b.add(j), out.add(j));
-                    match rows {
-                        1 => tile::<1, 1, C>(a, columns, b, out, shape, lanes),
-                        2 => tile::<2, 1, C>(a, columns, b, out, shape, lanes),
-                        3 => tile::<3, 1, C>(a, columns, b, out, shape, lanes),
-                        4 => tile::<4, 1, C>(a, columns, b, out, shape, lanes),
-                        5 if $rows >= 5 => tile::<5, 1, C>(a, columns, b, out, shape, lanes),
-                        6 if $rows >= 6 => tile::<6, 1, C>(a, columns, b, out, shape, lanes),
-                        7 if $rows >= 7 => tile::<7, 1, C>(a, columns, b, out, shape, lanes),
-                        _ => tile::<$rows, 1, C>(a, columns, b, out, shape, lanes),
+                    if lanes == $lanes {
+                        edge_rows::<1, false, C>(rows, a, columns, b, out, shape, lanes);
+                    } else {
+                        edge_rows::<1, true, C>(rows, a, columns, b, out, shape, lanes);
                     }
                 }
                 j += lanes;
             }
         }
 
-        /// `R` rows × `V` vectors of sums, the last vector holding only its
-        /// first `last` lanes (`1..=lanes`).
+        /// `V` vectors of columns of an edge tile, for `rows` rows (`PART`:
+        /// only the first `lanes` of the last).
+        ///
+        /// # Safety
+        /// As [`tile`].
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn edge_rows<const V: usize, const PART: bool, C: super::Columns>(
+            rows: usize,
+            a: *const f32,
+            columns: C,
+            b: *const f32,
+            out: *mut f32,
+            shape: &super::Shape,
+            lanes: usize,
+        ) {
+            // SAFETY: by the caller.
+            unsafe {
+                match rows {
+                    1 => tile::<1, V, PART, C>(a, columns, b, out, shape, lanes),
+                    2 => tile::<2, V, PART, C>(a, columns, b, out, shape, lanes),
+                    3 => tile::<3, V, PART, C>(a, columns, b, out, shape, lanes),
+                    4 => tile::<4, V, PART, C>(a, columns, b, out, shape, lanes),
+                    5 if $rows >= 5 => tile::<5, V, PART, C>(a, columns, b, out, shape, lanes),
+                    6 if $rows >= 6 => tile::<6, V, PART, C>(a, columns, b, out, shape, lanes),
+                    7 if $rows >= 7 => tile::<7, V, PART, C>(a, columns, b, out, shape, lanes),
+                    _ => tile::<$rows, V, PART, C>(a, columns, b, out, shape, lanes),
+                }
+            }
+        }
+
+        /// `R` rows × `V` vectors of sums; with `PART`, the last vector
+        /// holds only its first `last` lanes (`1..$lanes`). `PART` is a
+        /// constant so that a whole tile's loop holds no mask.
         ///
         /// # Safety
         /// `a` addresses the tile's first row of `a`, `b` and `out` its first
         /// column; `R` rows and `(V - 1) * lanes + last` columns are inside.
         #[inline]
         #[target_feature(enable = $features)]
-        unsafe fn tile<const R: usize, const V: usize, C: super::Columns>(
+        unsafe fn tile<const R: usize, const V: usize, const PART: bool, C: super::Columns>(
             a: *const f32,
             columns: C,
             b: *const f32,
@@ -310,7 +385,7 @@ macro_rules! tiled_product {
                     let a = a.add(columns.offset(p));
                     let mut row = [zero(); V];
                     for (v, x) in row.iter_mut().enumerate() {
-                        *x = if v + 1 == V && last < $lanes {
+                        *x = if PART && v + 1 == V {
                             load_part(b.add(v * $lanes), last)
                         } else {
                             load(b.add(v * $lanes))
@@ -327,7 +402,7 @@ macro_rules! tiled_product {
                 for (r, sums) in sums.iter().enumerate() {
                     for (v, &sum) in sums.iter().enumerate() {
                         let at = out.add(r * shape.out_rows + v * $lanes);
-                        if v + 1 == V && last < $lanes { store_part(at, last, sum) } else { store(at, sum) }
+                        if PART && v + 1 == V { store_part(at, last, sum) } else { store(at, sum) }
                     }
                 }
             }
@@ -468,7 +543,7 @@ mod avx2 {
         unsafe { _mm256_maskstore_ps(p, first(n), v) }
     }
 
-    tiled_product!("avx2,fma", 8, 4, 3);
+    tiled_product!("avx2,fma", 8, 6, 2);
 }
 
 #[cfg(test)]
@@ -489,9 +564,18 @@ mod tests {
 
     #[test]
     fn products_of_every_tile_shape_match_the_sums() {
-        for (m, k, n) in
-            [(1, 1, 1), (3, 5, 7), (8, 16, 32), (9, 3, 33), (17, 40, 47), (32, 784, 256), (7, 0, 5), (33, 12, 10)]
-        {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (8, 16, 32),
+            (8, 33, 48),
+            (9, 3, 33),
+            (13, 7, 17),
+            (17, 40, 47),
+            (32, 784, 256),
+            (7, 0, 5),
+            (33, 12, 10),
+        ] {
             let a = matrix(m, k, 1);
             let b = matrix(k, n, 2);
             // `a` as given and transposed in memory (a weight gradient's `x^T`).
