@@ -190,9 +190,10 @@ impl Conv<'_, f32> {
     }
 
     /// Output rows `first..` (image and output row flattened), `ow * cout`
-    /// values each, into `out`, whose every element is written: each row
-    /// one product in register tiles over the padded input.
-    pub(crate) fn padded_rows(&self, padded: &Padded, first: usize, out: &mut [f32]) {
+    /// values each, into `out`, whose every element is written (it need not
+    /// be initialized): each row one product in register tiles over the
+    /// padded input.
+    pub(crate) fn padded_rows(&self, padded: &Padded, first: usize, out: &mut [std::mem::MaybeUninit<f32>]) {
         let ([_, _, cin], [kh, kw, cout], [oh, ow]) = (self.input, self.filter, self.output);
         let mut offsets = [0usize; DIRECT_CONV_MAX_PATCH];
         let patch = kh * kw * cin;
@@ -431,12 +432,14 @@ mod tests {
             conv_positions::<f32, false>(&conv, 0, &mut portable);
             // Through the padded input and register tiles, in two blocks of rows.
             if let Some(padded) = conv.padded(n) {
-                let mut tiled = vec![f32::NAN; want.len()];
+                let mut tiled = vec![std::mem::MaybeUninit::new(f32::NAN); want.len()];
                 let rows = n * oh;
                 let (first, second) = tiled.split_at_mut(rows / 2 * ow * cout);
                 conv.padded_rows(&padded, 0, first);
                 conv.padded_rows(&padded, rows / 2, second);
-                for (k, (&got, &want)) in tiled.iter().zip(&want).enumerate() {
+                // SAFETY: every element was initialized (with NaN) before.
+                let tiled = tiled.iter().map(|v| unsafe { v.assume_init() });
+                for (k, (got, &want)) in tiled.zip(&want).enumerate() {
                     assert!(
                         (f64::from(got) - want).abs() <= 1e-4 * (1.0 + want.abs()),
                         "tiled, case {:?} element {k}: {got} vs {want}",

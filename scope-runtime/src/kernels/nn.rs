@@ -128,20 +128,12 @@ fn conv2d_direct<T: NdFloat + Num>(
         };
         let conv = g.direct(x, f);
         if let Some(padded) = conv.padded(g.n) {
-            // Whole output rows, each thread a block of them, computed in
-            // chunks that stay in its cache.
+            // Whole output rows, each thread a block of them.
             let row = g.ow * g.cout;
             let rows = g.n * g.oh;
-            let compute = |first: usize, out: &mut [MaybeUninit<f32>]| {
-                for (i, chunk) in out.chunks_mut(row * CONV_CHUNK_ROWS).enumerate() {
-                    chunk.fill(MaybeUninit::new(0.0));
-                    // SAFETY: every element was just written.
-                    let chunk = unsafe { &mut *(std::ptr::from_mut(chunk) as *mut [f32]) };
-                    conv.padded_rows(&padded, first + i * CONV_CHUNK_ROWS, chunk);
-                }
-            };
-            // Not zeroed up front: each chunk is zeroed in the cache of the
-            // thread that computes it (the whole output at once went to memory).
+            // Written once, by the products: not zeroed first (that cost a
+            // fifth of the convolution).
+            let compute = |first: usize, out: &mut [MaybeUninit<f32>]| conv.padded_rows(&padded, first, out);
             let (mut spare, mut fresh) = (spare, None);
             let ys = match spare.as_mut() {
                 Some(spare) => spare.as_slice_mut().map(|s| (s.as_mut_ptr().cast::<MaybeUninit<f32>>(), s.len())),
@@ -181,9 +173,6 @@ fn conv2d_direct<T: NdFloat + Num>(
     compute(out.as_slice_mut().ok_or("output layout")?);
     Ok(out)
 }
-
-/// Output rows a thread computes at a time: a few tens of KB, in its cache.
-const CONV_CHUNK_ROWS: usize = 8;
 
 /// The sizes of an NHWC convolution: input, filter, output and padding.
 struct ConvGeometry {

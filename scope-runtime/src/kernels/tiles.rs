@@ -21,6 +21,7 @@
 //! then uses the `gemm` crate.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
+use std::mem::MaybeUninit;
 
 /// Most terms per output computed here: a tile's column block of `b`
 /// (`k` rows of 32 columns, 128 bytes each) then still fits in a core's L2.
@@ -150,8 +151,15 @@ pub(crate) fn available() -> bool {
 /// positions of a row of a direct convolution, as one product whose left
 /// operand is read through the taps' offsets. Returns false (leaving `out`
 /// as it was) without AVX-512 or AVX2 and FMA, or when the sizes do not fit
-/// the slices.
-pub(crate) fn windows(x: &[f32], step: usize, rows: usize, taps: &[usize], f: &[f32], out: &mut [f32]) -> bool {
+/// the slices. Every element of `out` is written: it need not be initialized.
+pub(crate) fn windows(
+    x: &[f32],
+    step: usize,
+    rows: usize,
+    taps: &[usize],
+    f: &[f32],
+    out: &mut [MaybeUninit<f32>],
+) -> bool {
     let k = taps.len();
     let Some(cout) = out.len().checked_div(rows) else { return true };
     let reach = taps.iter().max().and_then(|&t| (rows - 1).checked_mul(step)?.checked_add(t));
@@ -162,7 +170,7 @@ pub(crate) fn windows(x: &[f32], step: usize, rows: usize, taps: &[usize], f: &[
     let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, out_rows: cout };
     // SAFETY: every window's taps and every filter row and output row are
     // inside the slices (checked above), and `out` is a distinct slice.
-    unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr(), &shape) }
+    unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr().cast::<f32>(), &shape) }
 }
 
 thread_local! {
