@@ -515,30 +515,28 @@ fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[
         .collect()
 }
 
-/// A step's arguments: inputs read for the last time move into the kernel,
-/// which may reuse them; the others, and variables, are borrowed.
+/// A step's arguments: its first input, when read for the last time, moves
+/// into the kernel, which may reuse it (the plan marks no other input so);
+/// the others, and variables, are borrowed.
 fn take_args<'a>(
     slots: &'a mut [Slot],
     feeds: &'a [(&Tensor, &Value)],
     inputs: &[(usize, bool)],
     reads: &'a [Option<Arc<Value>>],
 ) -> Args<'a> {
-    let mut moved: SmallVec<[Option<Value>; 8]> = inputs
-        .iter()
-        .map(|&(i, last)| match (last, &slots[i]) {
-            (true, Slot::Owned(_)) => match std::mem::replace(&mut slots[i], Slot::Empty) {
-                Slot::Owned(v) => Some(v),
-                _ => None,
-            },
+    debug_assert!(inputs.iter().skip(1).all(|&(_, last)| !last), "only a step's first input moves");
+    let mut moved = match inputs.first() {
+        Some(&(i, true)) if matches!(slots[i], Slot::Owned(_)) => match std::mem::replace(&mut slots[i], Slot::Empty) {
+            Slot::Owned(v) => Some(v),
             _ => None,
-        })
-        .collect();
+        },
+        _ => None,
+    };
     let slots: &'a [Slot] = slots;
     inputs
         .iter()
-        .zip(moved.iter_mut())
         .zip(reads)
-        .map(|((&(i, _), m), read)| match (m.take(), read) {
+        .map(|(&(i, _), read)| match (moved.take(), read) {
             (Some(v), _) => Arg::Owned(v),
             (None, Some(r)) => Arg::Shared(r),
             (None, None) => Arg::Shared(slots[i].value(feeds)),
