@@ -1,9 +1,11 @@
 //! The f32 matrix product in register tiles, reading `a` where it lies and
-//! `b` in place when a single row tile reads it; a block of `b` that several
-//! row tiles read is copied to contiguous rows first (32 or 16 columns at a
-//! time, so the copy is small next to the multiply-adds). A product of a few
-//! rows (a batch of 32 through a layer, a weight gradient summed over 32
-//! examples) then costs its multiply-adds and little else.
+//! `b` in place when a single row tile reads it and its columns are
+//! contiguous; otherwise a block of `b` is copied to contiguous rows first
+//! (32 or 16 columns at a time, so the copy is small next to the
+//! multiply-adds): a block several row tiles read, or one of a transposed
+//! `b` (`dy wᵀ`, the gradient of a product). A product of a few rows (a
+//! batch of 32 through a layer, a weight gradient summed over 32 examples)
+//! then costs its multiply-adds and little else.
 //!
 //! A tile of output rows × columns keeps its sums in vector registers while
 //! the rows of `b` stream past: each step loads a few vectors of one row of
@@ -16,9 +18,8 @@
 //! 16: its 16 registers hold 12 sums, 2 vectors of `b` and a splat; 4 × 24
 //! spilled a sum to the stack), chosen at run time by the CPU's features.
 //! [`product`] declines what it does not cover (no such CPU, a depth above
-//! [`MAX_DEPTH`], a `b` with neither its rows nor its columns contiguous,
-//! or a transposed `b` beyond the scratch limits): the caller
-//! then uses the `gemm` crate.
+//! [`MAX_DEPTH`], an output whose columns are not contiguous, negative
+//! strides): the caller then uses the `gemm` crate.
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 use std::mem::MaybeUninit;
@@ -27,20 +28,15 @@ use std::mem::MaybeUninit;
 /// (`k` rows of 32 columns, 128 bytes each) then still fits in a core's L2.
 const MAX_DEPTH: usize = 4096;
 
-/// `out = a b` for f32 matrices, when `b`'s and `out`'s rows are
-/// contiguous and the CPU has AVX-512 or AVX2 with FMA. Returns false
-/// (leaving `out` as it was) when it does not apply.
+/// `out = a b` for f32 matrices, when `out`'s rows are contiguous and the
+/// CPU has AVX-512 or AVX2 with FMA. Returns false (leaving `out` as it
+/// was) when it does not apply.
 pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mut ArrayViewMut2<'_, f32>) -> bool {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(b.nrows() == k && out.dim() == (m, n));
     // Columns one element apart (or a single column).
-    let unit = |strides: &[isize]| strides[1] == 1 || n == 1;
-    if k > MAX_DEPTH || !unit(out.strides()) {
+    if k > MAX_DEPTH || !(out.strides()[1] == 1 || n == 1) {
         return false;
-    }
-    if !unit(b.strides()) {
-        let fits = m <= MAX_TRANSPOSED_ROWS && m.saturating_mul(n) <= MAX_TRANSPOSED_OUTPUTS;
-        return b.strides()[0] == 1 && fits && transposed(a, b, out);
     }
     if m == 0 || n == 0 {
         return true;
@@ -58,11 +54,13 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
         a_rows: to_usize(a.strides()[0]),
         a_cols: to_usize(a.strides()[1]),
         b_rows: to_usize(b.strides()[0]),
+        // One column: no other column is read.
+        b_cols: if n == 1 { 1 } else { to_usize(b.strides()[1]) },
         out_rows: to_usize(out.strides()[0]),
     };
     // SAFETY: the pointers and strides are those of live views of the
-    // stated shapes (non-negative strides, unit column stride for `b` and
-    // `out`, or one column), and `out` is a distinct mutable view.
+    // stated shapes (non-negative strides, unit column stride for `out`, or
+    // one column), and `out` is a distinct mutable view.
     unsafe { run(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) }
 }
 
@@ -89,49 +87,6 @@ unsafe fn run<C: Columns>(a: *const f32, columns: C, b: *const f32, out: *mut f3
     }
     let _ = (a, columns, b, out, shape);
     false
-}
-
-/// Most rows of `a`, and most outputs, for which a product with a
-/// transposed `b` is computed here (as `(bᵀ aᵀ)ᵀ`, with `aᵀ` and the result
-/// copied through per-thread scratch of `k × m` and `n × m` values, kept
-/// between products: at most 4 MB each).
-const MAX_TRANSPOSED_ROWS: usize = 256;
-const MAX_TRANSPOSED_OUTPUTS: usize = 1 << 20;
-
-thread_local! {
-    /// Scratch of [`transposed`]: `aᵀ` and `(a b)ᵀ`, kept between products.
-    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// `out = a b` for a `b` whose rows are contiguous instead of its columns
-/// (`b = wᵀ` for a row-major `w`, as in the gradient `dy wᵀ` of a product):
-/// `(a b)ᵀ = w aᵀ` reads `w` in place, and only the small `aᵀ` and the
-/// result are copied. Each output is the same sum, in the same order, as
-/// [`product`] would take.
-fn transposed(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mut ArrayViewMut2<'_, f32>) -> bool {
-    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    SCRATCH.with_borrow_mut(|(a_t, result)| {
-        a_t.clear();
-        a_t.resize(k * m, 0.0);
-        for (i, row) in a.rows().into_iter().enumerate() {
-            for (p, &x) in row.iter().enumerate() {
-                a_t[p * m + i] = x;
-            }
-        }
-        result.clear();
-        result.resize(n * m, 0.0);
-        let (Ok(a_t), Ok(mut result)) =
-            (ArrayView2::from_shape((k, m), &a_t[..]), ArrayViewMut2::from_shape((n, m), &mut result[..]))
-        else {
-            return false;
-        };
-        // `bᵀ` has contiguous columns: the direct path.
-        if !product(&b.t(), &a_t, &mut result) {
-            return false;
-        }
-        out.assign(&result.t());
-        true
-    })
 }
 
 /// Whether this CPU runs the tiled kernels (AVX-512, or AVX2 with FMA).
@@ -167,7 +122,7 @@ pub(crate) fn windows(
     if out.len() != rows * cout || f.len() < k.saturating_mul(cout) || !fits || cout == 0 {
         return false;
     }
-    let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, out_rows: cout };
+    let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, b_cols: 1, out_rows: cout };
     // SAFETY: every window's taps and every filter row and output row are
     // inside the slices (checked above), and `out` is a distinct slice.
     unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr().cast::<f32>(), &shape) }
@@ -177,6 +132,74 @@ thread_local! {
     /// A block of `b` copied to contiguous rows by the tiled product, kept
     /// between products (at most [`MAX_DEPTH`] × 32 values: 512 KB).
     static PANEL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Copies columns `j..j + width` of a `b` whose columns are not contiguous
+/// into `panel` as `k` rows `wide` apart. A transposed `b` (`wᵀ` of a
+/// row-major `w`: its rows contiguous) goes through 8 × 8 blocks
+/// transposed in registers; other strides, and what is left at the edges,
+/// one value at a time.
+///
+/// # Safety
+/// The CPU has AVX2; `b` addresses a matrix of `shape`'s sizes and strides
+/// with columns `j..j + width` inside it; `panel` holds `k` rows of `wide`
+/// and `width <= wide`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gather(b: *const f32, shape: &Shape, j: usize, width: usize, panel: &mut [f32], wide: usize) {
+    use std::arch::x86_64::*;
+    debug_assert!(width <= wide && panel.len() >= shape.k * wide);
+    let (k, rows, cols) = (shape.k, shape.b_rows, shape.b_cols);
+    let out = panel.as_mut_ptr();
+    // SAFETY: every read is of an element (p, j + c) with p < k, c < width,
+    // and every write inside the panel's k rows of `wide`, by the caller.
+    unsafe {
+        let one = |p: usize, c: usize| *out.add(p * wide + c) = *b.add(p * rows + (j + c) * cols);
+        let blocks = if rows == 1 { k / 8 * 8 } else { 0 };
+        let mut c = 0;
+        while blocks > 0 && c + 8 <= width {
+            for p in (0..blocks).step_by(8) {
+                // Eight columns, each eight values along p, then transposed.
+                let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(b.add((j + c + i) * cols + p)));
+                let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+                let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+                let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+                let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+                let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+                let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+                let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+                let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xee>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xee>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xee>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xee>(t5, t7);
+                let rows_of_p = [
+                    _mm256_permute2f128_ps::<0x20>(u0, u4),
+                    _mm256_permute2f128_ps::<0x20>(u1, u5),
+                    _mm256_permute2f128_ps::<0x20>(u2, u6),
+                    _mm256_permute2f128_ps::<0x20>(u3, u7),
+                    _mm256_permute2f128_ps::<0x31>(u0, u4),
+                    _mm256_permute2f128_ps::<0x31>(u1, u5),
+                    _mm256_permute2f128_ps::<0x31>(u2, u6),
+                    _mm256_permute2f128_ps::<0x31>(u3, u7),
+                ];
+                for (i, &v) in rows_of_p.iter().enumerate() {
+                    _mm256_storeu_ps(out.add((p + i) * wide + c), v);
+                }
+            }
+            for p in blocks..k {
+                (c..c + 8).for_each(|c| one(p, c));
+            }
+            c += 8;
+        }
+        for c in c..width {
+            (0..k).for_each(|p| one(p, c));
+        }
+    }
 }
 
 /// Where column `p` of a row of the left operand lies, from the row's
@@ -212,7 +235,8 @@ impl Columns for Taps<'_> {
 
 /// Sizes and strides (in elements) of a product `out = a b`: `a` is
 /// `m × k` (its columns `a_cols` apart, or where a [`Columns`] table says),
-/// `b` is `k × n` with unit column stride, as is `out` (`m × n`).
+/// `b` is `k × n` (its columns `b_cols` apart), `out` is `m × n` with unit
+/// column stride.
 #[derive(Clone, Copy)]
 struct Shape {
     m: usize,
@@ -221,6 +245,7 @@ struct Shape {
     a_rows: usize,
     a_cols: usize,
     b_rows: usize,
+    b_cols: usize,
     out_rows: usize,
 }
 
@@ -249,9 +274,12 @@ macro_rules! tiled_product {
             // A block of `b` that several row tiles read is first copied to
             // contiguous rows: read in place, rows a power of two of bytes
             // apart (1 KB for 256 columns) share a few cache sets, and a deep
-            // block would come from L3 again for every row tile.
-            let pack = shape.m > $rows && shape.b_rows != WIDE;
-            let packed = super::Shape { b_rows: WIDE, ..*shape };
+            // block would come from L3 again for every row tile. A block of
+            // a `b` whose columns are not contiguous is always copied: the
+            // tiles load whole vectors of a row.
+            let gather = shape.b_cols != 1;
+            let pack = gather || (shape.m > $rows && shape.b_rows != WIDE);
+            let packed = super::Shape { b_rows: WIDE, b_cols: 1, ..*shape };
             super::PANEL.with_borrow_mut(|panel| {
                 if pack && panel.len() < shape.k * WIDE {
                     panel.resize(shape.k * WIDE, 0.0);
@@ -259,7 +287,12 @@ macro_rules! tiled_product {
                 let mut j = 0;
                 while j < shape.n {
                     let width = (shape.n - j).min(WIDE);
-                    let (b, shape) = if pack && width == WIDE {
+                    let (b, shape) = if gather {
+                        // SAFETY: columns j..j + width are inside `b`; the
+                        // panel holds k rows of WIDE; the CPU has AVX2.
+                        unsafe { super::gather(b, shape, j, width, panel, WIDE) };
+                        (panel.as_ptr(), &packed)
+                    } else if pack && width == WIDE {
                         for p in 0..shape.k {
                             // SAFETY: row p's columns j..j + WIDE are inside
                             // `b`; the panel holds k rows of WIDE.
@@ -608,7 +641,7 @@ mod tests {
 
     #[test]
     fn a_transposed_right_operand_gives_the_same_sums() {
-        for (m, k, n) in [(1, 3, 5), (32, 256, 256), (9, 17, 40), (33, 10, 1)] {
+        for (m, k, n) in [(1, 3, 5), (32, 256, 256), (9, 17, 40), (33, 10, 1), (300, 20, 33)] {
             let a = matrix(m, k, 10);
             let w = matrix(n, k, 11);
             let b = w.t();
@@ -621,6 +654,21 @@ mod tests {
             assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut()));
             assert_eq!(out, direct, "{m}x{k}x{n}");
         }
+    }
+
+    #[test]
+    fn a_right_operand_with_neither_rows_nor_columns_contiguous_gives_the_same_sums() {
+        let (m, k, n) = (13, 21, 37);
+        let a = matrix(m, k, 12);
+        let wide = matrix(k, 2 * n, 13);
+        let b = wide.slice(ndarray::s![.., ..;2]);
+        let mut out = Array2::from_elem((m, n), f32::NAN);
+        if !product(&a.view(), &b, &mut out.view_mut()) {
+            return;
+        }
+        let mut direct = Array2::from_elem((m, n), f32::NAN);
+        assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut()));
+        assert_eq!(out, direct);
     }
 
     #[test]
@@ -642,12 +690,10 @@ mod tests {
 
     #[test]
     fn it_declines_what_it_does_not_cover() {
-        let a = matrix(4, 6, 5);
-        let mut out = Array2::from_elem((4, 4), 7.0f32);
-        // The right operand with neither rows nor columns contiguous.
-        let c = matrix(12, 8, 7);
-        let strided = c.slice(ndarray::s![..;2, ..;2]);
-        assert!(!product(&a.view(), &strided, &mut out.view_mut()));
+        let (a, b) = (matrix(4, 6, 5), matrix(6, 4, 7));
+        let mut out = Array2::from_elem((4, 8), 7.0f32);
+        // An output whose columns are not contiguous.
+        assert!(!product(&a.view(), &b.view(), &mut out.slice_mut(ndarray::s![.., ..;2])));
         assert!(out.iter().all(|&x| x == 7.0), "a declined product leaves the output");
         let deep = matrix(1, MAX_DEPTH + 1, 8);
         let tall = matrix(MAX_DEPTH + 1, 1, 9);
