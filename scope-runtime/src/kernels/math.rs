@@ -385,7 +385,9 @@ pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>
     let Some(pool) = cpu::pool_for(m.saturating_mul(n).saturating_mul(k), PARALLEL_MULTIPLY_ADDS) else {
         return product_into(a.view(), b.view(), out.view_mut());
     };
-    // Blocks of whole tiles (32 f32 columns, 8 rows), one per thread.
+    // Blocks of whole tiles, one per thread: 32 columns (AVX-512's tile
+    // width, two of AVX2's) or 8 rows (AVX-512's tile height; AVX2's last
+    // two row tiles of a block share what is left).
     let threads = pool.current_num_threads();
     let (axis, block) = match n >= SPLIT_COLUMNS_FROM {
         true => (Axis(1), n.div_ceil(threads).next_multiple_of(32)),

@@ -223,7 +223,6 @@ impl ConvGeometry {
         })
     }
 
-    /// Elements of one patch: `kh * kw * cin`.
     /// The direct convolution of these sizes over `x` and `f` (as a
     /// `[patch, cout]` matrix).
     fn direct<'a, U>(&self, x: &'a [U], f: &'a [U]) -> direct::Conv<'a, U> {
@@ -239,6 +238,7 @@ impl ConvGeometry {
         }
     }
 
+    /// Elements of one patch: `kh * kw * cin`.
     fn patch(&self) -> usize {
         self.kh * self.kw * self.cin
     }
