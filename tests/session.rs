@@ -669,3 +669,65 @@ fn a_product_split_across_threads_equals_one_threads_product() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_dense_chain_run_as_one_step_equals_its_ops_run_one_by_one() -> Result<()> {
+    // A session computes MatMul -> BiasAdd (or Add) -> Relu in one pass when
+    // nothing else reads the product and the sum; fetching them too makes it
+    // run the three kernels one by one. Both must give the same bits, on one
+    // thread and on two, at the sizes of each path: one row, tiles with
+    // edges, split column blocks, split row blocks; NaN inputs included.
+    use scopeflow::{bias_add, matmul_transposed};
+    let value = |r: usize, c: usize, salt: usize| (((r * 31 + c * 17 + salt) % 97) as f64 - 48.0) / 32.0;
+    for (m, k, n) in [(1, 70, 40), (7, 33, 19), (32, 784, 256), (300, 700, 40), (96, 700, 300)] {
+        let graph = Graph::new();
+        let _g = graph.as_default();
+        let mut x = Array2::from_shape_fn((m, k), |(r, c)| value(r, c, 1) as f32);
+        x[[m / 2, k / 3]] = f32::NAN;
+        let x = constant(x)?;
+        let w = constant(Array2::from_shape_fn((k, n), |(r, c)| value(r, c, 2) as f32))?;
+        let w_t = constant(Array2::from_shape_fn((n, k), |(r, c)| value(c, r, 2) as f32))?;
+        let b = constant(Array::from_shape_fn(n, |c| value(c, 0, 3) as f32))?;
+        let x64 = constant(Array2::from_shape_fn((m, k), |(r, c)| value(r, c, 4)))?;
+        let w64 = constant(Array2::from_shape_fn((k, n), |(r, c)| value(r, c, 5)))?;
+        let b64 = constant(Array::from_shape_fn(n, |c| value(c, 0, 6)))?;
+        let xi = constant(Array2::from_shape_fn((m, k), |(r, c)| ((r * 7 + c) % 5) as i32 - 2))?;
+        let wi = constant(Array2::from_shape_fn((k, n), |(r, c)| ((r + c * 3) % 7) as i32 - 3))?;
+        let bi = constant(Array::from_shape_fn(n, |c| (c % 9) as i32 - 4))?;
+        let mut chains = Vec::new();
+        let product = matmul(&x, &w)?;
+        chains.push((product.clone(), relu(&bias_add(&product, &b)?)?));
+        let product = matmul_transposed(&x, &w_t, false, true)?;
+        chains.push((product.clone(), add(&b, &product)?));
+        let product = matmul(&x64, &w64)?;
+        chains.push((product.clone(), relu(&add(&product, &b64)?)?));
+        let product = matmul(&xi, &wi)?;
+        chains.push((product.clone(), relu(&bias_add(&product, &bi)?)?));
+        for threads in [1, 2] {
+            let session = Session::with_options(&graph, SessionOptions::default().num_threads(threads));
+            let ends: Vec<&Tensor> = chains.iter().map(|(_, end)| end).collect();
+            let fused = session.run(&ends, &[])?;
+            for ((product, end), fused) in chains.iter().zip(&fused) {
+                let apart = session.run(&[end, product], &[])?;
+                let bits = |v: &Value| v.to_f64_vec().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(fused), bits(&apart[0]), "{} at {m}x{k}x{n} on {threads} threads", end.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_dense_chain_whose_sizes_do_not_fit_names_the_op_that_fails() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let x = placeholder(DType::F32, Shape::from_dims([None, None]))?;
+    let w = constant(Array2::from_elem((3, 4), 1.0f32))?;
+    let y = relu(&scopeflow::bias_add(&matmul(&x, &w)?, &constant(vec![1.0f32; 4])?)?)?;
+    let session = Session::new(&graph);
+    let fits = session.run(&[&y], &[(&x, &Value::from(Array2::from_elem((2, 3), -1.0f32)))])?;
+    assert_eq!(fits[0].to_f64_vec(), vec![0.0; 8]);
+    let err = session.run(&[&y], &[(&x, &Value::from(Array2::from_elem((2, 5), 1.0f32)))]).unwrap_err().to_string();
+    assert!(err.contains("`MatMul`") && err.contains("inner dimensions"), "{err}");
+    Ok(())
+}

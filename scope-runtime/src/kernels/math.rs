@@ -1,5 +1,6 @@
 //! Elementwise arithmetic, activations, comparisons, selection and matrix products.
 
+use super::tiles::Epilogue;
 use super::{Inputs, Num, Typed, cpu, map, same, spare, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult};
@@ -309,12 +310,51 @@ pub(crate) fn select_v2_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> 
 pub(crate) fn matmul_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (a, b) = (inputs.next()?, inputs.next()?);
-    typed!(a, [F32, F64, I32, I64], |a| matmul(a.view(), b.value(), attr, spares))
+    typed!(a, [F32, F64, I32, I64], |a| matmul(a.view(), b.value(), attr, spares, Epilogue::NONE))
 }
 
-/// Floats through `gemm`, integers with TF's wrapping arithmetic. The output
-/// takes a spare buffer of its shape.
-fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec<Value>) -> KernelResult<ArrayD<T>> {
+/// A `MatMul` (`attr` its transpose flags) of `a` and `b`, `bias` added to
+/// each row (its `BiasAdd`, or an `Add` of a vector), then with `relu` a
+/// `Relu`: the chain TF1's dense layers build, computed in one pass that
+/// writes the output once (as TF's grappler fuses it into `_FusedMatMul`),
+/// with the values the three kernels give one after the other, bit for bit.
+///
+/// `None` when the inputs are not what the fusion takes (not of one dtype,
+/// not matrices with agreeing sizes, a bias that is not a vector of one value
+/// per output column): the three kernels then run one by one, and report
+/// what is wrong.
+pub(crate) fn dense(attr: &Attr, [a, b, bias]: [&Value; 3], relu: bool, spares: &mut Vec<Value>) -> Option<Value> {
+    fn run<T: Num>(
+        a: &ArrayD<T>,
+        b: &Value,
+        bias: &Value,
+        attr: &Attr,
+        relu: bool,
+        spares: &mut Vec<Value>,
+    ) -> Option<ArrayD<T>> {
+        let bias = same::<T>(bias).ok().filter(|v| v.ndim() == 1)?.as_slice()?;
+        matmul(a.view(), b, attr, spares, Epilogue { bias: Some(bias), relu }).ok()
+    }
+    Some(match a {
+        Value::F32(a) => Value::F32(run(a, b, bias, attr, relu, spares)?),
+        Value::F64(a) => Value::F64(run(a, b, bias, attr, relu, spares)?),
+        Value::I32(a) => Value::I32(run(a, b, bias, attr, relu, spares)?),
+        Value::I64(a) => Value::I64(run(a, b, bias, attr, relu, spares)?),
+        Value::Bool(_) => return None,
+    })
+}
+
+/// Floats in register tiles (or through `gemm`), integers with TF's
+/// wrapping arithmetic; each sum finished by `epilogue`, whose bias must
+/// hold one value per output column. The output takes a spare buffer of its
+/// shape.
+fn matmul<T: Num>(
+    a: ArrayViewD<'_, T>,
+    b: &Value,
+    attr: &Attr,
+    spares: &mut Vec<Value>,
+    epilogue: Epilogue<'_, T>,
+) -> KernelResult<ArrayD<T>> {
     let (ta, tb) = match attr {
         Attr::MatMul { transpose_a, transpose_b } => (*transpose_a, *transpose_b),
         _ => (false, false),
@@ -330,19 +370,39 @@ fn matmul<T: Num>(a: ArrayViewD<'_, T>, b: &Value, attr: &Attr, spares: &mut Vec
         return Err("the inner dimensions must agree: [m, k] x [k, n]");
     }
     let (m, n) = (a.nrows(), b.ncols());
+    if epilogue.bias.is_some_and(|bias| bias.len() != n) {
+        return Err("the bias has one value per column of the product");
+    }
     let mut out: Array2<T> = match spare::<T>(spares, &[m, n]).and_then(|b| b.into_dimensionality().ok()) {
         Some(buffer) => buffer,
         None => Array2::zeros((m, n)),
     };
     if matches!(T::DTYPE, DType::F32 | DType::F64) {
-        float_mat_mul(&a, &b, out.view_mut());
+        float_mat_mul(&a, &b, out.view_mut(), epilogue);
     } else {
         // Integers: TF's wrapping arithmetic, one dot product per element.
         for ((i, j), o) in out.indexed_iter_mut() {
             *o = a.row(i).iter().zip(b.column(j)).fold(T::zero(), |s, (&x, &y)| Num::add(s, Num::mul(x, y)));
         }
+        finish(out.view_mut(), epilogue);
     }
     Ok(out.into_dyn())
+}
+
+/// Applies `epilogue` to a computed block of a product's output, as the
+/// `BiasAdd` and `Relu` kernels would: where the tiles could not.
+fn finish<T: Num>(mut out: ArrayViewMut2<'_, T>, epilogue: Epilogue<'_, T>) {
+    if epilogue.is_none() {
+        return;
+    }
+    for mut row in out.rows_mut() {
+        if let Some(bias) = epilogue.bias {
+            row.iter_mut().zip(bias).for_each(|(x, &b)| *x = add(*x, b));
+        }
+        if epilogue.relu {
+            row.iter_mut().for_each(|x| *x = relu(*x));
+        }
+    }
 }
 
 /// Multiply-adds from which a product is split across threads: below it,
@@ -362,28 +422,38 @@ const PARALLEL_ROW_MULTIPLY_ADDS: usize = 1 << 16;
 /// right one; narrower ones into row blocks.
 const SPLIT_COLUMNS_FROM: usize = 64;
 
-/// `out = a b` for f32 or f64. A large product is cut into one block of
-/// output columns (rows when it is narrow) per thread of the running
-/// session, each computed by [`product_into`]; the caller's thread takes
-/// the first block.
-pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+/// `out = a b` for f32 or f64, each sum finished by `epilogue` (its bias
+/// holding `n` values). A large product is cut into one block of output
+/// columns (rows when it is narrow) per thread of the running session, each
+/// computed by [`product_into`]; the caller's thread takes the first block.
+pub(crate) fn float_mat_mul<T: Num>(
+    a: &ArrayView2<'_, T>,
+    b: &ArrayView2<'_, T>,
+    mut out: ArrayViewMut2<'_, T>,
+    epilogue: Epilogue<'_, T>,
+) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(matches!(T::DTYPE, DType::F32 | DType::F64) && b.nrows() == k && out.dim() == (m, n));
     // One row times a row-major matrix (a batch of one): stream the weights
     // once instead of packing them (`cargo bench --bench session`, batch=1).
     if m == 1 {
         let x = a.row(0);
-        if let (Some(x), Some(w), Some(out)) = (x.as_slice(), b.as_slice(), out.as_slice_mut()) {
+        if let (Some(x), Some(w), Some(row)) = (x.as_slice(), b.as_slice(), out.as_slice_mut()) {
             let Some(pool) = cpu::pool_for(k.saturating_mul(n), PARALLEL_ROW_MULTIPLY_ADDS) else {
-                return super::direct::row_times_matrix(x, w, n, out);
+                super::direct::row_times_matrix(x, w, n, row);
+                return finish(out, epilogue);
             };
             let block = n.div_ceil(pool.current_num_threads()).next_multiple_of(16);
-            return pool
-                .run_each(out.chunks_mut(block), |i, out| super::direct::row_times_matrix(x, &w[i * block..], n, out));
+            return pool.run_each(row.chunks_mut(block), |i, row| {
+                super::direct::row_times_matrix(x, &w[i * block..], n, row);
+                let width = row.len();
+                let row = ArrayViewMut2::from_shape((1, width), row).expect("one row of its own length");
+                finish(row, epilogue.columns_from(i * block));
+            });
         }
     }
     let Some(pool) = cpu::pool_for(m.saturating_mul(n).saturating_mul(k), PARALLEL_MULTIPLY_ADDS) else {
-        return product_into(a.view(), b.view(), out.view_mut());
+        return product_into(a.view(), b.view(), out.view_mut(), epilogue);
     };
     // Blocks of whole tiles, one per thread: 32 columns (AVX-512's tile
     // width, two of AVX2's) or 8 rows (AVX-512's tile height; AVX2's last
@@ -394,11 +464,15 @@ pub(crate) fn float_mat_mul<T: Num>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>
         false => (Axis(0), m.div_ceil(threads).next_multiple_of(8)),
     };
     pool.run_each(out.axis_chunks_iter_mut(axis, block), |i, out| {
-        let (a, b) = match axis {
-            Axis(1) => (a.view(), b.slice_axis(axis, Slice::from(i * block..(i * block + block).min(n)))),
-            _ => (a.slice_axis(axis, Slice::from(i * block..(i * block + block).min(m))), b.view()),
+        let (a, b, epilogue) = match axis {
+            Axis(1) => (
+                a.view(),
+                b.slice_axis(axis, Slice::from(i * block..(i * block + block).min(n))),
+                epilogue.columns_from(i * block),
+            ),
+            _ => (a.slice_axis(axis, Slice::from(i * block..(i * block + block).min(m))), b.view(), epilogue),
         };
-        product_into(a, b, out);
+        product_into(a, b, out, epilogue);
     });
 }
 
@@ -435,29 +509,36 @@ pub fn matmul_into(
     }
     let _flush = cpu::FlushDenormals::new();
     let _pool = cpu::Using::new(cpu::pool(threads));
-    float_mat_mul(&a, &b, out);
+    float_mat_mul(&a, &b, out, Epilogue::NONE);
     Ok(())
 }
 
-/// `out = a b` on this thread: in register tiles for f32 (see
-/// [`super::tiles`]), else (f64, or a right operand whose rows are not
-/// contiguous) through [`gemm_into`].
-fn product_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+/// `out = a b` on this thread, each sum finished by `epilogue`: in register
+/// tiles for f32 (see [`super::tiles`]), else (f64, or what the tiles
+/// decline) through [`gemm_into`], then [`finish`].
+fn product_into<T: Num>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    mut out: ArrayViewMut2<'_, T>,
+    epilogue: Epilogue<'_, T>,
+) {
     if T::DTYPE == DType::F32 {
         // SAFETY: `T` is f32 (the only `Num` of dtype F32), so these are the
-        // same views with their element type named.
-        let (a32, b32, mut out32) = unsafe {
+        // same views and slice with their element type named.
+        let (a32, b32, mut out32, bias32) = unsafe {
             (
                 a.raw_view().cast::<f32>().deref_into_view(),
                 b.raw_view().cast::<f32>().deref_into_view(),
                 out.raw_view_mut().cast::<f32>().deref_into_view_mut(),
+                epilogue.bias.map(|b| std::slice::from_raw_parts(b.as_ptr().cast::<f32>(), b.len())),
             )
         };
-        if super::tiles::product(&a32, &b32, &mut out32) {
+        if super::tiles::product(&a32, &b32, &mut out32, Epilogue { bias: bias32, relu: epilogue.relu }) {
             return;
         }
     }
-    gemm_into(a, b, out)
+    gemm_into(a, b, out.view_mut());
+    finish(out, epilogue);
 }
 
 /// `out = a b` through the `gemm` crate on this thread; it reads any

@@ -95,7 +95,7 @@ fn conv2d<T: NdFloat + Num>(
     let cols = g.im2col(xs);
     let f = ArrayView2::from_shape((g.patch(), g.cout), fs).map_err(|_| "filter layout")?;
     let ys = ArrayViewMut2::from_shape((g.n * g.oh * g.ow, g.cout), ys).map_err(|_| "output layout")?;
-    super::math::float_mat_mul(&cols.view(), &f, ys);
+    super::math::float_mat_mul(&cols.view(), &f, ys, super::tiles::Epilogue::NONE);
     Ok(out)
 }
 

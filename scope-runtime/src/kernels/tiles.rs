@@ -28,14 +28,65 @@ use std::mem::MaybeUninit;
 /// (`k` rows of 32 columns, 128 bytes each) then still fits in a core's L2.
 const MAX_DEPTH: usize = 4096;
 
-/// `out = a b` for f32 matrices, when `out`'s rows are contiguous and the
-/// CPU has AVX-512 or AVX2 with FMA. Returns false (leaving `out` as it
-/// was) when it does not apply.
-pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mut ArrayViewMut2<'_, f32>) -> bool {
+/// What is done to each sum of a product before it is stored: a bias added
+/// by column, then a ReLU, as the `BiasAdd` and `Relu` that TF1 code chains
+/// after a `MatMul` would (the same additions and comparisons, so the same
+/// values bit for bit), while the sums are still in registers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Epilogue<'a, T> {
+    /// One value per output column, added to each row.
+    pub(crate) bias: Option<&'a [T]>,
+    /// Whether negative values (and NaN) then become 0: `max(x, 0)` as the `Relu` kernel takes it.
+    pub(crate) relu: bool,
+}
+
+impl<'a, T> Epilogue<'a, T> {
+    /// Nothing: the sums as they are.
+    pub(crate) const NONE: Epilogue<'a, T> = Epilogue { bias: None, relu: false };
+
+    /// Whether it leaves the sums as they are.
+    pub(crate) fn is_none(&self) -> bool {
+        self.bias.is_none() && !self.relu
+    }
+
+    /// The epilogue of the output columns `from..`.
+    pub(crate) fn columns_from(self, from: usize) -> Epilogue<'a, T> {
+        Epilogue { bias: self.bias.map(|b| &b[from.min(b.len())..]), ..self }
+    }
+}
+
+/// [`Epilogue`] as the tiles read it: the bias as a pointer to the tile's first column (null for none).
+#[derive(Clone, Copy)]
+struct Finish {
+    bias: *const f32,
+    relu: bool,
+}
+
+impl Finish {
+    /// The finish of the columns `j..`.
+    ///
+    /// # Safety
+    /// Column `j` is inside the bias, when there is one.
+    #[inline(always)]
+    unsafe fn at(self, j: usize) -> Finish {
+        // SAFETY: by the caller.
+        Finish { bias: if self.bias.is_null() { self.bias } else { unsafe { self.bias.add(j) } }, ..self }
+    }
+}
+
+/// `out = a b` for f32 matrices, each sum finished by `epilogue`, when
+/// `out`'s rows are contiguous and the CPU has AVX-512 or AVX2 with FMA.
+/// Returns false (leaving `out` as it was) when it does not apply.
+pub(crate) fn product(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    out: &mut ArrayViewMut2<'_, f32>,
+    epilogue: Epilogue<'_, f32>,
+) -> bool {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     debug_assert!(b.nrows() == k && out.dim() == (m, n));
     // Columns one element apart (or a single column).
-    if k > MAX_DEPTH || !(out.strides()[1] == 1 || n == 1) {
+    if k > MAX_DEPTH || !(out.strides()[1] == 1 || n == 1) || epilogue.bias.is_some_and(|b| b.len() != n) {
         return false;
     }
     if m == 0 || n == 0 {
@@ -58,10 +109,11 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
         b_cols: if n == 1 { 1 } else { to_usize(b.strides()[1]) },
         out_rows: to_usize(out.strides()[0]),
     };
+    let finish = Finish { bias: epilogue.bias.map_or(std::ptr::null(), <[f32]>::as_ptr), relu: epilogue.relu };
     // SAFETY: the pointers and strides are those of live views of the
     // stated shapes (non-negative strides, unit column stride for `out`, or
-    // one column), and `out` is a distinct mutable view.
-    unsafe { run(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape) }
+    // one column; a bias of `n` values), and `out` is a distinct mutable view.
+    unsafe { run(a.as_ptr(), Strided(shape.a_cols), b.as_ptr(), out.as_mut_ptr(), &shape, finish) }
 }
 
 /// The tiled product on the widest instruction set this CPU has; false
@@ -69,23 +121,31 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: &mu
 ///
 /// # Safety
 /// The pointers address matrices of `shape`'s sizes and strides (the left
-/// one's columns where `columns` says), `out` not overlapping the others.
-unsafe fn run<C: Columns>(a: *const f32, columns: C, b: *const f32, out: *mut f32, shape: &Shape) -> bool {
+/// one's columns where `columns` says), `out` not overlapping the others;
+/// `finish`'s bias, when not null, holds `n` values.
+unsafe fn run<C: Columns>(
+    a: *const f32,
+    columns: C,
+    b: *const f32,
+    out: *mut f32,
+    shape: &Shape,
+    finish: Finish,
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::is_x86_feature_detected as has;
         if has!("avx512f") && has!("fma") {
             // SAFETY: the CPU has the features; the rest by the caller.
-            unsafe { avx512::product(a, columns, b, out, shape) };
+            unsafe { avx512::product(a, columns, b, out, shape, finish) };
             return true;
         }
         if has!("avx2") && has!("fma") {
             // SAFETY: as above.
-            unsafe { avx2::product(a, columns, b, out, shape) };
+            unsafe { avx2::product(a, columns, b, out, shape, finish) };
             return true;
         }
     }
-    let _ = (a, columns, b, out, shape);
+    let _ = (a, columns, b, out, shape, finish);
     false
 }
 
@@ -125,7 +185,8 @@ pub(crate) fn windows(
     let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, b_cols: 1, out_rows: cout };
     // SAFETY: every window's taps and every filter row and output row are
     // inside the slices (checked above), and `out` is a distinct slice.
-    unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr().cast::<f32>(), &shape) }
+    let finish = Finish { bias: std::ptr::null(), relu: false };
+    unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr().cast::<f32>(), &shape, finish) }
 }
 
 thread_local! {
@@ -251,8 +312,8 @@ struct Shape {
 
 /// The tiled product over one instruction set's vectors: `$lanes` f32s per
 /// vector, tiles of up to `$rows` rows × `$vectors` vectors, and the
-/// module's `zero`, `load`, `store`, `splat`, `fmadd`, `load_part` and
-/// `store_part` (the first `n < $lanes` lanes).
+/// module's `zero`, `load`, `store`, `splat`, `fmadd`, `add`, `relu`,
+/// `load_part` and `store_part` (the first `n < $lanes` lanes).
 #[cfg(target_arch = "x86_64")]
 macro_rules! tiled_product {
     ($features:literal, $lanes:literal, $rows:literal, $vectors:literal) => {
@@ -261,7 +322,8 @@ macro_rules! tiled_product {
         ///
         /// # Safety
         /// The CPU has the features; the pointers address matrices of
-        /// `shape`'s sizes and strides, `out` not overlapping the others.
+        /// `shape`'s sizes and strides, `out` not overlapping the others;
+        /// `finish`'s bias, when not null, holds `n` values.
         #[target_feature(enable = $features)]
         pub(super) unsafe fn product<C: super::Columns>(
             a: *const f32,
@@ -269,6 +331,7 @@ macro_rules! tiled_product {
             b: *const f32,
             out: *mut f32,
             shape: &super::Shape,
+            finish: super::Finish,
         ) {
             const WIDE: usize = $lanes * $vectors;
             // A block of `b` that several row tiles read is first copied to
@@ -317,13 +380,17 @@ macro_rules! tiled_product {
                         let left = shape.m - i;
                         let rows = if left > $rows && left < 2 * $rows { left.div_ceil(2) } else { left.min($rows) };
                         // SAFETY: rows i..i + rows and columns j..j + width are
-                        // inside the three matrices (`b` starting at column j).
+                        // inside the three matrices (`b` starting at column j)
+                        // and the bias.
                         unsafe {
                             let a = a.add(i * shape.a_rows);
                             let out = out.add(i * shape.out_rows + j);
+                            let finish = finish.at(j);
                             match (rows, width) {
-                                ($rows, WIDE) => tile::<$rows, $vectors, false, C>(a, columns, b, out, shape, $lanes),
-                                _ => edge_tile(rows, width, a, columns, b, out, shape),
+                                ($rows, WIDE) => {
+                                    tile::<$rows, $vectors, false, C>(a, columns, b, out, shape, $lanes, finish)
+                                }
+                                _ => edge_tile(rows, width, a, columns, b, out, shape, finish),
                             }
                         }
                         i += rows;
@@ -339,6 +406,7 @@ macro_rules! tiled_product {
         ///
         /// # Safety
         /// As [`tile`], for `rows` rows and `width` columns.
+        #[allow(clippy::too_many_arguments)] // the tile's, and its size
         #[target_feature(enable = $features)]
         unsafe fn edge_tile<C: super::Columns>(
             rows: usize,
@@ -348,10 +416,11 @@ macro_rules! tiled_product {
             b: *const f32,
             out: *mut f32,
             shape: &super::Shape,
+            finish: super::Finish,
         ) {
             if width == $lanes * $vectors {
                 // SAFETY: by the caller.
-                unsafe { edge_rows::<$vectors, false, C>(rows, a, columns, b, out, shape, $lanes) };
+                unsafe { edge_rows::<$vectors, false, C>(rows, a, columns, b, out, shape, $lanes, finish) };
                 return;
             }
             let mut j = 0;
@@ -359,11 +428,11 @@ macro_rules! tiled_product {
                 let lanes = (width - j).min($lanes);
                 // SAFETY: columns j..j + lanes are inside the tile.
                 unsafe {
-                    let (b, out) = (b.add(j), out.add(j));
+                    let (b, out, finish) = (b.add(j), out.add(j), finish.at(j));
                     if lanes == $lanes {
-                        edge_rows::<1, false, C>(rows, a, columns, b, out, shape, lanes);
+                        edge_rows::<1, false, C>(rows, a, columns, b, out, shape, lanes, finish);
                     } else {
-                        edge_rows::<1, true, C>(rows, a, columns, b, out, shape, lanes);
+                        edge_rows::<1, true, C>(rows, a, columns, b, out, shape, lanes, finish);
                     }
                 }
                 j += lanes;
@@ -376,6 +445,7 @@ macro_rules! tiled_product {
         /// # Safety
         /// As [`tile`].
         #[inline]
+        #[allow(clippy::too_many_arguments)] // the tile's, and its height
         #[target_feature(enable = $features)]
         unsafe fn edge_rows<const V: usize, const PART: bool, C: super::Columns>(
             rows: usize,
@@ -385,29 +455,32 @@ macro_rules! tiled_product {
             out: *mut f32,
             shape: &super::Shape,
             lanes: usize,
+            finish: super::Finish,
         ) {
             // SAFETY: by the caller.
             unsafe {
                 match rows {
-                    1 => tile::<1, V, PART, C>(a, columns, b, out, shape, lanes),
-                    2 => tile::<2, V, PART, C>(a, columns, b, out, shape, lanes),
-                    3 => tile::<3, V, PART, C>(a, columns, b, out, shape, lanes),
-                    4 => tile::<4, V, PART, C>(a, columns, b, out, shape, lanes),
-                    5 if $rows >= 5 => tile::<5, V, PART, C>(a, columns, b, out, shape, lanes),
-                    6 if $rows >= 6 => tile::<6, V, PART, C>(a, columns, b, out, shape, lanes),
-                    7 if $rows >= 7 => tile::<7, V, PART, C>(a, columns, b, out, shape, lanes),
-                    _ => tile::<$rows, V, PART, C>(a, columns, b, out, shape, lanes),
+                    1 => tile::<1, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    2 => tile::<2, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    3 => tile::<3, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    4 => tile::<4, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    5 if $rows >= 5 => tile::<5, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    6 if $rows >= 6 => tile::<6, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    7 if $rows >= 7 => tile::<7, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    _ => tile::<$rows, V, PART, C>(a, columns, b, out, shape, lanes, finish),
                 }
             }
         }
 
-        /// `R` rows × `V` vectors of sums; with `PART`, the last vector
-        /// holds only its first `last` lanes (`1..$lanes`). `PART` is a
-        /// constant so that a whole tile's loop holds no mask.
+        /// `R` rows × `V` vectors of sums, finished by `finish` as they
+        /// are stored; with `PART`, the last vector holds only its first
+        /// `last` lanes (`1..$lanes`). `PART` is a constant so that a whole
+        /// tile's loop holds no mask.
         ///
         /// # Safety
-        /// `a` addresses the tile's first row of `a`, `b` and `out` its first
-        /// column; `R` rows and `(V - 1) * lanes + last` columns are inside.
+        /// `a` addresses the tile's first row of `a`, `b`, `out` and
+        /// `finish`'s bias (when not null) its first column; `R` rows and
+        /// `(V - 1) * lanes + last` columns are inside.
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn tile<const R: usize, const V: usize, const PART: bool, C: super::Columns>(
@@ -417,6 +490,7 @@ macro_rules! tiled_product {
             out: *mut f32,
             shape: &super::Shape,
             last: usize,
+            finish: super::Finish,
         ) {
             // SAFETY: every access below is inside the tile, by the caller.
             unsafe {
@@ -440,8 +514,17 @@ macro_rules! tiled_product {
                     }
                     b = b.add(shape.b_rows);
                 }
+                let mut bias = [zero(); V];
+                if !finish.bias.is_null() {
+                    for (v, x) in bias.iter_mut().enumerate() {
+                        let at = finish.bias.add(v * $lanes);
+                        *x = if PART && v + 1 == V { load_part(at, last) } else { load(at) };
+                    }
+                }
                 for (r, sums) in sums.iter().enumerate() {
                     for (v, &sum) in sums.iter().enumerate() {
+                        let sum = if finish.bias.is_null() { sum } else { add(sum, bias[v]) };
+                        let sum = if finish.relu { relu(sum) } else { sum };
                         let at = out.add(r * shape.out_rows + v * $lanes);
                         if PART && v + 1 == V { store_part(at, last, sum) } else { store(at, sum) }
                     }
@@ -477,6 +560,20 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn fmadd(x: __m512, y: __m512, sum: __m512) -> __m512 {
         _mm512_fmadd_ps(x, y, sum)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn add(x: __m512, y: __m512) -> __m512 {
+        _mm512_add_ps(x, y)
+    }
+
+    /// `x` where `x >= 0`, else 0 (NaN included), as the scalar `Relu` kernel.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn relu(x: __m512) -> __m512 {
+        let zero = _mm512_setzero_ps();
+        _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_GE_OQ>(x, zero), zero, x)
     }
 
     /// # Safety
@@ -546,6 +643,20 @@ mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     fn fmadd(x: __m256, y: __m256, sum: __m256) -> __m256 {
         _mm256_fmadd_ps(x, y, sum)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn add(x: __m256, y: __m256) -> __m256 {
+        _mm256_add_ps(x, y)
+    }
+
+    /// `x` where `x >= 0`, else 0 (NaN included), as the scalar `Relu` kernel.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn relu(x: __m256) -> __m256 {
+        let zero = _mm256_setzero_ps();
+        _mm256_blendv_ps(zero, x, _mm256_cmp_ps::<_CMP_GE_OQ>(x, zero))
     }
 
     /// # Safety
@@ -624,7 +735,7 @@ mod tests {
             a_t.assign(&a);
             for a in [a.view(), a_t.view()] {
                 let mut out = Array2::from_elem((m, n), f32::NAN);
-                if !product(&a, &b.view(), &mut out.view_mut()) {
+                if !product(&a, &b.view(), &mut out.view_mut(), Epilogue::NONE) {
                     // No AVX2 on this CPU: nothing to check.
                     return;
                 }
@@ -646,12 +757,12 @@ mod tests {
             let w = matrix(n, k, 11);
             let b = w.t();
             let mut out = Array2::from_elem((m, n), f32::NAN);
-            if !product(&a.view(), &b, &mut out.view_mut()) {
+            if !product(&a.view(), &b, &mut out.view_mut(), Epilogue::NONE) {
                 return;
             }
             // The same sums as with `b` copied into row-major order, bit for bit.
             let mut direct = Array2::from_elem((m, n), f32::NAN);
-            assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut()));
+            assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut(), Epilogue::NONE));
             assert_eq!(out, direct, "{m}x{k}x{n}");
         }
     }
@@ -663,11 +774,11 @@ mod tests {
         let wide = matrix(k, 2 * n, 13);
         let b = wide.slice(ndarray::s![.., ..;2]);
         let mut out = Array2::from_elem((m, n), f32::NAN);
-        if !product(&a.view(), &b, &mut out.view_mut()) {
+        if !product(&a.view(), &b, &mut out.view_mut(), Epilogue::NONE) {
             return;
         }
         let mut direct = Array2::from_elem((m, n), f32::NAN);
-        assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut()));
+        assert!(product(&a.view(), &b.as_standard_layout().view(), &mut direct.view_mut(), Epilogue::NONE));
         assert_eq!(out, direct);
     }
 
@@ -676,14 +787,14 @@ mod tests {
         let (m, k, n) = (37, 300, 200);
         let (a, b) = (matrix(m, k, 3), matrix(k, n, 4));
         let mut whole = Array2::zeros((m, n));
-        if !product(&a.view(), &b.view(), &mut whole.view_mut()) {
+        if !product(&a.view(), &b.view(), &mut whole.view_mut(), Epilogue::NONE) {
             return;
         }
         let mut pieces = Array2::zeros((m, n));
         for (rows, cols) in [(0..20, 0..48), (0..20, 48..200), (20..37, 0..131), (20..37, 131..200)] {
             let a = a.slice(ndarray::s![rows.clone(), ..]);
             let b = b.slice(ndarray::s![.., cols.clone()]);
-            assert!(product(&a, &b, &mut pieces.slice_mut(ndarray::s![rows, cols])));
+            assert!(product(&a, &b, &mut pieces.slice_mut(ndarray::s![rows, cols]), Epilogue::NONE));
         }
         assert_eq!(whole, pieces);
     }
@@ -693,10 +804,10 @@ mod tests {
         let (a, b) = (matrix(4, 6, 5), matrix(6, 4, 7));
         let mut out = Array2::from_elem((4, 8), 7.0f32);
         // An output whose columns are not contiguous.
-        assert!(!product(&a.view(), &b.view(), &mut out.slice_mut(ndarray::s![.., ..;2])));
+        assert!(!product(&a.view(), &b.view(), &mut out.slice_mut(ndarray::s![.., ..;2]), Epilogue::NONE));
         assert!(out.iter().all(|&x| x == 7.0), "a declined product leaves the output");
         let deep = matrix(1, MAX_DEPTH + 1, 8);
         let tall = matrix(MAX_DEPTH + 1, 1, 9);
-        assert!(!product(&deep.view(), &tall.view(), &mut Array2::zeros((1, 1)).view_mut()));
+        assert!(!product(&deep.view(), &tall.view(), &mut Array2::zeros((1, 1)).view_mut(), Epilogue::NONE));
     }
 }

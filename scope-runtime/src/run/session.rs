@@ -108,6 +108,8 @@ struct Step {
     outputs: usize,
     name: Arc<str>,
     op_type: &'static str,
+    /// Whether its kernel may take its first input's buffer (the op's row says).
+    in_place: bool,
 }
 
 enum Compute {
@@ -118,8 +120,61 @@ enum Compute {
     Many(ManyFn, Attr),
     Update(UpdateFn, Attr),
     Loop(LoopFn, Attr),
+    Dense(Box<Dense>),
     #[cfg(feature = "mpi")]
     Collective(Arc<dyn crate::graph::Collective>),
+}
+
+/// A `MatMul`, the `BiasAdd` (or `Add` of a bias vector) that alone reads
+/// it, and the `Relu` that alone reads that when there is one: the chain
+/// TF1's dense layers build, as one step whose kernel writes the output
+/// once (see [`fuse_dense`]). Its inputs are the product's two and the bias.
+struct Dense {
+    matmul: Part,
+    add: Part,
+    /// Whether the bias is the add's first input.
+    bias_first: bool,
+    relu: Option<Part>,
+}
+
+/// One op of a fused step, run on its own when the fused kernel declines
+/// the inputs, so that an error names the op it concerns.
+struct Part {
+    kernel: OneFn,
+    attr: Attr,
+    name: Arc<str>,
+    op_type: &'static str,
+}
+
+impl Part {
+    fn call(&self, args: Args<'_>, spares: &mut Vec<Value>) -> Result<Value> {
+        (self.kernel)(&self.attr, args, spares).map_err(|reason| Error::Kernel {
+            op: self.name.to_string(),
+            op_type: self.op_type,
+            reason,
+        })
+    }
+}
+
+impl Dense {
+    /// The fused kernel's value, or the three kernels' one after the other.
+    fn run(&self, args: Args<'_>, spares: &mut Vec<Value>) -> Result<Value> {
+        let [a, b, bias] = match &args[..] {
+            [a, b, bias] => [a.value(), b.value(), bias.value()],
+            _ => unreachable!("a fused dense step has three inputs"),
+        };
+        if let Some(value) = crate::kernels::math::dense(&self.matmul.attr, [a, b, bias], self.relu.is_some(), spares) {
+            return Ok(value);
+        }
+        let product = Arg::Owned(self.matmul.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
+        let bias = Arg::Shared(bias);
+        let pair = if self.bias_first { [bias, product] } else { [product, bias] };
+        let sum = self.add.call(pair.into_iter().collect(), spares)?;
+        match &self.relu {
+            Some(relu) => relu.call([Arg::Owned(sum)].into_iter().collect(), spares),
+            None => Ok(sum),
+        }
+    }
 }
 
 /// A value during a run.
@@ -288,6 +343,11 @@ impl Session {
                         }
                     })?;
                     slots[step.out] = Slot::Shared(value);
+                }
+                Compute::Dense(dense) => {
+                    let reads = read_variables(&slots, &step.inputs)?;
+                    let value = dense.run(take_args(&mut slots, feeds, &step.inputs, &reads), &mut spares)?;
+                    slots[step.out] = Slot::Owned(value);
                 }
                 Compute::Many(..) | Compute::Loop(..) => {
                     let reads = read_variables(&slots, &step.inputs)?;
@@ -475,20 +535,30 @@ impl Session {
                 outputs: n.outputs.len(),
                 name: n.name.clone(),
                 op_type: n.op.type_name,
+                in_place: n.op.in_place,
             });
         }
         let fetch_slots: Vec<usize> = fetches.iter().map(|t| slot_of(Output::of(t))).collect::<Result<_>>()?;
+        let bias_is_vector = |step: usize, input: usize, n: usize| {
+            let o = state.nodes[order[step] as usize].inputs[input];
+            state.nodes[o.node as usize].outputs[o.index as usize].0.is(&[n])
+        };
+        let product_columns = |step: usize| match state.nodes[order[step] as usize].outputs[0].0.dims() {
+            Some(&[_, Some(n)]) => Some(n),
+            _ => None,
+        };
+        let mut steps = fuse_dense(steps, slots, &fetch_slots, product_columns, bias_is_vector);
         // Mark each slot's last reader; fetched slots are read after every step.
         let mut seen = vec![false; slots];
         for &s in &fetch_slots {
             seen[s] = true;
         }
-        for (step, &node) in steps.iter_mut().zip(&order).rev() {
+        for step in steps.iter_mut().rev() {
             let slots_read: SmallVec<[usize; 2]> = step.inputs.iter().map(|i| i.0).collect();
             // Only ops whose row allows it take a buffer, their first input's
             // (the one their kernels write in place); other inputs stay in
             // their slots and become spare buffers for the next run.
-            let moves = state.nodes[node as usize].op.in_place;
+            let moves = step.in_place;
             for (i, input) in step.inputs.iter_mut().enumerate() {
                 // A value read twice by one step is never moved: the other read needs it.
                 let once = slots_read.iter().filter(|&&s| s == input.0).count() == 1;
@@ -501,6 +571,83 @@ impl Session {
         let updates = steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
         Ok(Plan { steps, fetches: fetch_slots, feeds: feed_specs, slots, scratch: Mutex::default(), updates })
     }
+}
+
+/// Fuses each `MatMul` whose output only a `BiasAdd` (or an `AddV2`) of a
+/// vector of one value per column reads, and that sum's `Relu` when only it
+/// reads the sum, into one [`Dense`] step: TF grappler's `_FusedMatMul`
+/// remapping, done on the plan, so that the graph and its names stay as
+/// built. The fused step takes the place of the chain's last op; nothing
+/// that changes a variable may run between the chain's ops (it would then
+/// be ordered differently). A fetched value is never fused away.
+///
+/// `columns(i)` is the static column count of step `i`'s product, and
+/// `vector(i, k, n)` whether input `k` of step `i` is statically `[n]`.
+fn fuse_dense(
+    mut steps: Vec<Step>,
+    slots: usize,
+    fetches: &[usize],
+    columns: impl Fn(usize) -> Option<usize>,
+    vector: impl Fn(usize, usize, usize) -> bool,
+) -> Vec<Step> {
+    // How many times each slot is read (a fetch counts as two), and by which step last.
+    let mut readers = vec![0u32; slots];
+    let mut reader = vec![usize::MAX; slots];
+    for (k, step) in steps.iter().enumerate() {
+        for &(slot, _) in &step.inputs {
+            readers[slot] += 1;
+            reader[slot] = k;
+        }
+    }
+    for &slot in fetches {
+        readers[slot] += 2;
+    }
+    let sole_reader = |slot: usize| (readers[slot] == 1).then_some(reader[slot]);
+    let updates_within = |steps: &[Step]| steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
+    let mut gone = vec![false; steps.len()];
+    for i in 0..steps.len() {
+        if steps[i].op_type != "MatMul" || !matches!(steps[i].compute, Compute::One(..)) {
+            continue;
+        }
+        let Some(n) = columns(i) else { continue };
+        let Some(j) = sole_reader(steps[i].out) else { continue };
+        if !matches!(steps[j].op_type, "BiasAdd" | "AddV2") || steps[j].inputs.len() != 2 {
+            continue;
+        }
+        let bias_first = steps[j].inputs[1].0 == steps[i].out;
+        let bias = usize::from(!bias_first);
+        if !vector(j, bias, n) || updates_within(&steps[i + 1..=j]) {
+            continue;
+        }
+        let part = |k: usize| match &steps[k].compute {
+            Compute::One(kernel, attr) => Some(Part {
+                kernel: *kernel,
+                attr: attr.clone(),
+                name: steps[k].name.clone(),
+                op_type: steps[k].op_type,
+            }),
+            _ => None,
+        };
+        let relu = sole_reader(steps[j].out)
+            .filter(|&k| steps[k].op_type == "Relu" && !updates_within(&steps[j + 1..=k]))
+            .and_then(|k| Some((k, part(k)?)));
+        let (Some(matmul), Some(add)) = (part(i), part(j)) else { continue };
+        let last = relu.as_ref().map_or(j, |r| r.0);
+        let inputs = steps[i].inputs.iter().copied().chain([steps[j].inputs[bias]]).collect();
+        let fused = Step {
+            compute: Compute::Dense(Box::new(Dense { matmul, add, bias_first, relu: relu.map(|r| r.1) })),
+            inputs,
+            out: steps[last].out,
+            outputs: 1,
+            name: steps[i].name.clone(),
+            op_type: steps[i].op_type,
+            in_place: false,
+        };
+        steps[last] = fused;
+        gone[i] = true;
+        gone[j] |= last != j;
+    }
+    steps.into_iter().zip(gone).filter_map(|(step, gone)| (!gone).then_some(step)).collect()
 }
 
 /// The current values of the variables among a step's inputs, read now, so
@@ -553,5 +700,64 @@ impl Slot {
             Slot::Owned(v) => v,
             Slot::Variable(_) | Slot::Empty => unreachable!("a plan computes every input before its readers"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        DType, Init, add, assign_add, bias_add, control_dependencies, get_variable, matmul, placeholder, relu,
+    };
+
+    /// The op types of the steps a run of `fetches` takes, a fused step as `Dense(MatMul+…)`.
+    fn steps(session: &Session, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)]) -> Vec<String> {
+        let plan = session.plan(fetches, feeds, &[]).expect("plan");
+        plan.steps
+            .iter()
+            .filter(|s| !matches!(s.compute, Compute::Const(_) | Compute::Variable(_) | Compute::Nothing))
+            .map(|s| match &s.compute {
+                Compute::Dense(d) => {
+                    let relu = d.relu.as_ref().map_or(String::new(), |r| format!("+{}", r.op_type));
+                    format!("Dense({}+{}{relu})", d.matmul.op_type, d.add.op_type)
+                }
+                _ => s.op_type.to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dense_chains_are_fused_unless_something_else_reads_their_values() -> Result<()> {
+        let graph = Graph::new();
+        let _g = graph.as_default();
+        let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
+        let w = get_variable("w", [3, 4]).get()?;
+        let b = get_variable("b", [4]).initializer(Init::Zeros).get()?;
+        let product = matmul(&x, &w)?;
+        let sum = bias_add(&product, &b)?;
+        let hidden = relu(&sum)?;
+        let v = get_variable("v", [4, 4]).get()?;
+        let logits = add(&b, &matmul(&hidden, &v)?)?;
+        let session = Session::new(&graph);
+        let feed = Value::from(ndarray::Array2::<f32>::zeros((2, 3)));
+        let feeds = [(&x, &feed)];
+        assert_eq!(steps(&session, &[&logits], &feeds), ["Dense(MatMul+BiasAdd+Relu)", "Dense(MatMul+AddV2)"]);
+        // A fetched product or sum is kept, and computed apart.
+        assert_eq!(steps(&session, &[&hidden, &sum], &feeds), ["Dense(MatMul+BiasAdd)", "Relu"]);
+        assert_eq!(steps(&session, &[&hidden, &product], &feeds), ["MatMul", "BiasAdd", "Relu"]);
+        // A product read twice is not fused.
+        let twice = add(&bias_add(&product, &b)?, &product)?;
+        assert_eq!(steps(&session, &[&twice], &feeds), ["MatMul", "BiasAdd", "AddV2"]);
+        // Nor is a bias whose length is not known when planned.
+        let bias = placeholder(DType::F32, Shape::from_dims([None]))?;
+        let unknown = bias_add(&matmul(&x, &w)?, &bias)?;
+        let both = [(&x, &feed), (&bias, &Value::from(vec![0.0f32; 4]))];
+        assert_eq!(steps(&session, &[&unknown], &both), ["MatMul", "BiasAdd"]);
+        // Nor a chain with an update between its ops: the product reads `w` before it.
+        let before = matmul(&x, &w)?;
+        let update = assign_add(&w, &crate::constant(ndarray::Array2::<f32>::ones((3, 4)))?)?;
+        let after = control_dependencies(&[&update.op()]).with(|| bias_add(&before, &b))?;
+        assert_eq!(steps(&session, &[&after], &feeds), ["MatMul", "AssignAdd", "BiasAdd"]);
+        Ok(())
     }
 }
