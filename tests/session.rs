@@ -731,3 +731,38 @@ fn a_dense_chain_whose_sizes_do_not_fit_names_the_op_that_fails() -> Result<()> 
     assert!(err.contains("`MatMul`") && err.contains("inner dimensions"), "{err}");
     Ok(())
 }
+
+#[test]
+fn a_convolution_chain_run_as_one_step_equals_its_ops_run_one_by_one() -> Result<()> {
+    // Conv2D -> BiasAdd -> Relu, as in TF1's conv layers: a small patch in
+    // register tiles (f32) or position by position (f64), a wide one through
+    // im2col; large enough to be split across two threads.
+    use scopeflow::{bias_add, conv2d};
+    let value = |i: usize, salt: usize| (((i * 31 + salt) % 97) as f64 - 48.0) / 32.0;
+    for (n, size, cin, k, cout) in [(2, 5, 2, 3, 3), (16, 28, 1, 3, 32), (4, 12, 8, 3, 24)] {
+        let graph = Graph::new();
+        let _g = graph.as_default();
+        let x =
+            Array::from_shape_fn((n, size, size, cin), |(a, b, c, d)| value(((a * size + b) * size + c) * cin + d, 1));
+        let f = Array::from_shape_fn((k, k, cin, cout), |(a, b, c, d)| value(((a * k + b) * cin + c) * cout + d, 2));
+        let bias = Array::from_shape_fn(cout, |c| value(c, 3));
+        let mut chains = Vec::new();
+        for padding in [Padding::Same, Padding::Valid] {
+            let conv = conv2d(&constant(x.mapv(|v| v as f32))?, &constant(f.mapv(|v| v as f32))?, [1, 1], padding)?;
+            chains.push((conv.clone(), relu(&bias_add(&conv, &constant(bias.mapv(|v| v as f32))?)?)?));
+            let conv = conv2d(&constant(x.clone())?, &constant(f.clone())?, [2, 2], padding)?;
+            chains.push((conv.clone(), relu(&add(&constant(bias.clone())?, &conv)?)?));
+        }
+        for threads in [1, 2] {
+            let session = Session::with_options(&graph, SessionOptions::default().num_threads(threads));
+            let ends: Vec<&Tensor> = chains.iter().map(|(_, end)| end).collect();
+            let fused = session.run(&ends, &[])?;
+            for ((conv, end), fused) in chains.iter().zip(&fused) {
+                let apart = session.run(&[end, conv], &[])?;
+                let bits = |v: &Value| v.to_f64_vec().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(fused), bits(&apart[0]), "{} on {threads} threads", end.name());
+            }
+        }
+    }
+    Ok(())
+}

@@ -192,8 +192,14 @@ impl Conv<'_, f32> {
     /// Output rows `first..` (image and output row flattened), `ow * cout`
     /// values each, into `out`, whose every element is written (it need not
     /// be initialized): each row one product in register tiles over the
-    /// padded input.
-    pub(crate) fn padded_rows(&self, padded: &Padded, first: usize, out: &mut [std::mem::MaybeUninit<f32>]) {
+    /// padded input, each sum finished by `epilogue`.
+    pub(crate) fn padded_rows(
+        &self,
+        padded: &Padded,
+        first: usize,
+        out: &mut [std::mem::MaybeUninit<f32>],
+        epilogue: super::tiles::Epilogue<'_, f32>,
+    ) {
         let ([_, _, cin], [kh, kw, cout], [oh, ow]) = (self.input, self.filter, self.output);
         let mut offsets = [0usize; DIRECT_CONV_MAX_PATCH];
         let patch = kh * kw * cin;
@@ -204,8 +210,8 @@ impl Conv<'_, f32> {
         for (r, out) in out.chunks_exact_mut(ow * cout).enumerate() {
             let (b, oy) = ((first + r) / oh, (first + r) % oh);
             let start = ((b * padded.height + oy * self.strides[0]) * padded.width) * cin;
-            let done =
-                super::tiles::windows(&padded.data[start..], self.strides[1] * cin, ow, &offsets[..patch], self.f, out);
+            let (x, step, taps) = (&padded.data[start..], self.strides[1] * cin, &offsets[..patch]);
+            let done = super::tiles::windows(x, step, ow, taps, self.f, out, epilogue);
             debug_assert!(done, "the padded input holds every window");
         }
     }
@@ -435,8 +441,8 @@ mod tests {
                 let mut tiled = vec![std::mem::MaybeUninit::new(f32::NAN); want.len()];
                 let rows = n * oh;
                 let (first, second) = tiled.split_at_mut(rows / 2 * ow * cout);
-                conv.padded_rows(&padded, 0, first);
-                conv.padded_rows(&padded, rows / 2, second);
+                conv.padded_rows(&padded, 0, first, super::super::tiles::Epilogue::NONE);
+                conv.padded_rows(&padded, rows / 2, second, super::super::tiles::Epilogue::NONE);
                 // SAFETY: every element was initialized (with NaN) before.
                 let tiled = tiled.iter().map(|v| unsafe { v.assume_init() });
                 for (k, (got, &want)) in tiled.zip(&want).enumerate() {

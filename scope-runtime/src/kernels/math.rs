@@ -389,6 +389,14 @@ fn matmul<T: Num>(
     Ok(out.into_dyn())
 }
 
+/// Applies `epilogue` to `out`, rows of `width` values, as the `BiasAdd`
+/// and `Relu` kernels would (its bias, when there is one, holds `width`).
+pub(crate) fn finish_rows<T: Num>(out: &mut [T], width: usize, epilogue: Epilogue<'_, T>) {
+    if let Ok(out) = ArrayViewMut2::from_shape((out.len().checked_div(width).unwrap_or(0), width), out) {
+        finish(out, epilogue);
+    }
+}
+
 /// Applies `epilogue` to a computed block of a product's output, as the
 /// `BiasAdd` and `Relu` kernels would: where the tiles could not.
 fn finish<T: Num>(mut out: ArrayViewMut2<'_, T>, epilogue: Epilogue<'_, T>) {

@@ -1,5 +1,6 @@
 //! Neural-network kernels: softmax, convolution, pooling and the L2 loss.
 
+use super::tiles::Epilogue;
 use super::{Inputs, Num, Typed, cpu, direct, same, spare, typed};
 use crate::base::{DType, Element, Value};
 use crate::graph::{Arg, Args, Attr, KernelResult, Padding};
@@ -70,7 +71,37 @@ pub(crate) fn l2_loss_kernel(_: &Attr, args: Args<'_>, _: &mut Vec<Value>) -> Ke
 pub(crate) fn conv2d_kernel(attr: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
     let (x, f) = (inputs.next()?, inputs.next()?);
-    typed!(x, [F32, F64], |a| conv2d(a.view(), f.value(), attr, spares))
+    typed!(x, [F32, F64], |a| conv2d(a.view(), f.value(), attr, spares, Epilogue::NONE))
+}
+
+/// A `Conv2D` (`attr` its attributes) of `x` by `f`, `bias` added to each
+/// position's channels (its `BiasAdd`, or an `Add` of a vector), then with
+/// `relu` a `Relu`: the chain of TF1's convolution layers, computed in one
+/// pass with the values the three kernels give one after the other, bit for
+/// bit. `None` when the inputs are not what the fusion takes; the three
+/// kernels then run one by one, and report what is wrong.
+pub(crate) fn conv2d_biased(
+    attr: &Attr,
+    [x, f, bias]: [&Value; 3],
+    relu: bool,
+    spares: &mut Vec<Value>,
+) -> Option<Value> {
+    fn run<T: NdFloat + Num>(
+        x: &ArrayD<T>,
+        f: &Value,
+        bias: &Value,
+        attr: &Attr,
+        relu: bool,
+        spares: &mut Vec<Value>,
+    ) -> Option<ArrayD<T>> {
+        let bias = same::<T>(bias).ok().filter(|v| v.ndim() == 1)?.as_slice()?;
+        conv2d(x.view(), f, attr, spares, Epilogue { bias: Some(bias), relu }).ok()
+    }
+    Some(match x {
+        Value::F32(x) => Value::F32(run(x, f, bias, attr, relu, spares)?),
+        Value::F64(x) => Value::F64(run(x, f, bias, attr, relu, spares)?),
+        _ => return None,
+    })
 }
 
 fn conv2d<T: NdFloat + Num>(
@@ -78,6 +109,7 @@ fn conv2d<T: NdFloat + Num>(
     f: &Value,
     attr: &Attr,
     spares: &mut Vec<Value>,
+    epilogue: Epilogue<'_, T>,
 ) -> KernelResult<ArrayD<T>> {
     let Attr::Conv(c) = attr else { return Err("missing convolution attributes") };
     let f = same::<T>(f)?;
@@ -87,15 +119,18 @@ fn conv2d<T: NdFloat + Num>(
     let f = f.as_standard_layout();
     let fs = f.as_slice().ok_or("filter layout")?;
     let shape = [g.n, g.oh, g.ow, g.cout];
+    if epilogue.bias.is_some_and(|b| b.len() != g.cout) {
+        return Err("the bias has one value per output channel");
+    }
     if g.patch() <= direct::DIRECT_CONV_MAX_PATCH {
-        return conv2d_direct(&g, xs, fs, spare::<T>(spares, &shape));
+        return conv2d_direct(&g, xs, fs, spare::<T>(spares, &shape), epilogue);
     }
     let mut out = spare::<T>(spares, &shape).unwrap_or_else(|| ArrayD::zeros(IxDyn(&shape)));
     let ys = out.as_slice_mut().ok_or("output layout")?;
     let cols = g.im2col(xs);
     let f = ArrayView2::from_shape((g.patch(), g.cout), fs).map_err(|_| "filter layout")?;
     let ys = ArrayViewMut2::from_shape((g.n * g.oh * g.ow, g.cout), ys).map_err(|_| "output layout")?;
-    super::math::float_mat_mul(&cols.view(), &f, ys, super::tiles::Epilogue::NONE);
+    super::math::float_mat_mul(&cols.view(), &f, ys, epilogue);
     Ok(out)
 }
 
@@ -105,12 +140,14 @@ const PARALLEL_CONV_MULTIPLY_ADDS: usize = 1 << 21;
 
 /// A convolution with a small patch, position by position, split by
 /// positions across the session's threads when large; into `spare` when
-/// there is one.
+/// there is one. Each sum is finished by `epilogue` (its bias holding
+/// `cout` values).
 fn conv2d_direct<T: NdFloat + Num>(
     g: &ConvGeometry,
     x: &[T],
     f: &[T],
     spare: Option<ArrayD<T>>,
+    epilogue: Epilogue<'_, T>,
 ) -> KernelResult<ArrayD<T>> {
     let conv = g.direct(x, f);
     let shape = [g.n, g.oh, g.ow, g.cout];
@@ -127,13 +164,16 @@ fn conv2d_direct<T: NdFloat + Num>(
             )
         };
         let conv = g.direct(x, f);
+        // SAFETY: as above, for the bias.
+        let bias = epilogue.bias.map(|b| unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<f32>(), b.len()) });
+        let epilogue = Epilogue { bias, relu: epilogue.relu };
         if let Some(padded) = conv.padded(g.n) {
             // Whole output rows, each thread a block of them.
             let row = g.ow * g.cout;
             let rows = g.n * g.oh;
             // Written once, by the products: not zeroed first (that cost a
             // fifth of the convolution).
-            let compute = |first: usize, out: &mut [MaybeUninit<f32>]| conv.padded_rows(&padded, first, out);
+            let compute = |first: usize, out: &mut [MaybeUninit<f32>]| conv.padded_rows(&padded, first, out, epilogue);
             let (mut spare, mut fresh) = (spare, None);
             let ys = match spare.as_mut() {
                 Some(spare) => spare.as_slice_mut().map(|s| (s.as_mut_ptr().cast::<MaybeUninit<f32>>(), s.len())),
@@ -161,13 +201,16 @@ fn conv2d_direct<T: NdFloat + Num>(
             };
         }
     }
+    let positions_from = |first: usize, out: &mut [T]| {
+        conv.positions(first, out);
+        super::math::finish_rows(out, g.cout, epilogue);
+    };
     let compute = |out: &mut [T]| {
         let Some(pool) = pool else {
-            return conv.positions(0, out);
+            return positions_from(0, out);
         };
         let block = positions.div_ceil(pool.current_num_threads());
-        let conv = &conv;
-        pool.run_each(out.chunks_mut(block * g.cout), |i, out| conv.positions(i * block, out));
+        pool.run_each(out.chunks_mut(block * g.cout), |i, out| positions_from(i * block, out));
     };
     let mut out = spare.unwrap_or_else(|| ArrayD::zeros(IxDyn(&shape)));
     compute(out.as_slice_mut().ok_or("output layout")?);

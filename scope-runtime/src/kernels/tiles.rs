@@ -164,9 +164,10 @@ pub(crate) fn available() -> bool {
 /// (window `r` starting at `x[r * step]`), `f` being `[taps.len(), cout]`
 /// row-major and `out` `[rows, cout]` (`cout = out.len() / rows`): the
 /// positions of a row of a direct convolution, as one product whose left
-/// operand is read through the taps' offsets. Returns false (leaving `out`
-/// as it was) without AVX-512 or AVX2 and FMA, or when the sizes do not fit
-/// the slices. Every element of `out` is written: it need not be initialized.
+/// operand is read through the taps' offsets, each sum finished by
+/// `epilogue`. Returns false (leaving `out` as it was) without AVX-512 or
+/// AVX2 and FMA, or when the sizes do not fit the slices. Every element of
+/// `out` is written: it need not be initialized.
 pub(crate) fn windows(
     x: &[f32],
     step: usize,
@@ -174,18 +175,20 @@ pub(crate) fn windows(
     taps: &[usize],
     f: &[f32],
     out: &mut [MaybeUninit<f32>],
+    epilogue: Epilogue<'_, f32>,
 ) -> bool {
     let k = taps.len();
     let Some(cout) = out.len().checked_div(rows) else { return true };
     let reach = taps.iter().max().and_then(|&t| (rows - 1).checked_mul(step)?.checked_add(t));
     let fits = reach.is_some_and(|r| r < x.len()) || k == 0;
-    if out.len() != rows * cout || f.len() < k.saturating_mul(cout) || !fits || cout == 0 {
+    let bias_fits = epilogue.bias.is_none_or(|b| b.len() == cout);
+    if out.len() != rows * cout || f.len() < k.saturating_mul(cout) || !fits || cout == 0 || !bias_fits {
         return false;
     }
     let shape = Shape { m: rows, k, n: cout, a_rows: step, a_cols: 0, b_rows: cout, b_cols: 1, out_rows: cout };
-    // SAFETY: every window's taps and every filter row and output row are
-    // inside the slices (checked above), and `out` is a distinct slice.
-    let finish = Finish { bias: std::ptr::null(), relu: false };
+    let finish = Finish { bias: epilogue.bias.map_or(std::ptr::null(), <[f32]>::as_ptr), relu: epilogue.relu };
+    // SAFETY: every window's taps and every filter row, output row and the
+    // bias are inside the slices (checked above), and `out` is a distinct slice.
     unsafe { run(x.as_ptr(), Taps(taps), f.as_ptr(), out.as_mut_ptr().cast::<f32>(), &shape, finish) }
 }
 

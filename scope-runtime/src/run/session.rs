@@ -120,17 +120,22 @@ enum Compute {
     Many(ManyFn, Attr),
     Update(UpdateFn, Attr),
     Loop(LoopFn, Attr),
-    Dense(Box<Dense>),
+    Fused(Box<Fused>),
     #[cfg(feature = "mpi")]
     Collective(Arc<dyn crate::graph::Collective>),
 }
 
-/// A `MatMul`, the `BiasAdd` (or `Add` of a bias vector) that alone reads
-/// it, and the `Relu` that alone reads that when there is one: the chain
-/// TF1's dense layers build, as one step whose kernel writes the output
-/// once (see [`fuse_dense`]). Its inputs are the product's two and the bias.
-struct Dense {
-    matmul: Part,
+/// A `MatMul` or `Conv2D`, the `BiasAdd` (or `Add` of a bias vector) that
+/// alone reads it, and the `Relu` that alone reads that when there is one:
+/// the chain TF1's dense and convolution layers build, as one step whose
+/// kernel writes the output once (see [`fuse_bias_relu`]). Its inputs are
+/// the first op's two and the bias.
+struct Fused {
+    /// The `MatMul` or `Conv2D`.
+    first: Part,
+    /// Its kernel with the bias and ReLU applied as it stores its output;
+    /// `None` for inputs it does not take.
+    kernel: FusedFn,
     add: Part,
     /// Whether the bias is the add's first input.
     bias_first: bool,
@@ -156,17 +161,21 @@ impl Part {
     }
 }
 
-impl Dense {
+/// A kernel of a fused step: the first op's attributes, its two inputs and
+/// the bias, and whether a `Relu` follows.
+type FusedFn = fn(&Attr, [&Value; 3], bool, &mut Vec<Value>) -> Option<Value>;
+
+impl Fused {
     /// The fused kernel's value, or the three kernels' one after the other.
     fn run(&self, args: Args<'_>, spares: &mut Vec<Value>) -> Result<Value> {
         let [a, b, bias] = match &args[..] {
             [a, b, bias] => [a.value(), b.value(), bias.value()],
-            _ => unreachable!("a fused dense step has three inputs"),
+            _ => unreachable!("a fused step has three inputs"),
         };
-        if let Some(value) = crate::kernels::math::dense(&self.matmul.attr, [a, b, bias], self.relu.is_some(), spares) {
+        if let Some(value) = (self.kernel)(&self.first.attr, [a, b, bias], self.relu.is_some(), spares) {
             return Ok(value);
         }
-        let product = Arg::Owned(self.matmul.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
+        let product = Arg::Owned(self.first.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
         let bias = Arg::Shared(bias);
         let pair = if self.bias_first { [bias, product] } else { [product, bias] };
         let sum = self.add.call(pair.into_iter().collect(), spares)?;
@@ -344,9 +353,9 @@ impl Session {
                     })?;
                     slots[step.out] = Slot::Shared(value);
                 }
-                Compute::Dense(dense) => {
+                Compute::Fused(fused) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let value = dense.run(take_args(&mut slots, feeds, &step.inputs, &reads), &mut spares)?;
+                    let value = fused.run(take_args(&mut slots, feeds, &step.inputs, &reads), &mut spares)?;
                     slots[step.out] = Slot::Owned(value);
                 }
                 Compute::Many(..) | Compute::Loop(..) => {
@@ -543,11 +552,11 @@ impl Session {
             let o = state.nodes[order[step] as usize].inputs[input];
             state.nodes[o.node as usize].outputs[o.index as usize].0.is(&[n])
         };
-        let product_columns = |step: usize| match state.nodes[order[step] as usize].outputs[0].0.dims() {
-            Some(&[_, Some(n)]) => Some(n),
+        let channels = |step: usize| match state.nodes[order[step] as usize].outputs[0].0.dims() {
+            Some(&[_, .., Some(n)]) => Some(n),
             _ => None,
         };
-        let mut steps = fuse_dense(steps, slots, &fetch_slots, product_columns, bias_is_vector);
+        let mut steps = fuse_bias_relu(steps, slots, &fetch_slots, channels, bias_is_vector);
         // Mark each slot's last reader; fetched slots are read after every step.
         let mut seen = vec![false; slots];
         for &s in &fetch_slots {
@@ -573,21 +582,22 @@ impl Session {
     }
 }
 
-/// Fuses each `MatMul` whose output only a `BiasAdd` (or an `AddV2`) of a
-/// vector of one value per column reads, and that sum's `Relu` when only it
-/// reads the sum, into one [`Dense`] step: TF grappler's `_FusedMatMul`
-/// remapping, done on the plan, so that the graph and its names stay as
-/// built. The fused step takes the place of the chain's last op; nothing
-/// that changes a variable may run between the chain's ops (it would then
-/// be ordered differently). A fetched value is never fused away.
+/// Fuses each `MatMul` or `Conv2D` whose output only a `BiasAdd` (or an
+/// `AddV2`) of a vector of one value per column (channel) reads, and that
+/// sum's `Relu` when only it reads the sum, into one [`Fused`] step: TF
+/// grappler's `_FusedMatMul` and `_FusedConv2D` remapping, done on the plan,
+/// so that the graph and its names stay as built. The fused step takes the
+/// place of the chain's last op; nothing that changes a variable may run
+/// between the chain's ops (it would then be ordered differently). A
+/// fetched value is never fused away.
 ///
-/// `columns(i)` is the static column count of step `i`'s product, and
-/// `vector(i, k, n)` whether input `k` of step `i` is statically `[n]`.
-fn fuse_dense(
+/// `channels(i)` is the static size of the last axis of step `i`'s output,
+/// and `vector(i, k, n)` whether input `k` of step `i` is statically `[n]`.
+fn fuse_bias_relu(
     mut steps: Vec<Step>,
     slots: usize,
     fetches: &[usize],
-    columns: impl Fn(usize) -> Option<usize>,
+    channels: impl Fn(usize) -> Option<usize>,
     vector: impl Fn(usize, usize, usize) -> bool,
 ) -> Vec<Step> {
     // How many times each slot is read (a fetch counts as two), and by which step last.
@@ -606,10 +616,15 @@ fn fuse_dense(
     let updates_within = |steps: &[Step]| steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
     let mut gone = vec![false; steps.len()];
     for i in 0..steps.len() {
-        if steps[i].op_type != "MatMul" || !matches!(steps[i].compute, Compute::One(..)) {
+        let kernel: FusedFn = match steps[i].op_type {
+            "MatMul" => crate::kernels::math::dense,
+            "Conv2D" => crate::kernels::nn::conv2d_biased,
+            _ => continue,
+        };
+        if !matches!(steps[i].compute, Compute::One(..)) {
             continue;
         }
-        let Some(n) = columns(i) else { continue };
+        let Some(n) = channels(i) else { continue };
         let Some(j) = sole_reader(steps[i].out) else { continue };
         if !matches!(steps[j].op_type, "BiasAdd" | "AddV2") || steps[j].inputs.len() != 2 {
             continue;
@@ -631,11 +646,11 @@ fn fuse_dense(
         let relu = sole_reader(steps[j].out)
             .filter(|&k| steps[k].op_type == "Relu" && !updates_within(&steps[j + 1..=k]))
             .and_then(|k| Some((k, part(k)?)));
-        let (Some(matmul), Some(add)) = (part(i), part(j)) else { continue };
+        let (Some(first), Some(add)) = (part(i), part(j)) else { continue };
         let last = relu.as_ref().map_or(j, |r| r.0);
         let inputs = steps[i].inputs.iter().copied().chain([steps[j].inputs[bias]]).collect();
         let fused = Step {
-            compute: Compute::Dense(Box::new(Dense { matmul, add, bias_first, relu: relu.map(|r| r.1) })),
+            compute: Compute::Fused(Box::new(Fused { first, kernel, add, bias_first, relu: relu.map(|r| r.1) })),
             inputs,
             out: steps[last].out,
             outputs: 1,
@@ -710,16 +725,16 @@ mod tests {
         DType, Init, add, assign_add, bias_add, control_dependencies, get_variable, matmul, placeholder, relu,
     };
 
-    /// The op types of the steps a run of `fetches` takes, a fused step as `Dense(MatMul+…)`.
+    /// The op types of the steps a run of `fetches` takes, a fused step as `Fused(MatMul+…)`.
     fn steps(session: &Session, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)]) -> Vec<String> {
         let plan = session.plan(fetches, feeds, &[]).expect("plan");
         plan.steps
             .iter()
             .filter(|s| !matches!(s.compute, Compute::Const(_) | Compute::Variable(_) | Compute::Nothing))
             .map(|s| match &s.compute {
-                Compute::Dense(d) => {
-                    let relu = d.relu.as_ref().map_or(String::new(), |r| format!("+{}", r.op_type));
-                    format!("Dense({}+{}{relu})", d.matmul.op_type, d.add.op_type)
+                Compute::Fused(f) => {
+                    let relu = f.relu.as_ref().map_or(String::new(), |r| format!("+{}", r.op_type));
+                    format!("Fused({}+{}{relu})", f.first.op_type, f.add.op_type)
                 }
                 _ => s.op_type.to_owned(),
             })
@@ -741,9 +756,9 @@ mod tests {
         let session = Session::new(&graph);
         let feed = Value::from(ndarray::Array2::<f32>::zeros((2, 3)));
         let feeds = [(&x, &feed)];
-        assert_eq!(steps(&session, &[&logits], &feeds), ["Dense(MatMul+BiasAdd+Relu)", "Dense(MatMul+AddV2)"]);
+        assert_eq!(steps(&session, &[&logits], &feeds), ["Fused(MatMul+BiasAdd+Relu)", "Fused(MatMul+AddV2)"]);
         // A fetched product or sum is kept, and computed apart.
-        assert_eq!(steps(&session, &[&hidden, &sum], &feeds), ["Dense(MatMul+BiasAdd)", "Relu"]);
+        assert_eq!(steps(&session, &[&hidden, &sum], &feeds), ["Fused(MatMul+BiasAdd)", "Relu"]);
         assert_eq!(steps(&session, &[&hidden, &product], &feeds), ["MatMul", "BiasAdd", "Relu"]);
         // A product read twice is not fused.
         let twice = add(&bias_add(&product, &b)?, &product)?;
@@ -758,6 +773,12 @@ mod tests {
         let update = assign_add(&w, &crate::constant(ndarray::Array2::<f32>::ones((3, 4)))?)?;
         let after = control_dependencies(&[&update.op()]).with(|| bias_add(&before, &b))?;
         assert_eq!(steps(&session, &[&after], &feeds), ["MatMul", "AssignAdd", "BiasAdd"]);
+        // A convolution's chain, over its channels.
+        let image = placeholder(DType::F32, Shape::from_dims([None, Some(5), Some(5), Some(2)]))?;
+        let filter = get_variable("f", [3, 3, 2, 4]).get()?;
+        let conv = relu(&bias_add(&crate::conv2d(&image, &filter, [1, 1], crate::Padding::Same)?, &b)?)?;
+        let images = Value::from(ndarray::Array4::<f32>::zeros((1, 5, 5, 2)));
+        assert_eq!(steps(&session, &[&conv], &[(&image, &images)]), ["Fused(Conv2D+BiasAdd+Relu)"]);
         Ok(())
     }
 }
