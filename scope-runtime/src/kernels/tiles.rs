@@ -346,6 +346,7 @@ macro_rules! tiled_product {
             let gather = shape.b_cols != 1;
             let pack = gather || (shape.m > $rows && shape.b_rows != WIDE);
             let packed = super::Shape { b_rows: WIDE, b_cols: 1, ..*shape };
+            let (whole, b_whole) = (shape, b);
             super::PANEL.with_borrow_mut(|panel| {
                 if pack && panel.len() < shape.k * WIDE {
                     panel.resize(shape.k * WIDE, 0.0);
@@ -353,10 +354,16 @@ macro_rules! tiled_product {
                 let mut j = 0;
                 while j < shape.n {
                     let width = (shape.n - j).min(WIDE);
+                    // A block whose first tile is a whole one is copied by
+                    // that tile as it reads it: one pass over `b`, not two
+                    // (most of the cost of packing a deep block for a few rows).
+                    let copy_first = pack && !gather && width == WIDE && shape.m >= 2 * $rows;
                     let (b, shape) = if gather {
                         // SAFETY: columns j..j + width are inside `b`; the
                         // panel holds k rows of WIDE; the CPU has AVX2.
                         unsafe { super::gather(b, shape, j, width, panel, WIDE) };
+                        (panel.as_ptr(), &packed)
+                    } else if copy_first {
                         (panel.as_ptr(), &packed)
                     } else if pack && width == WIDE {
                         for p in 0..shape.k {
@@ -390,8 +397,19 @@ macro_rules! tiled_product {
                             let out = out.add(i * shape.out_rows + j);
                             let finish = finish.at(j);
                             match (rows, width) {
+                                ($rows, WIDE) if copy_first && i == 0 => {
+                                    // Reading `b` in place (column j), writing the panel.
+                                    let copy = panel.as_mut_ptr();
+                                    let b = b_whole.add(j);
+                                    tile::<$rows, $vectors, false, true, C>(
+                                        a, columns, b, out, whole, $lanes, finish, copy,
+                                    )
+                                }
                                 ($rows, WIDE) => {
-                                    tile::<$rows, $vectors, false, C>(a, columns, b, out, shape, $lanes, finish)
+                                    let no = std::ptr::null_mut();
+                                    tile::<$rows, $vectors, false, false, C>(
+                                        a, columns, b, out, shape, $lanes, finish, no,
+                                    )
                                 }
                                 _ => edge_tile(rows, width, a, columns, b, out, shape, finish),
                             }
@@ -463,14 +481,22 @@ macro_rules! tiled_product {
             // SAFETY: by the caller.
             unsafe {
                 match rows {
-                    1 => tile::<1, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    2 => tile::<2, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    3 => tile::<3, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    4 => tile::<4, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    5 if $rows >= 5 => tile::<5, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    6 if $rows >= 6 => tile::<6, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    7 if $rows >= 7 => tile::<7, V, PART, C>(a, columns, b, out, shape, lanes, finish),
-                    _ => tile::<$rows, V, PART, C>(a, columns, b, out, shape, lanes, finish),
+                    1 => tile::<1, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut()),
+                    2 => tile::<2, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut()),
+                    3 => tile::<3, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut()),
+                    4 => tile::<4, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut()),
+                    5 if $rows >= 5 => {
+                        tile::<5, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut())
+                    }
+                    6 if $rows >= 6 => {
+                        tile::<6, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut())
+                    }
+                    7 if $rows >= 7 => {
+                        tile::<7, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut())
+                    }
+                    _ => {
+                        tile::<$rows, V, PART, false, C>(a, columns, b, out, shape, lanes, finish, std::ptr::null_mut())
+                    }
                 }
             }
         }
@@ -478,15 +504,18 @@ macro_rules! tiled_product {
         /// `R` rows × `V` vectors of sums, finished by `finish` as they
         /// are stored; with `PART`, the last vector holds only its first
         /// `last` lanes (`1..$lanes`). `PART` is a constant so that a whole
-        /// tile's loop holds no mask.
+        /// tile's loop holds no mask. With `COPY`, each row of `b` read is
+        /// also written to `copy`, as `k` rows of `V` vectors.
         ///
         /// # Safety
         /// `a` addresses the tile's first row of `a`, `b`, `out` and
         /// `finish`'s bias (when not null) its first column; `R` rows and
-        /// `(V - 1) * lanes + last` columns are inside.
+        /// `(V - 1) * lanes + last` columns are inside; with `COPY` (and
+        /// not `PART`), `copy` holds `k` rows of `V` vectors.
         #[inline]
+        #[allow(clippy::too_many_arguments)] // the tile's, and where to copy `b`
         #[target_feature(enable = $features)]
-        unsafe fn tile<const R: usize, const V: usize, const PART: bool, C: super::Columns>(
+        unsafe fn tile<const R: usize, const V: usize, const PART: bool, const COPY: bool, C: super::Columns>(
             a: *const f32,
             columns: C,
             b: *const f32,
@@ -494,6 +523,7 @@ macro_rules! tiled_product {
             shape: &super::Shape,
             last: usize,
             finish: super::Finish,
+            copy: *mut f32,
         ) {
             // SAFETY: every access below is inside the tile, by the caller.
             unsafe {
@@ -508,6 +538,9 @@ macro_rules! tiled_product {
                         } else {
                             load(b.add(v * $lanes))
                         };
+                        if COPY {
+                            store(copy.add((p * V + v) * $lanes), *x);
+                        }
                     }
                     for (r, sums) in sums.iter_mut().enumerate() {
                         let x = splat(*a.add(r * shape.a_rows));
