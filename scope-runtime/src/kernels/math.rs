@@ -454,9 +454,7 @@ pub(crate) fn float_mat_mul<T: Num>(
             let block = n.div_ceil(pool.current_num_threads()).next_multiple_of(16);
             return pool.run_each(row.chunks_mut(block), |i, row| {
                 super::direct::row_times_matrix(x, &w[i * block..], n, row);
-                let width = row.len();
-                let row = ArrayViewMut2::from_shape((1, width), row).expect("one row of its own length");
-                finish(row, epilogue.columns_from(i * block));
+                finish_rows(row, row.len(), epilogue.columns_from(i * block));
             });
         }
     }

@@ -1,11 +1,13 @@
 //! The f32 matrix product in register tiles, reading `a` where it lies and
 //! `b` in place when a single row tile reads it and its columns are
-//! contiguous; otherwise a block of `b` is copied to contiguous rows first
-//! (32 or 16 columns at a time, so the copy is small next to the
-//! multiply-adds): a block several row tiles read, or one of a transposed
-//! `b` (`dy wᵀ`, the gradient of a product). A product of a few rows (a
-//! batch of 32 through a layer, a weight gradient summed over 32 examples)
-//! then costs its multiply-adds and little else.
+//! contiguous; otherwise a block of `b` is copied to contiguous rows (32 or
+//! 16 columns at a time, so the copy is small next to the multiply-adds): a
+//! block several row tiles read, by the first of them as it reads it, or
+//! one of a transposed `b` (`dy wᵀ`, the gradient of a product), before. A
+//! product of a few rows (a batch of 32 through a layer, a weight gradient
+//! summed over 32 examples) then costs its multiply-adds and little else.
+//! Each sum may be finished as it is stored (an [`Epilogue`]: the bias and
+//! ReLU of a fused `MatMul` or `Conv2D` chain).
 //!
 //! A tile of output rows × columns keeps its sums in vector registers while
 //! the rows of `b` stream past: each step loads a few vectors of one row of
@@ -30,8 +32,8 @@ const MAX_DEPTH: usize = 4096;
 
 /// What is done to each sum of a product before it is stored: a bias added
 /// by column, then a ReLU, as the `BiasAdd` and `Relu` that TF1 code chains
-/// after a `MatMul` would (the same additions and comparisons, so the same
-/// values bit for bit), while the sums are still in registers.
+/// after a `MatMul` or `Conv2D` would (the same additions and comparisons,
+/// so the same values bit for bit), while the sums are still in registers.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Epilogue<'a, T> {
     /// One value per output column, added to each row.
