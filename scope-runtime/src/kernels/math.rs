@@ -454,7 +454,7 @@ pub(crate) fn float_mat_mul<T: Num>(
             let block = n.div_ceil(pool.current_num_threads()).next_multiple_of(16);
             return pool.run_each(row.chunks_mut(block), |i, row| {
                 super::direct::row_times_matrix(x, &w[i * block..], n, row);
-                finish_rows(row, row.len(), epilogue.columns_from(i * block));
+                finish_rows(row, row.len(), epilogue.columns(i * block..i * block + row.len()));
             });
         }
     }
@@ -474,7 +474,7 @@ pub(crate) fn float_mat_mul<T: Num>(
             Axis(1) => (
                 a.view(),
                 b.slice_axis(axis, Slice::from(i * block..(i * block + block).min(n))),
-                epilogue.columns_from(i * block),
+                epilogue.columns(i * block..(i * block + block).min(n)),
             ),
             _ => (a.slice_axis(axis, Slice::from(i * block..(i * block + block).min(m))), b.view(), epilogue),
         };
@@ -528,6 +528,7 @@ fn product_into<T: Num>(
     mut out: ArrayViewMut2<'_, T>,
     epilogue: Epilogue<'_, T>,
 ) {
+    debug_assert!(epilogue.bias.is_none_or(|bias| bias.len() == out.ncols()), "a bias per column of the block");
     if T::DTYPE == DType::F32 {
         // SAFETY: `T` is f32 (the only `Num` of dtype F32), so these are the
         // same views and slice with their element type named.

@@ -51,9 +51,10 @@ impl<'a, T> Epilogue<'a, T> {
         self.bias.is_none() && !self.relu
     }
 
-    /// The epilogue of the output columns `from..`.
-    pub(crate) fn columns_from(self, from: usize) -> Epilogue<'a, T> {
-        Epilogue { bias: self.bias.map(|b| &b[from.min(b.len())..]), ..self }
+    /// The epilogue of the output columns `columns` (a block of a product
+    /// split across threads), its bias as long as the block is wide.
+    pub(crate) fn columns(self, columns: std::ops::Range<usize>) -> Epilogue<'a, T> {
+        Epilogue { bias: self.bias.map(|b| &b[columns]), ..self }
     }
 }
 
@@ -785,6 +786,38 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_epilogue_adds_the_bias_and_applies_the_relu_as_the_ops_would() {
+        for (m, k, n) in [(1, 3, 5), (7, 9, 13), (12, 40, 33), (32, 64, 48), (13, 5, 16)] {
+            let (a, b) = (matrix(m, k, 14), matrix(k, n, 15));
+            let mut bias: Vec<f32> = (0..n).map(|j| (j % 7) as f32 / 3.0 - 1.0).collect();
+            bias[n / 2] = f32::NAN;
+            let mut want = Array2::from_elem((m, n), f32::NAN);
+            if !product(&a.view(), &b.view(), &mut want.view_mut(), Epilogue::NONE) {
+                return;
+            }
+            for relu in [false, true] {
+                let mut expected = want.clone();
+                for mut row in expected.rows_mut() {
+                    for (x, &c) in row.iter_mut().zip(&bias) {
+                        *x += c;
+                        if relu {
+                            *x = if *x >= 0.0 { *x } else { 0.0 };
+                        }
+                    }
+                }
+                let mut got = Array2::from_elem((m, n), f32::NAN);
+                let epilogue = Epilogue { bias: Some(&bias[..]), relu };
+                assert!(product(&a.view(), &b.view(), &mut got.view_mut(), epilogue), "{m}x{k}x{n}");
+                let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&expected), "{m}x{k}x{n}, relu {relu}");
+            }
+            // A bias of another length than the product's columns is declined.
+            let short = Epilogue { bias: Some(&bias[1..]), relu: false };
+            assert!(!product(&a.view(), &b.view(), &mut want.view_mut(), short));
         }
     }
 

@@ -133,8 +133,8 @@ enum Compute {
 struct Fused {
     /// The `MatMul` or `Conv2D`.
     first: Part,
-    /// Its kernel with the bias and ReLU applied as it stores its output;
-    /// `None` for inputs it does not take.
+    /// Its kernel with the bias and ReLU applied as it stores its output,
+    /// which returns `None` for inputs it does not take.
     kernel: FusedFn,
     add: Part,
     /// Whether the bias is the add's first input.
@@ -613,7 +613,9 @@ fn fuse_bias_relu(
         readers[slot] += 2;
     }
     let sole_reader = |slot: usize| (readers[slot] == 1).then_some(reader[slot]);
-    let updates_within = |steps: &[Step]| steps.iter().any(|s| matches!(s.compute, Compute::Update(..)));
+    // A loop runs a graph of its own: counted as a possible update too, to be safe.
+    let updates_within =
+        |steps: &[Step]| steps.iter().any(|s| matches!(s.compute, Compute::Update(..) | Compute::Loop(..)));
     let mut gone = vec![false; steps.len()];
     for i in 0..steps.len() {
         let kernel: FusedFn = match steps[i].op_type {
@@ -742,7 +744,7 @@ mod tests {
     }
 
     #[test]
-    fn dense_chains_are_fused_unless_something_else_reads_their_values() -> Result<()> {
+    fn product_bias_relu_chains_are_fused_unless_something_else_reads_their_values() -> Result<()> {
         let graph = Graph::new();
         let _g = graph.as_default();
         let x = placeholder(DType::F32, Shape::from_dims([None, Some(3)]))?;
