@@ -332,8 +332,7 @@ pub(crate) fn dense(attr: &Attr, [a, b, bias]: [&Value; 3], relu: bool, spares: 
         relu: bool,
         spares: &mut Vec<Value>,
     ) -> Option<ArrayD<T>> {
-        let bias = same::<T>(bias).ok().filter(|v| v.ndim() == 1)?.as_slice()?;
-        matmul(a.view(), b, attr, spares, Epilogue { bias: Some(bias), relu }).ok()
+        matmul(a.view(), b, attr, spares, Epilogue::of(bias, relu)?).ok()
     }
     Some(match a {
         Value::F32(a) => Value::F32(run(a, b, bias, attr, relu, spares)?),

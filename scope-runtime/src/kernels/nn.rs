@@ -94,8 +94,7 @@ pub(crate) fn conv2d_biased(
         relu: bool,
         spares: &mut Vec<Value>,
     ) -> Option<ArrayD<T>> {
-        let bias = same::<T>(bias).ok().filter(|v| v.ndim() == 1)?.as_slice()?;
-        conv2d(x.view(), f, attr, spares, Epilogue { bias: Some(bias), relu }).ok()
+        conv2d(x.view(), f, attr, spares, Epilogue::of(bias, relu)?).ok()
     }
     Some(match x {
         Value::F32(x) => Value::F32(run(x, f, bias, attr, relu, spares)?),

@@ -46,6 +46,16 @@ impl<'a, T> Epilogue<'a, T> {
     /// Nothing: the sums as they are.
     pub(crate) const NONE: Epilogue<'a, T> = Epilogue { bias: None, relu: false };
 
+    /// A fused chain's epilogue: `bias` when it is a vector of `T`, then
+    /// with `relu` a ReLU; `None` for a bias of another dtype or rank.
+    pub(crate) fn of(bias: &'a crate::base::Value, relu: bool) -> Option<Epilogue<'a, T>>
+    where
+        T: crate::base::Element,
+    {
+        let bias = super::same::<T>(bias).ok().filter(|v| v.ndim() == 1)?.as_slice()?;
+        Some(Epilogue { bias: Some(bias), relu })
+    }
+
     /// Whether it leaves the sums as they are.
     pub(crate) fn is_none(&self) -> bool {
         self.bias.is_none() && !self.relu
