@@ -180,6 +180,14 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
     if let Some(&y) = b.first().filter(|_| b.len() == 1 && b.ndim() <= a.view().ndim()) {
         return map(a, |x| f(x, y), spares);
     }
+    // A vector along the last axis (`x + bias`): row by row, without broadcasting.
+    let a = match b.as_slice().filter(|v| b.ndim() == 1 && !v.is_empty()) {
+        Some(vector) if a.view().shape().last() == Some(&vector.len()) => match by_rows(a, vector, &f, spares) {
+            Ok(done) => return Ok(done),
+            Err(a) => a,
+        },
+        _ => a,
+    };
     let out = broadcast_sizes(a.view().shape(), b.shape()).ok_or("the inputs' shapes do not broadcast")?;
     match a {
         Typed::Owned(mut a) if a.shape() == out.as_slice() => {
@@ -197,6 +205,51 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
                 }
                 None => Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)),
             })
+        }
+    }
+}
+
+/// `f(x, v)` for each row `x` of a row-major `a` whose rows are as long as
+/// `v`: in place when `a` is owned, else into a spare buffer or a new one.
+/// Gives `a` back when it is not row-major.
+fn by_rows<'a, T: Copy + Element, F: Fn(T, T) -> T>(
+    a: Typed<'a, T>,
+    v: &[T],
+    f: &F,
+    spares: &mut Vec<Value>,
+) -> Result<ArrayD<T>, Typed<'a, T>> {
+    let apply = |out: &mut [T], x: &[T]| {
+        for (out, x) in out.chunks_exact_mut(v.len()).zip(x.chunks_exact(v.len())) {
+            for ((o, &x), &y) in out.iter_mut().zip(x).zip(v) {
+                *o = f(x, y);
+            }
+        }
+    };
+    match a {
+        Typed::Owned(mut a) => match a.as_slice_mut() {
+            Some(xs) => {
+                for row in xs.chunks_exact_mut(v.len()) {
+                    for (x, &y) in row.iter_mut().zip(v) {
+                        *x = f(*x, y);
+                    }
+                }
+                Ok(a)
+            }
+            None => Err(Typed::Owned(a)),
+        },
+        Typed::Shared(a) => {
+            let Some(xs) = a.as_slice() else { return Err(Typed::Shared(a)) };
+            match spare::<T>(spares, a.shape()) {
+                Some(mut out) => {
+                    let Some(os) = out.as_slice_mut() else { return Err(Typed::Shared(a)) };
+                    apply(os, xs);
+                    Ok(out)
+                }
+                None => {
+                    let out = xs.chunks_exact(v.len()).flat_map(|x| x.iter().zip(v).map(|(&x, &y)| f(x, y))).collect();
+                    ArrayD::from_shape_vec(a.raw_dim(), out).map_err(|_| Typed::Shared(a))
+                }
+            }
         }
     }
 }
