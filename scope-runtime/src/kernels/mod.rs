@@ -180,9 +180,10 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
     if let Some(&y) = b.first().filter(|_| b.len() == 1 && b.ndim() <= a.view().ndim()) {
         return map(a, |x| f(x, y), spares);
     }
-    // A vector along the last axis (`x + bias`): row by row, without broadcasting.
+    // A vector along the last axis of an owned input (`x + bias`): row by
+    // row in place, without broadcasting.
     let a = match b.as_slice().filter(|v| b.ndim() == 1 && !v.is_empty()) {
-        Some(vector) if a.view().shape().last() == Some(&vector.len()) => match by_rows(a, vector, &f, spares) {
+        Some(vector) if a.view().shape().last() == Some(&vector.len()) => match by_rows(a, vector, &f) {
             Ok(done) => return Ok(done),
             Err(a) => a,
         },
@@ -209,49 +210,22 @@ pub(crate) fn zip<T: Copy + Element, F: Fn(T, T) -> T>(
     }
 }
 
-/// `f(x, v)` for each row `x` of a row-major `a` whose rows are as long as
-/// `v`: in place when `a` is owned, else into a spare buffer or a new one.
-/// Gives `a` back when it is not row-major.
+/// `f(x, v)` in place for each row `x` of an owned row-major `a` whose rows
+/// are as long as `v`. Gives `a` back otherwise (shared, or not row-major):
+/// the broadcasting path then writes into a spare buffer.
 fn by_rows<'a, T: Copy + Element, F: Fn(T, T) -> T>(
     a: Typed<'a, T>,
     v: &[T],
     f: &F,
-    spares: &mut Vec<Value>,
 ) -> Result<ArrayD<T>, Typed<'a, T>> {
-    let apply = |out: &mut [T], x: &[T]| {
-        for (out, x) in out.chunks_exact_mut(v.len()).zip(x.chunks_exact(v.len())) {
-            for ((o, &x), &y) in out.iter_mut().zip(x).zip(v) {
-                *o = f(x, y);
-            }
-        }
-    };
-    match a {
-        Typed::Owned(mut a) => match a.as_slice_mut() {
-            Some(xs) => {
-                for row in xs.chunks_exact_mut(v.len()) {
-                    for (x, &y) in row.iter_mut().zip(v) {
-                        *x = f(*x, y);
-                    }
-                }
-                Ok(a)
-            }
-            None => Err(Typed::Owned(a)),
-        },
-        Typed::Shared(a) => {
-            let Some(xs) = a.as_slice() else { return Err(Typed::Shared(a)) };
-            match spare::<T>(spares, a.shape()) {
-                Some(mut out) => {
-                    let Some(os) = out.as_slice_mut() else { return Err(Typed::Shared(a)) };
-                    apply(os, xs);
-                    Ok(out)
-                }
-                None => {
-                    let out = xs.chunks_exact(v.len()).flat_map(|x| x.iter().zip(v).map(|(&x, &y)| f(x, y))).collect();
-                    ArrayD::from_shape_vec(a.raw_dim(), out).map_err(|_| Typed::Shared(a))
-                }
-            }
+    let Typed::Owned(mut a) = a else { return Err(a) };
+    let Some(xs) = a.as_slice_mut() else { return Err(Typed::Owned(a)) };
+    for row in xs.chunks_exact_mut(v.len()) {
+        for (x, &y) in row.iter_mut().zip(v) {
+            *x = f(*x, y);
         }
     }
+    Ok(a)
 }
 
 /// `f` on two broadcast inputs of any element type, into another element type (comparisons).
