@@ -39,6 +39,9 @@ pub(crate) struct NamesInUse {
     /// Each name's index in `uses`.
     counts: FxHashMap<Box<str>, u32>,
     uses: Vec<Use>,
+    /// The bases `b` of the names `b_i` (`i >= 1`) that have an entry of
+    /// their own: only for those can a name past a base's run be in use.
+    suffixed: rustc_hash::FxHashSet<Box<str>>,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
 }
@@ -49,6 +52,8 @@ struct Use {
     count: u32,
     /// Every `name_i` with `1 <= i < run` is in use.
     run: u32,
+    /// Whether some `name_i` has an entry of its own (the name is in `suffixed`).
+    suffixed: bool,
 }
 
 /// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
@@ -91,23 +96,25 @@ impl NamesInUse {
         key.clear();
         key.push_str(name);
         key.make_ascii_lowercase();
-        let (start, run, entry) = match self.counts.get(key.as_str()) {
-            Some(&index) => (self.uses[index as usize].count, self.uses[index as usize].run, Some(index)),
-            None => (self.in_run(key), 1, None),
+        let (start, run, suffixed, entry) = match self.counts.get(key.as_str()) {
+            Some(&index) => {
+                let u = self.uses[index as usize];
+                (u.count, u.run, u.suffixed, Some(index))
+            }
+            None => (self.in_run(key), 1, self.suffixed.contains(key.as_str()), None),
         };
         if start == 0 {
             return (None, 0, entry);
         }
         let base = key.len();
-        let mut i = start;
+        // Every `name_i` below the run is in use; past it, only those with
+        // an entry of their own, and there are none when `!suffixed`.
+        let mut i = start.max(run);
         loop {
-            // `name_i` is in use inside the run, or with an entry of its own.
-            if i >= run {
-                key.truncate(base);
-                write_suffix(key, i);
-                if !self.counts.contains_key(key.as_str()) {
-                    return (Some(i), start, entry);
-                }
+            key.truncate(base);
+            write_suffix(key, i);
+            if !suffixed || !self.counts.contains_key(key.as_str()) {
+                return (Some(i), start, entry);
             }
             i += 1;
         }
@@ -157,8 +164,17 @@ impl NamesInUse {
     /// A new entry for a lowercased name, with count 0; returns its index.
     fn insert(&mut self, lowercase: &str) -> u32 {
         let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
-        self.uses.push(Use { count: 0, run: 1 });
+        let suffixed = self.suffixed.contains(lowercase);
+        self.uses.push(Use { count: 0, run: 1, suffixed });
         self.counts.insert(lowercase.into(), index);
+        if let Some((base, _)) = split_suffix(lowercase) {
+            if let Some(&b) = self.counts.get(base) {
+                self.uses[b as usize].suffixed = true;
+            }
+            if !self.suffixed.contains(base) {
+                self.suffixed.insert(base.into());
+            }
+        }
         index
     }
 
@@ -170,19 +186,21 @@ impl NamesInUse {
 
 /// Appends `_i` (without the formatting machinery: this runs for every new name).
 pub(crate) fn write_suffix(s: &mut String, i: u32) {
-    let mut digits = [0u8; 10];
+    // `_` and up to ten digits, written from the end.
+    let mut text = [b'_'; 11];
     let mut n = i;
-    let mut at = digits.len();
+    let mut at = text.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        text[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    s.push('_');
-    s.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+    // SAFETY: `text[at - 1..]` is `_` and ASCII digits, so UTF-8 (checking
+    // it took half of this function's time on the scope-entry path).
+    s.push_str(unsafe { std::str::from_utf8_unchecked(&text[at - 1..]) });
 }
 
 #[cfg(test)]
@@ -226,6 +244,21 @@ mod tests {
         assert_eq!(names.unique("l"), "l_6");
         assert_eq!(names.unique("l"), "l_7");
         assert_eq!(names.counts.len(), 3, "l, l_2 and l_5 have entries; l_1 .. l_7 do not");
+    }
+
+    #[test]
+    fn a_suffixed_name_taken_before_its_base_is_skipped() {
+        let mut names = NamesInUse::default();
+        assert_eq!(names.unique("d_2"), "d_2");
+        assert_eq!(names.unique("E_1"), "E_1");
+        for expected in ["d", "d_1", "d_3", "d_4"] {
+            assert_eq!(names.unique("d"), expected);
+        }
+        assert_eq!(names.unique("e"), "e");
+        assert_eq!(names.unique("e"), "e_2", "E_1 is in use, whatever its case");
+        // A suffixed name of a suffixed name: `d_3` is in d's run.
+        assert_eq!(names.unique("d_3_1"), "d_3_1");
+        assert_eq!(names.unique("d_3"), "d_3_2");
     }
 
     #[test]
