@@ -164,10 +164,13 @@ impl NamesInUse {
     /// A new entry for a lowercased name, with count 0; returns its index.
     fn insert(&mut self, lowercase: &str) -> u32 {
         let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
-        let suffixed = self.suffixed.contains(lowercase);
+        let suffixed = !self.suffixed.is_empty() && self.suffixed.contains(lowercase);
         self.uses.push(Use { count: 0, run: 1, suffixed });
         self.counts.insert(lowercase.into(), index);
-        if let Some((base, _)) = split_suffix(lowercase) {
+        // (Most names end in a letter: they skip the search for `_`.)
+        if lowercase.ends_with(|c: char| c.is_ascii_digit())
+            && let Some((base, _)) = split_suffix(lowercase)
+        {
             if let Some(&b) = self.counts.get(base) {
                 self.uses[b as usize].suffixed = true;
             }
