@@ -59,6 +59,11 @@ struct Use {
 /// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
 /// could have written (`i >= 1`, no leading zero).
 pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
+    // Most names end in a letter: no search for `_` (it took 1/10 of the
+    // instructions of building a graph's names).
+    if !name.ends_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let (base, digits) = name.rsplit_once('_')?;
     let b = digits.as_bytes();
     if b.is_empty() || b[0] == b'0' || b.len() > 10 || !b.iter().all(u8::is_ascii_digit) {
@@ -167,10 +172,7 @@ impl NamesInUse {
         let suffixed = !self.suffixed.is_empty() && self.suffixed.contains(lowercase);
         self.uses.push(Use { count: 0, run: 1, suffixed });
         self.counts.insert(lowercase.into(), index);
-        // (Most names end in a letter: they skip the search for `_`.)
-        if lowercase.ends_with(|c: char| c.is_ascii_digit())
-            && let Some((base, _)) = split_suffix(lowercase)
-        {
+        if let Some((base, _)) = split_suffix(lowercase) {
             if let Some(&b) = self.counts.get(base) {
                 self.uses[b as usize].suffixed = true;
             }
