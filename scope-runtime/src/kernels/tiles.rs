@@ -435,8 +435,10 @@ macro_rules! tiled_product {
         }
 
         /// A tile narrower or shorter than the widest: fewer rows of the
-        /// whole width at once, else one vector of columns at a time (the
-        /// last holding the remaining `width % lanes`).
+        /// whole width at once; a width that needs every vector, at once
+        /// with the last vector partly filled (the 10 columns of a layer of
+        /// 10 units: one pass over `b` instead of two); else one vector of
+        /// columns at a time (the last holding the remaining `width % lanes`).
         ///
         /// # Safety
         /// As [`tile`], for `rows` rows and `width` columns.
@@ -455,6 +457,12 @@ macro_rules! tiled_product {
             if width == $lanes * $vectors {
                 // SAFETY: by the caller.
                 unsafe { edge_rows::<$vectors, false, C>(rows, a, columns, b, out, shape, $lanes, finish) };
+                return;
+            }
+            if width > $lanes * ($vectors - 1) {
+                let last = width - $lanes * ($vectors - 1);
+                // SAFETY: by the caller; the last vector holds `last` (< $lanes) columns.
+                unsafe { edge_rows::<$vectors, true, C>(rows, a, columns, b, out, shape, last, finish) };
                 return;
             }
             let mut j = 0;
@@ -872,7 +880,10 @@ mod tests {
             return;
         }
         let mut pieces = Array2::zeros((m, n));
-        for (rows, cols) in [(0..20, 0..48), (0..20, 48..200), (20..37, 0..131), (20..37, 131..200)] {
+        // Blocks of whole tiles, and of 13, 139 (8 x 16 + 11), 131 and 69
+        // columns: edge tiles with the last vector whole or partly filled.
+        let pieces_of = [(0..20, 0..48), (0..20, 48..61), (0..20, 61..200), (20..37, 0..131), (20..37, 131..200)];
+        for (rows, cols) in pieces_of {
             let a = a.slice(ndarray::s![rows.clone(), ..]);
             let b = b.slice(ndarray::s![.., cols.clone()]);
             assert!(product(&a, &b, &mut pieces.slice_mut(ndarray::s![rows, cols]), Epilogue::NONE));
