@@ -24,6 +24,9 @@ pub(crate) struct ScopeCounts {
     logging: usize,
     /// The keys of `map` below some scope (holding a `/`), sorted.
     below: BTreeSet<Box<str>>,
+    /// The bases `b` of the names `b_i` (`i >= 1`) that ever had an entry:
+    /// only past those bases' runs can a name be opened already.
+    suffixed: rustc_hash::FxHashSet<Box<str>>,
     /// Scratch space for candidate names.
     scratch: String,
     scratch_high: String,
@@ -60,7 +63,14 @@ impl ScopeCounts {
         let old = match new {
             Some(c) => match self.map.get_mut(name) {
                 Some(slot) => Some(std::mem::replace(slot, c)),
-                None => self.map.insert(name.into(), c),
+                None => {
+                    if let Some((base, _)) = split_suffix(name)
+                        && !self.suffixed.contains(base)
+                    {
+                        self.suffixed.insert(base.into());
+                    }
+                    self.map.insert(name.into(), c)
+                }
             },
             None => self.map.remove(name),
         };
@@ -204,17 +214,20 @@ impl ScopeCounts {
             }
             Some(c) => {
                 let base = key.len();
-                // Below `next_free` every suffix is opened; above, only names with an entry are.
+                // Below `next_free` every suffix is opened; above, only names
+                // with an entry are, and only a suffixed base has any.
                 let mut i = c.next_free.max(1);
-                loop {
-                    key.truncate(base);
-                    write_suffix(&mut key, i);
-                    if self.map.get(key.as_str()).is_none_or(|c| c.opened == 0) {
-                        break;
+                if !self.suffixed.is_empty() && self.suffixed.contains(key.as_str()) {
+                    loop {
+                        key.truncate(base);
+                        write_suffix(&mut key, i);
+                        if self.map.get(key.as_str()).is_none_or(|c| c.opened == 0) {
+                            break;
+                        }
+                        i += 1;
                     }
-                    i += 1;
+                    key.truncate(base);
                 }
-                key.truncate(base);
                 // Every suffix below `i` is opened, and `i` is opened now.
                 self.set(&key, Some(Count { next_free: i + 1, ..c }));
                 Some(i)
@@ -303,6 +316,20 @@ mod tests {
             assert_eq!((a.count(name) > 0, b.count(name) > 0), (true, true), "{name}");
         }
         assert_eq!((a.count("p/d_8"), b.count("p/d_8")), (0, 0));
+        // Without explicit suffixes (no name past the run is looked up),
+        // and with one opened after the base's run started.
+        let (mut a, mut b) = (ScopeCounts::default(), ScopeCounts::default());
+        for step in 0..8 {
+            if step == 4 {
+                a.open("q/e_5");
+                b.open("q/e_5");
+            }
+            let picked = a.open_unique("q", "e");
+            let name = b.unique("q", "e");
+            b.open(&format!("q/{name}"));
+            assert_eq!(picked.map_or("e".to_owned(), |i| format!("e_{i}")), name, "step {step}");
+        }
+        assert_eq!(b.unique("q", "e"), "e_9", "e_5 was skipped");
     }
 
     #[test]
