@@ -207,6 +207,17 @@ impl ScopeCounts {
     pub(crate) fn open_unique(&mut self, parent: &str, prefix: &str) -> Option<u32> {
         let mut key = std::mem::take(&mut self.scratch);
         join_into(&mut key, parent, prefix);
+        // The common case in one lookup: an opened base of its own entry,
+        // no suffixed names to skip, no change log to keep.
+        if self.logging == 0
+            && (self.suffixed.is_empty() || !self.suffixed.contains(key.as_str()))
+            && let Some(c) = self.map.get_mut(key.as_str()).filter(|c| c.opened > 0)
+        {
+            let i = c.next_free.max(1);
+            c.next_free = i + 1;
+            self.scratch = key;
+            return Some(i);
+        }
         let suffix = match self.entry(&key).filter(|c| c.opened > 0) {
             None => {
                 self.open(&key);
