@@ -106,7 +106,10 @@ impl NamesInUse {
                 let u = self.uses[index as usize];
                 (u.count, u.run, u.suffixed, Some(index))
             }
-            None => (self.in_run(key), 1, self.suffixed.contains(key.as_str()), None),
+            None => {
+                let start = self.in_run(key);
+                (start, 1, start > 0 && self.suffixed.contains(key.as_str()), None)
+            }
         };
         if start == 0 {
             return (None, 0, entry);
