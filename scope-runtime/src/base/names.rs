@@ -194,7 +194,8 @@ impl NamesInUse {
 
 /// Appends `_i` (without the formatting machinery: this runs for every new name).
 pub(crate) fn write_suffix(s: &mut String, i: u32) {
-    // `_` and up to ten digits, written from the end.
+    // `_` and up to ten digits, written from the end. (Two digits at a time
+    // from a table took fewer instructions and no less time.)
     let mut text = [b'_'; 11];
     let mut n = i;
     let mut at = text.len();
@@ -267,6 +268,17 @@ mod tests {
         // A suffixed name of a suffixed name: `d_3` is in d's run.
         assert_eq!(names.unique("d_3_1"), "d_3_1");
         assert_eq!(names.unique("d_3"), "d_3_2");
+    }
+
+    #[test]
+    fn suffixes_are_written_as_format_writes_them() {
+        let edges = [9_999, 10_000, 99_999, 100_000, 1_000_000_000, u32::MAX - 1, u32::MAX];
+        for i in (0..=1_000).chain(edges) {
+            let mut s = String::from("n");
+            write_suffix(&mut s, i);
+            assert_eq!(s, format!("n_{i}"));
+            assert_eq!(split_suffix(&s), (i > 0).then_some(("n", i)));
+        }
     }
 
     #[test]
