@@ -19,8 +19,8 @@ pub(crate) use default::{push_default, with_default_graph};
 #[cfg(feature = "mpi")]
 pub(crate) use op::Collective;
 pub(crate) use op::{
-    Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Kernel, KernelResult, LoopFailure, LoopFn, ManyFn, OneFn,
-    OpDef, Outputs, UpdateFn, Values,
+    Arg, Args, Arity, Consts, DTypes, Fail, Grad, GradOp, Held, Kernel, KernelResult, LoopFailure, LoopFn, ManyFn,
+    OneFn, OpDef, Outputs, UpdateFn, Values,
 };
 pub(crate) use variables::VariableTable;
 

@@ -132,24 +132,59 @@ pub(crate) type InferFn = fn(&[&Tensor], &Attr, Consts<'_>) -> std::result::Resu
 
 /// An input as the session holds it: borrowed, or owned when no later step
 /// needs it, so that kernels may work in place.
+///
+/// An owned input stays where the session keeps it and the kernel takes it
+/// from there ([`into_value`](Arg::into_value)), so that an `Arg` is two
+/// words and a step's arguments are cheap to build and pass.
 pub(crate) enum Arg<'a> {
     Shared(&'a Value),
-    Owned(Value),
+    /// Always `Some` while the `Arg` lives.
+    Owned(&'a mut Option<Value>),
 }
 
 impl Arg<'_> {
     pub(crate) fn value(&self) -> &Value {
         match self {
             Arg::Shared(v) => v,
-            Arg::Owned(v) => v,
+            Arg::Owned(v) => v.as_ref().expect("an owned input is taken only with its `Arg`"),
+        }
+    }
+
+    /// The value, copied only when borrowed.
+    pub(crate) fn into_value(self) -> Value {
+        Held::from(self).into_value()
+    }
+}
+
+/// An input taken from its [`Arg`]: borrowed, or owned and moved out of
+/// the session's hands. What kernels match on by element type.
+pub(crate) enum Held<'a> {
+    Shared(&'a Value),
+    Owned(Value),
+}
+
+impl<'a> From<Arg<'a>> for Held<'a> {
+    fn from(arg: Arg<'a>) -> Held<'a> {
+        match arg {
+            Arg::Shared(v) => Held::Shared(v),
+            Arg::Owned(v) => Held::Owned(v.take().expect("an owned input is taken only with its `Arg`")),
+        }
+    }
+}
+
+impl Held<'_> {
+    pub(crate) fn value(&self) -> &Value {
+        match self {
+            Held::Shared(v) => v,
+            Held::Owned(v) => v,
         }
     }
 
     /// The value, copied only when borrowed.
     pub(crate) fn into_value(self) -> Value {
         match self {
-            Arg::Shared(v) => v.clone(),
-            Arg::Owned(v) => v,
+            Held::Shared(v) => v.clone(),
+            Held::Owned(v) => v,
         }
     }
 }

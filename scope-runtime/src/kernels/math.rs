@@ -3,7 +3,7 @@
 use super::tiles::Epilogue;
 use super::{Inputs, Num, Typed, cpu, map, same, spare, typed, zip, zip_into};
 use crate::base::{DType, Element, Value};
-use crate::graph::{Arg, Args, Attr, KernelResult};
+use crate::graph::{Args, Attr, Held, KernelResult};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, NdFloat, Slice, Zip};
 
 fn add<T: Num>(a: T, b: T) -> T {
@@ -588,12 +588,12 @@ fn gemm_into<T: Num>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayV
 /// The sum of all inputs, of one shape.
 pub(crate) fn add_n_kernel(_: &Attr, args: Args<'_>, spares: &mut Vec<Value>) -> KernelResult {
     let mut inputs = Inputs::new(args);
-    let mut sum = inputs.next()?;
+    let mut sum = Held::from(inputs.next()?);
     while let Ok(next) = inputs.next() {
         if next.value().shape() != sum.value().shape() {
             return Err("the inputs of AddN have one shape");
         }
-        sum = Arg::Owned(typed!(sum, [F32, F64, I32, I64], |a| zip(a, next.value(), add, spares))?);
+        sum = Held::Owned(typed!(sum, [F32, F64, I32, I64], |a| zip(a, next.value(), add, spares))?);
     }
     Ok(sum.into_value())
 }

@@ -46,13 +46,13 @@ impl<T: Clone> Typed<'_, T> {
 /// Other dtypes are an error.
 macro_rules! typed {
     ($arg:expr, [$($v:ident),*], |$a:ident| $body:expr) => {
-        match $arg {
+        match $crate::graph::Held::from($arg) {
             $(
-                $crate::graph::Arg::Owned($crate::base::Value::$v(x)) => {
+                $crate::graph::Held::Owned($crate::base::Value::$v(x)) => {
                     let $a = $crate::kernels::Typed::Owned(x);
                     Ok($crate::base::Value::$v($body?))
                 }
-                $crate::graph::Arg::Shared($crate::base::Value::$v(x)) => {
+                $crate::graph::Held::Shared($crate::base::Value::$v(x)) => {
                     let $a = $crate::kernels::Typed::Shared(x);
                     Ok($crate::base::Value::$v($body?))
                 }

@@ -175,13 +175,13 @@ impl Fused {
         if let Some(value) = (self.kernel)(&self.first.attr, [a, b, bias], self.relu.is_some(), spares) {
             return Ok(value);
         }
-        let product = Arg::Owned(self.first.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
-        let bias = Arg::Shared(bias);
+        let mut product = Some(self.first.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
+        let (product, bias) = (Arg::Owned(&mut product), Arg::Shared(bias));
         let pair = if self.bias_first { [bias, product] } else { [product, bias] };
-        let sum = self.add.call(pair.into_iter().collect(), spares)?;
+        let mut sum = Some(self.add.call(pair.into_iter().collect(), spares)?);
         match &self.relu {
-            Some(relu) => relu.call([Arg::Owned(sum)].into_iter().collect(), spares),
-            None => Ok(sum),
+            Some(relu) => relu.call([Arg::Owned(&mut sum)].into_iter().collect(), spares),
+            None => Ok(sum.expect("made above")),
         }
     }
 }
@@ -331,7 +331,8 @@ impl Session {
                 Compute::Nothing => {}
                 Compute::One(kernel, attr) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let args = take_args(&mut slots, feeds, &step.inputs, &reads);
+                    let mut moved = None;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads, &mut moved);
                     let value = kernel(attr, args, &mut spares).map_err(kernel_error)?;
                     slots[step.out] = Slot::Owned(value);
                 }
@@ -344,7 +345,9 @@ impl Session {
                     };
                     let rest = step.inputs.get(changed..).unwrap_or_default();
                     let reads = read_variables(&slots, rest)?;
-                    let value = kernel(attr, take_args(&mut slots, feeds, rest, &reads)).map_err(|reason| {
+                    let mut moved = None;
+                    let args = take_args(&mut slots, feeds, rest, &reads, &mut moved);
+                    let value = kernel(attr, args).map_err(|reason| {
                         // A variable too large to make: the error that names it and its size.
                         match vars.iter().find_map(|v| v.check_can_make().err()) {
                             Some(too_large) if reason == crate::variable::handle::TOO_LARGE_TO_UPDATE => too_large,
@@ -355,12 +358,15 @@ impl Session {
                 }
                 Compute::Fused(fused) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let value = fused.run(take_args(&mut slots, feeds, &step.inputs, &reads), &mut spares)?;
+                    let mut moved = None;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads, &mut moved);
+                    let value = fused.run(args, &mut spares)?;
                     slots[step.out] = Slot::Owned(value);
                 }
                 Compute::Many(..) | Compute::Loop(..) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let args = take_args(&mut slots, feeds, &step.inputs, &reads);
+                    let mut moved = None;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads, &mut moved);
                     let values = match &step.compute {
                         Compute::Many(kernel, attr) => kernel(attr, args).map_err(kernel_error)?,
                         Compute::Loop(kernel, attr) => kernel(attr, args).map_err(|failure| match failure {
@@ -381,7 +387,9 @@ impl Session {
                 #[cfg(feature = "mpi")]
                 Compute::Collective(kernel) => {
                     let reads = read_variables(&slots, &step.inputs)?;
-                    let values = kernel.compute(&step.name, take_args(&mut slots, feeds, &step.inputs, &reads))?;
+                    let mut moved = None;
+                    let args = take_args(&mut slots, feeds, &step.inputs, &reads, &mut moved);
+                    let values = kernel.compute(&step.name, args)?;
                     if values.len() != step.outputs {
                         return Err(kernel_error("the kernel made another number of outputs than the op has"));
                     }
@@ -425,28 +433,44 @@ impl Session {
     /// The cached plan for this signature, or a new one.
     fn plan(&self, fetches: &[&Tensor], feeds: &[(&Tensor, &Value)], targets: &[&Operation]) -> Result<Arc<Plan>> {
         let id = self.graph.id();
-        if let Some(t) = fetches.iter().copied().chain(feeds.iter().map(|(t, _)| *t)).find(|t| t.graph_id != id) {
-            return Err(Error::GraphMismatch { name: t.name.to_string() });
+        // A loop per slice, not one over their chain: this runs on every
+        // run, and iterating the chain cost more than the checks.
+        let mismatch = |graph_id: u64, name: &str| match graph_id == id {
+            true => Ok(()),
+            false => Err(Error::GraphMismatch { name: name.to_string() }),
+        };
+        for t in fetches {
+            mismatch(t.graph_id, &t.name)?;
         }
-        if let Some(op) = targets.iter().find(|o| o.graph_id != id) {
-            return Err(Error::GraphMismatch { name: op.name.to_string() });
+        for (t, _) in feeds {
+            mismatch(t.graph_id, &t.name)?;
+        }
+        for op in targets {
+            mismatch(op.graph_id, &op.name)?;
         }
         {
             // Every node the plan indexes is then one the graph holds.
             let state = self.graph.read();
-            fetches.iter().chain(feeds.iter().map(|(t, _)| t)).try_for_each(|t| state.check_tensor(t))?;
-            targets.iter().try_for_each(|o| state.check_op(o))?;
+            for t in fetches {
+                state.check_tensor(t)?;
+            }
+            for (t, _) in feeds {
+                state.check_tensor(t)?;
+            }
+            for op in targets {
+                state.check_op(op)?;
+            }
         }
         let key_of = |t: &Tensor| u64::from(t.node) << 32 | u64::from(t.output);
         // Built on the stack: a run of a known signature allocates nothing to find its plan.
-        let key: SmallVec<[u64; 16]> = fetches
-            .iter()
-            .map(|t| key_of(t))
-            .chain([u64::MAX])
-            .chain(feeds.iter().map(|(t, _)| key_of(t)))
-            .chain([u64::MAX])
-            .chain(targets.iter().map(|o| u64::from(o.node)))
-            .collect();
+        // Three exact-size pieces, not one chain: a chain's collect took as
+        // many instructions as the rest of the lookup.
+        let mut key: SmallVec<[u64; 16]> = SmallVec::with_capacity(fetches.len() + feeds.len() + targets.len() + 2);
+        key.extend(fetches.iter().map(|t| key_of(t)));
+        key.push(u64::MAX);
+        key.extend(feeds.iter().map(|(t, _)| key_of(t)));
+        key.push(u64::MAX);
+        key.extend(targets.iter().map(|o| u64::from(o.node)));
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(plan) = plans.get(key.as_slice()) {
             return Ok(plan.clone());
@@ -668,8 +692,12 @@ fn fuse_bias_relu(
 }
 
 /// The current values of the variables among a step's inputs, read now, so
-/// that a read ordered after an assignment sees it.
+/// that a read ordered after an assignment sees it; empty when the step
+/// reads no variable (most steps).
 fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[Option<Arc<Value>>; 8]>> {
+    if !inputs.iter().any(|&(i, _)| matches!(slots[i], Slot::Variable(_))) {
+        return Ok(SmallVec::new());
+    }
     inputs
         .iter()
         .map(|&(i, _)| match &slots[i] {
@@ -680,30 +708,32 @@ fn read_variables(slots: &[Slot], inputs: &[(usize, bool)]) -> Result<SmallVec<[
 }
 
 /// A step's arguments: its first input, when read for the last time, moves
-/// into the kernel, which may reuse it (the plan marks no other input so);
-/// the others, and variables, are borrowed.
+/// into `moved`, from which the kernel may take it and reuse it (the plan
+/// marks no other input so); the others, and the variables in `reads`
+/// (see [`read_variables`]), are borrowed.
 fn take_args<'a>(
     slots: &'a mut [Slot],
     feeds: &'a [(&Tensor, &Value)],
     inputs: &[(usize, bool)],
     reads: &'a [Option<Arc<Value>>],
+    moved: &'a mut Option<Value>,
 ) -> Args<'a> {
     debug_assert!(inputs.iter().skip(1).all(|&(_, last)| !last), "only a step's first input moves");
-    let mut moved = match inputs.first() {
-        Some(&(i, true)) if matches!(slots[i], Slot::Owned(_)) => match std::mem::replace(&mut slots[i], Slot::Empty) {
-            Slot::Owned(v) => Some(v),
-            _ => None,
-        },
-        _ => None,
-    };
+    if let Some(&(i, true)) = inputs.first()
+        && matches!(slots[i], Slot::Owned(_))
+        && let Slot::Owned(v) = std::mem::replace(&mut slots[i], Slot::Empty)
+    {
+        *moved = Some(v);
+    }
     let slots: &'a [Slot] = slots;
+    let mut moved = moved.is_some().then_some(moved);
     inputs
         .iter()
-        .zip(reads)
-        .map(|(&(i, _), read)| match (moved.take(), read) {
+        .enumerate()
+        .map(|(k, &(i, _))| match (moved.take(), reads.get(k)) {
             (Some(v), _) => Arg::Owned(v),
-            (None, Some(r)) => Arg::Shared(r),
-            (None, None) => Arg::Shared(slots[i].value(feeds)),
+            (None, Some(Some(r))) => Arg::Shared(r),
+            (None, _) => Arg::Shared(slots[i].value(feeds)),
         })
         .collect()
 }
