@@ -137,7 +137,12 @@ impl NamesInUse {
     fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, Option<u32>) {
         key.clear();
         key.push_str(name);
-        key.make_ascii_lowercase();
+        // Only when there is something to lower: lowering writes the key a
+        // byte at a time, and the hash's word loads right after then wait for
+        // those stores (a fifth of this function's time, with `perf`).
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            key.make_ascii_lowercase();
+        }
         let (start, run, suffixed, entry) = match self.find(key) {
             Some(index) => {
                 let u = self.uses[index as usize];

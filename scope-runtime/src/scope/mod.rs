@@ -461,14 +461,14 @@ fn open_name_scope(ctx: &mut Ctx<'_>, name: &str) -> Rc<String> {
     if name.is_empty() || name.ends_with('/') {
         ctx.stack.new_name(name)
     } else {
-        let mut buf = std::mem::take(&mut ctx.stack.buf);
-        buf.clear();
-        buf.push_str(&ctx.stack.name_scope);
-        buf.push_str(name);
-        ctx.graph.write().names.unique_into(&mut buf);
-        buf.push('/');
-        let returned = ctx.stack.new_name(&buf);
-        ctx.stack.buf = buf;
+        // Written in place in the string it returns: moving a scratch buffer
+        // out of the stack and back cost a stalled load on every entry.
+        let mut returned = ctx.stack.spare_name();
+        let s = Rc::get_mut(&mut returned).expect("a spare name is held by nobody else");
+        s.push_str(&ctx.stack.name_scope);
+        s.push_str(name);
+        ctx.graph.write().names.unique_into(s);
+        s.push('/');
         returned
     }
 }

@@ -148,14 +148,20 @@ impl ScopeStack {
         if name.is_empty() {
             return self.empty.clone();
         }
+        let mut returned = self.spare_name();
+        Rc::get_mut(&mut returned).expect("a spare name is held by nobody else").push_str(name);
+        returned
+    }
+
+    /// An empty name scope string that nobody else holds, to be written: a
+    /// spare one when there is one.
+    pub(crate) fn spare_name(&mut self) -> Rc<String> {
         match self.spare_names.pop() {
             Some(mut spare) => {
-                let s = Rc::get_mut(&mut spare).expect("spare names are held by nobody else");
-                s.clear();
-                s.push_str(name);
+                Rc::get_mut(&mut spare).expect("spare names are held by nobody else").clear();
                 spare
             }
-            None => Rc::new(name.to_owned()),
+            None => Rc::new(String::new()),
         }
     }
 
