@@ -1,7 +1,6 @@
 //! TensorFlow's naming rules: valid names, and `unique_name` with `_1` suffixes.
 
-use hashbrown::HashTable;
-use std::hash::Hasher;
+use rustc_hash::FxHashMap;
 
 pub use super::lexicon::{is_valid_name, is_valid_op_name, is_valid_scope_name};
 
@@ -35,16 +34,10 @@ pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
 /// `1 <= i < run` is in use (with count 1, unless an entry of its own says
 /// otherwise), so opening `layer` for the ten-thousandth time stores nothing
 /// new and allocates nothing.
-///
-/// The lowercased names are kept end to end in one string, found through a
-/// table of indices: a new name costs no allocation of its own (one per name
-/// was a sixth of the instructions of building a dense layer).
 #[derive(Default, Debug, Clone)]
 pub(crate) struct NamesInUse {
-    /// The index in `uses` of each name, by the hash of its lowercased text.
-    table: HashTable<u32>,
-    /// The lowercased names, end to end: each [`Use`] says where its name is.
-    text: String,
+    /// Each lowercased name's index in `uses`.
+    counts: FxHashMap<Box<str>, u32>,
     uses: Vec<Use>,
     /// The bases `b` of the names `b_i` (`i >= 1`) that have an entry of
     /// their own: only for those can a name past a base's run be in use.
@@ -61,33 +54,17 @@ struct Use {
     run: u32,
     /// Whether some `name_i` has an entry of its own (the name is in `suffixed`).
     suffixed: bool,
-    /// Where the lowercased name is in [`NamesInUse::text`].
-    start: usize,
-    len: usize,
-}
-
-/// The hash of a lowercased name in [`NamesInUse::table`].
-#[inline]
-fn hash_of(lowercase: &str) -> u64 {
-    let mut hasher = rustc_hash::FxHasher::default();
-    hasher.write(lowercase.as_bytes());
-    hasher.finish()
-}
-
-/// The lowercased name of entry `index`.
-#[inline]
-fn text_of<'a>(text: &'a str, uses: &[Use], index: u32) -> &'a str {
-    let u = &uses[index as usize];
-    &text[u.start..u.start + u.len]
 }
 
 /// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
 /// could have written (`i >= 1`, no leading zero).
 pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
-    // Read from the end over the digits only, without searching for `_`:
-    // names such as `layer12` end in digits and have no `_` to find, and
-    // that search took a tenth of the instructions of building a graph.
+    // Most names end in a letter. The others are read from the end over
+    // their digits only: a name such as `layer12` has no `_` to search for.
     let b = name.as_bytes();
+    if !b.last().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     let digits = b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || digits > 10 || digits == b.len() {
         return None;
@@ -101,13 +78,9 @@ pub(crate) fn split_suffix(name: &str) -> Option<(&str, u32)> {
 
 impl NamesInUse {
     /// The index of a lowercased name's entry.
-    #[inline(always)]
+    #[inline]
     fn find(&self, lowercase: &str) -> Option<u32> {
-        let same = |&i: &u32| {
-            let u = &self.uses[i as usize];
-            u.len == lowercase.len() && self.text.as_bytes()[u.start..u.start + u.len] == *lowercase.as_bytes()
-        };
-        self.table.find(hash_of(lowercase), same).copied()
+        self.counts.get(lowercase).copied()
     }
 
     /// The entry of a lowercased name.
@@ -139,8 +112,9 @@ impl NamesInUse {
         key.push_str(name);
         // Only when there is something to lower: lowering writes the key a
         // byte at a time, and the hash's word loads right after then wait for
-        // those stores (a fifth of this function's time, with `perf`).
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        // those stores (a fifth of this function's time, with `perf`). A fold,
+        // not `any`: it vectorizes, so a long name costs no more than lowering.
+        if name.bytes().fold(false, |upper, b| upper | b.is_ascii_uppercase()) {
             key.make_ascii_lowercase();
         }
         let (start, run, suffixed, entry) = match self.find(key) {
@@ -215,11 +189,8 @@ impl NamesInUse {
     fn insert(&mut self, lowercase: &str) -> u32 {
         let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
         let suffixed = !self.suffixed.is_empty() && self.suffixed.contains(lowercase);
-        let start = self.text.len();
-        self.text.push_str(lowercase);
-        self.uses.push(Use { count: 0, run: 1, suffixed, start, len: lowercase.len() });
-        let (text, uses) = (&self.text, &self.uses);
-        self.table.insert_unique(hash_of(lowercase), index, |&i| hash_of(text_of(text, uses, i)));
+        self.uses.push(Use { count: 0, run: 1, suffixed });
+        self.counts.insert(lowercase.into(), index);
         if let Some((base, _)) = split_suffix(lowercase) {
             if let Some(b) = self.find(base) {
                 self.uses[b as usize].suffixed = true;
