@@ -178,10 +178,10 @@ impl Fused {
         let mut product = Some(self.first.call([Arg::Shared(a), Arg::Shared(b)].into_iter().collect(), spares)?);
         let (product, bias) = (Arg::Owned(&mut product), Arg::Shared(bias));
         let pair = if self.bias_first { [bias, product] } else { [product, bias] };
-        let mut sum = Some(self.add.call(pair.into_iter().collect(), spares)?);
+        let sum = self.add.call(pair.into_iter().collect(), spares)?;
         match &self.relu {
-            Some(relu) => relu.call([Arg::Owned(&mut sum)].into_iter().collect(), spares),
-            None => Ok(sum.expect("made above")),
+            Some(relu) => relu.call([Arg::Owned(&mut Some(sum))].into_iter().collect(), spares),
+            None => Ok(sum),
         }
     }
 }
