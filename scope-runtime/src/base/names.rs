@@ -39,9 +39,9 @@ pub(crate) struct NamesInUse {
     /// Each lowercased name's index in `uses`.
     counts: FxHashMap<Box<str>, u32>,
     uses: Vec<Use>,
-    /// The bases `b` of the names `b_i` (`i >= 1`) that have an entry of
-    /// their own: only for those can a name past a base's run be in use.
-    suffixed: rustc_hash::FxHashSet<Box<str>>,
+    /// The bases of the names with an entry of their own: only for those
+    /// can a name past a base's run be in use.
+    suffixed: SuffixedBases,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
 }
@@ -54,6 +54,32 @@ struct Use {
     run: u32,
     /// Whether some `name_i` has an entry of its own (the name is in `suffixed`).
     suffixed: bool,
+}
+
+/// The bases `b` of the names `b_i` (`i >= 1`) that ever had an entry of
+/// their own. Only for those can a name past a base's generated run
+/// (`b_1` … `b_{run-1}`) be taken already, so for any other base the run's
+/// end is the next free suffix, with nothing formatted or looked up. It
+/// never forgets a base: conservative, so undoing or closing needs no care.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct SuffixedBases(rustc_hash::FxHashSet<Box<str>>);
+
+impl SuffixedBases {
+    /// Notes the base of `name` when `name` ends in a suffix, and returns it.
+    #[inline]
+    pub(crate) fn note<'a>(&mut self, name: &'a str) -> Option<&'a str> {
+        let (base, _) = split_suffix(name)?;
+        if !self.0.contains(base) {
+            self.0.insert(base.into());
+        }
+        Some(base)
+    }
+
+    /// Whether `base` ever had a suffixed name (nothing is hashed while none has).
+    #[inline]
+    pub(crate) fn contains(&self, base: &str) -> bool {
+        !self.0.is_empty() && self.0.contains(base)
+    }
 }
 
 /// `name` as `(base, i)` when it ends in a suffix `_i` that [`write_suffix`]
@@ -188,16 +214,13 @@ impl NamesInUse {
     /// A new entry for a lowercased name, with count 0; returns its index.
     fn insert(&mut self, lowercase: &str) -> u32 {
         let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
-        let suffixed = !self.suffixed.is_empty() && self.suffixed.contains(lowercase);
+        let suffixed = self.suffixed.contains(lowercase);
         self.uses.push(Use { count: 0, run: 1, suffixed });
         self.counts.insert(lowercase.into(), index);
-        if let Some((base, _)) = split_suffix(lowercase) {
-            if let Some(b) = self.find(base) {
-                self.uses[b as usize].suffixed = true;
-            }
-            if !self.suffixed.contains(base) {
-                self.suffixed.insert(base.into());
-            }
+        if let Some(base) = self.suffixed.note(lowercase)
+            && let Some(b) = self.find(base)
+        {
+            self.uses[b as usize].suffixed = true;
         }
         index
     }

@@ -1,6 +1,6 @@
 //! The thread's default-name counts: how often each variable scope name was opened.
 
-use crate::base::names::{join_into, split_suffix, write_suffix};
+use crate::base::names::{SuffixedBases, join_into, split_suffix, write_suffix};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
@@ -24,9 +24,9 @@ pub(crate) struct ScopeCounts {
     logging: usize,
     /// The keys of `map` below some scope (holding a `/`), sorted.
     below: BTreeSet<Box<str>>,
-    /// The bases `b` of the names `b_i` (`i >= 1`) that ever had an entry:
-    /// only past those bases' runs can a name be opened already.
-    suffixed: rustc_hash::FxHashSet<Box<str>>,
+    /// The bases of the names that ever had an entry: only past those
+    /// bases' runs can a name be opened already.
+    suffixed: SuffixedBases,
     /// Scratch space for candidate names.
     scratch: String,
     scratch_high: String,
@@ -64,11 +64,7 @@ impl ScopeCounts {
             Some(c) => match self.map.get_mut(name) {
                 Some(slot) => Some(std::mem::replace(slot, c)),
                 None => {
-                    if let Some((base, _)) = split_suffix(name)
-                        && !self.suffixed.contains(base)
-                    {
-                        self.suffixed.insert(base.into());
-                    }
+                    self.suffixed.note(name);
                     self.map.insert(name.into(), c)
                 }
             },
@@ -210,7 +206,7 @@ impl ScopeCounts {
         // The common case in one lookup: an opened base of its own entry,
         // no suffixed names to skip, no change log to keep.
         if self.logging == 0
-            && (self.suffixed.is_empty() || !self.suffixed.contains(key.as_str()))
+            && !self.suffixed.contains(&key)
             && let Some(c) = self.map.get_mut(key.as_str()).filter(|c| c.opened > 0)
         {
             let i = c.next_free.max(1);
@@ -228,7 +224,7 @@ impl ScopeCounts {
                 // Below `next_free` every suffix is opened; above, only names
                 // with an entry are, and only a suffixed base has any.
                 let mut i = c.next_free.max(1);
-                if !self.suffixed.is_empty() && self.suffixed.contains(key.as_str()) {
+                if self.suffixed.contains(&key) {
                     loop {
                         key.truncate(base);
                         write_suffix(&mut key, i);
