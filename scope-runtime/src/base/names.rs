@@ -44,6 +44,8 @@ pub(crate) struct NamesInUse {
     suffixed: SuffixedBases,
     /// Scratch space for lowercased keys, so lookups do not allocate.
     key: String,
+    /// The suffix written last, counted up for the next.
+    text: SuffixText,
 }
 
 /// One name's entry: TensorFlow's count, and the run of `name_i` in use.
@@ -130,51 +132,55 @@ impl NamesInUse {
         }
     }
 
-    /// The suffix [`unique`](Self::unique) would add to `name` (`None`: none),
-    /// the count it starts from and the index of `name`'s entry, leaving the
-    /// lowercased result in `key`.
-    fn suffix(&self, name: &str, key: &mut String) -> (Option<u32>, u32, Option<u32>) {
-        key.clear();
-        key.push_str(name);
-        // Only when there is something to lower: lowering writes the key a
-        // byte at a time, and the hash's word loads right after then wait for
-        // those stores (a fifth of this function's time, with `perf`). A fold,
-        // not `any`: it vectorizes, so a long name costs no more than lowering.
-        if name.bytes().fold(false, |upper, b| upper | b.is_ascii_uppercase()) {
-            key.make_ascii_lowercase();
-        }
-        let (start, run, suffixed, entry) = match self.find(key) {
+    /// Where `unique` starts for a lowercased name: TensorFlow's count (0:
+    /// not in use, no suffix), the run of generated suffixes, whether names
+    /// past the run may have entries of their own, and the name's entry.
+    fn start(&self, lowercase: &str) -> (u32, u32, bool, Option<u32>) {
+        match self.find(lowercase) {
             Some(index) => {
                 let u = self.uses[index as usize];
                 (u.count, u.run, u.suffixed, Some(index))
             }
             None => {
-                let start = self.in_run(key);
-                (start, 1, start > 0 && self.suffixed.contains(key.as_str()), None)
+                let start = self.in_run(lowercase);
+                (start, 1, start > 0 && self.suffixed.contains(lowercase), None)
             }
-        };
-        if start == 0 {
-            return (None, 0, entry);
         }
+    }
+
+    /// Appends to `key` (a lowercased name in use, from `start` on with
+    /// `run`) the first free suffix, written by `write`, and returns it.
+    fn first_free(
+        &self,
+        key: &mut String,
+        start: u32,
+        run: u32,
+        suffixed: bool,
+        mut write: impl FnMut(&mut String, u32),
+    ) -> u32 {
         let base = key.len();
         // Every `name_i` below the run is in use; past it, only those with
         // an entry of their own, and there are none when `!suffixed`.
         let mut i = start.max(run);
         loop {
-            key.truncate(base);
-            write_suffix(key, i);
+            write(key, i);
             if !suffixed || self.find(key).is_none() {
-                return (Some(i), start, entry);
+                return i;
             }
+            key.truncate(base);
             i += 1;
         }
     }
 
     /// What [`unique`](Self::unique) would return, without marking anything.
     pub(crate) fn peek(&self, name: &str) -> String {
+        let mut key = name.to_ascii_lowercase();
+        let base = key.len();
+        let (start, run, suffixed, _) = self.start(&key);
         let mut out = name.to_owned();
-        if let (Some(i), ..) = self.suffix(name, &mut String::new()) {
-            write_suffix(&mut out, i);
+        if start > 0 {
+            self.first_free(&mut key, start, run, suffixed, write_suffix);
+            out.push_str(&key[base..]);
         }
         out
     }
@@ -190,25 +196,49 @@ impl NamesInUse {
 
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
-        let mut key = std::mem::take(&mut self.key);
-        let (suffix, start, index) = self.suffix(name, &mut key);
-        let base = name.len();
-        let index = index.unwrap_or_else(|| self.insert(&key[..base]));
+        // A fold, not `any`: it vectorizes, so a long name costs no more
+        // than lowering it would.
+        if name.bytes().fold(false, |upper, b| upper | b.is_ascii_uppercase()) {
+            let mut key = std::mem::take(&mut self.key);
+            key.clear();
+            key.push_str(name);
+            key.make_ascii_lowercase();
+            let base = key.len();
+            self.mark(&mut key);
+            // `key` ends in the suffix, in the name's spelling.
+            name.push_str(&key[base..]);
+            self.key = key;
+        } else {
+            // Already lowercase: the name is its own key, and the suffix is
+            // written once, in place (copying it to a key and back was two
+            // calls to `memcpy` per name).
+            self.mark(name);
+        }
+    }
+
+    /// Marks the lowercased name in `key` used, appending its suffix, if any.
+    fn mark(&mut self, key: &mut String) {
+        let base = key.len();
+        let (start, run, suffixed, entry) = self.start(key);
+        let suffix = (start > 0).then(|| {
+            let mut text = self.text;
+            let i = self.first_free(key, start, run, suffixed, |key, i| text.write(key, i));
+            self.text = text;
+            i
+        });
+        let index = entry.unwrap_or_else(|| self.insert(&key[..base]));
         let entry = &mut self.uses[index as usize];
         entry.count = start + 1;
         if let Some(i) = suffix {
-            // `suffix` found every `name_j` with `start <= j < i` in use: when
-            // that meets the run, `name_i` extends it instead of taking an entry.
+            // `first_free` found every `name_j` with `start <= j < i` in use:
+            // when that meets the run, `name_i` extends it instead of taking an entry.
             if start <= entry.run {
                 entry.run = entry.run.max(i + 1);
             } else {
-                let new = self.insert(&key);
+                let new = self.insert(key);
                 self.uses[new as usize].count = 1;
             }
-            // `key` ends in the suffix, in the name's spelling.
-            name.push_str(&key[base..]);
         }
-        self.key = key;
     }
 
     /// A new entry for a lowercased name, with count 0; returns its index.
@@ -231,11 +261,65 @@ impl NamesInUse {
     }
 }
 
-/// Appends `_i` (without the formatting machinery: this runs for every new name).
-pub(crate) fn write_suffix(s: &mut String, i: u32) {
-    // `_` and up to ten digits, written from the end. (Two digits at a time
-    // from a table took fewer instructions and no less time.)
-    let mut text = [b'_'; 11];
+/// The text of the suffix `_i` written last, so that the next one, most
+/// often `_{i+1}` (a scope entered in a loop, the next op of a kind), is
+/// counted up in place from it instead of formatted: a carry past the last
+/// digit one time in ten, where formatting divides by ten once per digit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SuffixText {
+    i: u32,
+    /// `_` and the digits of `i`, right-aligned from `at`.
+    text: [u8; 11],
+    at: u8,
+}
+
+impl Default for SuffixText {
+    fn default() -> Self {
+        SuffixText { i: 0, text: *b"__________0", at: 9 }
+    }
+}
+
+impl SuffixText {
+    /// Appends `_i` to `s`, as [`write_suffix`] does.
+    #[inline]
+    pub(crate) fn write(&mut self, s: &mut String, i: u32) {
+        if i == self.i.wrapping_add(1) && i != 0 {
+            self.count_up();
+        } else if i != self.i {
+            self.set(i);
+        }
+        // SAFETY: `text[at..]` is `_` and ASCII digits, so UTF-8.
+        s.push_str(unsafe { std::str::from_utf8_unchecked(&self.text[self.at as usize..]) });
+    }
+
+    /// Adds one to the digits.
+    fn count_up(&mut self) {
+        self.i += 1;
+        let mut d = self.text.len() - 1;
+        while self.text[d] == b'9' {
+            self.text[d] = b'0';
+            d -= 1;
+        }
+        if self.text[d] == b'_' {
+            // One more digit: `_99` becomes `_100`.
+            self.text[d] = b'1';
+            self.at -= 1;
+            self.text[self.at as usize] = b'_';
+        } else {
+            self.text[d] += 1;
+        }
+    }
+
+    fn set(&mut self, i: u32) {
+        let at = digits_of(i, &mut self.text);
+        self.i = i;
+        self.at = (at - 1) as u8;
+    }
+}
+
+/// Writes the digits of `i` right-aligned in `text`, `_` before them, and
+/// returns where the digits start.
+fn digits_of(i: u32, text: &mut [u8; 11]) -> usize {
     let mut n = i;
     let mut at = text.len();
     loop {
@@ -246,6 +330,16 @@ pub(crate) fn write_suffix(s: &mut String, i: u32) {
             break;
         }
     }
+    text[at - 1] = b'_';
+    at
+}
+
+/// Appends `_i` (without the formatting machinery: this runs for every new name).
+pub(crate) fn write_suffix(s: &mut String, i: u32) {
+    // `_` and up to ten digits, written from the end. (Two digits at a time
+    // from a table took fewer instructions and no less time.)
+    let mut text = [b'_'; 11];
+    let at = digits_of(i, &mut text);
     // SAFETY: `text[at - 1..]` is `_` and ASCII digits, so UTF-8 (checking
     // it took half of this function's time on the scope-entry path).
     s.push_str(unsafe { std::str::from_utf8_unchecked(&text[at - 1..]) });
@@ -317,6 +411,18 @@ mod tests {
             write_suffix(&mut s, i);
             assert_eq!(s, format!("n_{i}"));
             assert_eq!(split_suffix(&s), (i > 0).then_some(("n", i)));
+        }
+    }
+
+    #[test]
+    fn counted_up_suffixes_match_formatted_ones() {
+        let mut text = SuffixText::default();
+        // Counting up through every carry to five digits, then jumps, repeats and edges.
+        let jumps = [7, 7, 3, 99_999, 100_000, 100_001, 1, 999_999_999, 1_000_000_000, u32::MAX - 1, u32::MAX, 2];
+        for i in (1..=12_000).chain(jumps) {
+            let mut s = String::from("n");
+            text.write(&mut s, i);
+            assert_eq!(s, format!("n_{i}"));
         }
     }
 

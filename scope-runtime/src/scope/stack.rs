@@ -57,7 +57,7 @@ pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
             f(Ctx { graph, stack: &mut t.stacks[index], next_token: &mut t.next_token })
         })
     })
-    .unwrap_or(Err(Error::NoDefaultGraph))
+    .unwrap_or_else(|| Err(Error::NoDefaultGraph))
 }
 
 /// Like [`with_ctx`] for a fast path that may give up: `None` when there is
