@@ -66,6 +66,24 @@ fn exiting_an_outer_scope_first_is_reported_and_repaired() -> Result<()> {
 }
 
 #[test]
+fn exiting_name_scopes_out_of_order_names_both() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let outer = name_scope("n").enter()?;
+    let middle = name_scope("m").enter()?;
+    let vs = variable_scope("v").enter()?;
+    let err = middle.exit().unwrap_err();
+    assert!(err.to_string().contains("scope `n/m/` was exited while `v`"), "{err}");
+    drop(vs);
+    let inner = name_scope("k").enter()?;
+    let err = outer.exit().unwrap_err();
+    assert!(err.to_string().contains("scope `n/` was exited while `n/k/`"), "{err}");
+    inner.exit()?;
+    assert_eq!(current_name_scope()?, "");
+    Ok(())
+}
+
+#[test]
 fn no_default_graph_is_an_error_not_a_panic() {
     let err = get_variable("v", [1]).get().unwrap_err();
     assert!(err.to_string().contains("no default graph"), "{err}");

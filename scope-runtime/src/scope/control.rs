@@ -54,14 +54,7 @@ impl ControlDependencies<'_> {
             ctx.stack
                 .control_inputs
                 .push(ControlContext { ops: self.ops.iter().map(|o| o.node).collect(), seen: Default::default() });
-            ctx.stack.push_frame(Frame {
-                token,
-                name: None,
-                closed: false,
-                prev_name_scope: None,
-                control: true,
-                var: None,
-            });
+            ctx.stack.push_frame(Frame { token, closed: false, prev_name_scope: None, control: true, var: None });
             Ok((graph_id, token))
         })?;
         Ok(ControlDependenciesGuard { frame: FrameGuard { graph_id, token, _default: None, _not_send: PhantomData } })

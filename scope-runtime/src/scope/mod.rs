@@ -559,7 +559,6 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
     let token = ctx.token();
     ctx.stack.push_frame(Frame {
         token,
-        name: None,
         closed: false,
         prev_name_scope,
         control: false,
@@ -769,13 +768,11 @@ impl NameScopeBuilder<'_> {
         let (returned, graph_id, token) = with_ctx(|mut ctx| {
             check_scope_name(name, !ctx.stack.name_scope.is_empty())?;
             check_depth(&ctx.stack.name_scope, name)?;
-            let prev = ctx.stack.name_scope.clone();
             let returned = open_name_scope(&mut ctx, name);
-            ctx.stack.name_scope = returned.clone();
+            let prev = std::mem::replace(&mut ctx.stack.name_scope, returned.clone());
             let token = ctx.token();
             ctx.stack.push_frame(Frame {
                 token,
-                name: Some(returned.clone()),
                 closed: false,
                 prev_name_scope: Some(prev),
                 control: false,

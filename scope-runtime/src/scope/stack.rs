@@ -190,8 +190,7 @@ impl ScopeStack {
     }
 
     fn restore(&mut self, frame: Frame) {
-        let Frame { prev_name_scope, control, var, name, .. } = frame;
-        drop(name);
+        let Frame { prev_name_scope, control, var, .. } = frame;
         if let Some(VarFrame { prev, restore }) = var {
             // The scope being left is the current one: those entered later are left.
             match restore {
@@ -214,8 +213,6 @@ impl ScopeStack {
 /// An entered scope, as remembered until its guard exits it.
 pub(crate) struct Frame {
     pub(crate) token: u64,
-    /// The name scope a `name_scope` entered.
-    pub(crate) name: Option<Rc<String>>,
     pub(crate) closed: bool,
     /// The name scope to restore, when this scope changed it.
     pub(crate) prev_name_scope: Option<Rc<String>>,
@@ -231,12 +228,17 @@ impl ScopeStack {
         self.frames[index + 1..].iter().find_map(|f| f.var.as_ref()).map_or(&self.current, |v| &v.prev)
     }
 
+    /// The name scope that the frame at `index` entered, like [`scope_of`](Self::scope_of).
+    fn name_scope_of(&self, index: usize) -> &str {
+        self.frames[index + 1..].iter().find_map(|f| f.prev_name_scope.as_deref()).unwrap_or(&self.name_scope)
+    }
+
     /// What messages call the scope of the frame at `index`.
     fn label(&self, index: usize) -> String {
         let frame = &self.frames[index];
-        match (&frame.var, &frame.name) {
+        match (&frame.var, &frame.prev_name_scope) {
             (Some(_), _) => self.scope_of(index).name().to_owned(),
-            (None, Some(name)) => name.to_string(),
+            (None, Some(_)) => self.name_scope_of(index).to_owned(),
             (None, None) if frame.control => "control_dependencies".to_owned(),
             (None, None) => String::new(),
         }
