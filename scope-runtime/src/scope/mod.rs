@@ -8,7 +8,7 @@ pub use control::{ControlDependencies, ControlDependenciesGuard, control_depende
 
 pub(crate) use stack::{Ctx, try_with_ctx, with_ctx};
 
-use crate::base::names::{is_valid_name, join_into, write_suffix};
+use crate::base::names::{is_valid_name, join_into};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer};
@@ -532,7 +532,7 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
                     let suffix = stack.counts.open_unique(parent.name(), default);
                     join_into(full, parent.name(), default);
                     if let Some(i) = suffix {
-                        write_suffix(full, i);
+                        stack.suffix.write(full, i);
                         if parent.reuse() == Reuse::Auto {
                             warn_default_in_auto(ctx.graph, caller, parent, default, full);
                         }

@@ -3,6 +3,7 @@
 
 use super::counts::ScopeCounts;
 use super::{ScopeData, VariableScope};
+use crate::base::names::SuffixText;
 use crate::base::{Error, Result};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
 use crate::variable::Variable;
@@ -90,6 +91,8 @@ pub(crate) struct ScopeStack {
     frames: Vec<Frame>,
     /// Scratch space for full names on the lookup path.
     pub(crate) buf: String,
+    /// The default-name suffix written last, counted up for the next.
+    pub(crate) suffix: SuffixText,
     /// The open `control_dependencies` contexts, outermost first.
     pub(crate) control_inputs: Vec<ControlContext>,
     /// The name scope `""`, shared.
@@ -129,6 +132,7 @@ impl ScopeStack {
             counts: ScopeCounts::default(),
             frames: Vec::new(),
             buf: String::new(),
+            suffix: SuffixText::default(),
             control_inputs: Vec::new(),
         }
     }
