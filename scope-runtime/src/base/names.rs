@@ -173,16 +173,27 @@ impl NamesInUse {
     }
 
     /// What [`unique`](Self::unique) would return, without marking anything.
-    pub(crate) fn peek(&self, name: &str) -> String {
-        let mut key = name.to_ascii_lowercase();
+    pub(crate) fn peek(&mut self, name: &str) -> String {
+        let mut out = String::new();
+        self.peek_into(name, &mut out);
+        out
+    }
+
+    /// [`peek`](Self::peek) into `out`, replacing its contents.
+    pub(crate) fn peek_into(&mut self, name: &str, out: &mut String) {
+        out.clear();
+        out.push_str(name);
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        key.push_str(name);
+        key.make_ascii_lowercase();
         let base = key.len();
         let (start, run, suffixed, _) = self.start(&key);
-        let mut out = name.to_owned();
         if start > 0 {
             self.first_free(&mut key, start, run, suffixed, write_suffix);
             out.push_str(&key[base..]);
         }
-        out
+        self.key = key;
     }
 
     /// TensorFlow's `Graph.unique_name` on an already prefixed `name`: the

@@ -94,6 +94,8 @@ pub(crate) struct GraphState {
     pub(crate) random_ops: u64,
     /// How many times the graph was locked for writing, by any thread.
     writes: u64,
+    /// Scratch space for names on the build path, so that checks allocate nothing.
+    pub(crate) scratch: String,
 }
 
 /// TF's `DEFAULT_GRAPH_SEED`, paired with an op-level seed in a graph without a seed.
@@ -499,10 +501,15 @@ impl GraphState {
     /// marked used, or, ending in `/`, used as is without marking. As in
     /// TensorFlow, a name that is already a node's is an error, and the
     /// name it was made from stays used.
-    pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<String> {
-        let mut name = full.to_owned();
-        self.claim_node_name_into(&mut name)?;
-        Ok(name)
+    pub(crate) fn claim_node_name(&mut self, full: &str) -> Result<Arc<str>> {
+        // Made in the scratch buffer: a `String` turned into an `Arc<str>`
+        // would be allocated twice.
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        name.push_str(full);
+        let claimed = self.claim_node_name_into(&mut name).map(|()| Arc::from(name.as_str()));
+        self.scratch = name;
+        claimed
     }
 
     /// [`claim_node_name`](Self::claim_node_name) in place: `full` becomes the node's name.

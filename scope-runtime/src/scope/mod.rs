@@ -165,17 +165,9 @@ impl VariableScope {
         self.0.dtype.unwrap_or(DType::F32)
     }
 
-    /// Where the reuse mode was set, for messages.
-    pub(crate) fn reuse_origin(&self) -> String {
-        match self.origin().as_ref().map(VariableScope::name) {
-            None => "no enclosing scope".to_owned(),
-            Some("") => "the root scope".to_owned(),
-            Some(name) => format!("scope `{name}`"),
-        }
-    }
-
-    /// The scope whose setting the reuse mode came from (`None`: nobody set it).
-    fn origin(&self) -> Option<VariableScope> {
+    /// The scope whose setting the reuse mode came from (`None`: nobody set
+    /// it); [`describe_origin`] puts it in words.
+    pub(crate) fn origin(&self) -> Option<VariableScope> {
         if self.0.reuse.load(Ordering::Relaxed) & SET_HERE != 0 {
             Some(self.clone())
         } else {
@@ -220,6 +212,16 @@ impl std::fmt::Debug for VariableScope {
             .field("original_name_scope", &self.original_name_scope())
             .field("reuse", &self.reuse())
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a reuse mode was set, for messages: `origin` is the scope that set
+/// it ([`VariableScope::origin`]).
+pub(crate) fn describe_origin(origin: Option<&VariableScope>) -> String {
+    match origin.map(VariableScope::name) {
+        None => "no enclosing scope".to_owned(),
+        Some("") => "the root scope".to_owned(),
+        Some(name) => format!("scope `{name}`"),
     }
 }
 

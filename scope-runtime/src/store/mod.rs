@@ -14,7 +14,7 @@ use crate::graph::{
     TRAINABLE_VARIABLES,
 };
 use crate::ops::OpKind;
-use crate::scope::{try_with_ctx, with_ctx};
+use crate::scope::{VariableScope, try_with_ctx, with_ctx};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer, Storage, Variable, VariableRequest};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
@@ -189,11 +189,7 @@ impl GetVariable<'_> {
                 partitioner: self.partitioner.or_else(|| scope.0.partitioner.clone()),
                 constraint: self.constraint.or_else(|| scope.0.constraint.clone()),
                 reuse,
-                origin: if self.reuse == Reuse::Inherit {
-                    scope.reuse_origin()
-                } else {
-                    "this get_variable call".to_owned()
-                },
+                origin: if self.reuse == Reuse::Inherit { Origin::Scope(scope.origin()) } else { Origin::Call },
                 trainable: self.trainable,
                 caller,
                 graph_id: ctx.graph.id(),
@@ -233,7 +229,7 @@ fn check_shared(req: &Request, name: &str, shape: &Shape, var: &Variable) -> Res
         return Err(Error::VariableExists {
             name: name.to_owned(),
             reuse: req.reuse,
-            origin: req.origin.clone(),
+            origin: req.origin.describe(),
             created_at: var.created_at(),
         });
     }
@@ -256,6 +252,28 @@ fn check_shared(req: &Request, name: &str, shape: &Shape, var: &Variable) -> Res
     Ok(())
 }
 
+/// Where a request's reuse mode came from: put in words only for a message
+/// (formatting it for every `get_variable` call cost an allocation).
+#[derive(Clone)]
+enum Origin {
+    /// The scope the call was made in, from the scope that set its mode (`None`: nobody did).
+    Scope(Option<VariableScope>),
+    /// The call itself.
+    Call,
+    /// A custom getter, which changed the mode.
+    Getter,
+}
+
+impl Origin {
+    fn describe(&self) -> String {
+        match self {
+            Origin::Scope(scope) => crate::scope::describe_origin(scope.as_ref()),
+            Origin::Call => "this get_variable call".to_owned(),
+            Origin::Getter => "a custom getter".to_owned(),
+        }
+    }
+}
+
 /// A `get_variable` call with the scope's defaults applied.
 #[derive(Clone)]
 struct Request {
@@ -267,7 +285,7 @@ struct Request {
     partitioner: Option<Partitioner>,
     constraint: Option<Constraint>,
     reuse: Reuse,
-    origin: String,
+    origin: Origin,
     trainable: bool,
     caller: CallSite,
     graph_id: u64,
@@ -295,7 +313,7 @@ impl Request {
 
     /// This call as a custom getter passed it on, maybe changed.
     fn asked(&self, asked: &VariableRequest) -> Request {
-        let origin = if asked.reuse == self.reuse { self.origin.clone() } else { "a custom getter".to_owned() };
+        let origin = if asked.reuse == self.reuse { self.origin.clone() } else { Origin::Getter };
         Request {
             name: asked.name.clone(),
             shape: asked.shape.clone(),
@@ -368,11 +386,18 @@ impl GraphState {
     /// failure still uses the name.
     fn check_named(&mut self, plan: &Plan) -> Result<()> {
         let result = plan.init.check(&plan.name, plan.dtype).and_then(|()| {
-            let op = match plan.name.strip_suffix('/') {
-                Some(as_is) => as_is.to_owned(),
-                None => self.names.peek(op_base(&plan.name)),
-            };
-            if self.node_names.contains(op.as_str()) { Err(Error::DuplicateNode { name: op }) } else { Ok(()) }
+            let mut op = std::mem::take(&mut self.scratch);
+            match plan.name.strip_suffix('/') {
+                Some(as_is) => {
+                    op.clear();
+                    op.push_str(as_is);
+                }
+                None => self.names.peek_into(op_base(&plan.name), &mut op),
+            }
+            let clash = self.node_names.contains(op.as_str());
+            let result = if clash { Err(Error::DuplicateNode { name: op.clone() }) } else { Ok(()) };
+            self.scratch = op;
+            result
         });
         if result.is_err() && !plan.name.ends_with('/') {
             self.names.unique(op_base(&plan.name));
@@ -401,7 +426,7 @@ impl GraphState {
             return Ok(Single::Existing(var.clone()));
         }
         if req.reuse == Reuse::True {
-            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.clone() });
+            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.describe() });
         }
         let (shape, dtype, init) = match from_value {
             Some(v) => (v.shape().to_vec(), v.dtype(), Init::Value(v)),
@@ -434,8 +459,10 @@ impl GraphState {
     /// store entry, collections and regularization loss.
     fn commit_single(&mut self, req: &Request, plan: Plan) -> Variable {
         let op_name = self.claim_node_name(op_base(&plan.name)).expect("check_named found no clash");
-        let read_name = mark_helper_names(&mut self.names, &op_name, plan.init.op_name().map(Helper::Initializer));
-        let key: Arc<str> = Arc::from(plan.name.as_str());
+        let first = plan.init.op_name().map(Helper::Initializer);
+        let read_name = mark_helper_names(&mut self.names, &mut self.scratch, &op_name, first);
+        // The op is most often named as the variable is stored: one string for both.
+        let key = if *op_name == *plan.name { op_name.clone() } else { Arc::from(plan.name.as_str()) };
         // TF calls the initializer, and `get_seed` counts a random op, only for a random initializer.
         let seed =
             if plan.init.is_random() { self.random_seeds(req.seed, plan.init.op_seed()) } else { Default::default() };
@@ -502,9 +529,9 @@ impl GraphState {
     #[allow(clippy::too_many_arguments)] // the parts of a variable, all needed once here
     pub(crate) fn commit_variable(
         &mut self,
-        read_name: String,
+        read_name: Arc<str>,
         graph_id: u64,
-        op_name: String,
+        name: Arc<str>,
         key: Arc<str>,
         shape: Vec<usize>,
         dtype: DType,
@@ -515,8 +542,6 @@ impl GraphState {
     ) -> Variable {
         // The variable's node and, right after it, its `read` Identity, as TF builds them.
         let node = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
-        let name: Arc<str> = Arc::from(op_name);
-        let read_name: Arc<str> = Arc::from(read_name);
         let tensor = Tensor { graph_id, node, output: 0, name: name.clone(), shape: Shape::from(&shape), dtype };
         let read = Tensor { node: node + 1, name: read_name.clone(), ..tensor.clone() };
         let var = Variable::from_parts(key, tensor, read, shape, trainable, constraint, storage, caller);
@@ -578,7 +603,7 @@ impl GraphState {
             return Ok(existing);
         }
         if req.reuse == Reuse::True {
-            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.clone() });
+            return Err(Error::VariableNotFound { name: name.to_owned(), origin: req.origin.describe() });
         }
         let partitions = partitions.expect("a partitioner is given whenever reuse is not true");
         let (axis, count) = partitions.iter().enumerate().find(|(_, n)| **n > 1).map_or((0, 1), |(a, n)| (a, *n));

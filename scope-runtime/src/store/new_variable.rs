@@ -83,14 +83,16 @@ impl<'a> NewVariable<'a> {
             let value = match self.dtype {
                 Some(d) => self.value.convert(d).map_err(|e| match e {
                     Error::ValueConversion { from, to, .. } => {
-                        Error::ValueConversion { name: Some(op_name.clone()), from, to }
+                        Error::ValueConversion { name: Some(op_name.to_string()), from, to }
                     }
                     other => other,
                 })?,
                 None => self.value,
             };
-            let read_name = mark_helper_names(&mut state.names, &op_name, Some(Helper::InitialValue));
-            let key: Arc<str> = Arc::from(op_name.as_str());
+            let state = &mut *state;
+            let read_name =
+                mark_helper_names(&mut state.names, &mut state.scratch, &op_name, Some(Helper::InitialValue));
+            let key = op_name.clone();
             let (shape, dtype) = (value.shape().to_vec(), value.dtype());
             let init = Init::Value(Arc::new(value.clone()));
             let storage = Storage::Single {
@@ -126,17 +128,16 @@ pub(crate) enum Helper {
 /// Marks the names of the helper ops TensorFlow 1.x builds with a variable
 /// (its initializer, `Assign` and `read`), so later names avoid them as there,
 /// and returns the name of `read`, the one of them scopeflow builds.
-pub(crate) fn mark_helper_names(names: &mut NamesInUse, op: &str, first: Option<Helper>) -> String {
-    let mut buf = String::with_capacity(op.len() + 32);
+pub(crate) fn mark_helper_names(names: &mut NamesInUse, buf: &mut String, op: &str, first: Option<Helper>) -> Arc<str> {
     let mut mark = |suffix: &str, then: Option<&str>| {
         buf.clear();
         buf.push_str(op);
         buf.push_str(suffix);
-        names.unique_into(&mut buf);
+        names.unique_into(buf);
         if let Some(inner) = then {
             buf.push('/');
             buf.push_str(inner);
-            names.unique_into(&mut buf);
+            names.unique_into(buf);
         }
     };
     match first {
@@ -146,5 +147,5 @@ pub(crate) fn mark_helper_names(names: &mut NamesInUse, op: &str, first: Option<
     }
     mark("/Assign", None);
     mark("/read", None);
-    buf
+    Arc::from(buf.as_str())
 }
