@@ -127,7 +127,8 @@ pub(crate) enum Helper {
 
 /// Marks the names of the helper ops TensorFlow 1.x builds with a variable
 /// (its initializer, `Assign` and `read`), so later names avoid them as there,
-/// and returns the name of `read`, the one of them scopeflow builds.
+/// and returns the name of `read`, the one of them scopeflow builds. The
+/// names are made in `buf`, scratch space whose contents are replaced.
 pub(crate) fn mark_helper_names(names: &mut NamesInUse, buf: &mut String, op: &str, first: Option<Helper>) -> Arc<str> {
     let mut mark = |suffix: &str, then: Option<&str>| {
         buf.clear();
