@@ -183,17 +183,12 @@ impl NamesInUse {
     pub(crate) fn peek_into(&mut self, name: &str, out: &mut String) {
         out.clear();
         out.push_str(name);
-        let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        key.push_str(name);
-        key.make_ascii_lowercase();
-        let base = key.len();
-        let (start, run, suffixed, _) = self.start(&key);
-        if start > 0 {
-            self.first_free(&mut key, start, run, suffixed, write_suffix);
-            out.push_str(&key[base..]);
-        }
-        self.key = key;
+        self.with_key(out, |names, key| {
+            let (start, run, suffixed, _) = names.start(key);
+            if start > 0 {
+                names.first_free(key, start, run, suffixed, write_suffix);
+            }
+        });
     }
 
     /// TensorFlow's `Graph.unique_name` on an already prefixed `name`: the
@@ -207,6 +202,12 @@ impl NamesInUse {
 
     /// [`unique`](Self::unique) in place: appends the suffix, if any, to `name`.
     pub(crate) fn unique_into(&mut self, name: &mut String) {
+        self.with_key(name, Self::mark);
+    }
+
+    /// Runs `f` on `name` lowercased, which may append a suffix to it, and
+    /// appends that suffix to `name`, in the name's spelling.
+    fn with_key(&mut self, name: &mut String, f: impl FnOnce(&mut Self, &mut String)) {
         // A fold, not `any`: it vectorizes, so a long name costs no more
         // than lowering it would.
         if name.bytes().fold(false, |upper, b| upper | b.is_ascii_uppercase()) {
@@ -214,16 +215,14 @@ impl NamesInUse {
             key.clear();
             key.push_str(name);
             key.make_ascii_lowercase();
-            let base = key.len();
-            self.mark(&mut key);
-            // `key` ends in the suffix, in the name's spelling.
-            name.push_str(&key[base..]);
+            f(self, &mut key);
+            name.push_str(&key[name.len()..]);
             self.key = key;
         } else {
             // Already lowercase: the name is its own key, and the suffix is
             // written once, in place (copying it to a key and back was two
             // calls to `memcpy` per name).
-            self.mark(name);
+            f(self, name);
         }
     }
 
