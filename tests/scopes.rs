@@ -122,3 +122,66 @@ fn default_name_counts_survive_thousands_of_scopes() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_scope_captured_while_scopes_inside_it_are_open_keeps_its_fields() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _n = name_scope("n").enter()?;
+    let outer = variable_scope("outer").reuse(Reuse::True).initializer(Init::Ones).enter()?;
+    let inner = variable_scope("inner").dtype(DType::F64).enter()?;
+    let _more = name_scope("more").enter()?;
+    // The outer scope is captured only now, two scopes further in.
+    let captured = outer.scope().clone();
+    assert_eq!(captured.name(), "outer");
+    assert_eq!(captured.original_name_scope(), "n/outer/");
+    assert_eq!(captured.reuse(), Reuse::True);
+    assert!(matches!(captured.initializer(), Some(Init::Ones)));
+    assert_eq!(captured.dtype(), DType::F32);
+    // The current scope's object is made once and shared by later asks.
+    let current = current_variable_scope()?;
+    assert!(current.ptr_eq(inner.scope()));
+    assert!(current.ptr_eq(&current_variable_scope()?));
+    assert_eq!((current.name(), current.original_name_scope()), ("outer/inner", "n/outer/inner/"));
+    assert_eq!((current.reuse(), current.dtype()), (Reuse::True, DType::F64));
+    assert!(matches!(current.initializer(), Some(Init::Ones)));
+    // The reuse mode inherited from `outer` names it as its origin.
+    let err = get_variable("missing", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("set by scope `outer`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn reuse_variables_on_a_captured_current_scope_reaches_the_scopes_entered_after() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let _a = variable_scope("a").enter()?;
+    let v = get_variable("v", [1]).get()?;
+    current_variable_scope()?.reuse_variables();
+    assert_eq!(get_variable("v", [1]).get()?, v);
+    let _b = variable_scope("b").enter()?;
+    assert_eq!(current_variable_scope()?.reuse(), Reuse::True);
+    let err = get_variable("w", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("set by scope `a`"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn scopes_left_and_entered_again_make_fresh_objects() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    let first = variable_scope("a").reuse(Reuse::Auto).enter()?;
+    let kept = first.scope().clone();
+    first.exit()?;
+    // The next entry at that depth is another scope; the captured one is unchanged.
+    let second = variable_scope("b").enter()?;
+    assert_eq!((second.scope().name(), second.scope().reuse()), ("b", Reuse::Inherit));
+    assert!(!second.scope().ptr_eq(&kept));
+    assert_eq!((kept.name(), kept.original_name_scope(), kept.reuse()), ("a", "a/", Reuse::Auto));
+    second.exit()?;
+    // Entering the captured scope again starts from its fields, in a new name scope.
+    let again = variable_scope(&kept).enter()?;
+    assert_eq!((again.scope().name(), again.scope().original_name_scope()), ("a", "a/"));
+    assert_eq!(current_name_scope()?, "a_1");
+    Ok(())
+}

@@ -12,7 +12,7 @@ use crate::base::names::{is_valid_name, join_into};
 use crate::base::{CallSite, DType, Error, NameKind, Result, Reuse};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer};
-use stack::{Frame, FrameGuard, Restore, VarFrame};
+use stack::{Frame, FrameGuard, Restore, Source};
 use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -57,27 +57,77 @@ pub(crate) struct ScopeData {
     /// Unless this scope set its reuse mode, the scope whose setting it
     /// came from (`None`: nobody set it).
     reuse_origin: Option<VariableScope>,
+    defaults: Inherited,
+}
+
+/// What a variable scope's new variables inherit.
+pub(crate) struct Defaults {
     pub(crate) initializer: Option<Init>,
     pub(crate) regularizer: Option<Regularizer>,
     pub(crate) partitioner: Option<Partitioner>,
     pub(crate) constraint: Option<Constraint>,
-    /// This scope's getter, already wrapping the enclosing ones'.
+    /// The scope's getter, already wrapping the enclosing ones'.
     pub(crate) custom_getter: Option<CustomGetter>,
     pub(crate) dtype: Option<DType>,
 }
 
+/// A variable scope's [`Defaults`], shared with the scopes entered inside
+/// it that set none of their own (`None`: no defaults at all), so that
+/// entering a scope copies one pointer, most often null, not six fields.
+#[derive(Clone, Default)]
+pub(crate) struct Inherited(Option<Arc<Defaults>>);
+
+impl std::ops::Deref for Inherited {
+    type Target = Defaults;
+    fn deref(&self) -> &Defaults {
+        static NONE: Defaults = Defaults {
+            initializer: None,
+            regularizer: None,
+            partitioner: None,
+            constraint: None,
+            custom_getter: None,
+            dtype: None,
+        };
+        self.0.as_deref().unwrap_or(&NONE)
+    }
+}
+
+impl Inherited {
+    /// The defaults of a scope entered with `b` in a scope whose defaults
+    /// are `base`: the builder's, else the base's.
+    fn derive(base: &Inherited, b: &VariableScopeBuilder<'_>) -> Inherited {
+        let own = b.initializer.is_some()
+            || b.regularizer.is_some()
+            || b.partitioner.is_some()
+            || b.constraint.is_some()
+            || b.custom_getter.is_some()
+            || b.dtype.is_some();
+        if !own {
+            return base.clone();
+        }
+        Inherited(Some(Arc::new(Defaults {
+            initializer: b.initializer.clone().or_else(|| base.initializer.clone()),
+            regularizer: b.regularizer.clone().or_else(|| base.regularizer.clone()),
+            partitioner: b.partitioner.clone().or_else(|| base.partitioner.clone()),
+            constraint: b.constraint.clone().or_else(|| base.constraint.clone()),
+            // TF `_maybe_wrap_custom_getter(new, base.custom_getter)`.
+            custom_getter: match (&b.custom_getter, &base.custom_getter) {
+                (Some(inner), Some(outer)) => Some(CustomGetter::wrapping(inner, outer)),
+                (inner, outer) => inner.clone().or_else(|| outer.clone()),
+            },
+            dtype: b.dtype.or(base.dtype),
+        })))
+    }
+}
+
 /// The bit of [`ScopeData::reuse`] saying that the scope set its reuse mode itself.
-const SET_HERE: u8 = 0x80;
+pub(crate) const SET_HERE: u8 = 0x80;
 
 impl ScopeData {
     /// Lets go of what a scope object left for reuse holds.
     pub(crate) fn clear(&mut self) {
         self.reuse_origin = None;
-        self.initializer = None;
-        self.regularizer = None;
-        self.partitioner = None;
-        self.constraint = None;
-        self.custom_getter = None;
+        self.defaults = Inherited::default();
     }
 }
 
@@ -90,13 +140,13 @@ impl VariableScope {
             name_scope: String::new(),
             reuse: AtomicU8::new(Reuse::Inherit.to_u8()),
             reuse_origin: None,
-            initializer: None,
-            regularizer: None,
-            partitioner: None,
-            constraint: None,
-            custom_getter: None,
-            dtype: None,
+            defaults: Inherited::default(),
         }))
+    }
+
+    /// The reuse mode, with [`SET_HERE`] when this scope set it itself.
+    pub(crate) fn reuse_bits(&self) -> u8 {
+        self.0.reuse.load(Ordering::Relaxed)
     }
 
     /// The full name (`foo/bar`; `""` for the root).
@@ -136,43 +186,39 @@ impl VariableScope {
 
     /// The initializer its new variables default to, if set.
     pub fn initializer(&self) -> Option<&Init> {
-        self.0.initializer.as_ref()
+        self.0.defaults.initializer.as_ref()
     }
 
     /// The regularizer its new variables default to, if set.
     pub fn regularizer(&self) -> Option<&Regularizer> {
-        self.0.regularizer.as_ref()
+        self.0.defaults.regularizer.as_ref()
     }
 
     /// The partitioner its new variables default to, if set.
     pub fn partitioner(&self) -> Option<&Partitioner> {
-        self.0.partitioner.as_ref()
+        self.0.defaults.partitioner.as_ref()
     }
 
     /// The constraint its new variables default to, if set.
     pub fn constraint(&self) -> Option<&Constraint> {
-        self.0.constraint.as_ref()
+        self.0.defaults.constraint.as_ref()
     }
 
     /// The custom getter its `get_variable` calls go through, if any (it
     /// wraps those of the scopes it is nested in).
     pub fn custom_getter(&self) -> Option<&CustomGetter> {
-        self.0.custom_getter.as_ref()
+        self.0.defaults.custom_getter.as_ref()
     }
 
     /// The dtype its variables default to (float32 unless set).
     pub fn dtype(&self) -> DType {
-        self.0.dtype.unwrap_or(DType::F32)
+        self.0.defaults.dtype.unwrap_or(DType::F32)
     }
 
     /// The scope whose setting the reuse mode came from (`None`: nobody set
     /// it); [`describe_origin`] puts it in words.
     pub(crate) fn origin(&self) -> Option<VariableScope> {
-        if self.0.reuse.load(Ordering::Relaxed) & SET_HERE != 0 {
-            Some(self.clone())
-        } else {
-            self.0.reuse_origin.clone()
-        }
+        if self.reuse_bits() & SET_HERE != 0 { Some(self.clone()) } else { self.0.reuse_origin.clone() }
     }
 
     /// The graph this scope belongs to.
@@ -483,7 +529,7 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
     let reentered = (!b.auxiliary_name_scope).then(|| ctx.stack.name_scope.clone());
 
     // Everything that can fail is checked before anything changes.
-    let parent_name = ctx.stack.current.name();
+    let parent_name = ctx.stack.current().name.as_str();
     let (scope_name, name_scope_name): (Option<&str>, Option<&str>) = match b.arg {
         ScopeArg::Name(s) => (Some(s), Some(s)),
         ScopeArg::Scope(s) => (None, Some(s.name().rsplit('/').next().unwrap_or(""))),
@@ -511,146 +557,90 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
     }
 
     let opened = ns_to_open.map(|n| open_name_scope(ctx, n));
-    let spare = ctx.stack.spare_scope();
+    // The scope's original name scope when it is not the one it opens (which
+    // its frame keeps): a captured scope's, or, when it opens none, its name
+    // (written below).
+    let own_name_scope = match (b.arg, &opened) {
+        (ScopeArg::Scope(captured), _) => Some(ctx.stack.new_name(captured.original_name_scope())),
+        (_, Some(_)) => None,
+        (_, None) => Some(ctx.stack.spare_name()),
+    };
+    let graph = ctx.graph;
     let stack = &mut *ctx.stack;
-    let parent = &stack.current;
-    let (scope, restore) = match b.arg {
+    let restore = stack.push_level(|parent, level, parts| match b.arg {
         ScopeArg::Scope(captured) => {
-            let (reuse, origin) =
-                if b.reuse == Reuse::Inherit { (captured.reuse(), captured.origin()) } else { (b.reuse, None) };
             let set_here = b.reuse != Reuse::Inherit;
-            let given = Given { name: captured.name(), name_scope: &captured.0.name_scope, reuse, set_here, origin };
-            let scope = derive(captured, given, b, ctx.graph, spare);
-            stack.counts.open(captured.name());
-            let mark = stack.counts.mark();
-            (scope, Restore::Undo(mark))
+            (level.reuse, level.origin) = if set_here {
+                (b.reuse.to_u8() | SET_HERE, Source::Nobody)
+            } else {
+                (captured.reuse().to_u8(), captured.origin().map_or(Source::Nobody, Source::Scope))
+            };
+            level.name.push_str(captured.name());
+            level.name_scope = own_name_scope;
+            level.defaults = Inherited::derive(&captured.0.defaults, b);
+            parts.counts.open(captured.name());
+            Restore::Undo(parts.counts.mark())
         }
         ScopeArg::Name(_) | ScopeArg::Unnamed => {
-            let full = &mut stack.buf;
+            let full = &mut level.name;
             match scope_name {
-                Some(s) => join_into(full, parent.name(), s),
+                Some(s) => join_into(full, &parent.name, s),
                 None => {
                     let default = b.default_name.expect("checked above");
-                    let suffix = stack.counts.open_unique(parent.name(), default);
-                    join_into(full, parent.name(), default);
+                    let suffix = parts.counts.open_unique(&parent.name, default);
+                    join_into(full, &parent.name, default);
                     if let Some(i) = suffix {
-                        stack.suffix.write(full, i);
+                        parts.suffix.write(full, i);
                         if parent.reuse() == Reuse::Auto {
-                            warn_default_in_auto(ctx.graph, caller, parent, default, full);
+                            warn_default_in_auto(graph, caller, &parent.name, default, full);
                         }
                     }
                 }
             }
-            let relative = match scope_name {
-                Some(s) => &full[full.len() - s.len()..],
-                None => &full[parent_len(parent)..],
-            };
-            let set_here = b.reuse != Reuse::Inherit && scope_name.is_some();
-            let (reuse, origin) = if set_here { (b.reuse, None) } else { (parent.reuse(), parent.origin()) };
-            let name_scope = opened.as_deref().map_or(relative, String::as_str);
-            let given = Given { name: full, name_scope, reuse, set_here, origin };
-            let scope = derive(parent, given, b, ctx.graph, spare);
-            if scope_name.is_some() {
-                stack.counts.open(full);
+            if let Some(mut own) = own_name_scope {
+                let relative = match scope_name {
+                    Some(s) => &full[full.len() - s.len()..],
+                    None => &full[parent_len(&parent.name)..],
+                };
+                Rc::get_mut(&mut own).expect("a spare name is held by nobody else").push_str(relative);
+                level.name_scope = Some(own);
             }
-            (scope, Restore::CloseSubscopes)
+            let set_here = b.reuse != Reuse::Inherit && scope_name.is_some();
+            (level.reuse, level.origin) = if set_here {
+                (b.reuse.to_u8() | SET_HERE, Source::Nobody)
+            } else {
+                (parent.reuse().to_u8(), parent.source(parts.parent))
+            };
+            level.defaults = Inherited::derive(&parent.defaults, b);
+            if scope_name.is_some() {
+                parts.counts.open(&level.name);
+            }
+            Restore::CloseSubscopes
         }
-    };
-    let prev = std::mem::replace(&mut stack.current, scope);
+    });
     let prev_name_scope = opened.map(|opened| std::mem::replace(&mut stack.name_scope, opened));
     let token = ctx.token();
-    ctx.stack.push_frame(Frame {
-        token,
-        closed: false,
-        prev_name_scope,
-        control: false,
-        var: Some(VarFrame { prev, restore }),
-    });
+    ctx.stack.push_frame(Frame { token, closed: false, prev_name_scope, control: false, var: Some(restore) });
     Ok((ctx.graph.id(), token))
 }
 
-/// The length of the prefix `parent/` that names below `parent` start with.
-fn parent_len(parent: &VariableScope) -> usize {
-    if parent.name().is_empty() { 0 } else { parent.name().len() + 1 }
+/// The length of the prefix `parent/` that names below the scope `parent` start with.
+fn parent_len(parent: &str) -> usize {
+    if parent.is_empty() { 0 } else { parent.len() + 1 }
 }
 
 /// Warns, once per call site and scope, that a default-named scope inside a
 /// `reuse = auto` scope got a suffix, so its variables are not shared.
-fn warn_default_in_auto(graph: &Graph, caller: CallSite, parent: &VariableScope, default: &str, full: &str) {
-    let head = format!("{caller}: default-named scope `{default}` inside `reuse = auto` scope `{}`", parent.name());
+fn warn_default_in_auto(graph: &Graph, caller: CallSite, parent: &str, default: &str, full: &str) {
+    let head = format!("{caller}: default-named scope `{default}` inside `reuse = auto` scope `{parent}`");
     let mut state = graph.write();
     if !state.warnings.iter().any(|w| w.starts_with(&head)) {
         let unique = &full[parent_len(parent)..];
         state.warnings.push(format!(
             "{head} became `{parent}/{unique}`, so its variables are not shared with \
-             `{parent}/{default}`; give the scope a fixed name to share them",
-            parent = parent.name()
+             `{parent}/{default}`; give the scope a fixed name to share them"
         ));
     }
-}
-
-/// What a new scope object takes from how it was entered rather than from its base.
-struct Given<'a> {
-    name: &'a str,
-    name_scope: &'a str,
-    reuse: Reuse,
-    /// Whether the entry set the reuse mode (then `origin` is `None`).
-    set_here: bool,
-    origin: Option<VariableScope>,
-}
-
-/// A new scope object taking defaults from `base` (the parent, or the captured
-/// scope) and overrides from the builder, made in `spare` when given.
-fn derive(
-    base: &VariableScope,
-    given: Given<'_>,
-    b: &VariableScopeBuilder<'_>,
-    graph: &Graph,
-    spare: Option<Arc<ScopeData>>,
-) -> VariableScope {
-    let reuse = given.reuse.to_u8() | if given.set_here { SET_HERE } else { 0 };
-    let initializer = b.initializer.clone().or_else(|| base.0.initializer.clone());
-    let regularizer = b.regularizer.clone().or_else(|| base.0.regularizer.clone());
-    let partitioner = b.partitioner.clone().or_else(|| base.0.partitioner.clone());
-    let constraint = b.constraint.clone().or_else(|| base.0.constraint.clone());
-    // TF `_maybe_wrap_custom_getter(new, base.custom_getter)`.
-    let custom_getter = match (&b.custom_getter, &base.0.custom_getter) {
-        (Some(inner), Some(outer)) => Some(CustomGetter::wrapping(inner, outer)),
-        (inner, outer) => inner.clone().or_else(|| outer.clone()),
-    };
-    let dtype = b.dtype.or(base.0.dtype);
-    if let Some(mut spare) = spare
-        && spare.graph_id == graph.id()
-        && let Some(data) = Arc::get_mut(&mut spare)
-    {
-        data.name.clear();
-        data.name.push_str(given.name);
-        data.name_scope.clear();
-        data.name_scope.push_str(given.name_scope);
-        *data.reuse.get_mut() = reuse;
-        data.reuse_origin = given.origin;
-        data.initializer = initializer;
-        data.regularizer = regularizer;
-        data.partitioner = partitioner;
-        data.constraint = constraint;
-        data.custom_getter = custom_getter;
-        data.dtype = dtype;
-        return VariableScope(spare);
-    }
-    VariableScope(Arc::new(ScopeData {
-        graph_id: graph.id(),
-        graph: Arc::downgrade(&graph.inner),
-        name: given.name.to_owned(),
-        name_scope: given.name_scope.to_owned(),
-        reuse: AtomicU8::new(reuse),
-        reuse_origin: given.origin,
-        initializer,
-        regularizer,
-        partitioner,
-        constraint,
-        custom_getter,
-        dtype,
-    }))
 }
 
 /// Keeps a variable scope entered until dropped or [`exit`](Self::exit)ed.
@@ -718,7 +708,7 @@ impl std::ops::Deref for VariableScopeGuard {
 /// # Ok::<(), scope_runtime::Error>(())
 /// ```
 pub fn current_variable_scope() -> Result<VariableScope> {
-    with_ctx(|ctx| Ok(ctx.stack.current.clone()))
+    with_ctx(|ctx| Ok(ctx.stack.current_object()))
 }
 
 /// The current name scope of this thread, without a trailing `/` (TF `get_name_scope()`).

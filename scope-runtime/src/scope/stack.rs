@@ -2,7 +2,8 @@
 //! the stack of entered scopes that guards exit.
 
 use super::counts::ScopeCounts;
-use super::{ScopeData, VariableScope};
+use super::{Inherited, SET_HERE, ScopeData, VariableScope};
+use crate::base::Reuse;
 use crate::base::names::SuffixText;
 use crate::base::{Error, Result};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
@@ -80,8 +81,11 @@ pub(crate) fn try_with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Option<R>) -> Option<R>
 pub(crate) struct ScopeStack {
     pub(crate) graph_id: u64,
     graph: Weak<GraphInner>,
-    /// The current variable scope.
-    pub(crate) current: VariableScope,
+    /// The variable scopes entered, the root first: the first `depth` are
+    /// open, the last of them the current one; those past `depth` keep
+    /// their buffers for the next entries.
+    levels: Vec<Level>,
+    depth: usize,
     /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
     pub(crate) name_scope: Rc<String>,
     /// Variables this thread already found in the store. The store never
@@ -98,8 +102,8 @@ pub(crate) struct ScopeStack {
     /// The name scope `""`, shared.
     empty: Rc<String>,
     /// Scope objects and name scope strings that nobody held any more when
-    /// their scope was left, kept for the next entries: entering and leaving
-    /// a scope that is not captured then allocates nothing.
+    /// their scope was left, kept for the next scopes captured and entered:
+    /// a scope entered and left again allocates nothing.
     spare_scopes: Vec<Arc<ScopeData>>,
     spare_names: Vec<Rc<String>>,
 }
@@ -120,10 +124,19 @@ pub(crate) struct ControlContext {
 impl ScopeStack {
     fn new(graph: &Graph) -> ScopeStack {
         let empty = Rc::new(String::new());
+        let root = Level {
+            name: String::new(),
+            name_scope: Some(empty.clone()),
+            reuse: Reuse::Inherit.to_u8(),
+            origin: Source::Nobody,
+            defaults: Inherited::default(),
+            object: Some(VariableScope::root(graph)),
+        };
         ScopeStack {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
-            current: VariableScope::root(graph),
+            levels: vec![root],
+            depth: 1,
             name_scope: empty.clone(),
             empty,
             spare_scopes: Vec::new(),
@@ -169,12 +182,91 @@ impl ScopeStack {
         }
     }
 
-    /// A scope object to fill in, when a spare one is at hand.
-    pub(crate) fn spare_scope(&mut self) -> Option<Arc<ScopeData>> {
-        self.spare_scopes.pop()
+    /// The current variable scope.
+    pub(crate) fn current(&self) -> &Level {
+        &self.levels[self.depth - 1]
+    }
+
+    /// What a variable lookup uses: the current variable scope, the scratch
+    /// buffer and the variables found before.
+    pub(crate) fn lookup_parts(&mut self) -> (&Level, &mut String, &mut FxHashMap<Box<str>, Variable>) {
+        (&self.levels[self.depth - 1], &mut self.buf, &mut self.found)
+    }
+
+    /// The current variable scope's object, made now if it has none yet.
+    pub(crate) fn current_object(&mut self) -> VariableScope {
+        self.object(self.depth - 1)
+    }
+
+    /// The object of the open variable scope at `level`, made now (from a
+    /// spare one when there is one) if it has none yet.
+    fn object(&mut self, level: usize) -> VariableScope {
+        if let Some(object) = &self.levels[level].object {
+            return object.clone();
+        }
+        let origin = match &self.levels[level].origin {
+            Source::Nobody => None,
+            Source::Level(below) => Some(self.object(*below)),
+            Source::Scope(scope) => Some(scope.clone()),
+        };
+        let spare = self.spare_scopes.pop();
+        let name_scope = match &self.levels[level].name_scope {
+            Some(own) => own.as_str(),
+            None => self.name_scope_of(self.frame_of(level)),
+        };
+        let graph = (self.graph_id, &self.graph);
+        let object = self.levels[level].make_object(name_scope, origin, graph, spare);
+        self.levels[level].object = Some(object.clone());
+        object
+    }
+
+    /// Where the current variable scope's reuse mode came from: the scope
+    /// that set it (made into an object now if need be), `None` if nobody did.
+    pub(crate) fn current_origin(&mut self) -> Option<VariableScope> {
+        let current = self.depth - 1;
+        match self.levels[current].source(current) {
+            Source::Nobody => None,
+            Source::Level(level) => Some(self.object(level)),
+            Source::Scope(scope) => Some(scope),
+        }
+    }
+
+    /// Opens a variable scope below the current one, as `fill` writes it
+    /// (given the current scope and the new one, its buffers emptied).
+    /// Returns what `fill` returns.
+    pub(crate) fn push_level<R>(&mut self, fill: impl FnOnce(&Level, &mut Level, &mut Parts<'_>) -> R) -> R {
+        if self.levels.len() == self.depth {
+            self.levels.push(Level::empty());
+        }
+        let (open, free) = self.levels.split_at_mut(self.depth);
+        let parent = &open[self.depth - 1];
+        let new = &mut free[0];
+        new.name.clear();
+        let mut parts = Parts { parent: self.depth - 1, counts: &mut self.counts, suffix: &mut self.suffix };
+        let returned = fill(parent, new, &mut parts);
+        self.depth += 1;
+        returned
+    }
+
+    /// Closes the current variable scope, keeping its buffers and, when
+    /// nobody captured it, its object and name scope string for later.
+    fn pop_level(&mut self) {
+        self.depth -= 1;
+        let level = &mut self.levels[self.depth];
+        let object = level.object.take();
+        let name_scope = level.name_scope.take();
+        level.origin = Source::Nobody;
+        level.defaults = Inherited::default();
+        if let Some(object) = object {
+            self.recycle_scope(object);
+        }
+        if let Some(name_scope) = name_scope {
+            self.recycle_name(name_scope);
+        }
     }
 
     /// Keeps `name` for a later entry when nobody else holds it.
+    #[inline]
     fn recycle_name(&mut self, mut name: Rc<String>) {
         if self.spare_names.len() < SPARES && Rc::get_mut(&mut name).is_some() {
             self.spare_names.push(name);
@@ -195,14 +287,13 @@ impl ScopeStack {
 
     fn restore(&mut self, frame: Frame) {
         let Frame { prev_name_scope, control, var, .. } = frame;
-        if let Some(VarFrame { prev, restore }) = var {
+        if let Some(restore) = var {
             // The scope being left is the current one: those entered later are left.
             match restore {
-                Restore::CloseSubscopes => self.counts.close_subscopes(self.current.name()),
+                Restore::CloseSubscopes => self.counts.close_subscopes(&self.levels[self.depth - 1].name),
                 Restore::Undo(mark) => self.counts.undo_to(mark),
             }
-            let left = std::mem::replace(&mut self.current, prev);
-            self.recycle_scope(left);
+            self.pop_level();
         }
         if let Some(ns) = prev_name_scope {
             let left = std::mem::replace(&mut self.name_scope, ns);
@@ -222,17 +313,25 @@ pub(crate) struct Frame {
     pub(crate) prev_name_scope: Option<Rc<String>>,
     /// Whether leaving it closes a `control_dependencies` context.
     pub(crate) control: bool,
-    pub(crate) var: Option<VarFrame>,
+    /// For a variable scope, how leaving it restores the default-name counts.
+    pub(crate) var: Option<Restore>,
 }
 
 impl ScopeStack {
-    /// The variable scope that the frame at `index` entered: the one current
-    /// before the next variable scope entered after it, or the current one.
-    fn scope_of(&self, index: usize) -> &VariableScope {
-        self.frames[index + 1..].iter().find_map(|f| f.var.as_ref()).map_or(&self.current, |v| &v.prev)
+    /// The index of the frame of the variable scope open at `level` (not the root).
+    fn frame_of(&self, level: usize) -> usize {
+        let mut frames = self.frames.iter().enumerate().filter(|(_, f)| f.var.is_some());
+        frames.nth(level - 1).map(|(index, _)| index).expect("an open level has a frame")
     }
 
-    /// The name scope that the frame at `index` entered, like [`scope_of`](Self::scope_of).
+    /// The level of the variable scope that the frame at `index` entered:
+    /// each variable scope's frame opened one level.
+    fn level_of(&self, index: usize) -> usize {
+        self.frames[..index].iter().filter(|f| f.var.is_some()).count() + 1
+    }
+
+    /// The name scope that the frame at `index` entered: the one current
+    /// before the next name scope entered after it, or the current one.
     fn name_scope_of(&self, index: usize) -> &str {
         self.frames[index + 1..].iter().find_map(|f| f.prev_name_scope.as_deref()).unwrap_or(&self.name_scope)
     }
@@ -241,7 +340,7 @@ impl ScopeStack {
     fn label(&self, index: usize) -> String {
         let frame = &self.frames[index];
         match (&frame.var, &frame.prev_name_scope) {
-            (Some(_), _) => self.scope_of(index).name().to_owned(),
+            (Some(_), _) => self.levels[self.level_of(index)].name.clone(),
             (None, Some(_)) => self.name_scope_of(index).to_owned(),
             (None, None) if frame.control => "control_dependencies".to_owned(),
             (None, None) => String::new(),
@@ -250,19 +349,117 @@ impl ScopeStack {
 }
 
 /// The scope object of the variable scope entered with `token` and not yet left.
+/// Made now if it has none yet.
 pub(crate) fn entered_scope(graph_id: u64, token: u64) -> Option<VariableScope> {
     THREAD.with(|t| {
-        let t = t.try_borrow().ok()?;
-        let stack = t.stacks.iter().find(|s| s.graph_id == graph_id)?;
+        let mut t = t.try_borrow_mut().ok()?;
+        let stack = t.stacks.iter_mut().find(|s| s.graph_id == graph_id)?;
         let index = stack.frames.iter().rposition(|f| f.token == token && f.var.is_some())?;
-        Some(stack.scope_of(index).clone())
+        let level = stack.level_of(index);
+        Some(stack.object(level))
     })
 }
 
-pub(crate) struct VarFrame {
-    /// The scope current before.
-    pub(crate) prev: VariableScope,
-    pub(crate) restore: Restore,
+/// An open variable scope as its thread keeps it: its fields, and the
+/// object they were copied into once someone asked for one (captured the
+/// scope). Entering and leaving a scope that nobody captures makes no object.
+pub(crate) struct Level {
+    /// The full name (`foo/bar`; `""` for the root).
+    pub(crate) name: String,
+    /// The name scope opened when the scope was first entered (`foo_1/bar/`),
+    /// unless it is the one its frame opened (`None`).
+    pub(crate) name_scope: Option<Rc<String>>,
+    /// The reuse mode, with [`SET_HERE`] when this entry set it.
+    pub(crate) reuse: u8,
+    /// Unless this entry set its reuse mode, the scope whose setting it came from.
+    pub(crate) origin: Source,
+    pub(crate) defaults: Inherited,
+    /// The scope's object, once made: its reuse flag, which
+    /// [`VariableScope::reuse_variables`] may change, is then the scope's.
+    object: Option<VariableScope>,
+}
+
+/// The scope a reuse mode came from.
+#[derive(Clone)]
+pub(crate) enum Source {
+    /// Nobody set the mode.
+    Nobody,
+    /// The open scope at this level (below the one that names it).
+    Level(usize),
+    /// A scope object (one captured and entered again, or its origin).
+    Scope(VariableScope),
+}
+
+/// The parts of a stack that filling in a new level may write.
+pub(crate) struct Parts<'a> {
+    /// The level of the scope the new one is entered in.
+    pub(crate) parent: usize,
+    pub(crate) counts: &'a mut ScopeCounts,
+    pub(crate) suffix: &'a mut SuffixText,
+}
+
+impl Level {
+    fn empty() -> Level {
+        Level {
+            name: String::new(),
+            name_scope: None,
+            reuse: Reuse::Inherit.to_u8(),
+            origin: Source::Nobody,
+            defaults: Inherited::default(),
+            object: None,
+        }
+    }
+
+    /// The reuse mode, with [`SET_HERE`] when the scope set it itself.
+    fn reuse_bits(&self) -> u8 {
+        match &self.object {
+            Some(object) => object.reuse_bits(),
+            None => self.reuse,
+        }
+    }
+
+    /// The reuse mode.
+    pub(crate) fn reuse(&self) -> Reuse {
+        Reuse::from_u8(self.reuse_bits() & !SET_HERE)
+    }
+
+    /// Where the reuse mode of a scope at `index` (this one) came from: a
+    /// scope entered below it inherits it from there.
+    pub(crate) fn source(&self, index: usize) -> Source {
+        if self.reuse_bits() & SET_HERE != 0 { Source::Level(index) } else { self.origin.clone() }
+    }
+
+    /// A new object holding this scope's fields, its original name scope
+    /// `name_scope` and its reuse mode's `origin`, made in `spare` when given.
+    fn make_object(
+        &self,
+        name_scope: &str,
+        origin: Option<VariableScope>,
+        (graph_id, graph): (u64, &Weak<GraphInner>),
+        spare: Option<Arc<ScopeData>>,
+    ) -> VariableScope {
+        if let Some(mut spare) = spare
+            && let Some(data) = Arc::get_mut(&mut spare)
+        {
+            data.name.clear();
+            data.name.push_str(&self.name);
+            data.name_scope.clear();
+            data.name_scope.push_str(name_scope);
+            *data.reuse.get_mut() = self.reuse;
+            data.reuse_origin = origin;
+            data.defaults = self.defaults.clone();
+            return VariableScope(spare);
+        }
+        VariableScope(Arc::new(ScopeData {
+            graph_id,
+            graph: graph.clone(),
+            name: self.name.clone(),
+            name_scope: name_scope.to_owned(),
+            reuse: self.reuse.into(),
+            reuse_origin: origin,
+            defaults: self.defaults.clone(),
+        }))
+    }
 }
 
 /// How leaving a variable scope restores the default-name counts.

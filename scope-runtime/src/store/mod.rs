@@ -127,16 +127,15 @@ impl GetVariable<'_> {
             return None;
         }
         try_with_ctx(|ctx| {
-            let scope = &ctx.stack.current;
+            let (scope, buf, found) = ctx.stack.lookup_parts();
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
-            if reuse == Reuse::Inherit || scope.0.partitioner.is_some() || scope.0.custom_getter.is_some() {
+            let defaults = &scope.defaults;
+            if reuse == Reuse::Inherit || defaults.partitioner.is_some() || defaults.custom_getter.is_some() {
                 return None;
             }
-            let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
-            let buf = &mut ctx.stack.buf;
-            join_into(buf, scope.name(), self.name);
+            let dtype = self.dtype.or(defaults.dtype).unwrap_or(DType::F32);
+            join_into(buf, &scope.name, self.name);
             // Variables this thread found before need no lock: the store never drops one.
-            let found = &mut ctx.stack.found;
             let var = match found.get(buf.as_str()) {
                 Some(var) => var.clone(),
                 None => {
@@ -166,10 +165,15 @@ impl GetVariable<'_> {
     /// creation, through the custom getter when there is one.
     fn get_or_create(self, caller: CallSite) -> Result<Variable> {
         let (request, getter, graph) = with_ctx(|ctx| {
-            let scope = &ctx.stack.current;
+            let origin = match self.reuse {
+                Reuse::Inherit => Origin::Scope(ctx.stack.current_origin()),
+                _ => Origin::Call,
+            };
+            let scope = ctx.stack.current();
             let reuse = if self.reuse == Reuse::Inherit { scope.reuse() } else { self.reuse };
-            let dtype = self.dtype.or(scope.0.dtype).unwrap_or(DType::F32);
-            let name = join(scope.name(), self.name);
+            let defaults = &scope.defaults;
+            let dtype = self.dtype.or(defaults.dtype).unwrap_or(DType::F32);
+            let name = join(&scope.name, self.name);
             if let (Some(d), Some(Init::Value(v))) = (self.dtype, &self.initializer)
                 && v.dtype() != d
             {
@@ -184,19 +188,19 @@ impl GetVariable<'_> {
                 name,
                 shape: self.shape,
                 dtype,
-                initializer: self.initializer.or_else(|| scope.0.initializer.clone()),
-                regularizer: self.regularizer.or_else(|| scope.0.regularizer.clone()),
-                partitioner: self.partitioner.or_else(|| scope.0.partitioner.clone()),
-                constraint: self.constraint.or_else(|| scope.0.constraint.clone()),
+                initializer: self.initializer.or_else(|| defaults.initializer.clone()),
+                regularizer: self.regularizer.or_else(|| defaults.regularizer.clone()),
+                partitioner: self.partitioner.or_else(|| defaults.partitioner.clone()),
+                constraint: self.constraint.or_else(|| defaults.constraint.clone()),
                 reuse,
-                origin: if self.reuse == Reuse::Inherit { Origin::Scope(scope.origin()) } else { Origin::Call },
+                origin,
                 trainable: self.trainable,
                 caller,
                 graph_id: ctx.graph.id(),
                 seed: ctx.graph.graph_seed(),
                 partitions: None,
             };
-            let getter = self.custom_getter.or_else(|| scope.0.custom_getter.clone());
+            let getter = self.custom_getter.or_else(|| defaults.custom_getter.clone());
             Ok((request, getter, ctx.graph.clone()))
         })?;
         // A custom getter is user code, which may call get_variable: it runs
