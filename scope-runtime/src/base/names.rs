@@ -17,8 +17,18 @@ fn name_of<'a>(names: &'a [String], key: &Key) -> &'a str {
 
 /// The hash a name is found by in [`NamesInUse`].
 #[inline]
-fn hash(name: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(name)
+fn hash(name: &str) -> u32 {
+    // Both halves folded: FxHasher mixes best into the bits it rotates to
+    // the low end, and a table reads its tag from the top.
+    let h = rustc_hash::FxBuildHasher.hash_one(name);
+    (h ^ h >> 32) as u32
+}
+
+/// A 32-bit hash as the table reads it: the bucket from the low bits, a
+/// tag from the top seven.
+#[inline]
+fn spread(hash: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(hash)
 }
 
 /// `name` without one trailing `/` (TensorFlow's `name_from_scope_name`).
@@ -77,6 +87,8 @@ pub(crate) struct NamesInUse {
 /// [`NamesInUse::names`], and its entry's index in [`NamesInUse::uses`].
 #[derive(Clone, Copy, Debug)]
 struct Key {
+    /// The name's [`hash`], kept so that growing the table hashes no name again.
+    hash: u32,
     chunk: u32,
     start: u32,
     end: u32,
@@ -144,7 +156,7 @@ impl NamesInUse {
     #[inline]
     fn find(&self, lowercase: &str) -> Option<u32> {
         let is = |key: &Key| name_of(&self.names, key) == lowercase;
-        self.table.find(hash(lowercase), is).map(|key| key.index)
+        self.table.find(spread(hash(lowercase)), is).map(|key| key.index)
     }
 
     /// The entry of a lowercased name.
@@ -302,10 +314,9 @@ impl NamesInUse {
         text.push_str(lowercase);
         let end = u32::try_from(text.len()).expect("a chunk shorter than 4 GB");
         self.uses.push(Use { count: 0, run: 1, suffixed });
-        // Growing the table hashes the names again: rarer than storing each hash would cost.
-        let names = &self.names;
-        let key = Key { chunk, start, end, index };
-        self.table.insert_unique(hash(lowercase), key, |key| hash(name_of(names, key)));
+        let hash = hash(lowercase);
+        let key = Key { hash, chunk, start, end, index };
+        self.table.insert_unique(spread(hash), key, |key| spread(key.hash));
         if let Some(base) = self.suffixed.note(lowercase)
             && let Some(b) = self.find(base)
         {
