@@ -9,10 +9,11 @@ pub use super::lexicon::{is_valid_name, is_valid_op_name, is_valid_scope_name};
 /// name has one of its own).
 const CHUNK: usize = 16 * 1024;
 
-/// The text of the name `key`.
+/// The text of the name `key` (as bytes: comparing them needs no check of
+/// where characters start).
 #[inline]
-fn name_of<'a>(names: &'a [String], key: &Key) -> &'a str {
-    &names[key.chunk as usize][key.start as usize..key.end as usize]
+fn name_of<'a>(names: &'a [String], key: &Key) -> &'a [u8] {
+    &names[key.chunk as usize].as_bytes()[key.start as usize..key.end as usize]
 }
 
 /// The hash a name is found by in [`NamesInUse`].
@@ -155,7 +156,7 @@ impl NamesInUse {
     /// The index of a lowercased name's entry.
     #[inline]
     fn find(&self, lowercase: &str) -> Option<u32> {
-        let is = |key: &Key| name_of(&self.names, key) == lowercase;
+        let is = |key: &Key| name_of(&self.names, key) == lowercase.as_bytes();
         self.table.find(spread(hash(lowercase)), is).map(|key| key.index)
     }
 
@@ -475,10 +476,13 @@ mod tests {
             assert_eq!(names.unique(name), format!("{name}_1"));
         }
         assert_eq!(names.unique(&long), format!("{long}_1"));
-        // A copy (an undo savepoint) is unchanged by later uses.
+        assert_eq!(names.unique("after/the/copy"), "after/the/copy");
+        // A copy (an undo savepoint) is unchanged by later uses, and takes new names.
         let mut restored = saved;
+        assert!(!restored.contains("after/the/copy") && !restored.contains(&format!("{long}_1")));
         assert_eq!(restored.unique(&all[4999].to_uppercase()), format!("{}_1", all[4999].to_uppercase()));
-        assert!(restored.contains(&long) && !restored.contains("layer5000/kernel/initializer/mul"));
+        assert_eq!(restored.unique(&long), format!("{long}_1"));
+        assert_eq!(restored.unique("after/the/copy"), "after/the/copy");
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Inherited {
     }
 }
 
-/// The bit of [`ScopeData::reuse`] saying that the scope set its reuse mode itself.
+/// The bit of a reuse mode ([`ScopeData::reuse`], a level's on the thread's
+/// stack) saying that the scope set its reuse mode itself.
 pub(crate) const SET_HERE: u8 = 0x80;
 
 impl ScopeData {
@@ -161,7 +162,7 @@ impl VariableScope {
 
     /// The reuse mode.
     pub fn reuse(&self) -> Reuse {
-        Reuse::from_u8(self.0.reuse.load(Ordering::Relaxed) & !SET_HERE)
+        Reuse::from_u8(self.reuse_bits() & !SET_HERE)
     }
 
     /// Makes this scope share variables from now on (TF `scope.reuse_variables()`):
@@ -215,8 +216,7 @@ impl VariableScope {
         self.0.defaults.dtype.unwrap_or(DType::F32)
     }
 
-    /// The scope whose setting the reuse mode came from (`None`: nobody set
-    /// it); [`describe_origin`] puts it in words.
+    /// The scope whose setting the reuse mode came from (`None`: nobody set it).
     pub(crate) fn origin(&self) -> Option<VariableScope> {
         if self.reuse_bits() & SET_HERE != 0 { Some(self.clone()) } else { self.0.reuse_origin.clone() }
     }
@@ -261,13 +261,33 @@ impl std::fmt::Debug for VariableScope {
     }
 }
 
-/// Where a reuse mode was set, for messages: `origin` is the scope that set
-/// it ([`VariableScope::origin`]).
-pub(crate) fn describe_origin(origin: Option<&VariableScope>) -> String {
-    match origin.map(VariableScope::name) {
-        None => "no enclosing scope".to_owned(),
-        Some("") => "the root scope".to_owned(),
-        Some(name) => format!("scope `{name}`"),
+/// The scope that set the reuse mode a `get_variable` call inherits, kept
+/// as cheaply as the thread's stack allows and put in words only for a
+/// message ([`describe`](Self::describe)).
+#[derive(Clone)]
+pub(crate) struct ReuseOrigin {
+    graph_id: u64,
+    source: Source,
+}
+
+impl ReuseOrigin {
+    /// Where the current variable scope's reuse mode came from.
+    pub(crate) fn of_current(ctx: &Ctx<'_>) -> ReuseOrigin {
+        ReuseOrigin { graph_id: ctx.graph.id(), source: ctx.stack.current_source() }
+    }
+
+    /// Where the reuse mode was set, for messages.
+    pub(crate) fn describe(&self) -> String {
+        let name = match &self.source {
+            Source::Nobody => return "no enclosing scope".to_owned(),
+            Source::Scope(scope) => scope.name().to_owned(),
+            // Still open: the call is made inside it.
+            Source::Level(level) => match stack::level_name(self.graph_id, *level) {
+                Some(name) => name,
+                None => return "an enclosing scope".to_owned(),
+            },
+        };
+        if name.is_empty() { "the root scope".to_owned() } else { format!("scope `{name}`") }
     }
 }
 
@@ -569,11 +589,9 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
     let stack = &mut *ctx.stack;
     let restore = stack.push_level(|parent, level, parts| match b.arg {
         ScopeArg::Scope(captured) => {
-            let set_here = b.reuse != Reuse::Inherit;
-            (level.reuse, level.origin) = if set_here {
-                (b.reuse.to_u8() | SET_HERE, Source::Nobody)
-            } else {
-                (captured.reuse().to_u8(), captured.origin().map_or(Source::Nobody, Source::Scope))
+            (level.reuse, level.origin) = match b.reuse {
+                Reuse::Inherit => (captured.reuse().to_u8(), captured.origin().map_or(Source::Nobody, Source::Scope)),
+                set => set_here(set),
             };
             level.name.push_str(captured.name());
             level.name_scope = own_name_scope;
@@ -605,11 +623,10 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
                 Rc::get_mut(&mut own).expect("a spare name is held by nobody else").push_str(relative);
                 level.name_scope = Some(own);
             }
-            let set_here = b.reuse != Reuse::Inherit && scope_name.is_some();
-            (level.reuse, level.origin) = if set_here {
-                (b.reuse.to_u8() | SET_HERE, Source::Nobody)
-            } else {
-                (parent.reuse().to_u8(), parent.source(parts.parent))
+            // (A default-named scope has no reuse mode of its own: checked above.)
+            (level.reuse, level.origin) = match b.reuse {
+                Reuse::Inherit => (parent.reuse().to_u8(), parent.source(parts.parent)),
+                set => set_here(set),
             };
             level.defaults = Inherited::derive(&parent.defaults, b);
             if scope_name.is_some() {
@@ -622,6 +639,11 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
     let token = ctx.token();
     ctx.stack.push_frame(Frame { token, closed: false, prev_name_scope, control: false, var: Some(restore) });
     Ok((ctx.graph.id(), token))
+}
+
+/// A level's reuse bits and origin when its entry set the mode `reuse`.
+fn set_here(reuse: Reuse) -> (u8, Source) {
+    (reuse.to_u8() | SET_HERE, Source::Nobody)
 }
 
 /// The length of the prefix `parent/` that names below the scope `parent` start with.

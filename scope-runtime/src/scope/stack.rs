@@ -102,8 +102,9 @@ pub(crate) struct ScopeStack {
     /// The name scope `""`, shared.
     empty: Rc<String>,
     /// Scope objects and name scope strings that nobody held any more when
-    /// their scope was left, kept for the next scopes captured and entered:
-    /// a scope entered and left again allocates nothing.
+    /// their scope was left, kept for later: the strings for the next
+    /// entries, the objects for the next scopes captured. (A scope entered
+    /// and left makes no object unless captured, and allocates nothing.)
     spare_scopes: Vec<Arc<ScopeData>>,
     spare_names: Vec<Rc<String>>,
 }
@@ -124,14 +125,8 @@ pub(crate) struct ControlContext {
 impl ScopeStack {
     fn new(graph: &Graph) -> ScopeStack {
         let empty = Rc::new(String::new());
-        let root = Level {
-            name: String::new(),
-            name_scope: Some(empty.clone()),
-            reuse: Reuse::Inherit.to_u8(),
-            origin: Source::Nobody,
-            defaults: Inherited::default(),
-            object: Some(VariableScope::root(graph)),
-        };
+        let root =
+            Level { name_scope: Some(empty.clone()), object: Some(VariableScope::root(graph)), ..Level::empty() };
         ScopeStack {
             graph_id: graph.id(),
             graph: Arc::downgrade(&graph.inner),
@@ -220,18 +215,12 @@ impl ScopeStack {
         object
     }
 
-    /// Where the current variable scope's reuse mode came from: the scope
-    /// that set it (made into an object now if need be), `None` if nobody did.
-    pub(crate) fn current_origin(&mut self) -> Option<VariableScope> {
-        let current = self.depth - 1;
-        match self.levels[current].source(current) {
-            Source::Nobody => None,
-            Source::Level(level) => Some(self.object(level)),
-            Source::Scope(scope) => Some(scope),
-        }
+    /// Where the current variable scope's reuse mode came from.
+    pub(crate) fn current_source(&self) -> Source {
+        self.current().source(self.depth - 1)
     }
 
-    /// Opens a variable scope below the current one, as `fill` writes it
+    /// Opens a variable scope inside the current one, as `fill` writes it
     /// (given the current scope and the new one, its buffers emptied).
     /// Returns what `fill` returns.
     pub(crate) fn push_level<R>(&mut self, fill: impl FnOnce(&Level, &mut Level, &mut Parts<'_>) -> R) -> R {
@@ -360,6 +349,16 @@ pub(crate) fn entered_scope(graph_id: u64, token: u64) -> Option<VariableScope> 
     })
 }
 
+/// The name of the variable scope open at `level` on this thread's stack
+/// for graph `graph_id`, if it is open.
+pub(crate) fn level_name(graph_id: u64, level: usize) -> Option<String> {
+    THREAD.with(|t| {
+        let t = t.try_borrow().ok()?;
+        let stack = t.stacks.iter().find(|s| s.graph_id == graph_id)?;
+        (level < stack.depth).then(|| stack.levels[level].name.clone())
+    })
+}
+
 /// An open variable scope as its thread keeps it: its fields, and the
 /// object they were copied into once someone asked for one (captured the
 /// scope). Entering and leaving a scope that nobody captures makes no object.
@@ -384,7 +383,8 @@ pub(crate) struct Level {
 pub(crate) enum Source {
     /// Nobody set the mode.
     Nobody,
-    /// The open scope at this level (below the one that names it).
+    /// The open scope at this level: one enclosing the scope whose mode
+    /// it set, or that scope itself.
     Level(usize),
     /// A scope object (one captured and entered again, or its origin).
     Scope(VariableScope),
@@ -423,8 +423,8 @@ impl Level {
         Reuse::from_u8(self.reuse_bits() & !SET_HERE)
     }
 
-    /// Where the reuse mode of a scope at `index` (this one) came from: a
-    /// scope entered below it inherits it from there.
+    /// Where the reuse mode of the scope at level `index` (this one) came
+    /// from, as a scope entered inside it inherits it.
     pub(crate) fn source(&self, index: usize) -> Source {
         if self.reuse_bits() & SET_HERE != 0 { Source::Level(index) } else { self.origin.clone() }
     }

@@ -14,7 +14,7 @@ use crate::graph::{
     TRAINABLE_VARIABLES,
 };
 use crate::ops::OpKind;
-use crate::scope::{VariableScope, try_with_ctx, with_ctx};
+use crate::scope::{ReuseOrigin, try_with_ctx, with_ctx};
 use crate::variable::{Constraint, CustomGetter, Init, Partitioner, Regularizer, Storage, Variable, VariableRequest};
 use std::panic::Location;
 use std::sync::{Arc, RwLock};
@@ -166,7 +166,7 @@ impl GetVariable<'_> {
     fn get_or_create(self, caller: CallSite) -> Result<Variable> {
         let (request, getter, graph) = with_ctx(|ctx| {
             let origin = match self.reuse {
-                Reuse::Inherit => Origin::Scope(ctx.stack.current_origin()),
+                Reuse::Inherit => Origin::Scope(ReuseOrigin::of_current(&ctx)),
                 _ => Origin::Call,
             };
             let scope = ctx.stack.current();
@@ -260,8 +260,8 @@ fn check_shared(req: &Request, name: &str, shape: &Shape, var: &Variable) -> Res
 /// (formatting it for every `get_variable` call cost an allocation).
 #[derive(Clone)]
 enum Origin {
-    /// The scope the call was made in, from the scope that set its mode (`None`: nobody did).
-    Scope(Option<VariableScope>),
+    /// The scope the call was made in, from the scope that set its mode.
+    Scope(ReuseOrigin),
     /// The call itself.
     Call,
     /// A custom getter, which changed the mode.
@@ -271,7 +271,7 @@ enum Origin {
 impl Origin {
     fn describe(&self) -> String {
         match self {
-            Origin::Scope(scope) => crate::scope::describe_origin(scope.as_ref()),
+            Origin::Scope(origin) => origin.describe(),
             Origin::Call => "this get_variable call".to_owned(),
             Origin::Getter => "a custom getter".to_owned(),
         }
