@@ -22,12 +22,13 @@ pub use tensor::{Operation, Tensor};
 pub use value::{Element, Value};
 
 /// Builder setters, one line each: `/// doc` then `field: Type;` stores the
-/// argument in the field of that name, `field: Type => Some;` wraps it first.
+/// argument in the field of that name, `field: Type => Some;` wraps it first,
+/// and `field in part: Type;` stores it in the builder's `part.field`.
 macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty $(=> $wrap:ident)?;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident $(in $part:ident)?: $ty:ty $(=> $wrap:ident)?;)*) => {$(
         $(#[$doc])*
         pub fn $name(mut self, $name: $ty) -> Self {
-            self.$name = $($wrap)?($name);
+            self$(.$part)?.$name = $($wrap)?($name);
             self
         }
     )*};

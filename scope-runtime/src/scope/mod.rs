@@ -60,7 +60,7 @@ pub(crate) struct ScopeData {
     defaults: Inherited,
 }
 
-/// What a variable scope's new variables inherit.
+/// What a variable scope's new variables inherit (and what a builder sets).
 pub(crate) struct Defaults {
     pub(crate) initializer: Option<Init>,
     pub(crate) regularizer: Option<Regularizer>,
@@ -77,32 +77,41 @@ pub(crate) struct Defaults {
 #[derive(Clone, Default)]
 pub(crate) struct Inherited(Option<Arc<Defaults>>);
 
+impl Defaults {
+    /// No defaults.
+    const NONE: Defaults = Defaults {
+        initializer: None,
+        regularizer: None,
+        partitioner: None,
+        constraint: None,
+        custom_getter: None,
+        dtype: None,
+    };
+
+    /// Whether any default is set.
+    fn any(&self) -> bool {
+        self.initializer.is_some()
+            || self.regularizer.is_some()
+            || self.partitioner.is_some()
+            || self.constraint.is_some()
+            || self.custom_getter.is_some()
+            || self.dtype.is_some()
+    }
+}
+
 impl std::ops::Deref for Inherited {
     type Target = Defaults;
     fn deref(&self) -> &Defaults {
-        static NONE: Defaults = Defaults {
-            initializer: None,
-            regularizer: None,
-            partitioner: None,
-            constraint: None,
-            custom_getter: None,
-            dtype: None,
-        };
+        static NONE: Defaults = Defaults::NONE;
         self.0.as_deref().unwrap_or(&NONE)
     }
 }
 
 impl Inherited {
-    /// The defaults of a scope entered with `b` in a scope whose defaults
-    /// are `base`: the builder's, else the base's.
-    fn derive(base: &Inherited, b: &VariableScopeBuilder<'_>) -> Inherited {
-        let own = b.initializer.is_some()
-            || b.regularizer.is_some()
-            || b.partitioner.is_some()
-            || b.constraint.is_some()
-            || b.custom_getter.is_some()
-            || b.dtype.is_some();
-        if !own {
+    /// The defaults of a scope entered with defaults `b` (a builder's) in
+    /// a scope whose defaults are `base`: those of `b` that are set, else the base's.
+    fn derive(base: &Inherited, b: &Defaults) -> Inherited {
+        if !b.any() {
             return base.clone();
         }
         Inherited(Some(Arc::new(Defaults {
@@ -401,12 +410,7 @@ pub fn variable_scope<'a>(scope: impl Into<ScopeArg<'a>>) -> VariableScopeBuilde
         arg: scope.into(),
         default_name: None,
         reuse: Reuse::Inherit,
-        initializer: None,
-        regularizer: None,
-        partitioner: None,
-        constraint: None,
-        custom_getter: None,
-        dtype: None,
+        defaults: Defaults::NONE,
         auxiliary_name_scope: true,
     }
 }
@@ -417,12 +421,7 @@ pub struct VariableScopeBuilder<'a> {
     arg: ScopeArg<'a>,
     default_name: Option<&'a str>,
     reuse: Reuse,
-    initializer: Option<Init>,
-    regularizer: Option<Regularizer>,
-    partitioner: Option<Partitioner>,
-    constraint: Option<Constraint>,
-    custom_getter: Option<CustomGetter>,
-    dtype: Option<DType>,
+    defaults: Defaults,
     auxiliary_name_scope: bool,
 }
 
@@ -433,19 +432,19 @@ impl<'a> VariableScopeBuilder<'a> {
         /// The reuse mode (default: inherit the enclosing scope's).
         reuse: Reuse;
         /// The default initializer for new variables inside.
-        initializer: Init => Some;
+        initializer in defaults: Init => Some;
         /// The default regularizer for new variables inside.
-        regularizer: Regularizer => Some;
+        regularizer in defaults: Regularizer => Some;
         /// The default partitioner for new variables inside.
-        partitioner: Partitioner => Some;
+        partitioner in defaults: Partitioner => Some;
         /// The default constraint for new variables inside, applied by
         /// optimizers after each update; see [`Constraint`].
-        constraint: Constraint => Some;
+        constraint in defaults: Constraint => Some;
         /// Code every `get_variable` inside goes through; it wraps the
         /// enclosing scope's getter (see [`CustomGetter`]).
-        custom_getter: CustomGetter => Some;
+        custom_getter in defaults: CustomGetter => Some;
         /// The default dtype of variables inside (also checked on reuse).
-        dtype: DType => Some;
+        dtype in defaults: DType => Some;
         /// Whether to open a name scope for ops too (default `true`). With
         /// `false`, ops stay in the current name scope, which also becomes the
         /// scope's `original_name_scope` (a re-entered scope keeps its own).
@@ -595,7 +594,7 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
             };
             level.name.push_str(captured.name());
             level.name_scope = own_name_scope;
-            level.defaults = Inherited::derive(&captured.0.defaults, b);
+            level.defaults = Inherited::derive(&captured.0.defaults, &b.defaults);
             parts.counts.open(captured.name());
             Restore::Undo(parts.counts.mark())
         }
@@ -628,7 +627,7 @@ fn enter_variable_scope(ctx: &mut Ctx<'_>, b: &VariableScopeBuilder<'_>, caller:
                 Reuse::Inherit => (parent.reuse().to_u8(), parent.source(parts.parent)),
                 set => set_here(set),
             };
-            level.defaults = Inherited::derive(&parent.defaults, b);
+            level.defaults = Inherited::derive(&parent.defaults, &b.defaults);
             if scope_name.is_some() {
                 parts.counts.open(&level.name);
             }
