@@ -201,7 +201,7 @@ impl ScopeStack {
         }
         let origin = match &self.levels[level].origin {
             Source::Nobody => None,
-            Source::Level(below) => Some(self.object(*below)),
+            Source::Level(enclosing) => Some(self.object(*enclosing)),
             Source::Scope(scope) => Some(scope.clone()),
         };
         let spare = self.spare_scopes.pop();
@@ -262,8 +262,8 @@ impl ScopeStack {
         }
     }
 
-    /// Keeps the object of a scope just left for a later entry when nobody
-    /// captured it, letting go of what it holds.
+    /// Keeps the object of a scope just left for the next object made when
+    /// nobody captured it, letting go of what it holds.
     fn recycle_scope(&mut self, mut scope: VariableScope) {
         if self.spare_scopes.len() >= SPARES {
             return;
