@@ -83,7 +83,7 @@ pub(crate) struct ScopeStack {
     graph: Weak<GraphInner>,
     /// The variable scopes entered, the root first: the first `depth` are
     /// open, the last of them the current one; those past `depth` keep
-    /// their buffers for the next entries.
+    /// their buffers for the next entries (up to [`KEPT_LEVELS`]).
     levels: Vec<Level>,
     depth: usize,
     /// The current name scope as TensorFlow yields it: `outer/inner_1/`, `""` at the root.
@@ -112,6 +112,11 @@ pub(crate) struct ScopeStack {
 /// How many spare scope objects and names a stack keeps (the depth of
 /// nesting that allocates nothing when entered again).
 const SPARES: usize = 16;
+
+/// How many levels keep their name's buffer once left: nesting deeper than
+/// that is rare, and a deep level's full name is long, so a stack that was
+/// once nested deep does not keep megabytes of names.
+const KEPT_LEVELS: usize = 64;
 
 /// An open `control_dependencies` context: its ops, and the nodes this thread
 /// built inside it (TF's `_seen_nodes`: an op with such an input is already
@@ -237,8 +242,9 @@ impl ScopeStack {
         returned
     }
 
-    /// Closes the current variable scope, keeping its buffers and, when
-    /// nobody captured it, its object and name scope string for later.
+    /// Closes the current variable scope, keeping its buffers (but for a
+    /// deep one) and, when nobody captured it, its object and name scope
+    /// string for later.
     fn pop_level(&mut self) {
         self.depth -= 1;
         let level = &mut self.levels[self.depth];
@@ -246,6 +252,9 @@ impl ScopeStack {
         let name_scope = level.name_scope.take();
         level.origin = Source::Nobody;
         level.defaults = Inherited::default();
+        if self.depth >= KEPT_LEVELS {
+            level.name = String::new();
+        }
         if let Some(object) = object {
             self.recycle_scope(object);
         }
