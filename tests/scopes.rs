@@ -185,3 +185,24 @@ fn scopes_left_and_entered_again_make_fresh_objects() -> Result<()> {
     assert_eq!(current_name_scope()?, "a_1");
     Ok(())
 }
+
+#[test]
+fn error_messages_name_where_the_reuse_mode_was_set() -> Result<()> {
+    let graph = Graph::new();
+    let _g = graph.as_default();
+    get_variable("v", [1]).get()?;
+    let err = get_variable("v", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("set by no enclosing scope"), "{err}");
+    // Set on the root scope's object, seen by a scope entered after.
+    current_variable_scope()?.reuse_variables();
+    let inner = variable_scope("inner").enter()?;
+    let err = get_variable("missing", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("set by the root scope"), "{err}");
+    let captured = inner.scope().clone();
+    inner.exit()?;
+    // A captured scope entered again keeps the origin of its mode.
+    let _again = variable_scope(&captured).enter()?;
+    let err = get_variable("missing", [1]).get().unwrap_err();
+    assert!(err.to_string().contains("set by the root scope"), "{err}");
+    Ok(())
+}
