@@ -64,8 +64,8 @@ pub(crate) fn join_into(buf: &mut String, prefix: &str, name: &str) {
 /// new and allocates nothing.
 ///
 /// The names are kept one after the other in strings of up to [`CHUNK`] bytes,
-/// found through a table of their entries' indices: a new name costs no
-/// allocation of its own. (One string for all would be reallocated as it
+/// found through a table of keys that say where each lies: a new name costs
+/// no allocation of its own. (One string for all would be reallocated as it
 /// grows, at sizes glibc maps from the system and faults in page by page
 /// for every graph built: 30% slower than an allocation per name.)
 #[derive(Default, Clone)]

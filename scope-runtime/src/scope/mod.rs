@@ -71,12 +71,6 @@ pub(crate) struct Defaults {
     pub(crate) dtype: Option<DType>,
 }
 
-/// A variable scope's [`Defaults`], shared with the scopes entered inside
-/// it that set none of their own (`None`: no defaults at all), so that
-/// entering a scope copies one pointer, most often null, not six fields.
-#[derive(Clone, Default)]
-pub(crate) struct Inherited(Option<Arc<Defaults>>);
-
 impl Defaults {
     /// No defaults.
     const NONE: Defaults = Defaults {
@@ -98,6 +92,12 @@ impl Defaults {
             || self.dtype.is_some()
     }
 }
+
+/// A variable scope's [`Defaults`], shared with the scopes entered inside
+/// it that set none of their own (`None`: no defaults at all), so that
+/// entering a scope copies one pointer, most often null, not six fields.
+#[derive(Clone, Default)]
+pub(crate) struct Inherited(Option<Arc<Defaults>>);
 
 impl std::ops::Deref for Inherited {
     type Target = Defaults;
