@@ -96,6 +96,36 @@ struct Key {
     index: u32,
 }
 
+/// What [`NamesInUse::find_or_insert`] did: the index of the entry it found or made.
+enum Lookup {
+    Found(u32),
+    Inserted(u32),
+}
+
+/// Appends a lowercased name to the last of `names` (or a new one) and its
+/// entry, with count 0, to `uses`; returns the key that finds them.
+fn new_entry(
+    names: &mut Vec<String>,
+    uses: &mut Vec<Use>,
+    suffixed: &SuffixedBases,
+    lowercase: &str,
+    hash: u32,
+) -> Key {
+    let index = u32::try_from(uses.len()).expect("fewer than 2^32 names");
+    if names.last().is_none_or(|last| last.capacity() - last.len() < lowercase.len()) {
+        // A small graph's names take a small string: chunks double up to CHUNK.
+        let size = names.last().map_or(256, |last| (last.capacity() * 2).min(CHUNK));
+        names.push(String::with_capacity(lowercase.len().max(size)));
+    }
+    let chunk = u32::try_from(names.len() - 1).expect("fewer than 2^32 chunks");
+    let text = names.last_mut().expect("pushed above");
+    let start = u32::try_from(text.len()).expect("a chunk shorter than 4 GB");
+    text.push_str(lowercase);
+    let end = u32::try_from(text.len()).expect("a chunk shorter than 4 GB");
+    uses.push(Use { count: 0, run: 1, suffixed: suffixed.contains(lowercase) });
+    Key { hash, chunk, start, end, index }
+}
+
 /// One name's entry: TensorFlow's count, and the run of `name_i` in use.
 #[derive(Clone, Copy, Debug)]
 struct Use {
@@ -278,7 +308,21 @@ impl NamesInUse {
     /// Marks the lowercased name in `key` used, appending its suffix, if any.
     fn mark(&mut self, key: &mut String) {
         let base = key.len();
-        let (start, run, suffixed, entry) = self.start(key);
+        let (start, run, suffixed, entry) = match split_suffix(key) {
+            // A name without a suffix cannot be inside a run: one probe
+            // finds its entry, or the place of a new one.
+            None => match self.find_or_insert(key) {
+                Lookup::Found(index) => {
+                    let u = self.uses[index as usize];
+                    (u.count, u.run, u.suffixed, Some(index))
+                }
+                Lookup::Inserted(index) => {
+                    self.uses[index as usize].count = 1;
+                    return;
+                }
+            },
+            Some(_) => self.start(key),
+        };
         let suffix = (start > 0).then(|| {
             let mut text = self.text;
             let i = self.first_free(key, start, run, suffixed, |key, i| text.write(key, i));
@@ -300,24 +344,27 @@ impl NamesInUse {
         }
     }
 
+    /// The index of the entry of a lowercased name without a suffix (see
+    /// [`split_suffix`]), or of a new one made for it, with count 0.
+    fn find_or_insert(&mut self, lowercase: &str) -> Lookup {
+        let hash = hash(lowercase);
+        let names = &self.names;
+        let is = |key: &Key| name_of(names, key) == lowercase.as_bytes();
+        match self.table.entry(spread(hash), is, |key| spread(key.hash)) {
+            hashbrown::hash_table::Entry::Occupied(found) => Lookup::Found(found.get().index),
+            hashbrown::hash_table::Entry::Vacant(place) => {
+                let key = new_entry(&mut self.names, &mut self.uses, &self.suffixed, lowercase, hash);
+                place.insert(key);
+                Lookup::Inserted(key.index)
+            }
+        }
+    }
+
     /// A new entry for a lowercased name, with count 0; returns its index.
     fn insert(&mut self, lowercase: &str) -> u32 {
-        let index = u32::try_from(self.uses.len()).expect("fewer than 2^32 names");
-        let suffixed = self.suffixed.contains(lowercase);
-        if self.names.last().is_none_or(|last| last.capacity() - last.len() < lowercase.len()) {
-            // A small graph's names take a small string: chunks double up to CHUNK.
-            let size = self.names.last().map_or(256, |last| (last.capacity() * 2).min(CHUNK));
-            self.names.push(String::with_capacity(lowercase.len().max(size)));
-        }
-        let chunk = u32::try_from(self.names.len() - 1).expect("fewer than 2^32 chunks");
-        let text = self.names.last_mut().expect("pushed above");
-        let start = u32::try_from(text.len()).expect("a chunk shorter than 4 GB");
-        text.push_str(lowercase);
-        let end = u32::try_from(text.len()).expect("a chunk shorter than 4 GB");
-        self.uses.push(Use { count: 0, run: 1, suffixed });
-        let hash = hash(lowercase);
-        let key = Key { hash, chunk, start, end, index };
-        self.table.insert_unique(spread(hash), key, |key| spread(key.hash));
+        let key = new_entry(&mut self.names, &mut self.uses, &self.suffixed, lowercase, hash(lowercase));
+        self.table.insert_unique(spread(key.hash), key, |key| spread(key.hash));
+        let index = key.index;
         if let Some(base) = self.suffixed.note(lowercase)
             && let Some(b) = self.find(base)
         {
