@@ -77,7 +77,7 @@ impl EventWriter {
         let mut graph_def = Vec::new();
         {
             let state = graph.read();
-            for node in &state.nodes {
+            for node in state.nodes.iter() {
                 put_bytes(&mut graph_def, 1, &node_def(&state, node));
             }
         }
