@@ -223,54 +223,63 @@ pub(crate) struct LazyL2Loss {
     pub(crate) scope: Arc<str>,
 }
 
-/// The nodes of a graph, by index: in chunks of [`NODE_CHUNK`], so that
-/// adding one never moves the others. (A vector doubled as it grew copied
-/// every node, 240 bytes each, at each doubling: 3% of the instructions of
-/// building a 500-layer MLP.)
-#[derive(Default)]
-pub(crate) struct Nodes {
-    /// Full chunks, then one with room (or none).
-    chunks: Vec<Vec<Node>>,
-}
+/// The nodes of a graph, by index: in chunks, so that adding one never
+/// moves the others. (A vector doubled as it grew copied every node, 240
+/// bytes each, at each doubling: 3% of the instructions of building a
+/// 500-layer MLP.)
+pub(crate) type Nodes = Chunked<Node, NODE_CHUNK>;
 
 /// Nodes per chunk of [`Nodes`]: 60 KB, below the size from which glibc
 /// maps memory from the system (and faults it in page by page).
 const NODE_CHUNK: usize = 256;
 
-impl Nodes {
+/// A vector of `T`s kept in chunks of `N`: indexed as one, grown without
+/// moving what it holds.
+pub(crate) struct Chunked<T, const N: usize> {
+    /// Full chunks, then one with room (or none).
+    chunks: Vec<Vec<T>>,
+}
+
+impl<T, const N: usize> Default for Chunked<T, N> {
+    fn default() -> Self {
+        Chunked { chunks: Vec::new() }
+    }
+}
+
+impl<T, const N: usize> Chunked<T, N> {
     pub(crate) fn len(&self) -> usize {
-        self.chunks.last().map_or(0, |last| (self.chunks.len() - 1) * NODE_CHUNK + last.len())
+        self.chunks.last().map_or(0, |last| (self.chunks.len() - 1) * N + last.len())
     }
 
-    pub(crate) fn push(&mut self, node: Node) {
+    pub(crate) fn push(&mut self, item: T) {
         match self.chunks.last_mut() {
-            Some(last) if last.len() < NODE_CHUNK => last.push(node),
+            Some(last) if last.len() < N => last.push(item),
             _ => {
-                let mut chunk = Vec::with_capacity(NODE_CHUNK);
-                chunk.push(node);
+                let mut chunk = Vec::with_capacity(N);
+                chunk.push(item);
                 self.chunks.push(chunk);
             }
         }
     }
 
-    pub(crate) fn get(&self, index: usize) -> Option<&Node> {
-        self.chunks.get(index / NODE_CHUNK)?.get(index % NODE_CHUNK)
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        self.chunks.get(index / N)?.get(index % N)
     }
 
-    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Node> {
-        self.chunks.get_mut(index / NODE_CHUNK)?.get_mut(index % NODE_CHUNK)
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.chunks.get_mut(index / N)?.get_mut(index % N)
     }
 
-    /// The nodes in order of their indices.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Node> {
+    /// The items in order of their indices.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
 
-    /// Removes the nodes from index `len` on, passing each to `removed`.
-    fn truncate(&mut self, len: usize, mut removed: impl FnMut(Node)) {
+    /// Removes the items from index `len` on, the last first, passing each to `removed`.
+    fn truncate(&mut self, len: usize, mut removed: impl FnMut(T)) {
         for _ in len..self.len() {
-            let chunk = self.chunks.last_mut().expect("a node is in a chunk");
-            removed(chunk.pop().expect("chunks hold nodes"));
+            let chunk = self.chunks.last_mut().expect("an item is in a chunk");
+            removed(chunk.pop().expect("chunks hold items"));
             if chunk.is_empty() {
                 self.chunks.pop();
             }
@@ -278,17 +287,17 @@ impl Nodes {
     }
 }
 
-impl std::ops::Index<usize> for Nodes {
-    type Output = Node;
+impl<T, const N: usize> std::ops::Index<usize> for Chunked<T, N> {
+    type Output = T;
 
-    fn index(&self, index: usize) -> &Node {
-        &self.chunks[index / NODE_CHUNK][index % NODE_CHUNK]
+    fn index(&self, index: usize) -> &T {
+        &self.chunks[index / N][index % N]
     }
 }
 
-impl std::ops::IndexMut<usize> for Nodes {
-    fn index_mut(&mut self, index: usize) -> &mut Node {
-        &mut self.chunks[index / NODE_CHUNK][index % NODE_CHUNK]
+impl<T, const N: usize> std::ops::IndexMut<usize> for Chunked<T, N> {
+    fn index_mut(&mut self, index: usize) -> &mut T {
+        &mut self.chunks[index / N][index % N]
     }
 }
 
@@ -781,39 +790,27 @@ impl GraphState {
 mod tests {
     use super::*;
 
-    fn node(i: usize) -> Node {
-        Node {
-            name: Arc::from(format!("n{i}")),
-            op: crate::ops::OpKind::NoOp.def(),
-            inputs: SmallVec::new(),
-            control_inputs: Vec::new(),
-            outputs: Outputs::new(),
-            attr: Attr::None,
-            folded: Vec::new(),
-        }
-    }
-
     #[test]
-    fn nodes_keep_their_indices_across_chunks_and_truncation() {
-        let mut nodes = Nodes::default();
-        assert_eq!((nodes.len(), nodes.get(0).is_none()), (0, true));
-        let count = 2 * NODE_CHUNK + 88;
-        (0..count).for_each(|i| nodes.push(node(i)));
-        assert_eq!(nodes.len(), count);
-        assert_eq!(&*nodes[NODE_CHUNK].name, format!("n{NODE_CHUNK}"));
-        assert_eq!(nodes.get(count - 1).map(|n| n.name.to_string()), Some(format!("n{}", count - 1)));
-        assert!(nodes.get(count).is_none() && nodes.get_mut(count).is_none());
-        assert!(nodes.iter().enumerate().all(|(i, n)| *n.name == *format!("n{i}")));
-        nodes[3].control_inputs.push(1);
-        assert_eq!(nodes.get(3).map(|n| n.control_inputs.len()), Some(1));
+    fn chunked_items_keep_their_indices_across_chunks_and_truncation() {
+        const N: usize = 4;
+        let mut items = Chunked::<usize, N>::default();
+        assert_eq!((items.len(), items.get(0)), (0, None));
+        let count = 2 * N + 3;
+        (0..count).for_each(|i| items.push(i));
+        assert_eq!(items.len(), count);
+        assert_eq!((items[N - 1], items[N], items.get(count - 1)), (N - 1, N, Some(&(count - 1))));
+        assert!(items.get(count).is_none() && items.get_mut(count).is_none());
+        assert!(items.iter().copied().eq(0..count));
+        items[3] += 100;
+        *items.get_mut(5).expect("item 5") += 100;
+        assert_eq!((items[3], items[5]), (103, 105));
         // Back to a chunk boundary, then inside a chunk: the last ones first.
         let mut removed = Vec::new();
-        nodes.truncate(NODE_CHUNK, |n| removed.push(n.name));
-        assert_eq!(removed.len(), NODE_CHUNK + 88);
-        assert_eq!(&*removed[0], format!("n{}", count - 1));
-        nodes.truncate(10, |_| {});
-        assert_eq!(nodes.len(), 10);
-        nodes.push(node(10));
-        assert_eq!((nodes.len(), &*nodes[10].name), (11, "n10"));
+        items.truncate(N, |i| removed.push(i));
+        assert_eq!(removed, [10, 9, 8, 7, 6, 105, 4]);
+        items.truncate(2, |_| {});
+        assert_eq!(items.len(), 2);
+        items.push(42);
+        assert!(items.iter().copied().eq([0, 1, 42]));
     }
 }
