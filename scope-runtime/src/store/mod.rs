@@ -488,11 +488,12 @@ impl GraphState {
             req.constraint.clone(),
             req.caller,
         );
-        self.variables.single.insert(plan.name.as_str().into(), var.clone());
         if let Some(Regularizer::L2(scale)) = req.regularizer {
             // plan_single refused regularizers on anything but floats: the three nodes fit.
             self.add_l2_loss(req.graph_id, &plan.name, &var, scale).expect("a scalar times L2Loss of a float variable");
         }
+        // The plan's name, made to measure, becomes the key without a copy.
+        self.variables.single.insert(plan.name.into_boxed_str(), var.clone());
         var
     }
 
