@@ -639,13 +639,8 @@ impl GraphState {
         {
             return Err(dtype_error());
         }
-        let outputs = {
-            // Inputs that are constants tell shape functions their values (shapes and axes given as tensors).
-            let consts: SmallVec<[Option<&Value>; 4]> = new.inputs.iter().map(|t| self.known_value(t)).collect();
-            let shapes: SmallVec<[Option<&Shape>; 4]> = new.inputs.iter().map(|t| self.shape_of_shape(t)).collect();
-            (def.infer)(new.inputs, &new.attr, Consts::new(&consts, &shapes))
-        }
-        .map_err(|fail| match fail {
+        // Inputs that are constants tell shape functions their values (shapes and axes given as tensors).
+        let outputs = (def.infer)(new.inputs, &new.attr, Consts::new(self, new.inputs)).map_err(|fail| match fail {
             Fail::DType => dtype_error(),
             Fail::Shape(rule) => shape_error(rule),
         })?;
@@ -666,7 +661,7 @@ impl GraphState {
 
     /// For `t` the output of a `Shape` or `ShapeN`, the static shape of the
     /// tensor it measures (TF's shape functions read a shape tensor that far).
-    fn shape_of_shape(&self, t: &Tensor) -> Option<&Shape> {
+    pub(crate) fn shape_of_shape(&self, t: &Tensor) -> Option<&Shape> {
         let node = self.nodes.get(t.node as usize)?;
         let measured = match node.op.values {
             Values::ShapesOfInputs => node.inputs.get(t.output as usize)?,
@@ -676,7 +671,7 @@ impl GraphState {
     }
 
     /// The value of `t` when it is known at build time: a constant's, or a folded one.
-    fn known_value(&self, t: &Tensor) -> Option<&Value> {
+    pub(crate) fn known_value(&self, t: &Tensor) -> Option<&Value> {
         self.known_output(Output::of(t)).map(|v| &**v)
     }
 

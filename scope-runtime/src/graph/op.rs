@@ -99,31 +99,31 @@ pub(crate) enum Fail {
     Shape(&'static str),
 }
 
-/// The values of an op's inputs that are constants (`None` for the others),
-/// which a shape function may read: shapes, axes and sizes given as tensors.
+/// What the graph knows of an op's inputs' values, which a shape function
+/// may read: shapes, axes and sizes given as tensors. Looked up when asked
+/// (most shape functions ask nothing).
 #[derive(Clone, Copy)]
 pub(crate) struct Consts<'a> {
-    values: &'a [Option<&'a Value>],
-    shapes: &'a [Option<&'a Shape>],
+    state: &'a super::GraphState,
+    inputs: &'a [&'a Tensor],
 }
 
 impl<'a> Consts<'a> {
-    /// `values[i]`: input `i`'s value when the graph knows it; `shapes[i]`:
-    /// for an input that is the shape of another tensor (`Shape`, `ShapeN`),
-    /// that tensor's static shape, the input's value as far as it is known.
-    pub(crate) fn new(values: &'a [Option<&'a Value>], shapes: &'a [Option<&'a Shape>]) -> Consts<'a> {
-        Consts { values, shapes }
+    /// What `state` knows of the values of `inputs`.
+    pub(crate) fn new(state: &'a super::GraphState, inputs: &'a [&'a Tensor]) -> Consts<'a> {
+        Consts { state, inputs }
     }
 
-    /// Input `i`'s value, when known.
-    pub(crate) fn get(&self, i: usize) -> Option<&Option<&'a Value>> {
-        self.values.get(i)
+    /// Input `i`'s value, when the graph knows it (a constant's, or a folded one).
+    pub(crate) fn get(&self, i: usize) -> Option<&'a Value> {
+        self.state.known_value(self.inputs.get(i)?)
     }
 
-    /// What is known of input `i`'s value as a shape: the static shape of
-    /// the tensor it is the shape of.
+    /// What is known of input `i`'s value as a shape: for an input that is
+    /// the shape of another tensor (`Shape`, `ShapeN`), that tensor's
+    /// static shape.
     pub(crate) fn shape_value(&self, i: usize) -> Option<&'a Shape> {
-        self.shapes.get(i).copied().flatten()
+        self.state.shape_of_shape(self.inputs.get(i)?)
     }
 }
 

@@ -18,7 +18,7 @@ type Inferred = Result<Outputs, Fail>;
 
 /// The integers of constant input `i`, if it is a constant.
 fn const_ints(consts: Consts<'_>, i: usize) -> Option<Vec<i64>> {
-    consts.get(i).copied().flatten().and_then(ints).map(|v| v.into_vec())
+    consts.get(i).and_then(ints).map(|v| v.into_vec())
 }
 
 /// What is known of input `i`'s value as a shape when it is not a constant:
