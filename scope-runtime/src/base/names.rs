@@ -347,6 +347,8 @@ impl NamesInUse {
     /// The index of the entry of a lowercased name without a suffix (see
     /// [`split_suffix`]), or of a new one made for it, with count 0.
     fn find_or_insert(&mut self, lowercase: &str) -> Lookup {
+        // A suffixed name's base would need its `suffixed` flag set (see `insert`).
+        debug_assert!(split_suffix(lowercase).is_none(), "{lowercase} ends in a suffix");
         let hash = hash(lowercase);
         let names = &self.names;
         let is = |key: &Key| name_of(names, key) == lowercase.as_bytes();

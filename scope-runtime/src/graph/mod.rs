@@ -236,7 +236,8 @@ const NODE_CHUNK: usize = 256;
 /// A vector of `T`s kept in chunks of `N`: indexed as one, grown without
 /// moving what it holds.
 pub(crate) struct Chunked<T, const N: usize> {
-    /// Full chunks, then one with room (or none).
+    /// Chunks of `N` items, but the last, which holds 1 to `N` (none at all
+    /// when empty): item `i` is item `i % N` of chunk `i / N`.
     chunks: Vec<Vec<T>>,
 }
 
@@ -252,6 +253,7 @@ impl<T, const N: usize> Chunked<T, N> {
     }
 
     pub(crate) fn push(&mut self, item: T) {
+        const { assert!(N > 0, "chunks hold items") };
         match self.chunks.last_mut() {
             Some(last) if last.len() < N => last.push(item),
             _ => {
