@@ -139,23 +139,32 @@ thread_local! {
 }
 
 /// Adds `more` to this thread's count of writes to graph `id`, and returns the count.
+#[inline]
 fn own_writes(id: u64, more: u64) -> u64 {
     OWN_WRITES.with(|counts| {
         let mut counts = counts.borrow_mut();
         // The graph written last is kept last: a thread building one graph finds it at once.
-        if counts.last().is_none_or(|&(g, _)| g != id) {
-            match counts.iter().position(|&(g, _)| g == id) {
-                Some(index) => {
-                    let entry = counts.remove(index);
-                    counts.push(entry);
-                }
-                None => counts.push((id, 0)),
-            }
-        }
-        let last = counts.last_mut().expect("pushed above");
+        let last = match counts.last_mut() {
+            Some(last) if last.0 == id => last,
+            _ => move_last(&mut counts, id),
+        };
         last.1 += more;
         last.1
     })
+}
+
+/// Moves graph `id`'s count of writes to the end of `counts` (adding one
+/// when it has none) and returns it.
+#[cold]
+fn move_last(counts: &mut Vec<(u64, u64)>, id: u64) -> &mut (u64, u64) {
+    match counts.iter().position(|&(g, _)| g == id) {
+        Some(index) => {
+            let entry = counts.remove(index);
+            counts.push(entry);
+        }
+        None => counts.push((id, 0)),
+    }
+    counts.last_mut().expect("pushed above")
 }
 
 impl Drop for GraphInner {

@@ -1,7 +1,6 @@
 //! The thread's default-name counts: how often each variable scope name was opened.
 
-use crate::base::names::{SuffixedBases, join_into, split_suffix, write_suffix};
-use rustc_hash::FxHashMap;
+use crate::base::names::{NameMap, SuffixedBases, join_into, split_suffix, write_suffix};
 use std::collections::BTreeSet;
 
 /// TensorFlow's per-thread `variable_scopes_count`: how often each variable
@@ -19,7 +18,7 @@ use std::collections::BTreeSet;
 /// one entry.
 #[derive(Default)]
 pub(crate) struct ScopeCounts {
-    map: FxHashMap<Box<str>, Count>,
+    map: NameMap<Count>,
     log: Vec<(Box<str>, Option<Count>)>,
     logging: usize,
     /// The keys of `map` below some scope (holding a `/`), sorted.
@@ -302,7 +301,7 @@ mod tests {
         c.close_subscopes("p");
         assert_eq!(c.unique("p", "d"), "d");
         assert_eq!(c.unique("p", "d_7"), "d_7");
-        assert!(c.map.values().all(|&count| count == super::ZERO), "closing zeroes the counts below");
+        assert!(c.map.iter().all(|(_, &count)| count == super::ZERO), "closing zeroes the counts below");
         assert_eq!(c.below.len(), c.map.len());
     }
 
@@ -352,7 +351,7 @@ mod tests {
         assert_eq!(c.unique("foo", "bar"), "bar_1");
         c.open("foo/bar_1");
         assert_eq!(c.unique("foo", "bar"), "bar_2");
-        let mut nested: Vec<_> = c.map.keys().filter(|k| k.contains('/')).cloned().collect();
+        let mut nested: Vec<_> = c.map.iter().map(|(k, _)| k).filter(|k| k.contains('/')).map(Box::from).collect();
         nested.sort();
         assert_eq!(nested, c.below.iter().cloned().collect::<Vec<_>>());
     }

@@ -502,9 +502,16 @@ fn graph_for_captured(scope: &VariableScope) -> Result<Option<DefaultGraphGuard>
 
 /// Checks a name scope name as TensorFlow does: at the root it must be a valid
 /// op name, inside a name scope a valid scope name.
+#[inline]
 fn check_scope_name(name: &str, nested: bool) -> Result<()> {
-    let ok = is_valid_name(name, nested);
-    if ok { Ok(()) } else { Err(Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }) }
+    if is_valid_name(name, nested) { Ok(()) } else { Err(invalid_scope_name(name, nested)) }
+}
+
+/// The error of [`check_scope_name`], apart (see [`too_deep`]).
+#[cold]
+#[inline(never)]
+fn invalid_scope_name(name: &str, nested: bool) -> Error {
+    Error::InvalidName { name: name.to_owned(), kind: NameKind::Scope, nested }
 }
 
 /// The longest scope name scopeflow makes: each nested scope keeps its full
@@ -512,13 +519,22 @@ fn check_scope_name(name: &str, nested: bool) -> Result<()> {
 pub(crate) const MAX_SCOPE_NAME: usize = 8192;
 
 /// Refuses a scope `name` inside `parent` whose full name would pass [`MAX_SCOPE_NAME`].
+#[inline]
 fn check_depth(parent: &str, name: &str) -> Result<()> {
     let len = parent.len() + name.len() + 1;
     if len > MAX_SCOPE_NAME {
-        let start: String = parent.chars().take(64).collect();
-        return Err(Error::ScopeTooDeep { start, len, limit: MAX_SCOPE_NAME });
+        return Err(too_deep(parent, len));
     }
     Ok(())
+}
+
+/// The error of [`check_depth`], apart: building it inline kept the check
+/// from being inlined, a call and its register saves on every scope entry.
+#[cold]
+#[inline(never)]
+fn too_deep(parent: &str, len: usize) -> Error {
+    let start: String = parent.chars().take(64).collect();
+    Error::ScopeTooDeep { start, len, limit: MAX_SCOPE_NAME }
 }
 
 /// TF `Graph.name_scope(name)`: the scope string it yields (`foo_1/`, or `""`),

@@ -4,11 +4,10 @@
 use super::counts::ScopeCounts;
 use super::{Inherited, SET_HERE, ScopeData, VariableScope};
 use crate::base::Reuse;
-use crate::base::names::SuffixText;
+use crate::base::names::{NameMap, SuffixText};
 use crate::base::{Error, Result};
 use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
 use crate::variable::Variable;
-use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -90,7 +89,7 @@ pub(crate) struct ScopeStack {
     pub(crate) name_scope: Rc<String>,
     /// Variables this thread already found in the store. The store never
     /// forgets a variable, so an entry never goes stale; hits skip the lock.
-    pub(crate) found: FxHashMap<Box<str>, Variable>,
+    pub(crate) found: NameMap<Variable>,
     pub(crate) counts: ScopeCounts,
     frames: Vec<Frame>,
     /// Scratch space for full names on the lookup path.
@@ -141,7 +140,7 @@ impl ScopeStack {
             empty,
             spare_scopes: Vec::new(),
             spare_names: Vec::new(),
-            found: FxHashMap::default(),
+            found: NameMap::default(),
             counts: ScopeCounts::default(),
             frames: Vec::new(),
             buf: String::new(),
@@ -189,7 +188,7 @@ impl ScopeStack {
 
     /// What a variable lookup uses: the current variable scope, the scratch
     /// buffer and the variables found before.
-    pub(crate) fn lookup_parts(&mut self) -> (&Level, &mut String, &mut FxHashMap<Box<str>, Variable>) {
+    pub(crate) fn lookup_parts(&mut self) -> (&Level, &mut String, &mut NameMap<Variable>) {
         (&self.levels[self.depth - 1], &mut self.buf, &mut self.found)
     }
 
