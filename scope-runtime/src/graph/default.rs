@@ -19,7 +19,27 @@ struct Defaults {
 /// `f` must not make another graph the default (it runs inside the thread-local borrow).
 #[inline]
 pub(crate) fn with_default_graph<R>(f: impl FnOnce(&Graph) -> R) -> Option<R> {
-    DEFAULTS.with(|d| d.borrow().stack.last().map(|(_, g)| f(g)))
+    with_default_graph_or(|g| Some(f(g)), || None)
+}
+
+/// Runs `f` with the thread's default graph, or `none` when there is none,
+/// and returns their result as they made it.
+///
+/// (Not through `LocalKey::with`, which moves a closure's result out of a
+/// `Result` it wraps it in: a large result, a `Result` with an [`Error`],
+/// was copied 16 bytes at a time just after being written 8 at a time, and
+/// the loads waited for the stores to reach the cache.)
+#[inline]
+pub(crate) fn with_default_graph_or<R>(f: impl FnOnce(&Graph) -> R, none: impl FnOnce() -> R) -> R {
+    let defaults: *const RefCell<Defaults> = DEFAULTS.with(std::ptr::from_ref);
+    // SAFETY: a thread's local lives until the thread's locals are
+    // destroyed at its end (`with` panics once that began), and it is used
+    // now, on this thread, by code that cannot end the thread.
+    let defaults = unsafe { &*defaults };
+    match defaults.borrow().stack.last() {
+        Some((_, g)) => f(g),
+        None => none(),
+    }
 }
 
 pub(crate) fn push_default(graph: &Graph) -> DefaultGraphGuard {

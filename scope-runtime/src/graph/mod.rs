@@ -15,7 +15,7 @@ pub use collections::CollectionItem;
 pub use collections::{GLOBAL_VARIABLES, LOSSES, REGULARIZATION_LOSSES, TRAINABLE_VARIABLES, UPDATE_OPS};
 pub use default::DefaultGraphGuard;
 pub use default::get_default_graph;
-pub(crate) use default::{push_default, with_default_graph};
+pub(crate) use default::{push_default, with_default_graph, with_default_graph_or};
 #[cfg(feature = "mpi")]
 pub(crate) use op::Collective;
 pub(crate) use op::{

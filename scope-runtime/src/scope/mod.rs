@@ -462,17 +462,27 @@ impl<'a> VariableScopeBuilder<'a> {
     /// [`Error::DefaultNameWithReuse`], [`Error::NoDefaultGraph`],
     /// [`Error::GraphMismatch`]. On error nothing is entered.
     #[track_caller]
+    #[inline]
     pub fn enter(self) -> Result<VariableScopeGuard> {
-        let caller = Location::caller();
-        let default_guard = match self.arg {
-            ScopeArg::Scope(s) => graph_for_captured(s)?,
-            _ => None,
-        };
-        let (graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, &self, caller))?;
+        // The guard is put together here, in the caller: made in `enter_frame`
+        // and moved out of its result, it was read back 16 bytes at a time
+        // just after being written 8 at a time, a wait of its own.
+        let (graph_id, token, default_guard) = self.enter_frame(Location::caller())?;
         Ok(VariableScopeGuard {
             scope: OnceCell::new(),
             frame: FrameGuard { graph_id, token, _default: default_guard, _not_send: PhantomData },
         })
+    }
+
+    /// Enters the scope; returns the graph's id, the frame's token and the
+    /// default-graph guard that a captured scope may need.
+    fn enter_frame(&self, caller: CallSite) -> Result<(u64, u64, Option<DefaultGraphGuard>)> {
+        let default_guard = match self.arg {
+            ScopeArg::Scope(s) => graph_for_captured(s)?,
+            _ => None,
+        };
+        let (graph_id, token) = with_ctx(|mut ctx| enter_variable_scope(&mut ctx, self, caller))?;
+        Ok((graph_id, token, default_guard))
     }
 
     /// Runs `f` inside the scope, leaving it afterwards (also on error or panic).
@@ -792,9 +802,20 @@ impl NameScopeBuilder<'_> {
     /// # Errors
     ///
     /// [`Error::InvalidName`], [`Error::NoDefaultGraph`]. On error nothing is entered.
+    #[inline]
     pub fn enter(self) -> Result<NameScopeGuard> {
+        // Put together here for the reason given at `VariableScopeBuilder::enter`.
+        let (returned, graph_id, token) = self.enter_frame()?;
+        Ok(NameScopeGuard {
+            name: returned,
+            frame: FrameGuard { graph_id, token, _default: None, _not_send: PhantomData },
+        })
+    }
+
+    /// Enters the scope; returns its name, the graph's id and the frame's token.
+    fn enter_frame(&self) -> Result<(Rc<String>, u64, u64)> {
         let name = self.name.unwrap_or("");
-        let (returned, graph_id, token) = with_ctx(|mut ctx| {
+        with_ctx(|mut ctx| {
             check_scope_name(name, !ctx.stack.name_scope.is_empty())?;
             check_depth(&ctx.stack.name_scope, name)?;
             let returned = open_name_scope(&mut ctx, name);
@@ -808,10 +829,6 @@ impl NameScopeBuilder<'_> {
                 var: None,
             });
             Ok((returned, ctx.graph.id(), token))
-        })?;
-        Ok(NameScopeGuard {
-            name: returned,
-            frame: FrameGuard { graph_id, token, _default: None, _not_send: PhantomData },
         })
     }
 

@@ -6,7 +6,7 @@ use super::{Inherited, SET_HERE, ScopeData, VariableScope};
 use crate::base::Reuse;
 use crate::base::names::{NameMap, SuffixText};
 use crate::base::{Error, Result};
-use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph};
+use crate::graph::{DefaultGraphGuard, Graph, GraphInner, with_default_graph, with_default_graph_or};
 use crate::variable::Variable;
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -43,9 +43,12 @@ impl Ctx<'_> {
 /// `f` must not call back into this module or make another graph the
 /// default (it runs inside the thread-local borrows).
 pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
-    with_default_graph(|graph| {
-        THREAD.with(|t| {
-            let mut t = t.borrow_mut();
+    with_default_graph_or(
+        |graph| {
+            // Not through `LocalKey::with`: see `with_default_graph_or`.
+            let thread: *const RefCell<ThreadState> = THREAD.with(std::ptr::from_ref);
+            // SAFETY: as in `with_default_graph_or`.
+            let mut t = unsafe { &*thread }.borrow_mut();
             let t = &mut *t;
             let index = match t.stacks.iter().position(|s| s.graph_id == graph.id()) {
                 Some(i) => i,
@@ -56,9 +59,9 @@ pub(crate) fn with_ctx<R>(f: impl FnOnce(Ctx<'_>) -> Result<R>) -> Result<R> {
                 }
             };
             f(Ctx { graph, stack: &mut t.stacks[index], next_token: &mut t.next_token })
-        })
-    })
-    .unwrap_or_else(|| Err(Error::NoDefaultGraph))
+        },
+        || Err(Error::NoDefaultGraph),
+    )
 }
 
 /// Like [`with_ctx`] for a fast path that may give up: `None` when there is
