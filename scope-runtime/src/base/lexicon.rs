@@ -14,9 +14,9 @@ pub const fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '\\' | '/' | '>' | '-')
 }
 
-/// [`is_name_char`] of each byte, as a table: a scope is entered far more
-/// often than a name is new, and one load per byte is a third of the
-/// comparisons' instructions. (A byte past ASCII starts or continues a
+/// [`is_name_char`] of each byte, as a table: every scope entered checks its
+/// name, and one load per byte takes a third of the instructions of the
+/// comparisons it replaces. (A byte past ASCII starts or continues a
 /// character that is not a name character.)
 const NAME_BYTES: [bool; 256] = {
     let mut table = [false; 256];

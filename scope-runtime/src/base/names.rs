@@ -476,9 +476,9 @@ pub(crate) struct SuffixText {
     i: u32,
     /// `_` and the digits of `i` in the first `len` bytes (little-endian),
     /// the rest zeros: 8 or 16 bytes are copied, where copying `len` called
-    /// `memcpy`. Counted up in a register, not byte by byte: a
-    /// 16-byte load of bytes just stored one by one waits for the stores
-    /// to reach the cache (two thirds of a name scope's time went there).
+    /// `memcpy`. Counted up in a register, not byte by byte: a 16-byte load
+    /// of bytes just stored one by one waits for the stores to reach the
+    /// cache (two thirds of the time spent writing a suffix went there).
     text: u128,
     len: u8,
 }
