@@ -23,7 +23,8 @@ pub(crate) fn with_default_graph<R>(f: impl FnOnce(&Graph) -> R) -> Option<R> {
 }
 
 /// Runs `f` with the thread's default graph, or `none` when there is none,
-/// and returns their result as they made it.
+/// and returns their result as they made it. Both run inside the borrow of
+/// the thread's default graphs: neither may make a graph the default.
 ///
 /// (Not through `LocalKey::with`, which moves a closure's result out of a
 /// `Result` it wraps it in: a large result, a `Result` with an [`Error`],
@@ -32,9 +33,10 @@ pub(crate) fn with_default_graph<R>(f: impl FnOnce(&Graph) -> R) -> Option<R> {
 #[inline]
 pub(crate) fn with_default_graph_or<R>(f: impl FnOnce(&Graph) -> R, none: impl FnOnce() -> R) -> R {
     let defaults: *const RefCell<Defaults> = DEFAULTS.with(std::ptr::from_ref);
-    // SAFETY: a thread's local lives until the thread's locals are
-    // destroyed at its end (`with` panics once that began), and it is used
-    // now, on this thread, by code that cannot end the thread.
+    // SAFETY: `with` handed out a live value (it refuses a local being or
+    // already destroyed), and only this thread's exit-time destructors can
+    // end it, which cannot start while this frame runs. The reference does
+    // not outlive this call: `f` and `none` return nothing borrowed from it.
     let defaults = unsafe { &*defaults };
     match defaults.borrow().stack.last() {
         Some((_, g)) => f(g),
