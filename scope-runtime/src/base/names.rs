@@ -297,15 +297,18 @@ impl NamesInUse {
     /// past the run may have entries of their own, and the name's entry.
     fn start(&self, lowercase: &str) -> (u32, u32, bool, Option<u32>) {
         match self.find(lowercase) {
-            Some(index) => {
-                let u = self.uses[index as usize];
-                (u.count, u.run, u.suffixed, Some(index))
-            }
+            Some(index) => self.start_at(index),
             None => {
                 let start = self.in_run(lowercase);
                 (start, 1, start > 0 && self.suffixed.contains(lowercase), None)
             }
         }
+    }
+
+    /// [`start`](Self::start) for the name whose entry is at `index`.
+    fn start_at(&self, index: u32) -> (u32, u32, bool, Option<u32>) {
+        let u = self.uses[index as usize];
+        (u.count, u.run, u.suffixed, Some(index))
     }
 
     /// Appends to `key` (a lowercased name in use, from `start` on with
@@ -393,10 +396,7 @@ impl NamesInUse {
             // A name without a suffix cannot be inside a run: one probe
             // finds its entry, or the place of a new one.
             None => match self.find_or_insert(key) {
-                Lookup::Found(index) => {
-                    let u = self.uses[index as usize];
-                    (u.count, u.run, u.suffixed, Some(index))
-                }
+                Lookup::Found(index) => self.start_at(index),
                 Lookup::Inserted(index) => {
                     self.uses[index as usize].count = 1;
                     return;
